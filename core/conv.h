@@ -1,0 +1,52 @@
+/* conv: 2-D convolution layer (cross-correlation, as the textbook's im2col Convolution).
+ *
+ * Owns the geometry of one convolution and its forward and backward kernels. Layout is NCHW,
+ * batch-major, flat float arrays. The heavy work is one GEMM over the whole batch:
+ *   col(C*K*K, B*OH*OW)   = im2col(x)                      (zero padding outside the image)
+ *   y(f, b, p)            = sum_q w(f, q) * col(q, b*OH*OW + p) + bias(f)
+ * and backward
+ *   dW(F, C*K*K)         += dY(F, B*OH*OW) . col^T
+ *   db(F)                += sum over b, p of dY
+ *   dcol(C*K*K, B*OH*OW)  = W^T . dY,   dx = col2im(dcol)   (only when dx != NULL)
+ * where q = (c*K + i)*K + j and an output pixel p = oy*OW + ox reads
+ * x(b, c, oy*stride + i - pad, ox*stride + j - pad).
+ *
+ * Workspace (caller-allocated, conv_ws_floats() floats): conv_forward leaves the im2col matrix
+ * of its input in ws and conv_backward reads it, so the caller keeps ws untouched between a
+ * forward and its matching backward (one ws per conv layer in a network). conv_backward uses
+ * the rest of ws as scratch and destroys the cached matrix. Nothing is allocated here. */
+#ifndef BENCH_CONV_H
+#define BENCH_CONV_H
+
+#include <stddef.h>
+
+#include "err.h"
+#include "gemm.h"
+
+typedef struct conv_geom {
+    int c, h, w;           /* input channels, height, width */
+    int f, k, stride, pad; /* filters, square kernel size, stride, zero padding on each side */
+    int oh, ow;            /* output height and width: (h + 2*pad - k) / stride + 1 */
+} conv_geom;
+
+/* Fill g for an input (c,h,w) and f filters of k x k with the given stride and padding, and
+ * compute oh, ow. Returns 0, or ERR_INVALID with a message in e when a size is not positive,
+ * pad is negative, pad >= k, or the kernel does not fit the padded input (k > h + 2*pad). */
+int conv_geom_init(conv_geom *g, int c, int h, int w, int f, int k, int stride, int pad, err_info *e);
+
+/* Floats of workspace conv_forward + conv_backward need for a batch of `batch` images:
+ * C*K*K*B*OH*OW for the im2col matrix plus F*B*OH*OW for the (F, B*OH*OW) output staging. */
+size_t conv_ws_floats(const conv_geom *g, int batch);
+
+/* y = conv(x, w) + b. Leaves im2col(x) in ws for conv_backward. */
+void conv_forward(const gemm_ctx *ctx, float *y /*(B,F,OH,OW)*/, float *ws, const float *x /*(B,C,H,W)*/,
+                  const float *w /*(F,C,K,K)*/, const float *b /*(F)*/, const conv_geom *g, int batch);
+
+/* Gradients of conv_forward: dw and db accumulate (+=); dx is overwritten, or skipped when
+ * NULL (first layer). ws must still hold what the matching conv_forward left there; x is that
+ * forward's input (unused now that ws holds its im2col, kept for the contract and asserts). */
+void conv_backward(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, float *dw /*(F,C,K,K) +=*/,
+                   float *db /*(F) +=*/, float *ws, const float *dy /*(B,F,OH,OW)*/, const float *x,
+                   const float *w, const conv_geom *g, int batch);
+
+#endif
