@@ -27,7 +27,9 @@ int err_prefix(err_info *e, const char *fmt, ...)
     va_end(ap);
     char old[ERR_MSG_MAX];
     memcpy(old, e->msg, sizeof old);
-    snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+    /* A message longer than ERR_MSG_MAX is cut; testing the result tells gcc we know. */
+    if (snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old) >= (int)sizeof e->msg)
+        e->msg[sizeof e->msg - 1] = '\0';
     return e->code;
 }
 

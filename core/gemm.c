@@ -1,3 +1,6 @@
+/* blis.h uses pthread_barrier_t, which strict C11 hides without POSIX 2008. */
+#define _POSIX_C_SOURCE 200809L
+
 #include "gemm.h"
 
 #include <assert.h>
