@@ -1,0 +1,57 @@
+/* cmd: the commands of the bench program, one function per command, one file per command.
+ *
+ * main.c holds the command table {name, function, one-line help}; `bench NAME ARGS...` calls
+ * the function with argv[0] == "NAME" and the remaining arguments. A command parses its own
+ * options with getopt_long (set `optind = 0` first so that glibc re-initialises its state, and
+ * `opterr = 0` so that unknown options are reported by cmd_usage_error in bench's format),
+ * supports --help (usage on stdout, exit 0), and returns the process exit code:
+ *
+ *   CMD_OK 0       success
+ *   CMD_FAIL 1     the command ran and failed (missing data, bad file, failed check...)
+ *   CMD_USAGE 2    the command line itself is wrong (unknown option, missing argument)
+ *
+ * Errors are printed as a single line `bench: <message>` on stderr through cmd_error /
+ * cmd_fail / cmd_usage_error; a command never calls exit().
+ *
+ * Recipe for adding a command `foo`:
+ *   1. declare `int cmd_foo(int argc, char **argv);` below, with a one-line comment;
+ *   2. define it in harness/cmd_foo.c (picked up by harness/CMakeLists.txt's glob; re-run cmake),
+ *      starting from cmd_data.c: a static const struct option table, a usage text printed by
+ *      --help, the getopt_long loop, then the work through the library modules;
+ *   3. add a row {"foo", cmd_foo, "one-line help"} to the commands[] table in harness/main.c;
+ *   4. test it by running the built binary in tests/test_cli.c (BENCH_BINARY), and list it in
+ *      README.md's Usage section. */
+#ifndef BENCH_CMD_H
+#define BENCH_CMD_H
+
+#include "err.h"
+
+enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2 };
+
+/* bench data status|fetch [NAME] [--data-dir DIR]: where the data sets are, fetch and verify. */
+int cmd_data(int argc, char **argv);
+
+/* --- helpers shared by the commands (harness/cmd.c) --- */
+
+/* Print "bench: <formatted message>\n" on stderr. */
+void cmd_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* Print "bench: <e->msg>" on stderr and return CMD_FAIL: `return cmd_fail(&e);`. */
+int cmd_fail(const err_info *e);
+
+/* Print "bench: <cmd>: <message> (see 'bench <cmd> --help')" on stderr and return CMD_USAGE. */
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Report the option getopt_long rejected (it returned '?' or ':' with opterr = 0) as a usage
+ * error of cmd and return CMD_USAGE. argv and the current optind/optopt identify the option. */
+int cmd_bad_option(const char *cmd, char **argv);
+
+#endif
