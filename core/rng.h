@@ -22,10 +22,9 @@
  *                     0xe418b571ccc48341 0xf474a7fd3ed0cb44
  *   seed 1, stream 2: 0x84f02f195ab5fd66 0x46ff6f0daaf44911 0x8276408e60c29367 ...
  *
- * Every function below consumes a fixed or data-independent-in-distribution number of outputs
- * as documented, so runs are bitwise reproducible for a given (seed, stream) on one platform
- * (rng_normal goes through libm's log/cos/sqrt, which are correctly rounded enough in glibc but
- * are not guaranteed identical across C libraries). */
+ * Each function documents how many outputs it consumes. Integer draws are bitwise identical
+ * on every platform; rng_normal goes through libm's log/cos/sqrt, whose last bit may differ
+ * between C libraries, so normal draws are reproducible for one libm (glibc here). */
 #ifndef BENCH_RNG_H
 #define BENCH_RNG_H
 
