@@ -1,0 +1,588 @@
+#include "net.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "act.h"
+#include "affine.h"
+#include "bn.h"
+#include "conv.h"
+#include "dropout.h"
+#include "loss.h"
+#include "pool.h"
+#include "rng.h"
+
+static const struct {
+    layer_kind kind;
+    const char *name;
+} layer_names[] = {
+    {LAYER_CONV, "conv"},       {LAYER_MAXPOOL, "maxpool"}, {LAYER_AVGPOOL, "avgpool"},
+    {LAYER_AFFINE, "affine"},   {LAYER_BN, "bn"},           {LAYER_RELU, "relu"},
+    {LAYER_TANH, "tanh"},       {LAYER_DROPOUT, "dropout"},
+};
+#define N_LAYER_NAMES (sizeof layer_names / sizeof layer_names[0])
+
+int layer_kind_from_name(layer_kind *out, const char *name, err_info *e)
+{
+    for (size_t i = 0; i < N_LAYER_NAMES; i++) {
+        if (strcmp(name, layer_names[i].name) == 0) {
+            *out = layer_names[i].kind;
+            return 0;
+        }
+    }
+    return err_set(e, ERR_INVALID,
+                   "unknown layer '%s' (valid: conv, maxpool, avgpool, affine, bn, relu, tanh, "
+                   "dropout)",
+                   name);
+}
+
+const char *layer_kind_name(layer_kind k)
+{
+    for (size_t i = 0; i < N_LAYER_NAMES; i++)
+        if (layer_names[i].kind == k)
+            return layer_names[i].name;
+    return "?";
+}
+
+net_config net_config_default(void)
+{
+    return (net_config){
+        .c = 1, .h = 28, .w = 28, .classes = 10, .max_batch = 100,
+        .init = INIT_NORMAL, .init_std = 0.01f,
+        .bn_momentum = 0.9f, .bn_eps = 1e-6f,
+        .gemm = {.threads = 1},
+    };
+}
+
+/* One layer's shapes and its views into the network's blocks. */
+typedef struct net_layer {
+    layer_spec spec;
+    int in_c, in_h, in_w;    /* input shape of one image */
+    int out_c, out_h, out_w; /* output shape of one image */
+    size_t in_n, out_n;      /* floats per image in and out */
+    conv_geom cg;
+    pool_geom pg;
+    int fan_in;              /* conv/affine: inputs per output unit */
+    size_t n_w, n_b;         /* conv/affine: weights, biases; BN: gamma, beta */
+    size_t off_w, off_b;     /* offsets into the parameter block */
+    size_t off_state;        /* BN: offset of running mean; running var follows */
+    float *w, *b, *dw, *db;  /* views into params / grads */
+    float *run_mean, *run_var;
+    float *out;              /* (B,out_n) activation */
+    float *xhat;             /* BN: (B,out_n) normalised input */
+    float *inv_std;          /* BN: (C) */
+    int32_t *argmax;         /* max-pool: (B,out_n) */
+    uint8_t *mask;           /* dropout: (B,out_n) */
+    float *ws;               /* conv: workspace */
+} net_layer;
+
+struct net {
+    net_config cfg;
+    int n_layers;
+    net_layer *layers;
+    size_t n_params, n_state;
+    float *params;    /* (n_params) */
+    float *grads;     /* (n_params) */
+    uint8_t *decay;   /* (n_params) */
+    float *state;     /* (n_state) */
+    void *arena;      /* activations, caches, workspaces, gradient buffers */
+    size_t arena_bytes;
+    float *dbuf[2];   /* ping-pong input-gradient buffers, (B, max layer width) */
+    float *prob;      /* (B,classes) */
+    uint8_t *no_labels; /* (B) zeros, for forward passes without labels */
+    const float *input; /* (B,C,H,W) of the last forward; the caller keeps it alive */
+    uint32_t arch_hash;
+    rng dropout_rng;
+};
+
+/* Derive a layer's output shape from its input shape; fills the geometry structs. */
+static int layer_shape(net_layer *l, int index, err_info *e)
+{
+    layer_spec *s = &l->spec;
+    const char *kname = layer_kind_name(s->kind);
+    int rc = 0;
+    l->out_c = l->in_c;
+    l->out_h = l->in_h;
+    l->out_w = l->in_w;
+    switch (s->kind) {
+    case LAYER_CONV:
+        if (s->stride == 0)
+            s->stride = 1;
+        if (s->filters < 1 || s->size < 1 || s->stride < 1 || s->pad < 0)
+            return err_set(e, ERR_INVALID,
+                           "layer %d (conv): filters, size and stride must be >= 1 and pad >= 0",
+                           index);
+        rc = conv_geom_init(&l->cg, l->in_c, l->in_h, l->in_w, s->filters, s->size, s->stride,
+                            s->pad, e);
+        if (rc)
+            return err_prefix(e, "layer %d (conv)", index);
+        l->out_c = s->filters;
+        l->out_h = l->cg.oh;
+        l->out_w = l->cg.ow;
+        l->fan_in = l->in_c * s->size * s->size;
+        l->n_w = (size_t)s->filters * (size_t)l->fan_in;
+        l->n_b = (size_t)s->filters;
+        break;
+    case LAYER_MAXPOOL:
+    case LAYER_AVGPOOL:
+        if (s->stride == 0)
+            s->stride = s->size;
+        if (s->size < 1 || s->stride < 1)
+            return err_set(e, ERR_INVALID, "layer %d (%s): size and stride must be >= 1", index,
+                           kname);
+        rc = pool_geom_init(&l->pg, l->in_c, l->in_h, l->in_w, s->size, s->stride, e);
+        if (rc)
+            return err_prefix(e, "layer %d (%s)", index, kname);
+        l->out_h = l->pg.oh;
+        l->out_w = l->pg.ow;
+        break;
+    case LAYER_AFFINE:
+        if (s->units < 1)
+            return err_set(e, ERR_INVALID, "layer %d (affine): units must be >= 1", index);
+        l->fan_in = l->in_c * l->in_h * l->in_w;
+        l->out_c = s->units;
+        l->out_h = l->out_w = 1;
+        l->n_w = (size_t)l->fan_in * (size_t)s->units;
+        l->n_b = (size_t)s->units;
+        break;
+    case LAYER_BN:
+        l->n_w = l->n_b = (size_t)l->in_c;
+        break;
+    case LAYER_DROPOUT:
+        if (!(s->ratio >= 0.0f && s->ratio < 1.0f))
+            return err_set(e, ERR_INVALID, "layer %d (dropout): ratio must be in [0,1)", index);
+        break;
+    case LAYER_RELU:
+    case LAYER_TANH:
+        break;
+    default:
+        return err_set(e, ERR_INVALID, "layer %d: unknown kind %d", index, (int)s->kind);
+    }
+    l->in_n = (size_t)l->in_c * (size_t)l->in_h * (size_t)l->in_w;
+    l->out_n = (size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w;
+    return 0;
+}
+
+/* Arena carving: every region is rounded up to 64 bytes so that each view is cache-line
+ * aligned. With base == NULL only the size is computed. */
+static void *carve(char *base, size_t *offset, size_t bytes)
+{
+    size_t at = *offset;
+    *offset += (bytes + 63) & ~(size_t)63;
+    return base ? base + at : NULL;
+}
+
+/* Lay out (or, with base == NULL, size) every per-batch buffer of the net. */
+static size_t layout_arena(net *n, char *base)
+{
+    size_t off = 0;
+    const size_t B = (size_t)n->cfg.max_batch;
+    size_t widest = (size_t)n->cfg.c * (size_t)n->cfg.h * (size_t)n->cfg.w;
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *l = &n->layers[i];
+        if (l->out_n > widest)
+            widest = l->out_n;
+        l->out = carve(base, &off, B * l->out_n * sizeof(float));
+        switch (l->spec.kind) {
+        case LAYER_CONV:
+            l->ws = carve(base, &off, conv_ws_floats(&l->cg, (int)B) * sizeof(float));
+            break;
+        case LAYER_MAXPOOL:
+            l->argmax = carve(base, &off, B * l->out_n * sizeof(int32_t));
+            break;
+        case LAYER_BN:
+            l->xhat = carve(base, &off, B * l->out_n * sizeof(float));
+            l->inv_std = carve(base, &off, (size_t)l->out_c * sizeof(float));
+            break;
+        case LAYER_DROPOUT:
+            l->mask = carve(base, &off, B * l->out_n);
+            break;
+        default:
+            break;
+        }
+    }
+    n->dbuf[0] = carve(base, &off, B * widest * sizeof(float));
+    n->dbuf[1] = carve(base, &off, B * widest * sizeof(float));
+    n->prob = carve(base, &off, B * (size_t)n->cfg.classes * sizeof(float));
+    n->no_labels = carve(base, &off, B);
+    return off;
+}
+
+static uint32_t arch_hash(const net_config *cfg, const layer_spec *specs, int n_specs)
+{
+    /* Hash the fields that fix the parameter layout, one by one (no struct padding). */
+    int32_t head[4] = {cfg->c, cfg->h, cfg->w, cfg->classes};
+    uLong crc = crc32(0L, (const Bytef *)head, sizeof head);
+    for (int i = 0; i < n_specs; i++) {
+        int32_t f[6] = {(int32_t)specs[i].kind, specs[i].filters, specs[i].size,
+                        specs[i].stride, specs[i].pad, specs[i].units};
+        crc = crc32(crc, (const Bytef *)f, sizeof f);
+    }
+    return (uint32_t)crc;
+}
+
+int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_specs, err_info *e)
+{
+    *out = NULL;
+    if (n_specs < 1)
+        return err_set(e, ERR_INVALID, "the model has no layers");
+    if (cfg->c < 1 || cfg->h < 1 || cfg->w < 1 || cfg->classes < 2 || cfg->max_batch < 1 ||
+        cfg->gemm.threads < 1)
+        return err_set(e, ERR_INVALID, "invalid network configuration (input %dx%dx%d, %d "
+                       "classes, batch %d)", cfg->c, cfg->h, cfg->w, cfg->classes, cfg->max_batch);
+    if (!(cfg->bn_eps > 0.0f) || !(cfg->bn_momentum >= 0.0f && cfg->bn_momentum < 1.0f))
+        return err_set(e, ERR_INVALID, "batch-norm momentum must be in [0,1) and eps > 0");
+
+    int rc = ERR_NOMEM;
+    net *n = calloc(1, sizeof *n);
+    if (!n)
+        goto nomem;
+    n->cfg = *cfg;
+    n->n_layers = n_specs;
+    n->layers = calloc((size_t)n_specs, sizeof *n->layers);
+    if (!n->layers)
+        goto nomem;
+
+    /* Shapes first. */
+    int c = cfg->c, h = cfg->h, w = cfg->w;
+    for (int i = 0; i < n_specs; i++) {
+        net_layer *l = &n->layers[i];
+        l->spec = specs[i];
+        l->in_c = c;
+        l->in_h = h;
+        l->in_w = w;
+        rc = layer_shape(l, i + 1, e);
+        if (rc)
+            goto fail;
+        l->off_w = n->n_params;
+        n->n_params += l->n_w;
+        l->off_b = n->n_params;
+        n->n_params += l->n_b;
+        if (l->spec.kind == LAYER_BN) {
+            l->off_state = n->n_state;
+            n->n_state += 2 * (size_t)l->in_c;
+        }
+        c = l->out_c;
+        h = l->out_h;
+        w = l->out_w;
+    }
+    if ((size_t)c * (size_t)h * (size_t)w != (size_t)cfg->classes) {
+        rc = err_set(e, ERR_INVALID,
+                     "the last layer outputs %dx%dx%d values but the data set has %d classes", c,
+                     h, w, cfg->classes);
+        goto fail;
+    }
+    if (n->n_params == 0) {
+        rc = err_set(e, ERR_INVALID, "the model has no trainable parameters");
+        goto fail;
+    }
+
+    /* Then the blocks, each one allocation. */
+    rc = ERR_NOMEM;
+    n->params = calloc(n->n_params, sizeof(float));
+    n->grads = calloc(n->n_params, sizeof(float));
+    n->decay = calloc(n->n_params, 1);
+    n->state = calloc(n->n_state ? n->n_state : 1, sizeof(float));
+    if (!n->params || !n->grads || !n->decay || !n->state)
+        goto nomem;
+    n->arena_bytes = layout_arena(n, NULL);
+    n->arena = aligned_alloc(64, n->arena_bytes);
+    if (!n->arena)
+        goto nomem;
+    memset(n->arena, 0, n->arena_bytes);
+    layout_arena(n, n->arena);
+
+    for (int i = 0; i < n_specs; i++) {
+        net_layer *l = &n->layers[i];
+        if (l->n_w) {
+            l->w = n->params + l->off_w;
+            l->b = n->params + l->off_b;
+            l->dw = n->grads + l->off_w;
+            l->db = n->grads + l->off_b;
+        }
+        if (l->spec.kind == LAYER_CONV || l->spec.kind == LAYER_AFFINE)
+            memset(n->decay + l->off_w, 1, l->n_w);
+        if (l->spec.kind == LAYER_BN) {
+            l->run_mean = n->state + l->off_state;
+            l->run_var = l->run_mean + l->in_c;
+        }
+    }
+    n->arch_hash = arch_hash(cfg, specs, n_specs);
+    net_init_params(n, 0);
+    *out = n;
+    return 0;
+
+nomem:
+    rc = err_set(e, ERR_NOMEM, "out of memory allocating the network");
+fail:
+    net_free(n);
+    return rc;
+}
+
+void net_free(net *n)
+{
+    if (!n)
+        return;
+    free(n->layers);
+    free(n->params);
+    free(n->grads);
+    free(n->decay);
+    free(n->state);
+    free(n->arena);
+    free(n);
+}
+
+void net_init_params(net *n, uint64_t seed)
+{
+    rng r;
+    rng_init(&r, seed, RNG_STREAM_INIT);
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *l = &n->layers[i];
+        switch (l->spec.kind) {
+        case LAYER_CONV:
+        case LAYER_AFFINE:
+            init_fill(l->w, l->n_w, n->cfg.init, n->cfg.init_std, l->fan_in, &r);
+            memset(l->b, 0, l->n_b * sizeof(float));
+            break;
+        case LAYER_BN:
+            for (size_t j = 0; j < l->n_w; j++) {
+                l->w[j] = 1.0f;
+                l->b[j] = 0.0f;
+            }
+            memset(l->run_mean, 0, 2 * (size_t)l->in_c * sizeof(float));
+            break;
+        default:
+            break;
+        }
+    }
+    rng_init(&n->dropout_rng, seed, RNG_STREAM_DROPOUT);
+}
+
+double net_forward(net *n, const float *x, const uint8_t *labels, int batch, bool training)
+{
+    assert(batch >= 1 && batch <= n->cfg.max_batch);
+    const gemm_ctx *g = &n->cfg.gemm;
+    n->input = x;
+    const float *in = x; /* (B, in_n) */
+    for (int i = 0; i < n->n_layers; i++) {
+        net_layer *l = &n->layers[i];
+        const size_t total = (size_t)batch * l->out_n;
+        switch (l->spec.kind) {
+        case LAYER_CONV:
+            conv_forward(g, l->out, l->ws, in, l->w, l->b, &l->cg, batch);
+            break;
+        case LAYER_MAXPOOL:
+            pool_max_forward(l->out, training ? l->argmax : NULL, in, &l->pg, batch);
+            break;
+        case LAYER_AVGPOOL:
+            pool_avg_forward(l->out, in, &l->pg, batch);
+            break;
+        case LAYER_AFFINE:
+            affine_forward(g, l->out, in, l->w, l->b, batch, (int)l->in_n, (int)l->out_n);
+            break;
+        case LAYER_BN: {
+            const int s = l->in_h * l->in_w;
+            if (training)
+                bn_forward_train(l->out, l->xhat, l->inv_std, l->run_mean, l->run_var, in, l->w,
+                                 l->b, batch, l->in_c, s, n->cfg.bn_momentum, n->cfg.bn_eps);
+            else
+                bn_forward_infer(l->out, in, l->w, l->b, l->run_mean, l->run_var, batch, l->in_c,
+                                 s, n->cfg.bn_eps);
+            break;
+        }
+        case LAYER_RELU:
+            act_relu_forward(l->out, in, total);
+            break;
+        case LAYER_TANH:
+            act_tanh_forward(l->out, in, total);
+            break;
+        case LAYER_DROPOUT:
+            if (training)
+                dropout_forward_train(l->out, l->mask, in, total, l->spec.ratio,
+                                      &n->dropout_rng);
+            else
+                dropout_forward_infer(l->out, in, total, l->spec.ratio);
+            break;
+        }
+        in = l->out;
+    }
+    /* Without labels only the probabilities matter: the loss kernel runs against all-zero
+     * labels and its loss is dropped. */
+    double loss = loss_softmax_xent_forward(n->prob, in, labels ? labels : n->no_labels, batch,
+                                            n->cfg.classes);
+    return labels ? loss : 0.0;
+}
+
+void net_backward(net *n, const uint8_t *labels, int batch)
+{
+    assert(batch >= 1 && batch <= n->cfg.max_batch);
+    const gemm_ctx *g = &n->cfg.gemm;
+    memset(n->grads, 0, n->n_params * sizeof(float));
+
+    /* dy of the last layer = d(loss)/d(logits) = (p - onehot)/B. */
+    int cur = 0;
+    loss_softmax_xent_backward(n->dbuf[cur], n->prob, labels, batch, n->cfg.classes);
+    for (int i = n->n_layers - 1; i >= 0; i--) {
+        net_layer *l = &n->layers[i];
+        const float *dy = n->dbuf[cur];
+        float *dx = n->dbuf[cur ^ 1];
+        const float *x = i > 0 ? n->layers[i - 1].out : n->input; /* (B,in_n) */
+        const size_t total = (size_t)batch * l->in_n;
+        /* Nothing upstream needs the first layer's input gradient: layers with parameters
+         * skip it (dx NULL), layers without have nothing left to do. */
+        if (i == 0 && l->n_w == 0)
+            break;
+        switch (l->spec.kind) {
+        case LAYER_CONV:
+            conv_backward(g, i > 0 ? dx : NULL, l->dw, l->db, l->ws, dy, x, l->w, &l->cg, batch);
+            break;
+        case LAYER_MAXPOOL:
+            pool_max_backward(dx, dy, l->argmax, &l->pg, batch);
+            break;
+        case LAYER_AVGPOOL:
+            pool_avg_backward(dx, dy, &l->pg, batch);
+            break;
+        case LAYER_AFFINE:
+            affine_backward(g, i > 0 ? dx : NULL, l->dw, l->db, dy, x, l->w, batch, (int)l->in_n,
+                            (int)l->out_n);
+            break;
+        case LAYER_BN:
+            bn_backward(dx, l->dw, l->db, dy, l->xhat, l->inv_std, l->w, batch, l->in_c,
+                        l->in_h * l->in_w);
+            break;
+        case LAYER_RELU:
+            act_relu_backward(dx, dy, l->out, total);
+            break;
+        case LAYER_TANH:
+            act_tanh_backward(dx, dy, l->out, total);
+            break;
+        case LAYER_DROPOUT:
+            dropout_backward(dx, dy, l->mask, total);
+            break;
+        }
+        cur ^= 1;
+    }
+}
+
+const float *net_probs(const net *n) { return n->prob; }
+float *net_params(net *n) { return n->params; }
+const float *net_grads(const net *n) { return n->grads; }
+const uint8_t *net_decay_mask(const net *n) { return n->decay; }
+size_t net_param_count(const net *n) { return n->n_params; }
+float *net_state(net *n) { return n->state; }
+size_t net_state_count(const net *n) { return n->n_state; }
+const net_config *net_get_config(const net *n) { return &n->cfg; }
+int net_layer_count(const net *n) { return n->n_layers; }
+size_t net_arena_bytes(const net *n) { return n->arena_bytes; }
+
+void net_layer_shape(const net *n, int i, int *c, int *h, int *w)
+{
+    assert(i >= 0 && i < n->n_layers);
+    *c = n->layers[i].out_c;
+    *h = n->layers[i].out_h;
+    *w = n->layers[i].out_w;
+}
+
+double net_forward_macs(const net *n)
+{
+    double macs = 0.0;
+    for (int i = 0; i < n->n_layers; i++) {
+        const net_layer *l = &n->layers[i];
+        if (l->spec.kind == LAYER_CONV)
+            macs += (double)l->out_n * (double)l->fan_in;
+        else if (l->spec.kind == LAYER_AFFINE)
+            macs += (double)l->n_w;
+    }
+    return macs;
+}
+
+/* ---- parameter files ---- */
+
+static const uint8_t params_magic[8] = {'B', 'N', 'C', 'H', 'P', 'R', 'M', 0};
+enum { PARAMS_VERSION = 1, PARAMS_HEADER = 32 };
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+/* floats travel as their IEEE-754 bit patterns, little-endian */
+static void put_floats(uint8_t *p, const float *f, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits;
+        memcpy(&bits, &f[i], 4);
+        put_u32(p + 4 * i, bits);
+    }
+}
+static void get_floats(float *f, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits = get_u32(p + 4 * i);
+        memcpy(&f[i], &bits, 4);
+    }
+}
+
+size_t net_save_size(const net *n)
+{
+    return PARAMS_HEADER + 4 * (n->n_params + n->n_state) + 4;
+}
+
+void net_save(const net *n, uint8_t *buf)
+{
+    memcpy(buf, params_magic, 8);
+    put_u32(buf + 8, PARAMS_VERSION);
+    put_u32(buf + 12, n->arch_hash);
+    put_u64(buf + 16, n->n_params);
+    put_u64(buf + 24, n->n_state);
+    put_floats(buf + PARAMS_HEADER, n->params, n->n_params);
+    put_floats(buf + PARAMS_HEADER + 4 * n->n_params, n->state, n->n_state);
+    size_t body = net_save_size(n) - 4;
+    put_u32(buf + body, (uint32_t)crc32(0L, buf, (uInt)body));
+}
+
+int net_load(net *n, const uint8_t *buf, size_t len, err_info *e)
+{
+    if (len < PARAMS_HEADER + 4 || memcmp(buf, params_magic, 8) != 0)
+        return err_set(e, ERR_FORMAT, "not a bench parameter file (bad magic)");
+    uint32_t version = get_u32(buf + 8);
+    if (version != PARAMS_VERSION)
+        return err_set(e, ERR_FORMAT, "parameter file version %u is not supported (expected %d)",
+                       version, PARAMS_VERSION);
+    if (len != net_save_size(n))
+        return err_set(e, ERR_FORMAT, "parameter file has %zu bytes, this network needs %zu",
+                       len, net_save_size(n));
+    uint32_t want = get_u32(buf + len - 4);
+    uint32_t got = (uint32_t)crc32(0L, buf, (uInt)(len - 4));
+    if (want != got)
+        return err_set(e, ERR_CHECKSUM, "parameter file checksum mismatch (stored %08x, computed "
+                       "%08x)", want, got);
+    if (get_u32(buf + 12) != n->arch_hash || get_u64(buf + 16) != n->n_params ||
+        get_u64(buf + 24) != n->n_state)
+        return err_set(e, ERR_FORMAT, "parameter file was saved from a different architecture");
+    get_floats(n->params, buf + PARAMS_HEADER, n->n_params);
+    get_floats(n->state, buf + PARAMS_HEADER + 4 * n->n_params, n->n_state);
+    return 0;
+}
