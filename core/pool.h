@@ -24,7 +24,8 @@ int pool_geom_init(pool_geom *g, int c, int h, int w, int k, int stride, err_inf
 
 /* Max pooling. argmax, when not NULL, receives for each output the index (iy*W + ix) of the
  * winning input inside its (b, c) plane, which pool_max_backward needs; ties go to the first
- * maximum in row-major window order. NaN inputs never win. */
+ * maximum in row-major window order (an element replaces the running maximum only when strictly
+ * greater, so a NaN in a window's first position propagates and elsewhere is skipped). */
 void pool_max_forward(float *y /*(B,C,OH,OW)*/, int32_t *argmax /*(B,C,OH,OW) or NULL at inference*/,
                       const float *x /*(B,C,H,W)*/, const pool_geom *g, int batch);
 
