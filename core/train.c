@@ -1,0 +1,232 @@
+#include "train.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+static const struct {
+    sampling_kind kind;
+    const char *name;
+} sampling_names[] = {
+    {SAMPLING_WITH_REPLACEMENT, "with-replacement"},
+    {SAMPLING_SHUFFLE, "shuffle"},
+};
+
+int sampling_kind_from_name(sampling_kind *out, const char *name, err_info *e)
+{
+    for (size_t i = 0; i < sizeof sampling_names / sizeof sampling_names[0]; i++) {
+        if (strcmp(name, sampling_names[i].name) == 0) {
+            *out = sampling_names[i].kind;
+            return 0;
+        }
+    }
+    return err_set(e, ERR_INVALID, "unknown sampling '%s' (valid: with-replacement, shuffle)",
+                   name);
+}
+
+const char *sampling_kind_name(sampling_kind k)
+{
+    for (size_t i = 0; i < sizeof sampling_names / sizeof sampling_names[0]; i++)
+        if (sampling_names[i].kind == k)
+            return sampling_names[i].name;
+    return "?";
+}
+
+train_config train_config_default(void)
+{
+    optim_config o = optim_defaults(OPTIM_MOMENTUM);
+    o.lr = 0.1f;
+    return (train_config){
+        .batch = 100,
+        .sampling = SAMPLING_WITH_REPLACEMENT,
+        .iters_per_epoch = 0,
+        .optim = o,
+        .seed = 1,
+    };
+}
+
+struct trainer {
+    net *net;
+    const dataset *train;
+    train_config cfg;
+    optim *opt;
+    rng sample_rng;   /* RNG_STREAM_SAMPLE */
+    int epochs_done;
+    float *x;         /* (B,C,H,W) current batch */
+    uint8_t *y;       /* (B) its labels */
+    uint32_t *order;  /* (n) permutation for "shuffle"; (B) indices for "with-replacement" */
+};
+
+int trainer_new(trainer **out, net *n, const dataset *train, const train_config *cfg, bool init,
+                err_info *e)
+{
+    *out = NULL;
+    const net_config *nc = net_get_config(n);
+    if (cfg->batch < 1 || cfg->batch > nc->max_batch)
+        return err_set(e, ERR_INVALID, "batch %d must be between 1 and the network's maximum %d",
+                       cfg->batch, nc->max_batch);
+    if (train->n < cfg->batch)
+        return err_set(e, ERR_INVALID, "batch %d is larger than the %lld training images",
+                       cfg->batch, (long long)train->n);
+    if (train->n > (int64_t)UINT32_MAX)
+        return err_set(e, ERR_INVALID, "training set too large (%lld images)",
+                       (long long)train->n);
+    if (train->c != nc->c || train->h != nc->h || train->w != nc->w)
+        return err_set(e, ERR_INVALID, "training images are %dx%dx%d but the network expects "
+                       "%dx%dx%d", train->c, train->h, train->w, nc->c, nc->h, nc->w);
+    if (cfg->iters_per_epoch < 0)
+        return err_set(e, ERR_INVALID, "iterations per epoch must be >= 0");
+
+    int rc = ERR_NOMEM;
+    trainer *t = calloc(1, sizeof *t);
+    if (!t)
+        goto nomem;
+    t->net = n;
+    t->train = train;
+    t->cfg = *cfg;
+    rc = optim_new(&t->opt, &cfg->optim, net_param_count(n), e);
+    if (rc)
+        goto fail;
+    const size_t img = (size_t)nc->c * (size_t)nc->h * (size_t)nc->w;
+    const size_t n_order = cfg->sampling == SAMPLING_SHUFFLE ? (size_t)train->n
+                                                             : (size_t)cfg->batch;
+    t->x = malloc((size_t)cfg->batch * img * sizeof(float));
+    t->y = malloc((size_t)cfg->batch);
+    t->order = malloc(n_order * sizeof(uint32_t));
+    if (!t->x || !t->y || !t->order)
+        goto nomem;
+    rng_init(&t->sample_rng, cfg->seed, RNG_STREAM_SAMPLE);
+    if (init)
+        net_init_params(n, cfg->seed);
+    *out = t;
+    return 0;
+
+nomem:
+    rc = err_set(e, ERR_NOMEM, "out of memory creating the trainer");
+fail:
+    trainer_free(t);
+    return rc;
+}
+
+void trainer_free(trainer *t)
+{
+    if (!t)
+        return;
+    optim_free(t->opt);
+    free(t->x);
+    free(t->y);
+    free(t->order);
+    free(t);
+}
+
+int trainer_epochs_done(const trainer *t) { return t->epochs_done; }
+
+/* Iterations in one epoch under the configured protocol. */
+static int epoch_iterations(const trainer *t)
+{
+    int64_t full = t->train->n / t->cfg.batch;
+    int iters = full > 0 ? (int)full : 1;
+    if (t->cfg.iters_per_epoch > 0 && t->cfg.iters_per_epoch < iters)
+        iters = t->cfg.iters_per_epoch;
+    return iters;
+}
+
+int trainer_train_epoch(trainer *t, train_stats *stats, train_progress_fn cb, void *cb_ctx,
+                        err_info *e)
+{
+    const int B = t->cfg.batch;
+    const int iters = epoch_iterations(t);
+    const int epoch = t->epochs_done + 1;
+    const int k = net_get_config(t->net)->classes;
+    memset(stats, 0, sizeof *stats);
+    stats->epoch = epoch;
+
+    if (t->cfg.sampling == SAMPLING_SHUFFLE)
+        rng_permute(&t->sample_rng, t->order, (uint32_t)t->train->n);
+
+    double loss_sum = 0.0;
+    int64_t correct = 0;
+    for (int it = 0; it < iters; it++) {
+        const uint32_t *idx;
+        if (t->cfg.sampling == SAMPLING_SHUFFLE) {
+            idx = t->order + (size_t)it * (size_t)B;
+        } else {
+            for (int b = 0; b < B; b++)
+                t->order[b] = rng_below(&t->sample_rng, (uint32_t)t->train->n);
+            idx = t->order;
+        }
+        dataset_gather(t->x, t->y, t->train, idx, 0, B);
+        double loss = net_forward(t->net, t->x, t->y, B, true);
+        if (!isfinite(loss)) {
+            stats->diverged_iter = it + 1;
+            stats->iterations = it;
+            stats->images = (int64_t)it * B;
+            stats->loss = it > 0 ? loss_sum / it : loss;
+            t->epochs_done = epoch;
+            return err_set(e, ERR_DIVERGED, "loss is %s at epoch %d iteration %d",
+                           isnan(loss) ? "nan" : "infinite", epoch, it + 1);
+        }
+        const float *p = net_probs(t->net); /* (B,k) */
+        for (int b = 0; b < B; b++)
+            correct += metrics_argmax(p + (size_t)b * (size_t)k, k) == t->y[b];
+        net_backward(t->net, t->y, B);
+        optim_step(t->opt, net_params(t->net), net_grads(t->net), net_decay_mask(t->net),
+                   net_param_count(t->net));
+        loss_sum += loss;
+        stats->iterations = it + 1;
+        if (cb && cb(cb_ctx, epoch, it + 1, iters, loss) != 0) {
+            stats->images = (int64_t)(it + 1) * B;
+            stats->loss = loss_sum / (it + 1);
+            stats->accuracy = (double)correct / (double)stats->images;
+            return err_set(e, ERR_INTERRUPTED, "interrupted at epoch %d iteration %d", epoch,
+                           it + 1);
+        }
+    }
+    stats->images = (int64_t)iters * B;
+    stats->loss = loss_sum / iters;
+    stats->accuracy = (double)correct / (double)stats->images;
+    t->epochs_done = epoch;
+    return 0;
+}
+
+int trainer_evaluate(trainer *t, metrics *out, const dataset *d, int64_t n, err_info *e)
+{
+    const net_config *nc = net_get_config(t->net);
+    if (d->c != nc->c || d->h != nc->h || d->w != nc->w)
+        return err_set(e, ERR_INVALID, "evaluation images are %dx%dx%d but the network expects "
+                       "%dx%dx%d", d->c, d->h, d->w, nc->c, nc->h, nc->w);
+    if (n <= 0 || n > d->n)
+        n = d->n;
+    if (n < 1)
+        return err_set(e, ERR_INVALID, "nothing to evaluate: the data set is empty");
+    const int k = nc->classes;
+    const int B = nc->max_batch;
+    const size_t img = (size_t)nc->c * (size_t)nc->h * (size_t)nc->w;
+    /* Evaluation runs once per epoch, outside the training loop: it may allocate. */
+    float *prob = malloc((size_t)n * (size_t)k * sizeof(float)); /* (n,k) */
+    float *x = malloc((size_t)B * img * sizeof(float));           /* (B,C,H,W) */
+    uint8_t *labels = malloc((size_t)n);                          /* (n) */
+    int rc = 0;
+    if (!prob || !x || !labels) {
+        rc = err_set(e, ERR_NOMEM, "out of memory evaluating %lld images", (long long)n);
+        goto done;
+    }
+    double loss_sum = 0.0;
+    for (int64_t start = 0; start < n; start += B) {
+        int b = (int)(n - start < B ? n - start : B);
+        dataset_gather(x, labels + start, d, NULL, start, b);
+        double loss = net_forward(t->net, x, labels + start, b, false);
+        loss_sum += loss * b;
+        memcpy(prob + (size_t)start * (size_t)k, net_probs(t->net),
+               (size_t)b * (size_t)k * sizeof(float));
+    }
+    rc = metrics_compute(out, prob, labels, n, k, loss_sum / (double)n, e);
+done:
+    free(prob);
+    free(x);
+    free(labels);
+    return rc;
+}

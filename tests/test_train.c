@@ -1,0 +1,295 @@
+/* Tests of core/train: learning on a synthetic task, bitwise determinism, seeds, both sampling
+ * protocols, divergence, interruption, and the paper's configuration end to end on MNIST. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "models.h"
+#include "rng.h"
+#include "train.h"
+
+/* A synthetic 3-class task on 1x8x8 images: class c brightens band c of the image (rows
+ * 0-2, 3-5 or 6-7) over uniform noise. Learnable, not trivial at 1 epoch. */
+static void make_synthetic(dataset *d, int64_t n, uint64_t seed)
+{
+    memset(d, 0, sizeof *d);
+    d->n = n;
+    d->c = 1;
+    d->h = 8;
+    d->w = 8;
+    d->classes = 3;
+    d->pixels = malloc((size_t)n * 64);
+    d->labels = malloc((size_t)n);
+    d->owns = true;
+    rng r;
+    rng_init(&r, seed, 42);
+    for (int64_t i = 0; i < n; i++) {
+        int c = (int)rng_below(&r, 3);
+        d->labels[i] = (uint8_t)c;
+        for (int p = 0; p < 64; p++) {
+            int row = p / 8, band = row < 3 ? 0 : row < 6 ? 1 : 2;
+            double v = rng_uniform(&r) * 160.0 + (band == c ? 90.0 : 0.0);
+            d->pixels[i * 64 + p] = (uint8_t)v;
+        }
+    }
+}
+
+static const layer_spec small_specs[] = {
+    {.kind = LAYER_CONV, .filters = 4, .size = 3, .stride = 1, .pad = 1},
+    {.kind = LAYER_RELU},
+    {.kind = LAYER_MAXPOOL, .size = 2},
+    {.kind = LAYER_AFFINE, .units = 16},
+    {.kind = LAYER_BN},
+    {.kind = LAYER_RELU},
+    {.kind = LAYER_DROPOUT, .ratio = 0.1f},
+    {.kind = LAYER_AFFINE, .units = 3},
+};
+
+typedef struct run_result {
+    float *params;
+    size_t n_params;
+    train_stats last;
+    metrics test;
+} run_result;
+
+static void train_small(run_result *out, const dataset *train, const dataset *test,
+                        uint64_t seed, sampling_kind sampling, int epochs)
+{
+    net_config nc = net_config_default();
+    nc.c = 1; nc.h = 8; nc.w = 8; nc.classes = 3; nc.max_batch = 20;
+    err_info e = {0};
+    net *n = NULL;
+    assert_int_equal(net_new(&n, &nc, small_specs, 8, &e), 0);
+    train_config tc = train_config_default();
+    tc.batch = 20;
+    tc.seed = seed;
+    tc.sampling = sampling;
+    trainer *t = NULL;
+    assert_int_equal(trainer_new(&t, n, train, &tc, true, &e), 0);
+    for (int ep = 0; ep < epochs; ep++)
+        assert_int_equal(trainer_train_epoch(t, &out->last, NULL, NULL, &e), 0);
+    assert_int_equal(trainer_evaluate(t, &out->test, test, 0, &e), 0);
+    out->n_params = net_param_count(n);
+    out->params = malloc(out->n_params * sizeof(float));
+    memcpy(out->params, net_params(n), out->n_params * sizeof(float));
+    trainer_free(t);
+    net_free(n);
+}
+
+static void test_learns_and_is_deterministic(void **state)
+{
+    (void)state;
+    dataset train, test;
+    make_synthetic(&train, 2000, 1);
+    make_synthetic(&test, 500, 2);
+    run_result a, b, c;
+    train_small(&a, &train, &test, 5, SAMPLING_WITH_REPLACEMENT, 3);
+    train_small(&b, &train, &test, 5, SAMPLING_WITH_REPLACEMENT, 3);
+    train_small(&c, &train, &test, 6, SAMPLING_WITH_REPLACEMENT, 3);
+    /* it learns: chance is 1/3 */
+    assert_true(a.test.accuracy > 0.9);
+    assert_int_equal(a.last.epoch, 3);
+    assert_int_equal(a.last.iterations, 100); /* 2000 / 20 */
+    assert_int_equal(a.last.images, 2000);
+    /* same seed: bitwise identical parameters and metrics */
+    assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
+    assert_memory_equal(&a.test, &b.test, sizeof a.test);
+    assert_memory_equal(&a.last, &b.last, sizeof a.last);
+    /* another seed: other parameters */
+    assert_memory_not_equal(a.params, c.params, a.n_params * sizeof(float));
+    free(a.params);
+    free(b.params);
+    free(c.params);
+    dataset_release(&train);
+    dataset_release(&test);
+}
+
+static void test_shuffle_protocol(void **state)
+{
+    (void)state;
+    dataset train, test;
+    make_synthetic(&train, 2010, 3); /* 2010 = 100 batches of 20 + 10 left over */
+    make_synthetic(&test, 300, 4);
+    run_result a, b, r;
+    train_small(&a, &train, &test, 9, SAMPLING_SHUFFLE, 2);
+    train_small(&b, &train, &test, 9, SAMPLING_SHUFFLE, 2);
+    train_small(&r, &train, &test, 9, SAMPLING_WITH_REPLACEMENT, 2);
+    assert_int_equal(a.last.iterations, 100);
+    assert_true(a.test.accuracy > 0.9);
+    assert_memory_equal(a.params, b.params, a.n_params * sizeof(float));
+    /* the protocol matters: same seed, other sampling, other result */
+    assert_memory_not_equal(a.params, r.params, a.n_params * sizeof(float));
+    free(a.params);
+    free(b.params);
+    free(r.params);
+    dataset_release(&train);
+    dataset_release(&test);
+}
+
+static void test_divergence_is_reported(void **state)
+{
+    (void)state;
+    dataset train;
+    make_synthetic(&train, 400, 5);
+    layer_spec specs[] = {{.kind = LAYER_AFFINE, .units = 32}, {.kind = LAYER_RELU},
+                          {.kind = LAYER_AFFINE, .units = 3}};
+    net_config nc = net_config_default();
+    nc.c = 1; nc.h = 8; nc.w = 8; nc.classes = 3; nc.max_batch = 20;
+    nc.init = INIT_HE;
+    err_info e = {0};
+    net *n = NULL;
+    assert_int_equal(net_new(&n, &nc, specs, 3, &e), 0);
+    train_config tc = train_config_default();
+    tc.batch = 20;
+    tc.optim = optim_defaults(OPTIM_SGD);
+    tc.optim.lr = 1e30f;
+    trainer *t = NULL;
+    assert_int_equal(trainer_new(&t, n, &train, &tc, true, &e), 0);
+    train_stats st;
+    int rc = 0;
+    for (int ep = 0; ep < 5 && rc == 0; ep++)
+        rc = trainer_train_epoch(t, &st, NULL, NULL, &e);
+    assert_int_equal(rc, ERR_DIVERGED);
+    assert_true(st.diverged_iter >= 1);
+    assert_non_null(strstr(e.msg, "at epoch"));
+    trainer_free(t);
+    net_free(n);
+    dataset_release(&train);
+}
+
+static int stop_at_7(void *ctx, int epoch, int iter, int iters, double loss)
+{
+    (void)epoch; (void)iters; (void)loss;
+    int *calls = ctx;
+    ++*calls;
+    return iter == 7;
+}
+
+static void test_interrupt_and_bad_config(void **state)
+{
+    (void)state;
+    dataset train;
+    make_synthetic(&train, 400, 6);
+    net_config nc = net_config_default();
+    nc.c = 1; nc.h = 8; nc.w = 8; nc.classes = 3; nc.max_batch = 20;
+    err_info e = {0};
+    net *n = NULL;
+    assert_int_equal(net_new(&n, &nc, small_specs, 8, &e), 0);
+    train_config tc = train_config_default();
+    tc.batch = 20;
+    trainer *t = NULL;
+    assert_int_equal(trainer_new(&t, n, &train, &tc, true, &e), 0);
+    int calls = 0;
+    train_stats st;
+    assert_int_equal(trainer_train_epoch(t, &st, stop_at_7, &calls, &e), ERR_INTERRUPTED);
+    assert_int_equal(calls, 7);
+    assert_int_equal(st.iterations, 7);
+    trainer_free(t);
+
+    tc.batch = 50; /* larger than the net's max_batch */
+    assert_int_equal(trainer_new(&t, n, &train, &tc, true, &e), ERR_INVALID);
+    assert_null(t);
+    tc.batch = 20;
+    tc.optim.lr = -1.0f;
+    assert_int_not_equal(trainer_new(&t, n, &train, &tc, true, &e), 0);
+    net_free(n);
+    dataset_release(&train);
+
+    sampling_kind k;
+    assert_int_equal(sampling_kind_from_name(&k, "shuffle", &e), 0);
+    assert_int_equal(k, SAMPLING_SHUFFLE);
+    assert_int_equal(sampling_kind_from_name(&k, "bootstrap", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "with-replacement"));
+}
+
+/* Find MNIST as a user would have it after `bench data fetch`: $BENCH_DATA_DIR/mnist,
+ * $BENCH_DATA_DIR itself, or data/mnist in the source tree. Raw or gzipped files. */
+static int find_mnist(char *dir, size_t n)
+{
+    const char *env = getenv("BENCH_DATA_DIR");
+    const char *candidates[3] = {NULL, NULL, TEST_DATA_DIR "/../../data/mnist"};
+    char a[1024], b[1024];
+    if (env) {
+        snprintf(a, sizeof a, "%s/mnist", env);
+        snprintf(b, sizeof b, "%s", env);
+        candidates[0] = a;
+        candidates[1] = b;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (!candidates[i])
+            continue;
+        char probe[1100];
+        struct stat st;
+        snprintf(probe, sizeof probe, "%s/train-labels-idx1-ubyte", candidates[i]);
+        if (stat(probe, &st) == 0) {
+            snprintf(dir, n, "%s", candidates[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The paper's configuration (its network with BN, Momentum lr 0.1, batch 100, 600 draws with
+ * replacement), seed 1, one epoch: at least 97% on the 10,000 test images. */
+static void test_paper_one_epoch_mnist(void **state)
+{
+    (void)state;
+    char dir[1024], ti[1200], tl[1200], vi[1200], vl[1200];
+    if (find_mnist(dir, sizeof dir) != 0)
+        fail_msg("MNIST not found: run 'build/bench data fetch mnist' or set BENCH_DATA_DIR");
+    snprintf(ti, sizeof ti, "%s/train-images-idx3-ubyte", dir);
+    snprintf(tl, sizeof tl, "%s/train-labels-idx1-ubyte", dir);
+    snprintf(vi, sizeof vi, "%s/t10k-images-idx3-ubyte", dir);
+    snprintf(vl, sizeof vl, "%s/t10k-labels-idx1-ubyte", dir);
+    dataset train, test;
+    err_info e = {0};
+    if (dataset_load_idx(&train, ti, tl, &e) || dataset_load_idx(&test, vi, vl, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(train.n, 60000);
+    assert_int_equal(test.n, 10000);
+
+    const model_preset *p;
+    assert_int_equal(models_find(&p, "paper", &e), 0);
+    layer_spec specs[MODELS_MAX_LAYERS];
+    int ns = models_layers(specs, MODELS_MAX_LAYERS, p, 10, true);
+    net_config nc = net_config_default();
+    nc.gemm.threads = 2;
+    net *n = NULL;
+    assert_int_equal(net_new(&n, &nc, specs, ns, &e), 0);
+    train_config tc = train_config_default();
+    trainer *t = NULL;
+    assert_int_equal(trainer_new(&t, n, &train, &tc, true, &e), 0);
+    train_stats st;
+    assert_int_equal(trainer_train_epoch(t, &st, NULL, NULL, &e), 0);
+    assert_int_equal(st.iterations, 600);
+    metrics m;
+    assert_int_equal(trainer_evaluate(t, &m, &test, 0, &e), 0);
+    print_message("paper config, seed 1, 1 epoch: test accuracy %.4f, macro F1 %.4f\n",
+                  m.accuracy, m.f1_macro);
+    assert_int_equal(m.n, 10000);
+    assert_true(m.accuracy >= 0.97);
+    assert_true(m.f1_macro >= 0.96);
+    trainer_free(t);
+    net_free(n);
+    dataset_release(&train);
+    dataset_release(&test);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_learns_and_is_deterministic),
+        cmocka_unit_test(test_shuffle_protocol),
+        cmocka_unit_test(test_divergence_is_reported),
+        cmocka_unit_test(test_interrupt_and_bad_config),
+        cmocka_unit_test(test_paper_one_epoch_mnist),
+    };
+    return cmocka_run_group_tests_name("train", tests, NULL, NULL);
+}
