@@ -1,0 +1,1411 @@
+/* store: the SQLite results database. See store.h for the contract and the tables. */
+#define _POSIX_C_SOURCE 200809L /* strdup, mkdir */
+#include "store.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "sha256.h"
+
+struct store {
+    sqlite3 *db;
+    char *path; /* as given to store_open, for messages */
+};
+
+/* Several processes may hold the file (the coordinator, `bench ls` in another terminal, a
+ * second shard): a writer waits this long for another's transaction before failing. */
+#define STORE_BUSY_TIMEOUT_MS 30000
+
+/* The current time as stored everywhere: UTC ISO-8601 with milliseconds. */
+#define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+
+static const char *const run_status_names[RUN_STATUS_COUNT] = {
+    [RUN_QUEUED] = "QUEUED",       [RUN_RUNNING] = "RUNNING", [RUN_COMPLETED] = "COMPLETED",
+    [RUN_FAILED] = "FAILED",       [RUN_DIVERGED] = "DIVERGED",
+    [RUN_INTERRUPTED] = "INTERRUPTED",
+};
+
+/* ---- schema ------------------------------------------------------------------------------
+ * migrations[v] takes a database from user_version v to v+1. A new file starts at 0 and runs
+ * them all; never edit a released entry, append a new one. Version 1 is DESIGN.md §4 as first
+ * written; version 2 adds what running sweeps showed was missing (build type and `git
+ * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
+ * table so that two experiment files may share a run, indexes). */
+static const char *const migrations[] = {
+    /* 0 -> 1 */
+    "CREATE TABLE experiments("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL,"
+    "  file TEXT,"
+    "  spec_sha256 TEXT NOT NULL,"
+    "  spec_text TEXT,"
+    "  created_at TEXT NOT NULL,"
+    "  UNIQUE(name, spec_sha256));"
+    /* ident: SHA-256 of a canonical serialisation of every other column (see ident_*),
+     * so that dedupe on all fields costs one short unique index, not one over the diff. */
+    "CREATE TABLE builds("
+    "  id INTEGER PRIMARY KEY,"
+    "  ident TEXT NOT NULL UNIQUE,"
+    "  git_sha TEXT, git_branch TEXT, git_dirty INTEGER, git_diff TEXT,"
+    "  compiler TEXT, compiler_version TEXT, cflags TEXT, blas TEXT, binary_sha256 TEXT);"
+    "CREATE TABLE hosts("
+    "  id INTEGER PRIMARY KEY,"
+    "  ident TEXT NOT NULL UNIQUE,"
+    "  hostname TEXT, cpu_model TEXT, cpu_flags TEXT, cores INTEGER, ram_bytes INTEGER,"
+    "  os TEXT, kernel TEXT);"
+    "CREATE TABLE datasets("
+    "  id INTEGER PRIMARY KEY,"
+    "  ident TEXT NOT NULL UNIQUE,"
+    "  name TEXT NOT NULL, file TEXT, sha256 TEXT NOT NULL, n_images INTEGER);"
+    "CREATE TABLE runs("
+    "  run_key TEXT PRIMARY KEY,"
+    "  experiment_id INTEGER REFERENCES experiments(id),"
+    "  build_id INTEGER REFERENCES builds(id),"
+    "  host_id INTEGER REFERENCES hosts(id),"
+    "  dataset_id INTEGER REFERENCES datasets(id),"
+    "  config_json TEXT NOT NULL,"
+    "  model TEXT, optimizer TEXT, lr REAL, bn INTEGER, seed INTEGER, batch INTEGER,"
+    "  epochs INTEGER, sampling TEXT, threads INTEGER,"
+    "  status TEXT NOT NULL CHECK(status IN"
+    "    ('QUEUED','RUNNING','COMPLETED','FAILED','DIVERGED','INTERRUPTED')),"
+    "  heartbeat_at TEXT, started_at TEXT, finished_at TEXT,"
+    "  wall_s REAL, cpu_s REAL, peak_rss_bytes INTEGER, params_sha256 TEXT, error TEXT);"
+    "CREATE TABLE epochs("
+    "  run_key TEXT NOT NULL REFERENCES runs(run_key) ON DELETE CASCADE,"
+    "  epoch INTEGER NOT NULL,"
+    "  train_loss REAL, train_acc REAL, test_loss REAL, test_acc REAL,"
+    "  precision_macro REAL, recall_macro REAL, f1_macro REAL, auroc_macro REAL,"
+    "  wall_s REAL, cpu_s REAL, images_per_s REAL,"
+    "  PRIMARY KEY(run_key, epoch));"
+    "CREATE TABLE class_metrics("
+    "  run_key TEXT NOT NULL, epoch INTEGER NOT NULL, class INTEGER NOT NULL,"
+    "  precision REAL, recall REAL, f1 REAL, support INTEGER,"
+    "  PRIMARY KEY(run_key, epoch, class),"
+    "  FOREIGN KEY(run_key, epoch) REFERENCES epochs(run_key, epoch) ON DELETE CASCADE);"
+    "CREATE TABLE confusion("
+    "  run_key TEXT NOT NULL, epoch INTEGER NOT NULL,"
+    "  true_class INTEGER NOT NULL, pred_class INTEGER NOT NULL, count INTEGER NOT NULL,"
+    "  PRIMARY KEY(run_key, epoch, true_class, pred_class),"
+    "  FOREIGN KEY(run_key, epoch) REFERENCES epochs(run_key, epoch) ON DELETE CASCADE);",
+    /* 1 -> 2 */
+    "ALTER TABLE builds ADD COLUMN git_describe TEXT;"
+    "ALTER TABLE builds ADD COLUMN build_type TEXT;"
+    "ALTER TABLE runs ADD COLUMN eval_n INTEGER;"
+    "ALTER TABLE runs ADD COLUMN kernels TEXT;"
+    "ALTER TABLE runs ADD COLUMN queued_at TEXT;"
+    "ALTER TABLE runs ADD COLUMN diverged_epoch INTEGER;"
+    "ALTER TABLE epochs ADD COLUMN f1_weighted REAL;"
+    "CREATE TABLE experiment_runs("
+    "  experiment_id INTEGER NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,"
+    "  run_key TEXT NOT NULL REFERENCES runs(run_key) ON DELETE CASCADE,"
+    "  PRIMARY KEY(experiment_id, run_key));"
+    "INSERT OR IGNORE INTO experiment_runs(experiment_id, run_key)"
+    "  SELECT experiment_id, run_key FROM runs WHERE experiment_id IS NOT NULL;"
+    "CREATE INDEX experiment_runs_key ON experiment_runs(run_key);"
+    "CREATE INDEX runs_status ON runs(status);",
+};
+#define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+int store_schema_version(void) { return SCHEMA_VERSION; }
+
+const char *run_status_name(int status)
+{
+    if (status == STORE_ABSENT)
+        return "ABSENT";
+    if (status < 0 || status >= RUN_STATUS_COUNT)
+        return "?";
+    return run_status_names[status];
+}
+
+int run_status_parse(int *out, const char *name, err_info *e)
+{
+    for (int i = 0; i < RUN_STATUS_COUNT; i++)
+        if (name && strcmp(name, run_status_names[i]) == 0) {
+            *out = i;
+            return 0;
+        }
+    return err_set(e, ERR_INVALID,
+                   "unknown run status '%s' (valid: QUEUED, RUNNING, COMPLETED, FAILED, "
+                   "DIVERGED, INTERRUPTED)",
+                   name ? name : "");
+}
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+/* Map SQLite's result code to ours: a file that is not a database is a format error,
+ * everything else (locks, permissions, disk) is I/O. */
+static int db_code(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT: return ERR_FORMAT;
+    case SQLITE_NOMEM: return ERR_NOMEM;
+    case SQLITE_CONSTRAINT:
+    case SQLITE_MISMATCH:
+    case SQLITE_RANGE: return ERR_INVALID;
+    default: return ERR_IO;
+    }
+}
+
+/* e <- "database 'path': <SQLite's message for the last failure on s>". */
+static int db_fail(store *s, err_info *e)
+{
+    int rc = sqlite3_extended_errcode(s->db);
+    return err_set(e, db_code(rc), "database '%s': %s", s->path, sqlite3_errmsg(s->db));
+}
+
+/* Run fixed SQL with no parameters (schema, PRAGMAs, transaction control). User data never
+ * goes through here. */
+static int exec_sql(store *s, const char *sql, err_info *e)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_fail(s, e);
+    return 0;
+}
+
+static int prepare(store *s, sqlite3_stmt **st, const char *sql, err_info *e)
+{
+    if (sqlite3_prepare_v2(s->db, sql, -1, st, NULL) != SQLITE_OK) {
+        *st = NULL;
+        return db_fail(s, e);
+    }
+    return 0;
+}
+
+/* NULL strings bind as SQL NULL; SQLITE_TRANSIENT makes SQLite copy, so callers keep theirs. */
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Ids and counts where 0 means "unknown" bind as NULL. */
+static void bind_id(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v)
+        sqlite3_bind_int64(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* NaN binds as NULL (SQLite does this itself; written out for the reader). */
+static void bind_real(sqlite3_stmt *st, int i, double v)
+{
+    if (isnan(v))
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_double(st, i, v);
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static double col_real(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? NAN : sqlite3_column_double(st, i);
+}
+
+/* Step a statement that returns no rows. */
+static int step_done(store *s, sqlite3_stmt *st, err_info *e)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return db_fail(s, e);
+    return 0;
+}
+
+/* Status name in a column -> enum; an unknown name (a newer bench wrote it) reads as FAILED
+ * would hide it, so it is RUN_STATUS_COUNT and prints as "?". */
+static int col_status(sqlite3_stmt *st, int i)
+{
+    const char *t = col_text(st, i);
+    for (int k = 0; k < RUN_STATUS_COUNT; k++)
+        if (t && strcmp(t, run_status_names[k]) == 0)
+            return k;
+    return RUN_STATUS_COUNT;
+}
+
+/* A write of several statements is atomic: BEGIN IMMEDIATE when the caller has no
+ * transaction open (IMMEDIATE takes the write lock up front, so the busy timeout applies
+ * instead of a deadlock between two deferred readers upgrading), a savepoint inside one. */
+typedef struct tx {
+    bool own; /* we began the transaction (else a savepoint) */
+} tx;
+
+static int tx_enter(store *s, tx *t, err_info *e)
+{
+    t->own = sqlite3_get_autocommit(s->db) != 0;
+    return exec_sql(s, t->own ? "BEGIN IMMEDIATE" : "SAVEPOINT store_op", e);
+}
+
+/* Commit when ok, else undo; returns rc (or the commit's failure). */
+static int tx_leave(store *s, tx *t, int rc, err_info *e)
+{
+    if (rc == 0) {
+        rc = exec_sql(s, t->own ? "COMMIT" : "RELEASE store_op", e);
+        if (rc == 0)
+            return 0;
+    }
+    /* Keep the first error message: the rollback's own failure would only obscure it. */
+    if (t->own)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    else
+        sqlite3_exec(s->db, "ROLLBACK TO store_op; RELEASE store_op", NULL, NULL, NULL);
+    return rc;
+}
+
+/* mkdir -p of the directory part of path ("results/bench.db" -> "results"). */
+static int make_parent_dirs(const char *path, err_info *e)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path)
+        return 0;
+    size_t n = (size_t)(slash - path);
+    char *dir = malloc(n + 1);
+    if (!dir)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    int rc = 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (dir[i] != '/' && dir[i] != '\0')
+            continue;
+        char c = dir[i];
+        dir[i] = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+            rc = err_set(e, ERR_IO, "database '%s': cannot create directory '%s': %s", path,
+                         dir, strerror(errno));
+            goto done;
+        }
+        struct stat sb;
+        if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            rc = err_set(e, ERR_IO, "database '%s': '%s' is not a directory", path, dir);
+            goto done;
+        }
+        dir[i] = c;
+    }
+done:
+    free(dir);
+    return rc;
+}
+
+static int read_user_version(store *s, int *version, err_info *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, "PRAGMA user_version", e);
+    if (rc)
+        return rc;
+    if (sqlite3_step(st) != SQLITE_ROW)
+        rc = db_fail(s, e);
+    else
+        *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Bring the schema to SCHEMA_VERSION inside one IMMEDIATE transaction, so that two processes
+ * opening a new file at once do not both create the tables. */
+static int migrate(store *s, err_info *e)
+{
+    int version = 0;
+    int rc = exec_sql(s, "BEGIN IMMEDIATE", e);
+    if (rc)
+        return rc;
+    rc = read_user_version(s, &version, e);
+    if (rc)
+        goto done;
+    if (version > SCHEMA_VERSION) {
+        rc = err_set(e, ERR_FORMAT,
+                     "database '%s' has schema version %d, newer than this bench (%d)", s->path,
+                     version, SCHEMA_VERSION);
+        goto done;
+    }
+    for (int v = version; v < SCHEMA_VERSION; v++) {
+        rc = exec_sql(s, migrations[v], e);
+        if (rc) {
+            err_prefix(e, "migrating to schema version %d", v + 1);
+            goto done;
+        }
+    }
+    if (version < SCHEMA_VERSION) {
+        /* PRAGMA takes no bound parameters; the value is our own integer constant. */
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
+        rc = exec_sql(s, sql, e);
+    }
+done:
+    if (rc == 0)
+        return exec_sql(s, "COMMIT", e);
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* Shared by both opens: the connection and the store around it. */
+static int open_conn(store **out, const char *path, int flags, err_info *e)
+{
+    *out = NULL;
+    store *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        int rc = s->db ? db_fail(s, e) : err_set(e, ERR_NOMEM, "out of memory");
+        store_close(s);
+        return rc;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    *out = s;
+    return 0;
+}
+
+int store_open(store **out, const char *path, err_info *e)
+{
+    assert(out && path);
+    *out = NULL;
+    store *s = NULL;
+    int rc = make_parent_dirs(path, e);
+    if (rc)
+        return rc;
+    rc = open_conn(&s, path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, e);
+    if (rc)
+        return rc;
+    /* SQLite silently falls back to read-only when the OS refuses write access. */
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        rc = err_set(e, ERR_IO, "database '%s' is read-only (check its permissions)", path);
+        goto done;
+    }
+    /* journal_mode answers with a row; WAL lets readers (bench ls) run beside the writer. */
+    rc = exec_sql(s, "PRAGMA journal_mode = WAL", e);
+    if (rc)
+        goto done;
+    rc = exec_sql(s, "PRAGMA foreign_keys = ON", e);
+    if (rc)
+        goto done;
+    rc = migrate(s, e);
+done:
+    if (rc) {
+        if (e && e->code == ERR_IO && strstr(e->msg, "readonly"))
+            err_set(e, ERR_IO, "database '%s' is read-only or its directory is not writable",
+                    path);
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+/* "file:<path percent-encoded>?immutable=1", for reading a WAL database whose directory we
+ * may not write (SQLite could not create the -shm index there). Caller frees. */
+static char *immutable_uri(const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(path);
+    char *uri = malloc(3 * n + 32);
+    if (!uri)
+        return NULL;
+    char *w = uri;
+    w += sprintf(w, "file:");
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr("/-_.~", *p);
+        if (plain) {
+            *w++ = (char)*p;
+        } else {
+            *w++ = '%';
+            *w++ = hex[*p >> 4];
+            *w++ = hex[*p & 15];
+        }
+    }
+    strcpy(w, "?immutable=1");
+    return uri;
+}
+
+int store_open_readonly(store **out, const char *path, err_info *e)
+{
+    assert(out && path);
+    *out = NULL;
+    store *s = NULL;
+    int version = 0;
+    int rc = open_conn(&s, path, SQLITE_OPEN_READONLY, e);
+    if (rc)
+        return rc;
+    rc = read_user_version(s, &version, e);
+    if (rc) {
+        /* A WAL file needs its -shm index, which a reader that may not write the directory
+         * cannot create. With no -wal file there is nothing un-checkpointed, so reading the
+         * main file as immutable sees exactly what a normal reader would. */
+        char wal[4096];
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        struct stat sb;
+        char *uri = immutable_uri(path);
+        if (!uri || stat(wal, &sb) == 0 || stat(path, &sb) != 0) {
+            free(uri);
+            goto done;
+        }
+        store_close(s);
+        s = NULL;
+        rc = open_conn(&s, uri, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, e);
+        free(uri);
+        if (rc)
+            return rc;
+        free(s->path);
+        if (!(s->path = strdup(path))) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        rc = read_user_version(s, &version, e);
+        if (rc)
+            goto done;
+    }
+    if (version != SCHEMA_VERSION)
+        rc = err_set(e, ERR_FORMAT,
+                     version > SCHEMA_VERSION
+                         ? "database '%s' has schema version %d, newer than this bench (%d)"
+                         : "database '%s' has schema version %d, older than this bench (%d); "
+                           "a writing command (bench run) migrates it",
+                     path, version, SCHEMA_VERSION);
+done:
+    if (rc) {
+        store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void store_close(store *s)
+{
+    if (!s)
+        return;
+    if (s->db && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close_v2(s->db);
+    free(s->path);
+    free(s);
+}
+
+const char *store_path(const store *s) { return s->path; }
+
+int store_begin(store *s, err_info *e) { return exec_sql(s, "BEGIN IMMEDIATE", e); }
+int store_commit(store *s, err_info *e) { return exec_sql(s, "COMMIT", e); }
+int store_rollback(store *s, err_info *e) { return exec_sql(s, "ROLLBACK", e); }
+
+/* ---- identities of builds, hosts, data sets ------------------------------------------------
+ * ident = SHA-256 of the record's fields in a fixed order, each written as "<len>:<bytes>;"
+ * or "-;" for NULL, so that no two different records serialise alike (a length prefix makes
+ * "ab"+"c" differ from "a"+"bc", and NULL differ from ""). */
+typedef struct ident {
+    char *buf;
+    size_t len, cap;
+    bool oom;
+} ident;
+
+static void ident_add(ident *d, const char *v)
+{
+    char head[32];
+    size_t vn = v ? strlen(v) : 0;
+    int hn = v ? snprintf(head, sizeof head, "%zu:", vn) : snprintf(head, sizeof head, "-");
+    size_t need = d->len + (size_t)hn + vn + 1;
+    if (d->oom)
+        return;
+    if (need + 1 > d->cap) {
+        size_t cap = d->cap ? d->cap : 256;
+        while (cap < need + 1)
+            cap *= 2;
+        char *nb = realloc(d->buf, cap);
+        if (!nb) {
+            d->oom = true;
+            return;
+        }
+        d->buf = nb;
+        d->cap = cap;
+    }
+    memcpy(d->buf + d->len, head, (size_t)hn);
+    d->len += (size_t)hn;
+    if (vn)
+        memcpy(d->buf + d->len, v, vn);
+    d->len += vn;
+    d->buf[d->len++] = ';';
+}
+
+static void ident_add_int(ident *d, int64_t v)
+{
+    char t[32];
+    snprintf(t, sizeof t, "%lld", (long long)v);
+    ident_add(d, t);
+}
+
+/* out <- hex digest of d; frees d. */
+static int ident_finish(char out[65], ident *d, err_info *e)
+{
+    int rc = 0;
+    if (d->oom)
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+    else
+        sha256_hex(out, d->buf, d->len);
+    free(d->buf);
+    *d = (ident){0};
+    return rc;
+}
+
+/* Shared tail of the upserts: st1 inserts (ignoring a duplicate), st2 selects the id. */
+static int put_and_get_id(store *s, int64_t *id, sqlite3_stmt *ins, sqlite3_stmt *sel,
+                          err_info *e)
+{
+    int rc = step_done(s, ins, e);
+    if (rc)
+        return rc;
+    if (sqlite3_step(sel) != SQLITE_ROW)
+        return db_fail(s, e);
+    *id = sqlite3_column_int64(sel, 0);
+    return 0;
+}
+
+int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_info *e)
+{
+    assert(s && id && x && x->name && x->spec_sha256);
+    sqlite3_stmt *ins = NULL, *sel = NULL;
+    int rc = prepare(s, &ins,
+                     "INSERT INTO experiments(name, file, spec_sha256, spec_text, created_at)"
+                     " VALUES(?1, ?2, ?3, ?4, " NOW_SQL ")"
+                     " ON CONFLICT(name, spec_sha256) DO NOTHING",
+                     e);
+    if (rc)
+        goto done;
+    rc = prepare(s, &sel, "SELECT id FROM experiments WHERE name = ?1 AND spec_sha256 = ?2", e);
+    if (rc)
+        goto done;
+    bind_text(ins, 1, x->name);
+    bind_text(ins, 2, x->file);
+    bind_text(ins, 3, x->spec_sha256);
+    bind_text(ins, 4, x->spec_text);
+    bind_text(sel, 1, x->name);
+    bind_text(sel, 2, x->spec_sha256);
+    rc = put_and_get_id(s, id, ins, sel, e);
+done:
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    return rc;
+}
+
+int store_build_put(store *s, int64_t *id, const store_build *b, err_info *e)
+{
+    assert(s && id && b);
+    sqlite3_stmt *ins = NULL, *sel = NULL;
+    char hex[65];
+    ident d = {0};
+    const char *fields[] = {b->git_sha,  b->git_branch,       b->git_diff, b->git_describe,
+                            b->compiler, b->compiler_version, b->cflags,   b->build_type,
+                            b->blas,     b->binary_sha256};
+    ident_add_int(&d, b->git_dirty);
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        ident_add(&d, fields[i]);
+    int rc = ident_finish(hex, &d, e);
+    if (rc)
+        return rc;
+    rc = prepare(s, &ins,
+                 "INSERT INTO builds(ident, git_sha, git_branch, git_dirty, git_diff,"
+                 " git_describe, compiler, compiler_version, cflags, build_type, blas,"
+                 " binary_sha256) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                 " ON CONFLICT(ident) DO NOTHING",
+                 e);
+    if (rc)
+        goto done;
+    rc = prepare(s, &sel, "SELECT id FROM builds WHERE ident = ?1", e);
+    if (rc)
+        goto done;
+    bind_text(ins, 1, hex);
+    bind_text(ins, 2, b->git_sha);
+    bind_text(ins, 3, b->git_branch);
+    sqlite3_bind_int(ins, 4, b->git_dirty);
+    bind_text(ins, 5, b->git_diff);
+    bind_text(ins, 6, b->git_describe);
+    bind_text(ins, 7, b->compiler);
+    bind_text(ins, 8, b->compiler_version);
+    bind_text(ins, 9, b->cflags);
+    bind_text(ins, 10, b->build_type);
+    bind_text(ins, 11, b->blas);
+    bind_text(ins, 12, b->binary_sha256);
+    bind_text(sel, 1, hex);
+    rc = put_and_get_id(s, id, ins, sel, e);
+done:
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    return rc;
+}
+
+int store_host_put(store *s, int64_t *id, const store_host *h, err_info *e)
+{
+    assert(s && id && h);
+    sqlite3_stmt *ins = NULL, *sel = NULL;
+    char hex[65];
+    ident d = {0};
+    ident_add(&d, h->hostname);
+    ident_add(&d, h->cpu_model);
+    ident_add(&d, h->cpu_flags);
+    ident_add_int(&d, h->cores);
+    ident_add_int(&d, h->ram_bytes);
+    ident_add(&d, h->os);
+    ident_add(&d, h->kernel);
+    int rc = ident_finish(hex, &d, e);
+    if (rc)
+        return rc;
+    rc = prepare(s, &ins,
+                 "INSERT INTO hosts(ident, hostname, cpu_model, cpu_flags, cores, ram_bytes,"
+                 " os, kernel) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                 " ON CONFLICT(ident) DO NOTHING",
+                 e);
+    if (rc)
+        goto done;
+    rc = prepare(s, &sel, "SELECT id FROM hosts WHERE ident = ?1", e);
+    if (rc)
+        goto done;
+    bind_text(ins, 1, hex);
+    bind_text(ins, 2, h->hostname);
+    bind_text(ins, 3, h->cpu_model);
+    bind_text(ins, 4, h->cpu_flags);
+    sqlite3_bind_int(ins, 5, h->cores);
+    sqlite3_bind_int64(ins, 6, h->ram_bytes);
+    bind_text(ins, 7, h->os);
+    bind_text(ins, 8, h->kernel);
+    bind_text(sel, 1, hex);
+    rc = put_and_get_id(s, id, ins, sel, e);
+done:
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    return rc;
+}
+
+int store_dataset_put(store *s, int64_t *id, const store_dataset *dset, err_info *e)
+{
+    assert(s && id && dset && dset->name && dset->sha256);
+    sqlite3_stmt *ins = NULL, *sel = NULL;
+    char hex[65];
+    ident d = {0};
+    ident_add(&d, dset->name);
+    ident_add(&d, dset->file);
+    ident_add(&d, dset->sha256);
+    ident_add_int(&d, dset->n_images);
+    int rc = ident_finish(hex, &d, e);
+    if (rc)
+        return rc;
+    rc = prepare(s, &ins,
+                 "INSERT INTO datasets(ident, name, file, sha256, n_images)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(ident) DO NOTHING",
+                 e);
+    if (rc)
+        goto done;
+    rc = prepare(s, &sel, "SELECT id FROM datasets WHERE ident = ?1", e);
+    if (rc)
+        goto done;
+    bind_text(ins, 1, hex);
+    bind_text(ins, 2, dset->name);
+    bind_text(ins, 3, dset->file);
+    bind_text(ins, 4, dset->sha256);
+    sqlite3_bind_int64(ins, 5, dset->n_images);
+    bind_text(sel, 1, hex);
+    rc = put_and_get_id(s, id, ins, sel, e);
+done:
+    sqlite3_finalize(ins);
+    sqlite3_finalize(sel);
+    return rc;
+}
+
+/* ---- runs ----------------------------------------------------------------------------------- */
+
+int store_run_status(store *s, int *status, const char *run_key, err_info *e)
+{
+    assert(s && status && run_key);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, "SELECT status FROM runs WHERE run_key = ?1", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        *status = col_status(st, 0);
+    else if (step == SQLITE_DONE)
+        *status = STORE_ABSENT;
+    else
+        rc = db_fail(s, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Bind r's descriptive fields to ?1..?17 in the order of the INSERT/UPDATE below. */
+static void bind_run(sqlite3_stmt *st, const store_run *r)
+{
+    bind_text(st, 1, r->run_key);
+    bind_id(st, 2, r->experiment_id);
+    bind_id(st, 3, r->build_id);
+    bind_id(st, 4, r->host_id);
+    bind_id(st, 5, r->dataset_id);
+    bind_text(st, 6, r->config_json);
+    bind_text(st, 7, r->model);
+    bind_text(st, 8, r->optimizer);
+    bind_real(st, 9, r->lr);
+    sqlite3_bind_int(st, 10, r->bn);
+    sqlite3_bind_int64(st, 11, r->seed);
+    sqlite3_bind_int(st, 12, r->batch);
+    sqlite3_bind_int(st, 13, r->epochs);
+    bind_text(st, 14, r->sampling);
+    sqlite3_bind_int(st, 15, r->threads);
+    sqlite3_bind_int(st, 16, r->eval_n);
+    bind_text(st, 17, r->kernels);
+}
+
+int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e)
+{
+    assert(s && r && r->run_key && r->config_json);
+    sqlite3_stmt *st = NULL;
+    int prev = STORE_ABSENT;
+    tx t;
+    int rc = tx_enter(s, &t, e);
+    if (rc)
+        return rc;
+    rc = store_run_status(s, &prev, r->run_key, e);
+    if (rc)
+        goto done;
+    if (prev == STORE_ABSENT) {
+        rc = prepare(s, &st,
+                     "INSERT INTO runs(run_key, experiment_id, build_id, host_id, dataset_id,"
+                     " config_json, model, optimizer, lr, bn, seed, batch, epochs, sampling,"
+                     " threads, eval_n, kernels, status, queued_at) VALUES(?1, ?2, ?3, ?4, ?5,"
+                     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'QUEUED', " NOW_SQL
+                     ")",
+                     e);
+        if (rc)
+            goto done;
+        bind_run(st, r);
+        rc = step_done(s, st, e);
+    } else if (prev != RUN_COMPLETED || force) {
+        /* A rerun starts clean: its old epochs (and, by cascade, their class and confusion
+         * rows) go, and every result column is cleared. */
+        rc = prepare(s, &st, "DELETE FROM epochs WHERE run_key = ?1", e);
+        if (rc)
+            goto done;
+        bind_text(st, 1, r->run_key);
+        rc = step_done(s, st, e);
+        if (rc)
+            goto done;
+        sqlite3_finalize(st);
+        rc = prepare(s, &st,
+                     "UPDATE runs SET experiment_id = COALESCE(?2, experiment_id),"
+                     " build_id = ?3, host_id = ?4, dataset_id = ?5, config_json = ?6,"
+                     " model = ?7, optimizer = ?8, lr = ?9, bn = ?10, seed = ?11, batch = ?12,"
+                     " epochs = ?13, sampling = ?14, threads = ?15, eval_n = ?16, kernels = ?17,"
+                     " status = 'QUEUED', queued_at = " NOW_SQL ", started_at = NULL,"
+                     " heartbeat_at = NULL, finished_at = NULL, wall_s = NULL, cpu_s = NULL,"
+                     " peak_rss_bytes = NULL, params_sha256 = NULL, error = NULL,"
+                     " diverged_epoch = NULL WHERE run_key = ?1",
+                     e);
+        if (rc)
+            goto done;
+        bind_run(st, r);
+        rc = step_done(s, st, e);
+    }
+    if (rc || !r->experiment_id)
+        goto done;
+    sqlite3_finalize(st);
+    rc = prepare(s, &st,
+                 "INSERT OR IGNORE INTO experiment_runs(experiment_id, run_key) VALUES(?1, ?2)",
+                 e);
+    if (rc)
+        goto done;
+    sqlite3_bind_int64(st, 1, r->experiment_id);
+    bind_text(st, 2, r->run_key);
+    rc = step_done(s, st, e);
+done:
+    sqlite3_finalize(st);
+    rc = tx_leave(s, &t, rc, e);
+    if (rc == 0 && prev_status)
+        *prev_status = prev;
+    return rc;
+}
+
+/* Run one UPDATE on a single run (?1 = run_key) that must exist. */
+static int update_run(store *s, const char *sql, const char *run_key, err_info *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, sql, e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    rc = step_done(s, st, e);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_run_start(store *s, const char *run_key, err_info *e)
+{
+    assert(s && run_key);
+    return update_run(s,
+                      "UPDATE runs SET status = 'RUNNING', started_at = " NOW_SQL
+                      ", heartbeat_at = " NOW_SQL ", finished_at = NULL, error = NULL"
+                      " WHERE run_key = ?1",
+                      run_key, e);
+}
+
+int store_run_heartbeat(store *s, const char *run_key, err_info *e)
+{
+    assert(s && run_key);
+    return update_run(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1",
+                      run_key, e);
+}
+
+int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
+{
+    assert(s && ep && ep->run_key && ep->k >= 0);
+    assert(ep->k == 0 || (ep->precision && ep->recall && ep->f1 && ep->support && ep->confusion));
+    sqlite3_stmt *st = NULL;
+    tx t;
+    int rc = tx_enter(s, &t, e);
+    if (rc)
+        return rc;
+    /* Replace an earlier record of this epoch; the cascade removes its class rows. */
+    rc = prepare(s, &st, "DELETE FROM epochs WHERE run_key = ?1 AND epoch = ?2", e);
+    if (rc)
+        goto done;
+    bind_text(st, 1, ep->run_key);
+    sqlite3_bind_int(st, 2, ep->epoch);
+    rc = step_done(s, st, e);
+    if (rc)
+        goto done;
+    sqlite3_finalize(st);
+    rc = prepare(s, &st,
+                 "INSERT INTO epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc,"
+                 " precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s,"
+                 " cpu_s, images_per_s) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                 " ?12, ?13, ?14)",
+                 e);
+    if (rc)
+        goto done;
+    bind_text(st, 1, ep->run_key);
+    sqlite3_bind_int(st, 2, ep->epoch);
+    const double vals[] = {ep->train_loss,      ep->train_acc,    ep->test_loss,
+                           ep->test_acc,        ep->precision_macro, ep->recall_macro,
+                           ep->f1_macro,        ep->auroc_macro,  ep->f1_weighted,
+                           ep->wall_s,          ep->cpu_s,        ep->images_per_s};
+    for (int i = 0; i < (int)(sizeof vals / sizeof vals[0]); i++)
+        bind_real(st, 3 + i, vals[i]);
+    rc = step_done(s, st, e);
+    if (rc)
+        goto done;
+    sqlite3_finalize(st);
+    rc = prepare(s, &st,
+                 "INSERT INTO class_metrics(run_key, epoch, class, precision, recall, f1,"
+                 " support) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                 e);
+    if (rc)
+        goto done;
+    for (int c = 0; c < ep->k && rc == 0; c++) {
+        sqlite3_reset(st);
+        bind_text(st, 1, ep->run_key);
+        sqlite3_bind_int(st, 2, ep->epoch);
+        sqlite3_bind_int(st, 3, c);
+        bind_real(st, 4, ep->precision[c]);
+        bind_real(st, 5, ep->recall[c]);
+        bind_real(st, 6, ep->f1[c]);
+        sqlite3_bind_int64(st, 7, ep->support[c]);
+        rc = step_done(s, st, e);
+    }
+    if (rc)
+        goto done;
+    sqlite3_finalize(st);
+    /* Every cell, zeros included: a report can then read the matrix without filling gaps. */
+    rc = prepare(s, &st,
+                 "INSERT INTO confusion(run_key, epoch, true_class, pred_class, count)"
+                 " VALUES(?1, ?2, ?3, ?4, ?5)",
+                 e);
+    if (rc)
+        goto done;
+    for (int i = 0; i < ep->k && rc == 0; i++)
+        for (int j = 0; j < ep->k && rc == 0; j++) {
+            sqlite3_reset(st);
+            bind_text(st, 1, ep->run_key);
+            sqlite3_bind_int(st, 2, ep->epoch);
+            sqlite3_bind_int(st, 3, i);
+            sqlite3_bind_int(st, 4, j);
+            sqlite3_bind_int64(st, 5, ep->confusion[(size_t)i * (size_t)ep->k + (size_t)j]);
+            rc = step_done(s, st, e);
+        }
+    if (rc)
+        goto done;
+    sqlite3_finalize(st);
+    st = NULL;
+    rc = update_run(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1",
+                    ep->run_key, e);
+done:
+    sqlite3_finalize(st);
+    return tx_leave(s, &t, rc, e);
+}
+
+int store_run_finish(store *s, const char *run_key, const store_run_end *end, err_info *e)
+{
+    assert(s && run_key && end);
+    if (end->status != RUN_COMPLETED && end->status != RUN_FAILED &&
+        end->status != RUN_DIVERGED && end->status != RUN_INTERRUPTED)
+        return err_set(e, ERR_INVALID, "run '%s' cannot finish as %s", run_key,
+                       run_status_name(end->status));
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "UPDATE runs SET status = ?2, finished_at = " NOW_SQL ", wall_s = ?3,"
+                     " cpu_s = ?4, peak_rss_bytes = ?5, params_sha256 = ?6, error = ?7,"
+                     " diverged_epoch = ?8 WHERE run_key = ?1",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    bind_text(st, 2, run_status_names[end->status]);
+    bind_real(st, 3, end->wall_s);
+    bind_real(st, 4, end->cpu_s);
+    bind_id(st, 5, end->peak_rss_bytes);
+    bind_text(st, 6, end->params_sha256);
+    bind_text(st, 7, end->error);
+    bind_id(st, 8, end->diverged_epoch);
+    rc = step_done(s, st, e);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_mark_stale(store *s, int *n_marked, double stale_after_s, err_info *e)
+{
+    assert(s);
+    sqlite3_stmt *st = NULL;
+    /* julianday() differences are in days; 86400 s per day. */
+    int rc = prepare(s, &st,
+                     "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
+                     " error = COALESCE(error, 'no heartbeat since ' || COALESCE(heartbeat_at,"
+                     " 'start'))"
+                     " WHERE status = 'RUNNING' AND (heartbeat_at IS NULL OR"
+                     " (julianday('now') - julianday(heartbeat_at)) * 86400.0 > ?1)",
+                     e);
+    if (rc)
+        return rc;
+    sqlite3_bind_double(st, 1, stale_after_s);
+    rc = step_done(s, st, e);
+    if (rc == 0 && n_marked)
+        *n_marked = sqlite3_changes(s->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_interrupt_running(store *s, int *n_marked, const char *const *keys, int n,
+                            err_info *e)
+{
+    assert(s && (keys || n == 0));
+    sqlite3_stmt *st = NULL;
+    int marked = 0;
+    tx t;
+    int rc = tx_enter(s, &t, e);
+    if (rc)
+        return rc;
+    rc = prepare(s, &st,
+                 "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
+                 " error = COALESCE(error, 'interrupted')"
+                 " WHERE run_key = ?1 AND status IN ('RUNNING', 'QUEUED')",
+                 e);
+    for (int i = 0; i < n && rc == 0; i++) {
+        sqlite3_reset(st);
+        bind_text(st, 1, keys[i]);
+        rc = step_done(s, st, e);
+        marked += rc == 0 ? sqlite3_changes(s->db) : 0;
+    }
+    sqlite3_finalize(st);
+    rc = tx_leave(s, &t, rc, e);
+    if (rc == 0 && n_marked)
+        *n_marked = marked;
+    return rc;
+}
+
+/* ---- queries ---------------------------------------------------------------------------- */
+
+/* Columns of a run row, read by run_row_from(); the FROM clause binds r, x (experiment). */
+#define RUN_COLUMNS                                                                            \
+    "SELECT r.run_key, x.id, x.name, r.config_json, r.model, r.optimizer, r.sampling,"        \
+    " r.kernels, r.lr, r.bn, r.batch, r.epochs, r.threads, r.eval_n, r.seed, r.status,"       \
+    " r.queued_at, r.started_at, r.heartbeat_at, r.finished_at, r.wall_s, r.cpu_s,"           \
+    " r.peak_rss_bytes, r.params_sha256, r.error, r.diverged_epoch,"                          \
+    " (SELECT count(*) FROM epochs ep WHERE ep.run_key = r.run_key),"                         \
+    " (SELECT ep.test_acc FROM epochs ep WHERE ep.run_key = r.run_key"                        \
+    "  ORDER BY ep.epoch DESC LIMIT 1),"                                                      \
+    " r.build_id, r.host_id, r.dataset_id"
+
+static void run_row_from(store_run_row *w, sqlite3_stmt *st)
+{
+    *w = (store_run_row){
+        .run_key = col_text(st, 0),
+        .experiment_id = sqlite3_column_int64(st, 1),
+        .experiment_name = col_text(st, 2),
+        .config_json = col_text(st, 3),
+        .model = col_text(st, 4),
+        .optimizer = col_text(st, 5),
+        .sampling = col_text(st, 6),
+        .kernels = col_text(st, 7),
+        .lr = col_real(st, 8),
+        .bn = sqlite3_column_int(st, 9),
+        .batch = sqlite3_column_int(st, 10),
+        .epochs = sqlite3_column_int(st, 11),
+        .threads = sqlite3_column_int(st, 12),
+        .eval_n = sqlite3_column_int(st, 13),
+        .seed = sqlite3_column_int64(st, 14),
+        .status = col_status(st, 15),
+        .queued_at = col_text(st, 16),
+        .started_at = col_text(st, 17),
+        .heartbeat_at = col_text(st, 18),
+        .finished_at = col_text(st, 19),
+        .wall_s = col_real(st, 20),
+        .cpu_s = col_real(st, 21),
+        .peak_rss_bytes = sqlite3_column_int64(st, 22),
+        .params_sha256 = col_text(st, 23),
+        .error = col_text(st, 24),
+        .diverged_epoch = sqlite3_column_int(st, 25),
+        .epochs_done = sqlite3_column_int(st, 26),
+        .last_test_acc = col_real(st, 27),
+        .build_id = sqlite3_column_int64(st, 28),
+        .host_id = sqlite3_column_int64(st, 29),
+        .dataset_id = sqlite3_column_int64(st, 30),
+    };
+}
+
+/* Step st to the end, handing each row to fn; stops early on fn's non-zero return. */
+static int visit_runs(store *s, sqlite3_stmt *st, store_run_fn fn, void *ctx, int *n_rows,
+                      err_info *e)
+{
+    int step, n = 0;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        store_run_row row;
+        run_row_from(&row, st);
+        n++;
+        int rc = fn(ctx, &row);
+        if (rc)
+            return rc;
+    }
+    if (n_rows)
+        *n_rows = n;
+    return step == SQLITE_DONE ? 0 : db_fail(s, e);
+}
+
+int store_runs(store *s, const char *experiment, int status_filter, store_run_fn fn, void *ctx,
+               err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     RUN_COLUMNS " FROM runs r"
+                                 " LEFT JOIN experiment_runs l ON l.run_key = r.run_key"
+                                 " LEFT JOIN experiments x ON x.id = l.experiment_id"
+                                 " WHERE (?1 IS NULL OR x.name = ?1)"
+                                 " AND (?2 IS NULL OR r.status = ?2)"
+                                 " ORDER BY x.id, r.queued_at, r.run_key",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, experiment);
+    bind_text(st, 2,
+              status_filter >= 0 && status_filter < RUN_STATUS_COUNT
+                  ? run_status_names[status_filter]
+                  : NULL);
+    rc = visit_runs(s, st, fn, ctx, NULL, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_run_get(store *s, const char *run_key, store_run_fn fn, void *ctx, err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int n = 0;
+    int rc = prepare(s, &st,
+                     RUN_COLUMNS " FROM runs r LEFT JOIN experiments x ON x.id = r.experiment_id"
+                                 " WHERE r.run_key = ?1",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    rc = visit_runs(s, st, fn, ctx, &n, e);
+    if (rc == 0 && n == 0)
+        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_run_resolve(store *s, char run_key_out[STORE_KEY_MAX], const char *prefix,
+                      err_info *e)
+{
+    assert(s && run_key_out && prefix);
+    sqlite3_stmt *st = NULL;
+    size_t plen = strlen(prefix);
+    int n = 0, rc;
+    run_key_out[0] = '\0';
+    /* Exact key first; then a prefix, compared with substr() rather than LIKE so that '%'
+     * and '_' in what the user typed are plain characters. */
+    rc = prepare(s, &st,
+                 "SELECT run_key FROM runs WHERE run_key = ?1 UNION ALL"
+                 " SELECT run_key FROM (SELECT run_key FROM runs"
+                 "  WHERE length(?1) >= 4 AND substr(run_key, 1, length(?1)) = ?1"
+                 "  AND run_key <> ?1 ORDER BY run_key LIMIT 2)",
+                 e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, prefix);
+    int step;
+    bool exact = false;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *k = col_text(st, 0);
+        if (n == 0) {
+            exact = strcmp(k, prefix) == 0;
+            if (strlen(k) >= STORE_KEY_MAX) {
+                rc = err_set(e, ERR_INVALID, "run key '%.32s...' is too long", k);
+                goto done;
+            }
+            memcpy(run_key_out, k, strlen(k) + 1);
+        }
+        n++;
+        if (exact)
+            break;
+    }
+    if (step != SQLITE_ROW && step != SQLITE_DONE) {
+        rc = db_fail(s, e);
+        goto done;
+    }
+    if (n == 0)
+        rc = plen < 4 && plen > 0
+                 ? err_set(e, ERR_INVALID, "no run '%s' (give at least 4 characters of a key)",
+                           prefix)
+                 : err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, prefix);
+    else if (n > 1 && !exact)
+        rc = err_set(e, ERR_INVALID, "run key prefix '%s' is ambiguous (give more characters)",
+                     prefix);
+done:
+    if (rc)
+        run_key_out[0] = '\0';
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_run_provenance(store *s, const char *run_key, store_provenance_fn fn, void *ctx,
+                         err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT b.id, b.git_sha, b.git_branch, b.git_dirty, b.git_diff,"
+                     " b.git_describe, b.compiler, b.compiler_version, b.cflags, b.build_type,"
+                     " b.blas, b.binary_sha256,"
+                     " h.id, h.hostname, h.cpu_model, h.cpu_flags, h.cores, h.ram_bytes, h.os,"
+                     " h.kernel,"
+                     " d.id, d.name, d.file, d.sha256, d.n_images,"
+                     " x.name, x.file, x.spec_sha256, x.created_at"
+                     " FROM runs r LEFT JOIN builds b ON b.id = r.build_id"
+                     " LEFT JOIN hosts h ON h.id = r.host_id"
+                     " LEFT JOIN datasets d ON d.id = r.dataset_id"
+                     " LEFT JOIN experiments x ON x.id = r.experiment_id"
+                     " WHERE r.run_key = ?1",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+        goto done;
+    }
+    if (step != SQLITE_ROW) {
+        rc = db_fail(s, e);
+        goto done;
+    }
+    store_build b = {
+        .git_sha = col_text(st, 1),
+        .git_branch = col_text(st, 2),
+        .git_dirty = sqlite3_column_int(st, 3),
+        .git_diff = col_text(st, 4),
+        .git_describe = col_text(st, 5),
+        .compiler = col_text(st, 6),
+        .compiler_version = col_text(st, 7),
+        .cflags = col_text(st, 8),
+        .build_type = col_text(st, 9),
+        .blas = col_text(st, 10),
+        .binary_sha256 = col_text(st, 11),
+    };
+    store_host h = {
+        .hostname = col_text(st, 13),
+        .cpu_model = col_text(st, 14),
+        .cpu_flags = col_text(st, 15),
+        .cores = sqlite3_column_int(st, 16),
+        .ram_bytes = sqlite3_column_int64(st, 17),
+        .os = col_text(st, 18),
+        .kernel = col_text(st, 19),
+    };
+    store_dataset d = {
+        .name = col_text(st, 21),
+        .file = col_text(st, 22),
+        .sha256 = col_text(st, 23),
+        .n_images = sqlite3_column_int64(st, 24),
+    };
+    store_provenance p = {
+        .build = sqlite3_column_type(st, 0) == SQLITE_NULL ? NULL : &b,
+        .host = sqlite3_column_type(st, 12) == SQLITE_NULL ? NULL : &h,
+        .dataset = sqlite3_column_type(st, 20) == SQLITE_NULL ? NULL : &d,
+        .experiment_name = col_text(st, 25),
+        .experiment_file = col_text(st, 26),
+        .experiment_sha256 = col_text(st, 27),
+        .experiment_created_at = col_text(st, 28),
+    };
+    rc = fn(ctx, &p);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Per-class arrays of one epoch, all in one allocation: precision, recall, f1 (k doubles
+ * each), then support (k) and confusion (k*k) as int64. */
+typedef struct epoch_classes {
+    void *block;
+    int k;
+} epoch_classes;
+
+static int load_classes(store *s, store_epoch *ep, epoch_classes *c, err_info *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT coalesce(max(class) + 1, 0) FROM class_metrics"
+                     " WHERE run_key = ?1 AND epoch = ?2",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, ep->run_key);
+    sqlite3_bind_int(st, 2, ep->epoch);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        rc = db_fail(s, e);
+        goto done;
+    }
+    int k = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    c->k = k;
+    ep->k = k;
+    if (k == 0)
+        goto done;
+    size_t kk = (size_t)k;
+    c->block = calloc(1, 3 * kk * sizeof(double) + (kk + kk * kk) * sizeof(int64_t));
+    if (!c->block) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    double *prec = c->block, *rec = prec + kk, *f1 = rec + kk;
+    int64_t *support = (int64_t *)(f1 + kk), *conf = support + kk;
+    for (size_t i = 0; i < kk; i++)
+        prec[i] = rec[i] = f1[i] = NAN;
+    ep->precision = prec;
+    ep->recall = rec;
+    ep->f1 = f1;
+    ep->support = support;
+    ep->confusion = conf;
+    rc = prepare(s, &st,
+                 "SELECT class, precision, recall, f1, support FROM class_metrics"
+                 " WHERE run_key = ?1 AND epoch = ?2",
+                 e);
+    if (rc)
+        goto done;
+    bind_text(st, 1, ep->run_key);
+    sqlite3_bind_int(st, 2, ep->epoch);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int cl = sqlite3_column_int(st, 0);
+        if (cl < 0 || cl >= k)
+            continue;
+        prec[cl] = col_real(st, 1);
+        rec[cl] = col_real(st, 2);
+        f1[cl] = col_real(st, 3);
+        support[cl] = sqlite3_column_int64(st, 4);
+    }
+    if (step != SQLITE_DONE) {
+        rc = db_fail(s, e);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    rc = prepare(s, &st,
+                 "SELECT true_class, pred_class, count FROM confusion"
+                 " WHERE run_key = ?1 AND epoch = ?2",
+                 e);
+    if (rc)
+        goto done;
+    bind_text(st, 1, ep->run_key);
+    sqlite3_bind_int(st, 2, ep->epoch);
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int i = sqlite3_column_int(st, 0), j = sqlite3_column_int(st, 1);
+        if (i >= 0 && i < k && j >= 0 && j < k)
+            conf[(size_t)i * kk + (size_t)j] = sqlite3_column_int64(st, 2);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(s, e);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_fn fn, void *ctx,
+                 err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc,"
+                     " precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted,"
+                     " wall_s, cpu_s, images_per_s FROM epochs WHERE run_key = ?1"
+                     " ORDER BY epoch",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        store_epoch ep = {
+            .run_key = col_text(st, 0),
+            .epoch = sqlite3_column_int(st, 1),
+            .train_loss = col_real(st, 2),
+            .train_acc = col_real(st, 3),
+            .test_loss = col_real(st, 4),
+            .test_acc = col_real(st, 5),
+            .precision_macro = col_real(st, 6),
+            .recall_macro = col_real(st, 7),
+            .f1_macro = col_real(st, 8),
+            .auroc_macro = col_real(st, 9),
+            .f1_weighted = col_real(st, 10),
+            .wall_s = col_real(st, 11),
+            .cpu_s = col_real(st, 12),
+            .images_per_s = col_real(st, 13),
+        };
+        epoch_classes c = {0};
+        if (with_classes)
+            rc = load_classes(s, &ep, &c, e);
+        if (rc == 0)
+            rc = fn(ctx, &ep);
+        free(c.block);
+        if (rc)
+            goto done;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(s, e);
+done:
+    sqlite3_finalize(st);
+    return rc;
+}

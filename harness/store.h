@@ -1,0 +1,287 @@
+/* store: the results database (SQLite), and the only module of bench that touches SQLite.
+ *
+ * One file (results/bench.db by default) holds experiments, builds, hosts, data sets, runs and
+ * their per-epoch metrics (DESIGN.md §4). The store owns one connection in WAL mode with foreign
+ * keys on and a busy timeout, so that several processes may open the same file; the schema
+ * version lives in `PRAGMA user_version` and older files are migrated forward on open. Every
+ * statement is prepared with bound parameters: text from users (experiment names, configuration
+ * JSON, error messages) is stored verbatim and never becomes SQL.
+ *
+ * Tables (see the migrations in store.c for the exact columns):
+ *   experiments(id, name, file, spec_sha256, spec_text, created_at)   unique (name, spec_sha256)
+ *   builds(id, ident, git_sha, git_branch, git_dirty, git_diff, git_describe, compiler,
+ *          compiler_version, cflags, build_type, blas, binary_sha256) ident = hash of all fields
+ *   hosts(id, ident, hostname, cpu_model, cpu_flags, cores, ram_bytes, os, kernel)
+ *   datasets(id, ident, name, file, sha256, n_images)
+ *   runs(run_key PRIMARY KEY, experiment_id, build_id, host_id, dataset_id, config_json, model,
+ *        optimizer, lr, bn, seed, batch, epochs, sampling, threads, eval_n, kernels, status,
+ *        queued_at, started_at, heartbeat_at, finished_at, wall_s, cpu_s, peak_rss_bytes,
+ *        params_sha256, error, diverged_epoch)
+ *   experiment_runs(experiment_id, run_key)   which experiments asked for a run: two experiment
+ *        files that resolve to the same configuration share one run (same run_key)
+ *   epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,
+ *          recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s)
+ *   class_metrics(run_key, epoch, class, precision, recall, f1, support)
+ *   confusion(run_key, epoch, true_class, pred_class, count)
+ * Deleting a run's epochs cascades to its class_metrics and confusion rows.
+ *
+ * Timestamps are UTC ISO-8601 text with milliseconds ("2024-05-01T12:34:56.789Z"), taken from
+ * SQLite's clock when the row is written. Statuses are stored as their names (QUEUED, ...), so
+ * that the file reads well in the sqlite3 shell.
+ *
+ * Errors: every failing function returns a negative ERR_* code and fills err_info with one line
+ * naming the database path and SQLite's message, e.g.
+ *   "database 'results/bench.db': attempt to write a readonly database".
+ *
+ * Not thread-safe: one store per thread (a store is cheap to open). */
+#ifndef BENCH_STORE_H
+#define BENCH_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+typedef struct store store;
+
+/* The lifecycle of a run. QUEUED -> RUNNING -> COMPLETED | FAILED | DIVERGED | INTERRUPTED;
+ * queueing again resets anything but COMPLETED (and COMPLETED too when forced). */
+typedef enum run_status {
+    RUN_QUEUED,
+    RUN_RUNNING,
+    RUN_COMPLETED,
+    RUN_FAILED,
+    RUN_DIVERGED,
+    RUN_INTERRUPTED,
+    RUN_STATUS_COUNT
+} run_status;
+
+/* store_run_status() result for a run_key that is not in the database. */
+#define STORE_ABSENT (-1)
+
+/* The schema version this build writes (PRAGMA user_version after store_open). */
+int store_schema_version(void);
+
+/* "QUEUED", "RUNNING", ...; "ABSENT" for STORE_ABSENT; "?" for anything else. */
+const char *run_status_name(int status);
+/* *out <- the status named name (exact, upper case); ERR_INVALID listing the valid names. */
+int run_status_parse(int *out, const char *name, err_info *e);
+
+/* Rows to insert. Strings may be NULL (stored as NULL) unless marked required; the store
+ * copies what it needs, the caller keeps ownership. */
+typedef struct store_experiment {
+    const char *name;        /* required */
+    const char *file;        /* the TOML path as given */
+    const char *spec_sha256; /* required: hash of spec_text */
+    const char *spec_text;   /* the file's contents */
+} store_experiment;
+
+typedef struct store_build {
+    const char *git_sha;      /* 40 hex digits, or "none" outside a work tree */
+    const char *git_branch;   /* branch name or "detached" */
+    int git_dirty;            /* 1 when tracked files differ from HEAD */
+    const char *git_diff;     /* the diff against HEAD when dirty, else NULL */
+    const char *git_describe; /* `git describe --always --dirty` style name, may be NULL */
+    const char *compiler;     /* "GNU" */
+    const char *compiler_version; /* "12.2.0" */
+    const char *cflags;
+    const char *build_type;   /* "Release", "Debug", ... */
+    const char *blas;         /* gemm_backend() */
+    const char *binary_sha256;
+} store_build;
+
+typedef struct store_host {
+    const char *hostname;
+    const char *cpu_model;
+    const char *cpu_flags;
+    int cores;
+    int64_t ram_bytes;
+    const char *os;
+    const char *kernel;
+} store_host;
+
+typedef struct store_dataset {
+    const char *name;   /* required: "mnist", "fashion-mnist", "idx:<dir>" */
+    const char *file;   /* directory or file the data came from */
+    const char *sha256; /* required: a digest over the data set's files */
+    int64_t n_images;
+} store_dataset;
+
+/* One run as queued. Ids come from the *_put functions (0 = unknown, stored as NULL). */
+typedef struct store_run {
+    const char *run_key;     /* required: hash of everything that determines the result */
+    int64_t experiment_id;
+    int64_t build_id;
+    int64_t host_id;
+    int64_t dataset_id;
+    const char *config_json; /* required: the full resolved configuration */
+    const char *model;       /* preset name or "custom" */
+    const char *optimizer;
+    double lr;
+    int bn;                  /* 0/1 */
+    int64_t seed;
+    int batch;
+    int epochs;
+    const char *sampling;    /* "with-replacement" or "shuffle" */
+    int threads;
+    int eval_n;              /* test images evaluated after each epoch (0 = all) */
+    const char *kernels;     /* which conv/gemm kernels the core used, may be NULL */
+} store_run;
+
+/* One epoch's metrics, with k per-class rows and a k×k confusion matrix. The arrays may be
+ * NULL when k == 0. */
+typedef struct store_epoch {
+    const char *run_key;
+    int epoch;               /* 1-based */
+    double train_loss, train_acc, test_loss, test_acc;
+    double precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted;
+    double wall_s, cpu_s, images_per_s;
+    int k;                   /* number of classes */
+    const double *precision; /* (k) */
+    const double *recall;    /* (k) */
+    const double *f1;        /* (k) */
+    const int64_t *support;  /* (k) true examples per class */
+    const int64_t *confusion; /* (k,k) row = true class, column = predicted class */
+} store_epoch;
+
+/* How a run ended, for store_run_finish. */
+typedef struct store_run_end {
+    int status;              /* RUN_COMPLETED, RUN_FAILED, RUN_DIVERGED or RUN_INTERRUPTED */
+    double wall_s, cpu_s;
+    int64_t peak_rss_bytes;
+    const char *params_sha256; /* checksum of the trained parameter block, may be NULL */
+    const char *error;        /* one-line message for FAILED/DIVERGED, else NULL */
+    int diverged_epoch;       /* epoch whose loss became non-finite, 0 if none */
+} store_run_end;
+
+/* ---- opening ---------------------------------------------------------------------------- */
+
+/* Open (creating if missing, with its parent directory) the database at path for writing,
+ * switch it to WAL, turn foreign keys on, set a busy timeout and migrate its schema to
+ * store_schema_version(). Errors: ERR_IO when the file or directory cannot be created or the
+ * file is read-only ("database 'p' is read-only"), ERR_FORMAT when it is not a database or
+ * its schema is newer than this build. *out is NULL on failure. */
+int store_open(store **out, const char *path, err_info *e);
+
+/* Open an existing database read-only (for ls/show/report). Does not create or migrate:
+ * a missing file is ERR_IO, a schema other than the current one ERR_FORMAT. */
+int store_open_readonly(store **out, const char *path, err_info *e);
+
+/* Close the connection (rolling back an open transaction); NULL is a no-op. */
+void store_close(store *s);
+
+/* The path given to store_open (owned by the store). */
+const char *store_path(const store *s);
+
+/* Explicit transactions around several calls (BEGIN IMMEDIATE / COMMIT / ROLLBACK). The
+ * store's own multi-statement writes nest inside them as savepoints. */
+int store_begin(store *s, err_info *e);
+int store_commit(store *s, err_info *e);
+int store_rollback(store *s, err_info *e);
+
+/* ---- upserts ---------------------------------------------------------------------------- */
+
+/* *id <- the row of an equal record, inserting it first when absent. Experiments are equal
+ * when name and spec_sha256 are; builds, hosts and data sets when every field is. */
+int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_info *e);
+int store_build_put(store *s, int64_t *id, const store_build *b, err_info *e);
+int store_host_put(store *s, int64_t *id, const store_host *h, err_info *e);
+int store_dataset_put(store *s, int64_t *id, const store_dataset *d, err_info *e);
+
+/* ---- run lifecycle ---------------------------------------------------------------------- */
+
+/* *status <- the run's status, or STORE_ABSENT. */
+int store_run_status(store *s, int *status, const char *run_key, err_info *e);
+
+/* Queue a run. *prev_status (may be NULL) <- its status before the call, or STORE_ABSENT.
+ * - absent: inserted as QUEUED;
+ * - COMPLETED and !force: left untouched (the caller skips it);
+ * - otherwise: reset to QUEUED with r's fields, timing/result columns cleared and all its
+ *   epochs (with their class and confusion rows) deleted, so that the rerun starts clean.
+ * In every case r->experiment_id (when non-zero) is linked to the run in experiment_runs. */
+int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e);
+
+/* RUNNING, started_at = heartbeat_at = now. ERR_INVALID when the run is absent. */
+int store_run_start(store *s, const char *run_key, err_info *e);
+
+/* heartbeat_at = now, for a live run. ERR_INVALID when the run is absent. */
+int store_run_heartbeat(store *s, const char *run_key, err_info *e);
+
+/* Record one epoch atomically: the epoch row, its k class_metrics rows and its k*k confusion
+ * rows (replacing an earlier record of the same epoch) and the run's heartbeat. */
+int store_epoch_put(store *s, const store_epoch *ep, err_info *e);
+
+/* The run ends: status, finished_at = now, timings, checksum and error text. */
+int store_run_finish(store *s, const char *run_key, const store_run_end *end, err_info *e);
+
+/* RUNNING runs whose heartbeat is older than stale_after_s seconds become INTERRUPTED
+ * (their process died without saying so). *n_marked (may be NULL) <- how many. */
+int store_mark_stale(store *s, int *n_marked, double stale_after_s, err_info *e);
+
+/* The given runs, where RUNNING or QUEUED, become INTERRUPTED (Ctrl-C of the coordinator).
+ * *n_marked (may be NULL) <- how many changed. */
+int store_interrupt_running(store *s, int *n_marked, const char *const *keys, int n,
+                            err_info *e);
+
+/* ---- queries (for ls, show and reports) ------------------------------------------------- */
+
+/* A run as read back. Strings point into the store's statement and are valid only during
+ * the callback; copy what you keep. Absent values are NULL / 0 / NAN as noted. */
+typedef struct store_run_row {
+    const char *run_key;
+    int64_t experiment_id;        /* the experiment the row was visited through (or created by) */
+    const char *experiment_name;  /* NULL when the run has no experiment */
+    const char *config_json;
+    const char *model, *optimizer, *sampling, *kernels;
+    double lr;
+    int bn, batch, epochs, threads, eval_n;
+    int64_t seed;
+    int status;
+    const char *queued_at, *started_at, *heartbeat_at, *finished_at; /* NULL when unset */
+    double wall_s, cpu_s;         /* NAN when unset */
+    int64_t peak_rss_bytes;       /* 0 when unset */
+    const char *params_sha256, *error;
+    int diverged_epoch;
+    int epochs_done;              /* epoch rows stored */
+    double last_test_acc;         /* test_acc of the highest stored epoch, NAN if none */
+    int64_t build_id, host_id, dataset_id; /* 0 when unset */
+} store_run_row;
+
+/* Called once per row; a non-zero return stops the iteration and is returned by the caller. */
+typedef int (*store_run_fn)(void *ctx, const store_run_row *row);
+
+/* Visit runs ordered by experiment (id), then queue time and run_key. With experiment
+ * non-NULL, only runs linked to experiments of that name; a run linked to several experiments
+ * is visited once per experiment. status_filter = -1 for all statuses. */
+int store_runs(store *s, const char *experiment, int status_filter, store_run_fn fn, void *ctx,
+               err_info *e);
+
+/* run_key_out <- the run whose key equals prefix, else the unique run whose key starts with
+ * prefix (at least 4 characters, like an abbreviated git SHA). ERR_INVALID when none or
+ * several match (the message says which). Keys longer than STORE_KEY_MAX-1 are ERR_INVALID. */
+#define STORE_KEY_MAX 128
+int store_run_resolve(store *s, char run_key_out[STORE_KEY_MAX], const char *prefix,
+                      err_info *e);
+
+/* Visit one run (exact key); ERR_INVALID when absent. */
+int store_run_get(store *s, const char *run_key, store_run_fn fn, void *ctx, err_info *e);
+
+/* Provenance of a run: the build, host and data set rows it refers to. Strings are valid
+ * during the callback only; a missing row leaves that pointer NULL. */
+typedef struct store_provenance {
+    const store_build *build;     /* NULL when the run has no build */
+    const store_host *host;
+    const store_dataset *dataset;
+    const char *experiment_name, *experiment_file, *experiment_sha256, *experiment_created_at;
+} store_provenance;
+typedef int (*store_provenance_fn)(void *ctx, const store_provenance *p);
+int store_run_provenance(store *s, const char *run_key, store_provenance_fn fn, void *ctx,
+                         err_info *e);
+
+/* Visit a run's epochs in order. Per-class arrays are filled (k > 0) only when
+ * with_classes is true; the arrays live until the callback returns. */
+typedef int (*store_epoch_fn)(void *ctx, const store_epoch *ep);
+int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_fn fn, void *ctx,
+                 err_info *e);
+
+#endif

@@ -1,0 +1,891 @@
+/* Tests of harness/store: schema and migrations, upserts, the run lifecycle, epoch rows,
+ * reruns, stale heartbeats, verbatim storage of hostile strings, read-only files and two
+ * connections on one file. Each test works in its own temporary directory. The tests read
+ * the file back with SQLite directly where the store's API would hide what they check. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, nftw */
+#define _XOPEN_SOURCE 700
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* |a - b| <= eps, with both values in the failure message. */
+#define assert_close(a, b, eps)                                                                \
+    do {                                                                                       \
+        double a_ = (a), b_ = (b);                                                             \
+        if (!(fabs(a_ - b_) <= (eps)))                                                         \
+            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                 \
+    } while (0)
+
+typedef struct fixture {
+    char dir[256];
+    char db[320];
+} fixture;
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/test_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->dir))
+        return -1;
+    /* results/ does not exist yet: store_open must create it. */
+    snprintf(f->db, sizeof f->db, "%s/results/bench.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* ---- raw SQLite helpers, to look under the store ---------------------------------------- */
+
+static sqlite3 *raw_open(const char *path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    return db;
+}
+
+static void raw_exec(sqlite3 *db, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK)
+        fail_msg("sql failed: %s: %s", sql, msg ? msg : "?");
+}
+
+/* The single integer that sql (with an optional text parameter ?1) returns. */
+static int64_t raw_int(sqlite3 *db, const char *sql, const char *param)
+{
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    if (param)
+        sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int64_t count_for(const char *db_path, const char *sql, const char *param)
+{
+    sqlite3 *db = raw_open(db_path);
+    int64_t v = raw_int(db, sql, param);
+    sqlite3_close(db);
+    return v;
+}
+
+/* ---- record builders ---------------------------------------------------------------------- */
+
+static store_run make_run(const char *key, int64_t experiment_id)
+{
+    return (store_run){
+        .run_key = key,
+        .experiment_id = experiment_id,
+        .config_json = "{\"optimizer\":\"momentum\",\"lr\":0.1}",
+        .model = "paper",
+        .optimizer = "momentum",
+        .lr = 0.1,
+        .bn = 1,
+        .seed = 42,
+        .batch = 100,
+        .epochs = 20,
+        .sampling = "with-replacement",
+        .threads = 2,
+        .eval_n = 1000,
+    };
+}
+
+static store *open_ok(const char *path)
+{
+    store *s = NULL;
+    err_info e = {0};
+    int rc = store_open(&s, path, &e);
+    if (rc)
+        fail_msg("store_open: %s", e.msg);
+    return s;
+}
+
+static int64_t put_experiment(store *s, const char *name, const char *sha)
+{
+    err_info e = {0};
+    int64_t id = 0;
+    store_experiment x = {.name = name, .file = "experiments/x.toml", .spec_sha256 = sha,
+                          .spec_text = "[train]\nepochs = 20\n"};
+    assert_int_equal(store_experiment_put(s, &id, &x, &e), 0);
+    assert_true(id > 0);
+    return id;
+}
+
+static void queue_ok(store *s, const char *key, int expect_prev)
+{
+    err_info e = {0};
+    int prev = -99;
+    store_run r = make_run(key, 0);
+    assert_int_equal(store_run_queue(s, &prev, &r, false, &e), 0);
+    assert_int_equal(prev, expect_prev);
+}
+
+/* A 3-class epoch whose numbers are derived from epoch so that two epochs differ. */
+typedef struct epoch3 {
+    double precision[3], recall[3], f1[3];
+    int64_t support[3], confusion[9];
+    store_epoch ep;
+} epoch3;
+
+static void make_epoch3(epoch3 *x, const char *key, int epoch)
+{
+    for (int c = 0; c < 3; c++) {
+        x->precision[c] = 0.9 + 0.01 * c + 0.001 * epoch;
+        x->recall[c] = 0.8 + 0.01 * c;
+        x->f1[c] = 0.85 + 0.01 * c;
+        x->support[c] = 100 + c;
+    }
+    for (int i = 0; i < 9; i++)
+        x->confusion[i] = (i % 4 == 0) ? 90 + i + epoch : i;
+    x->ep = (store_epoch){
+        .run_key = key, .epoch = epoch, .train_loss = 0.5 / epoch, .train_acc = 0.9,
+        .test_loss = 0.6 / epoch, .test_acc = 0.95 + 0.001 * epoch, .precision_macro = 0.91,
+        .recall_macro = 0.81, .f1_macro = 0.86, .auroc_macro = NAN, .f1_weighted = 0.87,
+        .wall_s = 1.5, .cpu_s = 2.5, .images_per_s = 40000.0, .k = 3,
+        .precision = x->precision, .recall = x->recall, .f1 = x->f1, .support = x->support,
+        .confusion = x->confusion,
+    };
+}
+
+static void put_epoch_ok(store *s, const char *key, int epoch)
+{
+    epoch3 x;
+    err_info e = {0};
+    make_epoch3(&x, key, epoch);
+    int rc = store_epoch_put(s, &x.ep, &e);
+    if (rc)
+        fail_msg("store_epoch_put: %s", e.msg);
+}
+
+static int status_of(store *s, const char *key)
+{
+    err_info e = {0};
+    int st = -99;
+    assert_int_equal(store_run_status(s, &st, key, &e), 0);
+    return st;
+}
+
+/* ---- tests -------------------------------------------------------------------------------- */
+
+static void test_status_names(void **state)
+{
+    (void)state;
+    err_info e = {0};
+    for (int i = 0; i < RUN_STATUS_COUNT; i++) {
+        int back = -1;
+        assert_int_equal(run_status_parse(&back, run_status_name(i), &e), 0);
+        assert_int_equal(back, i);
+    }
+    assert_string_equal(run_status_name(RUN_DIVERGED), "DIVERGED");
+    assert_string_equal(run_status_name(STORE_ABSENT), "ABSENT");
+    int out;
+    assert_int_equal(run_status_parse(&out, "DONE", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "'DONE'"));
+    assert_non_null(strstr(e.msg, "INTERRUPTED"));
+}
+
+static void test_schema_created(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    assert_string_equal(store_path(s), f->db);
+    store_close(s);
+
+    sqlite3 *db = raw_open(f->db);
+    assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), store_schema_version());
+    assert_true(store_schema_version() >= 2);
+    static const char *const tables[] = {"experiments", "builds",        "hosts",
+                                         "datasets",    "runs",          "epochs",
+                                         "class_metrics", "confusion",   "experiment_runs"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+                                     " AND name = ?1",
+                                 tables[i]),
+                         1);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    /* Opening again is a no-op on the schema. */
+    s = open_ok(f->db);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
+}
+
+/* The schema of version 1 as it was released (DESIGN.md §4): a frozen copy, because the point
+ * is to migrate a file written by an older bench. */
+static const char v1_schema[] =
+    "CREATE TABLE experiments(id INTEGER PRIMARY KEY, name TEXT NOT NULL, file TEXT,"
+    " spec_sha256 TEXT NOT NULL, spec_text TEXT, created_at TEXT NOT NULL,"
+    " UNIQUE(name, spec_sha256));"
+    "CREATE TABLE builds(id INTEGER PRIMARY KEY, ident TEXT NOT NULL UNIQUE, git_sha TEXT,"
+    " git_branch TEXT, git_dirty INTEGER, git_diff TEXT, compiler TEXT, compiler_version TEXT,"
+    " cflags TEXT, blas TEXT, binary_sha256 TEXT);"
+    "CREATE TABLE hosts(id INTEGER PRIMARY KEY, ident TEXT NOT NULL UNIQUE, hostname TEXT,"
+    " cpu_model TEXT, cpu_flags TEXT, cores INTEGER, ram_bytes INTEGER, os TEXT, kernel TEXT);"
+    "CREATE TABLE datasets(id INTEGER PRIMARY KEY, ident TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL, file TEXT, sha256 TEXT NOT NULL, n_images INTEGER);"
+    "CREATE TABLE runs(run_key TEXT PRIMARY KEY, experiment_id INTEGER REFERENCES"
+    " experiments(id), build_id INTEGER REFERENCES builds(id), host_id INTEGER REFERENCES"
+    " hosts(id), dataset_id INTEGER REFERENCES datasets(id), config_json TEXT NOT NULL,"
+    " model TEXT, optimizer TEXT, lr REAL, bn INTEGER, seed INTEGER, batch INTEGER,"
+    " epochs INTEGER, sampling TEXT, threads INTEGER, status TEXT NOT NULL CHECK(status IN"
+    " ('QUEUED','RUNNING','COMPLETED','FAILED','DIVERGED','INTERRUPTED')),"
+    " heartbeat_at TEXT, started_at TEXT, finished_at TEXT, wall_s REAL, cpu_s REAL,"
+    " peak_rss_bytes INTEGER, params_sha256 TEXT, error TEXT);"
+    "CREATE TABLE epochs(run_key TEXT NOT NULL REFERENCES runs(run_key) ON DELETE CASCADE,"
+    " epoch INTEGER NOT NULL, train_loss REAL, train_acc REAL, test_loss REAL, test_acc REAL,"
+    " precision_macro REAL, recall_macro REAL, f1_macro REAL, auroc_macro REAL, wall_s REAL,"
+    " cpu_s REAL, images_per_s REAL, PRIMARY KEY(run_key, epoch));"
+    "CREATE TABLE class_metrics(run_key TEXT NOT NULL, epoch INTEGER NOT NULL,"
+    " class INTEGER NOT NULL, precision REAL, recall REAL, f1 REAL, support INTEGER,"
+    " PRIMARY KEY(run_key, epoch, class), FOREIGN KEY(run_key, epoch) REFERENCES"
+    " epochs(run_key, epoch) ON DELETE CASCADE);"
+    "CREATE TABLE confusion(run_key TEXT NOT NULL, epoch INTEGER NOT NULL,"
+    " true_class INTEGER NOT NULL, pred_class INTEGER NOT NULL, count INTEGER NOT NULL,"
+    " PRIMARY KEY(run_key, epoch, true_class, pred_class), FOREIGN KEY(run_key, epoch)"
+    " REFERENCES epochs(run_key, epoch) ON DELETE CASCADE);";
+
+typedef struct collect {
+    int n;
+    char keys[8][64];
+    char experiment[8][64];
+    int status[8];
+    int epochs_done[8];
+    double last_acc[8];
+    char config[512];
+    char error[256];
+} collect;
+
+static int collect_run(void *ctx, const store_run_row *r)
+{
+    collect *c = ctx;
+    if (c->n >= 8)
+        return 1;
+    snprintf(c->keys[c->n], sizeof c->keys[0], "%s", r->run_key);
+    snprintf(c->experiment[c->n], sizeof c->experiment[0], "%s",
+             r->experiment_name ? r->experiment_name : "(none)");
+    c->status[c->n] = r->status;
+    c->epochs_done[c->n] = r->epochs_done;
+    c->last_acc[c->n] = r->last_test_acc;
+    snprintf(c->config, sizeof c->config, "%s", r->config_json ? r->config_json : "");
+    snprintf(c->error, sizeof c->error, "%s", r->error ? r->error : "");
+    c->n++;
+    return 0;
+}
+
+static void test_migrate_from_v1(void **state)
+{
+    fixture *f = *state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/old.db", f->dir);
+    sqlite3 *db = raw_open(path);
+    raw_exec(db, v1_schema);
+    raw_exec(db, "INSERT INTO experiments(id, name, spec_sha256, created_at)"
+                 " VALUES(7, 'old-exp', 'abc', '2024-01-01T00:00:00.000Z');"
+                 "INSERT INTO runs(run_key, experiment_id, config_json, status)"
+                 " VALUES('oldrun1', 7, '{}', 'COMPLETED');"
+                 "INSERT INTO epochs(run_key, epoch, test_acc) VALUES('oldrun1', 1, 0.97);"
+                 "PRAGMA user_version = 1;");
+    sqlite3_close(db);
+
+    store *s = open_ok(path);
+    assert_int_equal(count_for(path, "PRAGMA user_version", NULL), store_schema_version());
+    assert_int_equal(status_of(s, "oldrun1"), RUN_COMPLETED);
+    /* Version 2 links existing runs to their experiment... */
+    collect c = {0};
+    err_info e = {0};
+    assert_int_equal(store_runs(s, "old-exp", -1, collect_run, &c, &e), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.keys[0], "oldrun1");
+    assert_int_equal(c.epochs_done[0], 1);
+    assert_close(c.last_acc[0], 0.97, 1e-12);
+    /* ...and its new columns are writable. */
+    put_epoch_ok(s, "oldrun1", 2);
+    assert_int_equal(count_for(path,
+                               "SELECT CAST(round(f1_weighted * 100) AS INTEGER) FROM epochs"
+                               " WHERE epoch = 2",
+                               NULL),
+                     87);
+    store_close(s);
+}
+
+static void test_newer_schema_rejected(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, "PRAGMA user_version = 99");
+    sqlite3_close(db);
+    err_info e = {0};
+    s = (store *)1;
+    assert_int_equal(store_open(&s, f->db, &e), ERR_FORMAT);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, "newer"));
+    assert_non_null(strstr(e.msg, f->db));
+}
+
+static void test_not_a_database(void **state)
+{
+    fixture *f = *state;
+    char path[400];
+    snprintf(path, sizeof path, "%s/junk.db", f->dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("this is not an SQLite file, just text long enough to have a header ........\n", fp);
+    fclose(fp);
+    store *s = NULL;
+    err_info e = {0};
+    assert_int_equal(store_open(&s, path, &e), ERR_FORMAT);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, path));
+}
+
+static void test_upsert_dedupe(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    int64_t a = put_experiment(s, "optimizers", "sha-1");
+    assert_int_equal(put_experiment(s, "optimizers", "sha-1"), a);
+    int64_t b = put_experiment(s, "optimizers", "sha-2");
+    assert_true(b != a);
+    assert_true(put_experiment(s, "bn", "sha-1") != a);
+
+    store_build bu = {.git_sha = "0123456789012345678901234567890123456789",
+                      .git_branch = "main", .compiler = "GNU", .compiler_version = "12.2.0",
+                      .cflags = "-O2", .build_type = "Release", .blas = "BLIS",
+                      .binary_sha256 = "ff"};
+    int64_t b1 = 0, b2 = 0, b3 = 0, b4 = 0;
+    assert_int_equal(store_build_put(s, &b1, &bu, &e), 0);
+    assert_int_equal(store_build_put(s, &b2, &bu, &e), 0);
+    assert_true(b1 > 0);
+    assert_int_equal(b1, b2);
+    bu.git_dirty = 1;
+    bu.git_diff = "diff --git a/x b/x\n";
+    assert_int_equal(store_build_put(s, &b3, &bu, &e), 0);
+    assert_true(b3 != b1);
+    /* NULL and "" are different values, and so are field boundaries. */
+    bu.git_diff = NULL;
+    assert_int_equal(store_build_put(s, &b4, &bu, &e), 0);
+    int64_t b5 = 0;
+    bu.git_diff = "";
+    assert_int_equal(store_build_put(s, &b5, &bu, &e), 0);
+    assert_true(b4 != b3 && b5 != b4 && b5 != b3);
+
+    store_host h = {.hostname = "box", .cpu_model = "cpu", .cpu_flags = "avx512f", .cores = 2,
+                    .ram_bytes = 1 << 30, .os = "Debian", .kernel = "Linux 6"};
+    int64_t h1 = 0, h2 = 0, h3 = 0;
+    assert_int_equal(store_host_put(s, &h1, &h, &e), 0);
+    assert_int_equal(store_host_put(s, &h2, &h, &e), 0);
+    assert_int_equal(h1, h2);
+    h.cores = 4;
+    assert_int_equal(store_host_put(s, &h3, &h, &e), 0);
+    assert_true(h3 != h1);
+
+    store_dataset d = {.name = "mnist", .file = "data/mnist", .sha256 = "aa", .n_images = 70000};
+    int64_t d1 = 0, d2 = 0, d3 = 0;
+    assert_int_equal(store_dataset_put(s, &d1, &d, &e), 0);
+    assert_int_equal(store_dataset_put(s, &d2, &d, &e), 0);
+    assert_int_equal(d1, d2);
+    d.sha256 = "bb";
+    assert_int_equal(store_dataset_put(s, &d3, &d, &e), 0);
+    assert_true(d3 != d1);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM builds", NULL), 4);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM hosts", NULL), 2);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM datasets", NULL), 2);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiments", NULL), 3);
+}
+
+static void test_run_lifecycle(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    int64_t x = put_experiment(s, "paper", "sha");
+    store_host h = {.hostname = "box", .cores = 2};
+    int64_t hid = 0;
+    assert_int_equal(store_host_put(s, &hid, &h, &e), 0);
+    store_run r = make_run("run-a", x);
+    r.host_id = hid;
+    int prev = -99;
+    assert_int_equal(store_run_status(s, &prev, "run-a", &e), 0);
+    assert_int_equal(prev, STORE_ABSENT);
+    assert_int_equal(store_run_queue(s, &prev, &r, false, &e), 0);
+    assert_int_equal(prev, STORE_ABSENT);
+    assert_int_equal(status_of(s, "run-a"), RUN_QUEUED);
+
+    assert_int_equal(store_run_start(s, "run-a", &e), 0);
+    assert_int_equal(status_of(s, "run-a"), RUN_RUNNING);
+    assert_int_equal(store_run_heartbeat(s, "run-a", &e), 0);
+    put_epoch_ok(s, "run-a", 1);
+    put_epoch_ok(s, "run-a", 2);
+    store_run_end end = {.status = RUN_COMPLETED, .wall_s = 12.5, .cpu_s = 20.0,
+                         .peak_rss_bytes = 123456789, .params_sha256 = "beef"};
+    assert_int_equal(store_run_finish(s, "run-a", &end, &e), 0);
+    assert_int_equal(status_of(s, "run-a"), RUN_COMPLETED);
+
+    collect c = {0};
+    assert_int_equal(store_runs(s, NULL, RUN_COMPLETED, collect_run, &c, &e), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.experiment[0], "paper");
+    assert_int_equal(c.epochs_done[0], 2);
+    assert_close(c.last_acc[0], 0.952, 1e-12);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_runs(s, NULL, RUN_FAILED, collect_run, &c, &e), 0);
+    assert_int_equal(c.n, 0);
+
+    /* Timestamps: UTC ISO-8601 with milliseconds. */
+    sqlite3 *db = raw_open(f->db);
+    assert_int_equal(raw_int(db,
+                             "SELECT count(*) FROM runs WHERE finished_at GLOB"
+                             " '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:"
+                             "[0-9][0-9].[0-9][0-9][0-9]Z' AND started_at <= finished_at"
+                             " AND run_key = ?1",
+                             "run-a"),
+                     1);
+    assert_int_equal(raw_int(db, "SELECT peak_rss_bytes FROM runs WHERE run_key = ?1", "run-a"),
+                     123456789);
+    sqlite3_close(db);
+
+    /* A COMPLETED run is left alone unless forced; queueing it from a second experiment
+     * links it there too. */
+    int64_t y = put_experiment(s, "optimizers", "sha");
+    r.experiment_id = y;
+    assert_int_equal(store_run_queue(s, &prev, &r, false, &e), 0);
+    assert_int_equal(prev, RUN_COMPLETED);
+    assert_int_equal(status_of(s, "run-a"), RUN_COMPLETED);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_runs(s, "optimizers", -1, collect_run, &c, &e), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.epochs_done[0], 2);
+    assert_int_equal(store_run_queue(s, &prev, &r, true, &e), 0);
+    assert_int_equal(prev, RUN_COMPLETED);
+    assert_int_equal(status_of(s, "run-a"), RUN_QUEUED);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs WHERE run_key = ?1", "run-a"),
+                     0);
+
+    /* Misuse is reported, not ignored. */
+    assert_int_equal(store_run_start(s, "no-such-run", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "'no-such-run'"));
+    end.status = RUN_RUNNING;
+    assert_int_equal(store_run_finish(s, "run-a", &end, &e), ERR_INVALID);
+    store_close(s);
+}
+
+typedef struct epochs_seen {
+    int n;
+    int epoch[4];
+    double test_acc[4];
+    bool auroc_nan[4];
+    bool classes_ok[4];
+} epochs_seen;
+
+static int check_epoch(void *ctx, const store_epoch *ep)
+{
+    epochs_seen *w = ctx;
+    epoch3 want;
+    make_epoch3(&want, ep->run_key, ep->epoch);
+    int i = w->n++;
+    w->epoch[i] = ep->epoch;
+    w->test_acc[i] = ep->test_acc;
+    w->auroc_nan[i] = isnan(ep->auroc_macro);
+    bool ok = ep->k == 3;
+    for (int c = 0; ok && c < 3; c++)
+        ok = ep->precision[c] == want.precision[c] && ep->recall[c] == want.recall[c] &&
+             ep->f1[c] == want.f1[c] && ep->support[c] == want.support[c];
+    for (int j = 0; ok && j < 9; j++)
+        ok = ep->confusion[j] == want.confusion[j];
+    w->classes_ok[i] = ok;
+    return 0;
+}
+
+static void test_epoch_rows(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    queue_ok(s, "run-e", STORE_ABSENT);
+    assert_int_equal(store_run_start(s, "run-e", &e), 0);
+    put_epoch_ok(s, "run-e", 1);
+    put_epoch_ok(s, "run-e", 2);
+    put_epoch_ok(s, "run-e", 2); /* recording an epoch again replaces it */
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs", NULL), 2);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM class_metrics", NULL), 6);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM confusion", NULL), 18);
+    assert_int_equal(count_for(f->db,
+                               "SELECT count FROM confusion WHERE epoch = 2 AND true_class = 2"
+                               " AND pred_class = 2 AND run_key = ?1",
+                               "run-e"),
+                     100);
+
+    epochs_seen w = {0};
+    assert_int_equal(store_epochs(s, "run-e", true, check_epoch, &w, &e), 0);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.epoch[0], 1);
+    assert_int_equal(w.epoch[1], 2);
+    assert_close(w.test_acc[1], 0.952, 1e-12);
+    assert_true(w.auroc_nan[0]); /* NaN is stored as NULL and read back as NaN */
+    assert_true(w.classes_ok[0] && w.classes_ok[1]);
+
+    /* An epoch of an unknown run violates the foreign key and is rejected whole. */
+    epoch3 x;
+    make_epoch3(&x, "ghost", 1);
+    assert_int_equal(store_epoch_put(s, &x.ep, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, f->db));
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM class_metrics WHERE run_key = ?1",
+                               "ghost"),
+                     0);
+    store_close(s);
+}
+
+static void test_rerun_resets_failed(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    queue_ok(s, "run-f", STORE_ABSENT);
+    queue_ok(s, "run-keep", STORE_ABSENT);
+    assert_int_equal(store_run_start(s, "run-f", &e), 0);
+    put_epoch_ok(s, "run-f", 1);
+    put_epoch_ok(s, "run-f", 2);
+    assert_int_equal(store_run_start(s, "run-keep", &e), 0);
+    put_epoch_ok(s, "run-keep", 1);
+    store_run_end end = {.status = RUN_FAILED, .wall_s = NAN, .cpu_s = 1, .error = "boom"};
+    assert_int_equal(store_run_finish(s, "run-f", &end, &e), 0);
+    assert_int_equal(status_of(s, "run-f"), RUN_FAILED);
+
+    queue_ok(s, "run-f", RUN_FAILED);
+    assert_int_equal(status_of(s, "run-f"), RUN_QUEUED);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs WHERE run_key = ?1", "run-f"),
+                     0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM class_metrics WHERE run_key = ?1",
+                               "run-f"),
+                     0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM confusion WHERE run_key = ?1",
+                               "run-f"),
+                     0);
+    assert_int_equal(count_for(f->db,
+                               "SELECT count(*) FROM runs WHERE run_key = ?1 AND error IS NULL"
+                               " AND finished_at IS NULL AND started_at IS NULL",
+                               "run-f"),
+                     1);
+    /* The other run's rows are untouched. */
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM confusion WHERE run_key = ?1",
+                               "run-keep"),
+                     9);
+    store_close(s);
+}
+
+static void test_stale_heartbeat(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    const char *keys[] = {"old", "fresh", "done", "queued"};
+    for (int i = 0; i < 4; i++)
+        queue_ok(s, keys[i], STORE_ABSENT);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_run_start(s, keys[i], &e), 0);
+    store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
+    assert_int_equal(store_run_finish(s, "done", &end, &e), 0);
+
+    /* "old" belonged to a process that died long ago. */
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, "UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00.000Z'"
+                 " WHERE run_key = 'old'");
+    sqlite3_close(db);
+
+    int n = -1;
+    assert_int_equal(store_mark_stale(s, &n, 3600.0, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(status_of(s, "old"), RUN_INTERRUPTED);
+    assert_int_equal(status_of(s, "fresh"), RUN_RUNNING);
+    assert_int_equal(status_of(s, "done"), RUN_COMPLETED);
+    assert_int_equal(store_mark_stale(s, &n, 3600.0, &e), 0);
+    assert_int_equal(n, 0);
+
+    /* Ctrl-C: the coordinator interrupts what it was running; finished runs stay. */
+    const char *const mine[] = {"fresh", "done", "queued", "absent"};
+    assert_int_equal(store_interrupt_running(s, &n, mine, 4, &e), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(status_of(s, "fresh"), RUN_INTERRUPTED);
+    assert_int_equal(status_of(s, "queued"), RUN_INTERRUPTED);
+    assert_int_equal(status_of(s, "done"), RUN_COMPLETED);
+    /* An interrupted run is requeued on the next invocation. */
+    queue_ok(s, "fresh", RUN_INTERRUPTED);
+    assert_int_equal(status_of(s, "fresh"), RUN_QUEUED);
+    store_close(s);
+}
+
+typedef struct prov_seen {
+    char name[128], spec[128], diff[128], host[64];
+    bool has_build, has_host, has_dataset;
+} prov_seen;
+
+static int see_prov(void *ctx, const store_provenance *p)
+{
+    prov_seen *w = ctx;
+    snprintf(w->name, sizeof w->name, "%s", p->experiment_name ? p->experiment_name : "");
+    w->has_build = p->build != NULL;
+    w->has_host = p->host != NULL;
+    w->has_dataset = p->dataset != NULL;
+    if (p->build)
+        snprintf(w->diff, sizeof w->diff, "%s", p->build->git_diff ? p->build->git_diff : "");
+    if (p->host)
+        snprintf(w->host, sizeof w->host, "%s", p->host->hostname);
+    return 0;
+}
+
+static void test_injection_verbatim(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    static const char evil[] = "x'); DROP TABLE runs;--";
+    static const char quotes[] = "it's \"quoted\"; -- not a comment /* nor this */ %s %d \\";
+    store_experiment x = {.name = evil, .file = quotes, .spec_sha256 = quotes,
+                          .spec_text = evil};
+    int64_t xid = 0;
+    assert_int_equal(store_experiment_put(s, &xid, &x, &e), 0);
+    store_build b = {.git_sha = "none", .git_diff = evil};
+    store_host h = {.hostname = quotes};
+    int64_t bid = 0, hid = 0;
+    assert_int_equal(store_build_put(s, &bid, &b, &e), 0);
+    assert_int_equal(store_host_put(s, &hid, &h, &e), 0);
+    store_run r = make_run(evil, xid);
+    r.config_json = quotes;
+    r.build_id = bid;
+    r.host_id = hid;
+    assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+    assert_int_equal(store_run_start(s, evil, &e), 0);
+    put_epoch_ok(s, evil, 1);
+    store_run_end end = {.status = RUN_FAILED, .error = quotes};
+    assert_int_equal(store_run_finish(s, evil, &end, &e), 0);
+
+    collect c = {0};
+    assert_int_equal(store_runs(s, evil, -1, collect_run, &c, &e), 0);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.keys[0], evil);
+    assert_string_equal(c.experiment[0], evil);
+    assert_string_equal(c.config, quotes);
+    assert_string_equal(c.error, quotes);
+    prov_seen w = {0};
+    assert_int_equal(store_run_provenance(s, evil, see_prov, &w, &e), 0);
+    assert_string_equal(w.name, evil);
+    assert_true(w.has_build && w.has_host && !w.has_dataset);
+    assert_string_equal(w.diff, evil);
+    assert_string_equal(w.host, quotes);
+    char key[STORE_KEY_MAX];
+    assert_int_equal(store_run_resolve(s, key, evil, &e), 0);
+    assert_string_equal(key, evil);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'runs'",
+                               NULL),
+                     1);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs", NULL), 1);
+}
+
+static void test_resolve_prefix(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    const char *keys[] = {"abcd1234", "abcd5678", "ffff0000", "ab%_"};
+    for (int i = 0; i < 4; i++)
+        queue_ok(s, keys[i], STORE_ABSENT);
+    char out[STORE_KEY_MAX];
+    assert_int_equal(store_run_resolve(s, out, "ffff", &e), 0);
+    assert_string_equal(out, "ffff0000");
+    assert_int_equal(store_run_resolve(s, out, "abcd1234", &e), 0);
+    assert_string_equal(out, "abcd1234");
+    assert_int_equal(store_run_resolve(s, out, "ab%_", &e), 0); /* exact, no wildcards */
+    assert_string_equal(out, "ab%_");
+    assert_int_equal(store_run_resolve(s, out, "abcd", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "ambiguous"));
+    assert_int_equal(store_run_resolve(s, out, "ab", &e), ERR_INVALID);
+    assert_int_equal(store_run_resolve(s, out, "zzzz", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "'zzzz'"));
+    store_close(s);
+}
+
+/* Opening a file the process may not write must fail with a clear message. root writes
+ * through file permissions, so as root the check runs in a child that drops to "nobody". */
+static int try_open_readonly_file(const char *path)
+{
+    store *s = NULL;
+    err_info e = {0};
+    int rc = store_open(&s, path, &e);
+    if (rc == 0) {
+        store_close(s);
+        fprintf(stderr, "store_open succeeded on a read-only file\n");
+        return 1;
+    }
+    if (rc != ERR_IO || !strstr(e.msg, "read-only") || !strstr(e.msg, path)) {
+        fprintf(stderr, "unexpected error %d: %s\n", rc, e.msg);
+        return 1;
+    }
+    /* Reading still works. */
+    rc = store_open_readonly(&s, path, &e);
+    if (rc) {
+        fprintf(stderr, "store_open_readonly: %s\n", e.msg);
+        return 1;
+    }
+    int st = -1;
+    rc = store_run_status(s, &st, "r1", &e);
+    store_close(s);
+    if (rc || st != RUN_QUEUED) {
+        fprintf(stderr, "status read back %d (%s)\n", st, e.msg);
+        return 1;
+    }
+    return 0;
+}
+
+static void test_readonly_db(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    queue_ok(s, "r1", STORE_ABSENT);
+    store_close(s);
+    char results[400];
+    snprintf(results, sizeof results, "%s/results", f->dir);
+    assert_int_equal(chmod(f->db, 0444), 0);
+    assert_int_equal(chmod(results, 0555), 0);
+    assert_int_equal(chmod(f->dir, 0755), 0);
+    if (geteuid() != 0) {
+        assert_int_equal(try_open_readonly_file(f->db), 0);
+    } else {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            if (setgid(65534) != 0 || setuid(65534) != 0)
+                _exit(3);
+            _exit(try_open_readonly_file(f->db));
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    chmod(results, 0755);
+    chmod(f->db, 0644);
+
+    /* A parent "directory" that is a file cannot hold a database. */
+    char bad[400];
+    snprintf(bad, sizeof bad, "%s/results/bench.db/inner/x.db", f->dir);
+    err_info e = {0};
+    s = NULL;
+    assert_int_equal(store_open(&s, bad, &e), ERR_IO);
+    assert_null(s);
+    assert_non_null(strstr(e.msg, "not a directory"));
+    assert_non_null(strstr(e.msg, bad));
+
+    /* Read-only open does not create files. */
+    snprintf(bad, sizeof bad, "%s/missing.db", f->dir);
+    assert_int_not_equal(store_open_readonly(&s, bad, &e), 0);
+    assert_non_null(strstr(e.msg, bad));
+    assert_int_not_equal(access(bad, F_OK), 0);
+}
+
+static void test_two_connections(void **state)
+{
+    fixture *f = *state;
+    store *a = open_ok(f->db);
+    store *b = open_ok(f->db);
+    err_info e = {0};
+    for (int i = 0; i < 20; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "run-%02d", i);
+        store *w1 = (i % 2) ? a : b, *w2 = (i % 2) ? b : a;
+        queue_ok(w1, key, STORE_ABSENT);
+        assert_int_equal(store_run_start(w2, key, &e), 0);
+        put_epoch_ok(w1, key, 1);
+        store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
+        int rc = store_run_finish(w2, key, &end, &e);
+        if (rc)
+            fail_msg("store_run_finish: %s", e.msg);
+        assert_int_equal(status_of(w1, key), RUN_COMPLETED);
+    }
+    /* A reader is not blocked by the other connection's open write transaction (WAL). */
+    assert_int_equal(store_begin(a, &e), 0);
+    queue_ok(a, "inside-tx", STORE_ABSENT);
+    assert_int_equal(status_of(b, "inside-tx"), STORE_ABSENT);
+    assert_int_equal(status_of(b, "run-05"), RUN_COMPLETED);
+    assert_int_equal(store_commit(a, &e), 0);
+    assert_int_equal(status_of(b, "inside-tx"), RUN_QUEUED);
+    /* Rolled back work leaves nothing. */
+    assert_int_equal(store_begin(b, &e), 0);
+    queue_ok(b, "rolled-back", STORE_ABSENT);
+    assert_int_equal(store_rollback(b, &e), 0);
+    assert_int_equal(status_of(a, "rolled-back"), STORE_ABSENT);
+    store_close(a);
+    store_close(b);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs", NULL), 21);
+    sqlite3 *db = raw_open(f->db);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_names),
+        cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_epoch_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rerun_resets_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_heartbeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_resolve_prefix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_readonly_db, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+}
