@@ -228,7 +228,7 @@ int data_open_dir(data_source *out, const data_spec *spec, const char *dir, err_
     if ((rc = data_copy_str(out->name, spec->name, e)) || (rc = data_copy_str(out->dir, dir, e)))
         return rc;
     out->classes = spec->classes;
-    bool all = spec->files[0].sha256 != NULL;
+    /* Find all four before hashing any: a missing file is the more useful message. */
     for (int i = 0; i < DATA_N_FILES; i++) {
         const data_file_spec *f = &spec->files[i];
         int found = data_find_file(out->paths[i], dir, f->name, e);
@@ -236,6 +236,10 @@ int data_open_dir(data_source *out, const data_spec *spec, const char *dir, err_
             return found;
         if (!found)
             return err_set(e, ERR_IO, "%s: '%s/%s' (or .gz) is missing", spec->name, dir, f->name);
+    }
+    bool all = spec->files[0].sha256 != NULL;
+    for (int i = 0; i < DATA_N_FILES; i++) {
+        const data_file_spec *f = &spec->files[i];
         bool ok = false;
         if ((rc = data_verify_file(out->sha256[i], &ok, out->paths[i], f, e)))
             return rc;
