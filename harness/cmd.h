@@ -31,6 +31,9 @@ enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2 };
 /* bench data status|fetch [NAME] [--data-dir DIR]: where the data sets are, fetch and verify. */
 int cmd_data(int argc, char **argv);
 
+/* bench train [options]: one training run from flags, per-epoch metrics, no database. */
+int cmd_train(int argc, char **argv);
+
 /* --- helpers shared by the commands (harness/cmd.c) --- */
 
 /* Print "bench: <formatted message>\n" on stderr. */

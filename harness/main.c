@@ -17,6 +17,7 @@ static const struct command {
     const char *help;
 } commands[] = {
     {"data", cmd_data, "show, fetch and verify the data sets (mnist, fashion-mnist)"},
+    {"train", cmd_train, "train one network from flags and print per-epoch metrics"},
 };
 
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };
