@@ -1,0 +1,206 @@
+/* Tests of the bench command line, by running the built binary (BENCH_BINARY): the top-level
+ * help, version and exit codes (0 ok, 1 failure, 2 usage) and `bench data status`. */
+#define _XOPEN_SOURCE 700
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+enum { OUT_MAX = 1 << 16 };
+
+typedef struct run_result {
+    int status;        /* exit code, or -1 when it did not exit normally */
+    char out[OUT_MAX]; /* stdout */
+    char err[OUT_MAX]; /* stderr */
+} run_result;
+
+static void slurp(char *dst, FILE *f)
+{
+    rewind(f);
+    size_t n = fread(dst, 1, OUT_MAX - 1, f);
+    dst[n] = '\0';
+    fclose(f);
+}
+
+/* Run bench with args (NULL-terminated), in directory cwd (NULL: ours), with the environment
+ * variable BENCH_DATA_DIR set to data_env (NULL: unset). */
+static void run(run_result *r, const char *cwd, const char *data_env, const char *const *args)
+{
+    const char *argv[32] = {BENCH_BINARY};
+    int n = 1;
+    for (; args[n - 1]; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    FILE *out = tmpfile(), *err = tmpfile();
+    assert_non_null(out);
+    assert_non_null(err);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(fileno(out), 1);
+        dup2(fileno(err), 2);
+        if (cwd && chdir(cwd) != 0)
+            _exit(126);
+        if (data_env)
+            setenv("BENCH_DATA_DIR", data_env, 1);
+        else
+            unsetenv("BENCH_DATA_DIR");
+        execv(BENCH_BINARY, (char *const *)argv);
+        _exit(127);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    slurp(r->out, out);
+    slurp(r->err, err);
+}
+
+#define RUN(r, ...) run(r, NULL, NULL, (const char *const[]){__VA_ARGS__, NULL})
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void test_help(void **state)
+{
+    (void)state;
+    static run_result r;
+    RUN(&r, "--help");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "usage: bench"));
+    assert_non_null(strstr(r.out, "\n  data "));
+    assert_string_equal(r.err, "");
+    RUN(&r, "help", "data");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "usage: bench data"));
+}
+
+static void test_version(void **state)
+{
+    (void)state;
+    static run_result r;
+    RUN(&r, "--version");
+    assert_int_equal(r.status, 0);
+    assert_true(strncmp(r.out, "bench ", 6) == 0);
+    assert_non_null(strstr(r.out, "(git "));
+}
+
+static void test_usage_errors(void **state)
+{
+    (void)state;
+    static run_result r;
+    run(&r, NULL, NULL, (const char *const[]){NULL});
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "usage: bench"));
+    RUN(&r, "frobnicate");
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "bench: unknown command 'frobnicate' (see 'bench --help')\n");
+    RUN(&r, "--frobnicate");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "bench: unknown option '--frobnicate'"));
+    RUN(&r, "data", "--frobnicate");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "bench: data: unknown option or missing argument '--frobnicate'"));
+    RUN(&r, "data", "status", "--data-dir");
+    assert_int_equal(r.status, 2);
+    RUN(&r, "data", "status", "kmnist");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "unknown data set 'kmnist'"));
+}
+
+static void test_data_help(void **state)
+{
+    (void)state;
+    static run_result r;
+    RUN(&r, "data", "--help");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "bench data fetch"));
+    assert_non_null(strstr(r.out, "--data-dir DIR"));
+}
+
+/* An empty data directory: every registered data set is missing (--data-dir and
+ * BENCH_DATA_DIR confine the search), exit 1. */
+static void test_data_status_missing(void **state)
+{
+    (void)state;
+    static run_result r;
+    char dir[] = "/tmp/bench-test-cli-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    RUN(&r, "data", "status", "--data-dir", dir);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "mnist           missing"));
+    assert_non_null(strstr(r.out, "fashion-mnist   missing"));
+    assert_non_null(strstr(r.out, "run 'bench data fetch mnist'"));
+    run(&r, NULL, dir, (const char *const[]){"data", "status", "mnist", NULL});
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "mnist           missing"));
+    assert_null(strstr(r.out, "fashion-mnist"));
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A directory of IDX files without known checksums: found and reported unverified, exit 0. */
+static void test_data_status_idx(void **state)
+{
+    (void)state;
+    static run_result r;
+    RUN(&r, "data", "idx:" TEST_DATA_DIR "/tiny");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "unverified"));
+    assert_non_null(strstr(r.out, TEST_DATA_DIR "/tiny"));
+}
+
+/* A corrupt copy under DIR/mnist is refused, naming the file and both checksums. */
+static void test_data_status_corrupt(void **state)
+{
+    (void)state;
+    static run_result r;
+    char dir[] = "/tmp/bench-test-cli-XXXXXX", sub[64], src[512], dst[512];
+    assert_non_null(mkdtemp(dir));
+    snprintf(sub, sizeof sub, "%s/mnist", dir);
+    assert_int_equal(mkdir(sub, 0777), 0);
+    static const char *const names[] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                        "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(src, sizeof src, "%s/tiny/%s", TEST_DATA_DIR, names[i]);
+        snprintf(dst, sizeof dst, "%s/%s", sub, names[i]);
+        assert_int_equal(symlink(src, dst), 0);
+    }
+    run(&r, NULL, dir, (const char *const[]){"data", "status", "mnist", NULL});
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "CORRUPT"));
+    assert_non_null(strstr(r.out, "checksum mismatch for '"));
+    assert_non_null(strstr(r.out, "/mnist/train-images-idx3-ubyte': expected sha-256 "
+                                  "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db, got "));
+    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_help),
+        cmocka_unit_test(test_version),
+        cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_data_help),
+        cmocka_unit_test(test_data_status_missing),
+        cmocka_unit_test(test_data_status_idx),
+        cmocka_unit_test(test_data_status_corrupt),
+    };
+    return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
