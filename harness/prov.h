@@ -1,0 +1,85 @@
+/* prov: provenance of a run — which source, build and machine produced it.
+ *
+ * prov_build() describes the build: the git revision of the source tree (through libgit2),
+ * whether the tree differs from it and how (the diff), the compiler, flags and build type this
+ * binary was compiled with (compile definitions set by harness/CMakeLists.txt), the BLAS
+ * kernels in use and the SHA-256 of the running binary. prov_host() describes the machine.
+ * prov_build_identity() gives the canonical text of everything in the build that can change a
+ * result; the runner hashes it into each run_key.
+ *
+ * What "dirty" means here: tracked files that differ from HEAD (in the index or the work tree)
+ * AND untracked files that are not ignored. Untracked files count because the build globs
+ * the sources of core/, harness/ and tests/ by pattern: a new, uncommitted .c file changes the
+ * binary, so its content belongs in the diff. Ignored files (build directories, data,
+ * results) do not count. This is stricter than `git describe --dirty`, which ignores
+ * untracked files.
+ *
+ * Outside a git work tree (a source tarball, a bare repository) prov_build() still succeeds:
+ * git_sha is "none" and git_note says why. */
+#ifndef BENCH_PROV_H
+#define BENCH_PROV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+/* The diff stored with a build is capped at this many bytes, followed by a marker line
+ * "[bench: diff truncated: N of M bytes shown]"; git_diff_sha256 covers the whole diff. */
+#define PROV_DIFF_MAX ((size_t)1 << 20)
+
+typedef struct prov_build_info {
+    char git_sha[48];          /* 40 lowercase hex digits, or "none" */
+    char git_branch[256];      /* branch name, "detached", or "none" */
+    char git_describe[128];    /* nearest annotated tag or abbreviated sha, "-dirty" appended
+                                * when dirty; "none" without a revision */
+    int git_dirty;             /* 1 when the tree differs from HEAD (see above) */
+    char *git_diff;            /* heap, NUL-terminated, NULL when clean; capped at PROV_DIFF_MAX */
+    size_t git_diff_bytes;     /* length of the whole diff before capping */
+    char git_diff_sha256[65];  /* SHA-256 of the whole diff, "" when clean */
+    char git_note[256];        /* why no revision was found, "" when one was */
+    char compiler[64];         /* compiler id, e.g. "GNU" */
+    char compiler_version[64]; /* e.g. "12.2.0" */
+    char cflags[512];          /* CMAKE_C_FLAGS plus the build type's flags */
+    char build_type[32];       /* "Release", "Debug", ... */
+    char blas[128];            /* gemm_backend(): the BLIS kernel set chosen for this CPU */
+    char binary_sha256[65];    /* of /proc/self/exe, "" when it cannot be read */
+} prov_build_info;
+
+typedef struct prov_host_info {
+    char hostname[256];
+    char cpu_model[256];   /* "model name" of /proc/cpuinfo, "unknown" when absent */
+    char cpu_flags[4096];  /* the CPU's feature flags, space-separated, "unknown" when absent */
+    int cores;             /* online logical processors */
+    int64_t ram_bytes;     /* total physical memory */
+    char os[256];          /* PRETTY_NAME of /etc/os-release, else "unknown" */
+    char kernel[256];      /* "Linux 6.1.0-18-amd64 x86_64" (uname) */
+} prov_host_info;
+
+/* *out <- the build's provenance. repo_dir is where to look for the git repository (searching
+ * upwards); NULL means the source directory this binary was built from. Errors (ERR_IO,
+ * ERR_NOMEM) only when a repository was found but could not be read; no repository is not an
+ * error. Initialises and shuts down libgit2 itself (reference-counted by libgit2).
+ * Release with prov_build_release(). */
+int prov_build(prov_build_info *out, const char *repo_dir, err_info *e);
+
+/* Free the heap parts of b (the diff); b may be reused after prov_build() again. */
+void prov_build_release(prov_build_info *b);
+
+/* *out <- the host's description. Fields that cannot be read are "unknown" (or 0), so this
+ * fails only when nothing at all can be learnt (uname fails). */
+int prov_host(prov_host_info *out, err_info *e);
+
+/* buf[0..n) <- the canonical identity of the build, one "key=value" line each for git_sha,
+ * git_diff_sha256, compiler (id and version), cflags, build_type and blas. Two builds with the
+ * same identity are expected to give bitwise-identical results. The binary's hash is left out
+ * on purpose: it also changes with paths and timestamps that do not affect results.
+ * Returns 0, or ERR_INVALID when n is too small (buf then holds a truncated string). */
+int prov_build_identity(char *buf, size_t n, const prov_build_info *b);
+
+/* Views for the store (pointers into b / h, valid while they live). */
+void prov_build_to_store(store_build *out, const prov_build_info *b);
+void prov_host_to_store(store_host *out, const prov_host_info *h);
+
+#endif
