@@ -198,7 +198,10 @@ int store_run_status(store *s, int *status, const char *run_key, err_info *e);
  * - COMPLETED and !force: left untouched (the caller skips it);
  * - otherwise: reset to QUEUED with r's fields, timing/result columns cleared and all its
  *   epochs (with their class and confusion rows) deleted, so that the rerun starts clean.
- * In every case r->experiment_id (when non-zero) is linked to the run in experiment_runs. */
+ * In every case r->experiment_id (when non-zero) is linked to the run in experiment_runs.
+ * A RUNNING run is reset like the others: the caller first retires runs of dead processes with
+ * store_mark_stale() and must not queue a run that another live process is executing (shards
+ * of one sweep are disjoint, so this holds for `bench run --shard`). */
 int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e);
 
 /* RUNNING, started_at = heartbeat_at = now. ERR_INVALID when the run is absent. */
