@@ -22,11 +22,17 @@ int conv_geom_init(conv_geom *g, int c, int h, int w, int f, int k, int stride, 
     return 0;
 }
 
+/* Images are split into CONV_CHUNKS fixed contiguous ranges (a function of the batch size only,
+ * never of the thread count); conv_backward sums each range's parameter gradients into its own
+ * slot of ws and then adds the slots in order, so the result is the same for any thread count. */
+enum { CONV_CHUNKS = 16 };
+
 size_t conv_ws_floats(const conv_geom *g, int batch)
 {
     assert(g && batch >= 0);
-    size_t cols = (size_t)batch * (size_t)g->oh * (size_t)g->ow;
-    return ((size_t)g->c * (size_t)g->k * (size_t)g->k + (size_t)g->f) * cols;
+    const size_t ckk = (size_t)g->c * (size_t)g->k * (size_t)g->k;
+    const size_t p = (size_t)g->oh * (size_t)g->ow;
+    return (size_t)batch * ckk * p + (size_t)CONV_CHUNKS * ((size_t)g->f * ckk + (size_t)g->f);
 }
 
 /* The range [*lo, *hi) of output positions o whose input coordinate o*stride + off lies inside
@@ -61,104 +67,90 @@ static double conv_sum(const float *a, size_t n)
     return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-/* col(q, b*P + oy*OW + ox) = x(b, c, oy*s + i - pad, ox*s + j - pad), or 0 in the padding, with
- * q = (c*K + i)*K + j and P = OH*OW. Each (q, b) block of P floats is written by one thread. */
-static void conv_im2col(int threads, float *col /*(C*K*K, B*OH*OW)*/, const float *x /*(B,C,H,W)*/,
-                        const conv_geom *g, int batch)
+/* col(q, p) = x(c, oy*s + i - pad, ox*s + j - pad) for one image, or 0 in the padding, with
+ * q = (c*K + i)*K + j and p = oy*OW + ox. */
+static void conv_im2col(float *col /*(C*K*K, OH*OW)*/, const float *x /*(C,H,W)*/, const conv_geom *g)
 {
     const int k = g->k, s = g->stride, oh = g->oh, ow = g->ow, ckk = g->c * k * k;
     const size_t p = (size_t)oh * (size_t)ow, hw = (size_t)g->h * (size_t)g->w;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(threads) if (threads > 1)
     for (int q = 0; q < ckk; q++) {
-        for (int b = 0; b < batch; b++) {
-            const int c = q / (k * k), i = (q / k) % k, j = q % k;
-            const float *xp = x + ((size_t)b * (size_t)g->c + (size_t)c) * hw;
-            float *dst = col + (size_t)q * (size_t)batch * p + (size_t)b * p;
-            int xlo, xhi;
-            conv_valid_range(&xlo, &xhi, j - g->pad, g->w, s, ow);
-            for (int oy = 0; oy < oh; oy++) {
-                const int iy = oy * s + i - g->pad;
-                float *d = dst + (size_t)oy * (size_t)ow;
-                if (iy < 0 || iy >= g->h) {
-                    memset(d, 0, (size_t)ow * sizeof *d);
-                    continue;
-                }
-                /* input column of ox is ox*s + j - pad, inside [0, W) for ox in [xlo, xhi) */
-                const float *src = xp + (size_t)iy * (size_t)g->w;
-                const int off = j - g->pad;
-                for (int ox = 0; ox < xlo; ox++)
-                    d[ox] = 0.0f;
-                if (s == 1) {
-                    if (xhi > xlo)
-                        memcpy(d + xlo, src + xlo + off, (size_t)(xhi - xlo) * sizeof *d);
-                } else {
-                    for (int ox = xlo; ox < xhi; ox++)
-                        d[ox] = src[ox * s + off];
-                }
-                for (int ox = xhi; ox < ow; ox++)
-                    d[ox] = 0.0f;
+        const int c = q / (k * k), i = (q / k) % k, j = q % k;
+        const float *xp = x + (size_t)c * hw;
+        float *dst = col + (size_t)q * p;
+        const int off = j - g->pad; /* input column of ox is ox*s + off */
+        int xlo, xhi;
+        conv_valid_range(&xlo, &xhi, off, g->w, s, ow);
+        for (int oy = 0; oy < oh; oy++) {
+            const int iy = oy * s + i - g->pad;
+            float *d = dst + (size_t)oy * (size_t)ow;
+            if (iy < 0 || iy >= g->h) {
+                memset(d, 0, (size_t)ow * sizeof *d);
+                continue;
             }
+            const float *src = xp + (size_t)iy * (size_t)g->w;
+            for (int ox = 0; ox < xlo; ox++)
+                d[ox] = 0.0f;
+            if (s == 1) {
+                if (xhi > xlo)
+                    memcpy(d + xlo, src + xlo + off, (size_t)(xhi - xlo) * sizeof *d);
+            } else {
+                for (int ox = xlo; ox < xhi; ox++)
+                    d[ox] = src[ox * s + off];
+            }
+            for (int ox = xhi; ox < ow; ox++)
+                d[ox] = 0.0f;
         }
     }
 }
 
-/* The adjoint of conv_im2col: dx(b, c, iy, ix) = sum of dcol over the (q, p) that read it.
- * One thread owns a whole (b, c) plane of dx and adds in the fixed order (i, j, oy, ox), so the
- * result does not depend on the thread count. */
-static void conv_col2im(int threads, float *dx /*(B,C,H,W)*/, const float *dcol /*(C*K*K, B*OH*OW)*/,
-                        const conv_geom *g, int batch)
+/* The adjoint of conv_im2col for one image: dx(c, iy, ix) = sum of dcol over the (q, p) that
+ * read x(c, iy, ix), added in the fixed order (q, p). */
+static void conv_col2im(float *dx /*(C,H,W)*/, const float *dcol /*(C*K*K, OH*OW)*/, const conv_geom *g)
 {
-    const int k = g->k, s = g->stride, oh = g->oh, ow = g->ow;
+    const int k = g->k, s = g->stride, oh = g->oh, ow = g->ow, ckk = g->c * k * k;
     const size_t p = (size_t)oh * (size_t)ow, hw = (size_t)g->h * (size_t)g->w;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(threads) if (threads > 1)
-    for (int b = 0; b < batch; b++) {
-        for (int c = 0; c < g->c; c++) {
-            float *xp = dx + ((size_t)b * (size_t)g->c + (size_t)c) * hw;
-            memset(xp, 0, hw * sizeof *xp);
-            for (int i = 0; i < k; i++) {
-                for (int j = 0; j < k; j++) {
-                    const int q = (c * k + i) * k + j;
-                    const float *src = dcol + (size_t)q * (size_t)batch * p + (size_t)b * p;
-                    int xlo, xhi;
-                    conv_valid_range(&xlo, &xhi, j - g->pad, g->w, s, ow);
-                    for (int oy = 0; oy < oh; oy++) {
-                        const int iy = oy * s + i - g->pad;
-                        if (iy < 0 || iy >= g->h)
-                            continue;
-                        float *d = xp + (size_t)iy * (size_t)g->w;
-                        const float *sr = src + (size_t)oy * (size_t)ow;
-                        const int off = j - g->pad;
-                        for (int ox = xlo; ox < xhi; ox++)
-                            d[ox * s + off] += sr[ox];
-                    }
-                }
-            }
+    memset(dx, 0, (size_t)g->c * hw * sizeof *dx);
+    for (int q = 0; q < ckk; q++) {
+        const int c = q / (k * k), i = (q / k) % k, j = q % k;
+        float *xp = dx + (size_t)c * hw;
+        const float *src = dcol + (size_t)q * p;
+        const int off = j - g->pad;
+        int xlo, xhi;
+        conv_valid_range(&xlo, &xhi, off, g->w, s, ow);
+        for (int oy = 0; oy < oh; oy++) {
+            const int iy = oy * s + i - g->pad;
+            if (iy < 0 || iy >= g->h)
+                continue;
+            float *d = xp + (size_t)iy * (size_t)g->w;
+            const float *sr = src + (size_t)oy * (size_t)ow;
+            for (int ox = xlo; ox < xhi; ox++)
+                d[ox * s + off] += sr[ox];
         }
     }
 }
 
+/* Threading: images are independent, so the batch is split over ctx->threads OpenMP threads and
+ * each thread runs its own single-threaded GEMMs. This keeps an image's im2col block in cache
+ * between its construction and its product, and makes every output independent of the thread
+ * count (the GEMMs of one image are the same whoever runs them). */
 void conv_forward(const gemm_ctx *ctx, float *y, float *ws, const float *x, const float *w, const float *b,
                   const conv_geom *g, int batch)
 {
     assert(ctx && y && ws && x && w && b && g && batch >= 1);
-    const int ckk = g->c * g->k * g->k, f = g->f;
-    const size_t p = (size_t)g->oh * (size_t)g->ow, bp = (size_t)batch * p;
-    float *col = ws;             /* (C*K*K, B*P), kept for conv_backward */
-    float *out = ws + ckk * bp;  /* (F, B*P) staging */
-    conv_im2col(ctx->threads, col, x, g, batch);
-    /* out(F, B*P) = W(F, C*K*K) . col(C*K*K, B*P): one product for the whole batch. */
-    gemm(ctx, false, false, f, (int)bp, ckk, 1.0f, w, ckk, col, (int)bp, 0.0f, out, (int)bp);
-    /* y(b, f, p) = out(f, b*P + p) + bias(f): a block transpose from (F, B, P) to (B, F, P). */
-    const int nt = ctx->threads;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(nt) if (nt > 1)
+    const int ckk = g->c * g->k * g->k, f = g->f, nt = ctx->threads;
+    const int p = g->oh * g->ow;
+    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)f * (size_t)p;
+    const gemm_ctx one = GEMM_CTX_DEFAULT;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int bi = 0; bi < batch; bi++) {
-        for (int fi = 0; fi < f; fi++) {
-            const float *src = out + (size_t)fi * bp + (size_t)bi * p;
-            float *dst = y + ((size_t)bi * (size_t)f + (size_t)fi) * p;
-            const float bias = b[fi];
-            for (size_t i = 0; i < p; i++)
-                dst[i] = src[i] + bias;
-        }
+        float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for conv_backward */
+        float *yb = y + (size_t)bi * ysz;
+        conv_im2col(col, x + (size_t)bi * xsz, g);
+        /* y_b(F, P) = bias broadcast along rows, then += W(F, C*K*K) . col_b(C*K*K, P) */
+        for (int fi = 0; fi < f; fi++)
+            for (int i = 0; i < p; i++)
+                yb[(size_t)fi * (size_t)p + (size_t)i] = b[fi];
+        gemm(&one, false, false, f, p, ckk, 1.0f, w, ckk, col, p, 1.0f, yb, p);
     }
 }
 
@@ -168,24 +160,46 @@ void conv_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *
     assert(ctx && dw && db && ws && dy && x && w && g && batch >= 1);
     (void)x; /* its im2col is in ws */
     const int ckk = g->c * g->k * g->k, f = g->f, nt = ctx->threads;
-    const size_t p = (size_t)g->oh * (size_t)g->ow, bp = (size_t)batch * p;
-    float *col = ws;
-    float *dyt = ws + ckk * bp; /* (F, B*P) */
-    /* dyt(f, b*P + p) = dy(b, f, p), the inverse of the forward's block transpose. */
-#pragma omp parallel for collapse(2) schedule(static) num_threads(nt) if (nt > 1)
-    for (int fi = 0; fi < f; fi++) {
-        for (int bi = 0; bi < batch; bi++)
-            memcpy(dyt + (size_t)fi * bp + (size_t)bi * p, dy + ((size_t)bi * (size_t)f + (size_t)fi) * p,
-                   p * sizeof *dyt);
+    const int p = g->oh * g->ow;
+    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)f * (size_t)p;
+    const size_t wsz = (size_t)f * (size_t)ckk;
+    const int chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS;
+    float *part = ws + (size_t)batch * (size_t)ckk * (size_t)p; /* (chunks, F*C*K*K + F) */
+    const gemm_ctx one = GEMM_CTX_DEFAULT;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int ch = 0; ch < chunks; ch++) {
+        /* chunk ch holds images [lo, hi): floor(ch*B/chunks) .. floor((ch+1)*B/chunks) */
+        const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
+        float *pw = part + (size_t)ch * (wsz + (size_t)f), *pb = pw + wsz;
+        for (int fi = 0; fi < f; fi++) {
+            /* db partial: per filter, the images' sums in order, in double */
+            double acc = 0.0;
+            for (int bi = lo; bi < hi; bi++)
+                acc += conv_sum(dy + (size_t)bi * ysz + (size_t)fi * (size_t)p, (size_t)p);
+            pb[fi] = (float)acc;
+        }
+        for (int bi = lo; bi < hi; bi++) {
+            float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p;
+            const float *dyb = dy + (size_t)bi * ysz;
+            /* pw(F, C*K*K) (+)= dy_b(F, P) . col_b(C*K*K, P)^T, starting from 0 at the chunk's first image */
+            gemm(&one, false, true, f, ckk, p, 1.0f, dyb, p, col, p, bi == lo ? 0.0f : 1.0f, pw, ckk);
+            if (dx) {
+                /* dcol_b(C*K*K, P) = W(F, C*K*K)^T . dy_b(F, P), over col_b (no longer needed) */
+                gemm(&one, true, false, ckk, p, f, 1.0f, w, ckk, dyb, p, 0.0f, col, p);
+                conv_col2im(dx + (size_t)bi * xsz, col, g);
+            }
+        }
     }
-    /* db(f) += sum over the batch and the output pixels, in double, in a fixed order. */
-    for (int fi = 0; fi < f; fi++)
-        db[fi] += (float)conv_sum(dyt + (size_t)fi * bp, bp);
-    /* dW(F, C*K*K) += dyt(F, B*P) . col(C*K*K, B*P)^T */
-    gemm(ctx, false, true, f, ckk, (int)bp, 1.0f, dyt, (int)bp, col, (int)bp, 1.0f, dw, ckk);
-    if (!dx)
-        return;
-    /* dcol(C*K*K, B*P) = W(F, C*K*K)^T . dyt(F, B*P), written over col (no longer needed). */
-    gemm(ctx, true, false, ckk, (int)bp, f, 1.0f, w, ckk, dyt, (int)bp, 0.0f, col, (int)bp);
-    conv_col2im(nt, dx, col, g, batch);
+    /* dW += sum of the chunk partials, in chunk order (double accumulators) */
+    const size_t stride = wsz + (size_t)f;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (size_t i = 0; i < stride; i++) {
+        double acc = 0.0;
+        for (int ch = 0; ch < chunks; ch++)
+            acc += part[(size_t)ch * stride + i];
+        if (i < wsz)
+            dw[i] += (float)acc;
+        else
+            db[i - wsz] += (float)acc;
+    }
 }

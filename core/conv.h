@@ -1,20 +1,25 @@
 /* conv: 2-D convolution layer (cross-correlation, as the textbook's im2col Convolution).
  *
  * Owns the geometry of one convolution and its forward and backward kernels. Layout is NCHW,
- * batch-major, flat float arrays. The heavy work is one GEMM over the whole batch:
- *   col(C*K*K, B*OH*OW)   = im2col(x)                      (zero padding outside the image)
- *   y(f, b, p)            = sum_q w(f, q) * col(q, b*OH*OW + p) + bias(f)
+ * batch-major, flat float arrays. Per image b, with P = OH*OW output pixels:
+ *   col_b(C*K*K, P)   = im2col(x_b)                       (zero padding outside the image)
+ *   y_b(F, P)         = W(F, C*K*K) . col_b + bias         (one GEMM, written straight into y)
  * and backward
- *   dW(F, C*K*K)         += dY(F, B*OH*OW) . col^T
- *   db(F)                += sum over b, p of dY
- *   dcol(C*K*K, B*OH*OW)  = W^T . dY,   dx = col2im(dcol)   (only when dx != NULL)
+ *   dW(F, C*K*K)     += sum_b dy_b(F, P) . col_b^T
+ *   db(F)            += sum over b and p of dy
+ *   dcol_b(C*K*K, P)  = W^T . dy_b,   dx_b = col2im(dcol_b)   (only when dx != NULL)
  * where q = (c*K + i)*K + j and an output pixel p = oy*OW + ox reads
  * x(b, c, oy*stride + i - pad, ox*stride + j - pad).
  *
- * Workspace (caller-allocated, conv_ws_floats() floats): conv_forward leaves the im2col matrix
- * of its input in ws and conv_backward reads it, so the caller keeps ws untouched between a
- * forward and its matching backward (one ws per conv layer in a network). conv_backward uses
- * the rest of ws as scratch and destroys the cached matrix. Nothing is allocated here. */
+ * Threads: the images of a batch are spread over ctx->threads OpenMP threads, each running
+ * single-threaded GEMMs; the parameter gradients are summed over fixed image ranges and then
+ * across ranges in order, so every output is bitwise the same for any thread count.
+ *
+ * Workspace (caller-allocated, conv_ws_floats() floats): conv_forward leaves the im2col blocks
+ * of its input in ws and conv_backward reads them, so the caller keeps ws untouched between a
+ * forward and its matching backward, with the same batch (one ws per conv layer in a network).
+ * conv_backward uses the rest of ws as scratch and destroys the cached blocks when dx != NULL.
+ * Nothing is allocated here. */
 #ifndef BENCH_CONV_H
 #define BENCH_CONV_H
 
@@ -34,8 +39,8 @@ typedef struct conv_geom {
  * pad is negative, pad >= k, or the kernel does not fit the padded input (k > h + 2*pad). */
 int conv_geom_init(conv_geom *g, int c, int h, int w, int f, int k, int stride, int pad, err_info *e);
 
-/* Floats of workspace conv_forward + conv_backward need for a batch of `batch` images:
- * C*K*K*B*OH*OW for the im2col matrix plus F*B*OH*OW for the (F, B*OH*OW) output staging. */
+/* Floats of workspace conv_forward + conv_backward need for a batch of up to `batch` images:
+ * B*C*K*K*OH*OW for the im2col blocks plus 16*(F*C*K*K + F) for partial parameter gradients. */
 size_t conv_ws_floats(const conv_geom *g, int batch);
 
 /* y = conv(x, w) + b. Leaves im2col(x) in ws for conv_backward. */
@@ -44,7 +49,7 @@ void conv_forward(const gemm_ctx *ctx, float *y /*(B,F,OH,OW)*/, float *ws, cons
 
 /* Gradients of conv_forward: dw and db accumulate (+=); dx is overwritten, or skipped when
  * NULL (first layer). ws must still hold what the matching conv_forward left there; x is that
- * forward's input (unused now that ws holds its im2col, kept for the contract and asserts). */
+ * forward's input (not read: ws holds its im2col; kept for the contract). */
 void conv_backward(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, float *dw /*(F,C,K,K) +=*/,
                    float *db /*(F) +=*/, float *ws, const float *dy /*(B,F,OH,OW)*/, const float *x,
                    const float *w, const conv_geom *g, int batch);
