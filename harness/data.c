@@ -312,7 +312,9 @@ int data_open(data_source *out, const char *name, const char *data_dir, err_info
     char looked[3 * DATA_PATH_MAX] = "";
     for (int i = 0; i < nc; i++) {
         size_t l = strlen(looked);
-        snprintf(looked + l, sizeof looked - l, "%s'%s'", i ? ", " : "", cand[i]);
+        int w = snprintf(looked + l, sizeof looked - l, "%s'%s'", i ? ", " : "", cand[i]);
+        if (w < 0 || (size_t)w >= sizeof looked - l)
+            break; /* the list is for humans: a cut one will do */
     }
     return err_set(e, ERR_IO, "%s: not found (looked in %s); run 'bench data fetch %s'",
                    spec->name, looked, spec->name);
