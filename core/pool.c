@@ -19,9 +19,54 @@ int pool_geom_init(pool_geom *g, int c, int h, int w, int k, int stride, err_inf
     return 0;
 }
 
+/* The paper's 2x2 stride-2 case for one plane: the same first-maximum rule as the general loop,
+ * written with selects over the four candidates in window order so the compiler can vectorize. */
+static void pool_max_2x2(float *yp /*(OH,OW)*/, int32_t *ap /*(OH,OW) or NULL*/, const float *xp /*(H,W)*/,
+                         const pool_geom *g)
+{
+    const int w = g->w, ow = g->ow;
+    for (int oy = 0; oy < g->oh; oy++) {
+        const float *r0 = xp + 2 * oy * w, *r1 = r0 + w;
+        float *yr = yp + oy * ow;
+        const int base = 2 * oy * w;
+        if (ap) {
+            int32_t *ar = ap + oy * ow;
+            for (int ox = 0; ox < ow; ox++) {
+                float best = r0[2 * ox];
+                int32_t bi = base + 2 * ox;
+                const float b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                bi = b > best ? base + 2 * ox + 1 : bi;
+                best = b > best ? b : best;
+                bi = c > best ? base + w + 2 * ox : bi;
+                best = c > best ? c : best;
+                bi = d > best ? base + w + 2 * ox + 1 : bi;
+                best = d > best ? d : best;
+                yr[ox] = best;
+                ar[ox] = bi;
+            }
+        } else {
+            for (int ox = 0; ox < ow; ox++) {
+                float best = r0[2 * ox];
+                const float b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
+                best = b > best ? b : best;
+                best = c > best ? c : best;
+                best = d > best ? d : best;
+                yr[ox] = best;
+            }
+        }
+    }
+}
+
 void pool_max_forward(float *y, int32_t *argmax, const float *x, const pool_geom *g, int batch)
 {
     assert(y && x && g && batch >= 0);
+    if (g->k == 2 && g->stride == 2) {
+        const size_t planes = (size_t)batch * (size_t)g->c, hw = (size_t)g->h * (size_t)g->w;
+        const size_t ohw = (size_t)g->oh * (size_t)g->ow;
+        for (size_t pl = 0; pl < planes; pl++)
+            pool_max_2x2(y + pl * ohw, argmax ? argmax + pl * ohw : NULL, x + pl * hw, g);
+        return;
+    }
     const int k = g->k, s = g->stride, w = g->w;
     const size_t planes = (size_t)batch * (size_t)g->c, hw = (size_t)g->h * (size_t)w;
     const size_t ohw = (size_t)g->oh * (size_t)g->ow;
