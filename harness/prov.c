@@ -287,8 +287,10 @@ static bool os_pretty_name(char *os, size_t n)
             v[len - 1] = '\0';
             v++;
         }
-        snprintf(os, n, "%s", v);
-        found = os[0] != '\0';
+        size_t m = strlen(v) < n ? strlen(v) : n - 1; /* truncate quietly, like snprintf */
+        memcpy(os, v, m);
+        os[m] = '\0';
+        found = m > 0;
     }
     fclose(f);
     return found;
