@@ -391,9 +391,13 @@ static int data_run(const char *cwd, char *const argv[], err_info *e)
             return err_set(e, ERR_IO, "cannot wait for '%s': %s", argv[0], strerror(errno));
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
+    /* Name the program and its last argument (the URL, package or tarball). */
+    int last = 0;
+    while (argv[last + 1])
+        last++;
     if (WIFEXITED(status))
-        return err_set(e, ERR_IO, "'%s %s' failed with exit status %d", argv[0],
-                       argv[1] ? argv[1] : "", WEXITSTATUS(status));
+        return err_set(e, ERR_IO, "'%s ... %s' failed with exit status %d", argv[0], argv[last],
+                       WEXITSTATUS(status));
     return err_set(e, ERR_IO, "'%s' was killed by signal %d", argv[0],
                    WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
@@ -646,7 +650,9 @@ int data_fetch(data_source *out, bool *already, const char *name, const char *da
                        strerror(errno));
     rc = spec->fetch(spec, dest, tmp, log, e);
     nftw(tmp, data_rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    if (rc)
+    if (rc) {
+        rmdir(dest); /* only if the failed fetch left it empty */
         return rc;
+    }
     return data_open_dir(out, spec, dest, e);
 }
