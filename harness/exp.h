@@ -40,6 +40,10 @@ typedef struct run_spec {
     char dataset[EXP_TEXT_MAX];      /* "mnist", "fashion-mnist" or "idx:DIR" */
     int64_t validation;              /* > 0: hold out the last N training images and evaluate
                                       * on them instead of the test set */
+    int classes;                     /* labels 0..classes-1 (the registry's, or [data] classes
+                                      * for idx:); the runner checks the loaded data against it */
+    int channels, height, width;     /* image shape the layers were checked against (1x28x28
+                                      * unless [data] says otherwise for idx:) */
     /* model */
     char model[EXP_NAME_MAX];        /* preset name, or "custom" for an explicit layer list */
     bool bn;                         /* false: batch-norm layers removed */

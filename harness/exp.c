@@ -1,0 +1,1422 @@
+/* exp: experiment files -> a validated experiment and its flat list of resolved runs.
+ *
+ * How a file is read:
+ *   1. toml_parse gives a DOM (syntax errors come out as "FILE:LINE:COL: message");
+ *   2. every key of [experiment] [data] [model] [training] [evaluation] [budget] is looked up in
+ *      one static table (exp_keys) whose setter checks type and range and stores the value into
+ *      an exp_cfg, the unresolved configuration; unknown keys list the valid ones;
+ *   3. [optimizer.NAME] tables fill per-optimizer parameter sets;
+ *   4. [sweep] arrays are checked element by element with the same setters (so a bad swept lr
+ *      gets the same message as a bad [training] lr), for duplicates and for the grid size;
+ *   5. each grid point applies its swept values over a copy of the base exp_cfg and is resolved
+ *      into a run_spec: optimizer parameters by precedence, the layer list sized to the data
+ *      set's classes, and the layer shapes proved by building the network once (net_new with
+ *      max_batch 1) per distinct architecture.
+ *
+ * Precedence of optimizer parameters, lowest first: the optimizer's defaults (optim_defaults,
+ * except Momentum's lr 0.1, the paper's), [training], [optimizer.NAME] for the selected
+ * optimizer, then a swept value. */
+#include "exp.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "sha256.h"
+#include "toml.h"
+
+/* ---- the unresolved configuration ------------------------------------------------------ */
+
+/* Optimizer parameters that may be given at several levels (see precedence above). */
+enum { OP_LR, OP_MOMENTUM, OP_BETA1, OP_BETA2, OP_DECAY_RATE, OP_WEIGHT_DECAY, OP_COUNT };
+
+static const char *const exp_oparam_names[OP_COUNT] = {
+    "lr", "momentum", "beta1", "beta2", "decay_rate", "weight_decay",
+};
+
+/* Which parameters each optimizer reads (the keys valid in its [optimizer.NAME] table). */
+static const bool exp_oparam_used[OPTIM_KIND_COUNT][OP_COUNT] = {
+    [OPTIM_SGD] = {[OP_LR] = true, [OP_WEIGHT_DECAY] = true},
+    [OPTIM_MOMENTUM] = {[OP_LR] = true, [OP_MOMENTUM] = true, [OP_WEIGHT_DECAY] = true},
+    [OPTIM_NESTEROV] = {[OP_LR] = true, [OP_MOMENTUM] = true, [OP_WEIGHT_DECAY] = true},
+    [OPTIM_ADAGRAD] = {[OP_LR] = true, [OP_WEIGHT_DECAY] = true},
+    [OPTIM_RMSPROP] = {[OP_LR] = true, [OP_DECAY_RATE] = true, [OP_WEIGHT_DECAY] = true},
+    [OPTIM_ADAM] = {[OP_LR] = true, [OP_BETA1] = true, [OP_BETA2] = true,
+                    [OP_WEIGHT_DECAY] = true},
+};
+
+typedef struct oparams {
+    bool set[OP_COUNT];
+    double v[OP_COUNT];
+} oparams;
+
+typedef struct exp_cfg {
+    /* [experiment], [budget] */
+    char name[EXP_NAME_MAX];
+    char description[EXP_TEXT_MAX];
+    double budget_minutes, target_accuracy;
+    /* [data] */
+    char dataset[EXP_TEXT_MAX];
+    int64_t validation;
+    int classes, channels, height, width; /* used for idx: data sets only */
+    int idx_line;                          /* line of the first of those keys, 0 if none given */
+    char idx_key[32];
+    /* [model] */
+    char model[EXP_NAME_MAX];              /* preset name, or "custom" */
+    bool custom;
+    layer_spec layers[MODELS_MAX_LAYERS];  /* custom only; affine units 0 = "classes" */
+    int n_layers;
+    int model_line;                        /* where the model was chosen (for shape errors) */
+    char model_key[64];
+    bool bn;
+    init_kind init;
+    double init_std;
+    /* [training] */
+    int epochs, batch, iterations, threads;
+    sampling_kind sampling;
+    optim_kind optimizer;
+    int optimizer_line;
+    int64_t seed;
+    oparams training, sweep, per_opt[OPTIM_KIND_COUNT];
+    /* [evaluation] */
+    int64_t eval_train, eval_test;
+} exp_cfg;
+
+/* The paper's configuration (DESIGN.md §2) plus the harness's evaluation defaults. */
+static void exp_cfg_default(exp_cfg *c)
+{
+    memset(c, 0, sizeof *c);
+    strcpy(c->dataset, "mnist");
+    c->classes = 10;
+    c->channels = 1;
+    c->height = 28;
+    c->width = 28;
+    strcpy(c->model, "paper");
+    c->bn = true;
+    c->init = INIT_NORMAL;
+    c->init_std = 0.01;
+    c->epochs = 20;
+    c->batch = 100;
+    c->sampling = SAMPLING_WITH_REPLACEMENT;
+    c->optimizer = OPTIM_MOMENTUM;
+    c->seed = 1;
+    c->eval_train = 10000;
+}
+
+/* ---- messages ---------------------------------------------------------------------------- */
+
+/* Where a value comes from, for messages: "FILE:LINE: key 'KEY': ...". op is the parameter set
+ * optimizer parameters are written to (depends on the table or the sweep). */
+typedef struct key_ctx {
+    const char *file;
+    const char *key;
+    int line;
+    oparams *op;
+    err_info *e;
+} key_ctx;
+
+/* buf <- the shortest "%.Ng" that reads back as d (nan, inf and -inf spelled so). */
+static void exp_fmt_double(char *buf, size_t n, double d)
+{
+    if (isnan(d)) {
+        snprintf(buf, n, "nan");
+        return;
+    }
+    if (isinf(d)) {
+        snprintf(buf, n, d > 0 ? "inf" : "-inf");
+        return;
+    }
+    /* Integers print whole ("%.1g" would give 20 as "2e+01"). */
+    if (d == floor(d) && fabs(d) < 1e15) {
+        snprintf(buf, n, "%.0f", d);
+        return;
+    }
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
+/* The same for a float: the shortest decimal that reads back (strtof) as f. */
+static void exp_fmt_float(char *buf, size_t n, float f)
+{
+    if (f == floorf(f) && fabsf(f) < 1e7f) {
+        snprintf(buf, n, "%.0f", (double)f);
+        return;
+    }
+    for (int p = 1; p <= 9; p++) {
+        snprintf(buf, n, "%.*g", p, (double)f);
+        if (strtof(buf, NULL) == f)
+            return;
+    }
+}
+
+/* buf <- a short description of v for "(got ...)": the value of a scalar, the type otherwise. */
+static void exp_describe(char *buf, size_t n, const toml_value *v)
+{
+    switch (toml_type_of(v)) {
+    case TOML_STRING:
+        snprintf(buf, n, "'%.80s'", toml_string(v));
+        break;
+    case TOML_INTEGER:
+        snprintf(buf, n, "%" PRId64, toml_integer(v));
+        break;
+    case TOML_FLOAT:
+        exp_fmt_double(buf, n, toml_float(v));
+        /* 20.0 must not read like the integer 20 in "must be an integer (got 20.0)". */
+        if (isfinite(toml_float(v)) && !strpbrk(buf, ".e"))
+            strncat(buf, ".0", n - strlen(buf) - 1);
+        break;
+    case TOML_BOOL:
+        snprintf(buf, n, "%s", toml_bool(v) ? "true" : "false");
+        break;
+    case TOML_ARRAY:
+        snprintf(buf, n, "an array");
+        break;
+    case TOML_TABLE:
+        snprintf(buf, n, "a table");
+        break;
+    default:
+        snprintf(buf, n, "a %s", toml_type_name(toml_type_of(v)));
+        break;
+    }
+}
+
+/* "FILE:LINE: key 'KEY': <fmt>" as ERR_INVALID. */
+static int exp_key_err(const key_ctx *k, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static int exp_key_err(const key_ctx *k, const char *fmt, ...)
+{
+    char what[ERR_MSG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return err_set(k->e, ERR_INVALID, "%s:%d: key '%s': %.300s", k->file, k->line, k->key, what);
+}
+
+/* "must be WHAT (got V)". */
+static int exp_bad_value(const key_ctx *k, const toml_value *v, const char *what)
+{
+    char got[128];
+    exp_describe(got, sizeof got, v);
+    return exp_key_err(k, "must be %s (got %s)", what, got);
+}
+
+/* Prefix a message from a name lookup (optim_kind_from_name and the like) with file, line, key. */
+static int exp_key_prefix(const key_ctx *k)
+{
+    char old[ERR_MSG_MAX];
+    memcpy(old, k->e->msg, sizeof old);
+    return exp_key_err(k, "%s", old);
+}
+
+/* ---- typed getters ----------------------------------------------------------------------- */
+
+static int get_int(int64_t *out, const key_ctx *k, const toml_value *v, int64_t lo, int64_t hi)
+{
+    char what[96];
+    if (hi == INT64_MAX)
+        snprintf(what, sizeof what, "an integer >= %" PRId64, lo);
+    else
+        snprintf(what, sizeof what, "an integer in %" PRId64 "..%" PRId64, lo, hi);
+    if (toml_type_of(v) != TOML_INTEGER || toml_integer(v) < lo || toml_integer(v) > hi)
+        return exp_bad_value(k, v, what);
+    *out = toml_integer(v);
+    return 0;
+}
+
+static int get_int32(int *out, const key_ctx *k, const toml_value *v, int lo, int hi)
+{
+    int64_t x;
+    int rc = get_int(&x, k, v, lo, hi);
+    if (rc == 0)
+        *out = (int)x;
+    return rc;
+}
+
+/* A finite number (integers accepted) in the range described by the flags: lo < x (lo_open)
+ * or lo <= x; x < hi (hi_open) or x <= hi; hi = INFINITY means no upper bound. */
+static int get_num(double *out, const key_ctx *k, const toml_value *v, double lo, bool lo_open,
+                   double hi, bool hi_open)
+{
+    char what[96], a[32], b[32];
+    exp_fmt_double(a, sizeof a, lo);
+    exp_fmt_double(b, sizeof b, hi);
+    if (isinf(hi))
+        snprintf(what, sizeof what, "a finite number %s %s", lo_open ? ">" : ">=", a);
+    else
+        snprintf(what, sizeof what, "a number in %c%s, %s%c", lo_open ? '(' : '[', a, b,
+                 hi_open ? ')' : ']');
+    double x;
+    if (toml_type_of(v) == TOML_INTEGER)
+        x = (double)toml_integer(v);
+    else if (toml_type_of(v) == TOML_FLOAT)
+        x = toml_float(v);
+    else
+        return exp_bad_value(k, v, what);
+    bool ok = isfinite(x) && (lo_open ? x > lo : x >= lo) && (hi_open ? x < hi : x <= hi);
+    if (!ok)
+        return exp_bad_value(k, v, what);
+    *out = x;
+    return 0;
+}
+
+/* A string of at most cap-1 bytes without embedded NULs. */
+static int get_str(char *out, size_t cap, const key_ctx *k, const toml_value *v)
+{
+    if (toml_type_of(v) != TOML_STRING)
+        return exp_bad_value(k, v, "a string");
+    size_t len = toml_string_len(v);
+    if (len != strlen(toml_string(v)))
+        return exp_key_err(k, "must not contain NUL characters");
+    if (len >= cap)
+        return exp_key_err(k, "longer than %zu bytes", cap - 1);
+    memcpy(out, toml_string(v), len + 1);
+    return 0;
+}
+
+static int get_bool(bool *out, const key_ctx *k, const toml_value *v)
+{
+    if (toml_type_of(v) != TOML_BOOL)
+        return exp_bad_value(k, v, "true or false");
+    *out = toml_bool(v);
+    return 0;
+}
+
+/* ---- setters: one per key of the schema ------------------------------------------------ */
+
+typedef int (*exp_set_fn)(exp_cfg *c, const key_ctx *k, const toml_value *v);
+
+static int set_name(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    int rc = get_str(c->name, sizeof c->name, k, v);
+    if (rc == 0 && c->name[0] == '\0')
+        return exp_key_err(k, "must not be empty");
+    return rc;
+}
+
+static int set_description(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_str(c->description, sizeof c->description, k, v);
+}
+
+static int set_dataset(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    char name[EXP_TEXT_MAX];
+    int rc = get_str(name, sizeof name, k, v);
+    if (rc)
+        return rc;
+    if (strncmp(name, "idx:", 4) == 0) {
+        if (name[4] == '\0')
+            return exp_key_err(k, "'idx:' needs a directory, e.g. 'idx:data/kmnist'");
+    } else if (!data_find(name)) {
+        return exp_key_err(k, "unknown data set '%s' (valid: %s)", name, data_names());
+    }
+    memcpy(c->dataset, name, sizeof name);
+    return 0;
+}
+
+static int set_validation(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    /* The upper bound (fewer than the training images) is checked when the data is loaded. */
+    return get_int(&c->validation, k, v, 0, INT32_MAX);
+}
+
+/* classes, channels, height, width: shape of an idx: data set. */
+static int set_idx_dim(int *out, exp_cfg *c, const key_ctx *k, const toml_value *v, int lo, int hi)
+{
+    int rc = get_int32(out, k, v, lo, hi);
+    if (rc == 0 && c->idx_line == 0) {
+        c->idx_line = k->line;
+        snprintf(c->idx_key, sizeof c->idx_key, "%.31s", k->key);
+    }
+    return rc;
+}
+
+static int set_classes(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_idx_dim(&c->classes, c, k, v, 2, 64);
+}
+
+static int set_channels(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_idx_dim(&c->channels, c, k, v, 1, 64);
+}
+
+static int set_height(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_idx_dim(&c->height, c, k, v, 1, 4096);
+}
+
+static int set_width(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_idx_dim(&c->width, c, k, v, 1, 4096);
+}
+
+static void exp_note_model(exp_cfg *c, const key_ctx *k)
+{
+    c->model_line = k->line;
+    snprintf(c->model_key, sizeof c->model_key, "%.63s", k->key);
+}
+
+static int set_preset(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    char name[EXP_NAME_MAX];
+    const model_preset *p;
+    int rc = get_str(name, sizeof name, k, v);
+    if (rc)
+        return rc;
+    if (models_find(&p, name, k->e))
+        return exp_key_prefix(k);
+    memcpy(c->model, name, sizeof name);
+    c->custom = false;
+    exp_note_model(c, k);
+    return 0;
+}
+
+/* The keys each layer type accepts, "type" first; NULL-terminated. */
+static const struct {
+    layer_kind kind;
+    const char *keys[6];
+} exp_layer_keys[] = {
+    {LAYER_CONV, {"type", "filters", "size", "stride", "pad", NULL}},
+    {LAYER_MAXPOOL, {"type", "size", "stride", NULL}},
+    {LAYER_AVGPOOL, {"type", "size", "stride", NULL}},
+    {LAYER_AFFINE, {"type", "units", NULL}},
+    {LAYER_BN, {"type", NULL}},
+    {LAYER_RELU, {"type", NULL}},
+    {LAYER_TANH, {"type", NULL}},
+    {LAYER_DROPOUT, {"type", "ratio", NULL}},
+};
+
+/* One element of model.layers, a table such as {type="conv", filters=30, size=5}. */
+static int exp_parse_layer(layer_spec *out, const key_ctx *lk, const toml_value *t)
+{
+    char kname[96];
+    key_ctx k = *lk;
+    k.key = kname;
+    if (toml_type_of(t) != TOML_TABLE)
+        return exp_bad_value(lk, t, "a table such as {type = \"relu\"}");
+    const toml_value *tv = toml_get(t, "type");
+    if (!tv)
+        return exp_key_err(lk, "missing 'type' (valid: conv, maxpool, avgpool, affine, bn, "
+                               "relu, tanh, dropout)");
+    snprintf(kname, sizeof kname, "%s.type", lk->key);
+    k.line = toml_line(tv);
+    char type[32];
+    int rc = get_str(type, sizeof type, &k, tv);
+    if (rc)
+        return rc;
+    memset(out, 0, sizeof *out);
+    if (layer_kind_from_name(&out->kind, type, k.e))
+        return exp_key_prefix(&k);
+    size_t row = 0;
+    while (exp_layer_keys[row].kind != out->kind)
+        row++;
+    const char *const *valid = exp_layer_keys[row].keys;
+
+    /* Defaults: conv stride 1 pad 0, pool stride = size, dropout ratio 0.5. */
+    out->stride = 0;
+    out->ratio = 0.5f;
+    for (size_t i = 0; i < toml_len(t); i++) {
+        const char *key = toml_key_at(t, i);
+        const toml_value *v = toml_value_at(t, i);
+        snprintf(kname, sizeof kname, "%s.%s", lk->key, key);
+        k.line = toml_line(v);
+        bool known = false;
+        for (int j = 0; valid[j]; j++)
+            known = known || strcmp(valid[j], key) == 0;
+        if (!known) {
+            char list[128] = "";
+            for (int j = 0; valid[j]; j++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+                         valid[j]);
+            k.line = toml_key_line(t, i);
+            return err_set(k.e, ERR_INVALID, "%s:%d: unknown key '%s' for a %s layer (valid: %s)",
+                           k.file, k.line, kname, type, list);
+        }
+        if (strcmp(key, "filters") == 0)
+            rc = get_int32(&out->filters, &k, v, 1, 4096);
+        else if (strcmp(key, "size") == 0)
+            rc = get_int32(&out->size, &k, v, 1, 256);
+        else if (strcmp(key, "stride") == 0)
+            rc = get_int32(&out->stride, &k, v, 1, 256);
+        else if (strcmp(key, "pad") == 0)
+            rc = get_int32(&out->pad, &k, v, 0, 256);
+        else if (strcmp(key, "units") == 0) {
+            /* "classes": the data set's number of classes, filled in at resolution (0). */
+            if (toml_type_of(v) == TOML_STRING && strcmp(toml_string(v), "classes") == 0)
+                out->units = 0;
+            else if (toml_type_of(v) != TOML_INTEGER)
+                rc = exp_bad_value(&k, v, "an integer in 1..65536 or \"classes\"");
+            else
+                rc = get_int32(&out->units, &k, v, 1, 65536);
+        } else if (strcmp(key, "ratio") == 0) {
+            double r;
+            rc = get_num(&r, &k, v, 0.0, false, 1.0, true);
+            out->ratio = (float)r;
+        }
+        if (rc)
+            return rc;
+    }
+    /* Required sizes. */
+    const char *missing = NULL;
+    if (out->kind == LAYER_CONV && out->filters == 0)
+        missing = "filters";
+    else if ((out->kind == LAYER_CONV || out->kind == LAYER_MAXPOOL ||
+              out->kind == LAYER_AVGPOOL) && out->size == 0)
+        missing = "size";
+    else if (out->kind == LAYER_AFFINE && !toml_get(t, "units"))
+        missing = "units";
+    if (missing)
+        return exp_key_err(lk, "a %s layer needs '%s'", type, missing);
+    if (out->stride == 0)
+        out->stride = out->kind == LAYER_CONV ? 1 : out->size;
+    return 0;
+}
+
+static int set_layers(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    if (toml_type_of(v) != TOML_ARRAY || toml_len(v) == 0)
+        return exp_bad_value(k, v, "a non-empty array of layer tables");
+    if (toml_len(v) > MODELS_MAX_LAYERS)
+        return exp_key_err(k, "%zu layers, at most %d allowed", toml_len(v), MODELS_MAX_LAYERS);
+    char kname[64];
+    for (size_t i = 0; i < toml_len(v); i++) {
+        const toml_value *t = toml_value_at(v, i);
+        /* 1-based, as net_new numbers layers. */
+        snprintf(kname, sizeof kname, "%.40s[%zu]", k->key, i + 1);
+        key_ctx lk = *k;
+        lk.key = kname;
+        lk.line = toml_line(t);
+        int rc = exp_parse_layer(&c->layers[i], &lk, t);
+        if (rc)
+            return rc;
+    }
+    c->n_layers = (int)toml_len(v);
+    c->custom = true;
+    strcpy(c->model, "custom");
+    exp_note_model(c, k);
+    return 0;
+}
+
+static int set_bn(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_bool(&c->bn, k, v);
+}
+
+static int set_init(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    char name[32];
+    int rc = get_str(name, sizeof name, k, v);
+    if (rc)
+        return rc;
+    if (init_kind_from_name(&c->init, name, k->e))
+        return exp_key_prefix(k);
+    return 0;
+}
+
+static int set_init_std(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_num(&c->init_std, k, v, 0.0, true, INFINITY, false);
+}
+
+static int set_epochs(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_int32(&c->epochs, k, v, 1, 10000);
+}
+
+static int set_batch(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    /* Whether the training set has that many images is known only when it is loaded. */
+    return get_int32(&c->batch, k, v, 1, 65536);
+}
+
+static int set_sampling(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    char name[32];
+    int rc = get_str(name, sizeof name, k, v);
+    if (rc)
+        return rc;
+    if (sampling_kind_from_name(&c->sampling, name, k->e))
+        return exp_key_prefix(k);
+    return 0;
+}
+
+static int set_iterations(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_int32(&c->iterations, k, v, 0, 1000000000);
+}
+
+static int set_optimizer(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    char name[32];
+    int rc = get_str(name, sizeof name, k, v);
+    if (rc)
+        return rc;
+    if (optim_kind_from_name(&c->optimizer, name, k->e))
+        return exp_key_prefix(k);
+    c->optimizer_line = k->line;
+    return 0;
+}
+
+/* Optimizer parameters go to k->op: [training], [optimizer.NAME] or the sweep level. */
+static int set_oparam(exp_cfg *c, const key_ctx *k, const toml_value *v, int which)
+{
+    (void)c;
+    double x;
+    int rc;
+    switch (which) {
+    case OP_LR:
+        rc = get_num(&x, k, v, 0.0, true, INFINITY, false);
+        break;
+    case OP_WEIGHT_DECAY:
+        rc = get_num(&x, k, v, 0.0, false, INFINITY, false);
+        break;
+    default: /* momentum, beta1, beta2, decay_rate: [0, 1), as optim_config_validate wants */
+        rc = get_num(&x, k, v, 0.0, false, 1.0, true);
+        break;
+    }
+    if (rc)
+        return rc;
+    /* Stored as the float the optimizer will use; lr = 1e-50 would round to 0. */
+    if (which == OP_LR && !((float)x > 0.0f))
+        return exp_bad_value(k, v, "a finite number > 0 representable as a float");
+    k->op->set[which] = true;
+    k->op->v[which] = x;
+    return 0;
+}
+
+static int set_lr(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_oparam(c, k, v, OP_LR);
+}
+static int set_momentum(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_oparam(c, k, v, OP_MOMENTUM);
+}
+static int set_beta1(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_oparam(c, k, v, OP_BETA1);
+}
+static int set_beta2(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_oparam(c, k, v, OP_BETA2);
+}
+static int set_decay_rate(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_oparam(c, k, v, OP_DECAY_RATE);
+}
+static int set_weight_decay(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return set_oparam(c, k, v, OP_WEIGHT_DECAY);
+}
+
+static int set_seed(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_int(&c->seed, k, v, 0, INT32_MAX);
+}
+
+static int set_threads(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_int32(&c->threads, k, v, 0, 256);
+}
+
+static int set_eval_train(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_int(&c->eval_train, k, v, 0, INT64_MAX);
+}
+
+static int set_eval_test(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_int(&c->eval_test, k, v, 0, INT64_MAX);
+}
+
+static int set_minutes(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_num(&c->budget_minutes, k, v, 0.0, true, INFINITY, false);
+}
+
+static int set_target(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_num(&c->target_accuracy, k, v, 0.0, true, 1.0, false);
+}
+
+/* The schema: every key of every table, and the short name under which [sweep] accepts it
+ * (NULL: not sweepable). Order within a table is the order of "valid: ..." lists. */
+typedef struct exp_key {
+    const char *table;
+    const char *name;
+    const char *sweep;
+    exp_set_fn set;
+} exp_key;
+
+static const exp_key exp_keys[] = {
+    {"experiment", "name", NULL, set_name},
+    {"experiment", "description", NULL, set_description},
+    {"data", "dataset", "dataset", set_dataset},
+    {"data", "validation", "validation", set_validation},
+    {"data", "classes", NULL, set_classes},
+    {"data", "channels", NULL, set_channels},
+    {"data", "height", NULL, set_height},
+    {"data", "width", NULL, set_width},
+    {"model", "preset", "model", set_preset},
+    {"model", "layers", NULL, set_layers},
+    {"model", "bn", "bn", set_bn},
+    {"model", "init", "init", set_init},
+    {"model", "init_std", "init_std", set_init_std},
+    {"training", "epochs", "epochs", set_epochs},
+    {"training", "batch", "batch", set_batch},
+    {"training", "sampling", "sampling", set_sampling},
+    {"training", "iterations", NULL, set_iterations},
+    {"training", "optimizer", "optimizer", set_optimizer},
+    {"training", "lr", "lr", set_lr},
+    {"training", "momentum", "momentum", set_momentum},
+    {"training", "beta1", NULL, set_beta1},
+    {"training", "beta2", NULL, set_beta2},
+    {"training", "decay_rate", NULL, set_decay_rate},
+    {"training", "weight_decay", "weight_decay", set_weight_decay},
+    {"training", "seed", "seed", set_seed},
+    {"training", "threads", "threads", set_threads},
+    {"evaluation", "train_samples", NULL, set_eval_train},
+    {"evaluation", "test_samples", NULL, set_eval_test},
+    {"budget", "minutes", NULL, set_minutes},
+    {"budget", "target_accuracy", NULL, set_target},
+};
+#define EXP_N_KEYS (sizeof exp_keys / sizeof exp_keys[0])
+
+/* Top-level tables; "optimizer" and "sweep" have their own readers. */
+static const char *const exp_tables[] = {
+    "experiment", "data", "model", "training", "evaluation", "budget", "optimizer", "sweep",
+};
+#define EXP_N_TABLES (sizeof exp_tables / sizeof exp_tables[0])
+
+static const exp_key *exp_key_find(const char *table, const char *name)
+{
+    for (size_t i = 0; i < EXP_N_KEYS; i++)
+        if (strcmp(exp_keys[i].table, table) == 0 && strcmp(exp_keys[i].name, name) == 0)
+            return &exp_keys[i];
+    return NULL;
+}
+
+/* The sweepable key called name: a short name ("lr") or a full one ("training.lr"). */
+static const exp_key *exp_sweep_find(const char *name)
+{
+    for (size_t i = 0; i < EXP_N_KEYS; i++) {
+        const exp_key *d = &exp_keys[i];
+        if (!d->sweep)
+            continue;
+        size_t tl = strlen(d->table);
+        if (strcmp(d->sweep, name) == 0 ||
+            (strncmp(name, d->table, tl) == 0 && name[tl] == '.' && strcmp(name + tl + 1, d->name) == 0))
+            return d;
+    }
+    return NULL;
+}
+
+/* ---- reading the tables ------------------------------------------------------------------ */
+
+typedef struct exp_reader {
+    const char *file;
+    err_info *e;
+} exp_reader;
+
+/* "FILE:LINE: unknown key 'PREFIX.KEY' (valid: ...)" with the valid names of table `table`
+ * (or of the sweep when sweep is true). */
+static int exp_unknown_key(const exp_reader *rd, int line, const char *prefix, const char *key,
+                           const char *table, bool sweep)
+{
+    char list[512] = "";
+    for (size_t i = 0; i < EXP_N_KEYS; i++) {
+        const char *n = sweep ? exp_keys[i].sweep : exp_keys[i].name;
+        if (!n || (!sweep && strcmp(exp_keys[i].table, table) != 0))
+            continue;
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", n);
+    }
+    return err_set(rd->e, ERR_INVALID, "%s:%d: unknown key '%s%s%.100s' (valid: %s)", rd->file,
+                   line, prefix, prefix[0] ? "." : "", key, list);
+}
+
+/* Read the keys of one ordinary table into c. */
+static int exp_read_table(exp_cfg *c, const exp_reader *rd, const char *table,
+                          const toml_value *t)
+{
+    char kname[160];
+    for (size_t i = 0; i < toml_len(t); i++) {
+        const char *key = toml_key_at(t, i);
+        const exp_key *d = exp_key_find(table, key);
+        if (!d)
+            return exp_unknown_key(rd, toml_key_line(t, i), table, key, table, false);
+        snprintf(kname, sizeof kname, "%s.%.100s", table, key);
+        const toml_value *v = toml_value_at(t, i);
+        key_ctx k = {rd->file, kname, toml_line(v), &c->training, rd->e};
+        int rc = d->set(c, &k, v);
+        if (rc)
+            return rc;
+    }
+    if (strcmp(table, "model") == 0 && toml_get(t, "preset") && toml_get(t, "layers")) {
+        long i = toml_find(t, "layers");
+        return err_set(rd->e, ERR_INVALID,
+                       "%s:%d: key 'model.layers': give either 'model.preset' or 'model.layers', "
+                       "not both", rd->file, toml_key_line(t, (size_t)i));
+    }
+    return 0;
+}
+
+/* [optimizer.NAME] tables: parameters used when NAME is the selected optimizer. */
+static int exp_read_optimizers(exp_cfg *c, const exp_reader *rd, const toml_value *t)
+{
+    char kname[160];
+    for (size_t i = 0; i < toml_len(t); i++) {
+        const char *name = toml_key_at(t, i);
+        const toml_value *sub = toml_value_at(t, i);
+        int line = toml_key_line(t, i);
+        optim_kind kind;
+        snprintf(kname, sizeof kname, "optimizer.%.100s", name);
+        key_ctx k = {rd->file, kname, line, NULL, rd->e};
+        if (optim_kind_from_name(&kind, name, rd->e))
+            return exp_key_prefix(&k);
+        if (toml_type_of(sub) != TOML_TABLE)
+            return exp_bad_value(&k, sub, "a table of that optimizer's parameters");
+        for (size_t j = 0; j < toml_len(sub); j++) {
+            const char *key = toml_key_at(sub, j);
+            int which = -1;
+            for (int p = 0; p < OP_COUNT; p++)
+                if (strcmp(key, exp_oparam_names[p]) == 0 && exp_oparam_used[kind][p])
+                    which = p;
+            if (which < 0) {
+                char list[128] = "";
+                for (int p = 0; p < OP_COUNT; p++)
+                    if (exp_oparam_used[kind][p])
+                        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
+                                 list[0] ? ", " : "", exp_oparam_names[p]);
+                return err_set(rd->e, ERR_INVALID,
+                               "%s:%d: unknown key 'optimizer.%s.%.100s' (%s uses: %s)", rd->file,
+                               toml_key_line(sub, j), name, key, name, list);
+            }
+            char pname[200];
+            snprintf(pname, sizeof pname, "optimizer.%s.%.100s", name, key);
+            const toml_value *v = toml_value_at(sub, j);
+            key_ctx pk = {rd->file, pname, toml_line(v), &c->per_opt[kind], rd->e};
+            int rc = set_oparam(c, &pk, v, which);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* One swept key: its definition, its array and the names used in labels and messages. */
+typedef struct exp_axis {
+    const exp_key *def;
+    const toml_value *values; /* non-empty array */
+    char key[160];            /* as written, "sweep.training.lr", for messages */
+} exp_axis;
+
+/* Whether two swept values are the same (numbers compare by value: 1 == 1.0). */
+static bool exp_same_value(const toml_value *a, const toml_value *b)
+{
+    toml_type ta = toml_type_of(a), tb = toml_type_of(b);
+    bool na = ta == TOML_INTEGER || ta == TOML_FLOAT, nb = tb == TOML_INTEGER || tb == TOML_FLOAT;
+    if (na && nb) {
+        if (ta == TOML_INTEGER && tb == TOML_INTEGER)
+            return toml_integer(a) == toml_integer(b);
+        double x = ta == TOML_INTEGER ? (double)toml_integer(a) : toml_float(a);
+        double y = tb == TOML_INTEGER ? (double)toml_integer(b) : toml_float(b);
+        return x == y;
+    }
+    if (ta != tb)
+        return false;
+    if (ta == TOML_STRING)
+        return toml_string_len(a) == toml_string_len(b) &&
+               memcmp(toml_string(a), toml_string(b), toml_string_len(a)) == 0;
+    if (ta == TOML_BOOL)
+        return toml_bool(a) == toml_bool(b);
+    return false;
+}
+
+/* Check one [sweep] entry (name as written: "lr" or "training.lr") and append it to axes. */
+static int exp_add_axis(exp_axis *axes, int *n_axes, const exp_cfg *base, const exp_reader *rd,
+                        const char *name, const toml_value *v, int key_line)
+{
+    const exp_key *d = exp_sweep_find(name);
+    if (!d)
+        return exp_unknown_key(rd, key_line, "sweep", name, NULL, true);
+    exp_axis *a = &axes[*n_axes];
+    snprintf(a->key, sizeof a->key, "sweep.%.140s", name);
+    key_ctx k = {rd->file, a->key, key_line, NULL, rd->e};
+    for (int i = 0; i < *n_axes; i++)
+        if (axes[i].def == d)
+            return exp_key_err(&k, "'%s' is swept twice", d->sweep);
+    if (*n_axes >= EXP_MAX_SWEPT)
+        return exp_key_err(&k, "more than %d swept keys", EXP_MAX_SWEPT);
+    if (toml_type_of(v) != TOML_ARRAY)
+        return exp_bad_value(&k, v, "a non-empty array of values");
+    if (toml_len(v) == 0)
+        return exp_key_err(&k, "empty sweep (give at least one value)");
+    if (d->set == set_preset && base->custom)
+        return exp_key_err(&k, "cannot sweep presets over a model given by 'model.layers'");
+    for (size_t i = 0; i < toml_len(v); i++) {
+        const toml_value *x = toml_value_at(v, i);
+        exp_cfg scratch = *base;
+        k.line = toml_line(x);
+        k.op = &scratch.sweep;
+        int rc = d->set(&scratch, &k, x);
+        if (rc)
+            return rc;
+        for (size_t j = 0; j < i; j++) {
+            if (exp_same_value(toml_value_at(v, j), x)) {
+                char got[128];
+                exp_describe(got, sizeof got, x);
+                return exp_key_err(&k, "duplicate value %s", got);
+            }
+        }
+    }
+    a->def = d;
+    a->values = v;
+    (*n_axes)++;
+    return 0;
+}
+
+/* [sweep]: keys are short ("lr") or full names, quoted ("training.lr") or as nested tables
+ * (training.lr = [...] unquoted, or a [sweep.training] table). */
+static int exp_read_sweep(exp_axis *axes, int *n_axes, const exp_cfg *base,
+                          const exp_reader *rd, const toml_value *t)
+{
+    char name[160];
+    for (size_t i = 0; i < toml_len(t); i++) {
+        const char *key = toml_key_at(t, i);
+        const toml_value *v = toml_value_at(t, i);
+        int rc;
+        if (toml_type_of(v) == TOML_TABLE) {
+            for (size_t j = 0; j < toml_len(v); j++) {
+                snprintf(name, sizeof name, "%.60s.%.60s", key, toml_key_at(v, j));
+                rc = exp_add_axis(axes, n_axes, base, rd, name, toml_value_at(v, j),
+                                  toml_key_line(v, j));
+                if (rc)
+                    return rc;
+            }
+            continue;
+        }
+        snprintf(name, sizeof name, "%.100s", key);
+        rc = exp_add_axis(axes, n_axes, base, rd, name, v, toml_key_line(t, i));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- resolution ------------------------------------------------------------------------- */
+
+/* Architectures already proved to fit, so that net_new runs once per distinct one. */
+#define EXP_SHAPE_CACHE 32
+typedef struct exp_shape_cache {
+    int n;
+    struct {
+        layer_spec layers[MODELS_MAX_LAYERS];
+        int n_layers, c, h, w, classes;
+    } item[EXP_SHAPE_CACHE];
+} exp_shape_cache;
+
+static bool exp_same_layers(const layer_spec *a, const layer_spec *b, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (a[i].kind != b[i].kind || a[i].filters != b[i].filters || a[i].size != b[i].size ||
+            a[i].stride != b[i].stride || a[i].pad != b[i].pad || a[i].units != b[i].units ||
+            a[i].ratio != b[i].ratio)
+            return false;
+    }
+    return true;
+}
+
+/* Prove r's layers fit its input shape and classes by building the network (batch 1). */
+static int exp_check_shapes(exp_shape_cache *sc, const run_spec *r, const exp_cfg *c,
+                            const exp_reader *rd)
+{
+    for (int i = 0; i < sc->n; i++) {
+        if (sc->item[i].n_layers == r->n_layers && sc->item[i].c == r->channels &&
+            sc->item[i].h == r->height && sc->item[i].w == r->width &&
+            sc->item[i].classes == r->classes &&
+            exp_same_layers(sc->item[i].layers, r->layers, r->n_layers))
+            return 0;
+    }
+    net_config nc = net_config_default();
+    nc.c = r->channels;
+    nc.h = r->height;
+    nc.w = r->width;
+    nc.classes = r->classes;
+    nc.max_batch = 1;
+    nc.init = r->init;
+    nc.init_std = r->init_std;
+    net *n = NULL;
+    int rc = net_new(&n, &nc, r->layers, r->n_layers, rd->e);
+    net_free(n);
+    if (rc) {
+        key_ctx k = {rd->file, c->model_key[0] ? c->model_key : "model.preset",
+                     c->model_line ? c->model_line : 1, NULL, rd->e};
+        char old[ERR_MSG_MAX];
+        memcpy(old, rd->e->msg, sizeof old);
+        exp_key_err(&k, "%s (input %dx%dx%d, %d classes)", old, r->channels, r->height, r->width,
+                    r->classes);
+        return rc;
+    }
+    if (sc->n < EXP_SHAPE_CACHE) {
+        memcpy(sc->item[sc->n].layers, r->layers, sizeof r->layers);
+        sc->item[sc->n].n_layers = r->n_layers;
+        sc->item[sc->n].c = r->channels;
+        sc->item[sc->n].h = r->height;
+        sc->item[sc->n].w = r->width;
+        sc->item[sc->n].classes = r->classes;
+        sc->n++;
+    }
+    return 0;
+}
+
+/* r <- the run that configuration c describes (label and index are the caller's). */
+static int exp_resolve(run_spec *r, const exp_cfg *c, exp_shape_cache *sc, const exp_reader *rd)
+{
+    memset(r, 0, sizeof *r);
+    memcpy(r->dataset, c->dataset, sizeof r->dataset);
+    r->validation = c->validation;
+    const data_spec *ds = data_find(c->dataset);
+    if (ds) {
+        /* Registered data sets are 28x28 grey images (MNIST's format). */
+        r->classes = ds->classes;
+        r->channels = 1;
+        r->height = 28;
+        r->width = 28;
+    } else {
+        r->classes = c->classes;
+        r->channels = c->channels;
+        r->height = c->height;
+        r->width = c->width;
+    }
+
+    memcpy(r->model, c->model, sizeof r->model);
+    r->bn = c->bn;
+    if (c->custom) {
+        for (int i = 0; i < c->n_layers; i++) {
+            if (!c->bn && c->layers[i].kind == LAYER_BN)
+                continue;
+            r->layers[r->n_layers] = c->layers[i];
+            if (r->layers[r->n_layers].kind == LAYER_AFFINE && r->layers[r->n_layers].units == 0)
+                r->layers[r->n_layers].units = r->classes;
+            r->n_layers++;
+        }
+    } else {
+        const model_preset *p;
+        int rc = models_find(&p, c->model, rd->e);
+        assert(rc == 0); /* checked by set_preset */
+        (void)rc;
+        r->n_layers = models_layers(r->layers, MODELS_MAX_LAYERS, p, r->classes, c->bn);
+    }
+    r->init = c->init;
+    r->init_std = (float)c->init_std;
+
+    r->epochs = c->epochs;
+    r->train = train_config_default();
+    r->train.batch = c->batch;
+    r->train.sampling = c->sampling;
+    r->train.iters_per_epoch = c->iterations;
+    r->train.seed = (uint64_t)c->seed;
+    optim_config o = optim_defaults(c->optimizer);
+    if (c->optimizer == OPTIM_MOMENTUM)
+        o.lr = 0.1f; /* the paper's learning rate; the textbook's default would be 0.01 */
+    const oparams *levels[3] = {&c->training, &c->per_opt[c->optimizer], &c->sweep};
+    for (int l = 0; l < 3; l++) {
+        const oparams *p = levels[l];
+        if (p->set[OP_LR])
+            o.lr = (float)p->v[OP_LR];
+        if (p->set[OP_MOMENTUM])
+            o.momentum = (float)p->v[OP_MOMENTUM];
+        if (p->set[OP_BETA1])
+            o.beta1 = (float)p->v[OP_BETA1];
+        if (p->set[OP_BETA2])
+            o.beta2 = (float)p->v[OP_BETA2];
+        if (p->set[OP_DECAY_RATE])
+            o.decay_rate = (float)p->v[OP_DECAY_RATE];
+        if (p->set[OP_WEIGHT_DECAY])
+            o.weight_decay = (float)p->v[OP_WEIGHT_DECAY];
+    }
+    r->train.optim = o;
+    if (optim_config_validate(&o, rd->e)) {
+        /* Ranges were checked key by key, so this is a value rounded out of range as a float
+         * (e.g. momentum 0.99999999 -> 1.0f). */
+        key_ctx k = {rd->file, "training.optimizer", c->optimizer_line ? c->optimizer_line : 1,
+                     NULL, rd->e};
+        return exp_key_prefix(&k);
+    }
+    r->threads = c->threads;
+    r->eval_train_n = c->eval_train;
+    r->eval_test_n = c->eval_test;
+    return exp_check_shapes(sc, r, c, rd);
+}
+
+/* Append "key=value" for one swept value to a label. */
+static void exp_label_add(char *label, size_t n, const char *key, const toml_value *v)
+{
+    char val[EXP_TEXT_MAX];
+    switch (toml_type_of(v)) {
+    case TOML_STRING:
+        snprintf(val, sizeof val, "%s", toml_string(v));
+        break;
+    case TOML_FLOAT:
+        exp_fmt_double(val, sizeof val, toml_float(v));
+        break;
+    default:
+        exp_describe(val, sizeof val, v);
+        break;
+    }
+    size_t used = strlen(label);
+    snprintf(label + used, n - used, "%s%s=%s", used ? " " : "", key, val);
+}
+
+/* ---- public API ------------------------------------------------------------------------- */
+
+void exp_release(experiment *x)
+{
+    if (!x)
+        return;
+    free(x->text);
+    free(x->runs);
+    memset(x, 0, sizeof *x);
+}
+
+/* The default experiment name: the file's base name without its extension. */
+static void exp_base_name(char *out, size_t n, const char *filename)
+{
+    const char *b = strrchr(filename, '/');
+    b = b ? b + 1 : filename;
+    const char *dot = strrchr(b, '.');
+    size_t len = dot && dot != b ? (size_t)(dot - b) : strlen(b);
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, b, len);
+    out[len] = '\0';
+}
+
+int exp_parse(experiment *out, const char *text, size_t len, const char *filename, err_info *e)
+{
+    memset(out, 0, sizeof *out);
+    if (!filename)
+        filename = "<input>";
+    exp_reader rd = {filename, e};
+    toml_value *root = NULL;
+    exp_cfg *base = NULL;
+    exp_shape_cache *sc = NULL;
+    exp_axis axes[EXP_MAX_SWEPT];
+    int n_axes = 0;
+    int rc;
+
+    snprintf(out->file, sizeof out->file, "%s", filename);
+    out->text = malloc(len + 1);
+    base = malloc(sizeof *base);
+    sc = calloc(1, sizeof *sc);
+    if (!out->text || !base || !sc) {
+        rc = err_set(e, ERR_NOMEM, "out of memory reading '%s'", filename);
+        goto done;
+    }
+    memcpy(out->text, text, len);
+    out->text[len] = '\0';
+    out->text_len = len;
+    sha256_hex(out->sha256, text, len);
+
+    rc = toml_parse(&root, text, len, filename, e);
+    if (rc)
+        goto done;
+
+    exp_cfg_default(base);
+    const toml_value *sweep = NULL;
+    for (size_t i = 0; i < toml_len(root); i++) {
+        const char *name = toml_key_at(root, i);
+        const toml_value *t = toml_value_at(root, i);
+        int line = toml_key_line(root, i);
+        size_t j = 0;
+        while (j < EXP_N_TABLES && strcmp(exp_tables[j], name) != 0)
+            j++;
+        if (j == EXP_N_TABLES) {
+            rc = err_set(e, ERR_INVALID,
+                         "%s:%d: unknown %s '%.100s' (valid tables: experiment, data, model, "
+                         "training, evaluation, budget, optimizer, sweep)",
+                         filename, line, toml_type_of(t) == TOML_TABLE ? "table" : "key", name);
+            goto done;
+        }
+        if (toml_type_of(t) != TOML_TABLE) {
+            key_ctx k = {filename, name, line, NULL, e};
+            rc = exp_bad_value(&k, t, "a table");
+            goto done;
+        }
+        if (strcmp(name, "optimizer") == 0)
+            rc = exp_read_optimizers(base, &rd, t);
+        else if (strcmp(name, "sweep") == 0)
+            sweep = t; /* read after the base configuration is complete */
+        else
+            rc = exp_read_table(base, &rd, name, t);
+        if (rc)
+            goto done;
+    }
+    if (sweep && (rc = exp_read_sweep(axes, &n_axes, base, &rd, sweep)))
+        goto done;
+
+    /* The grid size, without overflow: each axis has at most... anything, so divide. */
+    int64_t n_runs = 1;
+    for (int a = 0; a < n_axes; a++) {
+        int64_t len_a = (int64_t)toml_len(axes[a].values);
+        if (n_runs > EXP_MAX_RUNS / len_a) {
+            int64_t total = 1;
+            bool huge = false;
+            for (int b = 0; b < n_axes; b++) {
+                int64_t lb = (int64_t)toml_len(axes[b].values);
+                if (total > INT64_MAX / lb)
+                    huge = true;
+                else
+                    total *= lb;
+            }
+            long sweep_line = toml_find(root, "sweep");
+            key_ctx k = {filename, "sweep", toml_key_line(root, (size_t)sweep_line), NULL, e};
+            rc = huge ? exp_key_err(&k, "the sweep has too many runs (limit %d)", EXP_MAX_RUNS)
+                      : exp_key_err(&k, "the sweep has %" PRId64 " runs (limit %d)", total,
+                                    EXP_MAX_RUNS);
+            goto done;
+        }
+        n_runs *= len_a;
+    }
+
+    if (base->name[0])
+        memcpy(out->name, base->name, sizeof out->name);
+    else
+        exp_base_name(out->name, sizeof out->name, filename);
+    memcpy(out->description, base->description, sizeof out->description);
+    out->budget_minutes = base->budget_minutes;
+    out->target_accuracy = base->target_accuracy;
+    out->n_swept = n_axes;
+    for (int a = 0; a < n_axes; a++)
+        snprintf(out->swept[a], sizeof out->swept[a], "%s", axes[a].def->sweep);
+
+    out->runs = calloc((size_t)n_runs, sizeof *out->runs);
+    if (!out->runs) {
+        rc = err_set(e, ERR_NOMEM, "out of memory expanding %" PRId64 " runs", n_runs);
+        goto done;
+    }
+    bool any_idx = false;
+    for (int64_t i = 0; i < n_runs; i++) {
+        /* Digits of i in the mixed radix of the axis lengths, the last axis fastest. */
+        size_t digit[EXP_MAX_SWEPT];
+        int64_t rest = i;
+        for (int a = n_axes - 1; a >= 0; a--) {
+            int64_t len_a = (int64_t)toml_len(axes[a].values);
+            digit[a] = (size_t)(rest % len_a);
+            rest /= len_a;
+        }
+        exp_cfg c = *base;
+        char label[EXP_TEXT_MAX] = "";
+        for (int a = 0; a < n_axes; a++) {
+            const toml_value *v = toml_value_at(axes[a].values, digit[a]);
+            key_ctx k = {filename, axes[a].key, toml_line(v), &c.sweep, e};
+            rc = axes[a].def->set(&c, &k, v);
+            assert(rc == 0); /* every value was checked by exp_add_axis */
+            exp_label_add(label, sizeof label, axes[a].def->sweep, v);
+        }
+        run_spec *r = &out->runs[i];
+        rc = exp_resolve(r, &c, sc, &rd);
+        if (rc)
+            goto done;
+        r->index = (int)i;
+        memcpy(r->label, label, sizeof r->label);
+        any_idx = any_idx || strncmp(r->dataset, "idx:", 4) == 0;
+        out->n_runs = (int)i + 1;
+    }
+    if (base->idx_line && !any_idx) {
+        key_ctx k = {filename, base->idx_key, base->idx_line, NULL, e};
+        rc = exp_key_err(&k, "only for 'idx:' data sets (the registered ones know their shape)");
+        goto done;
+    }
+    rc = 0;
+
+done:
+    toml_free(root);
+    free(base);
+    free(sc);
+    if (rc)
+        exp_release(out);
+    return rc;
+}
+
+int exp_load(experiment *out, const char *path, err_info *e)
+{
+    memset(out, 0, sizeof *out);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return err_set(e, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 65536;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                rc = err_set(e, ERR_NOMEM, "out of memory reading '%s'", path);
+                goto done;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) {
+            if (ferror(f))
+                rc = err_set(e, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+            break;
+        }
+    }
+    if (rc == 0)
+        rc = exp_parse(out, buf ? buf : "", len, path, e);
+done:
+    free(buf);
+    fclose(f);
+    return rc;
+}
+
+/* A float as the JSON number of its shortest round-tripping decimal: printed with
+ * JSON_REAL_PRECISION(9) it reads back (as a float) exactly, and 0.1f prints as 0.1. */
+static json_t *exp_json_float(float f)
+{
+    char buf[32];
+    exp_fmt_float(buf, sizeof buf, f);
+    return json_real(strtod(buf, NULL));
+}
+
+/* Canonical stride: 0 means 1 for conv and `size` for pools (net.h). */
+static int exp_stride(const layer_spec *l)
+{
+    if (l->stride)
+        return l->stride;
+    return l->kind == LAYER_CONV ? 1 : l->size;
+}
+
+char *exp_run_json(const run_spec *r)
+{
+    char *s = NULL;
+    json_t *layers = json_array();
+    json_t *opt = NULL, *root = NULL;
+    if (!layers)
+        goto done;
+    for (int i = 0; i < r->n_layers; i++) {
+        const layer_spec *l = &r->layers[i];
+        const char *type = layer_kind_name(l->kind);
+        json_t *j;
+        switch (l->kind) {
+        case LAYER_CONV:
+            j = json_pack("{s:s, s:i, s:i, s:i, s:i}", "type", type, "filters", l->filters,
+                          "size", l->size, "stride", exp_stride(l), "pad", l->pad);
+            break;
+        case LAYER_MAXPOOL:
+        case LAYER_AVGPOOL:
+            j = json_pack("{s:s, s:i, s:i}", "type", type, "size", l->size, "stride",
+                          exp_stride(l));
+            break;
+        case LAYER_AFFINE:
+            j = json_pack("{s:s, s:i}", "type", type, "units", l->units);
+            break;
+        case LAYER_DROPOUT:
+            j = json_pack("{s:s, s:o}", "type", type, "ratio", exp_json_float(l->ratio));
+            break;
+        default:
+            j = json_pack("{s:s}", "type", type);
+            break;
+        }
+        if (!j || json_array_append_new(layers, j))
+            goto done;
+    }
+    /* Only the parameters the optimizer reads, so that an unused [training] momentum under
+     * Adam does not change the run key. */
+    const optim_config *o = &r->train.optim;
+    opt = json_pack("{s:s, s:o, s:o}", "kind", optim_kind_name(o->kind), "lr",
+                    exp_json_float(o->lr), "weight_decay", exp_json_float(o->weight_decay));
+    if (!opt)
+        goto done;
+    int rc = 0;
+    if (exp_oparam_used[o->kind][OP_MOMENTUM])
+        rc |= json_object_set_new(opt, "momentum", exp_json_float(o->momentum));
+    if (exp_oparam_used[o->kind][OP_BETA1])
+        rc |= json_object_set_new(opt, "beta1", exp_json_float(o->beta1));
+    if (exp_oparam_used[o->kind][OP_BETA2])
+        rc |= json_object_set_new(opt, "beta2", exp_json_float(o->beta2));
+    if (exp_oparam_used[o->kind][OP_DECAY_RATE])
+        rc |= json_object_set_new(opt, "decay_rate", exp_json_float(o->decay_rate));
+    if (rc)
+        goto done;
+    root = json_pack("{s:i, s:s, s:I, s:i, s:[i,i,i], s:s, s:b, s:O, s:s, s:i, s:i, s:s, s:i,"
+                     " s:O, s:I, s:i, s:I, s:I}",
+                     "format", 1, "dataset", r->dataset, "validation", (json_int_t)r->validation,
+                     "classes", r->classes, "input", r->channels, r->height, r->width, "model",
+                     r->model, "bn", (int)r->bn, "layers", layers, "init", init_kind_name(r->init),
+                     "epochs", r->epochs, "batch", r->train.batch, "sampling",
+                     sampling_kind_name(r->train.sampling), "iterations",
+                     r->train.iters_per_epoch, "optimizer", opt, "seed",
+                     (json_int_t)r->train.seed, "threads", r->threads, "eval_train_n",
+                     (json_int_t)r->eval_train_n, "eval_test_n", (json_int_t)r->eval_test_n);
+    if (!root)
+        goto done;
+    /* The std matters only to the normal scheme. */
+    if (r->init == INIT_NORMAL && json_object_set_new(root, "init_std", exp_json_float(r->init_std)))
+        goto done;
+    s = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(9));
+done:
+    json_decref(root);
+    json_decref(opt);
+    json_decref(layers);
+    return s;
+}
+
+int exp_run_key(char out[65], const run_spec *r, const char *dataset_id, const char *build_identity,
+                err_info *e)
+{
+    out[0] = '\0';
+    char *json = exp_run_json(r);
+    if (!json)
+        return err_set(e, ERR_NOMEM, "out of memory writing the configuration of run %d", r->index);
+    const char *d = dataset_id ? dataset_id : "";
+    const char *b = build_identity ? build_identity : "";
+    size_t lj = strlen(json), ld = strlen(d), lb = strlen(b);
+    char *buf = malloc(lj + ld + lb + 3);
+    if (!buf) {
+        free(json);
+        return err_set(e, ERR_NOMEM, "out of memory computing the key of run %d", r->index);
+    }
+    /* json \n dataset_id \n build_identity: none of the parts can contain the other's text
+     * in a way that shifts a newline, since the JSON is compact (no raw newlines) and the
+     * data set id is hex. */
+    memcpy(buf, json, lj);
+    buf[lj] = '\n';
+    memcpy(buf + lj + 1, d, ld);
+    buf[lj + 1 + ld] = '\n';
+    memcpy(buf + lj + 2 + ld, b, lb);
+    sha256_hex(out, buf, lj + ld + lb + 2);
+    free(buf);
+    free(json);
+    return 0;
+}
+
+void exp_run_summary(char *buf, size_t n, const run_spec *r)
+{
+    char lr[32];
+    exp_fmt_float(lr, sizeof lr, r->train.optim.lr);
+    int used = snprintf(buf, n, "%s bn=%s %s lr=%s batch=%d seed=%" PRIu64, r->model,
+                        r->bn ? "on" : "off", optim_kind_name(r->train.optim.kind), lr,
+                        r->train.batch, r->train.seed);
+    if (used >= 0 && (size_t)used < n && strcmp(r->dataset, "mnist") != 0)
+        snprintf(buf + used, n - (size_t)used, " data=%s", r->dataset);
+}
