@@ -329,6 +329,48 @@ static void test_fetch_unknown(void **state)
     assert_non_null(strstr(e.msg, "unknown data set 'kmnist'"));
 }
 
+/* The real data sets, when scripts/setup has put them in the repository's data/ (as in CI):
+ * verified, and their published facts hold (SOURCE.txt: counts, first labels, class 0 count).
+ * Skipped when the data is absent. */
+static void test_real_data_sets(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name;
+        int first_train, first_test;
+    } sets[] = {{"mnist", 5, 7}, {"fashion-mnist", 9, 9}};
+    int checked = 0;
+    for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
+        data_source src;
+        err_info e = {0};
+        int rc = data_open(&src, sets[s].name, TEST_DATA_DIR "/../../data", &e);
+        if (rc == ERR_IO)
+            continue;
+        assert_int_equal(rc, 0);
+        assert_true(src.verified);
+        dataset train, test;
+        assert_int_equal(data_load(&train, &test, &src, &e), 0);
+        assert_int_equal(train.n, 60000);
+        assert_int_equal(test.n, 10000);
+        assert_int_equal(train.c, 1);
+        assert_int_equal(train.h, 28);
+        assert_int_equal(train.w, 28);
+        assert_int_equal(train.labels[0], sets[s].first_train);
+        assert_int_equal(test.labels[0], sets[s].first_test);
+        if (s == 0) {
+            int zeros = 0;
+            for (int64_t i = 0; i < train.n; i++)
+                zeros += train.labels[i] == 0;
+            assert_int_equal(zeros, 5923);
+        }
+        dataset_release(&train);
+        dataset_release(&test);
+        checked++;
+    }
+    if (!checked)
+        skip();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -344,6 +386,7 @@ int main(void)
                                         teardown_tmp),
         cmocka_unit_test_setup_teardown(test_incomplete_dir, setup_tmp, teardown_tmp),
         cmocka_unit_test(test_fetch_unknown),
+        cmocka_unit_test(test_real_data_sets),
     };
     return cmocka_run_group_tests_name("data", tests, NULL, NULL);
 }
