@@ -34,6 +34,15 @@ int cmd_data(int argc, char **argv);
 /* bench train [options]: one training run from flags, per-epoch metrics, no database. */
 int cmd_train(int argc, char **argv);
 
+/* bench run FILE.toml [options]: run an experiment's sweep into the results database. */
+int cmd_run(int argc, char **argv);
+
+/* bench ls [--db PATH] [--experiment NAME]: experiments and their runs with status. */
+int cmd_ls(int argc, char **argv);
+
+/* bench show RUN [--db PATH]: one run's configuration, provenance and epochs. */
+int cmd_show(int argc, char **argv);
+
 /* --- helpers shared by the commands (harness/cmd.c) --- */
 
 /* Print "bench: <formatted message>\n" on stderr. */

@@ -18,6 +18,9 @@ static const struct command {
 } commands[] = {
     {"data", cmd_data, "show, fetch and verify the data sets (mnist, fashion-mnist)"},
     {"train", cmd_train, "train one network from flags and print per-epoch metrics"},
+    {"run", cmd_run, "run an experiment's sweep and store every epoch in SQLite"},
+    {"ls", cmd_ls, "list experiments and runs with their status"},
+    {"show", cmd_show, "show one run: configuration, provenance and per-epoch metrics"},
 };
 
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

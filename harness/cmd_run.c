@@ -1,0 +1,105 @@
+/* bench run FILE.toml: expand an experiment into runs, execute them in worker processes and
+ * record every epoch in the results database (resumable). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "exp.h"
+#include "runner.h"
+
+static const char run_usage[] =
+    "usage: bench run FILE.toml [options]\n"
+    "\n"
+    "Expand the experiment's sweep, print the plan, train every run not yet COMPLETED under\n"
+    "the same run key, and store per-epoch metrics with full provenance in SQLite.\n"
+    "Ctrl-C leaves a consistent database; running the same command again resumes.\n"
+    "\n"
+    "  --db PATH          results database (default results/bench.db)\n"
+    "  --data-dir DIR     where the data sets are (default: $BENCH_DATA_DIR, then ./data)\n"
+    "  -j, --jobs N       worker processes at once (default: what cores and memory allow)\n"
+    "  -n, --dry-run      print the plan and stop\n"
+    "  -f, --force        rerun runs that are already COMPLETED\n"
+    "  --shard I/N        run only the I-th of N interleaved shards (1 <= I <= N)\n"
+    "  -h, --help         this help\n";
+
+enum { OPT_DB = 256, OPT_DATA_DIR, OPT_SHARD };
+
+static const struct option run_options[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+    {"jobs", required_argument, NULL, 'j'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {"force", no_argument, NULL, 'f'},
+    {"shard", required_argument, NULL, OPT_SHARD},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+int cmd_run(int argc, char **argv)
+{
+    runner_options o = runner_options_default();
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "j:nfh", run_options, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'h':
+            fputs(run_usage, stdout);
+            return CMD_OK;
+        case OPT_DB:
+            o.db_path = optarg;
+            break;
+        case OPT_DATA_DIR:
+            o.data_dir = optarg;
+            break;
+        case 'j': {
+            errno = 0;
+            long j = strtol(optarg, &end, 10);
+            if (errno || *end || end == optarg || j < 1 || j > 256)
+                return cmd_usage_error("run", "--jobs: '%s' is not a whole number in [1, 256]",
+                                       optarg);
+            o.jobs = (int)j;
+            break;
+        }
+        case 'n':
+            o.dry_run = true;
+            break;
+        case 'f':
+            o.force = true;
+            break;
+        case OPT_SHARD: {
+            int i, n, len = 0;
+            if (sscanf(optarg, "%d/%d%n", &i, &n, &len) != 2 || optarg[len] || n < 1 || i < 1 ||
+                i > n)
+                return cmd_usage_error("run", "--shard: '%s' is not I/N with 1 <= I <= N", optarg);
+            o.shard_index = i - 1;
+            o.shard_count = n;
+            break;
+        }
+        default:
+            return cmd_bad_option("run", argv);
+        }
+    }
+    if (optind >= argc)
+        return cmd_usage_error("run", "missing the experiment file");
+    if (optind + 1 < argc)
+        return cmd_usage_error("run", "unexpected argument '%s'", argv[optind + 1]);
+
+    err_info e = {0};
+    experiment x;
+    if (exp_load(&x, argv[optind], &e))
+        return cmd_fail(&e);
+    runner_summary sum;
+    int rc = runner_execute(&sum, &x, &o, &e);
+    exp_release(&x);
+    if (!o.dry_run && rc == 0)
+        printf("done: %d completed now, %d already complete%s\n", sum.completed, sum.skipped,
+               sum.busy ? ", some running elsewhere" : "");
+    if (rc)
+        return cmd_fail(&e);
+    return CMD_OK;
+}

@@ -1,0 +1,868 @@
+#define _GNU_SOURCE /* prctl, pipe2 */
+
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data.h"
+#include "prov.h"
+#include "sha256.h"
+#include "store.h"
+
+runner_options runner_options_default(void)
+{
+    return (runner_options){
+        .db_path = "results/bench.db",
+        .jobs = 0,
+        .shard_index = 0,
+        .shard_count = 1,
+        .stale_after_s = 30.0,
+        .out = stdout,
+    };
+}
+
+/* ---- clocks ---- */
+
+static double wall_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ---- signals ----
+ * A signal flag is the one piece of process-wide state a handler may set; both the
+ * coordinator and its workers poll it. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) { stop_signal = sig; }
+
+static void install_stop_handlers(struct sigaction *old_int, struct sigaction *old_term)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, old_int);
+    sigaction(SIGTERM, &sa, old_term);
+}
+
+/* ---- messages from a worker to the coordinator ----
+ * A header then a fixed-size body. Both ends are the same binary (fork), so the structs
+ * travel as bytes. */
+enum msg_kind { MSG_PROGRESS = 1, MSG_EPOCH = 2, MSG_DONE = 3 };
+
+typedef struct msg_header {
+    uint32_t kind;
+    uint32_t size; /* bytes of the body */
+} msg_header;
+
+typedef struct msg_progress {
+    int epoch, iter, iters;
+    double loss;
+} msg_progress;
+
+typedef struct msg_epoch {
+    int epoch;
+    train_stats train;
+    double train_acc;  /* inference-mode accuracy on the training sample */
+    metrics test;      /* on the evaluation set (test or validation) */
+    double wall_s;     /* training time of the epoch */
+    double cpu_s;
+    double eval_s;
+} msg_epoch;
+
+typedef struct msg_done {
+    int status;        /* RUN_COMPLETED, RUN_FAILED, RUN_DIVERGED, RUN_INTERRUPTED */
+    int diverged_epoch;
+    double wall_s, cpu_s;
+    int64_t peak_rss_bytes;
+    char params_sha256[65];
+    char error[ERR_MSG_MAX];
+} msg_done;
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Returns bytes read (n), 0 on a clean EOF before any byte, -1 on error or a short read. */
+static ssize_t read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, p + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return -1;
+        if (r == 0)
+            return got == 0 ? 0 : -1;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
+
+static void send_msg(int fd, uint32_t kind, const void *body, uint32_t size)
+{
+    msg_header h = {kind, size};
+    /* The coordinator is gone when this fails: nobody is left to record the run. */
+    if (write_all(fd, &h, sizeof h) || write_all(fd, body, size))
+        _exit(3);
+}
+
+/* ---- the worker: one run in a child process ---- */
+
+typedef struct worker_ctx {
+    int fd;
+    int last_sent_iter;
+} worker_ctx;
+
+static int worker_progress(void *ctx, int epoch, int iter, int iters, double loss)
+{
+    worker_ctx *w = ctx;
+    if (iter - w->last_sent_iter >= 25 || iter == iters) {
+        msg_progress p = {epoch, iter, iters, loss};
+        send_msg(w->fd, MSG_PROGRESS, &p, sizeof p);
+        w->last_sent_iter = iter == iters ? 0 : iter;
+    }
+    return stop_signal ? 1 : 0;
+}
+
+/* Train run r on the data of src, reporting on fd. Never returns. */
+static void worker_main(int fd, const run_spec *r, const data_source *src, int threads)
+{
+    msg_done done;
+    memset(&done, 0, sizeof done);
+    done.status = RUN_FAILED;
+    err_info e = {0};
+    dataset train_all = {0}, test = {0}, train, val;
+    net *n = NULL;
+    trainer *t = NULL;
+    double w0 = wall_now(), c0 = cpu_now();
+
+    if (data_load(&train_all, &test, src, &e))
+        goto finish;
+    train = train_all;
+    const dataset *eval = &test;
+    if (r->validation > 0) {
+        if (dataset_split(&train, &val, &train_all, r->validation, &e))
+            goto finish;
+        eval = &val;
+    }
+    net_config nc = net_config_default();
+    nc.c = train.c;
+    nc.h = train.h;
+    nc.w = train.w;
+    nc.classes = src->classes;
+    nc.max_batch = r->train.batch;
+    nc.init = r->init;
+    nc.init_std = r->init_std;
+    nc.gemm.threads = threads;
+    if (net_new(&n, &nc, r->layers, r->n_layers, &e) ||
+        trainer_new(&t, n, &train, &r->train, true, &e))
+        goto finish;
+
+    worker_ctx wc = {fd, 0};
+    for (int ep = 1; ep <= r->epochs; ep++) {
+        msg_epoch m;
+        memset(&m, 0, sizeof m);
+        m.epoch = ep;
+        double a = wall_now(), ca = cpu_now();
+        int rc = trainer_train_epoch(t, &m.train, worker_progress, &wc, &e);
+        double b = wall_now(), cb = cpu_now();
+        if (rc == ERR_DIVERGED) {
+            done.status = RUN_DIVERGED;
+            done.diverged_epoch = ep;
+            goto finish;
+        }
+        if (rc == ERR_INTERRUPTED) {
+            done.status = RUN_INTERRUPTED;
+            goto finish;
+        }
+        if (rc)
+            goto finish;
+        metrics tm;
+        if (trainer_evaluate(t, &tm, &train, r->eval_train_n, &e) ||
+            trainer_evaluate(t, &m.test, eval, r->eval_test_n, &e))
+            goto finish;
+        m.train_acc = tm.accuracy;
+        m.wall_s = b - a;
+        m.cpu_s = cb - ca;
+        m.eval_s = wall_now() - b;
+        send_msg(fd, MSG_EPOCH, &m, sizeof m);
+        if (stop_signal) {
+            done.status = RUN_INTERRUPTED;
+            err_set(&e, ERR_INTERRUPTED, "interrupted after epoch %d", ep);
+            goto finish;
+        }
+    }
+    size_t len = net_save_size(n);
+    uint8_t *buf = malloc(len);
+    if (!buf) {
+        err_set(&e, ERR_NOMEM, "out of memory hashing the parameters");
+        goto finish;
+    }
+    net_save(n, buf);
+    sha256_hex(done.params_sha256, buf, len);
+    free(buf);
+    done.status = RUN_COMPLETED;
+    err_clear(&e);
+
+finish:
+    if (done.status != RUN_COMPLETED)
+        snprintf(done.error, sizeof done.error, "%s", e.msg[0] ? e.msg : "stopped");
+    done.wall_s = wall_now() - w0;
+    done.cpu_s = cpu_now() - c0;
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    done.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
+    send_msg(fd, MSG_DONE, &done, sizeof done);
+    trainer_free(t);
+    net_free(n);
+    dataset_release(&train_all);
+    dataset_release(&test);
+    _exit(0);
+}
+
+/* ---- the coordinator ---- */
+
+enum { RUNNER_MAX_SOURCES = 16 }; /* distinct data sets in one experiment */
+
+typedef struct planned_run {
+    const run_spec *spec;
+    char key[65];
+    int source;      /* index into the data sources */
+    int prev_status; /* before this execution, STORE_ABSENT if new */
+    bool todo;
+} planned_run;
+
+typedef struct slot {
+    pid_t pid;
+    int fd;          /* read end of the worker's pipe, -1 when free */
+    int run;         /* index into plan */
+    bool done_seen;  /* MSG_DONE received */
+    int epoch, iter, iters;
+    int epochs_recorded;
+    double loss, last_acc;
+    double started;
+} slot;
+
+typedef struct coordinator {
+    const experiment *x;
+    const runner_options *o;
+    store *db;
+    planned_run *plan;
+    int n_plan;
+    data_source *sources;
+    int n_sources;
+    int threads;
+    slot *slots;
+    int jobs;
+    bool tty;
+    int drawn_lines;       /* lines of the live block on the terminal */
+    runner_summary *sum;
+    int n_todo, n_finished;
+    double epoch_time_sum; /* wall seconds of finished epochs (training + evaluation) */
+    int epochs_finished;
+    int epochs_total;      /* epochs of all runs to do */
+} coordinator;
+
+static const char *run_label(const run_spec *r, char *buf, size_t n)
+{
+    if (r->label[0])
+        return r->label;
+    exp_run_summary(buf, n, r);
+    return buf;
+}
+
+static void format_duration(char *buf, size_t n, double s)
+{
+    if (!isfinite(s) || s < 0)
+        snprintf(buf, n, "?");
+    else if (s < 90)
+        snprintf(buf, n, "%.0fs", s);
+    else if (s < 5400)
+        snprintf(buf, n, "%.0fm%02.0fs", floor(s / 60), fmod(s, 60));
+    else
+        snprintf(buf, n, "%.0fh%02.0fm", floor(s / 3600), fmod(floor(s / 60), 60));
+}
+
+/* Erase the live block (terminal only) so that a permanent line can be printed above it. */
+static void clear_live(coordinator *c)
+{
+    if (c->tty && c->drawn_lines > 0) {
+        fprintf(c->o->out, "\033[%dA\033[J", c->drawn_lines);
+        c->drawn_lines = 0;
+    }
+}
+
+static double eta_seconds(const coordinator *c)
+{
+    if (c->epochs_finished == 0)
+        return NAN;
+    double per_epoch = c->epoch_time_sum / c->epochs_finished;
+    double left = (double)(c->epochs_total - c->epochs_finished);
+    int parallel = c->jobs < c->n_todo ? c->jobs : c->n_todo;
+    return left * per_epoch / (parallel > 0 ? parallel : 1);
+}
+
+static void draw_live(coordinator *c)
+{
+    if (!c->tty)
+        return;
+    clear_live(c);
+    FILE *out = c->o->out;
+    char lb[EXP_TEXT_MAX], eta[32];
+    for (int i = 0; i < c->jobs; i++) {
+        slot *s = &c->slots[i];
+        if (s->fd < 0)
+            continue;
+        const planned_run *p = &c->plan[s->run];
+        fprintf(out, "  run %d/%d %.60s  epoch %d/%d  %3.0f%%  loss %.4f", s->run + 1,
+                c->n_plan, run_label(p->spec, lb, sizeof lb), s->epoch, p->spec->epochs,
+                s->iters ? 100.0 * s->iter / s->iters : 0.0, s->loss);
+        if (!isnan(s->last_acc))
+            fprintf(out, "  acc %.4f", s->last_acc);
+        fputc('\n', out);
+        c->drawn_lines++;
+    }
+    format_duration(eta, sizeof eta, eta_seconds(c));
+    fprintf(out, "  %d/%d runs done, ETA %s\n", c->n_finished, c->n_todo, eta);
+    c->drawn_lines++;
+    fflush(out);
+}
+
+/* Fork the worker of plan[run] into slot s. */
+static int launch(coordinator *c, slot *s, int run, err_info *e)
+{
+    planned_run *p = &c->plan[run];
+    if (store_run_start(c->db, p->key, e))
+        return e->code;
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return err_set(e, ERR_IO, "cannot create a pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return err_set(e, ERR_IO, "cannot fork a worker: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        /* The worker dies with the coordinator, and shares none of its other pipes. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(3);
+        close(fds[0]);
+        for (int i = 0; i < c->jobs; i++)
+            if (c->slots[i].fd >= 0)
+                close(c->slots[i].fd);
+        int threads = p->spec->threads > 0 ? p->spec->threads : c->threads;
+        worker_main(fds[1], p->spec, &c->sources[p->source], threads);
+    }
+    close(fds[1]);
+    *s = (slot){.pid = pid, .fd = fds[0], .run = run, .epoch = 1, .last_acc = NAN,
+                .started = wall_now()};
+    return 0;
+}
+
+static int record_epoch(coordinator *c, slot *s, const msg_epoch *m, err_info *e)
+{
+    const planned_run *p = &c->plan[s->run];
+    const metrics *t = &m->test;
+    int k = t->k;
+    double prec[METRICS_MAX_CLASSES], rec[METRICS_MAX_CLASSES], f1[METRICS_MAX_CLASSES];
+    int64_t support[METRICS_MAX_CLASSES];
+    int64_t *conf = malloc((size_t)k * (size_t)k * sizeof(int64_t)); /* (k,k) */
+    if (!conf)
+        return err_set(e, ERR_NOMEM, "out of memory recording an epoch");
+    for (int i = 0; i < k; i++) {
+        prec[i] = t->cls[i].precision;
+        rec[i] = t->cls[i].recall;
+        f1[i] = t->cls[i].f1;
+        support[i] = t->cls[i].support;
+        for (int j = 0; j < k; j++)
+            conf[i * k + j] = t->confusion[i][j];
+    }
+    store_epoch ep = {
+        .run_key = p->key, .epoch = m->epoch,
+        .train_loss = m->train.loss, .train_acc = m->train_acc,
+        .test_loss = t->loss, .test_acc = t->accuracy,
+        .precision_macro = t->precision_macro, .recall_macro = t->recall_macro,
+        .f1_macro = t->f1_macro, .auroc_macro = t->auroc_macro, .f1_weighted = t->f1_weighted,
+        .wall_s = m->wall_s, .cpu_s = m->cpu_s,
+        .images_per_s = m->wall_s > 0 ? (double)m->train.images / m->wall_s : 0.0,
+        .k = k, .precision = prec, .recall = rec, .f1 = f1, .support = support,
+        .confusion = conf,
+    };
+    int rc = store_epoch_put(c->db, &ep, e);
+    free(conf);
+    if (rc)
+        return rc;
+    s->last_acc = t->accuracy;
+    s->epoch = m->epoch + 1 <= p->spec->epochs ? m->epoch + 1 : m->epoch;
+    s->iter = 0;
+    s->epochs_recorded++;
+    c->epoch_time_sum += m->wall_s + m->eval_s;
+    c->epochs_finished++;
+    if (!c->tty) {
+        char lb[EXP_TEXT_MAX];
+        fprintf(c->o->out, "run %d/%d %s: epoch %d/%d loss %.4f train %.4f test %.4f f1 %.4f "
+                "(%.1f s, %.0f img/s)\n", s->run + 1, c->n_plan,
+                run_label(p->spec, lb, sizeof lb), m->epoch, p->spec->epochs, m->train.loss,
+                m->train_acc, t->accuracy, t->f1_macro, m->wall_s, ep.images_per_s);
+        fflush(c->o->out);
+    }
+    return 0;
+}
+
+static void count_status(runner_summary *sum, int status)
+{
+    switch (status) {
+    case RUN_COMPLETED: sum->completed++; break;
+    case RUN_DIVERGED: sum->diverged++; break;
+    case RUN_INTERRUPTED: sum->interrupted++; break;
+    default: sum->failed++; break;
+    }
+}
+
+static int record_done(coordinator *c, slot *s, const msg_done *d, err_info *e)
+{
+    const planned_run *p = &c->plan[s->run];
+    store_run_end end = {
+        .status = d->status, .wall_s = d->wall_s, .cpu_s = d->cpu_s,
+        .peak_rss_bytes = d->peak_rss_bytes,
+        .params_sha256 = d->status == RUN_COMPLETED ? d->params_sha256 : NULL,
+        .error = d->status == RUN_COMPLETED ? NULL : d->error,
+        .diverged_epoch = d->diverged_epoch,
+    };
+    int rc = store_run_finish(c->db, p->key, &end, e);
+    if (rc)
+        return rc;
+    s->done_seen = true;
+    count_status(c->sum, d->status);
+    c->n_finished++;
+    /* epochs a run will never do no longer count towards the ETA */
+    c->epochs_total -= p->spec->epochs - s->epochs_recorded;
+    clear_live(c);
+    char lb[EXP_TEXT_MAX], dur[32];
+    format_duration(dur, sizeof dur, d->wall_s);
+    fprintf(c->o->out, "run %d/%d %s: %s", s->run + 1, c->n_plan,
+            run_label(p->spec, lb, sizeof lb), run_status_name(d->status));
+    if (d->status == RUN_COMPLETED)
+        fprintf(c->o->out, ", test %.4f, %s, peak RSS %.0f MiB\n", s->last_acc, dur,
+                (double)d->peak_rss_bytes / 1048576.0);
+    else
+        fprintf(c->o->out, ": %s\n", d->error);
+    fflush(c->o->out);
+    return 0;
+}
+
+/* Read one message from slot s; returns 1 when the worker's pipe is closed, 0 otherwise. */
+static int handle_message(coordinator *c, slot *s, err_info *e, int *rc)
+{
+    msg_header h;
+    ssize_t r = read_all(s->fd, &h, sizeof h);
+    if (r <= 0)
+        return 1;
+    union {
+        msg_progress p;
+        msg_epoch ep;
+        msg_done d;
+    } *body = malloc(sizeof *body);
+    if (!body) {
+        *rc = err_set(e, ERR_NOMEM, "out of memory reading a worker message");
+        return 1;
+    }
+    int closed = 0;
+    if (h.size > sizeof *body || read_all(s->fd, body, h.size) != (ssize_t)h.size) {
+        closed = 1;
+    } else if (h.kind == MSG_PROGRESS && h.size == sizeof(msg_progress)) {
+        s->epoch = body->p.epoch;
+        s->iter = body->p.iter;
+        s->iters = body->p.iters;
+        s->loss = body->p.loss;
+    } else if (h.kind == MSG_EPOCH && h.size == sizeof(msg_epoch)) {
+        *rc = record_epoch(c, s, &body->ep, e);
+    } else if (h.kind == MSG_DONE && h.size == sizeof(msg_done)) {
+        *rc = record_done(c, s, &body->d, e);
+    } else {
+        closed = 1; /* a garbled stream: treat the worker as dead */
+    }
+    free(body);
+    return closed;
+}
+
+/* The worker of slot s closed its pipe: reap it; a run without MSG_DONE failed. */
+static int reap(coordinator *c, slot *s, err_info *e)
+{
+    int status = 0;
+    close(s->fd);
+    s->fd = -1;
+    while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (s->done_seen)
+        return 0;
+    msg_done d;
+    memset(&d, 0, sizeof d);
+    d.status = stop_signal ? RUN_INTERRUPTED : RUN_FAILED;
+    if (WIFSIGNALED(status))
+        snprintf(d.error, sizeof d.error, "worker killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(d.error, sizeof d.error, "worker exited with status %d without a result",
+                 WEXITSTATUS(status));
+    d.wall_s = wall_now() - s->started;
+    return record_done(c, s, &d, e);
+}
+
+static int run_loop(coordinator *c, err_info *e)
+{
+    int rc = 0;
+    int next = 0; /* next plan index to consider */
+    int active = 0;
+    bool stopping = false;
+    double stop_at = 0.0, last_beat = wall_now();
+    struct pollfd *pfd = calloc((size_t)c->jobs, sizeof *pfd);
+    int *pslot = calloc((size_t)c->jobs, sizeof *pslot);
+    if (!pfd || !pslot) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (;;) {
+        if (stop_signal && !stopping) {
+            stopping = true;
+            stop_at = wall_now();
+            clear_live(c);
+            fprintf(c->o->out, "stopping: waiting for %d running worker(s) to record their "
+                    "state\n", active);
+            for (int i = 0; i < c->jobs; i++)
+                if (c->slots[i].fd >= 0)
+                    kill(c->slots[i].pid, SIGTERM);
+        }
+        if (stopping && wall_now() - stop_at > 20.0)
+            for (int i = 0; i < c->jobs; i++)
+                if (c->slots[i].fd >= 0)
+                    kill(c->slots[i].pid, SIGKILL);
+        while (!stopping && rc == 0 && active < c->jobs && next < c->n_plan) {
+            if (!c->plan[next].todo) {
+                next++;
+                continue;
+            }
+            int free_slot = 0;
+            while (c->slots[free_slot].fd >= 0)
+                free_slot++;
+            rc = launch(c, &c->slots[free_slot], next, e);
+            if (rc)
+                break;
+            next++;
+            active++;
+        }
+        if (active == 0)
+            break;
+        int np = 0;
+        for (int i = 0; i < c->jobs; i++) {
+            if (c->slots[i].fd >= 0) {
+                pfd[np] = (struct pollfd){.fd = c->slots[i].fd, .events = POLLIN};
+                pslot[np++] = i;
+            }
+        }
+        int pr = poll(pfd, (nfds_t)np, 1000);
+        if (pr < 0 && errno != EINTR) {
+            rc = err_set(e, ERR_IO, "poll failed: %s", strerror(errno));
+            break;
+        }
+        for (int j = 0; pr > 0 && j < np; j++) {
+            if (!(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            slot *s = &c->slots[pslot[j]];
+            int mrc = 0;
+            int closed = handle_message(c, s, e, &mrc);
+            if (mrc && !rc)
+                rc = mrc;
+            if (closed) {
+                int r2 = reap(c, s, e);
+                if (r2 && !rc)
+                    rc = r2;
+                active--;
+            }
+        }
+        if (rc && !stopping) {
+            /* A database error: stop cleanly, as for a signal. */
+            stop_signal = SIGTERM;
+        }
+        if (wall_now() - last_beat >= 2.0) {
+            for (int i = 0; i < c->jobs; i++)
+                if (c->slots[i].fd >= 0)
+                    store_run_heartbeat(c->db, c->plan[c->slots[i].run].key, NULL);
+            last_beat = wall_now();
+        }
+        draw_live(c);
+    }
+    clear_live(c);
+done:
+    free(pfd);
+    free(pslot);
+    return rc;
+}
+
+/* ---- planning ---- */
+
+static int find_or_open_source(coordinator *c, const char *name, err_info *e)
+{
+    for (int i = 0; i < c->n_sources; i++)
+        if (strcmp(c->sources[i].name, name) == 0)
+            return i;
+    if (c->n_sources == RUNNER_MAX_SOURCES) {
+        err_set(e, ERR_INVALID, "an experiment may use at most %d data sets", RUNNER_MAX_SOURCES);
+        return -1;
+    }
+    data_source *s = &c->sources[c->n_sources];
+    if (data_open(s, name, c->o->data_dir, e))
+        return -1;
+    return c->n_sources++;
+}
+
+static int default_jobs(int n_todo, int cores)
+{
+    struct sysinfo si;
+    int by_mem = 64;
+    if (sysinfo(&si) == 0) {
+        /* a paper-sized run peaks near 200 MiB; leave generous room */
+        double gib = (double)si.totalram * si.mem_unit / (1024.0 * 1024.0 * 1024.0);
+        by_mem = (int)(gib / 0.5);
+    }
+    int j = cores < by_mem ? cores : by_mem;
+    if (j > n_todo)
+        j = n_todo;
+    return j > 0 ? j : 1;
+}
+
+static void print_plan(const coordinator *c)
+{
+    FILE *out = c->o->out;
+    const experiment *x = c->x;
+    fprintf(out, "experiment %s (%s): %d run%s", x->name, x->file, c->n_plan,
+            c->n_plan == 1 ? "" : "s");
+    if (c->o->shard_count > 1)
+        fprintf(out, " in shard %d/%d", c->o->shard_index + 1, c->o->shard_count);
+    fprintf(out, ", %d to run, %d already complete", c->n_todo, c->sum->skipped);
+    if (c->sum->busy)
+        fprintf(out, ", %d running elsewhere", c->sum->busy);
+    fprintf(out, "\n");
+    fprintf(out, "  %4s  %-12s  %-11s  %s\n", "run", "key", "status", "configuration");
+    for (int i = 0; i < c->n_plan; i++) {
+        const planned_run *p = &c->plan[i];
+        char summary[EXP_TEXT_MAX];
+        exp_run_summary(summary, sizeof summary, p->spec);
+        const char *st = p->todo ? (p->prev_status == STORE_ABSENT ? "new" : "rerun")
+                                 : run_status_name(p->prev_status);
+        fprintf(out, "  %4d  %.12s  %-11s  %s\n", p->spec->index + 1, p->key, st, summary);
+    }
+    fflush(out);
+}
+
+int runner_execute(runner_summary *sum, const experiment *x, const runner_options *o,
+                   err_info *e)
+{
+    memset(sum, 0, sizeof *sum);
+    coordinator c = {.x = x, .o = o, .sum = sum};
+    prov_build_info build;
+    prov_host_info host;
+    memset(&build, 0, sizeof build);
+    int rc = 0;
+    bool have_build = false;
+    struct sigaction old_int, old_term;
+    bool handlers = false;
+
+    c.plan = calloc((size_t)x->n_runs, sizeof *c.plan);
+    c.sources = calloc(RUNNER_MAX_SOURCES, sizeof *c.sources);
+    if (!c.plan || !c.sources) {
+        rc = err_set(e, ERR_NOMEM, "out of memory planning %d runs", x->n_runs);
+        goto done;
+    }
+    if ((rc = prov_build(&build, NULL, e)) != 0)
+        goto done;
+    have_build = true;
+    if ((rc = prov_host(&host, e)) != 0)
+        goto done;
+    char identity[2048];
+    prov_build_identity(identity, sizeof identity, &build);
+
+    /* Data first: a missing or corrupt data set stops everything before the database is
+     * touched. */
+    for (int i = 0; i < x->n_runs; i++) {
+        const run_spec *r = &x->runs[i];
+        if (o->shard_count > 1 && i % o->shard_count != o->shard_index)
+            continue;
+        planned_run *p = &c.plan[c.n_plan++];
+        p->spec = r;
+        p->source = find_or_open_source(&c, r->dataset, e);
+        if (p->source < 0) {
+            rc = e->code;
+            goto done;
+        }
+        if ((rc = exp_run_key(p->key, r, c.sources[p->source].id, identity, e)) != 0)
+            goto done;
+    }
+    sum->planned = c.n_plan;
+
+    if ((rc = store_open(&c.db, o->db_path, e)) != 0)
+        goto done;
+    if ((rc = store_mark_stale(c.db, NULL, o->stale_after_s, e)) != 0)
+        goto done;
+    for (int i = 0; i < c.n_plan; i++) {
+        planned_run *p = &c.plan[i];
+        if ((rc = store_run_status(c.db, &p->prev_status, p->key, e)) != 0)
+            goto done;
+        if (p->prev_status == RUN_COMPLETED && !o->force)
+            sum->skipped++;
+        else if (p->prev_status == RUN_RUNNING)
+            sum->busy++;
+        else
+            p->todo = true;
+    }
+    c.n_todo = c.n_plan - sum->skipped - sum->busy;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1)
+        cores = 1;
+    c.jobs = o->jobs > 0 ? o->jobs : default_jobs(c.n_todo, (int)cores);
+    c.threads = (int)(cores / c.jobs > 0 ? cores / c.jobs : 1);
+    print_plan(&c);
+    if (o->dry_run || c.n_todo == 0)
+        goto done;
+
+    /* Record the provenance and queue the runs, in one transaction. */
+    store_experiment sx = {x->name, x->file, x->sha256, x->text};
+    store_build sb;
+    store_host sh;
+    prov_build_to_store(&sb, &build);
+    prov_host_to_store(&sh, &host);
+    int64_t xid, bid, hid;
+    if ((rc = store_begin(c.db, e)) != 0)
+        goto done;
+    if ((rc = store_experiment_put(c.db, &xid, &sx, e)) || (rc = store_build_put(c.db, &bid, &sb, e)) ||
+        (rc = store_host_put(c.db, &hid, &sh, e)))
+        goto rollback;
+    for (int i = 0; i < c.n_plan; i++) {
+        planned_run *p = &c.plan[i];
+        const run_spec *r = p->spec;
+        const data_source *src = &c.sources[p->source];
+        store_dataset sd = {src->name, src->dir, src->id, 0};
+        int64_t did;
+        if ((rc = store_dataset_put(c.db, &did, &sd, e)))
+            goto rollback;
+        char *json = exp_run_json(r);
+        if (!json) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto rollback;
+        }
+        char kernels[160];
+        snprintf(kernels, sizeof kernels, "blis-%s im2col", gemm_backend());
+        store_run sr = {
+            .run_key = p->key, .experiment_id = xid, .build_id = bid, .host_id = hid,
+            .dataset_id = did, .config_json = json, .model = r->model,
+            .optimizer = optim_kind_name(r->train.optim.kind), .lr = r->train.optim.lr,
+            .bn = r->bn, .seed = (int64_t)r->train.seed, .batch = r->train.batch,
+            .epochs = r->epochs, .sampling = sampling_kind_name(r->train.sampling),
+            .threads = r->threads > 0 ? r->threads : c.threads, .eval_n = (int)r->eval_test_n,
+            .kernels = kernels,
+        };
+        /* COMPLETED runs are linked to this experiment but left untouched (force=false);
+         * runs RUNNING elsewhere are not queued at all. */
+        if (p->prev_status != RUN_RUNNING)
+            rc = store_run_queue(c.db, NULL, &sr, p->todo && o->force, e);
+        free(json);
+        if (rc)
+            goto rollback;
+        if (p->todo)
+            c.epochs_total += r->epochs;
+    }
+    if ((rc = store_commit(c.db, e)) != 0)
+        goto done;
+
+    c.slots = calloc((size_t)c.jobs, sizeof *c.slots);
+    if (!c.slots) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < c.jobs; i++)
+        c.slots[i].fd = -1;
+    c.tty = isatty(fileno(o->out));
+    fprintf(o->out, "running %d run%s with %d worker%s of %d thread%s each, into %s\n", c.n_todo,
+            c.n_todo == 1 ? "" : "s", c.jobs, c.jobs == 1 ? "" : "s", c.threads,
+            c.threads == 1 ? "" : "s", o->db_path);
+    stop_signal = 0;
+    install_stop_handlers(&old_int, &old_term);
+    handlers = true;
+    rc = run_loop(&c, e);
+    if (stop_signal) {
+        /* Anything this process queued and did not finish is INTERRUPTED. */
+        const char **keys = calloc((size_t)c.n_plan, sizeof *keys);
+        int nk = 0;
+        for (int i = 0; keys && i < c.n_plan; i++)
+            if (c.plan[i].todo)
+                keys[nk++] = c.plan[i].key;
+        int marked = 0;
+        err_info e2 = {0};
+        if (keys)
+            store_interrupt_running(c.db, &marked, keys, nk, &e2);
+        free(keys);
+        sum->interrupted += marked;
+        if (rc == 0)
+            rc = err_set(e, ERR_INTERRUPTED, "interrupted by signal %d: %d run%s left "
+                         "INTERRUPTED; run the experiment again to resume", (int)stop_signal,
+                         sum->interrupted, sum->interrupted == 1 ? "" : "s");
+    } else if (rc == 0 && (sum->failed || sum->diverged)) {
+        rc = err_set(e, ERR_INVALID, "%d run%s failed and %d diverged (see 'bench ls')",
+                     sum->failed, sum->failed == 1 ? "" : "s", sum->diverged);
+    }
+    goto done;
+
+rollback:
+    store_rollback(c.db, NULL);
+done:
+    if (handlers) {
+        sigaction(SIGINT, &old_int, NULL);
+        sigaction(SIGTERM, &old_term, NULL);
+    }
+    store_close(c.db);
+    if (have_build)
+        prov_build_release(&build);
+    free(c.slots);
+    free(c.plan);
+    free(c.sources);
+    return rc;
+}
