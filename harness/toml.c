@@ -1055,8 +1055,10 @@ static int parse_number(parser *p, toml_value **out, int line, int col)
     }
     const char *body = t + i;
     size_t blen = n - i;
-    char tok[64];
-    snprintf(tok, sizeof tok, "%.*s%s", (int)(n < 40 ? n : 40), t, n < 40 ? "" : "...");
+    char tok_buf[64];
+    /* The token as quoted in messages, cut at 40 bytes; formatted only when failing. */
+#define tok (snprintf(tok_buf, sizeof tok_buf, "%.*s%s", (int)(n < 40 ? n : 40), t, \
+                      n < 40 ? "" : "..."), tok_buf)
 
     if (blen == 3 && (memcmp(body, "inf", 3) == 0 || memcmp(body, "nan", 3) == 0)) {
         toml_value *v = value_new(TOML_FLOAT, line, col, 0);
@@ -1164,6 +1166,7 @@ static int parse_number(parser *p, toml_value **out, int line, int col)
     *out = v;
     return 0;
 }
+#undef tok
 
 /* ---------------------------------------------------------------- values -------------------- */
 
