@@ -432,20 +432,42 @@ static int col_of(parser *p, size_t pos)
     return p->cc_col;
 }
 
-/* Set "FILE:LINE:COL: message" for offset pos (on the current line); returns ERR_FORMAT. */
-static int fail(parser *p, size_t pos, const char *fmt, ...)
 #if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
 #endif
-    ;
-static int fail(parser *p, size_t pos, const char *fmt, ...)
+
+/* Set "FILE:LINE:COL: message"; returns ERR_FORMAT. */
+static int vfail_lc(parser *p, int line, int col, const char *fmt, va_list ap)
+    PRINTF_LIKE(4, 0);
+static int vfail_lc(parser *p, int line, int col, const char *fmt, va_list ap)
 {
     char msg[ERR_MSG_MAX];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    return err_set(p->e, ERR_FORMAT, "%s:%d:%d: %s", p->file, line, col, msg);
+}
+
+/* Fail at offset pos of the current line. */
+static int fail(parser *p, size_t pos, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static int fail(parser *p, size_t pos, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int rc = vfail_lc(p, p->line, col_of(p, pos), fmt, ap);
     va_end(ap);
-    return err_set(p->e, ERR_FORMAT, "%s:%d:%d: %s", p->file, p->line, col_of(p, pos), msg);
+    return rc;
+}
+
+/* Fail at a key part (which records its own line and column). */
+static int fail_key(parser *p, const key_part *kpart, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static int fail_key(parser *p, const key_part *kpart, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfail_lc(p, kpart->line, kpart->col, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int nomem(parser *p)
@@ -1393,7 +1415,7 @@ static int parse_keyval(parser *p, toml_value *tbl)
         else if ((v->flags & F_DOTTED) && v->gen != p->gen)
             why = "a table defined by dotted keys in another section";
         if (why) {
-            rc = fail(p, p->pos, "cannot add key '%s': '%s' is %s (line %d)",
+            rc = fail_key(p, kpart, "cannot add key '%s': '%s' is %s (line %d)",
                       key_desc(kd, sizeof kd, &kp, kp.n), key_desc(kd2, sizeof kd2, &kp, i + 1),
                       why, v->line);
             goto done;
@@ -1405,7 +1427,7 @@ static int parse_keyval(parser *p, toml_value *tbl)
     const key_part *last = &kp.part[kp.n - 1];
     long j = table_find(t, last->s, last->len);
     if (j >= 0) {
-        rc = fail(p, p->pos, "duplicate key '%s' (first defined on line %d)",
+        rc = fail_key(p, last, "duplicate key '%s' (first defined on line %d)",
                   key_desc(kd, sizeof kd, &kp, kp.n), t->u.tbl.ent[j].line);
         goto done;
     }

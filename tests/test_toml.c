@@ -269,17 +269,17 @@ static void test_error_messages(void **state)
     assert_string_equal(PARSE_ERR("[train]\nepochs = 20\nlr    0.1\n"),
                         "exp.toml:3:7: expected '=' after key 'lr', found '0'");
     assert_string_equal(PARSE_ERR("a = 1\nb = 2\na = 3\n"),
-                        "exp.toml:3:5: duplicate key 'a' (first defined on line 1)");
+                        "exp.toml:3:1: duplicate key 'a' (first defined on line 1)");
     assert_string_equal(PARSE_ERR("[a]\nx = 1\n\n[a]\n"),
                         "exp.toml:4:1: table 'a' is already defined (line 1)");
     assert_string_equal(PARSE_ERR("p = {x = 1}\np.y = 2\n"),
-                        "exp.toml:2:7: cannot add key 'p.y': 'p' is an inline table, which is "
+                        "exp.toml:2:1: cannot add key 'p.y': 'p' is an inline table, which is "
                         "immutable (line 1)");
     assert_string_equal(PARSE_ERR("a = [1]\n[[a]]\n"),
                         "exp.toml:2:1: cannot define array of tables 'a': it is already a "
                         "static array (line 1)");
     assert_string_equal(PARSE_ERR("[a.b.c]\nz = 9\n[a]\nb.c.t = 1\n"),
-                        "exp.toml:4:9: cannot add key 'b.c.t': 'b.c' is a table defined by a "
+                        "exp.toml:4:3: cannot add key 'b.c.t': 'b.c' is a table defined by a "
                         "[header] (line 1)");
     assert_string_equal(PARSE_ERR("a = 1 2\n"), "exp.toml:1:7: expected end of line, found '2'");
     assert_string_equal(PARSE_ERR("a =\n"), "exp.toml:1:4: missing value");
@@ -417,7 +417,7 @@ static void test_large_table(void **state)
 
     sprintf(o, "k1234 = 0\n");
     const char *msg = parse_err(doc, strlen(doc));
-    assert_string_equal(msg, "exp.toml:3001:9: duplicate key 'k1234' (first defined on line "
+    assert_string_equal(msg, "exp.toml:3001:1: duplicate key 'k1234' (first defined on line "
                              "1235)");
     free(doc);
 }
