@@ -239,7 +239,7 @@ static int get_int(int64_t *out, const key_ctx *k, const toml_value *v, int64_t 
 
 static int get_int32(int *out, const key_ctx *k, const toml_value *v, int lo, int hi)
 {
-    int64_t x;
+    int64_t x = 0;
     int rc = get_int(&x, k, v, lo, hi);
     if (rc == 0)
         *out = (int)x;
@@ -464,7 +464,7 @@ static int exp_parse_layer(layer_spec *out, const key_ctx *lk, const toml_value 
             else
                 rc = get_int32(&out->units, &k, v, 1, 65536);
         } else if (strcmp(key, "ratio") == 0) {
-            double r;
+            double r = 0.0;
             rc = get_num(&r, &k, v, 0.0, false, 1.0, true);
             out->ratio = (float)r;
         }
@@ -576,7 +576,7 @@ static int set_optimizer(exp_cfg *c, const key_ctx *k, const toml_value *v)
 static int set_oparam(exp_cfg *c, const key_ctx *k, const toml_value *v, int which)
 {
     (void)c;
-    double x;
+    double x = 0.0;
     int rc;
     switch (which) {
     case OP_LR:
@@ -1080,7 +1080,11 @@ static void exp_label_add(char *label, size_t n, const char *key, const toml_val
         break;
     }
     size_t used = strlen(label);
-    snprintf(label + used, n - used, "%s%s=%s", used ? " " : "", key, val);
+    /* A label longer than the buffer (long idx: paths) is cut and ends in "..."; testing the
+     * result also tells gcc the truncation is handled. */
+    int w = snprintf(label + used, n - used, "%s%s=%s", used ? " " : "", key, val);
+    if (w < 0 || (size_t)w >= n - used)
+        memcpy(label + n - 4, "...", 4);
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
