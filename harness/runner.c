@@ -741,7 +741,8 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
 
     if ((rc = store_open(&c.db, o->db_path, e)) != 0)
         goto done;
-    if ((rc = store_mark_stale(c.db, NULL, o->stale_after_s, e)) != 0)
+    if ((rc = store_reclaim_orphans(c.db, NULL, e)) != 0 ||
+        (rc = store_mark_stale(c.db, NULL, o->stale_after_s, e)) != 0)
         goto done;
     for (int i = 0; i < c.n_plan; i++) {
         planned_run *p = &c.plan[i];

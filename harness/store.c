@@ -5,10 +5,12 @@
 #include <assert.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -37,7 +39,8 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * them all; never edit a released entry, append a new one. Version 1 is DESIGN.md §4 as first
  * written; version 2 adds what running sweeps showed was missing (build type and `git
  * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
- * table so that two experiment files may share a run, indexes). */
+ * table so that two experiment files may share a run, indexes); version 3 records the owner
+ * process of a RUNNING run. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -110,6 +113,11 @@ static const char *const migrations[] = {
     "  SELECT experiment_id, run_key FROM runs WHERE experiment_id IS NOT NULL;"
     "CREATE INDEX experiment_runs_key ON experiment_runs(run_key);"
     "CREATE INDEX runs_status ON runs(status);",
+    /* 2 -> 3: the process that runs a RUNNING run, so that a coordinator killed outright
+     * (SIGKILL) is recognised at once by the next `bench run` on the same host instead of
+     * after the heartbeat goes stale. */
+    "ALTER TABLE runs ADD COLUMN owner_host TEXT;"
+    "ALTER TABLE runs ADD COLUMN owner_pid INTEGER;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -854,11 +862,72 @@ static int update_run(store *s, const char *sql, const char *run_key, err_info *
 int store_run_start(store *s, const char *run_key, err_info *e)
 {
     assert(s && run_key);
-    return update_run(s,
-                      "UPDATE runs SET status = 'RUNNING', started_at = " NOW_SQL
-                      ", heartbeat_at = " NOW_SQL ", finished_at = NULL, error = NULL"
-                      " WHERE run_key = ?1",
-                      run_key, e);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "UPDATE runs SET status = 'RUNNING', started_at = " NOW_SQL
+                     ", heartbeat_at = " NOW_SQL ", finished_at = NULL, error = NULL,"
+                     " owner_host = ?2, owner_pid = ?3 WHERE run_key = ?1",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    bind_text(st, 2, host);
+    sqlite3_bind_int64(st, 3, (sqlite3_int64)getpid());
+    rc = step_done(s, st, e);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_reclaim_orphans(store *s, int *n_marked, err_info *e)
+{
+    assert(s);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    sqlite3_stmt *sel = NULL, *upd = NULL;
+    int marked = 0;
+    tx t;
+    int rc = tx_enter(s, &t, e);
+    if (rc)
+        return rc;
+    rc = prepare(s, &sel,
+                 "SELECT run_key, owner_pid FROM runs WHERE status = 'RUNNING'"
+                 " AND owner_host = ?1 AND owner_pid IS NOT NULL",
+                 e);
+    if (!rc)
+        rc = prepare(s, &upd,
+                     "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
+                     " error = 'its process ' || owner_pid || ' on ' || owner_host || ' is gone'"
+                     " WHERE run_key = ?1 AND status = 'RUNNING'",
+                     e);
+    if (rc)
+        goto done;
+    bind_text(sel, 1, host);
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        pid_t pid = (pid_t)sqlite3_column_int64(sel, 1);
+        /* kill(pid, 0) fails with ESRCH only when no such process exists; a reused pid
+         * keeps the run (the heartbeat rule retires it later). */
+        if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) {
+            sqlite3_reset(upd);
+            bind_text(upd, 1, (const char *)sqlite3_column_text(sel, 0));
+            if ((rc = step_done(s, upd, e)) != 0)
+                goto done;
+            marked += sqlite3_changes(s->db);
+        }
+    }
+    if (step != SQLITE_DONE)
+        rc = err_set(e, ERR_IO, "database '%s': %s", s->path, sqlite3_errmsg(s->db));
+done:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(upd);
+    rc = tx_leave(s, &t, rc, e);
+    if (rc == 0 && n_marked)
+        *n_marked = marked;
+    return rc;
 }
 
 int store_run_heartbeat(store *s, const char *run_key, err_info *e)

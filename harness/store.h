@@ -204,7 +204,8 @@ int store_run_status(store *s, int *status, const char *run_key, err_info *e);
  * of one sweep are disjoint, so this holds for `bench run --shard`). */
 int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e);
 
-/* RUNNING, started_at = heartbeat_at = now. ERR_INVALID when the run is absent. */
+/* RUNNING, started_at = heartbeat_at = now, owned by this process on this host (the
+ * coordinator that calls it). ERR_INVALID when the run is absent. */
 int store_run_start(store *s, const char *run_key, err_info *e);
 
 /* heartbeat_at = now, for a live run. ERR_INVALID when the run is absent. */
@@ -220,6 +221,10 @@ int store_run_finish(store *s, const char *run_key, const store_run_end *end, er
 /* RUNNING runs whose heartbeat is older than stale_after_s seconds become INTERRUPTED
  * (their process died without saying so). *n_marked (may be NULL) <- how many. */
 int store_mark_stale(store *s, int *n_marked, double stale_after_s, err_info *e);
+
+/* RUNNING runs owned by a process of this host that no longer exists (a coordinator killed
+ * with SIGKILL) become INTERRUPTED at once. *n_marked (may be NULL) <- how many. */
+int store_reclaim_orphans(store *s, int *n_marked, err_info *e);
 
 /* The given runs, where RUNNING or QUEUED, become INTERRUPTED (Ctrl-C of the coordinator).
  * *n_marked (may be NULL) <- how many changed. */

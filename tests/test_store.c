@@ -662,6 +662,46 @@ typedef struct prov_seen {
     bool has_build, has_host, has_dataset;
 } prov_seen;
 
+
+/* A coordinator killed with SIGKILL leaves RUNNING runs owned by a pid that no longer
+ * exists: the next coordinator on the same host reclaims them at once. */
+static void test_reclaim_orphans(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    const char *keys[] = {"mine", "dead", "elsewhere"};
+    for (int i = 0; i < 3; i++) {
+        queue_ok(s, keys[i], STORE_ABSENT);
+        assert_int_equal(store_run_start(s, keys[i], &e), 0);
+    }
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child); /* child's pid is now free */
+    char sql[256];
+    snprintf(sql, sizeof sql, "UPDATE runs SET owner_pid = %d WHERE run_key = 'dead'", (int)child);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, sql);
+    raw_exec(db, "UPDATE runs SET owner_host = 'another-host', owner_pid = 1"
+                 " WHERE run_key = 'elsewhere'");
+    assert_int_equal(raw_int(db, "SELECT owner_pid FROM runs WHERE run_key = ?1", "mine"),
+                     (int64_t)getpid());
+    sqlite3_close(db);
+
+    int n = -1;
+    assert_int_equal(store_reclaim_orphans(s, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(status_of(s, "dead"), RUN_INTERRUPTED);
+    assert_int_equal(status_of(s, "mine"), RUN_RUNNING);      /* this process is alive */
+    assert_int_equal(status_of(s, "elsewhere"), RUN_RUNNING); /* not ours to judge */
+    assert_int_equal(store_reclaim_orphans(s, &n, &e), 0);
+    assert_int_equal(n, 0);
+    store_close(s);
+}
+
 static int see_prov(void *ctx, const store_provenance *p)
 {
     prov_seen *w = ctx;
@@ -882,6 +922,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_epoch_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rerun_resets_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_heartbeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reclaim_orphans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_db, setup, teardown),
