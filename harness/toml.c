@@ -506,19 +506,28 @@ static const char *char_desc(char *buf, size_t cap, const parser *p, size_t pos)
  * replaced by '?' and long keys cut with "...". */
 static const char *key_desc(char *buf, size_t cap, const key_path *kp, size_t upto)
 {
+    assert(cap > 4);
     size_t o = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < upto && o + 1 < cap; i++) {
-        if (i > 0)
-            buf[o++] = '.';
-        for (size_t k = 0; k < kp->part[i].len && o + 1 < cap; k++) {
-            unsigned char c = (unsigned char)kp->part[i].s[k];
+    bool cut = false;
+    for (size_t i = 0; i < upto && !cut; i++) {
+        for (size_t k = (i == 0); k <= kp->part[i].len; k++) {
+            if (o + 1 == cap) {
+                cut = true;
+                break;
+            }
+            /* k == 0 stands for the dot before every part but the first. */
+            unsigned char c = k == 0 ? '.' : (unsigned char)kp->part[i].s[k - 1];
             buf[o++] = (c < 0x20 || c == 0x7F || c == '\'') ? '?' : (char)c;
         }
     }
-    buf[o < cap ? o : cap - 1] = '\0';
-    if (o + 1 >= cap && cap > 4)
-        memcpy(buf + cap - 4, "...", 4);
+    buf[o] = '\0';
+    if (cut) {
+        /* Put the ellipsis before the lead byte of any UTF-8 sequence it would split. */
+        size_t at = cap - 4;
+        while (at > 0 && ((unsigned char)buf[at] & 0xC0) == 0x80)
+            at--;
+        memcpy(buf + at, "...", 4);
+    }
     return buf;
 }
 

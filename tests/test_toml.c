@@ -302,6 +302,15 @@ static void test_error_messages(void **state)
     /* Keys shown in messages are cut and cleaned. */
     const char *msg = PARSE_ERR("\"a\\nb\" 1");
     assert_string_equal(msg, "exp.toml:1:8: expected '=' after key 'a?b', found '1'");
+    char doc[256] = "\"a";
+    for (int i = 0; i < 50; i++)
+        strcat(doc, "\xC3\xA9");
+    strcat(doc, "\".k 1");
+    char want[256] = "exp.toml:1:57: expected '=' after key 'a";
+    for (int i = 0; i < 37; i++) /* 75 bytes, then no half of the next 'é' */
+        strcat(want, "\xC3\xA9");
+    strcat(want, "...', found '1'");
+    assert_string_equal(parse_err(doc, strlen(doc)), want);
 }
 
 static void test_utf8_validation(void **state)
