@@ -678,6 +678,23 @@ static void test_inline_errors(void **state)
     parse_bad(&e, "[model]\nlayers = []\n", ERR_INVALID);
     assert_string_equal(e.msg, "t.toml:2: key 'model.layers': must be a non-empty array of layer "
                                "tables (got an array)");
+    /* A 10 MB line: as a value it is too long, as a comment it is harmless. */
+    size_t big = 10u << 20;
+    char *text = malloc(big + 64);
+    assert_non_null(text);
+    int n = sprintf(text, "[experiment]\ndescription = \"");
+    memset(text + n, 'a', big);
+    strcpy(text + n + big, "\"\n");
+    parse_bad(&e, text, ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:2: key 'experiment.description': longer than 511 bytes");
+    n = sprintf(text, "#");
+    memset(text + n, 'a', big);
+    strcpy(text + n + big, "\n[training]\nepochs = 3\n");
+    experiment y;
+    parse_ok(&y, text);
+    assert_int_equal(y.runs[0].epochs, 3);
+    exp_release(&y);
+    free(text);
     /* Missing file. */
     experiment x;
     assert_int_equal(exp_load(&x, BAD_DIR "no-such-file.toml", &e), ERR_IO);
