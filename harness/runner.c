@@ -172,7 +172,17 @@ static void worker_main(int fd, const run_spec *r, const data_source *src, int t
     trainer *t = NULL;
     double w0 = wall_now(), c0 = cpu_now();
 
-    if (data_load(&train_all, &test, src, &e))
+    /* Labels are checked against the classes the experiment declares (idx: data sets). */
+    data_source *mine = malloc(sizeof *mine);
+    if (!mine) {
+        err_set(&e, ERR_NOMEM, "out of memory");
+        goto finish;
+    }
+    *mine = *src;
+    mine->classes = r->classes;
+    int lrc = data_load(&train_all, &test, mine, &e);
+    free(mine);
+    if (lrc)
         goto finish;
     train = train_all;
     const dataset *eval = &test;
@@ -185,7 +195,7 @@ static void worker_main(int fd, const run_spec *r, const data_source *src, int t
     nc.c = train.c;
     nc.h = train.h;
     nc.w = train.w;
-    nc.classes = src->classes;
+    nc.classes = r->classes;
     nc.max_batch = r->train.batch;
     nc.init = r->init;
     nc.init_std = r->init_std;
@@ -739,14 +749,22 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     }
     sum->planned = c.n_plan;
 
-    if ((rc = store_open(&c.db, o->db_path, e)) != 0)
-        goto done;
-    if ((rc = store_reclaim_orphans(c.db, NULL, e)) != 0 ||
-        (rc = store_mark_stale(c.db, NULL, o->stale_after_s, e)) != 0)
-        goto done;
+    /* A dry run only reads: it neither creates the database nor retires stale runs. */
+    bool db_exists = access(o->db_path, F_OK) == 0;
+    if (o->dry_run) {
+        if (db_exists && (rc = store_open_readonly(&c.db, o->db_path, e)) != 0)
+            goto done;
+    } else {
+        if ((rc = store_open(&c.db, o->db_path, e)) != 0)
+            goto done;
+        if ((rc = store_reclaim_orphans(c.db, NULL, e)) != 0 ||
+            (rc = store_mark_stale(c.db, NULL, o->stale_after_s, e)) != 0)
+            goto done;
+    }
     for (int i = 0; i < c.n_plan; i++) {
         planned_run *p = &c.plan[i];
-        if ((rc = store_run_status(c.db, &p->prev_status, p->key, e)) != 0)
+        p->prev_status = STORE_ABSENT;
+        if (c.db && (rc = store_run_status(c.db, &p->prev_status, p->key, e)) != 0)
             goto done;
         if (p->prev_status == RUN_COMPLETED && !o->force)
             sum->skipped++;

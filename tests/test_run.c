@@ -1,0 +1,471 @@
+/* Integration tests of bench run / ls / show, by running the built binary (BENCH_BINARY) on a
+ * small synthetic IDX data set made in a temporary directory:
+ *   - bad experiment files: exit 1 or 2, one line naming the file and line, no database made;
+ *   - a sweep completes, and a second invocation trains nothing;
+ *   - SIGKILL of the coordinator at several points, then a rerun: the sweep completes, every
+ *     epoch recorded before a kill is still there exactly once with the same values (training
+ *     is deterministic), PRAGMA integrity_check is ok, nothing stays RUNNING;
+ *   - SIGINT: runs left INTERRUPTED, exit 1, the next invocation resumes. */
+#define _XOPEN_SOURCE 700
+#define _DEFAULT_SOURCE
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+enum { OUT_MAX = 1 << 17 };
+
+typedef struct fixture {
+    char dir[256];   /* temporary working directory */
+    char db[300];    /* dir/results/bench.db */
+} fixture;
+
+typedef struct result {
+    int status;      /* exit code, -1 when killed */
+    char out[OUT_MAX], err[OUT_MAX];
+} result;
+
+static void slurp(char *dst, FILE *f)
+{
+    rewind(f);
+    size_t n = fread(dst, 1, OUT_MAX - 1, f);
+    dst[n] = '\0';
+    fclose(f);
+}
+
+/* Start bench with args in cwd; output to the given files. */
+static pid_t spawn(const char *cwd, const char *const *args, FILE *out, FILE *err)
+{
+    const char *argv[32] = {BENCH_BINARY};
+    int n = 1;
+    for (; args[n - 1]; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(fileno(out), 1);
+        dup2(fileno(err), 2);
+        if (chdir(cwd) != 0)
+            _exit(126);
+        unsetenv("BENCH_DATA_DIR");
+        execv(BENCH_BINARY, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+static void run_in(result *r, const char *cwd, const char *const *args)
+{
+    FILE *out = tmpfile(), *err = tmpfile();
+    pid_t pid = spawn(cwd, args, out, err);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    slurp(r->out, out);
+    slurp(r->err, err);
+}
+
+#define RUN(r, f, ...) run_in(r, (f)->dir, (const char *const[]){__VA_ARGS__, NULL})
+
+static void put_be32(FILE *f, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    fwrite(b, 1, 4, f);
+}
+
+/* A learnable 10-class task on 1x28x28 images: class c lights a 6x6 patch at a position fixed
+ * per class, over noise. Deterministic (LCG). */
+static void write_idx_set(const char *dir, const char *prefix, int n, uint32_t seed)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    FILE *fi = fopen(path, "wb");
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    FILE *fl = fopen(path, "wb");
+    assert_non_null(fi);
+    assert_non_null(fl);
+    put_be32(fi, 0x803);
+    put_be32(fi, (uint32_t)n);
+    put_be32(fi, 28);
+    put_be32(fi, 28);
+    put_be32(fl, 0x801);
+    put_be32(fl, (uint32_t)n);
+    uint32_t s = seed;
+    unsigned char img[784];
+    for (int i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        int c = (int)((s >> 16) % 10);
+        for (int p = 0; p < 784; p++) {
+            s = s * 1664525u + 1013904223u;
+            img[p] = (unsigned char)((s >> 24) & 0x7f);
+        }
+        int y0 = 2 + (c / 5) * 12, x0 = 2 + (c % 5) * 5;
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 4; x++)
+                img[(y0 + y) * 28 + x0 + x] = 250;
+        fwrite(img, 1, 784, fi);
+        unsigned char lab = (unsigned char)c;
+        fwrite(&lab, 1, 1, fl);
+    }
+    fclose(fi);
+    fclose(fl);
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* 4 runs (bn x 2 seeds), 12 epochs of 10 iterations each on 1000 images: a few seconds. */
+static const char sweep_toml[] =
+    "[experiment]\nname = \"synthetic\"\n"
+    "[data]\ndataset = \"idx:data/synth\"\n"
+    "[model]\npreset = \"paper\"\n"
+    "[training]\nepochs = 12\nbatch = 100\nthreads = 1\n"
+    "[evaluation]\ntrain_samples = 200\n"
+    "[sweep]\nbn = [true, false]\nseed = [1, 2]\n";
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "/tmp/bench-test-run-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->db, sizeof f->db, "%s/results/bench.db", f->dir);
+    char p[512];
+    snprintf(p, sizeof p, "%s/data", f->dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/data/synth", f->dir);
+    mkdir(p, 0755);
+    write_idx_set(p, "train", 1000, 1);
+    write_idx_set(p, "t10k", 300, 2);
+    snprintf(p, sizeof p, "%s/sweep.toml", f->dir);
+    write_text(p, sweep_toml);
+    *state = f;
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st; (void)flag; (void)ftw;
+    return remove(path);
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+static int64_t query_int(const char *db_path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+static void integrity_ok(const char *db_path)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/* Every bad experiment of the corpus: exit 1 or 2, one line on stderr naming the file (and a
+ * line number), nothing on the database. */
+static void test_bad_experiments(void **state)
+{
+    fixture *f = *state;
+    const char *dir = TEST_DATA_DIR "/exp/bad";
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    struct dirent *de;
+    int files = 0;
+    static result r;
+    while ((de = readdir(d)) != NULL) {
+        size_t len = strlen(de->d_name);
+        if (len < 6 || strcmp(de->d_name + len - 5, ".toml") != 0)
+            continue;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        RUN(&r, f, "run", path, "--db", f->db);
+        if (r.status != 1 && r.status != 2)
+            fail_msg("%s: exit %d", de->d_name, r.status);
+        char *nl = strchr(r.err, '\n');
+        if (!nl || nl[1] != '\0')
+            fail_msg("%s: not one line: %s", de->d_name, r.err);
+        if (!strstr(r.err, de->d_name))
+            fail_msg("%s: message does not name the file: %s", de->d_name, r.err);
+        char needle[1100];
+        snprintf(needle, sizeof needle, "%s:", de->d_name);
+        const char *at = strstr(r.err, needle);
+        if (!at || at[strlen(needle)] < '1' || at[strlen(needle)] > '9')
+            fail_msg("%s: message has no line number: %s", de->d_name, r.err);
+        assert_false(exists(f->db));
+        files++;
+    }
+    closedir(d);
+    assert_true(files >= 25);
+    print_message("%d bad experiment files refused\n", files);
+}
+
+/* Specific messages the issue names: unknown key, wrong type, unknown optimizer, empty sweep,
+ * syntax error, missing data set. */
+static void test_bad_experiment_messages(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    struct { const char *toml, *expect; int status; } cases[] = {
+        {"[training]\nlrr = 0.1\n", "unknown key 'training.lrr'", 1},
+        {"[training]\nepochs = \"ten\"\n", "training.epochs", 1},
+        {"[training]\noptimizer = \"adamw\"\n", "adamw", 1},
+        {"[sweep]\nseed = []\n", "empty", 1},
+        {"[training\nepochs = 1\n", "bad.toml:1:", 1},
+        {"[data]\ndataset = \"idx:data/nowhere\"\n", "nowhere", 1},
+    };
+    char path[512];
+    snprintf(path, sizeof path, "%s/bad.toml", f->dir);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        write_text(path, cases[i].toml);
+        RUN(&r, f, "run", "bad.toml");
+        if (r.status != cases[i].status || !strstr(r.err, cases[i].expect))
+            fail_msg("case %zu: exit %d, stderr: %s", i, r.status, r.err);
+        assert_false(exists(f->db));
+    }
+    RUN(&r, f, "run");
+    assert_int_equal(r.status, 2);
+    RUN(&r, f, "run", "sweep.toml", "--jobs", "0");
+    assert_int_equal(r.status, 2);
+    RUN(&r, f, "run", "missing.toml");
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "missing.toml"));
+}
+
+static void test_sweep_resume_ls_show(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    RUN(&r, f, "run", "sweep.toml", "--dry-run");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "4 runs, 4 to run"));
+    assert_false(exists(f->db));
+
+    RUN(&r, f, "run", "sweep.toml", "-j", "2");
+    if (r.status != 0)
+        fail_msg("bench run failed: %s%s", r.out, r.err);
+    assert_true(exists(f->db));
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 4);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM epochs"), 48);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM class_metrics"), 480);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM confusion WHERE epoch = 12"), 400);
+    /* it learned the synthetic task */
+    assert_int_equal(query_int(f->db, "SELECT min(test_acc) > 0.9 FROM epochs WHERE epoch = 12"), 1);
+    integrity_ok(f->db);
+
+    /* again: nothing to train */
+    RUN(&r, f, "run", "sweep.toml");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "0 to run, 4 already complete"));
+    assert_null(strstr(r.out, "epoch 1/"));
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM epochs"), 48);
+
+    RUN(&r, f, "ls");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "experiment synthetic"));
+    assert_non_null(strstr(r.out, "COMPLETED"));
+    char key[16];
+    const char *row = strstr(r.out, "\n  ");
+    row = strchr(row + 3, '\n'); /* skip the column header */
+    assert_non_null(row);
+    snprintf(key, sizeof key, "%.12s", row + 3);
+    RUN(&r, f, "show", key, "--classes");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "configuration"));
+    assert_non_null(strstr(r.out, "provenance"));
+    assert_non_null(strstr(r.out, "\"optimizer\""));
+    assert_non_null(strstr(r.out, "   12 "));
+    RUN(&r, f, "show", "zzzz");
+    assert_int_equal(r.status, 1);
+
+    /* --force reruns everything, bitwise the same (deterministic training) */
+    int64_t before = query_int(f->db, "SELECT sum(CAST(test_acc * 1e12 AS INTEGER)) FROM epochs");
+    RUN(&r, f, "run", "sweep.toml", "--force", "-j", "2");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(query_int(f->db, "SELECT sum(CAST(test_acc * 1e12 AS INTEGER)) FROM epochs"),
+                     before);
+}
+
+/* Snapshot of the epoch rows as text "key epoch test_acc train_loss". */
+static char *epoch_snapshot(const char *db_path, int *rows)
+{
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_stmt *st = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db,
+                     "SELECT run_key || ' ' || epoch || ' ' || printf('%.17g %.17g', test_acc,"
+                     " train_loss) FROM epochs ORDER BY run_key, epoch", -1, &st, NULL),
+                     SQLITE_OK);
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap);
+    buf[0] = '\0';
+    *rows = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(st, 0);
+        size_t n = strlen(t);
+        if (len + n + 2 > cap)
+            buf = realloc(buf, cap *= 2);
+        memcpy(buf + len, t, n);
+        len += n;
+        buf[len++] = '\n';
+        buf[len] = '\0';
+        (*rows)++;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return buf;
+}
+
+static void sleep_s(double s)
+{
+    struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+    nanosleep(&ts, NULL);
+}
+
+static void test_sigkill_and_resume(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    const double kill_after[] = {0.4, 1.0, 1.7, 2.6};
+    int kills = 0, rows_checked = 0;
+    for (size_t i = 0; i < sizeof kill_after / sizeof kill_after[0]; i++) {
+        FILE *out = tmpfile(), *err = tmpfile();
+        pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL},
+                          out, err);
+        sleep_s(kill_after[i]);
+        kill(pid, SIGKILL);
+        int st;
+        waitpid(pid, &st, 0);
+        fclose(out);
+        fclose(err);
+        if (WIFSIGNALED(st))
+            kills++;
+        if (!exists(f->db))
+            continue;
+        sleep_s(0.2); /* the workers die with the coordinator (PDEATHSIG) */
+        integrity_ok(f->db);
+        int n_before;
+        char *before = epoch_snapshot(f->db, &n_before);
+
+        /* the next invocation resumes: every row recorded before the kill survives, once,
+         * with the same values, and nothing stays RUNNING */
+        RUN(&r, f, "run", "sweep.toml", "-j", "2");
+        if (r.status != 0)
+            fail_msg("rerun failed: %s%s", r.out, r.err);
+        int n_after;
+        char *after = epoch_snapshot(f->db, &n_after);
+        assert_int_equal(n_after, 48);
+        for (char *line = strtok(before, "\n"); line; line = strtok(NULL, "\n")) {
+            char needle[512];
+            snprintf(needle, sizeof needle, "%s\n", line);
+            char *hit = strstr(after, needle);
+            if (!hit)
+                fail_msg("epoch row lost or changed after kill %zu: %s", i, line);
+            assert_null(strstr(hit + 1, needle)); /* exactly once */
+            rows_checked++;
+        }
+        free(before);
+        free(after);
+        assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status <> 'COMPLETED'"), 0);
+        integrity_ok(f->db);
+        /* start over for the next kill point */
+        RUN(&r, f, "run", "sweep.toml", "--force", "--dry-run");
+        unlink(f->db);
+        char p[400];
+        snprintf(p, sizeof p, "%s-wal", f->db);
+        unlink(p);
+        snprintf(p, sizeof p, "%s-shm", f->db);
+        unlink(p);
+    }
+    assert_true(kills >= 3);
+    print_message("%d kill points, %d epoch rows checked after resume\n", kills, rows_checked);
+}
+
+static void test_sigint_interrupts(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    FILE *out = tmpfile(), *err = tmpfile();
+    pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL}, out,
+                      err);
+    sleep_s(1.0);
+    kill(pid, SIGINT);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    slurp(r.out, out);
+    slurp(r.err, err);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_non_null(strstr(r.err, "interrupted"));
+    integrity_ok(f->db);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'"), 0);
+    assert_true(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'INTERRUPTED'") >= 1);
+    RUN(&r, f, "run", "sweep.toml");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 4);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_bad_experiments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_experiment_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_resume_ls_show, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigkill_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigint_interrupts, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("run", tests, NULL, NULL);
+}
