@@ -281,7 +281,10 @@ static bool run_case(const char *decoder, const char *dir, const char *rel, char
                      size_t cap)
 {
     char input[4096], expect[4096];
-    snprintf(input, sizeof input, "%s/%s", dir, rel);
+    if (snprintf(input, sizeof input, "%s/%s", dir, rel) >= (int)sizeof input) {
+        snprintf(why, cap, "path too long");
+        return false;
+    }
     char *out = NULL, *err = NULL;
     int status = 0;
     bool ok = false, valid = strncmp(rel, "valid/", 6) == 0;
@@ -321,7 +324,7 @@ static bool run_case(const char *decoder, const char *dir, const char *rel, char
         snprintf(je.text, sizeof je.text, "%s", strerror(errno));
     free(etext);
     if (!want) {
-        snprintf(why, cap, "cannot load '%s': %s", expect, je.text);
+        snprintf(why, cap, "cannot load '%.512s': %.400s", expect, je.text);
         goto done;
     }
     got = load_json(out ? out : "", out ? strlen(out) : 0, &je);
