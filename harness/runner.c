@@ -21,6 +21,7 @@
 #include "prov.h"
 #include "sha256.h"
 #include "store.h"
+#include "toml.h"
 
 runner_options runner_options_default(void)
 {
@@ -287,6 +288,7 @@ typedef struct slot {
     int epochs_recorded;
     double loss, last_acc;
     double started;
+    double epoch_started; /* when the epoch in progress began (after the last MSG_EPOCH) */
 } slot;
 
 typedef struct coordinator {
@@ -340,9 +342,24 @@ static void clear_live(coordinator *c)
 
 static double eta_seconds(const coordinator *c)
 {
-    if (c->epochs_finished == 0)
-        return NAN;
-    double per_epoch = c->epoch_time_sum / c->epochs_finished;
+    double per_epoch = NAN;
+    if (c->epochs_finished > 0) {
+        per_epoch = c->epoch_time_sum / c->epochs_finished;
+    } else {
+        /* Before any epoch ends: extrapolate the epochs in flight from their progress. */
+        double sum = 0.0;
+        int n = 0;
+        for (int i = 0; i < c->jobs; i++) {
+            const slot *s = &c->slots[i];
+            if (s->fd >= 0 && s->iter > 0 && s->iters > 0) {
+                sum += (wall_now() - s->epoch_started) * s->iters / s->iter;
+                n++;
+            }
+        }
+        if (n == 0)
+            return NAN;
+        per_epoch = sum / n;
+    }
     double left = (double)(c->epochs_total - c->epochs_finished);
     int parallel = c->jobs < c->n_todo ? c->jobs : c->n_todo;
     return left * per_epoch / (parallel > 0 ? parallel : 1);
@@ -403,8 +420,9 @@ static int launch(coordinator *c, slot *s, int run, err_info *e)
         worker_main(fds[1], p->spec, &c->sources[p->source], threads);
     }
     close(fds[1]);
+    double now = wall_now();
     *s = (slot){.pid = pid, .fd = fds[0], .run = run, .epoch = 1, .last_acc = NAN,
-                .started = wall_now()};
+                .started = now, .epoch_started = now};
     return 0;
 }
 
@@ -445,6 +463,7 @@ static int record_epoch(coordinator *c, slot *s, const msg_epoch *m, err_info *e
     s->epoch = m->epoch + 1 <= p->spec->epochs ? m->epoch + 1 : m->epoch;
     s->iter = 0;
     s->epochs_recorded++;
+    s->epoch_started = wall_now();
     c->epoch_time_sum += m->wall_s + m->eval_s;
     c->epochs_finished++;
     if (!c->tty) {
@@ -704,6 +723,85 @@ static void print_plan(const coordinator *c)
     fflush(out);
 }
 
+/* ---- checking the runs against their data ----
+ * exp.c validates everything a file says on its own; what depends on the data (a batch or a
+ * validation split larger than the training set, labels beyond the declared classes, an
+ * image shape the layers were not checked for) is known only once the files are read. The
+ * coordinator reads each data set once, before the database is opened, so that such a run is
+ * a one-line error that names the experiment file, line and key, the database stays
+ * byte-identical, and no worker is started (otherwise every worker would fail the same way
+ * after its run had been queued). */
+
+/* Line where the experiment's file sets a key: [sweep] short (when that key is swept), else
+ * [table] short, else [data] dataset (the data set is then the culprit), else 1. The file was
+ * already parsed once by exp_load, so parsing it again cannot fail except out of memory. */
+static int key_line(const experiment *x, const char *table, const char *shrt)
+{
+    toml_value *root = NULL;
+    if (toml_parse(&root, x->text, x->text_len, x->file, NULL) != 0)
+        return 1;
+    int line = 0;
+    const char *where[][2] = {{"sweep", shrt}, {table, shrt}, {"data", "dataset"}};
+    for (size_t i = 0; line == 0 && i < sizeof where / sizeof where[0]; i++) {
+        const toml_value *t = toml_get(root, where[i][0]);
+        long k = t && toml_type_of(t) == TOML_TABLE ? toml_find(t, where[i][1]) : -1;
+        if (k >= 0)
+            line = toml_key_line(t, (size_t)k);
+    }
+    toml_free(root);
+    return line > 0 ? line : 1;
+}
+
+/* Check run r against the training set of its data (images as loaded). */
+static int check_run_data(const experiment *x, const run_spec *r, const data_source *src,
+                          const dataset *train, err_info *e)
+{
+    if (train->c != r->channels || train->h != r->height || train->w != r->width)
+        return err_set(e, ERR_INVALID, "%s:%d: key 'data.dataset': '%s' has %dx%dx%d images but "
+                       "the model was built for %dx%dx%d", x->file,
+                       key_line(x, "data", "dataset"), src->name, train->c, train->h, train->w,
+                       r->channels, r->height, r->width);
+    if (r->validation >= train->n)
+        return err_set(e, ERR_INVALID, "%s:%d: key 'data.validation': a split of %lld images "
+                       "leaves none of the %lld training images of '%s' to train on", x->file,
+                       key_line(x, "data", "validation"), (long long)r->validation,
+                       (long long)train->n, src->name);
+    int64_t n = train->n - r->validation;
+    if (r->train.batch > n)
+        return err_set(e, ERR_INVALID, "%s:%d: key 'training.batch': batch %d is larger than "
+                       "the %lld training images of '%s'%s", x->file,
+                       key_line(x, "training", "batch"), r->train.batch, (long long)n, src->name,
+                       r->validation > 0 ? " left after the validation split" : "");
+    return 0;
+}
+
+/* Load every data set of the plan once (labels checked against the fewest classes any of its
+ * runs declares), check each run against it, and free it again. */
+static int check_plan_data(const coordinator *c, err_info *e)
+{
+    for (int s = 0; s < c->n_sources; s++) {
+        data_source src = c->sources[s];
+        src.classes = 256;
+        for (int i = 0; i < c->n_plan; i++)
+            if (c->plan[i].source == s && c->plan[i].spec->classes < src.classes)
+                src.classes = c->plan[i].spec->classes;
+        dataset train, test;
+        int rc = data_load(&train, &test, &src, e);
+        if (rc) {
+            err_prefix(e, "data set '%s'", src.name);
+            return rc;
+        }
+        for (int i = 0; rc == 0 && i < c->n_plan; i++)
+            if (c->plan[i].source == s)
+                rc = check_run_data(c->x, c->plan[i].spec, &src, &train, e);
+        dataset_release(&train);
+        dataset_release(&test);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int runner_execute(runner_summary *sum, const experiment *x, const runner_options *o,
                    err_info *e)
 {
@@ -748,6 +846,8 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             goto done;
     }
     sum->planned = c.n_plan;
+    if ((rc = check_plan_data(&c, e)) != 0)
+        goto done;
 
     /* A dry run only reads: it neither creates the database nor retires stale runs. */
     bool db_exists = access(o->db_path, F_OK) == 0;
