@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "cmd.h"
 #include "data.h"
 #include "models.h"
@@ -177,20 +178,6 @@ static int parse_train_opts(train_opts *o, int argc, char **argv, bool *help)
     return 0;
 }
 
-static double wall_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 /* SIGINT/SIGTERM ask the current epoch to stop at the next iteration. A signal flag is the
  * one piece of process state a handler may touch (async-signal-safe). */
 static volatile sig_atomic_t stop_requested;
@@ -211,7 +198,7 @@ static int on_progress(void *ctx, int epoch, int iter, int iters, double loss)
 {
     progress_ctx *p = ctx;
     if (p->tty && (iter % 20 == 0 || iter == iters)) {
-        double el = wall_now() - p->started;
+        double el = clock_wall() - p->started;
         fprintf(stderr, "\r  epoch %d/%d  %5.1f%%  loss %.4f  %.0f img/s   ", epoch, p->epochs,
                 100.0 * iter / iters, loss, el > 0 ? iter * 1.0 / el : 0.0);
         if (iter == iters)
@@ -334,10 +321,10 @@ int cmd_train(int argc, char **argv)
     metrics m = {0};
     for (long ep = 1; ep <= o.epochs; ep++) {
         train_stats st;
-        pc.started = wall_now();
-        double w0 = wall_now(), c0 = cpu_now();
+        pc.started = clock_wall();
+        double w0 = clock_wall(), c0 = clock_cpu();
         rc = trainer_train_epoch(t, &st, on_progress, &pc, &e);
-        double w1 = wall_now(), c1 = cpu_now();
+        double w1 = clock_wall(), c1 = clock_cpu();
         train_wall += w1 - w0;
         train_cpu += c1 - c0;
         if (rc == ERR_DIVERGED) {
@@ -352,7 +339,7 @@ int cmd_train(int argc, char **argv)
             rc = e.code;
             goto restore;
         }
-        double w2 = wall_now();
+        double w2 = clock_wall();
         printf("%5ld %9.4f %9.4f %9.4f %9.4f %9.2f %9.0f %8.2f\n", ep, st.loss, tm.accuracy,
                m.accuracy, m.f1_macro, w1 - w0, (double)st.images / (w1 - w0), w2 - w1);
         fflush(stdout);

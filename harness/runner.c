@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "data.h"
 #include "prov.h"
 #include "sha256.h"
@@ -33,22 +34,6 @@ runner_options runner_options_default(void)
         .stale_after_s = 30.0,
         .out = stdout,
     };
-}
-
-/* ---- clocks ---- */
-
-static double wall_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
 /* ---- signals ----
@@ -171,7 +156,7 @@ static void worker_main(int fd, const run_spec *r, const data_source *src, int t
     dataset train_all = {0}, test = {0}, train, val;
     net *n = NULL;
     trainer *t = NULL;
-    double w0 = wall_now(), c0 = cpu_now();
+    double w0 = clock_wall(), c0 = clock_cpu();
 
     /* Labels are checked against the classes the experiment declares (idx: data sets). */
     data_source *mine = malloc(sizeof *mine);
@@ -210,9 +195,9 @@ static void worker_main(int fd, const run_spec *r, const data_source *src, int t
         msg_epoch m;
         memset(&m, 0, sizeof m);
         m.epoch = ep;
-        double a = wall_now(), ca = cpu_now();
+        double a = clock_wall(), ca = clock_cpu();
         int rc = trainer_train_epoch(t, &m.train, worker_progress, &wc, &e);
-        double b = wall_now(), cb = cpu_now();
+        double b = clock_wall(), cb = clock_cpu();
         if (rc == ERR_DIVERGED) {
             done.status = RUN_DIVERGED;
             done.diverged_epoch = ep;
@@ -231,7 +216,7 @@ static void worker_main(int fd, const run_spec *r, const data_source *src, int t
         m.train_acc = tm.accuracy;
         m.wall_s = b - a;
         m.cpu_s = cb - ca;
-        m.eval_s = wall_now() - b;
+        m.eval_s = clock_wall() - b;
         send_msg(fd, MSG_EPOCH, &m, sizeof m);
         if (stop_signal) {
             done.status = RUN_INTERRUPTED;
@@ -254,8 +239,8 @@ static void worker_main(int fd, const run_spec *r, const data_source *src, int t
 finish:
     if (done.status != RUN_COMPLETED)
         snprintf(done.error, sizeof done.error, "%s", e.msg[0] ? e.msg : "stopped");
-    done.wall_s = wall_now() - w0;
-    done.cpu_s = cpu_now() - c0;
+    done.wall_s = clock_wall() - w0;
+    done.cpu_s = clock_cpu() - c0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     done.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
@@ -352,7 +337,7 @@ static double eta_seconds(const coordinator *c)
         for (int i = 0; i < c->jobs; i++) {
             const slot *s = &c->slots[i];
             if (s->fd >= 0 && s->iter > 0 && s->iters > 0) {
-                sum += (wall_now() - s->epoch_started) * s->iters / s->iter;
+                sum += (clock_wall() - s->epoch_started) * s->iters / s->iter;
                 n++;
             }
         }
@@ -420,7 +405,7 @@ static int launch(coordinator *c, slot *s, int run, err_info *e)
         worker_main(fds[1], p->spec, &c->sources[p->source], threads);
     }
     close(fds[1]);
-    double now = wall_now();
+    double now = clock_wall();
     *s = (slot){.pid = pid, .fd = fds[0], .run = run, .epoch = 1, .last_acc = NAN,
                 .started = now, .epoch_started = now};
     return 0;
@@ -463,7 +448,7 @@ static int record_epoch(coordinator *c, slot *s, const msg_epoch *m, err_info *e
     s->epoch = m->epoch + 1 <= p->spec->epochs ? m->epoch + 1 : m->epoch;
     s->iter = 0;
     s->epochs_recorded++;
-    s->epoch_started = wall_now();
+    s->epoch_started = clock_wall();
     c->epoch_time_sum += m->wall_s + m->eval_s;
     c->epochs_finished++;
     if (!c->tty) {
@@ -573,7 +558,7 @@ static int reap(coordinator *c, slot *s, err_info *e)
     else
         snprintf(d.error, sizeof d.error, "worker exited with status %d without a result",
                  WEXITSTATUS(status));
-    d.wall_s = wall_now() - s->started;
+    d.wall_s = clock_wall() - s->started;
     return record_done(c, s, &d, e);
 }
 
@@ -583,7 +568,7 @@ static int run_loop(coordinator *c, err_info *e)
     int next = 0; /* next plan index to consider */
     int active = 0;
     bool stopping = false;
-    double stop_at = 0.0, last_beat = wall_now();
+    double stop_at = 0.0, last_beat = clock_wall();
     struct pollfd *pfd = calloc((size_t)c->jobs, sizeof *pfd);
     int *pslot = calloc((size_t)c->jobs, sizeof *pslot);
     if (!pfd || !pslot) {
@@ -593,7 +578,7 @@ static int run_loop(coordinator *c, err_info *e)
     for (;;) {
         if (stop_signal && !stopping) {
             stopping = true;
-            stop_at = wall_now();
+            stop_at = clock_wall();
             clear_live(c);
             fprintf(c->o->out, "stopping: waiting for %d running worker(s) to record their "
                     "state\n", active);
@@ -601,7 +586,7 @@ static int run_loop(coordinator *c, err_info *e)
                 if (c->slots[i].fd >= 0)
                     kill(c->slots[i].pid, SIGTERM);
         }
-        if (stopping && wall_now() - stop_at > 20.0)
+        if (stopping && clock_wall() - stop_at > 20.0)
             for (int i = 0; i < c->jobs; i++)
                 if (c->slots[i].fd >= 0)
                     kill(c->slots[i].pid, SIGKILL);
@@ -652,11 +637,11 @@ static int run_loop(coordinator *c, err_info *e)
             /* A database error: stop cleanly, as for a signal. */
             stop_signal = SIGTERM;
         }
-        if (wall_now() - last_beat >= 2.0) {
+        if (clock_wall() - last_beat >= 2.0) {
             for (int i = 0; i < c->jobs; i++)
                 if (c->slots[i].fd >= 0)
                     store_run_heartbeat(c->db, c->plan[c->slots[i].run].key, NULL);
-            last_beat = wall_now();
+            last_beat = clock_wall();
         }
         draw_live(c);
     }
