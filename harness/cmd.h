@@ -43,6 +43,18 @@ int cmd_ls(int argc, char **argv);
 /* bench show RUN [--db PATH]: one run's configuration, provenance and epochs. */
 int cmd_show(int argc, char **argv);
 
+/* bench report [options]: runs aggregated over seeds, comparisons, the paper's claims. */
+int cmd_report(int argc, char **argv);
+
+/* bench check [options]: the CI gate on the current revision's runs (exit 0 or 1). */
+int cmd_check(int argc, char **argv);
+
+/* bench history [options]: accuracy and training time per git revision. */
+int cmd_history(int argc, char **argv);
+
+/* bench plot [--experiment NAME] [--out DIR] [--format png|svg]: gnuplot figures of the runs. */
+int cmd_plot(int argc, char **argv);
+
 /* --- helpers shared by the commands (harness/cmd.c) --- */
 
 /* Print "bench: <formatted message>\n" on stderr. */

@@ -21,6 +21,10 @@ static const struct command {
     {"run", cmd_run, "run an experiment's sweep and store every epoch in SQLite"},
     {"ls", cmd_ls, "list experiments and runs with their status"},
     {"show", cmd_show, "show one run: configuration, provenance and per-epoch metrics"},
+    {"report", cmd_report, "aggregate runs over seeds: accuracy, F1, CIs, comparisons, paper claims"},
+    {"check", cmd_check, "CI gate: accuracy and time budget of the current revision's runs"},
+    {"history", cmd_history, "accuracy and training time per git revision"},
+    {"plot", cmd_plot, "gnuplot scripts, data and images of the paper's figures"},
 };
 
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

@@ -1,0 +1,1353 @@
+/* plot: the paper's figures as gnuplot scripts and data. See plot.h for the contract. */
+#define _POSIX_C_SOURCE 200809L /* strdup, fork, mkdir */
+#include "plot.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *const plot_format_names[PLOT_FORMAT_COUNT] = {
+    [PLOT_PNG] = "png",
+    [PLOT_SVG] = "svg",
+};
+
+const char *plot_format_name(plot_format f)
+{
+    return f >= 0 && f < PLOT_FORMAT_COUNT ? plot_format_names[f] : "?";
+}
+
+int plot_format_parse(plot_format *out, const char *name, err_info *e)
+{
+    for (int i = 0; i < PLOT_FORMAT_COUNT; i++)
+        if (name && strcmp(name, plot_format_names[i]) == 0) {
+            *out = (plot_format)i;
+            return 0;
+        }
+    return err_set(e, ERR_INVALID, "unknown image format '%s' (valid: png, svg)",
+                   name ? name : "");
+}
+
+/* ---- the style file -----------------------------------------------------------------------
+ * A verbatim copy of plots/style.gp, so that `bench plot` works outside the repository too.
+ * After editing plots/style.gp, copy it here line by line as C strings: tests/test_plot.c
+ * fails until the two agree. */
+static const char plot_style[] = /* BEGIN plots/style.gp */
+    "# plots/style.gp: the shared look of every figure `bench plot` writes.\n"
+    "#\n"
+    "# Each figure script sets a few variables and then loads this file by a path relative to\n"
+    "# itself, so a directory of figures can be moved together with this file:\n"
+    "#   bench_format  'png' (default) or 'svg'\n"
+    "#   bench_width, bench_height   image size in pixels (default 800 x 500)\n"
+    "#   bench_footer  one line of provenance drawn at the bottom left (optional)\n"
+    "# PNG uses the cairo terminal when this gnuplot has it, else the libgd png terminal.\n"
+    "# Edit freely: bench writes this file only when it is missing (its built-in copy is the same).\n"
+    "\n"
+    "if (!exists(\"bench_format\")) bench_format = 'png'\n"
+    "if (!exists(\"bench_width\")) bench_width = 800\n"
+    "if (!exists(\"bench_height\")) bench_height = 500\n"
+    "\n"
+    "if (bench_format eq 'svg') {\n"
+    "    set terminal svg size bench_width, bench_height dynamic font 'Sans,12' background rgb 'white'\n"
+    "} else {\n"
+    "    if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
+    "        set terminal pngcairo size bench_width, bench_height font 'Sans,10' background rgb 'white'\n"
+    "    } else {\n"
+    "        set terminal png size bench_width, bench_height background rgb 'white'\n"
+    "    }\n"
+    "}\n"
+    "# Titles and keys are run labels such as \"eval_test_n=1000\": no enhanced-text markup.\n"
+    "set termoption noenhanced\n"
+    "\n"
+    "# Colour-blind-safe lines (Okabe-Ito); line style 1 is \"train\", 2 is \"test\" in Fig. 4.\n"
+    "set linetype 1 lc rgb '#0072B2' lw 2 pt 7 ps 0.6\n"
+    "set linetype 2 lc rgb '#D55E00' lw 2 pt 5 ps 0.6\n"
+    "set linetype 3 lc rgb '#009E73' lw 2 pt 9 ps 0.7\n"
+    "set linetype 4 lc rgb '#CC79A7' lw 2 pt 11 ps 0.7\n"
+    "set linetype 5 lc rgb '#E69F00' lw 2 pt 13 ps 0.7\n"
+    "set linetype 6 lc rgb '#56B4E9' lw 2 pt 7 ps 0.6\n"
+    "set linetype 7 lc rgb '#000000' lw 2 pt 5 ps 0.6\n"
+    "set linetype 8 lc rgb '#999999' lw 2 pt 9 ps 0.7\n"
+    "set linetype cycle 8\n"
+    "\n"
+    "# The +/-1 sd band around a mean: translucent, no outline.\n"
+    "set style fill transparent solid 0.20 noborder\n"
+    "\n"
+    "set border 3 lc rgb '#444444'\n"
+    "set tics out nomirror\n"
+    "set grid xtics ytics lc rgb '#e5e5e5' lw 1 dt 1\n"
+    "set key opaque box lc rgb '#cccccc' samplen 2 spacing 1.2\n"
+    "\n"
+    "# Confusion matrices: white (0) to dark blue (largest count).\n"
+    "set palette defined (0 '#ffffff', 0.15 '#c6dbef', 0.5 '#4292c6', 1 '#08306b')\n"
+    "\n"
+    "# Room for the footer under the x axis label.\n"
+    "set bmargin 5\n"
+    "if (exists(\"bench_footer\")) {\n"
+    "    set label 1000 bench_footer at screen 0.01, screen 0.02 left font ',8' tc rgb '#666666'\n"
+    "}\n"
+    /* END plots/style.gp */;
+
+const char *plot_style_text(void) { return plot_style; }
+
+/* ---- loading ------------------------------------------------------------------------------ */
+
+/* A run as first read, before it is sorted into an experiment. */
+typedef struct raw_run {
+    char *experiment;  /* name, "(none)" when the run has no experiment */
+    char *run_key;
+    char *config_json;
+    int64_t seed;
+    char date[32];     /* finished_at, else started_at, else queued_at ("" when none) */
+} raw_run;
+
+typedef struct raw_list {
+    raw_run *v;
+    int n, cap;
+    int status_filter; /* RUN_COMPLETED, or -1 for all */
+    int nomem;
+} raw_list;
+
+static void raw_list_free(raw_list *l)
+{
+    for (int i = 0; i < l->n; i++) {
+        free(l->v[i].experiment);
+        free(l->v[i].run_key);
+        free(l->v[i].config_json);
+    }
+    free(l->v);
+    *l = (raw_list){0};
+}
+
+static int raw_collect(void *ctx, const store_run_row *r)
+{
+    raw_list *l = ctx;
+    if (l->status_filter >= 0 && r->status != l->status_filter)
+        return 0;
+    if (r->epochs_done == 0)
+        return 0;
+    const char *xname = r->experiment_name ? r->experiment_name : "(none)";
+    /* A run linked twice to experiments of the same name (two versions of one file) is
+     * plotted once. */
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].run_key, r->run_key) == 0 && strcmp(l->v[i].experiment, xname) == 0)
+            return 0;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 16;
+        raw_run *v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return l->nomem = ERR_NOMEM;
+        l->v = v;
+        l->cap = cap;
+    }
+    raw_run *w = &l->v[l->n];
+    *w = (raw_run){.seed = r->seed};
+    w->experiment = strdup(xname);
+    w->run_key = strdup(r->run_key);
+    w->config_json = strdup(r->config_json ? r->config_json : "{}");
+    const char *date = r->finished_at ? r->finished_at
+                       : r->started_at ? r->started_at
+                       : r->queued_at  ? r->queued_at
+                                       : "";
+    snprintf(w->date, sizeof w->date, "%s", date);
+    l->n++;
+    if (!w->experiment || !w->run_key || !w->config_json)
+        return l->nomem = ERR_NOMEM;
+    return 0;
+}
+
+/* Flatten a configuration into path -> display-ready scalar text: nested objects become dotted
+ * paths ("optimizer.kind"); arrays (the layer list) stay whole, as compact JSON. */
+static int flatten(json_t *flat, const char *prefix, json_t *v)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *c;
+        json_object_foreach(v, k, c) {
+            char path[512];
+            snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k);
+            if (flatten(flat, path, c))
+                return -1;
+        }
+        return 0;
+    }
+    char buf[64];
+    char *dumped = NULL;
+    const char *text;
+    if (json_is_string(v))
+        text = json_string_value(v);
+    else if (json_is_integer(v)) {
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        text = buf;
+    } else if (json_is_real(v)) {
+        snprintf(buf, sizeof buf, "%.9g", json_real_value(v));
+        text = buf;
+    } else if (json_is_true(v))
+        text = "true";
+    else if (json_is_false(v))
+        text = "false";
+    else if (json_is_null(v))
+        text = "null";
+    else {
+        dumped = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+        text = dumped ? dumped : "?";
+    }
+    int rc = json_object_set_new(flat, prefix, json_string(text));
+    free(dumped);
+    return rc;
+}
+
+/* Display names and order of the keys a group label may show; keys not listed follow in
+ * alphabetical order under their flattened path. */
+static const struct {
+    const char *path, *name;
+} plot_key_names[] = {
+    {"model", "model"},          {"dataset", "data"},       {"optimizer.kind", "optimizer"},
+    {"optimizer.lr", "lr"},      {"bn", "bn"},              {"batch", "batch"},
+    {"sampling", "sampling"},    {"epochs", "epochs"},      {"init", "init"},
+    {"init_std", "init_std"},    {"optimizer.momentum", "momentum"},
+    {"optimizer.weight_decay", "weight_decay"},
+};
+enum { N_KEY_NAMES = sizeof plot_key_names / sizeof plot_key_names[0] };
+
+static int key_rank(const char *path)
+{
+    for (int i = 0; i < N_KEY_NAMES; i++)
+        if (strcmp(plot_key_names[i].path, path) == 0)
+            return i;
+    return N_KEY_NAMES;
+}
+
+static const char *key_display(const char *path)
+{
+    int r = key_rank(path);
+    return r < N_KEY_NAMES ? plot_key_names[r].name : path;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    const plot_key *x = a, *y = b;
+    int rx = key_rank(x->path), ry = key_rank(y->path);
+    return rx != ry ? (rx < ry ? -1 : 1) : strcmp(x->path, y->path);
+}
+
+/* A run's value of path, "" when its configuration lacks the key. */
+static const char *flat_get(json_t *flat, const char *path)
+{
+    const char *s = json_string_value(json_object_get(flat, path));
+    return s ? s : "";
+}
+
+/* Does the value of key a determine the value of key b over these runs (b is a function of
+ * a)? Then b is implied by a: the layer list by bn, Adam's lr by the optimizer. */
+static bool key_determines(json_t **flat, int n, const char *a, const char *b)
+{
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < i; j++)
+            if (strcmp(flat_get(flat[i], a), flat_get(flat[j], a)) == 0 &&
+                strcmp(flat_get(flat[i], b), flat_get(flat[j], b)) != 0)
+                return false;
+    return true;
+}
+
+/* The text a label shows for a value: bn as on/off, scalars as stored, arrays and objects as
+ * "v1", "v2"... in order of first appearance among the experiment's runs. */
+static char *value_display(const plot_key *k, const char *v, json_t **flat, int n)
+{
+    if (strcmp(k->path, "bn") == 0)
+        return strdup(strcmp(v, "true") == 0 ? "on" : strcmp(v, "false") == 0 ? "off" : v);
+    if (v[0] != '[' && v[0] != '{')
+        return strdup(*v ? v : "-");
+    int variant = 0;
+    for (int i = 0; i < n; i++) {
+        const char *w = flat_get(flat[i], k->path);
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(flat_get(flat[j], k->path), w) == 0;
+        if (!seen)
+            variant++;
+        if (strcmp(w, v) == 0)
+            break;
+    }
+    char buf[32];
+    snprintf(buf, sizeof buf, "v%d", variant);
+    return strdup(buf);
+}
+
+/* The file-name form of a label: letters, digits, '.', '-' kept; '=' becomes '-', a space
+ * '_', anything else '-'. */
+static void slugify(char *out, size_t n, const char *label)
+{
+    size_t j = 0;
+    for (const char *p = label; *p && j + 1 < n; p++) {
+        unsigned char c = (unsigned char)*p;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '.' || c == '-')
+            out[j++] = (char)c;
+        else
+            out[j++] = c == ' ' ? '_' : '-';
+    }
+    out[j] = '\0';
+    if (j == 0 || out[0] == '.')
+        snprintf(out, n, "%s", j == 0 ? "all" : "_");
+}
+
+/* Append " name=value" (or "value" for the optimizer) to a label. */
+static void label_add(char *label, size_t n, const char *name, const char *value)
+{
+    size_t used = strlen(label);
+    if (used + 1 >= n)
+        return;
+    snprintf(label + used, n - used, "%s%s=%s", used ? " " : "", name, value);
+}
+
+/* One run's epochs, gathered by store_epochs. */
+typedef struct epoch_acc {
+    plot_run *run;
+    int nomem;
+} epoch_acc;
+
+static int epoch_collect(void *ctx, const store_epoch *ep)
+{
+    epoch_acc *a = ctx;
+    plot_run *r = a->run;
+    if (ep->epoch < 1 || ep->epoch > 1000000)
+        return 0;
+    if (ep->epoch > r->n_epochs) {
+        double *s = realloc(r->series, (size_t)ep->epoch * PLOT_STAT_COUNT * sizeof *s);
+        if (!s)
+            return a->nomem = ERR_NOMEM;
+        for (size_t i = (size_t)r->n_epochs * PLOT_STAT_COUNT;
+             i < (size_t)ep->epoch * PLOT_STAT_COUNT; i++)
+            s[i] = NAN;
+        r->series = s;
+        r->n_epochs = ep->epoch;
+    }
+    double *row = r->series + (size_t)(ep->epoch - 1) * PLOT_STAT_COUNT;
+    row[PLOT_TRAIN_ACC] = ep->train_acc;
+    row[PLOT_TEST_ACC] = ep->test_acc;
+    row[PLOT_TRAIN_LOSS] = ep->train_loss;
+    row[PLOT_TEST_LOSS] = ep->test_loss;
+    row[PLOT_WALL_S] = ep->wall_s;
+    if (ep->k > 0 && ep->k <= PLOT_MAX_CLASSES && ep->confusion && ep->epoch >= r->confusion_epoch) {
+        size_t kk = (size_t)ep->k * (size_t)ep->k;
+        if (ep->k != r->k) {
+            int64_t *c = realloc(r->confusion, kk * sizeof *c);
+            if (!c)
+                return a->nomem = ERR_NOMEM;
+            r->confusion = c;
+            r->k = ep->k;
+        }
+        memcpy(r->confusion, ep->confusion, kk * sizeof *r->confusion);
+        r->confusion_epoch = ep->epoch;
+    }
+    return 0;
+}
+
+typedef struct prov_acc {
+    char sha[16];      /* short SHA of the first run with a build, "" before */
+    bool mixed, dirty, known;
+} prov_acc;
+
+static int prov_collect(void *ctx, const store_provenance *p)
+{
+    prov_acc *a = ctx;
+    if (!p->build || !p->build->git_sha)
+        return 0;
+    char sha[16];
+    snprintf(sha, sizeof sha, "%.7s", p->build->git_sha);
+    if (!a->known) {
+        memcpy(a->sha, sha, sizeof sha);
+        a->known = true;
+    } else if (strcmp(a->sha, sha) != 0)
+        a->mixed = true;
+    if (p->build->git_dirty)
+        a->dirty = true;
+    return 0;
+}
+
+static void group_release(plot_group *g, int n_keys)
+{
+    if (g->values)
+        for (int i = 0; i < n_keys; i++)
+            free(g->values[i]);
+    free(g->values);
+    free(g->n);
+    free(g->mean);
+    free(g->sd);
+    free(g->confusion);
+}
+
+static void experiment_release(plot_experiment *x)
+{
+    for (int i = 0; i < x->n_runs; i++) {
+        free(x->runs[i].run_key);
+        free(x->runs[i].series);
+        free(x->runs[i].confusion);
+    }
+    free(x->runs);
+    for (int i = 0; i < x->n_groups; i++)
+        group_release(&x->groups[i], x->n_keys);
+    free(x->groups);
+    for (int i = 0; i < x->n_keys; i++) {
+        free(x->keys[i].path);
+        free(x->keys[i].name);
+    }
+    free(x->keys);
+    free(x->only_run);
+    *x = (plot_experiment){0};
+}
+
+void plot_set_release(plot_set *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < p->n; i++)
+        experiment_release(&p->x[i]);
+    free(p->x);
+    *p = (plot_set){0};
+}
+
+/* The keys whose values differ between runs (the seed excepted), sorted for display, each
+ * marked implied when an earlier non-implied key determines it. */
+static int find_keys(plot_experiment *x, json_t **flat, int n, err_info *e)
+{
+    json_t *all = json_object();
+    if (!all)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(flat[i], k, v) json_object_set(all, k, json_true());
+    }
+    int cap = (int)json_object_size(all), rc = 0;
+    x->keys = calloc((size_t)(cap ? cap : 1), sizeof *x->keys);
+    if (!x->keys) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(all, k, v) {
+        if (strcmp(k, "seed") == 0)
+            continue;
+        bool varies = false;
+        for (int i = 1; i < n && !varies; i++)
+            varies = strcmp(flat_get(flat[i], k), flat_get(flat[0], k)) != 0 ||
+                     !json_object_get(flat[i], k) != !json_object_get(flat[0], k);
+        if (!varies)
+            continue;
+        plot_key *pk = &x->keys[x->n_keys++];
+        pk->path = strdup(k);
+        pk->name = strdup(key_display(k));
+        if (!pk->path || !pk->name) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    qsort(x->keys, (size_t)x->n_keys, sizeof *x->keys, key_cmp);
+    for (int i = 0; i < x->n_keys; i++)
+        for (int j = 0; j < i && !x->keys[i].implied; j++)
+            if (!x->keys[j].implied && key_determines(flat, n, x->keys[j].path, x->keys[i].path))
+                x->keys[i].implied = true;
+done:
+    json_decref(all);
+    return rc;
+}
+
+/* Mean and sample sd (n-1 denominator) of the finite values among x[0], x[stride], ...;
+ * sd is 0 for one value and both are NAN for none. Returns how many were finite. */
+static int mean_sd(double *mean, double *sd, const double *const *x, int n_x)
+{
+    int n = 0;
+    double s = 0;
+    for (int i = 0; i < n_x; i++)
+        if (isfinite(*x[i])) {
+            s += *x[i];
+            n++;
+        }
+    if (n == 0) {
+        *mean = *sd = NAN;
+        return 0;
+    }
+    double m = s / n, ss = 0;
+    for (int i = 0; i < n_x; i++)
+        if (isfinite(*x[i]))
+            ss += (*x[i] - m) * (*x[i] - m);
+    *mean = m;
+    *sd = n > 1 ? sqrt(ss / (n - 1)) : 0.0;
+    return n;
+}
+
+/* Per-epoch mean/sd and the summed confusion matrix of group g of x. */
+static int group_stats(plot_experiment *x, int g, err_info *e)
+{
+    plot_group *gr = &x->groups[g];
+    int n_ep = 0, n_runs = 0;
+    for (int i = 0; i < x->n_runs; i++)
+        if (x->runs[i].group == g) {
+            n_runs++;
+            if (x->runs[i].n_epochs > n_ep)
+                n_ep = x->runs[i].n_epochs;
+            if (!gr->k && x->runs[i].k)
+                gr->k = x->runs[i].k;
+        }
+    gr->n_runs = n_runs;
+    gr->n_epochs = n_ep;
+    size_t cells = (size_t)(n_ep ? n_ep : 1) * PLOT_STAT_COUNT;
+    gr->n = calloc((size_t)(n_ep ? n_ep : 1), sizeof *gr->n);
+    gr->mean = calloc(cells, sizeof *gr->mean);
+    gr->sd = calloc(cells, sizeof *gr->sd);
+    const double **col = calloc((size_t)(n_runs ? n_runs : 1), sizeof *col);
+    if (gr->k)
+        gr->confusion = calloc((size_t)gr->k * (size_t)gr->k, sizeof *gr->confusion);
+    if (!gr->n || !gr->mean || !gr->sd || !col || (gr->k && !gr->confusion)) {
+        free(col);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    for (int ep = 0; ep < n_ep; ep++)
+        for (int s = 0; s < PLOT_STAT_COUNT; s++) {
+            int m = 0;
+            for (int i = 0; i < x->n_runs; i++) {
+                const plot_run *r = &x->runs[i];
+                if (r->group == g && ep < r->n_epochs)
+                    col[m++] = &r->series[(size_t)ep * PLOT_STAT_COUNT + (size_t)s];
+            }
+            size_t at = (size_t)ep * PLOT_STAT_COUNT + (size_t)s;
+            int n = mean_sd(&gr->mean[at], &gr->sd[at], col, m);
+            if (s == PLOT_TEST_ACC)
+                gr->n[ep] = n;
+        }
+    free(col);
+    /* Each run contributes its own last epoch's matrix; runs with another class count
+     * (not expected within one group) are left out rather than mixed in. */
+    for (int i = 0; i < x->n_runs; i++) {
+        const plot_run *r = &x->runs[i];
+        if (r->group != g || r->k != gr->k || !r->confusion)
+            continue;
+        for (size_t c = 0; c < (size_t)gr->k * (size_t)gr->k; c++)
+            gr->confusion[c] += r->confusion[c];
+    }
+    return 0;
+}
+
+/* Build experiment x from the raw runs idx[0..n) (all of one experiment). */
+static int build_experiment(plot_experiment *x, store *s, const raw_list *l, const int *idx,
+                            int n, const char *only_run, err_info *e)
+{
+    int rc = 0;
+    json_t **flat = calloc((size_t)n, sizeof *flat);
+    char **gkeys = calloc((size_t)n, sizeof *gkeys);
+    x->runs = calloc((size_t)n, sizeof *x->runs);
+    x->groups = calloc((size_t)n, sizeof *x->groups);
+    if (!flat || !gkeys || !x->runs || !x->groups) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    const raw_run *first = &l->v[idx[0]];
+    snprintf(x->name, sizeof x->name, "%s", first->experiment);
+    slugify(x->dir_name, sizeof x->dir_name, x->name);
+    if (only_run && !(x->only_run = strdup(only_run))) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < n; i++) {
+        const raw_run *w = &l->v[idx[i]];
+        json_error_t je;
+        json_t *cfg = json_loads(w->config_json, 0, &je);
+        flat[i] = json_object();
+        if (!flat[i] || (cfg && flatten(flat[i], "", cfg))) {
+            json_decref(cfg);
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        json_decref(cfg);
+    }
+    if ((rc = find_keys(x, flat, n, e)))
+        goto done;
+    /* Group runs by the values of every varying key (implied ones included). */
+    for (int i = 0; i < n; i++) {
+        size_t len = 1;
+        for (int k = 0; k < x->n_keys; k++)
+            len += strlen(flat_get(flat[i], x->keys[k].path)) + 1;
+        if (!(gkeys[i] = malloc(len))) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        gkeys[i][0] = '\0';
+        for (int k = 0; k < x->n_keys; k++) {
+            strcat(gkeys[i], flat_get(flat[i], x->keys[k].path));
+            strcat(gkeys[i], "\x1f"); /* unit separator: never in a configuration value */
+        }
+        int g = 0;
+        while (g < i && strcmp(gkeys[g], gkeys[i]) != 0)
+            g++;
+        plot_run *r = &x->runs[x->n_runs++];
+        r->seed = l->v[idx[i]].seed;
+        if (!(r->run_key = strdup(l->v[idx[i]].run_key))) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        if (g < i) {
+            r->group = x->runs[g].group;
+            continue;
+        }
+        /* a new group: its label from the non-implied keys */
+        r->group = x->n_groups++;
+        plot_group *gr = &x->groups[r->group];
+        gr->values = calloc((size_t)(x->n_keys ? x->n_keys : 1), sizeof *gr->values);
+        if (!gr->values) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        for (int k = 0; k < x->n_keys; k++) {
+            gr->values[k] = value_display(&x->keys[k], flat_get(flat[i], x->keys[k].path), flat, n);
+            if (!gr->values[k]) {
+                rc = err_set(e, ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            if (!x->keys[k].implied)
+                label_add(gr->label, sizeof gr->label, x->keys[k].name, gr->values[k]);
+        }
+    }
+    if (only_run) {
+        /* one run: its own label, and the group is the run */
+        snprintf(x->groups[0].label, sizeof x->groups[0].label, "run %.12s (seed %lld)",
+                 x->runs[0].run_key, (long long)x->runs[0].seed);
+        snprintf(x->groups[0].slug, sizeof x->groups[0].slug, "run-%.12s", x->runs[0].run_key);
+    }
+    /* Unique slugs: a label cut to size or made of unsafe characters may collide. */
+    for (int g = 0; g < x->n_groups && !only_run; g++) {
+        plot_group *gr = &x->groups[g];
+        char base[200];
+        slugify(base, sizeof base, gr->label);
+        snprintf(gr->slug, sizeof gr->slug, "%s", base);
+        for (int dup = 2, clash = 1; clash; dup++) {
+            clash = 0;
+            for (int h = 0; h < g; h++)
+                clash |= strcmp(x->groups[h].slug, gr->slug) == 0;
+            if (clash)
+                snprintf(gr->slug, sizeof gr->slug, "%s-%d", base, dup);
+        }
+    }
+    /* Epochs, provenance and the date of the newest run. */
+    prov_acc prov = {0};
+    char newest[32] = "";
+    for (int i = 0; i < x->n_runs; i++) {
+        epoch_acc acc = {.run = &x->runs[i]};
+        rc = store_epochs(s, x->runs[i].run_key, true, epoch_collect, &acc, e);
+        if (rc == 0)
+            rc = store_run_provenance(s, x->runs[i].run_key, prov_collect, &prov, e);
+        if (rc) {
+            if (acc.nomem)
+                err_set(e, ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        if (strcmp(l->v[idx[i]].date, newest) > 0)
+            snprintf(newest, sizeof newest, "%s", l->v[idx[i]].date);
+    }
+    snprintf(x->revision, sizeof x->revision, "%s%s",
+             !prov.known ? "unknown" : prov.mixed ? "mixed" : prov.sha,
+             prov.known && !prov.mixed && prov.dirty ? "-dirty" : "");
+    snprintf(x->newest, sizeof x->newest, "%.10s", newest[0] ? newest : "unknown");
+    for (int g = 0; g < x->n_groups; g++)
+        if ((rc = group_stats(x, g, e)))
+            goto done;
+done:
+    for (int i = 0; i < n; i++) {
+        json_decref(flat ? flat[i] : NULL);
+        free(gkeys ? gkeys[i] : NULL);
+    }
+    free(flat);
+    free(gkeys);
+    return rc;
+}
+
+int plot_load(plot_set *out, store *s, const plot_query *q, err_info *e)
+{
+    assert(out && s && q);
+    *out = (plot_set){0};
+    raw_list l = {.status_filter = q->partial || q->run_key ? -1 : RUN_COMPLETED};
+    int *idx = NULL;
+    char key[STORE_KEY_MAX];
+    int rc;
+    if (q->run_key) {
+        if ((rc = store_run_resolve(s, key, q->run_key, e)) ||
+            (rc = store_run_get(s, key, raw_collect, &l, e)))
+            goto done;
+        if (l.n == 0 && !l.nomem) {
+            rc = err_set(e, ERR_INVALID, "run '%.16s' has no epochs to plot", key);
+            goto done;
+        }
+    } else if ((rc = store_runs(s, q->experiment, -1, raw_collect, &l, e)))
+        goto done;
+    if (l.nomem) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (l.n == 0) {
+        const char *what = q->partial ? "runs with epochs" : "completed runs";
+        if (q->experiment)
+            rc = err_set(e, ERR_INVALID, "no %s of experiment '%s' in '%s'", what, q->experiment,
+                         store_path(s));
+        else
+            rc = err_set(e, ERR_INVALID, "no %s in '%s' (bench run FILE.toml adds some)", what,
+                         store_path(s));
+        goto done;
+    }
+    idx = malloc((size_t)l.n * sizeof *idx);
+    out->x = calloc((size_t)l.n, sizeof *out->x);
+    if (!idx || !out->x) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    /* One experiment per name, in the order the database lists them. */
+    for (int i = 0; i < l.n; i++) {
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(l.v[j].experiment, l.v[i].experiment) == 0;
+        if (seen)
+            continue;
+        int n = 0;
+        for (int j = i; j < l.n; j++)
+            if (strcmp(l.v[j].experiment, l.v[i].experiment) == 0)
+                idx[n++] = j;
+        rc = build_experiment(&out->x[out->n++], s, &l, idx, n, q->run_key ? key : NULL, e);
+        if (rc)
+            goto done;
+    }
+done:
+    free(idx);
+    raw_list_free(&l);
+    if (rc)
+        plot_set_release(out);
+    return rc;
+}
+
+/* ---- writing ------------------------------------------------------------------------------ */
+
+void plot_footer(char *buf, int n, const plot_experiment *x)
+{
+    snprintf(buf, (size_t)n, "experiment '%s' | git %s | newest run %s", x->name, x->revision,
+             x->newest);
+}
+
+/* mkdir -p */
+static int make_dirs(const char *dir, err_info *e)
+{
+    char p[PLOT_PATH_MAX];
+    if (snprintf(p, sizeof p, "%s", dir) >= (int)sizeof p)
+        return err_set(e, ERR_INVALID, "path '%.64s...' is too long", dir);
+    for (char *c = p + 1;; c++) {
+        if (*c != '/' && *c != '\0')
+            continue;
+        char saved = *c;
+        *c = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST)
+            return err_set(e, ERR_IO, "cannot create directory '%s': %s", p, strerror(errno));
+        *c = saved;
+        if (!saved)
+            break;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return err_set(e, ERR_IO, "cannot create directory '%s': not a directory", dir);
+    return 0;
+}
+
+/* An open output file, its path kept for messages. */
+typedef struct out_file {
+    FILE *f;
+    char path[PLOT_PATH_MAX];
+    const char *kind;
+} out_file;
+
+static int out_open(out_file *o, const char *dir, const char *name, const char *kind,
+                    err_info *e)
+{
+    if (snprintf(o->path, sizeof o->path, "%s/%s", dir, name) >= (int)sizeof o->path)
+        return err_set(e, ERR_INVALID, "path '%.64s...' is too long", dir);
+    o->kind = kind;
+    o->f = fopen(o->path, "w");
+    if (!o->f)
+        return err_set(e, ERR_IO, "cannot write '%s': %s", o->path, strerror(errno));
+    return 0;
+}
+
+/* Close, check that every byte reached the file, and report it. */
+static int out_close(out_file *o, plot_file_fn fn, void *ctx, err_info *e)
+{
+    if (!o->f)
+        return 0;
+    int bad = ferror(o->f);
+    bad |= fclose(o->f) != 0;
+    o->f = NULL;
+    if (bad)
+        return err_set(e, ERR_IO, "cannot write '%s': %s", o->path, strerror(errno));
+    return fn ? fn(ctx, o->path, o->kind) : 0;
+}
+
+/* A gnuplot string literal. Single quotes: no escapes, no backquote command substitution,
+ * no macro expansion; a quote is written twice. Control characters become spaces. */
+static void gp_str(FILE *f, const char *s)
+{
+    fputc('\'', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\'')
+            fputs("''", f);
+        else
+            fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
+    }
+    fputc('\'', f);
+}
+
+/* Text for a comment line: no newlines. */
+static void comment_str(FILE *f, const char *s)
+{
+    for (; *s; s++)
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+}
+
+/* A value in a .dat file; gnuplot reads NaN as a missing point. */
+static void dat_num(FILE *f, double v)
+{
+    if (isfinite(v))
+        fprintf(f, " %.9g", v);
+    else
+        fputs(" NaN", f);
+}
+
+static const char *const stat_names[PLOT_STAT_COUNT] = {
+    [PLOT_TRAIN_ACC] = "train_acc", [PLOT_TEST_ACC] = "test_acc",
+    [PLOT_TRAIN_LOSS] = "train_loss", [PLOT_TEST_LOSS] = "test_loss",
+    [PLOT_WALL_S] = "wall_s",
+};
+
+/* gnuplot column of the mean of stat s in a group .dat file (sd is the next one). */
+static int dat_col(int s) { return 3 + 2 * s; }
+
+static int write_group_dat(const plot_experiment *x, const plot_group *g, const char *dir,
+                           plot_file_fn fn, void *ctx, err_info *e)
+{
+    out_file o = {0};
+    char name[PLOT_LABEL_MAX + 16];
+    snprintf(name, sizeof name, "%s.dat", g->slug);
+    int rc = out_open(&o, dir, name, "data", e);
+    if (rc)
+        return rc;
+    FILE *f = o.f;
+    fputs("# bench plot: experiment '", f);
+    comment_str(f, x->name);
+    fprintf(f, "', group '");
+    comment_str(f, g->label[0] ? g->label : "all runs");
+    fprintf(f, "', %d run%s, seeds", g->n_runs, g->n_runs == 1 ? "" : "s");
+    for (int i = 0; i < x->n_runs; i++)
+        if (x->runs[i].group == g - x->groups)
+            fprintf(f, " %lld", (long long)x->runs[i].seed);
+    fputs("\n# per epoch: n = runs with a test accuracy at that epoch; mean and sample sd (n-1)"
+          " over them\n# (sd 0 for a single run). wall_s = training seconds of the epoch.\n"
+          "# epoch n",
+          f);
+    for (int s = 0; s < PLOT_STAT_COUNT; s++)
+        fprintf(f, " %s_mean %s_sd", stat_names[s], stat_names[s]);
+    fputc('\n', f);
+    for (int ep = 0; ep < g->n_epochs; ep++) {
+        fprintf(f, "%d %d", ep + 1, g->n[ep]);
+        for (int s = 0; s < PLOT_STAT_COUNT; s++) {
+            size_t at = (size_t)ep * PLOT_STAT_COUNT + (size_t)s;
+            dat_num(f, g->mean[at]);
+            dat_num(f, g->sd[at]);
+        }
+        fputc('\n', f);
+    }
+    return out_close(&o, fn, ctx, e);
+}
+
+static int write_confusion_dat(const plot_experiment *x, const plot_group *g, const char *dir,
+                               plot_file_fn fn, void *ctx, err_info *e)
+{
+    out_file o = {0};
+    char name[PLOT_LABEL_MAX + 32];
+    snprintf(name, sizeof name, "confusion_%s.dat", g->slug);
+    int rc = out_open(&o, dir, name, "data", e);
+    if (rc)
+        return rc;
+    FILE *f = o.f;
+    fputs("# bench plot: experiment '", f);
+    comment_str(f, x->name);
+    fputs("', group '", f);
+    comment_str(f, g->label[0] ? g->label : "all runs");
+    fprintf(f, "'\n# confusion matrix of the last epoch, summed over %d run%s: row = true class,"
+               " column = predicted class (0..%d)\n",
+            g->n_runs, g->n_runs == 1 ? "" : "s", g->k - 1);
+    for (int i = 0; i < g->k; i++) {
+        for (int j = 0; j < g->k; j++)
+            fprintf(f, "%s%lld", j ? " " : "", (long long)g->confusion[(size_t)i * (size_t)g->k + (size_t)j]);
+        fputc('\n', f);
+    }
+    return out_close(&o, fn, ctx, e);
+}
+
+/* What every script starts with: what it draws, how to render it, where it is (from ARG0, so
+ * that it runs from any working directory), the style, the footer and its output. */
+static int script_open(out_file *o, const plot_experiment *x, const plot_options *opt,
+                       const char *base, const char *what, int width, int height, err_info *e)
+{
+    char name[PLOT_LABEL_MAX + 32];
+    snprintf(name, sizeof name, "%s.gp", base);
+    int rc = out_open(o, opt->dir, name, "script", e);
+    if (rc)
+        return rc;
+    FILE *f = o->f;
+    char footer[512];
+    plot_footer(footer, sizeof footer, x);
+    fputs("# ", f);
+    comment_str(f, what);
+    fputs("\n# written by bench plot; render with: gnuplot ", f);
+    comment_str(f, o->path);
+    fputs("\n# (the image is written next to this script; data and style are found relative to"
+          " it)\n",
+          f);
+    fputs("bench_dir = ARG0\n"
+          "bench_i = strlen(bench_dir)\n"
+          "while (bench_i > 0 && bench_dir[bench_i:bench_i] ne '/') { bench_i = bench_i - 1 }\n"
+          "bench_dir = bench_i > 0 ? bench_dir[1:bench_i] : ''\n",
+          f);
+    fprintf(f, "bench_format = '%s'\nbench_width = %d\nbench_height = %d\nbench_footer = ",
+            plot_format_name(opt->format), width, height);
+    gp_str(f, footer);
+    fputs("\nload bench_dir.", f);
+    gp_str(f, opt->style_rel);
+    fputs("\nset output bench_dir.", f);
+    char image[PLOT_LABEL_MAX + 32];
+    snprintf(image, sizeof image, "%s.%s", base, plot_format_name(opt->format));
+    gp_str(f, image);
+    fputc('\n', f);
+    return 0;
+}
+
+/* A title of two lines: gnuplot joins '...'."\n".'...' (no escapes in single quotes). */
+static void gp_title(FILE *f, const char *cmd, const char *line1, const char *line2)
+{
+    fprintf(f, "%s ", cmd);
+    gp_str(f, line1);
+    if (line2 && *line2) {
+        fputs(".\"\\n\".", f);
+        gp_str(f, line2);
+    }
+    fputc('\n', f);
+}
+
+/* x axis over epochs 1..n with about ten tics. */
+static void gp_epoch_axis(FILE *f, int n)
+{
+    int step = n <= 10 ? 1 : (n + 9) / 10;
+    if (n > 1)
+        fprintf(f, "set xrange [1:%d]\n", n);
+    else
+        fputs("set xrange [0.5:1.5]\n", f);
+    fprintf(f, "set xtics %d\nset xlabel 'epoch'\n", step);
+}
+
+static void gp_data_var(FILE *f, const char *var, const plot_group *g)
+{
+    char name[PLOT_LABEL_MAX + 16];
+    snprintf(name, sizeof name, "%s.dat", g->slug);
+    fprintf(f, "%s = bench_dir.", var);
+    gp_str(f, name);
+    fputc('\n', f);
+}
+
+static void group_runs_text(char *buf, size_t n, const plot_experiment *x, const plot_group *g)
+{
+    if (x->only_run)
+        snprintf(buf, n, "one run, seed %lld", (long long)x->runs[0].seed);
+    else if (g->n_runs == 1)
+        snprintf(buf, n, "1 run");
+    else
+        snprintf(buf, n, "mean of %d runs (seeds), band = +/-1 sd", g->n_runs);
+}
+
+/* Fig. 4 of the paper: train and test accuracy per epoch of one group (or run). */
+static int write_fig4(const plot_experiment *x, const plot_group *g, const plot_options *opt,
+                      bool single, plot_file_fn fn, void *ctx, err_info *e)
+{
+    char base[PLOT_LABEL_MAX + 16], what[PLOT_LABEL_MAX + 64], sub[PLOT_LABEL_MAX + 64];
+    snprintf(base, sizeof base, single ? "fig4" : "fig4_%s", g->slug);
+    snprintf(what, sizeof what, "Fig. 4: train and test accuracy per epoch%s%s",
+             g->label[0] ? ", " : "", g->label);
+    group_runs_text(sub, sizeof sub, x, g);
+    out_file o = {0};
+    int rc = script_open(&o, x, opt, base, what, 800, 500, e);
+    if (rc)
+        return rc;
+    FILE *f = o.f;
+    gp_data_var(f, "dat", g);
+    gp_title(f, "set title", what, sub);
+    gp_epoch_axis(f, g->n_epochs);
+    fputs("set ylabel 'accuracy'\nset yrange [*:1]\nset key bottom right\n", f);
+    int tr = dat_col(PLOT_TRAIN_ACC), te = dat_col(PLOT_TEST_ACC);
+    fputs("plot \\\n", f);
+    if (g->n_runs > 1)
+        fprintf(f,
+                "  dat using 1:($%d-$%d):($%d+$%d) with filledcurves lt 1 notitle, \\\n"
+                "  dat using 1:($%d-$%d):($%d+$%d) with filledcurves lt 2 notitle, \\\n",
+                tr, tr + 1, tr, tr + 1, te, te + 1, te, te + 1);
+    fprintf(f,
+            "  dat using 1:%d with linespoints lt 1 title 'train', \\\n"
+            "  dat using 1:%d with linespoints lt 2 title 'test'\n",
+            tr, te);
+    return out_close(&o, fn, ctx, e);
+}
+
+/* A figure of one statistic per epoch, one line per group in groups[0..n). */
+typedef struct line_fig {
+    const char *base;      /* file name without extension */
+    const char *what;      /* title line 1 */
+    const char *sub;       /* title line 2, may be "" */
+    const char *ylabel;
+    int stat;              /* PLOT_* column */
+    const char *key_pos;   /* "bottom right" */
+    bool logy;             /* log scale when every value is positive */
+    bool from_zero;        /* y axis starts at 0 */
+} line_fig;
+
+static int write_lines(const plot_experiment *x, const line_fig *lf, const int *groups,
+                       const char *const *titles, int n, const plot_options *opt,
+                       plot_file_fn fn, void *ctx, err_info *e)
+{
+    out_file o = {0};
+    int rc = script_open(&o, x, opt, lf->base, lf->what, 800, 500, e);
+    if (rc)
+        return rc;
+    FILE *f = o.f;
+    gp_title(f, "set title", lf->what, lf->sub);
+    int n_ep = 0;
+    bool positive = true;
+    for (int i = 0; i < n; i++) {
+        const plot_group *g = &x->groups[groups[i]];
+        if (g->n_epochs > n_ep)
+            n_ep = g->n_epochs;
+        for (int ep = 0; ep < g->n_epochs; ep++) {
+            double v = g->mean[(size_t)ep * PLOT_STAT_COUNT + (size_t)lf->stat];
+            if (isfinite(v) && v <= 0)
+                positive = false;
+        }
+    }
+    gp_epoch_axis(f, n_ep);
+    fputs("set ylabel ", f);
+    gp_str(f, lf->ylabel);
+    fprintf(f, "\nset key %s\n", lf->key_pos);
+    if (lf->logy && positive)
+        fputs("set logscale y\n", f);
+    if (lf->from_zero)
+        fputs("set yrange [0:*]\n", f);
+    fputs("plot \\\n", f);
+    for (int i = 0; i < n; i++) {
+        char name[PLOT_LABEL_MAX + 16];
+        snprintf(name, sizeof name, "%s.dat", x->groups[groups[i]].slug);
+        fputs("  bench_dir.", f);
+        gp_str(f, name);
+        fprintf(f, " using 1:%d with linespoints lt %d title ", dat_col(lf->stat), i % 8 + 1);
+        gp_str(f, titles[i]);
+        fputs(i + 1 < n ? ", \\\n" : "\n", f);
+    }
+    return out_close(&o, fn, ctx, e);
+}
+
+/* The confusion matrix heat map of a group, with each cell's count written in it (white on
+ * the darker half of the palette). */
+static int write_confusion(const plot_experiment *x, const plot_group *g,
+                           const plot_options *opt, bool single, plot_file_fn fn, void *ctx,
+                           err_info *e)
+{
+    char base[PLOT_LABEL_MAX + 16], what[PLOT_LABEL_MAX + 64], sub[PLOT_LABEL_MAX + 64];
+    char dat[PLOT_LABEL_MAX + 32];
+    snprintf(base, sizeof base, single ? "confusion" : "confusion_%s", g->slug);
+    snprintf(dat, sizeof dat, "confusion_%s.dat", g->slug);
+    snprintf(what, sizeof what, "confusion matrix of the last epoch%s%s",
+             g->label[0] ? ", " : "", g->label);
+    if (x->only_run)
+        snprintf(sub, sizeof sub, "one run, seed %lld", (long long)x->runs[0].seed);
+    else
+        snprintf(sub, sizeof sub, "counts summed over %d run%s", g->n_runs,
+                 g->n_runs == 1 ? "" : "s");
+    out_file o = {0};
+    int rc = script_open(&o, x, opt, base, what, 700, 640, e);
+    if (rc)
+        return rc;
+    FILE *f = o.f;
+    fputs("dat = bench_dir.", f);
+    gp_str(f, dat);
+    fputc('\n', f);
+    gp_title(f, "set title", what, sub);
+    fprintf(f,
+            "stats dat matrix using 3 nooutput\n"
+            "bench_max = STATS_max > 0 ? STATS_max : 1\n"
+            "set xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\n"
+            "set xtics 1\nset ytics 1\nunset grid\nset tics scale 0\n"
+            "set xlabel 'predicted class'\nset ylabel 'true class'\nset cblabel 'count'\n"
+            "set cbrange [0:bench_max]\nset size ratio -1\nunset key\n"
+            "plot dat matrix with image, \\\n"
+            "  dat matrix using 1:2:(sprintf('%%d', $3)):($3 > bench_max / 2 ? 0xffffff : 0x000000)"
+            " with labels tc rgb variable font ',8'\n",
+            g->k - 1, g->k - 1);
+    return out_close(&o, fn, ctx, e);
+}
+
+/* Does groups a and b agree on every non-implied varying key except those skip() names? */
+typedef bool (*key_skip_fn)(const plot_key *k);
+
+static bool same_partition(const plot_experiment *x, int a, int b, key_skip_fn skip)
+{
+    for (int k = 0; k < x->n_keys; k++)
+        if (!x->keys[k].implied && !skip(&x->keys[k]) &&
+            strcmp(x->groups[a].values[k], x->groups[b].values[k]) != 0)
+            return false;
+    return true;
+}
+
+static bool is_optimizer_key(const plot_key *k) { return strncmp(k->path, "optimizer", 9) == 0; }
+static bool is_bn_key(const plot_key *k) { return strcmp(k->path, "bn") == 0; }
+
+/* One comparison figure per combination of the other keys: test accuracy per epoch with one
+ * line per value of the compared key (optimizer, or bn). */
+static int write_comparisons(const plot_experiment *x, const plot_options *opt,
+                             const char *stem, const char *what, key_skip_fn compared,
+                             plot_file_fn fn, void *ctx, err_info *e)
+{
+    int *members = malloc((size_t)x->n_groups * sizeof *members);
+    char (*titles)[PLOT_LABEL_MAX] = malloc((size_t)x->n_groups * sizeof *titles);
+    const char **tp = malloc((size_t)x->n_groups * sizeof *tp);
+    bool *done = calloc((size_t)x->n_groups, sizeof *done);
+    int rc = 0;
+    if (!members || !titles || !tp || !done) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int g = 0; g < x->n_groups && rc == 0; g++) {
+        if (done[g])
+            continue;
+        int n = 0;
+        char part[PLOT_LABEL_MAX] = "";
+        for (int k = 0; k < x->n_keys; k++)
+            if (!x->keys[k].implied && !compared(&x->keys[k]))
+                label_add(part, sizeof part, x->keys[k].name, x->groups[g].values[k]);
+        for (int h = g; h < x->n_groups; h++) {
+            if (done[h] || !same_partition(x, g, h, compared))
+                continue;
+            done[h] = true;
+            members[n] = h;
+            titles[n][0] = '\0';
+            for (int k = 0; k < x->n_keys; k++) {
+                if (x->keys[k].implied || !compared(&x->keys[k]))
+                    continue;
+                const char *v = x->groups[h].values[k];
+                if (strcmp(x->keys[k].path, "optimizer.kind") == 0 && !titles[n][0])
+                    snprintf(titles[n], PLOT_LABEL_MAX, "%s", v);
+                else if (is_bn_key(&x->keys[k]))
+                    label_add(titles[n], PLOT_LABEL_MAX, "BN", v);
+                else
+                    label_add(titles[n], PLOT_LABEL_MAX, x->keys[k].name, v);
+            }
+            /* "BN=on" reads better as "BN on" */
+            char *eq = strstr(titles[n], "BN=");
+            if (eq)
+                eq[2] = ' ';
+            tp[n] = titles[n];
+            n++;
+        }
+        char base[PLOT_LABEL_MAX + 32], slug[PLOT_LABEL_MAX], sub[PLOT_LABEL_MAX + 64];
+        slugify(slug, sizeof slug, part);
+        if (part[0])
+            snprintf(base, sizeof base, "%s_%s", stem, slug);
+        else
+            snprintf(base, sizeof base, "%s", stem);
+        snprintf(sub, sizeof sub, "%s%smean over seeds", part, part[0] ? "; " : "");
+        line_fig lf = {.base = base, .what = what, .sub = sub, .ylabel = "test accuracy",
+                       .stat = PLOT_TEST_ACC, .key_pos = "bottom right"};
+        rc = write_lines(x, &lf, members, tp, n, opt, fn, ctx, e);
+    }
+out:
+    free(members);
+    free(titles);
+    free(tp);
+    free(done);
+    return rc;
+}
+
+/* The style file, written when the scripts' relative path does not lead to one. */
+static int write_style(const plot_options *opt, plot_file_fn fn, void *ctx, err_info *e)
+{
+    char path[PLOT_PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s", opt->dir, opt->style_rel) >= (int)sizeof path)
+        return err_set(e, ERR_INVALID, "path '%.64s...' is too long", opt->dir);
+    if (access(path, F_OK) == 0)
+        return 0;
+    out_file o = {0};
+    int rc = out_open(&o, opt->dir, opt->style_rel, "style", e);
+    if (rc)
+        return rc;
+    fputs(plot_style, o.f);
+    return out_close(&o, fn, ctx, e);
+}
+
+int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn fn, void *ctx,
+               err_info *e)
+{
+    assert(x && opt && opt->dir && opt->style_rel);
+    int rc = make_dirs(opt->dir, e);
+    if (rc == 0)
+        rc = write_style(opt, fn, ctx, e);
+    bool single = x->n_groups == 1 && !x->only_run;
+    for (int g = 0; g < x->n_groups && rc == 0; g++) {
+        const plot_group *gr = &x->groups[g];
+        rc = write_group_dat(x, gr, opt->dir, fn, ctx, e);
+        if (rc == 0)
+            rc = write_fig4(x, gr, opt, single, fn, ctx, e);
+        if (rc == 0 && gr->k > 0) {
+            rc = write_confusion_dat(x, gr, opt->dir, fn, ctx, e);
+            if (rc == 0)
+                rc = write_confusion(x, gr, opt, single, fn, ctx, e);
+        }
+    }
+    if (rc || x->only_run)
+        return rc;
+    bool opt_varies = false, bn_varies = false;
+    for (int k = 0; k < x->n_keys; k++) {
+        opt_varies |= !x->keys[k].implied && strcmp(x->keys[k].path, "optimizer.kind") == 0;
+        bn_varies |= !x->keys[k].implied && is_bn_key(&x->keys[k]);
+    }
+    if (opt_varies)
+        rc = write_comparisons(x, opt, "optimizers", "test accuracy per epoch by optimizer",
+                               is_optimizer_key, fn, ctx, e);
+    if (rc == 0 && bn_varies)
+        rc = write_comparisons(x, opt, "bn", "test accuracy per epoch, batch norm on vs off",
+                               is_bn_key, fn, ctx, e);
+    if (rc)
+        return rc;
+    /* loss and time: every group */
+    int *all = malloc((size_t)x->n_groups * sizeof *all);
+    const char **titles = malloc((size_t)x->n_groups * sizeof *titles);
+    if (!all || !titles) {
+        free(all);
+        free(titles);
+        return err_set(e, ERR_NOMEM, "out of memory");
+    }
+    for (int g = 0; g < x->n_groups; g++) {
+        all[g] = g;
+        titles[g] = x->groups[g].label[0] ? x->groups[g].label : "all runs";
+    }
+    line_fig loss = {.base = "loss", .what = "training loss per epoch",
+                     .sub = "mean over seeds", .ylabel = "training loss (cross-entropy)",
+                     .stat = PLOT_TRAIN_LOSS, .key_pos = "top right", .logy = true};
+    line_fig time = {.base = "time", .what = "training time per epoch",
+                     .sub = "mean over seeds", .ylabel = "seconds per epoch (wall clock)",
+                     .stat = PLOT_WALL_S, .key_pos = "bottom right", .from_zero = true};
+    rc = write_lines(x, &loss, all, titles, x->n_groups, opt, fn, ctx, e);
+    if (rc == 0)
+        rc = write_lines(x, &time, all, titles, x->n_groups, opt, fn, ctx, e);
+    free(all);
+    free(titles);
+    return rc;
+}
+
+/* ---- rendering ---------------------------------------------------------------------------- */
+
+bool plot_gnuplot_available(void)
+{
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/bin:/usr/bin"; /* what execvp searches without PATH */
+    char dir[PLOT_PATH_MAX];
+    while (*path) {
+        size_t len = strcspn(path, ":");
+        if (len == 0)
+            snprintf(dir, sizeof dir, "./gnuplot");
+        else
+            snprintf(dir, sizeof dir, "%.*s/gnuplot", (int)(len < 4000 ? len : 4000), path);
+        struct stat st;
+        if (stat(dir, &st) == 0 && S_ISREG(st.st_mode) && access(dir, X_OK) == 0)
+            return true;
+        path += len;
+        if (*path == ':')
+            path++;
+    }
+    return false;
+}
+
+int plot_render(const char *script, err_info *e)
+{
+    assert(script);
+    int fds[2];
+    if (pipe(fds) != 0)
+        return err_set(e, ERR_IO, "cannot run gnuplot: %s", strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return err_set(e, ERR_IO, "cannot run gnuplot: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        /* child: stdin from /dev/null, stdout and stderr into the pipe */
+        int null = open("/dev/null", O_RDONLY);
+        if (null >= 0)
+            dup2(null, 0);
+        dup2(fds[1], 1);
+        dup2(fds[1], 2);
+        close(fds[0]);
+        close(fds[1]);
+        char *argv[] = {"gnuplot", (char *)script, NULL};
+        execvp("gnuplot", argv);
+        dprintf(2, "cannot run gnuplot: %s\n", strerror(errno));
+        _exit(127);
+    }
+    close(fds[1]);
+    /* Keep the last 4 KiB of what gnuplot says, for the message. */
+    char buf[4096];
+    size_t used = 0;
+    char chunk[1024];
+    ssize_t got;
+    while ((got = read(fds[0], chunk, sizeof chunk)) != 0) {
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        /* chunk is smaller than buf: drop the oldest bytes to make room */
+        if (used + (size_t)got >= sizeof buf) {
+            size_t drop = used + (size_t)got - (sizeof buf - 1);
+            memmove(buf, buf + drop, used - drop);
+            used -= drop;
+        }
+        memcpy(buf + used, chunk, (size_t)got);
+        used += (size_t)got;
+    }
+    buf[used] = '\0';
+    close(fds[0]);
+    int st;
+    while (waitpid(pid, &st, 0) < 0)
+        if (errno != EINTR)
+            return err_set(e, ERR_IO, "gnuplot on '%s': %s", script, strerror(errno));
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        return 0;
+    /* the last non-empty line of its output */
+    while (used > 0 && (buf[used - 1] == '\n' || buf[used - 1] == ' '))
+        buf[--used] = '\0';
+    char *last = strrchr(buf, '\n');
+    last = last ? last + 1 : buf;
+    if (WIFEXITED(st))
+        return err_set(e, ERR_IO, "gnuplot failed on '%s' (exit %d)%s%s", script,
+                       WEXITSTATUS(st), *last ? ": " : "", last);
+    return err_set(e, ERR_IO, "gnuplot on '%s' was killed by signal %d", script, WTERMSIG(st));
+}

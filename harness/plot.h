@@ -1,0 +1,161 @@
+/* plot: the paper's figures as gnuplot scripts and data files, rendered when gnuplot exists.
+ *
+ * The module owns three steps, used in order by `bench plot` (cmd_plot.c):
+ *   1. plot_load: read runs and their epochs from the results database and gather them into
+ *      experiments and groups. A group is the set of runs of one experiment whose resolved
+ *      configurations (runs.config_json) are equal except for the seed; the group's label names
+ *      the configuration keys that differ between the experiment's groups ("optimizer=adam
+ *      bn=on"), so it is the sweep minus the seed whatever the experiment file swept.
+ *   2. plot_write: per experiment, one `.dat` file per group (per-epoch mean and sample sd over
+ *      the group's runs) and one confusion matrix per group, plus `.gp` scripts that load the
+ *      shared style file and draw:
+ *        fig4_*.gp        the paper's Fig. 4: train and test accuracy per epoch, lines titled
+ *                         exactly "train" and "test", mean over seeds with a +/-1 sd band;
+ *        optimizers*.gp   test accuracy per epoch, one line per optimizer (when it varies);
+ *        bn*.gp           test accuracy per epoch, BN on vs off (when bn varies);
+ *        loss.gp          training loss per epoch, one line per group;
+ *        time.gp          training seconds per epoch, one line per group;
+ *        confusion_*.gp   heat map of the last epoch's confusion matrix with its counts.
+ *      Every figure carries a footer: experiment name, git revision of the runs' build (short
+ *      SHA, "mixed" when they differ) and the date of the newest run.
+ *   3. plot_render: run gnuplot (fork/execvp, no shell) on a script.
+ *
+ * Scripts are independent of the working directory: each finds its own directory from ARG0
+ * (`gnuplot plots/quick/fig4.gp` from anywhere), reads its data and writes its image there, and
+ * loads the style file by a path relative to itself, so that a directory of figures can be
+ * moved together with its style file. The style (plots/style.gp in the repository, embedded
+ * in the program as plot_style_text()) picks the terminal: pngcairo when the gnuplot at hand
+ * has it, else png; or svg. */
+#ifndef BENCH_PLOT_H
+#define BENCH_PLOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+#define PLOT_NAME_MAX 128   /* experiment names, group labels' parts */
+#define PLOT_LABEL_MAX 256  /* a group label */
+#define PLOT_PATH_MAX 4096
+#define PLOT_MAX_CLASSES 256 /* confusion matrices larger than this are not drawn */
+
+typedef enum plot_format { PLOT_PNG, PLOT_SVG, PLOT_FORMAT_COUNT } plot_format;
+
+/* "png", "svg" (also the image file extension). */
+const char *plot_format_name(plot_format f);
+/* *out <- the format named name; ERR_INVALID listing the valid names. */
+int plot_format_parse(plot_format *out, const char *name, err_info *e);
+
+/* Per-epoch statistics of a group, the columns of its .dat file after epoch and n. */
+enum {
+    PLOT_TRAIN_ACC,
+    PLOT_TEST_ACC,
+    PLOT_TRAIN_LOSS,
+    PLOT_TEST_LOSS,
+    PLOT_WALL_S,      /* training wall seconds of the epoch */
+    PLOT_STAT_COUNT
+};
+
+/* One run as plotted: its per-epoch series and the confusion matrix of its last epoch. */
+typedef struct plot_run {
+    char *run_key;
+    int64_t seed;
+    int n_epochs;           /* epochs stored (1..n_epochs, consecutive from 1) */
+    double *series;         /* (n_epochs, PLOT_STAT_COUNT), NAN where not stored */
+    int k;                  /* classes of the confusion matrix, 0 when none was stored */
+    int64_t *confusion;     /* (k,k) row = true class, column = predicted, last epoch */
+    int confusion_epoch;    /* the epoch it is of */
+    int group;              /* index into plot_experiment.groups */
+} plot_run;
+
+/* Runs equal in every configuration key but the seed. */
+typedef struct plot_group {
+    char label[PLOT_LABEL_MAX]; /* "optimizer=adam bn=on"; "" when the experiment has one group */
+    char slug[PLOT_LABEL_MAX];  /* the label as a file-name part, "optimizer-adam_bn-on";
+                                 * unique within the experiment; "all" for the only group */
+    char **values;              /* (n_keys of the experiment) this group's value of each key
+                                 * that varies between groups, display form ("on", "adam") */
+    int n_runs;
+    int n_epochs;               /* the longest of its runs */
+    int *n;                     /* (n_epochs) runs with a finite test accuracy at each epoch */
+    double *mean, *sd;          /* (n_epochs, PLOT_STAT_COUNT) over the runs that have the
+                                 * value; sd is the sample sd (n-1), 0 for a single run */
+    int k;                      /* classes of the summed confusion matrix (0: none) */
+    int64_t *confusion;         /* (k,k) summed over the group's runs' last epochs */
+} plot_group;
+
+/* The keys that vary between groups, in display order ("optimizer" before "lr" before "bn"). */
+typedef struct plot_key {
+    char *path;     /* flattened config_json path: "optimizer.kind", "bn", "layers" */
+    char *name;     /* display name: "optimizer", "lr", "bn", "layers" */
+    bool implied;   /* follows from another varying key (layers from bn, optimizer.beta1
+                     * from optimizer.kind): part of the grouping, left out of labels */
+} plot_key;
+
+typedef struct plot_experiment {
+    char name[PLOT_NAME_MAX];       /* as stored; "(none)" for runs without an experiment */
+    char dir_name[PLOT_NAME_MAX];   /* the name made safe as one path component */
+    char revision[64];              /* short git SHA of the runs' builds, "mixed", "unknown" */
+    char newest[32];                /* YYYY-MM-DD of the newest run, "unknown" */
+    char *only_run;                 /* with plot_query.run_key: that run's key, else NULL */
+    int n_runs;
+    plot_run *runs;                 /* (n_runs) */
+    int n_keys;
+    plot_key *keys;                 /* (n_keys) */
+    int n_groups;
+    plot_group *groups;             /* (n_groups) in order of first appearance */
+} plot_experiment;
+
+typedef struct plot_set {
+    int n;
+    plot_experiment *x;             /* (n) in database order */
+} plot_set;
+
+/* What to load. */
+typedef struct plot_query {
+    const char *experiment;  /* only this experiment (by name); NULL for all */
+    const char *run_key;     /* only this run (a key or unique prefix, as bench show takes) */
+    bool partial;            /* also runs that are not COMPLETED, with the epochs they stored */
+} plot_query;
+
+/* Load the runs q asks for from s into *out (released with plot_set_release, also on
+ * failure). Errors (ERR_INVALID): no runs in the database, no runs of the named experiment, no
+ * such run; the messages name the database and say what was looked for. */
+int plot_load(plot_set *out, store *s, const plot_query *q, err_info *e);
+void plot_set_release(plot_set *p);
+
+/* Where and how to write. */
+typedef struct plot_options {
+    const char *dir;         /* the directory of this experiment's files (created) */
+    const char *style_rel;   /* the style file's path relative to dir ("../style.gp"), as
+                              * the scripts load it; written from plot_style_text() when
+                              * it does not exist */
+    plot_format format;
+} plot_options;
+
+/* Called for every file plot_write wrote (data, script or style), kind "data", "script" or
+ * "style"; a non-zero return stops plot_write with that value. */
+typedef int (*plot_file_fn)(void *ctx, const char *path, const char *kind);
+
+/* Write x's data files and scripts into o->dir (made with its parents when missing).
+ * Errors: ERR_IO naming the directory or file that could not be made or written. */
+int plot_write(const plot_experiment *x, const plot_options *o, plot_file_fn fn, void *ctx,
+               err_info *e);
+
+/* The footer every figure of x carries:
+ * "experiment 'quick' | git 1a2b3c4 | newest run 2024-05-01". */
+void plot_footer(char *buf, int n, const plot_experiment *x);
+
+/* The embedded copy of plots/style.gp (the test keeps the two equal). */
+const char *plot_style_text(void);
+
+/* Whether an executable `gnuplot` is on PATH (what plot_render would run). */
+bool plot_gnuplot_available(void);
+
+/* Run `gnuplot script` (execvp, so found on PATH; no shell) and wait. gnuplot's stderr is
+ * captured: a non-zero exit or a signal is ERR_IO whose message names the script and quotes
+ * gnuplot's last line of output. */
+int plot_render(const char *script, err_info *e);
+
+#endif

@@ -1,0 +1,638 @@
+/* Tests of harness/plot and `bench plot`. A temporary database is filled through the store API
+ * with fabricated runs: experiment "grid" sweeps 2 optimizers x BN on/off x 2 seeds (3 epochs,
+ * a 10-class confusion matrix per epoch), experiment "solo" has a single run. Then:
+ *   - plot_load: groups, labels, implied keys, per-epoch mean and sample sd, summed confusion
+ *     counts, revision and date, against values computed by hand;
+ *   - the built bench renders PNG and SVG with the real gnuplot: every expected script, data file
+ *     and image exists, PNGs have the signature and an IHDR with a positive size, SVGs are
+ *     XML-ish; Fig. 4 has lines titled "train" and "test"; every script carries the footer;
+ *   - scripts run from any directory after their directory is moved with the style file;
+ *   - --run, several experiments, the default plots/NAME directory, no gnuplot on PATH;
+ *   - errors: empty database, unknown experiment, unknown run, missing database, unwritable
+ *     directory, bad --format: one line on stderr, exit 1 (2 for usage). */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, nftw, setenv */
+#define _XOPEN_SOURCE 700
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "plot.h"
+#include "store.h"
+
+#define assert_close(a, b, eps)                                                                \
+    do {                                                                                       \
+        double a_ = (a), b_ = (b);                                                             \
+        if (!(fabs(a_ - b_) <= (eps)))                                                         \
+            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                \
+    } while (0)
+
+enum { N_EPOCHS = 3, K = 10, OUT_MAX = 1 << 16 };
+
+static const char *const optimizers[] = {"sgd", "adam"};
+static const char *const opt_lr[] = {"0.1", "0.001"};
+static const char *const bn_json[] = {"true", "false"};
+
+typedef struct fixture {
+    char dir[256];
+    char db[320];     /* dir/bench.db, filled */
+    char empty[320];  /* dir/empty.db, schema only */
+} fixture;
+
+typedef struct result {
+    int status;
+    char out[OUT_MAX], err[OUT_MAX];
+} result;
+
+/* ---- the fabricated database ---------------------------------------------------------------
+ * Run (o, b, seed) at epoch ep (1-based) has
+ *   test_acc  = 0.90 + 0.02 ep + 0.01 o - 0.03 b + 0.004 seed
+ *   train_acc = test_acc + 0.01,  train_loss = 1 / (ep + seed),  wall_s = 10 + o + seed
+ * so within a group (fixed o, b) the seeds 1 and 2 differ by 0.004 in accuracy: mean at seed
+ * 1.5, sample sd = 0.004 / sqrt(2). The confusion matrix has 90 + seed on the diagonal and
+ * (i + j) % 3 elsewhere. */
+static double acc_of(int o, int b, int seed, int ep)
+{
+    return 0.90 + 0.02 * ep + 0.01 * o - 0.03 * b + 0.004 * seed;
+}
+
+static int64_t conf_of(int seed, int i, int j) { return i == j ? 90 + seed : (i + j) % 3; }
+
+static void put_run(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
+                    const char *optimizer, int o, int b, int seed)
+{
+    err_info e = {0};
+    store_run r = {.run_key = key, .experiment_id = xid, .build_id = bid, .config_json = json,
+                   .model = "paper", .optimizer = optimizer, .lr = 0.1, .bn = b == 0,
+                   .seed = seed, .batch = 100, .epochs = N_EPOCHS, .sampling = "shuffle",
+                   .threads = 1, .eval_n = 1000};
+    if (store_run_queue(s, NULL, &r, false, &e) || store_run_start(s, key, &e))
+        fail_msg("%s", e.msg);
+    double prec[K], rec[K], f1[K];
+    int64_t support[K], conf[K * K];
+    for (int i = 0; i < K; i++) {
+        prec[i] = rec[i] = f1[i] = 0.9;
+        support[i] = 100;
+        for (int j = 0; j < K; j++)
+            conf[i * K + j] = conf_of(seed, i, j);
+    }
+    for (int ep = 1; ep <= N_EPOCHS; ep++) {
+        double acc = acc_of(o, b, seed, ep);
+        store_epoch row = {.run_key = key, .epoch = ep, .train_loss = 1.0 / (ep + seed),
+                           .train_acc = acc + 0.01, .test_loss = 0.5 / ep, .test_acc = acc,
+                           .precision_macro = acc, .recall_macro = acc, .f1_macro = acc,
+                           .auroc_macro = 0.99, .f1_weighted = acc, .wall_s = 10 + o + seed,
+                           .cpu_s = 20, .images_per_s = 6000, .k = K, .precision = prec,
+                           .recall = rec, .f1 = f1, .support = support, .confusion = conf};
+        if (store_epoch_put(s, &row, &e))
+            fail_msg("%s", e.msg);
+    }
+    store_run_end end = {.status = RUN_COMPLETED, .wall_s = 33, .cpu_s = 60};
+    if (store_run_finish(s, key, &end, &e))
+        fail_msg("%s", e.msg);
+}
+
+static void fill_db(const char *path)
+{
+    store *s = NULL;
+    err_info e = {0};
+    if (store_open(&s, path, &e))
+        fail_msg("%s", e.msg);
+    int64_t grid = 0, solo = 0, bid = 0;
+    store_experiment xg = {.name = "grid", .file = "grid.toml", .spec_sha256 = "aa",
+                           .spec_text = "[sweep]\n"};
+    store_experiment xs = {.name = "solo", .file = "solo.toml", .spec_sha256 = "bb"};
+    store_build b = {.git_sha = "0123456789abcdef0123456789abcdef01234567",
+                     .git_branch = "main", .compiler = "GNU"};
+    if (store_experiment_put(s, &grid, &xg, &e) || store_experiment_put(s, &solo, &xs, &e) ||
+        store_build_put(s, &bid, &b, &e))
+        fail_msg("%s", e.msg);
+    for (int o = 0; o < 2; o++)
+        for (int bn = 0; bn < 2; bn++)
+            for (int seed = 1; seed <= 2; seed++) {
+                char key[64], json[512];
+                snprintf(key, sizeof key, "k%d%d%d0000000000000000", o, bn, seed);
+                /* like exp_run_json: the layer list follows bn, the lr the optimizer */
+                snprintf(json, sizeof json,
+                         "{\"bn\":%s,\"epochs\":3,\"layers\":[{\"type\":\"conv\"}%s,"
+                         "{\"type\":\"affine\"}],\"model\":\"paper\",\"optimizer\":{\"kind\":"
+                         "\"%s\",\"lr\":%s},\"seed\":%d}",
+                         bn_json[bn], bn == 0 ? ",{\"type\":\"batchnorm\"}" : "",
+                         optimizers[o], opt_lr[o], seed);
+                put_run(s, grid, bid, key, json, optimizers[o], o, bn, seed);
+            }
+    put_run(s, solo, bid, "solo000000000000",
+            "{\"bn\":true,\"model\":\"paper\",\"optimizer\":{\"kind\":\"momentum\"},\"seed\":7}",
+            "momentum", 0, 0, 7);
+    store_close(s);
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    const char *tmp = getenv("TMPDIR");
+    snprintf(f->dir, sizeof f->dir, "%s/test_plot.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(f->dir))
+        return -1;
+    snprintf(f->db, sizeof f->db, "%s/bench.db", f->dir);
+    snprintf(f->empty, sizeof f->empty, "%s/empty.db", f->dir);
+    fill_db(f->db);
+    store *s = NULL;
+    err_info e = {0};
+    if (store_open(&s, f->empty, &e))
+        return -1;
+    store_close(s);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(f);
+    return 0;
+}
+
+/* ---- helpers -------------------------------------------------------------------------------- */
+
+static void slurp(char *dst, FILE *f)
+{
+    rewind(f);
+    size_t n = fread(dst, 1, OUT_MAX - 1, f);
+    dst[n] = '\0';
+    fclose(f);
+}
+
+/* Run argv[0] (an absolute path) in cwd; path_env replaces PATH when non-NULL. */
+static void run_prog(result *r, const char *cwd, const char *path_env, const char *const *argv)
+{
+    FILE *out = tmpfile(), *err = tmpfile();
+    assert_non_null(out);
+    assert_non_null(err);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fileno(out), 1);
+        dup2(fileno(err), 2);
+        if (chdir(cwd) != 0)
+            _exit(126);
+        if (path_env)
+            setenv("PATH", path_env, 1);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    slurp(r->out, out);
+    slurp(r->err, err);
+}
+
+#define BENCH(r, cwd, ...) \
+    run_prog(r, cwd, NULL, (const char *const[]){BENCH_BINARY, "plot", __VA_ARGS__, NULL})
+
+static bool have_gnuplot(void) { return plot_gnuplot_available(); }
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open '%s'", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
+static bool exists(const char *dir, const char *name)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+static void assert_exists(const char *dir, const char *name)
+{
+    if (!exists(dir, name))
+        fail_msg("missing '%s/%s'", dir, name);
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* A real PNG: signature, an IHDR chunk first with positive width and height, not tiny. */
+static void assert_png(const char *dir, const char *name)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    size_t n = 0;
+    unsigned char *b = (unsigned char *)read_all(p, &n);
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    if (n < 2000 || memcmp(b, sig, 8) != 0 || memcmp(b + 12, "IHDR", 4) != 0 ||
+        be32(b + 16) == 0 || be32(b + 20) == 0)
+        fail_msg("'%s' is not a valid non-trivial PNG (%zu bytes)", p, n);
+    free(b);
+}
+
+static void assert_svg(const char *dir, const char *name)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    size_t n = 0;
+    char *b = read_all(p, &n);
+    if (n < 1000 || (strncmp(b, "<?xml", 5) != 0 && strncmp(b, "<svg", 4) != 0) ||
+        !strstr(b, "</svg>"))
+        fail_msg("'%s' is not an SVG document (%zu bytes)", p, n);
+    free(b);
+}
+
+static bool file_has(const char *dir, const char *name, const char *needle)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    char *b = read_all(p, NULL);
+    bool has = strstr(b, needle) != NULL;
+    free(b);
+    return has;
+}
+
+/* Exactly one line on stderr, containing want. */
+static void assert_one_line_error(const result *r, const char *want)
+{
+    if (!strstr(r->err, want))
+        fail_msg("stderr lacks '%s': %s", want, r->err);
+    const char *nl = strchr(r->err, '\n');
+    if (!nl || nl[1] != '\0')
+        fail_msg("stderr is not one line: %s", r->err);
+    assert_int_equal(strncmp(r->err, "bench: ", 7), 0);
+}
+
+/* The figures of experiment grid. The group order is that of the runs (o slowest, then bn). */
+static const char *const grid_groups[] = {"optimizer-sgd_bn-on", "optimizer-sgd_bn-off",
+                                          "optimizer-adam_bn-on", "optimizer-adam_bn-off"};
+static const char *const grid_scripts[] = {
+    "optimizers_bn-on", "optimizers_bn-off", "bn_optimizer-sgd", "bn_optimizer-adam",
+    "loss", "time"};
+
+static void check_grid_dir(const char *dir, const char *ext)
+{
+    char name[256];
+    for (int g = 0; g < 4; g++) {
+        const char *stems[] = {"fig4_", "confusion_"};
+        snprintf(name, sizeof name, "%s.dat", grid_groups[g]);
+        assert_exists(dir, name);
+        snprintf(name, sizeof name, "confusion_%s.dat", grid_groups[g]);
+        assert_exists(dir, name);
+        for (int s = 0; s < 2; s++) {
+            snprintf(name, sizeof name, "%s%s.gp", stems[s], grid_groups[g]);
+            assert_exists(dir, name);
+            if (ext) {
+                snprintf(name, sizeof name, "%s%s.%s", stems[s], grid_groups[g], ext);
+                strcmp(ext, "png") == 0 ? assert_png(dir, name) : assert_svg(dir, name);
+            }
+        }
+    }
+    for (size_t i = 0; i < sizeof grid_scripts / sizeof grid_scripts[0]; i++) {
+        snprintf(name, sizeof name, "%s.gp", grid_scripts[i]);
+        assert_exists(dir, name);
+        assert_true(file_has(dir, name, "experiment ''grid'' | git 0123456 | newest run 20"));
+        if (ext) {
+            snprintf(name, sizeof name, "%s.%s", grid_scripts[i], ext);
+            strcmp(ext, "png") == 0 ? assert_png(dir, name) : assert_svg(dir, name);
+        }
+    }
+    /* Fig. 4: the two lines titled exactly train and test, the band, the footer */
+    snprintf(name, sizeof name, "fig4_%s.gp", grid_groups[0]);
+    assert_true(file_has(dir, name, "title 'train'"));
+    assert_true(file_has(dir, name, "title 'test'"));
+    assert_true(file_has(dir, name, "filledcurves"));
+    assert_true(file_has(dir, name, "bench_footer = 'experiment ''grid'' | git 0123456"));
+    /* the optimizer comparison has one line per optimizer */
+    assert_true(file_has(dir, "optimizers_bn-on.gp", "title 'sgd'"));
+    assert_true(file_has(dir, "optimizers_bn-on.gp", "title 'adam'"));
+    assert_true(file_has(dir, "bn_optimizer-adam.gp", "title 'BN on'"));
+    assert_true(file_has(dir, "bn_optimizer-adam.gp", "title 'BN off'"));
+    assert_false(exists(dir, "fig4.gp"));
+}
+
+/* ---- plot_load -------------------------------------------------------------------------------- */
+
+static void test_load_groups_and_stats(void **state)
+{
+    fixture *f = *state;
+    store *s = NULL;
+    err_info e = {0};
+    assert_int_equal(store_open_readonly(&s, f->db, &e), 0);
+    plot_set set = {0};
+    plot_query q = {.experiment = "grid"};
+    if (plot_load(&set, s, &q, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(set.n, 1);
+    plot_experiment *x = &set.x[0];
+    assert_string_equal(x->name, "grid");
+    assert_string_equal(x->revision, "0123456");
+    assert_int_equal(strlen(x->newest), 10);
+    assert_int_equal(x->newest[4], '-');
+    assert_int_equal(x->n_runs, 8);
+    assert_int_equal(x->n_groups, 4);
+    /* varying keys: optimizer, lr (implied by it), bn, layers (implied by bn); never seed */
+    assert_int_equal(x->n_keys, 4);
+    assert_string_equal(x->keys[0].name, "optimizer");
+    assert_false(x->keys[0].implied);
+    assert_string_equal(x->keys[1].name, "lr");
+    assert_true(x->keys[1].implied);
+    assert_string_equal(x->keys[2].name, "bn");
+    assert_false(x->keys[2].implied);
+    assert_string_equal(x->keys[3].path, "layers");
+    assert_true(x->keys[3].implied);
+    static const char *const labels[] = {"optimizer=sgd bn=on", "optimizer=sgd bn=off",
+                                         "optimizer=adam bn=on", "optimizer=adam bn=off"};
+    for (int g = 0; g < 4; g++) {
+        const plot_group *gr = &x->groups[g];
+        int o = g / 2, b = g % 2;
+        assert_string_equal(gr->label, labels[g]);
+        assert_string_equal(gr->slug, grid_groups[g]);
+        assert_int_equal(gr->n_runs, 2);
+        assert_int_equal(gr->n_epochs, N_EPOCHS);
+        for (int ep = 1; ep <= N_EPOCHS; ep++) {
+            const double *m = gr->mean + (size_t)(ep - 1) * PLOT_STAT_COUNT;
+            const double *sd = gr->sd + (size_t)(ep - 1) * PLOT_STAT_COUNT;
+            assert_int_equal(gr->n[ep - 1], 2);
+            double mean = (acc_of(o, b, 1, ep) + acc_of(o, b, 2, ep)) / 2;
+            assert_close(m[PLOT_TEST_ACC], mean, 1e-12);
+            assert_close(sd[PLOT_TEST_ACC], 0.004 / sqrt(2.0), 1e-12);
+            assert_close(m[PLOT_TRAIN_ACC], mean + 0.01, 1e-12);
+            /* loss 1/(ep+1) and 1/(ep+2): mean and sd = |difference| / sqrt 2 */
+            double l1 = 1.0 / (ep + 1), l2 = 1.0 / (ep + 2);
+            assert_close(m[PLOT_TRAIN_LOSS], (l1 + l2) / 2, 1e-12);
+            assert_close(sd[PLOT_TRAIN_LOSS], (l1 - l2) / sqrt(2.0), 1e-12);
+            assert_close(m[PLOT_WALL_S], 10 + o + 1.5, 1e-12);
+        }
+        /* confusion: both runs' last epochs summed */
+        assert_int_equal(gr->k, K);
+        assert_int_equal(gr->confusion[0], 91 + 92);
+        assert_int_equal(gr->confusion[1 * K + 2], 0);
+        assert_int_equal(gr->confusion[0 * K + 2], 4);
+    }
+    plot_set_release(&set);
+
+    /* one run: its own group, sd 0 */
+    q = (plot_query){.run_key = "k1010"};
+    if (plot_load(&set, s, &q, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(set.n, 1);
+    assert_non_null(set.x[0].only_run);
+    assert_int_equal(set.x[0].n_groups, 1);
+    assert_int_equal(set.x[0].groups[0].n_runs, 1);
+    assert_string_equal(set.x[0].groups[0].slug, "run-k10100000000");
+    assert_close(set.x[0].groups[0].sd[PLOT_TEST_ACC], 0.0, 0);
+    assert_close(set.x[0].groups[0].mean[PLOT_TEST_ACC], acc_of(1, 0, 1, 1), 1e-12);
+    plot_set_release(&set);
+
+    /* everything: two experiments; solo has one unlabelled group */
+    q = (plot_query){0};
+    if (plot_load(&set, s, &q, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(set.n, 2);
+    assert_string_equal(set.x[1].name, "solo");
+    assert_int_equal(set.x[1].n_groups, 1);
+    assert_string_equal(set.x[1].groups[0].label, "");
+    assert_string_equal(set.x[1].groups[0].slug, "all");
+    plot_set_release(&set);
+
+    /* errors */
+    q = (plot_query){.experiment = "nope"};
+    assert_int_equal(plot_load(&set, s, &q, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "no completed runs of experiment 'nope'"));
+    assert_int_equal(set.n, 0);
+    store_close(s);
+}
+
+static void test_format_names(void **state)
+{
+    (void)state;
+    plot_format fmt;
+    err_info e = {0};
+    assert_int_equal(plot_format_parse(&fmt, "svg", &e), 0);
+    assert_int_equal(fmt, PLOT_SVG);
+    assert_string_equal(plot_format_name(fmt), "svg");
+    assert_int_equal(plot_format_parse(&fmt, "jpeg", &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "valid: png, svg"));
+}
+
+/* The built-in style is the committed plots/style.gp. */
+static void test_style_matches_file(void **state)
+{
+    (void)state;
+    char *text = read_all(TEST_DATA_DIR "/../../plots/style.gp", NULL);
+    assert_string_equal(plot_style_text(), text);
+    free(text);
+}
+
+/* ---- bench plot ------------------------------------------------------------------------------ */
+
+static void test_png(void **state)
+{
+    fixture *f = *state;
+    if (!have_gnuplot())
+        skip();
+    char out[512];
+    snprintf(out, sizeof out, "%s/figs/png", f->dir);
+    result *r = calloc(1, sizeof *r);
+    BENCH(r, f->dir, "--db", f->db, "--experiment", "grid", "--out", out);
+    if (r->status != 0)
+        fail_msg("exit %d: %s", r->status, r->err);
+    check_grid_dir(out, "png");
+    /* no style beside the directory: a copy inside it */
+    assert_exists(out, "style.gp");
+    assert_true(file_has(out, "fig4_optimizer-sgd_bn-on.gp", "load bench_dir.'style.gp'"));
+    assert_non_null(strstr(r->out, "/fig4_optimizer-sgd_bn-on.png\n"));
+    assert_non_null(strstr(r->out, "/optimizer-sgd_bn-on.dat\n"));
+    free(r);
+}
+
+static void test_svg(void **state)
+{
+    fixture *f = *state;
+    if (!have_gnuplot())
+        skip();
+    char out[512];
+    snprintf(out, sizeof out, "%s/figs/svg", f->dir);
+    result *r = calloc(1, sizeof *r);
+    BENCH(r, f->dir, "--db", f->db, "-e", "grid", "-o", out, "--format", "svg");
+    if (r->status != 0)
+        fail_msg("exit %d: %s", r->status, r->err);
+    check_grid_dir(out, "svg");
+    assert_false(exists(out, "loss.png"));
+    free(r);
+}
+
+/* Move a rendered directory together with its style; its scripts still render, from any
+ * working directory. */
+static void test_scripts_are_relocatable(void **state)
+{
+    fixture *f = *state;
+    if (!have_gnuplot())
+        skip();
+    char out[512], moved[512], script[600];
+    snprintf(out, sizeof out, "%s/reloc/a", f->dir);
+    result *r = calloc(1, sizeof *r);
+    BENCH(r, f->dir, "--db", f->db, "-e", "grid", "-o", out, "--no-render");
+    assert_int_equal(r->status, 0);
+    assert_false(exists(out, "loss.png"));
+    snprintf(moved, sizeof moved, "%s/reloc/b", f->dir);
+    assert_int_equal(rename(out, moved), 0);
+    snprintf(script, sizeof script, "%s/loss.gp", moved);
+    run_prog(r, "/", NULL, (const char *const[]){"gnuplot", script, NULL});
+    if (r->status != 0)
+        fail_msg("gnuplot exit %d: %s", r->status, r->err);
+    assert_png(moved, "loss.png");
+    free(r);
+}
+
+/* --run: Fig. 4 and the confusion matrix of one run; all experiments: DIR/NAME each; default
+ * directory plots/NAME with the shared plots/style.gp. */
+static void test_run_and_layouts(void **state)
+{
+    fixture *f = *state;
+    result *r = calloc(1, sizeof *r);
+    char out[512], grid[600], solo[600], plots[600];
+    snprintf(out, sizeof out, "%s/one", f->dir);
+    BENCH(r, f->dir, "--db", f->db, "--run", "k0110", "-o", out, "--no-render");
+    if (r->status != 0)
+        fail_msg("exit %d: %s", r->status, r->err);
+    assert_exists(out, "fig4_run-k01100000000.gp");
+    assert_exists(out, "confusion_run-k01100000000.gp");
+    assert_exists(out, "run-k01100000000.dat");
+    assert_false(exists(out, "loss.gp"));
+    assert_false(file_has(out, "fig4_run-k01100000000.gp", "filledcurves"));
+
+    snprintf(out, sizeof out, "%s/all", f->dir);
+    BENCH(r, f->dir, "--db", f->db, "-o", out, "--no-render");
+    if (r->status != 0)
+        fail_msg("exit %d: %s", r->status, r->err);
+    snprintf(grid, sizeof grid, "%s/grid", out);
+    snprintf(solo, sizeof solo, "%s/solo", out);
+    check_grid_dir(grid, NULL);
+    assert_exists(out, "style.gp");
+    assert_exists(solo, "fig4.gp");
+    assert_exists(solo, "confusion.gp");
+    assert_exists(solo, "all.dat");
+    assert_exists(solo, "loss.gp");
+    assert_false(exists(solo, "optimizers.gp"));
+    assert_false(exists(solo, "bn.gp"));
+    assert_true(file_has(solo, "fig4.gp", "load bench_dir.'../style.gp'"));
+    assert_true(file_has(solo, "fig4.gp", "experiment ''solo'' | git 0123456"));
+
+    BENCH(r, f->dir, "--db", f->db, "-e", "solo", "--no-render");
+    assert_int_equal(r->status, 0);
+    snprintf(plots, sizeof plots, "%s/plots", f->dir);
+    assert_exists(plots, "style.gp");
+    assert_exists(plots, "solo/fig4.gp");
+    free(r);
+}
+
+/* Without gnuplot on PATH: scripts and data, and how to render them. */
+static void test_without_gnuplot(void **state)
+{
+    fixture *f = *state;
+    result *r = calloc(1, sizeof *r);
+    char out[512];
+    snprintf(out, sizeof out, "%s/nognuplot", f->dir);
+    run_prog(r, f->dir, "/nonexistent",
+             (const char *const[]){BENCH_BINARY, "plot", "--db", f->db, "-e", "solo", "-o", out,
+                                   NULL});
+    if (r->status != 0)
+        fail_msg("exit %d: %s", r->status, r->err);
+    assert_exists(out, "fig4.gp");
+    assert_false(exists(out, "fig4.png"));
+    assert_non_null(strstr(r->out, "gnuplot is not on PATH"));
+    assert_non_null(strstr(r->out, "  gnuplot "));
+    assert_non_null(strstr(r->out, "/fig4.gp\n"));
+    free(r);
+}
+
+static void test_errors(void **state)
+{
+    fixture *f = *state;
+    result *r = calloc(1, sizeof *r);
+    char out[512], missing[512], blocker[512];
+    snprintf(out, sizeof out, "%s/err", f->dir);
+
+    BENCH(r, f->dir, "--db", f->empty, "-o", out);
+    assert_int_equal(r->status, 1);
+    assert_one_line_error(r, "no completed runs in");
+
+    BENCH(r, f->dir, "--db", f->db, "-e", "nope", "-o", out);
+    assert_int_equal(r->status, 1);
+    assert_one_line_error(r, "no completed runs of experiment 'nope'");
+
+    BENCH(r, f->dir, "--db", f->db, "--run", "zzzzzz", "-o", out);
+    assert_int_equal(r->status, 1);
+    assert_one_line_error(r, "no run 'zzzzzz'");
+
+    snprintf(missing, sizeof missing, "%s/none.db", f->dir);
+    BENCH(r, f->dir, "--db", missing, "-o", out);
+    assert_int_equal(r->status, 1);
+    assert_one_line_error(r, "none.db");
+
+    /* a directory that cannot be made: its parent is a regular file */
+    snprintf(blocker, sizeof blocker, "%s/blocker", f->dir);
+    FILE *b = fopen(blocker, "w");
+    assert_non_null(b);
+    fclose(b);
+    snprintf(out, sizeof out, "%s/blocker/figs", f->dir);
+    BENCH(r, f->dir, "--db", f->db, "-e", "solo", "-o", out);
+    assert_int_equal(r->status, 1);
+    assert_one_line_error(r, "cannot create directory");
+
+    BENCH(r, f->dir, "--db", f->db, "--format", "jpeg");
+    assert_int_equal(r->status, 2);
+    assert_one_line_error(r, "unknown image format 'jpeg'");
+    free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_format_names),
+        cmocka_unit_test(test_style_matches_file),
+        cmocka_unit_test_setup_teardown(test_load_groups_and_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_png, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_svg, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_scripts_are_relocatable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_run_and_layouts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_without_gnuplot, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("plot", tests, NULL, NULL);
+}
