@@ -292,4 +292,19 @@ typedef int (*store_epoch_fn)(void *ctx, const store_epoch *ep);
 int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_fn fn, void *ctx,
                  err_info *e);
 
+/* One version of an experiment (a name with one spec text) as read back. Strings are valid
+ * during the callback only. */
+typedef struct store_experiment_row {
+    int64_t id;
+    const char *name, *file, *spec_sha256, *spec_text, *created_at; /* NULL when unset */
+    int n_runs;                   /* runs linked to this version (experiment_runs) */
+} store_experiment_row;
+typedef int (*store_experiment_fn)(void *ctx, const store_experiment_row *x);
+
+/* Visit experiment versions ordered by id (the order they were first run), all of them when
+ * name is NULL, else those called name (none is not an error: the callback is not called).
+ * For reports: the spec text says which keys an experiment swept and its [budget]. */
+int store_experiments(store *s, const char *name, store_experiment_fn fn, void *ctx,
+                      err_info *e);
+
 #endif

@@ -1,0 +1,106 @@
+/* bench history: test accuracy and training time of an experiment per git revision, with a
+ * mark where they moved beyond the noise across seeds (report_history). */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "report.h"
+#include "store.h"
+
+static const char history_usage[] =
+    "usage: bench history [--experiment NAME] [--format FORMAT] [--db PATH]\n"
+    "\n"
+    "One row per git revision that produced completed runs of the experiment, oldest first\n"
+    "(by its first run's start): date, revision, n runs, test accuracy mean ± sd, training\n"
+    "time per run, and a mark where accuracy or time moved by more than twice the pooled sd\n"
+    "of the runs (the rule is printed under the table). Runs of every configuration of the\n"
+    "experiment are pooled: use it on single-configuration experiments such as ci or paper.\n"
+    "\n"
+    "  -e, --experiment NAME  the experiment (default: every experiment, one section each)\n"
+    "  --format FORMAT        table (default), md, csv or json\n"
+    "  --db PATH              results database (default results/bench.db)\n"
+    "  -h, --help             this help\n";
+
+enum { OPT_DB = 256, OPT_FORMAT };
+
+static const struct option history_options[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"experiment", required_argument, NULL, 'e'},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Distinct experiment names in order of first appearance. */
+typedef struct names {
+    char (*v)[128];
+    int n;
+    err_info *e;
+} names;
+
+static int collect_name(void *ctx, const store_experiment_row *x)
+{
+    names *l = ctx;
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], x->name) == 0)
+            return 0;
+    char (*v)[128] = realloc(l->v, (size_t)(l->n + 1) * sizeof *v);
+    if (!v)
+        return err_set(l->e, ERR_NOMEM, "out of memory listing experiments");
+    l->v = v;
+    snprintf(l->v[l->n++], sizeof l->v[0], "%s", x->name);
+    return 0;
+}
+
+int cmd_history(int argc, char **argv)
+{
+    const char *db = "results/bench.db", *experiment = NULL;
+    report_format fmt = REPORT_TABLE;
+    err_info e = {0};
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "e:h", history_options, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(history_usage, stdout); return CMD_OK;
+        case OPT_DB: db = optarg; break;
+        case 'e': experiment = optarg; break;
+        case OPT_FORMAT:
+            if (report_format_parse(&fmt, optarg, &e))
+                return cmd_usage_error("history", "--format: %s", e.msg);
+            break;
+        default: return cmd_bad_option("history", argv);
+        }
+    }
+    if (optind < argc)
+        return cmd_usage_error("history", "unexpected argument '%s'", argv[optind]);
+    store *s = NULL;
+    if (store_open_readonly(&s, db, &e))
+        return cmd_fail(&e);
+    names l = {.e = &e};
+    int rc = store_experiments(s, experiment, collect_name, &l, &e);
+    if (!rc && l.n == 0)
+        rc = experiment ? err_set(&e, ERR_INVALID, "no experiment '%s' in '%s'", experiment, db)
+                        : err_set(&e, ERR_INVALID,
+                                  "no experiments in '%s' yet (bench run FILE.toml adds some)",
+                                  db);
+    report_history_set *sets = calloc((size_t)(l.n ? l.n : 1), sizeof *sets);
+    if (!rc && !sets)
+        rc = err_set(&e, ERR_NOMEM, "out of memory");
+    for (int i = 0; i < l.n && !rc; i++) {
+        report_revision *h = NULL;
+        sets[i].experiment = l.v[i];
+        rc = report_history(&h, &sets[i].n, s, l.v[i], &e);
+        sets[i].rows = h;
+    }
+    if (!rc)
+        rc = report_history_render(stdout, sets, l.n, fmt, &e);
+    for (int i = 0; sets && i < l.n; i++)
+        free((void *)sets[i].rows);
+    free(sets);
+    free(l.v);
+    store_close(s);
+    return rc ? cmd_fail(&e) : CMD_OK;
+}

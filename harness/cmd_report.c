@@ -1,0 +1,138 @@
+/* bench report: runs aggregated over seeds, the paper's claims, per-class metrics and
+ * confusion matrices, as a table, Markdown, CSV or JSON (report.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "report.h"
+#include "store.h"
+
+static const char report_usage[] =
+    "usage: bench report [--experiment NAME] [--f1] [--per-class] [--confusion RUN] [--paper]\n"
+    "                    [--group-by KEYS] [--epoch N] [--no-compare] [--format FORMAT]\n"
+    "                    [--db PATH]\n"
+    "\n"
+    "Aggregate the runs of the results database over seeds. Runs are grouped by every key the\n"
+    "experiment file swept except the seed; per group: n completed runs, test accuracy mean,\n"
+    "sd and 95% confidence interval (Student t), best and worst, macro F1, training time per\n"
+    "run and per epoch, and the diverged/failed runs (counted, never averaged in). Groups that\n"
+    "differ in one key are compared (Welch's t-test, Holm-corrected).\n"
+    "\n"
+    "  -e, --experiment NAME  only this experiment (default: every experiment, one section each)\n"
+    "  --f1                   add macro precision, recall and F1 (mean ± sd), sort by F1\n"
+    "  --per-class            precision, recall, F1 and support per class, averaged per group\n"
+    "  --confusion RUN        the confusion matrix of one run (key or unique prefix)\n"
+    "  --paper                the paper's claims against the measurements, with verdicts\n"
+    "  --group-by KEYS        comma-separated grouping keys instead of the swept ones\n"
+    "                         (optimizer, bn, lr, batch, model, dataset, seed, ...)\n"
+    "  --epoch N              report at epoch N instead of each run's last\n"
+    "  --compare              comparisons even when fewer than 2 groups have n >= 2\n"
+    "  --no-compare           no comparisons\n"
+    "  --format FORMAT        table (default), md, csv or json (see README 'Report formats')\n"
+    "  --db PATH              results database (default results/bench.db)\n"
+    "  -h, --help             this help\n";
+
+enum {
+    OPT_DB = 256,
+    OPT_F1,
+    OPT_PER_CLASS,
+    OPT_CONFUSION,
+    OPT_PAPER,
+    OPT_GROUP_BY,
+    OPT_EPOCH,
+    OPT_COMPARE,
+    OPT_NO_COMPARE,
+    OPT_FORMAT,
+};
+
+static const struct option report_options_table[] = {
+    {"db", required_argument, NULL, OPT_DB},
+    {"experiment", required_argument, NULL, 'e'},
+    {"f1", no_argument, NULL, OPT_F1},
+    {"per-class", no_argument, NULL, OPT_PER_CLASS},
+    {"confusion", required_argument, NULL, OPT_CONFUSION},
+    {"paper", no_argument, NULL, OPT_PAPER},
+    {"group-by", required_argument, NULL, OPT_GROUP_BY},
+    {"epoch", required_argument, NULL, OPT_EPOCH},
+    {"compare", no_argument, NULL, OPT_COMPARE},
+    {"no-compare", no_argument, NULL, OPT_NO_COMPARE},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* *out <- a positive int from text; false when it is not one. */
+static bool parse_positive(int *out, const char *text)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || end == text || *end || v < 1 || v > INT_MAX)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+int cmd_report(int argc, char **argv)
+{
+    const char *db = "results/bench.db", *confusion = NULL;
+    bool paper = false;
+    report_format fmt = REPORT_TABLE;
+    report_options o = report_options_default();
+    err_info e = {0};
+    optind = 0;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "e:h", report_options_table, NULL)) != -1) {
+        switch (c) {
+        case 'h': fputs(report_usage, stdout); return CMD_OK;
+        case OPT_DB: db = optarg; break;
+        case 'e': o.experiment = optarg; break;
+        case OPT_F1: o.sort_f1 = true; break;
+        case OPT_PER_CLASS: o.per_class = true; break;
+        case OPT_CONFUSION: confusion = optarg; break;
+        case OPT_PAPER: paper = true; break;
+        case OPT_GROUP_BY: o.group_by = optarg; break;
+        case OPT_EPOCH:
+            if (!parse_positive(&o.epoch, optarg))
+                return cmd_usage_error("report", "--epoch: '%s' is not a positive integer",
+                                       optarg);
+            break;
+        case OPT_COMPARE: o.compare = 1; break;
+        case OPT_NO_COMPARE: o.compare = 0; break;
+        case OPT_FORMAT:
+            if (report_format_parse(&fmt, optarg, &e))
+                return cmd_usage_error("report", "--format: %s", e.msg);
+            break;
+        default: return cmd_bad_option("report", argv);
+        }
+    }
+    if (optind < argc)
+        return cmd_usage_error("report", "unexpected argument '%s'", argv[optind]);
+    if (paper && confusion)
+        return cmd_usage_error("report", "--paper and --confusion are separate reports");
+    store *s = NULL;
+    if (store_open_readonly(&s, db, &e))
+        return cmd_fail(&e);
+    int rc;
+    if (confusion) {
+        rc = report_confusion(stdout, s, confusion, o.epoch, fmt, &e);
+    } else if (paper) {
+        report_claim claims[REPORT_N_CLAIMS];
+        rc = report_paper(claims, s, o.epoch, &e);
+        if (!rc)
+            rc = report_paper_render(stdout, claims, REPORT_N_CLAIMS, fmt, &e);
+    } else {
+        report r;
+        rc = report_load(&r, s, &o, &e);
+        if (!rc)
+            rc = report_render(stdout, &r, fmt, &e);
+        report_release(&r);
+    }
+    store_close(s);
+    return rc ? cmd_fail(&e) : CMD_OK;
+}

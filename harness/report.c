@@ -1,0 +1,1656 @@
+/* report: grouping, aggregation and rendering of stored runs (see report.h). */
+#define _POSIX_C_SOURCE 200809L /* strdup */
+#include "report.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "exp.h"
+
+/* ---- grouping keys ------------------------------------------------------------------------ */
+
+/* Short sweep names (exp.c's schema) -> the field of the run's configuration JSON
+ * (exp_run_json) holding the resolved value. */
+static const struct report_key {
+    const char *name;
+    const char *path;
+} report_keys[] = {
+    {"dataset", "dataset"},     {"validation", "validation"},
+    {"model", "model"},         {"bn", "bn"},
+    {"init", "init"},           {"init_std", "init_std"},
+    {"epochs", "epochs"},       {"batch", "batch"},
+    {"sampling", "sampling"},   {"optimizer", "optimizer.kind"},
+    {"lr", "optimizer.lr"},     {"momentum", "optimizer.momentum"},
+    {"weight_decay", "optimizer.weight_decay"},
+    {"seed", "seed"},           {"threads", "threads"},
+};
+#define REPORT_N_KEYS (sizeof report_keys / sizeof report_keys[0])
+
+const char *report_key_names(void)
+{
+    return "dataset, validation, model, bn, init, init_std, epochs, batch, sampling, optimizer, "
+           "lr, momentum, weight_decay, seed, threads (or a dotted path into the run's "
+           "configuration JSON)";
+}
+
+/* The JSON path of key: its table entry, or the key itself taken as a dotted path. */
+static const char *report_key_path(const char *key)
+{
+    for (size_t i = 0; i < REPORT_N_KEYS; i++)
+        if (strcmp(report_keys[i].name, key) == 0)
+            return report_keys[i].path;
+    return key;
+}
+
+static const char *const report_format_names[] = {
+    [REPORT_TABLE] = "table", [REPORT_MD] = "md", [REPORT_CSV] = "csv", [REPORT_JSON] = "json"};
+
+int report_format_parse(report_format *out, const char *name, err_info *e)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(name, report_format_names[i]) == 0) {
+            *out = (report_format)i;
+            return 0;
+        }
+    return err_set(e, ERR_INVALID, "unknown format '%s' (valid: table, md, csv, json)", name);
+}
+
+report_options report_options_default(void)
+{
+    return (report_options){.compare = -1};
+}
+
+/* buf <- the shortest "%.Ng" (N <= 17) that reads back as d. */
+static void fmt_shortest(char *buf, size_t n, double d)
+{
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, n, "%.*g", p, d);
+        if (strtod(buf, NULL) == d)
+            return;
+    }
+}
+
+/* buf <- the value at the dotted path of cfg as text; "-" when absent. */
+static void json_path_value(char buf[REPORT_VALUE_MAX], json_t *cfg, const char *path)
+{
+    snprintf(buf, REPORT_VALUE_MAX, "-");
+    json_t *v = cfg;
+    char part[REPORT_KEY_MAX];
+    const char *p = path;
+    while (v && *p) {
+        size_t len = strcspn(p, ".");
+        if (len >= sizeof part)
+            return;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        v = json_is_object(v) ? json_object_get(v, part) : NULL;
+        p += len + (p[len] == '.');
+    }
+    if (!v)
+        return;
+    if (json_is_string(v))
+        snprintf(buf, REPORT_VALUE_MAX, "%s", json_string_value(v));
+    else if (json_is_boolean(v))
+        snprintf(buf, REPORT_VALUE_MAX, "%s", json_is_true(v) ? "true" : "false");
+    else if (json_is_integer(v))
+        snprintf(buf, REPORT_VALUE_MAX, "%lld", (long long)json_integer_value(v));
+    else if (json_is_real(v))
+        fmt_shortest(buf, REPORT_VALUE_MAX, json_real_value(v));
+    else if (!json_is_null(v)) {
+        char *d = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+        snprintf(buf, REPORT_VALUE_MAX, "%s", d ? d : "?");
+        free(d);
+    }
+}
+
+/* ---- loading -------------------------------------------------------------------------------- */
+
+/* One experiment name as found in the store: its swept keys (union over the stored versions
+ * of its file) and the [budget] of the newest version. */
+typedef struct exp_info {
+    char name[128];
+    int n_swept;
+    char swept[REPORT_MAX_KEYS][REPORT_KEY_MAX];
+    bool parsed;        /* at least one version parsed; else keys are inferred from the runs */
+    double budget_minutes, target_accuracy;
+} exp_info;
+
+typedef struct exp_list {
+    exp_info *v;
+    int n, cap;
+    err_info *e;
+} exp_list;
+
+static int collect_experiment(void *ctx, const store_experiment_row *x)
+{
+    exp_list *l = ctx;
+    exp_info *in = NULL;
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].name, x->name) == 0)
+            in = &l->v[i];
+    if (!in) {
+        if (l->n == l->cap) {
+            int cap = l->cap ? 2 * l->cap : 8;
+            exp_info *v = realloc(l->v, (size_t)cap * sizeof *v);
+            if (!v)
+                return err_set(l->e, ERR_NOMEM, "out of memory listing experiments");
+            l->v = v;
+            l->cap = cap;
+        }
+        in = &l->v[l->n++];
+        memset(in, 0, sizeof *in);
+        snprintf(in->name, sizeof in->name, "%s", x->name);
+    }
+    if (!x->spec_text)
+        return 0;
+    /* Re-parse the stored file to learn what it swept. A file this build no longer accepts
+     * (an older schema) is not an error: the keys are then inferred from the runs. */
+    experiment xp;
+    err_info pe = {0};
+    if (exp_parse(&xp, x->spec_text, strlen(x->spec_text), x->file ? x->file : x->name, &pe))
+        return 0;
+    in->parsed = true;
+    in->budget_minutes = xp.budget_minutes; /* versions come oldest first: newest wins */
+    in->target_accuracy = xp.target_accuracy;
+    for (int i = 0; i < xp.n_swept; i++) {
+        bool seen = false;
+        for (int j = 0; j < in->n_swept; j++)
+            seen = seen || strcmp(in->swept[j], xp.swept[i]) == 0;
+        if (!seen && in->n_swept < REPORT_MAX_KEYS)
+            snprintf(in->swept[in->n_swept++], REPORT_KEY_MAX, "%s", xp.swept[i]);
+    }
+    exp_release(&xp);
+    return 0;
+}
+
+/* Runs of one section as visited by store_runs, before epochs are read. */
+typedef struct run_list {
+    report_run *v;
+    char **config;      /* (n) config_json copies */
+    int n, cap;
+    err_info *e;
+} run_list;
+
+static int collect_run(void *ctx, const store_run_row *r)
+{
+    run_list *l = ctx;
+    /* A run linked to two versions of one experiment file is visited twice: keep one. */
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->v[i].key, r->run_key) == 0)
+            return 0;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 16;
+        report_run *v = realloc(l->v, (size_t)cap * sizeof *v);
+        if (!v)
+            return err_set(l->e, ERR_NOMEM, "out of memory reading runs");
+        l->v = v;
+        char **c = realloc(l->config, (size_t)cap * sizeof *c);
+        if (!c)
+            return err_set(l->e, ERR_NOMEM, "out of memory reading runs");
+        l->config = c;
+        l->cap = cap;
+    }
+    report_run *w = &l->v[l->n];
+    memset(w, 0, sizeof *w);
+    snprintf(w->key, sizeof w->key, "%s", r->run_key);
+    w->status = r->status;
+    w->diverged_epoch = r->diverged_epoch;
+    w->acc = w->precision = w->recall = w->f1 = w->train_s = NAN;
+    if (r->started_at)
+        snprintf(w->started_at, sizeof w->started_at, "%s", r->started_at);
+    l->config[l->n] = strdup(r->config_json ? r->config_json : "{}");
+    if (!l->config[l->n])
+        return err_set(l->e, ERR_NOMEM, "out of memory reading runs");
+    l->n++;
+    return 0;
+}
+
+static int read_git_sha(void *ctx, const store_provenance *p)
+{
+    report_run *r = ctx;
+    if (p->build && p->build->git_sha)
+        snprintf(r->git_sha, sizeof r->git_sha, "%s", p->build->git_sha);
+    return 0;
+}
+
+/* Picks the reported epoch of one run while store_epochs visits them in order. */
+typedef struct epoch_pick {
+    report_run *r;
+    int want;           /* 0: the last */
+    double cum_s;       /* wall_s summed so far */
+    err_info *e;
+} epoch_pick;
+
+static int pick_epoch(void *ctx, const store_epoch *ep)
+{
+    epoch_pick *p = ctx;
+    if (!isnan(ep->wall_s))
+        p->cum_s += ep->wall_s;
+    if (p->want && ep->epoch != p->want)
+        return 0;
+    report_run *r = p->r;
+    r->epoch = ep->epoch;
+    r->acc = ep->test_acc;
+    r->precision = ep->precision_macro;
+    r->recall = ep->recall_macro;
+    r->f1 = ep->f1_macro;
+    r->train_s = p->cum_s;
+    if (ep->k > 0 && ep->k <= REPORT_MAX_CLASSES && ep->precision) {
+        size_t k = (size_t)ep->k;
+        if (r->k != ep->k) {
+            free(r->cls);
+            r->cls = malloc(4 * k * sizeof *r->cls);
+            if (!r->cls) {
+                r->k = 0;
+                return err_set(p->e, ERR_NOMEM, "out of memory reading per-class metrics");
+            }
+            r->k = ep->k;
+        }
+        for (size_t c = 0; c < k; c++) {
+            r->cls[c] = ep->precision[c];
+            r->cls[k + c] = ep->recall[c];
+            r->cls[2 * k + c] = ep->f1[c];
+            r->cls[3 * k + c] = (double)ep->support[c];
+        }
+    }
+    return 0;
+}
+
+/* Split a comma list of keys into keys[]; "" gives none. */
+static int parse_group_by(report_section *sec, const char *list, err_info *e)
+{
+    sec->n_keys = 0;
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len == 0)
+            break;
+        if (len >= REPORT_KEY_MAX)
+            return err_set(e, ERR_INVALID, "grouping key '%.*s...' is too long", 32, p);
+        if (sec->n_keys == REPORT_MAX_KEYS)
+            return err_set(e, ERR_INVALID, "more than %d grouping keys", REPORT_MAX_KEYS);
+        memcpy(sec->keys[sec->n_keys], p, len);
+        sec->keys[sec->n_keys++][len] = '\0';
+        p += len;
+        while (*p && *p != ',')
+            p++;
+    }
+    return 0;
+}
+
+/* Without a parsable file: group by every known key (but seed) whose value varies. */
+static void infer_keys(report_section *sec, json_t **cfg)
+{
+    sec->n_keys = 0;
+    for (size_t k = 0; k < REPORT_N_KEYS && sec->n_keys < REPORT_MAX_KEYS; k++) {
+        if (strcmp(report_keys[k].name, "seed") == 0)
+            continue;
+        char first[REPORT_VALUE_MAX], v[REPORT_VALUE_MAX];
+        bool varies = false;
+        for (int i = 0; i < sec->n_runs && !varies; i++) {
+            json_path_value(v, cfg[i], report_keys[k].path);
+            if (i == 0)
+                memcpy(first, v, sizeof first);
+            else
+                varies = strcmp(first, v) != 0;
+        }
+        if (varies)
+            snprintf(sec->keys[sec->n_keys++], REPORT_KEY_MAX, "%s", report_keys[k].name);
+    }
+}
+
+static int cmp_f1_desc(const void *x, const void *y)
+{
+    const report_group *a = x, *b = y;
+    double fa = a->f1.mean, fb = b->f1.mean;
+    if (isnan(fa) || isnan(fb))
+        return isnan(fa) - isnan(fb); /* NAN last */
+    return (fa < fb) - (fa > fb);
+}
+
+/* Aggregate the runs of sec into groups (runs already carry their values). */
+static int build_groups(report_section *sec, const report_options *o, err_info *e)
+{
+    sec->groups = calloc((size_t)(sec->n_runs ? sec->n_runs : 1), sizeof *sec->groups);
+    if (!sec->groups)
+        return err_set(e, ERR_NOMEM, "out of memory grouping runs");
+    for (int i = 0; i < sec->n_runs; i++) {
+        report_run *r = &sec->runs[i];
+        int g = 0;
+        for (; g < sec->n_groups; g++) {
+            bool same = true;
+            for (int k = 0; k < sec->n_keys && same; k++)
+                same = strcmp(sec->groups[g].values[k], r->values[k]) == 0;
+            if (same)
+                break;
+        }
+        if (g == sec->n_groups) {
+            report_group *ng = &sec->groups[sec->n_groups++];
+            size_t used = 0;
+            ng->label[0] = '\0';
+            for (int k = 0; k < sec->n_keys; k++) {
+                ng->values[k] = r->values[k];
+                int w = snprintf(ng->label + used, sizeof ng->label - used, "%s%s=%s",
+                                 k ? " " : "", sec->keys[k], r->values[k]);
+                if (w > 0 && used + (size_t)w < sizeof ng->label)
+                    used += (size_t)w;
+            }
+            if (sec->n_keys == 0)
+                snprintf(ng->label, sizeof ng->label, "all");
+        }
+        r->group = g;
+    }
+    /* Aggregate. Scratch arrays sized for the largest group. */
+    size_t n = (size_t)(sec->n_runs ? sec->n_runs : 1);
+    double *buf = malloc(5 * n * sizeof *buf);
+    if (!buf)
+        return err_set(e, ERR_NOMEM, "out of memory aggregating runs");
+    int rc = 0;
+    for (int g = 0; g < sec->n_groups; g++) {
+        report_group *gr = &sec->groups[g];
+        double *acc = buf, *pr = buf + n, *re = buf + 2 * n, *f1 = buf + 3 * n, *ts = buf + 4 * n;
+        int m = 0, k = -1;
+        double sum_s = 0.0, sum_epochs = 0.0;
+        for (int i = 0; i < sec->n_runs; i++) {
+            const report_run *r = &sec->runs[i];
+            if (r->group != g)
+                continue;
+            switch (r->status) {
+            case RUN_COMPLETED:
+                if (r->epoch == 0) {
+                    gr->n_short++;
+                    continue;
+                }
+                break;
+            case RUN_DIVERGED: gr->n_diverged++; continue;
+            case RUN_FAILED: gr->n_failed++; continue;
+            default: gr->n_unfinished++; continue;
+            }
+            acc[m] = r->acc;
+            pr[m] = r->precision;
+            re[m] = r->recall;
+            f1[m] = r->f1;
+            ts[m] = r->train_s;
+            sum_s += r->train_s;
+            sum_epochs += r->epoch;
+            /* per-class means only when every aggregated run has the same classes */
+            if (o->per_class)
+                k = (k == -1 || k == r->k) ? r->k : 0;
+            m++;
+        }
+        stats_summarize(&gr->acc, acc, m);
+        stats_summarize(&gr->precision, pr, m);
+        stats_summarize(&gr->recall, re, m);
+        stats_summarize(&gr->f1, f1, m);
+        stats_summarize(&gr->train_s, ts, m);
+        gr->n = m;
+        gr->epoch_s = m ? sum_s / sum_epochs : NAN;
+        gr->accs = malloc((size_t)(m ? m : 1) * sizeof *gr->accs);
+        if (!gr->accs) {
+            rc = err_set(e, ERR_NOMEM, "out of memory aggregating runs");
+            break;
+        }
+        memcpy(gr->accs, acc, (size_t)m * sizeof *acc);
+        if (k > 0) {
+            gr->cls = calloc(4 * (size_t)k, sizeof *gr->cls);
+            if (!gr->cls) {
+                rc = err_set(e, ERR_NOMEM, "out of memory aggregating classes");
+                break;
+            }
+            gr->k = k;
+            for (int i = 0; i < sec->n_runs; i++) {
+                const report_run *r = &sec->runs[i];
+                if (r->group == g && r->status == RUN_COMPLETED && r->epoch > 0)
+                    for (int c = 0; c < 4 * k; c++)
+                        gr->cls[c] += r->cls[c] / m;
+            }
+        }
+    }
+    free(buf);
+    if (rc)
+        return rc;
+    if (o->sort_f1) {
+        /* qsort moves groups: the runs' indices are remapped through their labels. */
+        qsort(sec->groups, (size_t)sec->n_groups, sizeof *sec->groups, cmp_f1_desc);
+        for (int i = 0; i < sec->n_runs; i++)
+            for (int g = 0; g < sec->n_groups; g++) {
+                bool same = true;
+                for (int k = 0; k < sec->n_keys && same; k++)
+                    same = strcmp(sec->groups[g].values[k], sec->runs[i].values[k]) == 0;
+                if (same) {
+                    sec->runs[i].group = g;
+                    break;
+                }
+            }
+    }
+    return 0;
+}
+
+/* Pairs of groups that differ in exactly one key, both with n >= 2. */
+static int build_comparisons(report_section *sec, err_info *e)
+{
+    int cap = 0;
+    for (int a = 0; a < sec->n_groups; a++)
+        for (int b = a + 1; b < sec->n_groups; b++) {
+            const report_group *ga = &sec->groups[a], *gb = &sec->groups[b];
+            if (ga->n < 2 || gb->n < 2)
+                continue;
+            int diff = 0, key = -1;
+            for (int k = 0; k < sec->n_keys; k++)
+                if (strcmp(ga->values[k], gb->values[k]) != 0) {
+                    diff++;
+                    key = k;
+                }
+            if (diff != 1)
+                continue;
+            if (sec->n_cmp == cap) {
+                cap = cap ? 2 * cap : 8;
+                report_comparison *v = realloc(sec->cmp, (size_t)cap * sizeof *v);
+                if (!v)
+                    return err_set(e, ERR_NOMEM, "out of memory comparing groups");
+                sec->cmp = v;
+            }
+            report_comparison *c = &sec->cmp[sec->n_cmp++];
+            *c = (report_comparison){.key = key, .a = a, .b = b, .p_holm = NAN};
+            int rc = stats_welch_test(&c->w, ga->accs, ga->n, gb->accs, gb->n, e);
+            if (rc)
+                return rc;
+        }
+    return 0;
+}
+
+/* Holm over every comparison of every section. */
+static int correct_comparisons(report *r, err_info *e)
+{
+    int m = 0;
+    for (int s = 0; s < r->n_sections; s++)
+        m += r->sections[s].n_cmp;
+    if (m == 0)
+        return 0;
+    double *p = malloc((size_t)m * sizeof *p);
+    if (!p)
+        return err_set(e, ERR_NOMEM, "out of memory correcting p-values");
+    int i = 0;
+    for (int s = 0; s < r->n_sections; s++)
+        for (int c = 0; c < r->sections[s].n_cmp; c++)
+            p[i++] = r->sections[s].cmp[c].w.p;
+    int rc = stats_holm(p, p, m, e);
+    i = 0;
+    for (int s = 0; s < r->n_sections && !rc; s++)
+        for (int c = 0; c < r->sections[s].n_cmp; c++)
+            r->sections[s].cmp[c].p_holm = p[i++];
+    free(p);
+    return rc;
+}
+
+/* Read, group and aggregate the runs of one experiment. */
+static int load_section(report_section *sec, store *s, const exp_info *x, const report_options *o,
+                        err_info *e)
+{
+    run_list l = {.e = e};
+    json_t **cfg = NULL;
+    snprintf(sec->experiment, sizeof sec->experiment, "%s", x->name);
+    sec->budget_minutes = x->budget_minutes;
+    sec->target_accuracy = x->target_accuracy;
+    int rc = store_runs(s, x->name, -1, collect_run, &l, e);
+    if (rc)
+        goto done;
+    /* Drop runs of other revisions first when asked (bench check). */
+    for (int i = 0; i < l.n; i++)
+        if ((rc = store_run_provenance(s, l.v[i].key, read_git_sha, &l.v[i], e)))
+            goto done;
+    int kept = 0;
+    for (int i = 0; i < l.n; i++) {
+        if (o->git_sha && strcmp(l.v[i].git_sha[0] ? l.v[i].git_sha : "none", o->git_sha) != 0) {
+            free(l.config[i]);
+            continue;
+        }
+        l.v[kept] = l.v[i];
+        l.config[kept++] = l.config[i];
+    }
+    l.n = kept;
+    sec->runs = l.v;
+    sec->n_runs = l.n;
+    l.v = NULL;
+    cfg = calloc((size_t)(l.n ? l.n : 1), sizeof *cfg);
+    if (!cfg) {
+        rc = err_set(e, ERR_NOMEM, "out of memory reading configurations");
+        goto done;
+    }
+    for (int i = 0; i < l.n; i++) {
+        json_error_t je;
+        cfg[i] = json_loads(l.config[i], 0, &je);
+        if (!cfg[i])
+            cfg[i] = json_object(); /* unreadable configuration: every key reads "-" */
+        epoch_pick p = {.r = &sec->runs[i], .want = o->epoch, .e = e};
+        if ((rc = store_epochs(s, sec->runs[i].key, o->per_class, pick_epoch, &p, e)))
+            goto done;
+    }
+    /* The grouping keys. */
+    if (o->group_by) {
+        if ((rc = parse_group_by(sec, o->group_by, e)))
+            goto done;
+        for (int k = 0; k < sec->n_keys; k++) {
+            const char *path = report_key_path(sec->keys[k]);
+            bool known = path != sec->keys[k];
+            for (int i = 0; i < l.n && !known; i++) {
+                char v[REPORT_VALUE_MAX];
+                json_path_value(v, cfg[i], path);
+                known = strcmp(v, "-") != 0;
+            }
+            if (!known && l.n > 0) {
+                rc = err_set(e, ERR_INVALID, "unknown grouping key '%s' (valid: %s)",
+                             sec->keys[k], report_key_names());
+                goto done;
+            }
+        }
+    } else if (x->parsed) {
+        for (int k = 0; k < x->n_swept; k++)
+            if (strcmp(x->swept[k], "seed") != 0)
+                snprintf(sec->keys[sec->n_keys++], REPORT_KEY_MAX, "%s", x->swept[k]);
+    } else {
+        infer_keys(sec, cfg);
+    }
+    for (int i = 0; i < l.n; i++)
+        for (int k = 0; k < sec->n_keys; k++)
+            json_path_value(sec->runs[i].values[k], cfg[i], report_key_path(sec->keys[k]));
+    if ((rc = build_groups(sec, o, e)))
+        goto done;
+    int with_n2 = 0;
+    for (int g = 0; g < sec->n_groups; g++)
+        with_n2 += sec->groups[g].n >= 2;
+    if (o->compare == 1 || (o->compare < 0 && with_n2 >= 2))
+        rc = build_comparisons(sec, e);
+done:
+    if (cfg)
+        for (int i = 0; i < l.n; i++)
+            json_decref(cfg[i]);
+    free(cfg);
+    for (int i = 0; i < l.n; i++)
+        free(l.config[i]);
+    free(l.config);
+    if (l.v) { /* failed before the runs were handed over */
+        for (int i = 0; i < l.n; i++)
+            free(l.v[i].cls);
+        free(l.v);
+    }
+    return rc;
+}
+
+int report_load(report *out, store *s, const report_options *o, err_info *e)
+{
+    memset(out, 0, sizeof *out);
+    out->opt = *o;
+    exp_list xl = {.e = e};
+    int rc = store_experiments(s, o->experiment, collect_experiment, &xl, e);
+    if (rc)
+        goto done;
+    if (xl.n == 0) {
+        rc = o->experiment
+                 ? err_set(e, ERR_INVALID, "no experiment '%s' in '%s'", o->experiment,
+                           store_path(s))
+                 : err_set(e, ERR_INVALID,
+                           "no experiments in '%s' yet (bench run FILE.toml adds some)",
+                           store_path(s));
+        goto done;
+    }
+    out->sections = calloc((size_t)xl.n, sizeof *out->sections);
+    if (!out->sections) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < xl.n; i++) {
+        out->n_sections++;
+        if ((rc = load_section(&out->sections[i], s, &xl.v[i], o, e)))
+            goto done;
+    }
+    rc = correct_comparisons(out, e);
+done:
+    free(xl.v);
+    return rc;
+}
+
+void report_release(report *r)
+{
+    for (int s = 0; s < r->n_sections; s++) {
+        report_section *sec = &r->sections[s];
+        for (int i = 0; i < sec->n_runs; i++)
+            free(sec->runs[i].cls);
+        for (int g = 0; g < sec->n_groups; g++) {
+            free(sec->groups[g].accs);
+            free(sec->groups[g].cls);
+        }
+        free(sec->runs);
+        free(sec->groups);
+        free(sec->cmp);
+    }
+    free(r->sections);
+    memset(r, 0, sizeof *r);
+}
+
+/* ---- tables: one builder, three text renderers ---------------------------------------------- */
+
+#define TBL_MAX_COLS 24
+
+typedef struct tbl {
+    int ncols;
+    const char *head[TBL_MAX_COLS];
+    bool left[TBL_MAX_COLS];   /* left-aligned (text) rather than right-aligned (numbers) */
+    int nrows, cap;
+    char **cells;              /* (nrows, ncols), owned */
+} tbl;
+
+/* Columns from a spec like "<group|>n|>acc": '<' left, '>' right aligned. */
+static void tbl_init(tbl *t, const char *const *cols, int n)
+{
+    assert(n <= TBL_MAX_COLS);
+    memset(t, 0, sizeof *t);
+    t->ncols = n;
+    for (int i = 0; i < n; i++) {
+        t->left[i] = cols[i][0] == '<';
+        t->head[i] = cols[i] + 1;
+    }
+}
+
+static int tbl_row(tbl *t, const char *const *cells, err_info *e)
+{
+    if (t->nrows == t->cap) {
+        int cap = t->cap ? 2 * t->cap : 16;
+        char **c = realloc(t->cells, (size_t)cap * (size_t)t->ncols * sizeof *c);
+        if (!c)
+            return err_set(e, ERR_NOMEM, "out of memory building a table");
+        t->cells = c;
+        t->cap = cap;
+    }
+    char **row = t->cells + (size_t)t->nrows * (size_t)t->ncols;
+    for (int i = 0; i < t->ncols; i++) {
+        row[i] = strdup(cells[i] ? cells[i] : "");
+        if (!row[i]) {
+            for (int j = 0; j < i; j++)
+                free(row[j]);
+            return err_set(e, ERR_NOMEM, "out of memory building a table");
+        }
+    }
+    t->nrows++;
+    return 0;
+}
+
+static void tbl_free(tbl *t)
+{
+    for (size_t i = 0; i < (size_t)t->nrows * (size_t)t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    memset(t, 0, sizeof *t);
+}
+
+/* Display width of UTF-8 text: code points, not bytes ("±" is one column). */
+static int utf8_width(const char *s)
+{
+    int w = 0;
+    for (; *s; s++)
+        w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+static void csv_cell(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\n\r") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+/* Write t as an aligned table (two spaces between columns, indented by indent), a Markdown
+ * pipe table, or CSV (RFC 4180 quoting; header line first). */
+static void tbl_print(FILE *f, const tbl *t, report_format fmt, const char *indent)
+{
+    int w[TBL_MAX_COLS];
+    for (int c = 0; c < t->ncols; c++) {
+        w[c] = utf8_width(t->head[c]);
+        for (int r = 0; r < t->nrows; r++) {
+            int cw = utf8_width(t->cells[(size_t)r * (size_t)t->ncols + (size_t)c]);
+            w[c] = cw > w[c] ? cw : w[c];
+        }
+    }
+    for (int r = -1; r < t->nrows; r++) {
+        const char *const *row = r < 0 ? t->head : (const char *const *)t->cells +
+                                                        (size_t)r * (size_t)t->ncols;
+        if (fmt == REPORT_TABLE)
+            fputs(indent, f);
+        else if (fmt == REPORT_MD)
+            fputs("|", f);
+        for (int c = 0; c < t->ncols; c++) {
+            const char *s = row[c];
+            if (fmt == REPORT_CSV) {
+                if (c)
+                    fputc(',', f);
+                csv_cell(f, s);
+                continue;
+            }
+            int pad = w[c] - utf8_width(s);
+            if (fmt == REPORT_MD) {
+                /* '|' inside a cell would end it */
+                fputc(' ', f);
+                for (const char *p = s; *p; p++)
+                    fputs(*p == '|' ? "\\|" : (char[]){*p, 0}, f);
+                fputs(" |", f);
+                continue;
+            }
+            if (c)
+                fputs("  ", f);
+            if (!t->left[c])
+                fprintf(f, "%*s", pad, "");
+            fputs(s, f);
+            if (t->left[c] && c + 1 < t->ncols)
+                fprintf(f, "%*s", pad, "");
+        }
+        fputc('\n', f);
+        if (r < 0 && fmt == REPORT_MD) {
+            fputs("|", f);
+            for (int c = 0; c < t->ncols; c++)
+                fputs(t->left[c] ? "---|" : "---:|", f);
+            fputc('\n', f);
+        }
+    }
+}
+
+/* ---- number formatting ------------------------------------------------------------------- */
+
+/* Cells for people: NAN prints as "-". */
+static void cell_num(char *buf, size_t n, const char *fmt, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, fmt, v);
+}
+
+/* "mean ± sd" with scale (100 for percent) and decimals; "mean ± -" for one run. */
+static void cell_pm(char *buf, size_t n, const stats_summary *s, double scale, int dec)
+{
+    if (s->n == 0)
+        snprintf(buf, n, "-");
+    else if (isnan(s->sd))
+        snprintf(buf, n, "%.*f ± -", dec, s->mean * scale);
+    else
+        snprintf(buf, n, "%.*f ± %.*f", dec, s->mean * scale, dec, s->sd * scale);
+}
+
+static void cell_ci(char *buf, size_t n, double lo, double hi, double scale, int dec)
+{
+    if (isnan(lo) || isnan(hi))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "[%.*f, %.*f]", dec, lo * scale, dec, hi * scale);
+}
+
+/* Cells for scripts: full precision, "" for NAN. */
+static void cell_raw(char *buf, size_t n, double v)
+{
+    if (isnan(v))
+        buf[0] = '\0';
+    else
+        snprintf(buf, n, "%.10g", v);
+}
+
+static void cell_int(char *buf, size_t n, long long v) { snprintf(buf, n, "%lld", v); }
+
+/* JSON number, null for NAN and infinities. */
+static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+/* ---- rendering the groups ----------------------------------------------------------------- */
+
+enum { CELL = 64 };
+
+static const char *const cols_human[] = {
+    "<group", ">n", ">acc % (mean ± sd)", ">95% CI", ">best", ">worst", ">F1",
+    ">train s/run", ">s/epoch", ">diverged", ">failed",
+};
+static const char *const cols_human_f1[] = {
+    "<group", ">n", ">acc % (mean ± sd)", ">precision", ">recall", ">F1", ">train s/run",
+    ">diverged", ">failed",
+};
+static const char *const cols_csv[] = {
+    "<experiment", "<group", ">n", ">diverged", ">failed", ">unfinished", ">acc_mean",
+    ">acc_sd", ">acc_ci_low", ">acc_ci_high", ">acc_best", ">acc_worst", ">precision_mean",
+    ">precision_sd", ">recall_mean", ">recall_sd", ">f1_mean", ">f1_sd", ">train_s_per_run",
+    ">train_s_per_epoch",
+};
+static const char *const cols_cls_human[] = {
+    "<class", ">precision", ">recall", ">F1", ">support",
+};
+static const char *const cols_cls_csv[] = {
+    "<experiment", "<group", ">class", ">precision", ">recall", ">f1", ">support",
+};
+static const char *const cols_cmp[] = {
+    "<key", "<a", "<b", "<same", ">Δ acc pp (a - b)", ">95% CI", ">p", ">p (Holm)", "<",
+};
+#define NCOLS(a) ((int)(sizeof a / sizeof a[0]))
+
+static int groups_table(tbl *t, const report_section *sec, bool f1, err_info *e)
+{
+    char c[TBL_MAX_COLS][CELL];
+    const char *row[TBL_MAX_COLS];
+    for (int i = 0; i < TBL_MAX_COLS; i++)
+        row[i] = c[i];
+    for (int g = 0; g < sec->n_groups; g++) {
+        const report_group *gr = &sec->groups[g];
+        int i = 0;
+        row[i++] = gr->label;
+        cell_int(c[i++], CELL, gr->n);
+        cell_pm(c[i++], CELL, &gr->acc, 100.0, 2);
+        if (f1) {
+            cell_pm(c[i++], CELL, &gr->precision, 1.0, 4);
+            cell_pm(c[i++], CELL, &gr->recall, 1.0, 4);
+            cell_pm(c[i++], CELL, &gr->f1, 1.0, 4);
+            cell_num(c[i++], CELL, "%.1f", gr->train_s.mean);
+        } else {
+            cell_ci(c[i++], CELL, gr->acc.ci_lo, gr->acc.ci_hi, 100.0, 2);
+            cell_num(c[i++], CELL, "%.2f", gr->acc.max * 100.0);
+            cell_num(c[i++], CELL, "%.2f", gr->acc.min * 100.0);
+            cell_num(c[i++], CELL, "%.4f", gr->f1.mean);
+            cell_num(c[i++], CELL, "%.1f", gr->train_s.mean);
+            cell_num(c[i++], CELL, "%.2f", gr->epoch_s);
+        }
+        cell_int(c[i++], CELL, gr->n_diverged);
+        cell_int(c[i++], CELL, gr->n_failed);
+        int rc = tbl_row(t, row, e);
+        row[0] = c[0];
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int groups_csv(tbl *t, const report_section *sec, err_info *e)
+{
+    char c[TBL_MAX_COLS][CELL];
+    const char *row[TBL_MAX_COLS];
+    for (int i = 0; i < TBL_MAX_COLS; i++)
+        row[i] = c[i];
+    for (int g = 0; g < sec->n_groups; g++) {
+        const report_group *gr = &sec->groups[g];
+        int i = 0;
+        row[i++] = sec->experiment;
+        row[i++] = gr->label;
+        cell_int(c[i++], CELL, gr->n);
+        cell_int(c[i++], CELL, gr->n_diverged);
+        cell_int(c[i++], CELL, gr->n_failed);
+        cell_int(c[i++], CELL, gr->n_unfinished + gr->n_short);
+        const double v[] = {gr->acc.mean, gr->acc.sd, gr->acc.ci_lo, gr->acc.ci_hi,
+                            gr->acc.max, gr->acc.min, gr->precision.mean, gr->precision.sd,
+                            gr->recall.mean, gr->recall.sd, gr->f1.mean, gr->f1.sd,
+                            gr->train_s.mean, gr->epoch_s};
+        for (size_t j = 0; j < sizeof v / sizeof v[0]; j++)
+            cell_raw(c[i++], CELL, v[j]);
+        int rc = tbl_row(t, row, e);
+        row[0] = c[0];
+        row[1] = c[1];
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int classes_rows(tbl *t, const report_section *sec, const report_group *gr, bool csv,
+                        err_info *e)
+{
+    char c[8][CELL];
+    const char *row[8];
+    int k = gr->k;
+    for (int cl = 0; cl < k; cl++) {
+        int i = 0;
+        if (csv) {
+            row[i++] = sec->experiment;
+            row[i++] = gr->label;
+        }
+        for (int j = i; j < i + 5; j++)
+            row[j] = c[j];
+        cell_int(c[i++], CELL, cl);
+        for (int m = 0; m < 3; m++) {
+            double v = gr->cls[(size_t)m * (size_t)k + (size_t)cl];
+            if (csv)
+                cell_raw(c[i++], CELL, v);
+            else
+                cell_num(c[i++], CELL, "%.4f", v);
+        }
+        double sup = gr->cls[3 * (size_t)k + (size_t)cl];
+        if (csv)
+            cell_raw(c[i++], CELL, sup);
+        else
+            cell_num(c[i++], CELL, "%.0f", sup);
+        int rc = tbl_row(t, row, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* "bn=true" for the keys two compared groups share. */
+static void cmp_same(char *buf, size_t n, const report_section *sec, const report_comparison *c)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < sec->n_keys; k++) {
+        if (k == c->key)
+            continue;
+        int w = snprintf(buf + used, n - used, "%s%s=%s", used ? " " : "", sec->keys[k],
+                         sec->groups[c->a].values[k]);
+        if (w < 0 || used + (size_t)w >= n)
+            break;
+        used += (size_t)w;
+    }
+    if (!buf[0])
+        snprintf(buf, n, "-");
+}
+
+static int cmp_table(tbl *t, const report_section *sec, err_info *e)
+{
+    char c[TBL_MAX_COLS][256];
+    const char *row[TBL_MAX_COLS];
+    for (int i = 0; i < TBL_MAX_COLS; i++)
+        row[i] = c[i];
+    for (int j = 0; j < sec->n_cmp; j++) {
+        const report_comparison *x = &sec->cmp[j];
+        int i = 0;
+        row[i++] = sec->keys[x->key];
+        row[i++] = sec->groups[x->a].values[x->key];
+        row[i++] = sec->groups[x->b].values[x->key];
+        cmp_same(c[i++], 256, sec, x);
+        snprintf(c[i++], 256, "%+.3f", x->w.diff * 100.0);
+        if (isnan(x->w.ci_lo))
+            snprintf(c[i++], 256, "-");
+        else
+            snprintf(c[i++], 256, "[%+.3f, %+.3f]", x->w.ci_lo * 100.0, x->w.ci_hi * 100.0);
+        snprintf(c[i++], 256, "%.4f", x->w.p);
+        snprintf(c[i++], 256, "%.4f", x->p_holm);
+        snprintf(c[i++], 256, "%s", x->p_holm < 0.05 ? "*" : "");
+        int rc = tbl_row(t, row, e);
+        row[0] = c[0];
+        row[1] = c[1];
+        row[2] = c[2];
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static json_t *summary_json(const stats_summary *s, bool ci)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "mean", jnum(s->mean));
+    json_object_set_new(o, "sd", jnum(s->sd));
+    if (ci) {
+        json_object_set_new(o, "ci_low", jnum(s->ci_lo));
+        json_object_set_new(o, "ci_high", jnum(s->ci_hi));
+        json_object_set_new(o, "best", jnum(s->max));
+        json_object_set_new(o, "worst", jnum(s->min));
+    }
+    return o;
+}
+
+static json_t *section_json(const report_section *sec)
+{
+    json_t *jsec = json_object(), *keys = json_array(), *groups = json_array(),
+           *cmps = json_array();
+    json_object_set_new(jsec, "experiment", json_string(sec->experiment));
+    for (int k = 0; k < sec->n_keys; k++)
+        json_array_append_new(keys, json_string(sec->keys[k]));
+    json_object_set_new(jsec, "keys", keys);
+    for (int g = 0; g < sec->n_groups; g++) {
+        const report_group *gr = &sec->groups[g];
+        json_t *jg = json_object(), *vals = json_object(), *runs = json_array();
+        json_object_set_new(jg, "group", json_string(gr->label));
+        for (int k = 0; k < sec->n_keys; k++)
+            json_object_set_new(vals, sec->keys[k], json_string(gr->values[k]));
+        json_object_set_new(jg, "values", vals);
+        json_object_set_new(jg, "n", json_integer(gr->n));
+        json_object_set_new(jg, "diverged", json_integer(gr->n_diverged));
+        json_object_set_new(jg, "failed", json_integer(gr->n_failed));
+        json_object_set_new(jg, "unfinished", json_integer(gr->n_unfinished + gr->n_short));
+        json_object_set_new(jg, "accuracy", summary_json(&gr->acc, true));
+        json_object_set_new(jg, "precision", summary_json(&gr->precision, false));
+        json_object_set_new(jg, "recall", summary_json(&gr->recall, false));
+        json_object_set_new(jg, "f1", summary_json(&gr->f1, false));
+        json_object_set_new(jg, "train_s_per_run", jnum(gr->train_s.mean));
+        json_object_set_new(jg, "train_s_per_epoch", jnum(gr->epoch_s));
+        for (int i = 0; i < sec->n_runs; i++)
+            if (sec->runs[i].group == g)
+                json_array_append_new(runs, json_pack("{s:s, s:s, s:i, s:o, s:o}", "run",
+                                                      sec->runs[i].key, "status",
+                                                      run_status_name(sec->runs[i].status),
+                                                      "epoch", sec->runs[i].epoch, "accuracy",
+                                                      jnum(sec->runs[i].acc), "train_s",
+                                                      jnum(sec->runs[i].train_s)));
+        json_object_set_new(jg, "runs", runs);
+        if (gr->k > 0) {
+            json_t *pc = json_array();
+            size_t k = (size_t)gr->k;
+            for (size_t c = 0; c < k; c++)
+                json_array_append_new(
+                    pc, json_pack("{s:i, s:o, s:o, s:o, s:o}", "class", (int)c, "precision",
+                                  jnum(gr->cls[c]), "recall", jnum(gr->cls[k + c]), "f1",
+                                  jnum(gr->cls[2 * k + c]), "support",
+                                  jnum(gr->cls[3 * k + c])));
+            json_object_set_new(jg, "per_class", pc);
+        }
+        json_array_append_new(groups, jg);
+    }
+    json_object_set_new(jsec, "groups", groups);
+    for (int j = 0; j < sec->n_cmp; j++) {
+        const report_comparison *x = &sec->cmp[j];
+        json_array_append_new(
+            cmps, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "key",
+                            sec->keys[x->key], "a", sec->groups[x->a].label, "b",
+                            sec->groups[x->b].label, "diff", jnum(x->w.diff), "ci_low",
+                            jnum(x->w.ci_lo), "ci_high", jnum(x->w.ci_hi), "dof", jnum(x->w.dof),
+                            "p", jnum(x->w.p), "p_holm", jnum(x->p_holm)));
+    }
+    json_object_set_new(jsec, "comparisons", cmps);
+    return jsec;
+}
+
+/* Dump j on f, one document and a newline. */
+static int json_out(FILE *f, json_t *j, err_info *e)
+{
+    int rc = 0;
+    if (!j || json_dumpf(j, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)))
+        rc = err_set(e, ERR_NOMEM, "cannot write the JSON report");
+    else
+        fputc('\n', f);
+    json_decref(j);
+    return rc;
+}
+
+int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
+{
+    const report_options *o = &r->opt;
+    if (fmt == REPORT_JSON) {
+        json_t *root = json_object(), *secs = json_array();
+        json_object_set_new(root, "format", json_integer(1));
+        json_object_set_new(root, "epoch", o->epoch ? json_integer(o->epoch) : json_null());
+        for (int s = 0; s < r->n_sections; s++)
+            json_array_append_new(secs, section_json(&r->sections[s]));
+        json_object_set_new(root, "experiments", secs);
+        return json_out(f, root, e);
+    }
+    int rc = 0;
+    tbl t = {0};
+    if (fmt == REPORT_CSV) {
+        if (o->per_class) {
+            tbl_init(&t, cols_cls_csv, NCOLS(cols_cls_csv));
+            for (int s = 0; s < r->n_sections && !rc; s++)
+                for (int g = 0; g < r->sections[s].n_groups && !rc; g++)
+                    rc = classes_rows(&t, &r->sections[s], &r->sections[s].groups[g], true, e);
+        } else {
+            tbl_init(&t, cols_csv, NCOLS(cols_csv));
+            for (int s = 0; s < r->n_sections && !rc; s++)
+                rc = groups_csv(&t, &r->sections[s], e);
+        }
+        if (!rc)
+            tbl_print(f, &t, fmt, "");
+        tbl_free(&t);
+        return rc;
+    }
+    const bool md = fmt == REPORT_MD;
+    char at[64];
+    if (o->epoch)
+        snprintf(at, sizeof at, "epoch %d", o->epoch);
+    else
+        snprintf(at, sizeof at, "last epoch");
+    for (int s = 0; s < r->n_sections && !rc; s++) {
+        const report_section *sec = &r->sections[s];
+        int unfinished = 0, shorter = 0;
+        for (int g = 0; g < sec->n_groups; g++) {
+            unfinished += sec->groups[g].n_unfinished;
+            shorter += sec->groups[g].n_short;
+        }
+        fprintf(f, "%s%s experiment %s: %d run%s, test accuracy at the %s%s\n\n",
+                s ? "\n" : "", md ? "##" : "==", sec->experiment, sec->n_runs,
+                sec->n_runs == 1 ? "" : "s", at, o->sort_f1 ? ", sorted by macro F1" : "");
+        if (sec->n_groups == 0) {
+            fprintf(f, "%sno runs\n", md ? "" : "  ");
+            continue;
+        }
+        if (o->sort_f1)
+            tbl_init(&t, cols_human_f1, NCOLS(cols_human_f1));
+        else
+            tbl_init(&t, cols_human, NCOLS(cols_human));
+        rc = groups_table(&t, sec, o->sort_f1, e);
+        if (!rc)
+            tbl_print(f, &t, fmt, "  ");
+        tbl_free(&t);
+        if (rc)
+            break;
+        const char *ind = md ? "" : "  ";
+        fprintf(f, "\n%sn: COMPLETED runs averaged; sd and CI need n >= 2 (\"-\" otherwise); "
+                   "95%% CI of the mean (Student t, n-1 dof);\n%sF1, precision, recall: macro "
+                   "averages over the classes; train s: training time without evaluation\n",
+                ind, ind);
+        if (unfinished)
+            fprintf(f, "%s%d run%s unfinished (queued, running or interrupted), not counted\n",
+                    ind, unfinished, unfinished == 1 ? "" : "s");
+        if (shorter)
+            fprintf(f, "%s%d completed run%s without epoch %d, not counted\n", ind, shorter,
+                    shorter == 1 ? "" : "s", o->epoch);
+        if (sec->n_cmp > 0) {
+            int total = 0;
+            for (int j = 0; j < r->n_sections; j++)
+                total += r->sections[j].n_cmp;
+            fprintf(f, "\n%scomparisons (Welch's t-test of mean test accuracy, a - b in "
+                       "percentage points, 95%% CI; p Holm-corrected over the %d comparison%s "
+                       "of this report; * = p (Holm) < 0.05)\n\n",
+                    md ? "" : "  ", total, total == 1 ? "" : "s");
+            tbl_init(&t, cols_cmp, NCOLS(cols_cmp));
+            rc = cmp_table(&t, sec, e);
+            if (!rc)
+                tbl_print(f, &t, fmt, "  ");
+            tbl_free(&t);
+        }
+        if (o->per_class)
+            for (int g = 0; g < sec->n_groups && !rc; g++) {
+                const report_group *gr = &sec->groups[g];
+                fprintf(f, "\n%sper class: %s (mean over %d run%s)\n\n",
+                        md ? "### " : "  ", gr->label, gr->n, gr->n == 1 ? "" : "s");
+                if (gr->k == 0) {
+                    fprintf(f, "%sno per-class metrics stored\n", md ? "" : "  ");
+                    continue;
+                }
+                tbl_init(&t, cols_cls_human, NCOLS(cols_cls_human));
+                rc = classes_rows(&t, sec, gr, false, e);
+                if (!rc)
+                    tbl_print(f, &t, fmt, "  ");
+                tbl_free(&t);
+            }
+    }
+    return rc;
+}
+
+/* ---- the paper's claims ----------------------------------------------------------------- */
+
+static const char *const verdict_names[] = {
+    [VERDICT_REPRODUCED] = "reproduced",
+    [VERDICT_NOT_REPRODUCED] = "not reproduced",
+    [VERDICT_INCONCLUSIVE] = "inconclusive",
+};
+
+const char *report_verdict_name(report_verdict v) { return verdict_names[v]; }
+
+report_verdict report_verdict_accuracy(double claim, const stats_summary *m)
+{
+    if (m->n < 2 || isnan(m->ci_lo))
+        return VERDICT_INCONCLUSIVE;
+    if ((claim >= m->ci_lo && claim <= m->ci_hi) || m->mean >= claim)
+        return VERDICT_REPRODUCED;
+    return VERDICT_NOT_REPRODUCED; /* the whole CI lies below the claim */
+}
+
+report_verdict report_verdict_time(double claim_s, const stats_summary *m)
+{
+    if (m->n == 0)
+        return VERDICT_INCONCLUSIVE;
+    return m->mean <= claim_s ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
+}
+
+/* The claims (DESIGN.md §2) and where each is measured: the first experiment of the list
+ * that has any run. */
+enum { CLAIM_ACC, CLAIM_F1, CLAIM_TIME };
+static const struct claim_def {
+    const char *what, *claimed;
+    double claim;
+    int metric;
+    const char *experiments[2];
+} claim_defs[REPORT_N_CLAIMS] = {
+    {"test accuracy (Lee & Rhee 2024)", "99.22%", 0.9922, CLAIM_ACC, {"paper", "ci"}},
+    {"macro F1 (Lee & Rhee 2024)", "0.9919", 0.9919, CLAIM_F1, {"paper", "ci"}},
+    {"training time per run", "~20 min", 1200.0, CLAIM_TIME, {"paper", "ci"}},
+    {"LeNet-5 test accuracy (LeCun 1998)", "99.05%", 0.9905, CLAIM_ACC, {"lenet5", NULL}},
+    {"CNN with BN test accuracy (Ji 2018)", "99%", 0.99, CLAIM_ACC, {"ji2018", NULL}},
+};
+
+int report_paper(report_claim out[REPORT_N_CLAIMS], store *s, int epoch, err_info *e)
+{
+    int rc = 0;
+    for (int i = 0; i < REPORT_N_CLAIMS; i++) {
+        const struct claim_def *d = &claim_defs[i];
+        report_claim *c = &out[i];
+        *c = (report_claim){.what = d->what, .claimed = d->claimed, .claim = d->claim,
+                            .is_time = d->metric == CLAIM_TIME};
+        stats_summarize(&c->m, NULL, 0);
+        for (int x = 0; x < 2 && d->experiments[x] && !c->experiment[0]; x++) {
+            report_options o = report_options_default();
+            o.experiment = d->experiments[x];
+            o.group_by = "";
+            o.epoch = epoch;
+            o.compare = 0;
+            report r;
+            err_info le = {0};
+            rc = report_load(&r, s, &o, &le);
+            if (rc == ERR_INVALID && strncmp(le.msg, "no experiment", 13) == 0) {
+                report_release(&r);
+                rc = 0;
+                continue; /* not run yet: try the next source */
+            }
+            if (rc) {
+                *e = le;
+                report_release(&r);
+                return rc;
+            }
+            if (r.n_sections == 1 && r.sections[0].n_groups == 1) {
+                const report_group *g = &r.sections[0].groups[0];
+                snprintf(c->experiment, sizeof c->experiment, "%s", d->experiments[x]);
+                c->m = d->metric == CLAIM_ACC ? g->acc
+                       : d->metric == CLAIM_F1 ? g->f1
+                                               : g->train_s;
+            }
+            report_release(&r);
+        }
+        c->verdict = c->is_time ? report_verdict_time(c->claim, &c->m)
+                                : report_verdict_accuracy(c->claim, &c->m);
+    }
+    return rc;
+}
+
+static const char *const cols_paper[] = {
+    "<claim", ">claimed", "<experiment", ">n", ">measured (mean ± sd)", ">95% CI", "<verdict",
+};
+static const char *const cols_paper_csv[] = {
+    "<claim", ">claimed", "<experiment", ">n", ">mean", ">sd", ">ci_low", ">ci_high",
+    "<verdict",
+};
+
+static const char paper_rules[] =
+    "accuracy and F1 claims: reproduced when the claim lies inside the 95% CI of the mean or\n"
+    "the mean is at least the claim; not reproduced when the whole CI lies below the claim;\n"
+    "inconclusive with fewer than 2 completed runs. time claim: reproduced when the mean\n"
+    "training time per run is at most the claim (the paper: an i7-13700K, Python, no GPU).\n";
+
+int report_paper_render(FILE *f, const report_claim *cl, int n, report_format fmt, err_info *e)
+{
+    if (fmt == REPORT_JSON) {
+        json_t *arr = json_array();
+        for (int i = 0; i < n; i++) {
+            const report_claim *c = &cl[i];
+            json_array_append_new(
+                arr, json_pack("{s:s, s:s, s:f, s:s, s:s?, s:i, s:o, s:o, s:o, s:o, s:s}",
+                               "claim", c->what, "claimed", c->claimed, "claim_value", c->claim,
+                               "unit", c->is_time ? "s" : "fraction", "experiment",
+                               c->experiment[0] ? c->experiment : NULL, "n", c->m.n, "mean",
+                               jnum(c->m.mean), "sd", jnum(c->m.sd), "ci_low", jnum(c->m.ci_lo),
+                               "ci_high", jnum(c->m.ci_hi), "verdict",
+                               report_verdict_name(c->verdict)));
+        }
+        json_t *root = json_pack("{s:i, s:o, s:s}", "format", 1, "claims", arr, "rule",
+                                 paper_rules);
+        return json_out(f, root, e);
+    }
+    bool csv = fmt == REPORT_CSV;
+    tbl t;
+    if (csv)
+        tbl_init(&t, cols_paper_csv, NCOLS(cols_paper_csv));
+    else
+        tbl_init(&t, cols_paper, NCOLS(cols_paper));
+    int rc = 0;
+    for (int i = 0; i < n && !rc; i++) {
+        const report_claim *c = &cl[i];
+        char nb[16], a[CELL], b[CELL], ci_l[CELL], ci_h[CELL];
+        cell_int(nb, sizeof nb, c->m.n);
+        const char *exp_name = c->experiment[0] ? c->experiment : "-";
+        if (csv) {
+            cell_raw(a, CELL, c->m.mean);
+            cell_raw(b, CELL, c->m.sd);
+            cell_raw(ci_l, CELL, c->m.ci_lo);
+            cell_raw(ci_h, CELL, c->m.ci_hi);
+            const char *row[] = {c->what, c->claimed, exp_name, nb, a, b, ci_l, ci_h,
+                                 report_verdict_name(c->verdict)};
+            rc = tbl_row(&t, row, e);
+        } else {
+            /* accuracies in percent, F1 as a fraction, time in minutes */
+            double scale = c->is_time ? 1.0 / 60.0 : strchr(c->claimed, '%') ? 100.0 : 1.0;
+            int dec = c->is_time ? 1 : scale == 100.0 ? 2 : 4;
+            cell_pm(a, CELL, &c->m, scale, dec);
+            if (c->is_time && c->m.n)
+                snprintf(a + strlen(a), CELL - strlen(a), " min");
+            cell_ci(b, CELL, c->m.ci_lo, c->m.ci_hi, scale, dec);
+            const char *row[] = {c->what, c->claimed, exp_name, nb, a, b,
+                                 report_verdict_name(c->verdict)};
+            rc = tbl_row(&t, row, e);
+        }
+    }
+    if (!rc) {
+        if (!csv)
+            fprintf(f, "%s claimed versus measured (Lee & Rhee 2024 and its comparison points)\n\n",
+                    fmt == REPORT_MD ? "##" : "==");
+        tbl_print(f, &t, fmt, "  ");
+        if (!csv) {
+            fputc('\n', f);
+            for (const char *p = paper_rules; *p;) {
+                size_t len = strcspn(p, "\n");
+                fprintf(f, "%s%.*s\n", fmt == REPORT_MD ? "" : "  ", (int)len, p);
+                p += len + (p[len] == '\n');
+            }
+        }
+    }
+    tbl_free(&t);
+    return rc;
+}
+
+/* ---- confusion ------------------------------------------------------------------------------ */
+
+typedef struct conf_pick {
+    int want, epoch, k;
+    int64_t *m;       /* (k,k) owned */
+    err_info *e;
+} conf_pick;
+
+static int pick_confusion(void *ctx, const store_epoch *ep)
+{
+    conf_pick *p = ctx;
+    if (p->want && ep->epoch != p->want)
+        return 0;
+    p->epoch = ep->epoch;
+    free(p->m);
+    p->m = NULL;
+    p->k = 0;
+    if (ep->k <= 0 || ep->k > REPORT_MAX_CLASSES || !ep->confusion)
+        return 0;
+    size_t kk = (size_t)ep->k * (size_t)ep->k;
+    p->m = malloc(kk * sizeof *p->m);
+    if (!p->m)
+        return err_set(p->e, ERR_NOMEM, "out of memory reading a confusion matrix");
+    memcpy(p->m, ep->confusion, kk * sizeof *p->m);
+    p->k = ep->k;
+    return 0;
+}
+
+int report_confusion(FILE *f, store *s, const char *run, int epoch, report_format fmt,
+                     err_info *e)
+{
+    char key[STORE_KEY_MAX];
+    conf_pick p = {.want = epoch, .e = e};
+    tbl t = {0};
+    int rc = store_run_resolve(s, key, run, e);
+    if (!rc)
+        rc = store_epochs(s, key, true, pick_confusion, &p, e);
+    if (rc)
+        goto done;
+    if (p.epoch == 0) {
+        rc = epoch ? err_set(e, ERR_INVALID, "run '%.12s' has no epoch %d", key, epoch)
+                   : err_set(e, ERR_INVALID, "run '%.12s' has no epochs stored", key);
+        goto done;
+    }
+    if (p.k == 0) {
+        rc = err_set(e, ERR_INVALID, "run '%.12s' has no confusion matrix at epoch %d", key,
+                     p.epoch);
+        goto done;
+    }
+    size_t k = (size_t)p.k;
+    if (fmt == REPORT_JSON) {
+        json_t *rows = json_array();
+        for (size_t i = 0; i < k; i++) {
+            json_t *row = json_array();
+            for (size_t j = 0; j < k; j++)
+                json_array_append_new(row, json_integer(p.m[i * k + j]));
+            json_array_append_new(rows, row);
+        }
+        rc = json_out(f, json_pack("{s:i, s:s, s:i, s:i, s:o}", "format", 1, "run", key,
+                                   "epoch", p.epoch, "classes", p.k, "matrix", rows),
+                      e);
+        goto done;
+    }
+    /* columns: "true\pred", then one per predicted class */
+    static const char *const heads[] = {"<true\\pred", ">0", ">1", ">2", ">3", ">4", ">5",
+                                        ">6", ">7", ">8", ">9", ">10", ">11", ">12", ">13",
+                                        ">14", ">15", ">16", ">17", ">18", ">19", ">20", ">21",
+                                        ">22"};
+    if (k + 1 > TBL_MAX_COLS) {
+        rc = err_set(e, ERR_INVALID, "run '%.12s' has %zu classes: too many to print (json "
+                     "format has no limit)", key, k);
+        goto done;
+    }
+    tbl_init(&t, heads, (int)k + 1);
+    char c[TBL_MAX_COLS][24];
+    const char *row[TBL_MAX_COLS];
+    for (size_t i = 0; i < k && !rc; i++) {
+        for (size_t j = 0; j <= k; j++)
+            row[j] = c[j];
+        snprintf(c[0], sizeof c[0], "%zu", i);
+        for (size_t j = 0; j < k; j++)
+            snprintf(c[j + 1], sizeof c[j + 1], "%lld", (long long)p.m[i * k + j]);
+        rc = tbl_row(&t, row, e);
+    }
+    if (rc)
+        goto done;
+    if (fmt != REPORT_CSV)
+        fprintf(f, "%s confusion matrix of run %s at epoch %d (rows: true class, columns: "
+                   "predicted)\n\n",
+                fmt == REPORT_MD ? "##" : "==", key, p.epoch);
+    tbl_print(f, &t, fmt, "  ");
+done:
+    tbl_free(&t);
+    free(p.m);
+    return rc;
+}
+
+/* ---- history -------------------------------------------------------------------------------- */
+
+/* Pooled sd of two samples; NAN when neither has a spread (n1 + n2 - 2 <= 0). */
+static double pooled_sd(const stats_summary *a, const stats_summary *b)
+{
+    double ss = 0.0;
+    int dof = 0;
+    const stats_summary *v[2] = {a, b};
+    for (int i = 0; i < 2; i++)
+        if (v[i]->n >= 2) {
+            ss += (v[i]->n - 1) * v[i]->sd * v[i]->sd;
+            dof += v[i]->n - 1;
+        }
+    return dof > 0 ? sqrt(ss / dof) : NAN;
+}
+
+bool report_moved(const stats_summary *prev, const stats_summary *cur, double fallback_sd)
+{
+    if (prev->n == 0 || cur->n == 0)
+        return false;
+    double sd = pooled_sd(prev, cur);
+    if (isnan(sd))
+        sd = fallback_sd;
+    if (isnan(sd))
+        return false;
+    return fabs(cur->mean - prev->mean) > 2.0 * sd;
+}
+
+static int cmp_revision(const void *x, const void *y)
+{
+    const report_revision *a = x, *b = y;
+    return strcmp(a->date, b->date);
+}
+
+int report_history(report_revision **out, int *n_out, store *s, const char *experiment,
+                   err_info *e)
+{
+    *out = NULL;
+    *n_out = 0;
+    report_options o = report_options_default();
+    o.experiment = experiment;
+    o.group_by = "";
+    o.compare = 0;
+    report r;
+    report_revision *h = NULL;
+    double *acc = NULL, *ts = NULL;
+    int n = 0;
+    int rc = report_load(&r, s, &o, e);
+    if (rc)
+        goto done;
+    const report_section *sec = &r.sections[0];
+    size_t cap = (size_t)(sec->n_runs ? sec->n_runs : 1);
+    h = calloc(cap, sizeof *h);
+    acc = malloc(cap * sizeof *acc);
+    ts = malloc(cap * sizeof *ts);
+    if (!h || !acc || !ts) {
+        rc = err_set(e, ERR_NOMEM, "out of memory building the history");
+        goto done;
+    }
+    /* Revisions in order of first appearance; date = earliest started_at of their runs. */
+    for (int i = 0; i < sec->n_runs; i++) {
+        const report_run *run = &sec->runs[i];
+        if (run->status != RUN_COMPLETED || run->epoch == 0)
+            continue;
+        const char *sha = run->git_sha[0] ? run->git_sha : "none";
+        int j = 0;
+        while (j < n && strcmp(h[j].git_sha, sha) != 0)
+            j++;
+        if (j == n) {
+            snprintf(h[n].git_sha, sizeof h[n].git_sha, "%s", sha);
+            snprintf(h[n].date, sizeof h[n].date, "%s", run->started_at);
+            n++;
+        } else if (run->started_at[0] && strcmp(run->started_at, h[j].date) < 0) {
+            snprintf(h[j].date, sizeof h[j].date, "%s", run->started_at);
+        }
+    }
+    qsort(h, (size_t)n, sizeof *h, cmp_revision);
+    double fb_ss = 0.0, fb_ss_t = 0.0;
+    int fb_dof = 0;
+    for (int j = 0; j < n; j++) {
+        int m = 0;
+        for (int i = 0; i < sec->n_runs; i++) {
+            const report_run *run = &sec->runs[i];
+            const char *sha = run->git_sha[0] ? run->git_sha : "none";
+            if (run->status == RUN_COMPLETED && run->epoch > 0 && strcmp(sha, h[j].git_sha) == 0) {
+                acc[m] = run->acc;
+                ts[m++] = run->train_s;
+            }
+        }
+        stats_summarize(&h[j].acc, acc, m);
+        stats_summarize(&h[j].train_s, ts, m);
+        if (j > 0) {
+            double fa = fb_dof ? sqrt(fb_ss / fb_dof) : NAN;
+            double ft = fb_dof ? sqrt(fb_ss_t / fb_dof) : NAN;
+            h[j].acc_moved = report_moved(&h[j - 1].acc, &h[j].acc, fa);
+            h[j].time_moved = report_moved(&h[j - 1].train_s, &h[j].train_s, ft);
+        }
+        if (m >= 2) { /* the noise seen so far, for later single-run revisions */
+            fb_ss += (m - 1) * h[j].acc.sd * h[j].acc.sd;
+            fb_ss_t += (m - 1) * h[j].train_s.sd * h[j].train_s.sd;
+            fb_dof += m - 1;
+        }
+    }
+    *out = h;
+    *n_out = n;
+    h = NULL;
+done:
+    free(h);
+    free(acc);
+    free(ts);
+    report_release(&r);
+    return rc;
+}
+
+static const char history_rule[] =
+    "mark: 'acc' or 'time' where the mean moved from the previous revision by more than twice\n"
+    "the pooled sd of the two revisions' runs (the noise across seeds); when both have a\n"
+    "single run, the pooled sd of every earlier revision is the noise; no mark without one.\n";
+
+int report_history_render(FILE *f, const report_history_set *sets, int n_sets,
+                          report_format fmt, err_info *e)
+{
+    if (fmt == REPORT_JSON) {
+        json_t *exps = json_array();
+        for (int x = 0; x < n_sets; x++) {
+            const report_revision *h = sets[x].rows;
+            json_t *arr = json_array();
+            for (int i = 0; i < sets[x].n; i++)
+                json_array_append_new(
+                    arr, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:b, s:b}", "date",
+                                   h[i].date, "git_sha", h[i].git_sha, "n", h[i].acc.n,
+                                   "acc_mean", jnum(h[i].acc.mean), "acc_sd", jnum(h[i].acc.sd),
+                                   "train_s_mean", jnum(h[i].train_s.mean), "train_s_sd",
+                                   jnum(h[i].train_s.sd), "acc_moved", h[i].acc_moved,
+                                   "time_moved", h[i].time_moved));
+            json_array_append_new(exps, json_pack("{s:s, s:o}", "experiment",
+                                                  sets[x].experiment, "revisions", arr));
+        }
+        return json_out(f, json_pack("{s:i, s:o, s:s}", "format", 1, "experiments", exps,
+                                     "rule", history_rule),
+                        e);
+    }
+    static const char *const cols[] = {"<date", "<revision", ">n", ">acc % (mean ± sd)",
+                                       ">train s/run (mean ± sd)", "<mark"};
+    static const char *const cols_csv[] = {"<experiment", "<date", "<git_sha", ">n",
+                                           ">acc_mean", ">acc_sd", ">train_s_mean",
+                                           ">train_s_sd", "<mark"};
+    const bool csv = fmt == REPORT_CSV, md = fmt == REPORT_MD;
+    tbl t;
+    tbl_init(&t, cols_csv, NCOLS(cols_csv));
+    int rc = 0;
+    for (int x = 0; x < n_sets && !rc; x++) {
+        const report_revision *h = sets[x].rows;
+        int n = sets[x].n;
+        if (!csv) {
+            tbl_free(&t);
+            tbl_init(&t, cols, NCOLS(cols));
+        }
+        for (int i = 0; i < n && !rc; i++) {
+            char date[32], sha[48], nb[16], a[CELL], b[CELL], c[CELL], d[CELL], mark[16];
+            snprintf(mark, sizeof mark, "%s%s%s", h[i].acc_moved ? "acc" : "",
+                     h[i].acc_moved && h[i].time_moved ? "," : "",
+                     h[i].time_moved ? "time" : "");
+            cell_int(nb, sizeof nb, h[i].acc.n);
+            if (csv) {
+                cell_raw(a, CELL, h[i].acc.mean);
+                cell_raw(b, CELL, h[i].acc.sd);
+                cell_raw(c, CELL, h[i].train_s.mean);
+                cell_raw(d, CELL, h[i].train_s.sd);
+                const char *row[] = {sets[x].experiment, h[i].date, h[i].git_sha, nb, a, b, c,
+                                     d, mark};
+                rc = tbl_row(&t, row, e);
+            } else {
+                /* "2024-05-01T12:34:56.789Z" -> "2024-05-01 12:34" */
+                snprintf(date, sizeof date, "%.10s %.5s", h[i].date,
+                         strlen(h[i].date) > 11 ? h[i].date + 11 : "");
+                snprintf(sha, sizeof sha, "%.10s", h[i].git_sha);
+                cell_pm(a, CELL, &h[i].acc, 100.0, 2);
+                cell_pm(b, CELL, &h[i].train_s, 1.0, 1);
+                const char *row[] = {date, sha, nb, a, b, mark};
+                rc = tbl_row(&t, row, e);
+            }
+        }
+        if (rc || csv)
+            continue;
+        fprintf(f, "%s%s history of experiment %s: completed runs per git revision, oldest "
+                   "first\n\n",
+                x ? "\n" : "", md ? "##" : "==", sets[x].experiment);
+        if (n == 0)
+            fprintf(f, "%sno completed runs\n", md ? "" : "  ");
+        else
+            tbl_print(f, &t, fmt, "  ");
+    }
+    if (!rc && csv)
+        tbl_print(f, &t, fmt, "");
+    if (!rc && !csv) {
+        fputc('\n', f);
+        for (const char *p = history_rule; *p;) {
+            size_t len = strcspn(p, "\n");
+            fprintf(f, "%s%.*s\n", md ? "" : "  ", (int)len, p);
+            p += len + (p[len] == '\n');
+        }
+    }
+    tbl_free(&t);
+    return rc;
+}

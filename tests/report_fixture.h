@@ -1,0 +1,121 @@
+/* Fabricated results databases for the report, check and history tests: runs and epochs are
+ * written through the store API (no training), timestamps and revisions set explicitly. */
+#ifndef BENCH_TEST_REPORT_FIXTURE_H
+#define BENCH_TEST_REPORT_FIXTURE_H
+
+#include <ftw.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store.h"
+
+typedef struct fix_run {
+    const char *key;
+    const char *optimizer;
+    int bn;
+    int seed;
+    int status;            /* RUN_COMPLETED, ... */
+    double acc;            /* final test accuracy (epoch 2); epoch 1 is acc - 0.01 */
+    double wall1, wall2;   /* epoch training times */
+    int64_t build_id;
+    const char *started_at; /* NULL: leave as written by the store */
+} fix_run;
+
+static int fix_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+static void fix_rmdir(const char *dir) { nftw(dir, fix_rm, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* A fresh temporary directory under $TMPDIR. */
+static void fix_mkdtemp(char *dir, size_t n, const char *name)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, n, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
+    if (!mkdtemp(dir))
+        fail_msg("mkdtemp %s", dir);
+}
+
+static int64_t fix_experiment(store *s, const char *name, const char *spec)
+{
+    err_info e = {0};
+    int64_t id = 0;
+    char sha[65];
+    snprintf(sha, sizeof sha, "%064zx", strlen(spec) * 31 + strlen(name));
+    store_experiment x = {.name = name, .file = "x.toml", .spec_sha256 = sha, .spec_text = spec};
+    if (store_experiment_put(s, &id, &x, &e))
+        fail_msg("experiment_put: %s", e.msg);
+    return id;
+}
+
+static int64_t fix_build(store *s, const char *git_sha)
+{
+    err_info e = {0};
+    int64_t id = 0;
+    store_build b = {.git_sha = git_sha, .git_branch = "main", .compiler = "GNU"};
+    if (store_build_put(s, &id, &b, &e))
+        fail_msg("build_put: %s", e.msg);
+    return id;
+}
+
+/* Queue, start, record two epochs (k = 3 classes, every class precision = acc) and finish. */
+static void fix_add(store *s, int64_t exp_id, const fix_run *f)
+{
+    err_info e = {0};
+    char cfg[256];
+    snprintf(cfg, sizeof cfg,
+             "{\"bn\":%s,\"epochs\":2,\"model\":\"paper\",\"optimizer\":{\"kind\":\"%s\","
+             "\"lr\":0.1},\"seed\":%d}",
+             f->bn ? "true" : "false", f->optimizer, f->seed);
+    store_run r = {.run_key = f->key, .experiment_id = exp_id, .build_id = f->build_id,
+                   .config_json = cfg, .model = "paper", .optimizer = f->optimizer, .lr = 0.1,
+                   .bn = f->bn, .seed = f->seed, .batch = 100, .epochs = 2,
+                   .sampling = "with-replacement", .threads = 1};
+    int prev;
+    if (store_run_queue(s, &prev, &r, false, &e) || store_run_start(s, f->key, &e))
+        fail_msg("queue/start %s: %s", f->key, e.msg);
+    int n_epochs = f->status == RUN_COMPLETED ? 2 : 1;
+    for (int ep = 1; ep <= n_epochs; ep++) {
+        double acc = ep == 2 ? f->acc : f->acc - 0.01;
+        double prec[3] = {acc, acc, acc}, rec[3] = {acc, acc - 0.1, acc},
+               f1[3] = {acc, acc, acc - 0.2};
+        int64_t sup[3] = {10, 20, 30};
+        int64_t conf[9] = {9, 1, 0, 0, 18, 2, 1, 0, 29};
+        store_epoch x = {.run_key = f->key, .epoch = ep, .test_acc = acc,
+                         .precision_macro = acc - 0.001, .recall_macro = acc - 0.002,
+                         .f1_macro = acc - 0.003, .wall_s = ep == 1 ? f->wall1 : f->wall2,
+                         .k = 3, .precision = prec, .recall = rec, .f1 = f1, .support = sup,
+                         .confusion = conf};
+        if (store_epoch_put(s, &x, &e))
+            fail_msg("epoch_put %s: %s", f->key, e.msg);
+    }
+    store_run_end end = {.status = f->status, .wall_s = f->wall1 + f->wall2,
+                         .diverged_epoch = f->status == RUN_DIVERGED ? 2 : 0,
+                         .error = f->status == RUN_COMPLETED ? NULL : "broke"};
+    if (f->status != RUN_RUNNING && store_run_finish(s, f->key, &end, &e))
+        fail_msg("finish %s: %s", f->key, e.msg);
+}
+
+/* started_at of a run set directly (the store takes it from the clock). */
+static void fix_started(const char *db_path, const char *key, const char *when)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open(db_path, &db) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE runs SET started_at = ?1 WHERE run_key = ?2", -1, &st,
+                           NULL) != SQLITE_OK)
+        fail_msg("sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, when, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(st) != SQLITE_DONE)
+        fail_msg("sqlite: %s", sqlite3_errmsg(db));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+#endif

@@ -1,0 +1,542 @@
+/* Tests of harness/report on databases filled through the store API with fabricated runs:
+ * grouping by the swept keys (seed excluded) and by --group-by, n/mean/sd/CI/best/worst and
+ * times against hand-computed numbers, diverged and failed runs counted apart, --epoch,
+ * comparisons and Holm, per-class means, every output format parsed back (CSV, JSON) or
+ * checked for its shape (table, Markdown), the paper's verdict rules and claims table, the
+ * confusion matrix, and history ordering and its noise mark. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, nftw, fmemopen */
+#define _XOPEN_SOURCE 700
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <math.h>
+
+#include "report.h"
+#include "report_fixture.h"
+
+#define assert_close(a, b, eps)                                                                \
+    do {                                                                                       \
+        double a_ = (a), b_ = (b);                                                             \
+        if (!(fabs(a_ - b_) <= (eps)))                                                         \
+            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                 \
+    } while (0)
+
+static const char spec_opt[] = "[experiment]\nname = \"opt\"\n"
+                               "[sweep]\noptimizer = [\"momentum\", \"adam\"]\n"
+                               "bn = [true, false]\nseed = [1, 2, 3]\n";
+
+typedef struct fixture {
+    char dir[256];
+    char db[320];
+    store *s;
+} fixture;
+
+/* Experiment "opt": four groups.
+ *   momentum bn=true : 0.99 0.98 0.97            n=3, mean 0.98, sd 0.01
+ *   adam bn=true     : 0.95 0.96 + 1 DIVERGED   n=2, mean 0.955
+ *   momentum bn=false: 0.90 0.92                 n=2, mean 0.91
+ *   adam bn=false    : 0.80 + 1 FAILED + 1 RUNNING  n=1
+ * Every completed run trains 10 s + 12 s. */
+static const fix_run opt_runs[] = {
+    {"k01aaaa", "momentum", 1, 1, RUN_COMPLETED, 0.99, 10, 12, 0, NULL},
+    {"k02aaaa", "momentum", 1, 2, RUN_COMPLETED, 0.98, 10, 12, 0, NULL},
+    {"k03aaaa", "momentum", 1, 3, RUN_COMPLETED, 0.97, 10, 12, 0, NULL},
+    {"k04aaaa", "adam", 1, 1, RUN_COMPLETED, 0.95, 10, 12, 0, NULL},
+    {"k05aaaa", "adam", 1, 2, RUN_COMPLETED, 0.96, 10, 12, 0, NULL},
+    {"k06aaaa", "adam", 1, 3, RUN_DIVERGED, 0.10, 10, 12, 0, NULL},
+    {"k07aaaa", "momentum", 0, 1, RUN_COMPLETED, 0.90, 10, 12, 0, NULL},
+    {"k08aaaa", "momentum", 0, 2, RUN_COMPLETED, 0.92, 10, 12, 0, NULL},
+    {"k09aaaa", "adam", 0, 1, RUN_COMPLETED, 0.80, 10, 12, 0, NULL},
+    {"k10aaaa", "adam", 0, 2, RUN_FAILED, 0.10, 10, 12, 0, NULL},
+    {"k11aaaa", "adam", 0, 3, RUN_RUNNING, 0.10, 10, 12, 0, NULL},
+};
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    fix_mkdtemp(f->dir, sizeof f->dir, "test_report");
+    snprintf(f->db, sizeof f->db, "%s/bench.db", f->dir);
+    err_info e = {0};
+    if (store_open(&f->s, f->db, &e))
+        fail_msg("%s", e.msg);
+    int64_t x = fix_experiment(f->s, "opt", spec_opt);
+    for (size_t i = 0; i < sizeof opt_runs / sizeof opt_runs[0]; i++)
+        fix_add(f->s, x, &opt_runs[i]);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    store_close(f->s);
+    fix_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+static void load(report *r, fixture *f, const report_options *o)
+{
+    err_info e = {0};
+    if (report_load(r, f->s, o, &e))
+        fail_msg("report_load: %s", e.msg);
+}
+
+static void test_grouping(void **state)
+{
+    fixture *f = *state;
+    report_options o = report_options_default();
+    report r;
+    load(&r, f, &o);
+    assert_int_equal(r.n_sections, 1);
+    const report_section *sec = &r.sections[0];
+    assert_string_equal(sec->experiment, "opt");
+    assert_int_equal(sec->n_keys, 2); /* optimizer, bn: seed is not a grouping key */
+    assert_string_equal(sec->keys[0], "optimizer");
+    assert_string_equal(sec->keys[1], "bn");
+    assert_int_equal(sec->n_runs, 11);
+    assert_int_equal(sec->n_groups, 4);
+    const report_group *g = sec->groups;
+    assert_string_equal(g[0].label, "optimizer=momentum bn=true");
+    assert_string_equal(g[1].label, "optimizer=adam bn=true");
+    assert_string_equal(g[2].label, "optimizer=momentum bn=false");
+    assert_string_equal(g[3].label, "optimizer=adam bn=false");
+    /* group 0: 0.99 0.98 0.97 */
+    assert_int_equal(g[0].n, 3);
+    assert_close(g[0].acc.mean, 0.98, 1e-12);
+    assert_close(g[0].acc.sd, 0.01, 1e-12);
+    assert_close(g[0].acc.ci_lo, 0.98 - 4.302653 * 0.01 / sqrt(3.0), 1e-7);
+    assert_close(g[0].acc.ci_hi, 0.98 + 4.302653 * 0.01 / sqrt(3.0), 1e-7);
+    assert_close(g[0].acc.max, 0.99, 0);
+    assert_close(g[0].acc.min, 0.97, 0);
+    assert_close(g[0].f1.mean, 0.977, 1e-12);
+    assert_close(g[0].train_s.mean, 22.0, 1e-12);
+    assert_close(g[0].epoch_s, 11.0, 1e-12);
+    /* diverged and failed runs are counted, never averaged in */
+    assert_int_equal(g[1].n, 2);
+    assert_int_equal(g[1].n_diverged, 1);
+    assert_close(g[1].acc.mean, 0.955, 1e-12);
+    assert_int_equal(g[3].n, 1);
+    assert_int_equal(g[3].n_failed, 1);
+    assert_int_equal(g[3].n_unfinished, 1);
+    assert_close(g[3].acc.mean, 0.80, 0);
+    assert_true(isnan(g[3].acc.sd) && isnan(g[3].acc.ci_lo));
+    report_release(&r);
+}
+
+static void test_group_by_and_epoch(void **state)
+{
+    fixture *f = *state;
+    report_options o = report_options_default();
+    o.group_by = "bn";
+    o.epoch = 1;
+    report r;
+    load(&r, f, &o);
+    const report_section *sec = &r.sections[0];
+    assert_int_equal(sec->n_groups, 2);
+    assert_string_equal(sec->groups[0].label, "bn=true");
+    /* epoch 1: each completed accuracy - 0.01; time 10 s */
+    assert_int_equal(sec->groups[0].n, 5);
+    assert_close(sec->groups[0].acc.mean, (0.99 + 0.98 + 0.97 + 0.95 + 0.96) / 5 - 0.01, 1e-12);
+    assert_close(sec->groups[0].train_s.mean, 10.0, 1e-12);
+    report_release(&r);
+
+    /* an epoch no run reached: completed runs counted as short, none aggregated */
+    o.epoch = 3;
+    load(&r, f, &o);
+    assert_int_equal(r.sections[0].groups[0].n, 0);
+    assert_int_equal(r.sections[0].groups[0].n_short, 5);
+    report_release(&r);
+
+    /* "" = one group of everything; a dotted path works as a key */
+    o = report_options_default();
+    o.group_by = "";
+    load(&r, f, &o);
+    assert_int_equal(r.sections[0].n_groups, 1);
+    assert_string_equal(r.sections[0].groups[0].label, "all");
+    assert_int_equal(r.sections[0].groups[0].n, 8);
+    report_release(&r);
+    o.group_by = "optimizer.lr, model";
+    load(&r, f, &o);
+    assert_int_equal(r.sections[0].n_groups, 1);
+    assert_string_equal(r.sections[0].groups[0].label, "optimizer.lr=0.1 model=paper");
+    report_release(&r);
+
+    /* unknown key, unknown experiment */
+    err_info e = {0};
+    o.group_by = "colour";
+    assert_int_equal(report_load(&r, f->s, &o, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "unknown grouping key 'colour'"));
+    report_release(&r);
+    o = report_options_default();
+    o.experiment = "nope";
+    assert_int_equal(report_load(&r, f->s, &o, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "no experiment 'nope'"));
+    report_release(&r);
+}
+
+static void test_comparisons(void **state)
+{
+    fixture *f = *state;
+    report_options o = report_options_default();
+    report r;
+    load(&r, f, &o);
+    const report_section *sec = &r.sections[0];
+    /* only pairs differing in one key with n >= 2 on both sides: (0,1) optimizer, (0,2) bn */
+    assert_int_equal(sec->n_cmp, 2);
+    const report_comparison *c0 = &sec->cmp[0], *c1 = &sec->cmp[1];
+    assert_int_equal(c0->a, 0);
+    assert_int_equal(c0->b, 1);
+    assert_string_equal(sec->keys[c0->key], "optimizer");
+    assert_close(c0->w.diff, 0.98 - 0.955, 1e-12);
+    assert_int_equal(c1->b, 2);
+    assert_string_equal(sec->keys[c1->key], "bn");
+    assert_close(c1->w.diff, 0.98 - 0.91, 1e-12);
+    /* Holm over 2: the smaller p doubled, the larger at least that and at least itself */
+    double lo = fmin(c0->w.p, c1->w.p), hi = fmax(c0->w.p, c1->w.p);
+    double hlo = c0->w.p < c1->w.p ? c0->p_holm : c1->p_holm;
+    double hhi = c0->w.p < c1->w.p ? c1->p_holm : c0->p_holm;
+    assert_close(hlo, fmin(1.0, 2 * lo), 1e-15);
+    assert_close(hhi, fmax(fmin(1.0, 2 * lo), hi), 1e-15);
+    report_release(&r);
+    o.compare = 0;
+    load(&r, f, &o);
+    assert_int_equal(r.sections[0].n_cmp, 0);
+    report_release(&r);
+}
+
+static void test_sort_f1_and_classes(void **state)
+{
+    fixture *f = *state;
+    report_options o = report_options_default();
+    o.sort_f1 = true;
+    o.per_class = true;
+    report r;
+    load(&r, f, &o);
+    const report_section *sec = &r.sections[0];
+    for (int g = 1; g < sec->n_groups; g++)
+        assert_true(sec->groups[g - 1].f1.mean >= sec->groups[g].f1.mean);
+    assert_string_equal(sec->groups[3].label, "optimizer=adam bn=false");
+    /* the runs follow their groups after sorting */
+    for (int i = 0; i < sec->n_runs; i++)
+        if (strcmp(sec->runs[i].key, "k09aaaa") == 0)
+            assert_int_equal(sec->runs[i].group, 3);
+    /* per-class means of group momentum/true: precision = acc, recall of class 1 = acc - 0.1 */
+    const report_group *g = &sec->groups[0];
+    assert_string_equal(g->label, "optimizer=momentum bn=true");
+    assert_int_equal(g->k, 3);
+    assert_close(g->cls[0], 0.98, 1e-12);
+    assert_close(g->cls[3 + 1], 0.88, 1e-12);
+    assert_close(g->cls[6 + 2], 0.78, 1e-12);
+    assert_close(g->cls[9 + 2], 30.0, 1e-12);
+    report_release(&r);
+}
+
+/* Render r in fmt into a malloc'd string. */
+static char *render(const report *r, report_format fmt)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    err_info e = {0};
+    if (report_render(m, r, fmt, &e))
+        fail_msg("render: %s", e.msg);
+    fclose(m);
+    return buf;
+}
+
+/* Split a CSV line without quotes into fields (the fixture's labels have no commas). */
+static int csv_fields(char *line, char **out, int max)
+{
+    int n = 0;
+    for (char *p = line; n < max;) {
+        out[n++] = p;
+        char *c = strchr(p, ',');
+        if (!c)
+            break;
+        *c = '\0';
+        p = c + 1;
+    }
+    return n;
+}
+
+static void test_formats(void **state)
+{
+    fixture *f = *state;
+    report_options o = report_options_default();
+    report r;
+    load(&r, f, &o);
+
+    char *csv = render(&r, REPORT_CSV);
+    char *save = NULL, *line = strtok_r(csv, "\n", &save);
+    char *fld[32];
+    assert_int_equal(csv_fields(line, fld, 32), 20);
+    assert_string_equal(fld[0], "experiment");
+    assert_string_equal(fld[6], "acc_mean");
+    int rows = 0;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        assert_int_equal(csv_fields(line, fld, 32), 20);
+        if (rows == 0) {
+            assert_string_equal(fld[1], "optimizer=momentum bn=true");
+            assert_int_equal(atoi(fld[2]), 3);
+            assert_close(strtod(fld[6], NULL), 0.98, 1e-9);
+            assert_close(strtod(fld[7], NULL), 0.01, 1e-9);
+            assert_close(strtod(fld[18], NULL), 22.0, 1e-9);
+        }
+        if (rows == 3) {
+            assert_string_equal(fld[4], "1"); /* failed */
+            assert_string_equal(fld[7], "");  /* sd of one run: empty */
+        }
+        rows++;
+    }
+    assert_int_equal(rows, 4);
+    free(csv);
+
+    char *js = render(&r, REPORT_JSON);
+    json_error_t je;
+    json_t *root = json_loads(js, 0, &je);
+    if (!root)
+        fail_msg("json: %s", je.text);
+    json_t *groups = json_object_get(json_array_get(json_object_get(root, "experiments"), 0),
+                                     "groups");
+    assert_int_equal(json_array_size(groups), 4);
+    json_t *g0 = json_array_get(groups, 0);
+    assert_int_equal(json_integer_value(json_object_get(g0, "n")), 3);
+    assert_close(json_real_value(json_object_get(json_object_get(g0, "accuracy"), "mean")), 0.98,
+                 1e-9);
+    assert_int_equal(json_array_size(json_object_get(g0, "runs")), 3);
+    json_t *g3 = json_array_get(groups, 3);
+    assert_true(json_is_null(json_object_get(json_object_get(g3, "accuracy"), "sd")));
+    json_t *cmps = json_object_get(json_array_get(json_object_get(root, "experiments"), 0),
+                                   "comparisons");
+    assert_int_equal(json_array_size(cmps), 2);
+    json_decref(root);
+    free(js);
+
+    char *t = render(&r, REPORT_TABLE);
+    assert_non_null(strstr(t, "== experiment opt"));
+    assert_non_null(strstr(t, "98.00 ± 1.00"));
+    assert_non_null(strstr(t, "80.00 ± -"));
+    assert_non_null(strstr(t, "comparisons (Welch"));
+    assert_non_null(strstr(t, "1 run unfinished"));
+    free(t);
+    char *md = render(&r, REPORT_MD);
+    assert_non_null(strstr(md, "## experiment opt"));
+    assert_non_null(strstr(md, "| group | n |"));
+    assert_non_null(strstr(md, "|---|---:|"));
+    free(md);
+    report_release(&r);
+
+    /* per-class CSV: one row per group and class */
+    o.per_class = true;
+    load(&r, f, &o);
+    csv = render(&r, REPORT_CSV);
+    int lines = 0;
+    for (char *p = csv; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 1 + 4 * 3);
+    assert_non_null(strstr(csv, "experiment,group,class,precision,recall,f1,support\n"));
+    free(csv);
+    report_release(&r);
+}
+
+static void test_verdicts(void **state)
+{
+    (void)state;
+    stats_summary m;
+    const double in[] = {0.9920, 0.9925, 0.9915}; /* CI around 0.992 contains 0.9922 */
+    stats_summarize(&m, in, 3);
+    assert_int_equal(report_verdict_accuracy(0.9922, &m), VERDICT_REPRODUCED);
+    const double above[] = {0.995, 0.996};        /* mean above the claim */
+    stats_summarize(&m, above, 2);
+    assert_int_equal(report_verdict_accuracy(0.9922, &m), VERDICT_REPRODUCED);
+    const double below[] = {0.9870, 0.9871, 0.9872}; /* whole CI below */
+    stats_summarize(&m, below, 3);
+    assert_int_equal(report_verdict_accuracy(0.9922, &m), VERDICT_NOT_REPRODUCED);
+    stats_summarize(&m, above, 1);                /* one run */
+    assert_int_equal(report_verdict_accuracy(0.9922, &m), VERDICT_INCONCLUSIVE);
+    stats_summarize(&m, NULL, 0);                 /* missing */
+    assert_int_equal(report_verdict_accuracy(0.9922, &m), VERDICT_INCONCLUSIVE);
+    assert_int_equal(report_verdict_time(1200, &m), VERDICT_INCONCLUSIVE);
+    const double t[] = {900, 1100};
+    stats_summarize(&m, t, 2);
+    assert_int_equal(report_verdict_time(1200, &m), VERDICT_REPRODUCED);
+    assert_int_equal(report_verdict_time(900, &m), VERDICT_NOT_REPRODUCED);
+    assert_string_equal(report_verdict_name(VERDICT_NOT_REPRODUCED), "not reproduced");
+}
+
+static void test_paper(void **state)
+{
+    fixture *f = *state;
+    /* "paper" absent: the claims fall back to "ci"; "lenet5" has one run; "ji2018" none */
+    int64_t ci = fix_experiment(f->s, "ci", "[experiment]\nname = \"ci\"\n");
+    int64_t le = fix_experiment(f->s, "lenet5", "[experiment]\nname = \"lenet5\"\n");
+    const fix_run runs[] = {
+        {"c01aaaa", "momentum", 1, 1, RUN_COMPLETED, 0.9921, 500, 600, 0, NULL},
+        {"c02aaaa", "momentum", 1, 2, RUN_COMPLETED, 0.9923, 500, 700, 0, NULL},
+        {"c03aaaa", "momentum", 1, 3, RUN_COMPLETED, 0.9925, 500, 800, 0, NULL},
+        {"l01aaaa", "sgd", 0, 1, RUN_COMPLETED, 0.9910, 100, 100, 0, NULL},
+    };
+    for (int i = 0; i < 3; i++)
+        fix_add(f->s, ci, &runs[i]);
+    fix_add(f->s, le, &runs[3]);
+    report_claim c[REPORT_N_CLAIMS];
+    err_info e = {0};
+    assert_int_equal(report_paper(c, f->s, 0, &e), 0);
+    assert_string_equal(c[0].experiment, "ci");
+    assert_int_equal(c[0].m.n, 3);
+    assert_close(c[0].m.mean, 0.9923, 1e-12);
+    assert_int_equal(c[0].verdict, VERDICT_REPRODUCED);
+    /* macro F1 = acc - 0.003 = 0.9893: CI [0.9888, 0.9898] below 0.9919 */
+    assert_int_equal(c[1].verdict, VERDICT_NOT_REPRODUCED);
+    assert_close(c[2].m.mean, 1200.0, 1e-9); /* 1100, 1200, 1300 s */
+    assert_int_equal(c[2].verdict, VERDICT_REPRODUCED);
+    assert_string_equal(c[3].experiment, "lenet5");
+    assert_int_equal(c[3].verdict, VERDICT_INCONCLUSIVE);
+    assert_string_equal(c[4].experiment, "");
+    assert_int_equal(c[4].verdict, VERDICT_INCONCLUSIVE);
+
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    assert_int_equal(report_paper_render(m, c, REPORT_N_CLAIMS, REPORT_CSV, &e), 0);
+    fclose(m);
+    assert_non_null(strstr(buf, "claim,claimed,experiment,n,mean,sd,ci_low,ci_high,verdict\n"));
+    assert_non_null(strstr(buf, "CNN with BN test accuracy (Ji 2018),99%,-,0,,,,,inconclusive\n"));
+    free(buf);
+    m = open_memstream(&buf, &len);
+    assert_int_equal(report_paper_render(m, c, REPORT_N_CLAIMS, REPORT_TABLE, &e), 0);
+    fclose(m);
+    assert_non_null(strstr(buf, "99.23 ± 0.02"));
+    assert_non_null(strstr(buf, "20.0 ± 1.7 min"));
+    assert_non_null(strstr(buf, "reproduced when the claim lies inside the 95% CI"));
+    free(buf);
+}
+
+static void test_confusion(void **state)
+{
+    fixture *f = *state;
+    char *buf = NULL;
+    size_t len = 0;
+    err_info e = {0};
+    FILE *m = open_memstream(&buf, &len);
+    assert_int_equal(report_confusion(m, f->s, "k01a", 0, REPORT_CSV, &e), 0);
+    fclose(m);
+    assert_string_equal(buf, "true\\pred,0,1,2\n0,9,1,0\n1,0,18,2\n2,1,0,29\n");
+    free(buf);
+    m = open_memstream(&buf, &len);
+    assert_int_equal(report_confusion(m, f->s, "k01aaaa", 1, REPORT_JSON, &e), 0);
+    fclose(m);
+    json_t *j = json_loads(buf, 0, NULL);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "epoch")), 1);
+    assert_int_equal(json_integer_value(json_array_get(
+                         json_array_get(json_object_get(j, "matrix"), 2), 2)),
+                     29);
+    json_decref(j);
+    free(buf);
+    m = open_memstream(&buf, &len);
+    assert_int_equal(report_confusion(m, f->s, "zzzz", 0, REPORT_TABLE, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "no run 'zzzz'"));
+    assert_int_equal(report_confusion(m, f->s, "k01aaaa", 7, REPORT_TABLE, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "no epoch 7"));
+    fclose(m);
+    free(buf);
+}
+
+static void test_moved_rule(void **state)
+{
+    (void)state;
+    stats_summary a, b, c;
+    const double x[] = {0.990, 0.992}, y[] = {0.991, 0.993}, z[] = {0.980, 0.982};
+    stats_summarize(&a, x, 2); /* sd 0.001414 */
+    stats_summarize(&b, y, 2); /* moved 0.001 < 2 * 0.001414 */
+    stats_summarize(&c, z, 2); /* moved 0.01 */
+    assert_false(report_moved(&a, &b, NAN));
+    assert_true(report_moved(&a, &c, NAN));
+    /* single runs on both sides: the fallback sd decides, none known: no mark */
+    stats_summary p, q;
+    stats_summarize(&p, x, 1);
+    stats_summarize(&q, z, 1);
+    assert_false(report_moved(&p, &q, NAN));
+    assert_true(report_moved(&p, &q, 0.001));
+    assert_false(report_moved(&p, &q, 0.01));
+    /* one side with a spread: pooled sd is that side's */
+    assert_true(report_moved(&a, &q, NAN));
+}
+
+static void test_history(void **state)
+{
+    fixture *f = *state;
+    int64_t x = fix_experiment(f->s, "ci", "[experiment]\nname = \"ci\"\n");
+    int64_t b1 = fix_build(f->s, "1111111111111111111111111111111111111111");
+    int64_t b2 = fix_build(f->s, "2222222222222222222222222222222222222222");
+    int64_t b3 = fix_build(f->s, "3333333333333333333333333333333333333333");
+    /* queued in the order b3, b1, b2; started b1 < b2 < b3 */
+    const fix_run runs[] = {
+        {"h31aaaa", "momentum", 1, 1, RUN_COMPLETED, 0.9800, 600, 600, b3, NULL},
+        {"h32aaaa", "momentum", 1, 2, RUN_COMPLETED, 0.9820, 600, 600, b3, NULL},
+        {"h11aaaa", "momentum", 1, 1, RUN_COMPLETED, 0.9920, 500, 500, b1, NULL},
+        {"h12aaaa", "momentum", 1, 2, RUN_COMPLETED, 0.9940, 500, 520, b1, NULL},
+        {"h21aaaa", "momentum", 1, 1, RUN_COMPLETED, 0.9930, 500, 500, b2, NULL},
+        {"h22aaaa", "momentum", 1, 2, RUN_COMPLETED, 0.9950, 500, 520, b2, NULL},
+        {"h23aaaa", "momentum", 1, 3, RUN_FAILED, 0.5, 500, 500, b2, NULL},
+    };
+    const char *when[] = {"2024-03-01T00:00:00.000Z", "2024-03-01T01:00:00.000Z",
+                          "2024-01-01T00:00:00.000Z", "2024-01-01T01:00:00.000Z",
+                          "2024-02-01T00:00:00.000Z", "2024-02-01T01:00:00.000Z",
+                          "2024-02-01T02:00:00.000Z"};
+    for (int i = 0; i < 7; i++) {
+        fix_add(f->s, x, &runs[i]);
+        fix_started(f->db, runs[i].key, when[i]);
+    }
+    report_revision *h = NULL;
+    int n = 0;
+    err_info e = {0};
+    assert_int_equal(report_history(&h, &n, f->s, "ci", &e), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(h[0].git_sha, "1111111111111111111111111111111111111111");
+    assert_string_equal(h[1].git_sha, "2222222222222222222222222222222222222222");
+    assert_string_equal(h[2].git_sha, "3333333333333333333333333333333333333333");
+    assert_string_equal(h[0].date, "2024-01-01T00:00:00.000Z");
+    assert_int_equal(h[1].acc.n, 2); /* the failed run is not counted */
+    assert_close(h[1].acc.mean, 0.994, 1e-12);
+    assert_false(h[0].acc_moved || h[0].time_moved);
+    assert_false(h[1].acc_moved);  /* +0.001 against a pooled sd of 0.0014 */
+    assert_false(h[1].time_moved); /* 1010 s both */
+    assert_true(h[2].acc_moved);   /* -0.012 against a pooled sd of 0.0014 */
+    assert_true(h[2].time_moved);  /* 1200 s against 1010 s, pooled sd 10 s */
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&buf, &len);
+    report_history_set set = {"ci", h, n};
+    assert_int_equal(report_history_render(m, &set, 1, REPORT_TABLE, &e), 0);
+    fclose(m);
+    assert_non_null(strstr(buf, "2024-01-01 00:00  1111111111"));
+    assert_non_null(strstr(buf, "acc,time"));
+    assert_non_null(strstr(buf, "twice\n  the pooled sd"));
+    free(buf);
+    free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_by_and_epoch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_comparisons, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sort_f1_and_classes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_formats, setup, teardown),
+        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test_setup_teardown(test_paper, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_confusion, setup, teardown),
+        cmocka_unit_test(test_moved_rule),
+        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("report", tests, NULL, NULL);
+}
