@@ -1,0 +1,300 @@
+/* Tests of bench report, bench check and bench history by running the built binary
+ * (BENCH_BINARY) on temporary databases filled with fabricated runs (no training):
+ *   - check passes on runs of the current git revision (prov_build gives its sha) that reach
+ *     the accuracy within the budget, taking the defaults from the experiment's [budget];
+ *   - check fails, one line each with the figures, on low accuracy, a run over budget, a
+ *     diverged run and on no runs at this revision; malformed flags are usage errors;
+ *   - report: every format on the command line, the empty database, an unknown experiment and
+ *     an unknown run each exit 1 with one line;
+ *   - history lists revisions oldest first. */
+#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <sys/wait.h>
+
+#include "prov.h"
+#include "report_fixture.h"
+
+enum { OUT_MAX = 1 << 16 };
+
+typedef struct result {
+    int status;
+    char out[OUT_MAX], err[OUT_MAX];
+} result;
+
+static void slurp(char *dst, FILE *f)
+{
+    rewind(f);
+    size_t n = fread(dst, 1, OUT_MAX - 1, f);
+    dst[n] = '\0';
+    fclose(f);
+}
+
+/* Run bench with the NULL-terminated args; exit status and output in r. */
+static void run_bench(result *r, const char *const *args)
+{
+    const char *argv[32] = {BENCH_BINARY};
+    int n = 1;
+    for (; args[n - 1] && n < 31; n++)
+        argv[n] = args[n - 1];
+    argv[n] = NULL;
+    FILE *out = tmpfile(), *err = tmpfile();
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fileno(out), 1);
+        dup2(fileno(err), 2);
+        execv(BENCH_BINARY, (char *const *)argv);
+        _exit(127);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    slurp(r->out, out);
+    slurp(r->err, err);
+}
+
+#define BENCH(r, ...) run_bench(r, (const char *const[]){__VA_ARGS__, NULL})
+
+/* Lines of text (a message per line). */
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+static const char ci_spec[] = "[experiment]\nname = \"ci\"\n"
+                              "[budget]\nminutes = 20\ntarget_accuracy = 0.99\n";
+
+typedef struct fixture {
+    char dir[256];
+    char db[320];
+    char head[48];     /* the current revision as bench check sees it */
+    store *s;
+    int64_t ci, build_head, build_old;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    fix_mkdtemp(f->dir, sizeof f->dir, "test_check_cli");
+    snprintf(f->db, sizeof f->db, "%s/bench.db", f->dir);
+    err_info e = {0};
+    prov_build_info b;
+    if (prov_build(&b, NULL, &e))
+        fail_msg("prov_build: %s", e.msg);
+    snprintf(f->head, sizeof f->head, "%s", b.git_sha);
+    prov_build_release(&b);
+    if (store_open(&f->s, f->db, &e))
+        fail_msg("%s", e.msg);
+    f->ci = fix_experiment(f->s, "ci", ci_spec);
+    f->build_head = fix_build(f->s, f->head);
+    f->build_old = fix_build(f->s, strcmp(f->head, "none") ? "none"
+                                                          : "0123456789012345678901234567890123456789");
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    store_close(f->s);
+    fix_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* Two runs of ci at HEAD: 0.992 and 0.993, trained in 500 s and 600 s. An old revision's run
+ * with a poor accuracy, which check must ignore. */
+static void add_good_runs(fixture *f)
+{
+    const fix_run runs[] = {
+        {"a01aaaa", "momentum", 1, 1, RUN_COMPLETED, 0.992, 250, 250, f->build_head, NULL},
+        {"a02aaaa", "momentum", 1, 2, RUN_COMPLETED, 0.993, 300, 300, f->build_head, NULL},
+        {"o01aaaa", "momentum", 1, 3, RUN_COMPLETED, 0.500, 9000, 9000, f->build_old, NULL},
+    };
+    for (int i = 0; i < 3; i++)
+        fix_add(f->s, f->ci, &runs[i]);
+}
+
+static void test_check_pass(void **state)
+{
+    fixture *f = *state;
+    add_good_runs(f);
+    result r;
+    BENCH(&r, "check", "--db", f->db); /* defaults from [budget]: 0.99, 20 min */
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.out, "ok: accuracy 0.9925 >= 0.9900 over 2 runs"));
+    assert_non_null(strstr(r.out, "ok: slowest run trained in 600 s <= budget 1200 s"));
+    assert_non_null(strstr(r.out, "check passed"));
+    BENCH(&r, "check", "--db", f->db, "--experiment", "ci", "--min-accuracy", "99.2%",
+          "--budget", "10m");
+    assert_int_equal(r.status, 0);
+}
+
+static void test_check_fail(void **state)
+{
+    fixture *f = *state;
+    add_good_runs(f);
+    result r;
+    BENCH(&r, "check", "--db", f->db, "--min-accuracy", "0.995", "--budget", "550");
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "bench: check: accuracy 0.9925 < 0.9950 over 2 runs\n"));
+    assert_non_null(strstr(r.err, "bench: check: run a02aaaa: training 600 s > budget 550 s\n"));
+    assert_int_equal(count_lines(r.err), 2);
+    /* a diverged run at this revision fails the gate */
+    const fix_run d = {"a03aaaa", "momentum", 1, 4, RUN_DIVERGED, 0.1, 10, 10, f->build_head,
+                       NULL};
+    fix_add(f->s, f->ci, &d);
+    BENCH(&r, "check", "--db", f->db);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "run a03aaaa: DIVERGED in epoch 2"));
+    assert_int_equal(count_lines(r.err), 1);
+}
+
+static void test_check_missing(void **state)
+{
+    fixture *f = *state;
+    result r;
+    /* only an old revision's run: missing runs are a failure */
+    const fix_run old = {"o01aaaa", "momentum", 1, 1, RUN_COMPLETED, 0.995, 1, 1, f->build_old,
+                         NULL};
+    fix_add(f->s, f->ci, &old);
+    BENCH(&r, "check", "--db", f->db);
+    assert_int_equal(r.status, 1);
+    char want[160];
+    snprintf(want, sizeof want, "no completed runs of experiment 'ci' at revision %.12s",
+             f->head);
+    assert_non_null(strstr(r.err, want));
+    BENCH(&r, "check", "--db", f->db, "--experiment", "paper");
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "no experiment 'paper'"));
+    /* usage errors */
+    BENCH(&r, "check", "--db", f->db, "--budget", "20x");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--budget: '20x' is not a duration"));
+    BENCH(&r, "check", "--db", f->db, "--min-accuracy", "1.5");
+    assert_int_equal(r.status, 2);
+    /* no [budget] target and no --min-accuracy */
+    fix_experiment(f->s, "bare", "[experiment]\nname = \"bare\"\n");
+    BENCH(&r, "check", "--db", f->db, "--experiment", "bare");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--min-accuracy is required"));
+}
+
+static void test_report_cli(void **state)
+{
+    fixture *f = *state;
+    result r;
+    BENCH(&r, "report", "--db", f->db);
+    assert_int_equal(r.status, 0); /* an experiment without runs: a section saying so */
+    assert_non_null(strstr(r.out, "no runs"));
+    add_good_runs(f);
+    BENCH(&r, "report", "--db", f->db, "--format", "csv", "--group-by", "seed");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(count_lines(r.out), 1 + 3);
+    assert_non_null(strstr(r.out, "ci,seed=1,1,0,0,0,0.992,,,,0.992,0.992,"));
+    BENCH(&r, "report", "--db", f->db, "--format", "json", "--f1", "--per-class");
+    assert_int_equal(r.status, 0);
+    json_t *j = json_loads(r.out, 0, NULL);
+    assert_non_null(j);
+    json_t *g = json_array_get(
+        json_object_get(json_array_get(json_object_get(j, "experiments"), 0), "groups"), 0);
+    assert_int_equal(json_integer_value(json_object_get(g, "n")), 3);
+    assert_int_equal(json_array_size(json_object_get(g, "per_class")), 3);
+    json_decref(j);
+    BENCH(&r, "report", "--db", f->db, "--format", "md", "--paper");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "| test accuracy (Lee & Rhee 2024) | 99.22% | ci | 3 |"));
+    BENCH(&r, "report", "--db", f->db, "--confusion", "a01a", "--epoch", "1");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "at epoch 1"));
+    /* errors: one line, exit 1 (usage: 2) */
+    BENCH(&r, "report", "--db", f->db, "--experiment", "nope");
+    assert_int_equal(r.status, 1);
+    char want[512];
+    snprintf(want, sizeof want, "bench: no experiment 'nope' in '%s'\n", f->db);
+    assert_string_equal(r.err, want);
+    BENCH(&r, "report", "--db", f->db, "--confusion", "ffffffff");
+    assert_int_equal(r.status, 1);
+    assert_int_equal(count_lines(r.err), 1);
+    assert_non_null(strstr(r.err, "no run 'ffffffff'"));
+    BENCH(&r, "report", "--db", f->db, "--format", "xml");
+    assert_int_equal(r.status, 2);
+    BENCH(&r, "report", "--db", f->db, "--epoch", "0");
+    assert_int_equal(r.status, 2);
+}
+
+static void test_empty_db(void **state)
+{
+    fixture *f = *state;
+    char db[400];
+    snprintf(db, sizeof db, "%s/empty.db", f->dir);
+    err_info e = {0};
+    store *s = NULL;
+    assert_int_equal(store_open(&s, db, &e), 0);
+    store_close(s);
+    result r;
+    BENCH(&r, "report", "--db", db);
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "no experiments in"));
+    assert_int_equal(count_lines(r.err), 1);
+    BENCH(&r, "history", "--db", db);
+    assert_int_equal(r.status, 1);
+    BENCH(&r, "check", "--db", db);
+    assert_int_equal(r.status, 1);
+    snprintf(db, sizeof db, "%s/absent.db", f->dir);
+    BENCH(&r, "report", "--db", db);
+    assert_int_equal(r.status, 1);
+}
+
+static void test_history_cli(void **state)
+{
+    fixture *f = *state;
+    add_good_runs(f);
+    fix_started(f->db, "o01aaaa", "2020-01-01T00:00:00.000Z");
+    result r;
+    BENCH(&r, "history", "--db", f->db, "--experiment", "ci", "--format", "csv");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(count_lines(r.out), 3);
+    char *first = strchr(r.out, '\n') + 1;
+    if (strncmp(first, "ci,2020-01-01T00:00:00.000Z,", 28) != 0)
+        fail_msg("history:\n%s", r.out);
+    char want[128];
+    snprintf(want, sizeof want, ",%s,2,0.9925,", f->head);
+    const char *second = strstr(first, want);
+    assert_non_null(second);
+    /* the older revision has no mark; HEAD moved: 0.5 -> 0.9925, 18000 s -> 550 s */
+    assert_non_null(strstr(first, ",\n"));
+    assert_true(strstr(first, ",\n") < second);
+    assert_non_null(strstr(second, ",acc,time\n"));
+    BENCH(&r, "history", "--db", f->db);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "== history of experiment ci"));
+    assert_non_null(strstr(r.out, "mark: 'acc' or 'time'"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_check_pass, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_fail, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_cli, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_db, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_cli, setup, teardown),
+    };
+    return cmocka_run_group_tests_name("check_cli", tests, NULL, NULL);
+}
