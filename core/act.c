@@ -16,8 +16,11 @@ void act_relu_backward(float *dx, const float *dy, const float *y, size_t n)
     if (!dx)
         return;
     assert(dy && y);
-    for (size_t i = 0; i < n; i++)
-        dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    /* dy is read unconditionally so that the select vectorizes (a conditional load does not) */
+    for (size_t i = 0; i < n; i++) {
+        const float d = dy[i];
+        dx[i] = y[i] > 0.0f ? d : 0.0f;
+    }
 }
 
 void act_tanh_forward(float *y, const float *x, size_t n)

@@ -4,6 +4,9 @@
 #include <assert.h>
 #include <string.h>
 
+#include "act.h"
+#include "kern.h"
+
 int conv_geom_init(conv_geom *g, int c, int h, int w, int f, int k, int stride, int pad, err_info *e)
 {
     assert(g);
@@ -129,28 +132,86 @@ static void conv_col2im(float *dx /*(C,H,W)*/, const float *dcol /*(C*K*K, OH*OW
     }
 }
 
+/* One image's forward product into y_b(F,P) from its im2col block col_b(Q,P): the direct AVX2
+ * kernel with the bias fused in, or (KERN_GENERIC) the bias broadcast then one BLAS GEMM. */
+static void conv_product(kern_isa isa, float *yb /*(F,P)*/, const float *col /*(Q,P)*/,
+                         const float *w /*(F,Q)*/, const float *b /*(F)*/, const conv_geom *g)
+{
+    const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
+    if (isa == KERN_AVX2) {
+        kern_conv_fwd_avx2(yb, w, b, col, f, ckk, p);
+        return;
+    }
+    /* y_b(F, P) = bias broadcast along rows, then += W(F, C*K*K) . col_b(C*K*K, P) */
+    for (int fi = 0; fi < f; fi++)
+        for (int i = 0; i < p; i++)
+            yb[(size_t)fi * (size_t)p + (size_t)i] = b[fi];
+    const gemm_ctx one = GEMM_CTX_DEFAULT;
+    gemm(&one, false, false, f, p, ckk, 1.0f, w, ckk, col, p, 1.0f, yb, p);
+}
+
+/* One image's share of the backward pass, given its output gradient dyb(F,P) and its im2col
+ * block col(Q,P): pw(F,Q) (+)= dyb . col^T (overwritten when first), pb(F) += per-filter sums
+ * of dyb (each a conv_sum in double, rounded once), and, when dxb is not NULL,
+ * dcol = W^T . dyb written over col and dxb = col2im(dcol). */
+static void conv_backward_image(kern_isa isa, float *pw /*(F,Q)*/, float *pb /*(F)*/,
+                                float *dxb /*(C,H,W) or NULL*/, float *col /*(Q,P)*/,
+                                const float *dyb /*(F,P)*/, const float *w /*(F,Q)*/,
+                                const conv_geom *g, bool first)
+{
+    const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
+    const gemm_ctx one = GEMM_CTX_DEFAULT;
+    for (int fi = 0; fi < f; fi++) {
+        const float s = (float)conv_sum(dyb + (size_t)fi * (size_t)p, (size_t)p);
+        pb[fi] = first ? s : pb[fi] + s;
+    }
+    if (isa == KERN_AVX2)
+        kern_conv_dw_avx2(pw, dyb, col, f, ckk, p, !first);
+    else
+        gemm(&one, false, true, f, ckk, p, 1.0f, dyb, p, col, p, first ? 0.0f : 1.0f, pw, ckk);
+    if (dxb) {
+        /* dcol_b(C*K*K, P) = W(F, C*K*K)^T . dy_b(F, P), over col_b (no longer needed) */
+        gemm(&one, true, false, ckk, p, f, 1.0f, w, ckk, dyb, p, 0.0f, col, p);
+        conv_col2im(dxb, col, g);
+    }
+}
+
+/* dW += sum of the chunk partials, in chunk order (double accumulators), and likewise db. */
+static void conv_reduce_partials(const gemm_ctx *ctx, float *dw, float *db, const float *part,
+                                 const conv_geom *g, int chunks)
+{
+    const size_t wsz = (size_t)g->f * (size_t)g->c * (size_t)g->k * (size_t)g->k;
+    const size_t stride = wsz + (size_t)g->f;
+    const int nt = ctx->threads;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (size_t i = 0; i < stride; i++) {
+        double acc = 0.0;
+        for (int ch = 0; ch < chunks; ch++)
+            acc += part[(size_t)ch * stride + i];
+        if (i < wsz)
+            dw[i] += (float)acc;
+        else
+            db[i - wsz] += (float)acc;
+    }
+}
+
 /* Threading: images are independent, so the batch is split over ctx->threads OpenMP threads and
- * each thread runs its own single-threaded GEMMs. This keeps an image's im2col block in cache
- * between its construction and its product, and makes every output independent of the thread
- * count (the GEMMs of one image are the same whoever runs them). */
+ * each thread runs its own single-threaded products. This keeps an image's im2col block in
+ * cache between its construction and its product, and makes every output independent of the
+ * thread count (the products of one image are the same whoever runs them). */
 void conv_forward(const gemm_ctx *ctx, float *y, float *ws, const float *x, const float *w, const float *b,
                   const conv_geom *g, int batch)
 {
     assert(ctx && y && ws && x && w && b && g && batch >= 1);
-    const int ckk = g->c * g->k * g->k, f = g->f, nt = ctx->threads;
+    const int ckk = g->c * g->k * g->k, nt = ctx->threads;
     const int p = g->oh * g->ow;
-    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)f * (size_t)p;
-    const gemm_ctx one = GEMM_CTX_DEFAULT;
+    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)g->f * (size_t)p;
+    const kern_isa isa = kern_resolve(ctx->isa);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int bi = 0; bi < batch; bi++) {
         float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for conv_backward */
-        float *yb = y + (size_t)bi * ysz;
         conv_im2col(col, x + (size_t)bi * xsz, g);
-        /* y_b(F, P) = bias broadcast along rows, then += W(F, C*K*K) . col_b(C*K*K, P) */
-        for (int fi = 0; fi < f; fi++)
-            for (int i = 0; i < p; i++)
-                yb[(size_t)fi * (size_t)p + (size_t)i] = b[fi];
-        gemm(&one, false, false, f, p, ckk, 1.0f, w, ckk, col, p, 1.0f, yb, p);
+        conv_product(isa, y + (size_t)bi * ysz, col, w, b, g);
     }
 }
 
@@ -165,41 +226,97 @@ void conv_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *
     const size_t wsz = (size_t)f * (size_t)ckk;
     const int chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS;
     float *part = ws + (size_t)batch * (size_t)ckk * (size_t)p; /* (chunks, F*C*K*K + F) */
-    const gemm_ctx one = GEMM_CTX_DEFAULT;
+    const kern_isa isa = kern_resolve(ctx->isa);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int ch = 0; ch < chunks; ch++) {
         /* chunk ch holds images [lo, hi): floor(ch*B/chunks) .. floor((ch+1)*B/chunks) */
         const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
         float *pw = part + (size_t)ch * (wsz + (size_t)f), *pb = pw + wsz;
-        for (int fi = 0; fi < f; fi++) {
-            /* db partial: per filter, the images' sums in order, in double */
-            double acc = 0.0;
-            for (int bi = lo; bi < hi; bi++)
-                acc += conv_sum(dy + (size_t)bi * ysz + (size_t)fi * (size_t)p, (size_t)p);
-            pb[fi] = (float)acc;
-        }
-        for (int bi = lo; bi < hi; bi++) {
-            float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p;
-            const float *dyb = dy + (size_t)bi * ysz;
-            /* pw(F, C*K*K) (+)= dy_b(F, P) . col_b(C*K*K, P)^T, starting from 0 at the chunk's first image */
-            gemm(&one, false, true, f, ckk, p, 1.0f, dyb, p, col, p, bi == lo ? 0.0f : 1.0f, pw, ckk);
-            if (dx) {
-                /* dcol_b(C*K*K, P) = W(F, C*K*K)^T . dy_b(F, P), over col_b (no longer needed) */
-                gemm(&one, true, false, ckk, p, f, 1.0f, w, ckk, dyb, p, 0.0f, col, p);
-                conv_col2im(dx + (size_t)bi * xsz, col, g);
-            }
-        }
+        for (int bi = lo; bi < hi; bi++)
+            conv_backward_image(isa, pw, pb, dx ? dx + (size_t)bi * xsz : NULL,
+                                ws + (size_t)bi * (size_t)ckk * (size_t)p, dy + (size_t)bi * ysz, w, g,
+                                bi == lo);
     }
-    /* dW += sum of the chunk partials, in chunk order (double accumulators) */
-    const size_t stride = wsz + (size_t)f;
+    conv_reduce_partials(ctx, dw, db, part, g, chunks);
+}
+
+/* ---- convolution fused with the max-pool (and ReLU) that follows it ----
+ *
+ * Per chunk of images, one (F,P) slot of ws holds the convolution output of the image in hand
+ * while it is still in cache; the pool reads it from there, so the (B,F,OH,OW) map is never
+ * written to memory. Every value is computed by the same code as the unfused path, in the same
+ * order, so conv_pool_* agree bitwise with conv_forward + pool_max_forward (+ act_relu_forward)
+ * and the matching backward passes. */
+
+size_t conv_pool_ws_floats(const conv_geom *g, int batch)
+{
+    return conv_ws_floats(g, batch) + (size_t)CONV_CHUNKS * (size_t)g->f * (size_t)g->oh * (size_t)g->ow;
+}
+
+/* Why the ReLU may run after the pool (relu(maxpool(y)) == maxpool(relu(y)), with the same
+ * gradient): relu(v) = max(v, 0) is monotonic (non-decreasing), so for a window v_1..v_n,
+ * relu(max v_i) = max relu(v_i). Routing: if the window maximum m = v_a (a the first maximum)
+ * is > 0, then relu keeps every v_i > 0 and maps the rest to 0 < m, so the first maximum of
+ * relu(v) is the same a; the gradient reaching v_a is dy * [relu(m) > 0] in both orders. If
+ * m <= 0, every relu(v_i) is +0 and both orders send 0 to every input (the pooled value is +0
+ * either way). The one exception is a NaN input (relu maps NaN to 0, max-pool may propagate it):
+ * only a diverged network produces one, and the loss check stops training then. */
+
+void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws, const float *x,
+                       const float *w, const float *b, const conv_geom *g, const pool_geom *pg, bool relu,
+                       int batch)
+{
+    assert(ctx && y && ws && x && w && b && g && pg && batch >= 1);
+    assert(pg->c == g->f && pg->h == g->oh && pg->w == g->ow);
+    const int ckk = g->c * g->k * g->k, nt = ctx->threads;
+    const int p = g->oh * g->ow;
+    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)g->f * (size_t)p;
+    const size_t osz = (size_t)pg->c * (size_t)pg->oh * (size_t)pg->ow;
+    const int chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS;
+    float *slots = ws + conv_ws_floats(g, batch); /* (CONV_CHUNKS, F, P) */
+    const kern_isa isa = kern_resolve(ctx->isa);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (size_t i = 0; i < stride; i++) {
-        double acc = 0.0;
-        for (int ch = 0; ch < chunks; ch++)
-            acc += part[(size_t)ch * stride + i];
-        if (i < wsz)
-            dw[i] += (float)acc;
-        else
-            db[i - wsz] += (float)acc;
+    for (int ch = 0; ch < chunks; ch++) {
+        const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
+        float *slot = slots + (size_t)ch * ysz;
+        for (int bi = lo; bi < hi; bi++) {
+            float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for the backward pass */
+            float *yb = y + (size_t)bi * osz;
+            conv_im2col(col, x + (size_t)bi * xsz, g);
+            conv_product(isa, slot, col, w, b, g);
+            pool_max_forward(yb, argmax ? argmax + (size_t)bi * osz : NULL, slot, pg, 1);
+            if (relu)
+                act_relu_forward(yb, yb, osz);
+        }
     }
+}
+
+void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *ws, const float *dy,
+                        const int32_t *argmax, const float *w, const conv_geom *g, const pool_geom *pg,
+                        int batch)
+{
+    assert(ctx && dw && db && ws && dy && argmax && w && g && pg && batch >= 1);
+    assert(pg->c == g->f && pg->h == g->oh && pg->w == g->ow);
+    const int ckk = g->c * g->k * g->k, f = g->f, nt = ctx->threads;
+    const int p = g->oh * g->ow;
+    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)f * (size_t)p;
+    const size_t osz = (size_t)pg->c * (size_t)pg->oh * (size_t)pg->ow;
+    const size_t wsz = (size_t)f * (size_t)ckk;
+    const int chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS;
+    float *part = ws + (size_t)batch * (size_t)ckk * (size_t)p; /* (chunks, F*C*K*K + F) */
+    float *slots = ws + conv_ws_floats(g, batch);               /* (CONV_CHUNKS, F, P) */
+    const kern_isa isa = kern_resolve(ctx->isa);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int ch = 0; ch < chunks; ch++) {
+        const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
+        float *pw = part + (size_t)ch * (wsz + (size_t)f), *pb = pw + wsz;
+        float *slot = slots + (size_t)ch * ysz;
+        for (int bi = lo; bi < hi; bi++) {
+            /* the conv output gradient of image bi: the pooled gradient routed to the argmax */
+            pool_max_backward(slot, dy + (size_t)bi * osz, argmax + (size_t)bi * osz, pg, 1);
+            conv_backward_image(isa, pw, pb, dx ? dx + (size_t)bi * xsz : NULL,
+                                ws + (size_t)bi * (size_t)ckk * (size_t)p, slot, w, g, bi == lo);
+        }
+    }
+    conv_reduce_partials(ctx, dw, db, part, g, chunks);
 }

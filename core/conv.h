@@ -19,14 +19,21 @@
  * of its input in ws and conv_backward reads them, so the caller keeps ws untouched between a
  * forward and its matching backward, with the same batch (one ws per conv layer in a network).
  * conv_backward uses the rest of ws as scratch and destroys the cached blocks when dx != NULL.
- * Nothing is allocated here. */
+ * Nothing is allocated here.
+ *
+ * Kernels: ctx->isa selects the direct AVX2 products (kern.h, fused bias, no packing) or the
+ * BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes through the BLAS. */
 #ifndef BENCH_CONV_H
 #define BENCH_CONV_H
 
 #include <stddef.h>
 
+#include <stdbool.h>
+#include <stdint.h>
+
 #include "err.h"
 #include "gemm.h"
+#include "pool.h"
 
 typedef struct conv_geom {
     int c, h, w;           /* input channels, height, width */
@@ -53,5 +60,24 @@ void conv_forward(const gemm_ctx *ctx, float *y /*(B,F,OH,OW)*/, float *ws, cons
 void conv_backward(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, float *dw /*(F,C,K,K) +=*/,
                    float *db /*(F) +=*/, float *ws, const float *dy /*(B,F,OH,OW)*/, const float *x,
                    const float *w, const conv_geom *g, int batch);
+
+/* ---- a convolution fused with the max-pool (optionally preceded by ReLU) that follows it ----
+ * out = maxpool(relu(conv(x))) (relu when `relu`), computed as relu(maxpool(conv(x))), which is
+ * the same value and gradient routing (proof in conv.c); the (B,F,OH,OW) convolution output
+ * is never stored. pg describes the pool over the conv output (pg->c, h, w == F, OH, OW).
+ * Results agree bitwise with the unfused layers. ws holds conv_pool_ws_floats() floats. */
+size_t conv_pool_ws_floats(const conv_geom *g, int batch);
+
+void conv_pool_forward(const gemm_ctx *ctx, float *out /*(B,F,PH,PW)*/, int32_t *argmax /*(B,F,PH,PW) or NULL*/,
+                       float *ws, const float *x /*(B,C,H,W)*/, const float *w /*(F,C,K,K)*/,
+                       const float *b /*(F)*/, const conv_geom *g, const pool_geom *pg, bool relu, int batch);
+
+/* Backward of conv_pool_forward given dout, the gradient of `out` already multiplied by the
+ * ReLU mask [out > 0] when the forward applied ReLU (act_relu_backward). dw, db accumulate; dx
+ * is overwritten or skipped when NULL. ws and argmax as the matching forward left them. */
+void conv_pool_backward(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, float *dw /*(F,C,K,K) +=*/,
+                        float *db /*(F) +=*/, float *ws, const float *dout /*(B,F,PH,PW)*/,
+                        const int32_t *argmax /*(B,F,PH,PW)*/, const float *w /*(F,C,K,K)*/,
+                        const conv_geom *g, const pool_geom *pg, int batch);
 
 #endif

@@ -10,11 +10,17 @@
 
 #include <stdbool.h>
 
+#include "kern.h"
+
+/* The compute context of a layer: threads for its products and loops, and which kernel set
+ * (kern.h) the core's own kernels use. The zero isa, KERN_AUTO, picks the best one this CPU
+ * supports; tests ask for KERN_GENERIC to compare against the BLAS path. */
 typedef struct gemm_ctx {
-    int threads; /* BLIS threads for one product; >= 1 */
+    int threads;  /* BLIS threads for one product, OpenMP threads for a layer's loops; >= 1 */
+    kern_isa isa; /* KERN_AUTO (0) unless a caller forces a kernel set */
 } gemm_ctx;
 
-#define GEMM_CTX_DEFAULT ((gemm_ctx){.threads = 1})
+#define GEMM_CTX_DEFAULT ((gemm_ctx){.threads = 1, .isa = KERN_AUTO})
 
 void gemm(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
           const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);

@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -11,6 +12,7 @@
 #include "bn.h"
 #include "conv.h"
 #include "dropout.h"
+#include "kern.h"
 #include "loss.h"
 #include "pool.h"
 #include "rng.h"
@@ -77,6 +79,8 @@ typedef struct net_layer {
     int32_t *argmax;         /* max-pool: (B,out_n) */
     uint8_t *mask;           /* dropout: (B,out_n) */
     float *ws;               /* conv: workspace */
+    int group;               /* a fused group's first layer: how many layers follow it in the group */
+    int head;                /* a fused group's last layer: index of the first one; else -1 */
 } net_layer;
 
 struct net {
@@ -96,6 +100,7 @@ struct net {
     const float *input; /* (B,C,H,W) of the last forward; the caller keeps it alive */
     uint32_t arch_hash;
     rng dropout_rng;
+    char kernels[128]; /* net_kernels() */
 };
 
 /* Derive a layer's output shape from its input shape; fills the geometry structs. */
@@ -185,10 +190,14 @@ static size_t layout_arena(net *n, char *base)
         net_layer *l = &n->layers[i];
         if (l->out_n > widest)
             widest = l->out_n;
-        l->out = carve(base, &off, B * l->out_n * sizeof(float));
+        /* inside a fused group only the last layer's output exists */
+        const bool inner = l->group > 0 || (i > 0 && n->layers[i - 1].group > 0 && l->head < 0);
+        l->out = inner ? NULL : carve(base, &off, B * l->out_n * sizeof(float));
         switch (l->spec.kind) {
         case LAYER_CONV:
-            l->ws = carve(base, &off, conv_ws_floats(&l->cg, (int)B) * sizeof(float));
+            l->ws = carve(base, &off,
+                          (l->group ? conv_pool_ws_floats(&l->cg, (int)B) : conv_ws_floats(&l->cg, (int)B)) *
+                              sizeof(float));
             break;
         case LAYER_MAXPOOL:
             l->argmax = carve(base, &off, B * l->out_n * sizeof(int32_t));
@@ -210,6 +219,46 @@ static size_t layout_arena(net *n, char *base)
     n->no_labels = carve(base, &off, B);
     return off;
 }
+
+/* Find the layer runs that execute as one kernel: conv -> maxpool and conv -> relu -> maxpool
+ * (conv_pool_forward: the conv output is pooled from cache, never stored) and relu -> maxpool
+ * (the ReLU runs on the 4x smaller pooled map; exact, see conv.c). cfg.unfused turns it off.
+ * Also writes the kernels description. */
+static void net_plan_fusion(net *n)
+{
+    bool conv_pool = false, conv_relu_pool = false, relu_pool = false;
+    for (int i = 0; i < n->n_layers; i++)
+        n->layers[i].head = -1;
+    for (int i = 0; i < n->n_layers && !n->cfg.unfused; i++) {
+        net_layer *l = &n->layers[i];
+        const layer_kind next = i + 1 < n->n_layers ? n->layers[i + 1].spec.kind : LAYER_CONV;
+        const layer_kind next2 = i + 2 < n->n_layers ? n->layers[i + 2].spec.kind : LAYER_CONV;
+        if (l->spec.kind == LAYER_CONV && next == LAYER_MAXPOOL) {
+            l->group = 1;
+            conv_pool = true;
+        } else if (l->spec.kind == LAYER_CONV && next == LAYER_RELU && next2 == LAYER_MAXPOOL) {
+            l->group = 2;
+            conv_relu_pool = true;
+        } else if (l->spec.kind == LAYER_RELU && next == LAYER_MAXPOOL) {
+            l->group = 1;
+            relu_pool = true;
+        }
+        if (l->group) {
+            n->layers[i + l->group].head = i;
+            i += l->group;
+        }
+    }
+    bool has_conv = false;
+    for (int i = 0; i < n->n_layers; i++)
+        has_conv |= n->layers[i].spec.kind == LAYER_CONV;
+    snprintf(n->kernels, sizeof n->kernels, "%s%sgemm:blis-%s%s%s%s",
+             has_conv ? "conv:" : "",
+             has_conv ? (n->cfg.gemm.isa == KERN_AVX2 ? "direct-avx2 " : "im2col-blas ") : "",
+             gemm_backend(), conv_relu_pool ? " fused:conv+relu+maxpool" : "",
+             conv_pool ? " fused:conv+maxpool" : "", relu_pool ? " fused:maxpool-then-relu" : "");
+}
+
+const char *net_kernels(const net *n) { return n->kernels; }
 
 static uint32_t arch_hash(const net_config *cfg, const layer_spec *specs, int n_specs)
 {
@@ -280,7 +329,9 @@ int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_spe
         goto fail;
     }
 
-    /* Then the blocks, each one allocation. */
+    /* Fused groups (see net_plan_fusion), then the blocks, each one allocation. */
+    n->cfg.gemm.isa = kern_resolve(cfg->gemm.isa);
+    net_plan_fusion(n);
     rc = ERR_NOMEM;
     n->params = calloc(n->n_params, sizeof(float));
     n->grads = calloc(n->n_params, sizeof(float));
@@ -370,6 +421,21 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
     for (int i = 0; i < n->n_layers; i++) {
         net_layer *l = &n->layers[i];
         const size_t total = (size_t)batch * l->out_n;
+        if (l->group) {
+            /* a fused group: conv [-> relu] -> maxpool, or relu -> maxpool, into the pool's out */
+            net_layer *last = &n->layers[i + l->group];
+            int32_t *am = training ? last->argmax : NULL;
+            if (l->spec.kind == LAYER_CONV) {
+                conv_pool_forward(g, last->out, am, l->ws, in, l->w, l->b, &l->cg, &last->pg, l->group == 2,
+                                  batch);
+            } else {
+                pool_max_forward(last->out, am, in, &last->pg, batch);
+                act_relu_forward(last->out, last->out, (size_t)batch * last->out_n);
+            }
+            in = last->out;
+            i += l->group;
+            continue;
+        }
         switch (l->spec.kind) {
         case LAYER_CONV:
             conv_forward(g, l->out, l->ws, in, l->w, l->b, &l->cg, batch);
@@ -433,6 +499,27 @@ void net_backward(net *n, const uint8_t *labels, int batch)
         const size_t total = (size_t)batch * l->in_n;
         /* Nothing upstream needs the first layer's input gradient: layers with parameters
          * skip it (dx NULL), layers without have nothing left to do. */
+        if (l->head >= 0) {
+            /* the last layer of a fused group: run the group's backward, then skip to before it */
+            const int h = l->head;
+            net_layer *hd = &n->layers[h];
+            const bool relu = hd->spec.kind == LAYER_RELU || hd->group == 2;
+            if (relu) /* dy *= [pooled output > 0], in place (the ReLU ran after the pool) */
+                act_relu_backward(n->dbuf[cur], dy, l->out, (size_t)batch * l->out_n);
+            if (h == 0 && hd->n_w == 0)
+                break;
+            const float *xh = h > 0 ? n->layers[h - 1].out : n->input;
+            if (hd->spec.kind == LAYER_CONV) {
+                (void)xh; /* the conv's im2col of xh is in its workspace */
+                conv_pool_backward(g, h > 0 ? dx : NULL, hd->dw, hd->db, hd->ws, dy, l->argmax, hd->w, &hd->cg,
+                                   &l->pg, batch);
+            } else {
+                pool_max_backward(dx, dy, l->argmax, &l->pg, batch);
+            }
+            cur ^= 1;
+            i = h;
+            continue;
+        }
         if (i == 0 && l->n_w == 0)
             break;
         switch (l->spec.kind) {

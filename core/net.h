@@ -56,7 +56,8 @@ typedef struct net_config {
     float init_std;       /* std for INIT_NORMAL (the paper: 0.01) */
     float bn_momentum;    /* running = momentum*running + (1-momentum)*batch; textbook 0.9 */
     float bn_eps;         /* inside the square root; textbook 1e-6 */
-    gemm_ctx gemm;        /* threads for the matrix products */
+    gemm_ctx gemm;        /* threads for the products and layer loops, kernel set (kern.h) */
+    bool unfused;         /* run every layer on its own instead of fused groups (tests, perf) */
 } net_config;
 
 /* The paper's defaults: 1x28x28 input, 10 classes, batch 100, N(0, 0.01^2), BN 0.9 / 1e-6. */
@@ -97,6 +98,11 @@ int net_layer_count(const net *n);
 void net_layer_shape(const net *n, int i, int *c, int *h, int *w);
 /* Multiply-adds of one image's forward pass (conv and affine layers), for FLOP figures. */
 double net_forward_macs(const net *n);
+/* Which kernels this network runs, for provenance: the conv kernel set, the BLAS and the fused
+ * layer groups, e.g. "conv:direct-avx2 gemm:blis-zen3 fused:conv+relu+maxpool". The fused
+ * groups (conv -> [relu ->] maxpool, relu -> maxpool) give bitwise the same results as the
+ * separate layers (cfg.unfused); the conv kernel set changes rounding (kern.h). */
+const char *net_kernels(const net *n);
 /* Bytes of the activation arena (for memory figures). */
 size_t net_arena_bytes(const net *n);
 
