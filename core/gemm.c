@@ -7,6 +7,9 @@
 #include <blis.h>
 #include <stdio.h>
 
+/* products below this many multiply-adds run single-threaded */
+#define GEMM_SMALL_MACS 4e6
+
 void gemm(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, float alpha,
           const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc)
 {
@@ -14,8 +17,12 @@ void gemm(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, 
     assert(m >= 0 && n >= 0 && k >= 0);
     if (m == 0 || n == 0)
         return;
+    /* Small products run on one thread: below ~4M multiply-adds the threads' start-up and
+     * barriers cost more than they save (the paper's 100x10x100 affine, BN-sized layers). BLIS
+     * never splits k, so the result does not depend on this choice. */
+    const double macs = (double)m * (double)n * (double)k;
     rntm_t rntm = BLIS_RNTM_INITIALIZER;
-    bli_rntm_set_num_threads(ctx->threads, &rntm);
+    bli_rntm_set_num_threads(macs < GEMM_SMALL_MACS ? 1 : ctx->threads, &rntm);
     /* Row-major storage is BLIS's general stride with column stride 1; a transposed
      * operand is expressed through the trans flag on the stored matrix. */
     bli_sgemm_ex(trans_a ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,

@@ -101,7 +101,22 @@ struct net {
     uint32_t arch_hash;
     rng dropout_rng;
     char kernels[128]; /* net_kernels() */
+    net_hook_fn hook;  /* net_set_hook(), may be NULL */
+    void *hook_ctx;
 };
+
+/* Tell the profiling hook, if any, that step first..last starts or ends. */
+static void net_mark(const net *n, int first, int last, bool backward, bool after)
+{
+    if (n->hook)
+        n->hook(n->hook_ctx, first, last, backward, after);
+}
+
+void net_set_hook(net *n, net_hook_fn fn, void *ctx)
+{
+    n->hook = fn;
+    n->hook_ctx = ctx;
+}
 
 /* Derive a layer's output shape from its input shape; fills the geometry structs. */
 static int layer_shape(net_layer *l, int index, err_info *e)
@@ -220,42 +235,58 @@ static size_t layout_arena(net *n, char *base)
     return off;
 }
 
-/* Find the layer runs that execute as one kernel: conv -> maxpool and conv -> relu -> maxpool
+/* The layer runs that execute as one kernel: conv -> maxpool and conv -> relu -> maxpool
  * (conv_pool_forward: the conv output is pooled from cache, never stored) and relu -> maxpool
- * (the ReLU runs on the 4x smaller pooled map; exact, see conv.c). cfg.unfused turns it off.
- * Also writes the kernels description. */
-static void net_plan_fusion(net *n)
+ * (the ReLU runs on the 4x smaller pooled map; exact, see conv.c). Returns how many layers
+ * after specs[i] join it in a group (0: none); i must not be inside an earlier group. */
+static int net_fusion_group(const layer_spec *specs, int n_specs, int i)
 {
-    bool conv_pool = false, conv_relu_pool = false, relu_pool = false;
+    const layer_kind k = specs[i].kind;
+    const layer_kind next = i + 1 < n_specs ? specs[i + 1].kind : LAYER_CONV;
+    const layer_kind next2 = i + 2 < n_specs ? specs[i + 2].kind : LAYER_CONV;
+    if (k == LAYER_CONV && next == LAYER_MAXPOOL)
+        return 1;
+    if (k == LAYER_CONV && next == LAYER_RELU && next2 == LAYER_MAXPOOL)
+        return 2;
+    if (k == LAYER_RELU && next == LAYER_MAXPOOL)
+        return 1;
+    return 0;
+}
+
+void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const layer_spec *specs,
+                          int n_specs)
+{
+    bool has_conv = false, conv_pool = false, conv_relu_pool = false, relu_pool = false;
+    for (int i = 0; i < n_specs; i++) {
+        has_conv |= specs[i].kind == LAYER_CONV;
+        const int g = cfg->unfused ? 0 : net_fusion_group(specs, n_specs, i);
+        conv_pool |= g == 1 && specs[i].kind == LAYER_CONV;
+        conv_relu_pool |= g == 2;
+        relu_pool |= g == 1 && specs[i].kind == LAYER_RELU;
+        i += g;
+    }
+    const bool direct = kern_resolve(cfg->gemm.isa) == KERN_AVX2;
+    snprintf(out, cap, "%s%sgemm:blis-%s%s%s%s", has_conv ? "conv:" : "",
+             has_conv ? (direct ? "direct-avx2 " : "im2col-blas ") : "", gemm_backend(),
+             conv_relu_pool ? " fused:conv+relu+maxpool" : "", conv_pool ? " fused:conv+maxpool" : "",
+             relu_pool ? " fused:maxpool-then-relu" : "");
+}
+
+/* Mark the fused groups in the layers (group at the first, head at the last) and describe the
+ * kernels. */
+static void net_plan_fusion(net *n, const layer_spec *specs)
+{
     for (int i = 0; i < n->n_layers; i++)
         n->layers[i].head = -1;
     for (int i = 0; i < n->n_layers && !n->cfg.unfused; i++) {
         net_layer *l = &n->layers[i];
-        const layer_kind next = i + 1 < n->n_layers ? n->layers[i + 1].spec.kind : LAYER_CONV;
-        const layer_kind next2 = i + 2 < n->n_layers ? n->layers[i + 2].spec.kind : LAYER_CONV;
-        if (l->spec.kind == LAYER_CONV && next == LAYER_MAXPOOL) {
-            l->group = 1;
-            conv_pool = true;
-        } else if (l->spec.kind == LAYER_CONV && next == LAYER_RELU && next2 == LAYER_MAXPOOL) {
-            l->group = 2;
-            conv_relu_pool = true;
-        } else if (l->spec.kind == LAYER_RELU && next == LAYER_MAXPOOL) {
-            l->group = 1;
-            relu_pool = true;
-        }
+        l->group = net_fusion_group(specs, n->n_layers, i);
         if (l->group) {
             n->layers[i + l->group].head = i;
             i += l->group;
         }
     }
-    bool has_conv = false;
-    for (int i = 0; i < n->n_layers; i++)
-        has_conv |= n->layers[i].spec.kind == LAYER_CONV;
-    snprintf(n->kernels, sizeof n->kernels, "%s%sgemm:blis-%s%s%s%s",
-             has_conv ? "conv:" : "",
-             has_conv ? (n->cfg.gemm.isa == KERN_AVX2 ? "direct-avx2 " : "im2col-blas ") : "",
-             gemm_backend(), conv_relu_pool ? " fused:conv+relu+maxpool" : "",
-             conv_pool ? " fused:conv+maxpool" : "", relu_pool ? " fused:maxpool-then-relu" : "");
+    net_kernels_describe(n->kernels, sizeof n->kernels, &n->cfg, specs, n->n_layers);
 }
 
 const char *net_kernels(const net *n) { return n->kernels; }
@@ -331,7 +362,7 @@ int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_spe
 
     /* Fused groups (see net_plan_fusion), then the blocks, each one allocation. */
     n->cfg.gemm.isa = kern_resolve(cfg->gemm.isa);
-    net_plan_fusion(n);
+    net_plan_fusion(n, specs);
     rc = ERR_NOMEM;
     n->params = calloc(n->n_params, sizeof(float));
     n->grads = calloc(n->n_params, sizeof(float));
@@ -425,6 +456,7 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
             /* a fused group: conv [-> relu] -> maxpool, or relu -> maxpool, into the pool's out */
             net_layer *last = &n->layers[i + l->group];
             int32_t *am = training ? last->argmax : NULL;
+            net_mark(n, i, i + l->group, false, false);
             if (l->spec.kind == LAYER_CONV) {
                 conv_pool_forward(g, last->out, am, l->ws, in, l->w, l->b, &l->cg, &last->pg, l->group == 2,
                                   batch);
@@ -433,9 +465,11 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
                 act_relu_forward(last->out, last->out, (size_t)batch * last->out_n);
             }
             in = last->out;
+            net_mark(n, i, i + l->group, false, true);
             i += l->group;
             continue;
         }
+        net_mark(n, i, i, false, false);
         switch (l->spec.kind) {
         case LAYER_CONV:
             conv_forward(g, l->out, l->ws, in, l->w, l->b, &l->cg, batch);
@@ -474,11 +508,14 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
             break;
         }
         in = l->out;
+        net_mark(n, i, i, false, true);
     }
+    net_mark(n, n->n_layers, n->n_layers, false, false);
     /* Without labels only the probabilities matter: the loss kernel runs against all-zero
      * labels and its loss is dropped. */
     double loss = loss_softmax_xent_forward(n->prob, in, labels ? labels : n->no_labels, batch,
                                             n->cfg.classes);
+    net_mark(n, n->n_layers, n->n_layers, false, true);
     return labels ? loss : 0.0;
 }
 
@@ -486,11 +523,13 @@ void net_backward(net *n, const uint8_t *labels, int batch)
 {
     assert(batch >= 1 && batch <= n->cfg.max_batch);
     const gemm_ctx *g = &n->cfg.gemm;
+    net_mark(n, n->n_layers, n->n_layers, true, false);
     memset(n->grads, 0, n->n_params * sizeof(float));
 
     /* dy of the last layer = d(loss)/d(logits) = (p - onehot)/B. */
     int cur = 0;
     loss_softmax_xent_backward(n->dbuf[cur], n->prob, labels, batch, n->cfg.classes);
+    net_mark(n, n->n_layers, n->n_layers, true, true);
     for (int i = n->n_layers - 1; i >= 0; i--) {
         net_layer *l = &n->layers[i];
         const float *dy = n->dbuf[cur];
@@ -503,11 +542,14 @@ void net_backward(net *n, const uint8_t *labels, int batch)
             /* the last layer of a fused group: run the group's backward, then skip to before it */
             const int h = l->head;
             net_layer *hd = &n->layers[h];
+            net_mark(n, h, i, true, false);
             const bool relu = hd->spec.kind == LAYER_RELU || hd->group == 2;
             if (relu) /* dy *= [pooled output > 0], in place (the ReLU ran after the pool) */
                 act_relu_backward(n->dbuf[cur], dy, l->out, (size_t)batch * l->out_n);
-            if (h == 0 && hd->n_w == 0)
+            if (h == 0 && hd->n_w == 0) {
+                net_mark(n, h, i, true, true);
                 break;
+            }
             const float *xh = h > 0 ? n->layers[h - 1].out : n->input;
             if (hd->spec.kind == LAYER_CONV) {
                 (void)xh; /* the conv's im2col of xh is in its workspace */
@@ -516,12 +558,14 @@ void net_backward(net *n, const uint8_t *labels, int batch)
             } else {
                 pool_max_backward(dx, dy, l->argmax, &l->pg, batch);
             }
+            net_mark(n, h, i, true, true);
             cur ^= 1;
             i = h;
             continue;
         }
         if (i == 0 && l->n_w == 0)
             break;
+        net_mark(n, i, i, true, false);
         switch (l->spec.kind) {
         case LAYER_CONV:
             conv_backward(g, i > 0 ? dx : NULL, l->dw, l->db, l->ws, dy, x, l->w, &l->cg, batch);
@@ -550,6 +594,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
             dropout_backward(dx, dy, l->mask, total);
             break;
         }
+        net_mark(n, i, i, true, true);
         cur ^= 1;
     }
 }

@@ -98,11 +98,22 @@ int net_layer_count(const net *n);
 void net_layer_shape(const net *n, int i, int *c, int *h, int *w);
 /* Multiply-adds of one image's forward pass (conv and affine layers), for FLOP figures. */
 double net_forward_macs(const net *n);
+/* Profiling hook: when set, net_forward and net_backward call fn(ctx, first, last, backward,
+ * after) right before (after = false) and right after (after = true) each step, where a step
+ * is one layer or one fused group (layers first..last), and first = last = net_layer_count()
+ * is the softmax cross-entropy (plus, in backward, clearing the gradient block). The core reads
+ * no clock: the harness times the steps in fn. fn = NULL removes the hook. */
+typedef void (*net_hook_fn)(void *ctx, int first, int last, bool backward, bool after);
+void net_set_hook(net *n, net_hook_fn fn, void *ctx);
+
 /* Which kernels this network runs, for provenance: the conv kernel set, the BLAS and the fused
  * layer groups, e.g. "conv:direct-avx2 gemm:blis-zen3 fused:conv+relu+maxpool". The fused
  * groups (conv -> [relu ->] maxpool, relu -> maxpool) give bitwise the same results as the
  * separate layers (cfg.unfused); the conv kernel set changes rounding (kern.h). */
 const char *net_kernels(const net *n);
+/* The same description for a network not built yet (cfg and specs as net_new would get them). */
+void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const layer_spec *specs,
+                          int n_specs);
 /* Bytes of the activation arena (for memory figures). */
 size_t net_arena_bytes(const net *n);
 

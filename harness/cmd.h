@@ -55,6 +55,9 @@ int cmd_history(int argc, char **argv);
 /* bench plot [--experiment NAME] [--out DIR] [--format png|svg]: gnuplot figures of the runs. */
 int cmd_plot(int argc, char **argv);
 
+/* bench perf [--threads N] [--iters N] [--batch N] [--data] [--torch]: speed of the core. */
+int cmd_perf(int argc, char **argv);
+
 /* --- helpers shared by the commands (harness/cmd.c) --- */
 
 /* Print "bench: <formatted message>\n" on stderr. */

@@ -894,7 +894,8 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             goto rollback;
         }
         char kernels[160];
-        snprintf(kernels, sizeof kernels, "blis-%s im2col", gemm_backend());
+        net_config kc = net_config_default();
+        net_kernels_describe(kernels, sizeof kernels, &kc, r->layers, r->n_layers);
         store_run sr = {
             .run_key = p->key, .experiment_id = xid, .build_id = bid, .host_id = hid,
             .dataset_id = did, .config_json = json, .model = r->model,

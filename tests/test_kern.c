@@ -1,0 +1,297 @@
+/* Tests of core/kern (run-time selected kernels) and of what uses them: the direct AVX2
+ * convolution products against scalar references of their documented operation order (bitwise),
+ * the fused conv+relu+maxpool layers against the separate layers (bitwise), the paper's network
+ * fused vs unfused (bitwise), across thread counts (bitwise) and across kernel sets (close),
+ * and the kernels description for provenance. The AVX2 cases are skipped on a CPU without
+ * AVX2+FMA. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conv.h"
+#include "gradcheck.h"
+#include "kern.h"
+#include "models.h"
+#include "net.h"
+#include "act.h"
+#include "pool.h"
+
+static void fill(float *a, size_t n, gc_rand *r, double lo, double hi)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] = (float)(lo + (hi - lo) * gc_uniform(r));
+}
+
+static bool have_avx2(void) { return kern_resolve(KERN_AUTO) == KERN_AVX2; }
+
+static void test_resolve_and_names(void **state)
+{
+    (void)state;
+    assert_int_equal(kern_resolve(KERN_GENERIC), KERN_GENERIC);
+    const kern_isa best = kern_resolve(KERN_AUTO);
+    assert_true(best == KERN_GENERIC || best == KERN_AVX2);
+    assert_int_equal(kern_resolve(KERN_AVX2), best); /* AVX2 asked on a CPU without it: generic */
+    assert_string_equal(kern_isa_name(KERN_GENERIC), "generic");
+    assert_string_equal(kern_isa_name(KERN_AVX2), "avx2");
+    assert_string_equal(kern_isa_name(KERN_AUTO), "auto");
+}
+
+/* Shapes that hit every tile remainder: F = 7 (6+1) and 13 (6+6+1), Q = 1, 11, 25, P = 37
+ * (16+16+5) and 576. The reference is the fma chain of kern.h, so equality is exact. */
+static void test_fwd_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    const int shapes[][3] = {{7, 11, 37}, {13, 25, 576}, {1, 1, 16}, {30, 25, 576}, {5, 3, 9}};
+    gc_rand r = {11};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int f = shapes[s][0], q = shapes[s][1], p = shapes[s][2];
+        float *w = malloc(sizeof(float) * (size_t)(f * q)), *b = malloc(sizeof(float) * (size_t)f);
+        float *col = malloc(sizeof(float) * (size_t)(q * p));
+        float *y = malloc(sizeof(float) * (size_t)(f * p)), *want = malloc(sizeof(float) * (size_t)(f * p));
+        fill(w, (size_t)(f * q), &r, -1, 1);
+        fill(b, (size_t)f, &r, -1, 1);
+        fill(col, (size_t)(q * p), &r, -1, 1);
+        for (int j = 0; j < f; j++)
+            for (int px = 0; px < p; px++) {
+                float acc = b[j];
+                for (int t = 0; t < q; t++)
+                    acc = fmaf(w[j * q + t], col[t * p + px], acc);
+                want[j * p + px] = acc;
+            }
+        kern_conv_fwd_avx2(y, w, b, col, f, q, p);
+        assert_memory_equal(y, want, sizeof(float) * (size_t)(f * p));
+        free(w), free(b), free(col), free(y), free(want);
+    }
+}
+
+/* The reference follows kern.h's order: 8 lanes by fma in increasing p, the lane tree, the
+ * tail. Also checks accumulate adds to (and only to) the previous value. */
+static void test_dw_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    const int shapes[][3] = {{7, 11, 37}, {30, 25, 576}, {2, 4, 5}, {4, 5, 8}, {3, 3, 17}};
+    gc_rand r = {12};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int f = shapes[s][0], q = shapes[s][1], p = shapes[s][2];
+        float *dy = malloc(sizeof(float) * (size_t)(f * p)), *col = malloc(sizeof(float) * (size_t)(q * p));
+        float *dw = malloc(sizeof(float) * (size_t)(f * q)), *want = malloc(sizeof(float) * (size_t)(f * q));
+        fill(dy, (size_t)(f * p), &r, -1, 1);
+        fill(col, (size_t)(q * p), &r, -1, 1);
+        const int p8 = p - p % 8;
+        for (int j = 0; j < f; j++)
+            for (int t = 0; t < q; t++) {
+                float l[8] = {0};
+                for (int px = 0; px < p8; px++)
+                    l[px % 8] = fmaf(dy[j * p + px], col[t * p + px], l[px % 8]);
+                float sum = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+                for (int px = p8; px < p; px++)
+                    sum = fmaf(dy[j * p + px], col[t * p + px], sum);
+                want[j * q + t] = sum;
+            }
+        kern_conv_dw_avx2(dw, dy, col, f, q, p, false);
+        assert_memory_equal(dw, want, sizeof(float) * (size_t)(f * q));
+        for (int i = 0; i < f * q; i++)
+            want[i] = want[i] + want[i];
+        kern_conv_dw_avx2(dw, dy, col, f, q, p, true);
+        assert_memory_equal(dw, want, sizeof(float) * (size_t)(f * q));
+        free(dy), free(col), free(dw), free(want);
+    }
+}
+
+/* conv_pool_forward/backward == conv_forward -> act_relu_forward -> pool_max_forward and the
+ * backward chain, bitwise, for both kernel sets, with and without ReLU, with dx. */
+static void fused_case(kern_isa isa, bool relu, int batch, int c, int h, int f, int k, int pad)
+{
+    conv_geom g;
+    pool_geom pg;
+    assert_int_equal(conv_geom_init(&g, c, h, h, f, k, 1, pad, NULL), 0);
+    assert_int_equal(pool_geom_init(&pg, f, g.oh, g.ow, 2, 2, NULL), 0);
+    const size_t xn = (size_t)batch * (size_t)(c * h * h), yn = (size_t)batch * (size_t)(f * g.oh * g.ow);
+    const size_t on = (size_t)batch * (size_t)(f * pg.oh * pg.ow), wn = (size_t)(f * c * k * k);
+    gc_rand r = {13};
+    float *x = malloc(xn * 4), *w = malloc(wn * 4), *b = malloc((size_t)f * 4);
+    fill(x, xn, &r, 0, 1);
+    fill(w, wn, &r, -0.5, 0.5);
+    fill(b, (size_t)f, &r, -0.3, 0.3);
+    const gemm_ctx ctx = {.threads = 2, .isa = isa};
+    /* unfused */
+    float *ws1 = calloc(conv_ws_floats(&g, batch), 4), *y = malloc(yn * 4), *r1 = malloc(yn * 4);
+    float *o1 = malloc(on * 4);
+    int32_t *a1 = malloc(on * 4);
+    conv_forward(&ctx, y, ws1, x, w, b, &g, batch);
+    if (relu)
+        act_relu_forward(r1, y, yn);
+    else
+        memcpy(r1, y, yn * 4);
+    pool_max_forward(o1, a1, r1, &pg, batch);
+    /* fused */
+    float *ws2 = calloc(conv_pool_ws_floats(&g, batch), 4), *o2 = malloc(on * 4);
+    int32_t *a2 = malloc(on * 4);
+    conv_pool_forward(&ctx, o2, a2, ws2, x, w, b, &g, &pg, relu, batch);
+    assert_memory_equal(o1, o2, on * 4);
+    /* backward, from the same output gradient */
+    float *dout = malloc(on * 4), *dr = malloc(yn * 4), *dy = malloc(yn * 4), *dm = malloc(on * 4);
+    fill(dout, on, &r, -1, 1);
+    float *dx1 = malloc(xn * 4), *dx2 = malloc(xn * 4);
+    float *dw1 = calloc(wn, 4), *dw2 = calloc(wn, 4), *db1 = calloc((size_t)f, 4), *db2 = calloc((size_t)f, 4);
+    pool_max_backward(dr, dout, a1, &pg, batch);
+    if (relu)
+        act_relu_backward(dy, dr, r1, yn);
+    else
+        memcpy(dy, dr, yn * 4);
+    conv_backward(&ctx, dx1, dw1, db1, ws1, dy, x, w, &g, batch);
+    if (relu)
+        act_relu_backward(dm, dout, o2, on);
+    else
+        memcpy(dm, dout, on * 4);
+    conv_pool_backward(&ctx, dx2, dw2, db2, ws2, dm, a2, w, &g, &pg, batch);
+    assert_memory_equal(dw1, dw2, wn * 4);
+    assert_memory_equal(db1, db2, (size_t)f * 4);
+    assert_memory_equal(dx1, dx2, xn * 4);
+    free(x), free(w), free(b), free(ws1), free(y), free(r1), free(o1), free(a1), free(ws2), free(o2), free(a2);
+    free(dout), free(dr), free(dy), free(dm), free(dx1), free(dx2), free(dw1), free(dw2), free(db1), free(db2);
+}
+
+static void test_fused_conv_pool_bitwise(void **state)
+{
+    (void)state;
+    const kern_isa sets[] = {KERN_GENERIC, KERN_AUTO};
+    for (int s = 0; s < 2; s++) {
+        fused_case(sets[s], true, 5, 2, 9, 3, 3, 1);   /* 9x9 pad 1 -> 9x9, pool floors to 4x4 */
+        fused_case(sets[s], false, 3, 1, 10, 4, 3, 0); /* 8x8 -> 4x4 */
+        fused_case(sets[s], true, 17, 1, 28, 30, 5, 0); /* the paper: 24x24 -> 12x12, 17 > 16 chunks */
+    }
+}
+
+static net *paper_net(int threads, kern_isa isa, bool unfused, int batch)
+{
+    const model_preset *p;
+    err_info e = {0};
+    assert_int_equal(models_find(&p, "paper", &e), 0);
+    layer_spec specs[MODELS_MAX_LAYERS];
+    int n = models_layers(specs, MODELS_MAX_LAYERS, p, 10, true);
+    net_config cfg = net_config_default();
+    cfg.max_batch = batch;
+    cfg.gemm.threads = threads;
+    cfg.gemm.isa = isa;
+    cfg.unfused = unfused;
+    net *nn = NULL;
+    assert_int_equal(net_new(&nn, &cfg, specs, n, &e), 0);
+    net_init_params(nn, 3);
+    return nn;
+}
+
+/* One training-mode forward and backward of a random batch; copies probabilities and grads. */
+static void run_step(net *n, float *probs, float *grads, int batch)
+{
+    gc_rand r = {14};
+    float *x = malloc((size_t)batch * 784 * 4);
+    uint8_t *y = malloc((size_t)batch);
+    fill(x, (size_t)batch * 784, &r, 0, 1);
+    for (int i = 0; i < batch; i++)
+        y[i] = (uint8_t)(gc_next(&r) % 10);
+    net_forward(n, x, y, batch, true);
+    net_backward(n, y, batch);
+    memcpy(probs, net_probs(n), (size_t)batch * 10 * 4);
+    memcpy(grads, net_grads(n), net_param_count(n) * 4);
+    free(x);
+    free(y);
+}
+
+static void test_net_fused_threads_kernels(void **state)
+{
+    (void)state;
+    const int B = 20;
+    net *base = paper_net(1, KERN_AUTO, false, B);
+    const size_t np = net_param_count(base);
+    float *p0 = malloc((size_t)B * 40), *g0 = malloc(np * 4), *p1 = malloc((size_t)B * 40), *g1 = malloc(np * 4);
+    run_step(base, p0, g0, B);
+    /* fusion is exact */
+    net *unf = paper_net(1, KERN_AUTO, true, B);
+    run_step(unf, p1, g1, B);
+    assert_memory_equal(p0, p1, (size_t)B * 40);
+    assert_memory_equal(g0, g1, np * 4);
+    /* the thread count does not change a bit */
+    net *two = paper_net(2, KERN_AUTO, false, B);
+    run_step(two, p1, g1, B);
+    assert_memory_equal(p0, p1, (size_t)B * 40);
+    assert_memory_equal(g0, g1, np * 4);
+    /* the BLAS path agrees to rounding: every gradient within 1e-4 of the largest */
+    net *gen = paper_net(2, KERN_GENERIC, false, B);
+    run_step(gen, p1, g1, B);
+    double gmax = 0.0, dmax = 0.0;
+    for (size_t i = 0; i < np; i++) {
+        gmax = fmax(gmax, fabs(g0[i]));
+        dmax = fmax(dmax, fabs((double)g0[i] - g1[i]));
+    }
+    assert_true(gmax > 0.0);
+    assert_true(dmax <= 1e-4 * gmax);
+    for (int i = 0; i < B * 10; i++)
+        assert_true(fabs((double)p0[i] - p1[i]) < 1e-5);
+    /* provenance strings */
+    assert_non_null(strstr(net_kernels(base), "fused:conv+relu+maxpool"));
+    assert_non_null(strstr(net_kernels(base), "gemm:blis-"));
+    assert_non_null(strstr(net_kernels(base), have_avx2() ? "conv:direct-avx2" : "conv:im2col-blas"));
+    assert_non_null(strstr(net_kernels(gen), "conv:im2col-blas"));
+    assert_null(strstr(net_kernels(unf), "fused"));
+    net_free(base), net_free(unf), net_free(two), net_free(gen);
+    free(p0), free(g0), free(p1), free(g1);
+}
+
+/* relu -> maxpool (not after a conv) is fused too, and exact: ji2018 has BN -> ReLU -> maxpool. */
+static void test_relu_pool_group(void **state)
+{
+    (void)state;
+    const model_preset *p;
+    assert_int_equal(models_find(&p, "ji2018", NULL), 0);
+    layer_spec s[MODELS_MAX_LAYERS];
+    int n = models_layers(s, MODELS_MAX_LAYERS, p, 10, true);
+    net *nets[2];
+    const int B = 4;
+    float *pr[2], *gr[2];
+    for (int u = 0; u < 2; u++) {
+        net_config cfg = net_config_default();
+        cfg.max_batch = B;
+        cfg.unfused = u == 1;
+        assert_int_equal(net_new(&nets[u], &cfg, s, n, NULL), 0);
+        net_init_params(nets[u], 5);
+        pr[u] = malloc((size_t)B * 40);
+        gr[u] = malloc(net_param_count(nets[u]) * 4);
+        run_step(nets[u], pr[u], gr[u], B);
+    }
+    assert_non_null(strstr(net_kernels(nets[0]), "fused:maxpool-then-relu"));
+    assert_memory_equal(pr[0], pr[1], (size_t)B * 40);
+    assert_memory_equal(gr[0], gr[1], net_param_count(nets[0]) * 4);
+    char desc[128];
+    net_config cfg = net_config_default();
+    net_kernels_describe(desc, sizeof desc, &cfg, s, n);
+    assert_string_equal(desc, net_kernels(nets[0]));
+    for (int u = 0; u < 2; u++) {
+        net_free(nets[u]);
+        free(pr[u]);
+        free(gr[u]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resolve_and_names),
+        cmocka_unit_test(test_fwd_bitwise),
+        cmocka_unit_test(test_dw_bitwise),
+        cmocka_unit_test(test_fused_conv_pool_bitwise),
+        cmocka_unit_test(test_net_fused_threads_kernels),
+        cmocka_unit_test(test_relu_pool_group),
+    };
+    return cmocka_run_group_tests_name("kern", tests, NULL, NULL);
+}
