@@ -40,11 +40,12 @@ static const char perf_usage[] =
     "  --data-dir DIR    where the data sets are (default: $BENCH_DATA_DIR, then ./data)\n"
     "  --kernels NAME    auto (default) or generic (the BLAS im2col path, for comparison)\n"
     "  --unfused         run every layer on its own (no conv+relu+maxpool fusion)\n"
+    "  --peak-size N     n of the n^3 SGEMM that measures the peak (default 2000)\n"
     "  --torch           also run scripts/torch_bench.py when python3 can import torch\n"
     "  -h, --help        this help\n";
 
 enum { OPT_THREADS = 256, OPT_ITERS, OPT_BATCH, OPT_DATA, OPT_DATASET, OPT_DATA_DIR, OPT_KERNELS,
-       OPT_UNFUSED, OPT_TORCH };
+       OPT_UNFUSED, OPT_TORCH, OPT_PEAK_SIZE };
 
 static const struct option perf_options[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
@@ -56,12 +57,13 @@ static const struct option perf_options[] = {
     {"kernels", required_argument, NULL, OPT_KERNELS},
     {"unfused", no_argument, NULL, OPT_UNFUSED},
     {"torch", no_argument, NULL, OPT_TORCH},
+    {"peak-size", required_argument, NULL, OPT_PEAK_SIZE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct perf_opts {
-    long threads, iters, batch;
+    long threads, iters, batch, peak_size;
     bool data, unfused, torch;
     const char *dataset, *data_dir;
     kern_isa isa;
@@ -106,7 +108,7 @@ static int perf_parse_long(long *out, const char *opt, const char *s, long lo, l
 static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *o = (perf_opts){.threads = cores > 0 ? cores : 1, .iters = 100, .batch = 100, .dataset = "mnist",
+    *o = (perf_opts){.threads = cores > 0 ? cores : 1, .iters = 100, .batch = 100, .peak_size = 2000, .dataset = "mnist",
                      .isa = KERN_AUTO};
     optind = 0;
     opterr = 0;
@@ -123,6 +125,7 @@ static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
         case OPT_DATA_DIR: o->data_dir = optarg; break;
         case OPT_UNFUSED: o->unfused = true; break;
         case OPT_TORCH: o->torch = true; break;
+        case OPT_PEAK_SIZE: rc = perf_parse_long(&o->peak_size, "peak-size", optarg, 16, 20000); break;
         case OPT_KERNELS:
             if (strcmp(optarg, "auto") == 0)
                 o->isa = KERN_AUTO;
@@ -142,11 +145,10 @@ static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
     return 0;
 }
 
-/* Measured peak: the best of 3 products C(n,n) = A . B with n = 2000 through gemm() (2 n^3
- * flops each), in GFLOP/s. */
-static double perf_peak(int threads, err_info *e)
+/* Measured peak: the best of 3 products C(n,n) = A . B (n = 2000 by default) through gemm()
+ * (2 n^3 flops each), in GFLOP/s. */
+static double perf_peak(int n, int threads, err_info *e)
 {
-    const int n = 2000;
     const size_t nn = (size_t)n * (size_t)n;
     float *a = malloc(nn * sizeof *a), *b = malloc(nn * sizeof *b), *c = malloc(nn * sizeof *c);
     double best = 0.0;
@@ -345,10 +347,10 @@ int cmd_perf(int argc, char **argv)
     printf("kernels: %s\n", net_kernels(par.net));
     printf("load average before: %.2f %.2f %.2f (figures are only meaningful on a quiet machine)\n", load[0],
            load[1], load[2]);
-    const double peak = perf_peak(nt, &e);
+    const double peak = perf_peak((int)o.peak_size, nt, &e);
     if (peak <= 0.0)
         goto fail;
-    printf("measured peak: %.1f GFLOP/s (SGEMM 2000^3 through gemm(), %d threads)\n\n", peak, nt);
+    printf("measured peak: %.1f GFLOP/s (SGEMM %ld^3 through gemm(), %d threads)\n\n", peak, o.peak_size, nt);
 
     rng g;
     rng_init(&g, 7, RNG_STREAM_SAMPLE);
