@@ -304,9 +304,9 @@ int cmd_train(int argc, char **argv)
            o.bn ? "" : " without BN", net_param_count(n), src.name,
            src.verified ? "verified" : "unverified", (long long)train.n, (long long)eval->n,
            o.validation ? "validation" : "test");
-    printf("%s lr %g, batch %ld, %s sampling, %ld epochs, seed %llu, %d threads, BLAS %s\n",
+    printf("%s lr %g, batch %ld, %s sampling, %ld epochs, seed %llu, %d threads, kernels %s\n",
            optim_kind_name(ok), (double)tc.optim.lr, o.batch, sampling_kind_name(o.sampling),
-           o.epochs, (unsigned long long)o.seed, nc.gemm.threads, gemm_backend());
+           o.epochs, (unsigned long long)o.seed, nc.gemm.threads, net_kernels(n));
     printf("%5s %9s %9s %9s %9s %9s %9s %8s\n", "epoch", "loss", "train", o.validation ? "val" : "test",
            "f1", "train_s", "img/s", "eval_s");
 
