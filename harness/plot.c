@@ -974,7 +974,7 @@ static void group_runs_text(char *buf, size_t n, const plot_experiment *x, const
     else if (g->n_runs == 1)
         snprintf(buf, n, "1 run");
     else
-        snprintf(buf, n, "mean of %d runs (seeds), band = +/-1 sd", g->n_runs);
+        snprintf(buf, n, "mean over %d seeds, band = +/-1 sd", g->n_runs);
 }
 
 /* Fig. 4 of the paper: train and test accuracy per epoch of one group (or run). */
@@ -1025,8 +1025,10 @@ static int write_lines(const plot_experiment *x, const line_fig *lf, const int *
                        const char *const *titles, int n, const plot_options *opt,
                        plot_file_fn fn, void *ctx, err_info *e)
 {
+    /* Beyond four lines the key goes to the right of the plot, which widens to keep it. */
+    bool key_outside = n > 4;
     out_file o = {0};
-    int rc = script_open(&o, x, opt, lf->base, lf->what, 800, 500, e);
+    int rc = script_open(&o, x, opt, lf->base, lf->what, key_outside ? 1050 : 800, 500, e);
     if (rc)
         return rc;
     FILE *f = o.f;
@@ -1046,7 +1048,7 @@ static int write_lines(const plot_experiment *x, const line_fig *lf, const int *
     gp_epoch_axis(f, n_ep);
     fputs("set ylabel ", f);
     gp_str(f, lf->ylabel);
-    fprintf(f, "\nset key %s\n", lf->key_pos);
+    fprintf(f, "\nset key %s\n", key_outside ? "outside right top vertical" : lf->key_pos);
     if (lf->logy && positive)
         fputs("set logscale y\n", f);
     if (lf->from_zero)
@@ -1057,7 +1059,9 @@ static int write_lines(const plot_experiment *x, const line_fig *lf, const int *
         snprintf(name, sizeof name, "%s.dat", x->groups[groups[i]].slug);
         fputs("  bench_dir.", f);
         gp_str(f, name);
-        fprintf(f, " using 1:%d with linespoints lt %d title ", dat_col(lf->stat), i % 8 + 1);
+        /* eight colours, then the same colours dashed */
+        fprintf(f, " using 1:%d with linespoints lt %d dt %d title ", dat_col(lf->stat),
+                i % 8 + 1, i / 8 % 4 + 1);
         gp_str(f, titles[i]);
         fputs(i + 1 < n ? ", \\\n" : "\n", f);
     }
