@@ -350,7 +350,8 @@ int cmd_perf(int argc, char **argv)
     const double peak = perf_peak((int)o.peak_size, nt, &e);
     if (peak <= 0.0)
         goto fail;
-    printf("measured peak: %.1f GFLOP/s (SGEMM %ld^3 through gemm(), %d threads)\n\n", peak, o.peak_size, nt);
+    printf("measured peak: %.1f GFLOP/s (SGEMM %ld^3 through gemm(), %d thread%s)\n\n", peak, o.peak_size, nt,
+           nt > 1 ? "s" : "");
 
     rng g;
     rng_init(&g, 7, RNG_STREAM_SAMPLE);
@@ -411,8 +412,12 @@ int cmd_perf(int argc, char **argv)
         it_one = perf_time_iters(&one, &o, d, &g);
     }
     const double iters_epoch = 60000.0 / B;
-    printf("seconds per epoch (%.0f iterations of %ld): %.2f s with 1 thread, %.2f s with %d threads\n",
-           iters_epoch, o.batch, it_one * iters_epoch, it_par * iters_epoch, nt);
+    if (nt > 1)
+        printf("seconds per epoch (%.0f iterations of %ld): %.2f s with 1 thread, %.2f s with %d threads\n",
+               iters_epoch, o.batch, it_one * iters_epoch, it_par * iters_epoch, nt);
+    else
+        printf("seconds per epoch (%.0f iterations of %ld): %.2f s with 1 thread\n", iters_epoch, o.batch,
+               it_one * iters_epoch);
 
     /* evaluation of 10,000 images in inference mode, in batches of B */
     const dataset *ev = o.data ? &test : NULL;
@@ -426,7 +431,7 @@ int cmd_perf(int argc, char **argv)
     const double t_eval = clock_wall() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("evaluation of 10,000 images: %.3f s (%d threads)\n", t_eval, nt);
+    printf("evaluation of 10,000 images: %.3f s (%d thread%s)\n", t_eval, nt, nt > 1 ? "s" : "");
     printf("peak RSS: %.0f MiB%s\n", ru.ru_maxrss / 1024.0, o.data ? " (MNIST loaded)" : "");
     lf = fopen("/proc/loadavg", "r");
     if (lf) {
