@@ -1563,9 +1563,9 @@ done:
 }
 
 static const char history_rule[] =
-    "mark: 'acc' or 'time' where the mean moved from the previous revision by more than twice\n"
-    "the pooled sd of the two revisions' runs (the noise across seeds); when both have a\n"
-    "single run, the pooled sd of every earlier revision is the noise; no mark without one.\n";
+    "mark: 'acc', 'time' or 'acc+time' where the mean moved from the previous revision by more\n"
+    "than twice the pooled sd of the two revisions' runs (the noise across seeds); when both\n"
+    "have a single run, the pooled sd of every earlier revision is the noise; no mark without.\n";
 
 int report_history_render(FILE *f, const report_history_set *sets, int n_sets,
                           report_format fmt, err_info *e)
@@ -1609,7 +1609,7 @@ int report_history_render(FILE *f, const report_history_set *sets, int n_sets,
         for (int i = 0; i < n && !rc; i++) {
             char date[32], sha[48], nb[16], a[CELL], b[CELL], c[CELL], d[CELL], mark[16];
             snprintf(mark, sizeof mark, "%s%s%s", h[i].acc_moved ? "acc" : "",
-                     h[i].acc_moved && h[i].time_moved ? "," : "",
+                     h[i].acc_moved && h[i].time_moved ? "+" : "",
                      h[i].time_moved ? "time" : "");
             cell_int(nb, sizeof nb, h[i].acc.n);
             if (csv) {

@@ -279,11 +279,11 @@ static void test_history_cli(void **state)
     /* the older revision has no mark; HEAD moved: 0.5 -> 0.9925, 18000 s -> 550 s */
     assert_non_null(strstr(first, ",\n"));
     assert_true(strstr(first, ",\n") < second);
-    assert_non_null(strstr(second, ",acc,time\n"));
+    assert_non_null(strstr(second, ",acc+time\n"));
     BENCH(&r, "history", "--db", f->db);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "== history of experiment ci"));
-    assert_non_null(strstr(r.out, "mark: 'acc' or 'time'"));
+    assert_non_null(strstr(r.out, "mark: 'acc', 'time' or 'acc+time'"));
 }
 
 int main(void)

@@ -518,8 +518,8 @@ static void test_history(void **state)
     assert_int_equal(report_history_render(m, &set, 1, REPORT_TABLE, &e), 0);
     fclose(m);
     assert_non_null(strstr(buf, "2024-01-01 00:00  1111111111"));
-    assert_non_null(strstr(buf, "acc,time"));
-    assert_non_null(strstr(buf, "twice\n  the pooled sd"));
+    assert_non_null(strstr(buf, "acc+time"));
+    assert_non_null(strstr(buf, "more\n  than twice the pooled sd"));
     free(buf);
     free(h);
 }
