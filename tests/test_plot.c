@@ -133,6 +133,15 @@ static void fill_db(const char *path)
                          optimizers[o], opt_lr[o], seed);
                 put_run(s, grid, bid, key, json, optimizers[o], o, bn, seed);
             }
+    /* experiment "part": one run stopped after its epochs were stored (not COMPLETED) */
+    int64_t part = 0;
+    store_experiment xp = {.name = "part", .file = "part.toml", .spec_sha256 = "cc"};
+    if (store_experiment_put(s, &part, &xp, &e))
+        fail_msg("%s", e.msg);
+    put_run(s, part, bid, "part000000000000", "{\"bn\":true,\"seed\":1}", "momentum", 0, 0, 1);
+    store_run_end stop = {.status = RUN_INTERRUPTED};
+    if (store_run_finish(s, "part000000000000", &stop, &e))
+        fail_msg("%s", e.msg);
     put_run(s, solo, bid, "solo000000000000",
             "{\"bn\":true,\"model\":\"paper\",\"optimizer\":{\"kind\":\"momentum\"},\"seed\":7}",
             "momentum", 0, 0, 7);
@@ -553,6 +562,15 @@ static void test_run_and_layouts(void **state)
     assert_true(file_has(solo, "fig4.gp", "load bench_dir.'../style.gp'"));
     assert_true(file_has(solo, "fig4.gp", "experiment ''solo'' | git 0123456"));
 
+    /* a run that did not complete is plotted only with --partial */
+    snprintf(out, sizeof out, "%s/part", f->dir);
+    BENCH(r, f->dir, "--db", f->db, "-e", "part", "-o", out, "--no-render");
+    assert_int_equal(r->status, 1);
+    assert_one_line_error(r, "no completed runs of experiment 'part'");
+    BENCH(r, f->dir, "--db", f->db, "-e", "part", "-o", out, "--no-render", "--partial");
+    assert_int_equal(r->status, 0);
+    assert_exists(out, "fig4.gp");
+
     BENCH(r, f->dir, "--db", f->db, "-e", "solo", "--no-render");
     assert_int_equal(r->status, 0);
     snprintf(plots, sizeof plots, "%s/plots", f->dir);
@@ -618,6 +636,12 @@ static void test_errors(void **state)
     BENCH(r, f->dir, "--db", f->db, "--format", "jpeg");
     assert_int_equal(r->status, 2);
     assert_one_line_error(r, "unknown image format 'jpeg'");
+
+    BENCH(r, f->dir, "--db", f->db, "--out", "");
+    assert_int_equal(r->status, 2);
+    BENCH(r, f->dir, "--db", f->db, "extra");
+    assert_int_equal(r->status, 2);
+    assert_one_line_error(r, "unexpected argument 'extra'");
     free(r);
 }
 
