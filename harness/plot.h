@@ -8,14 +8,18 @@
  *      bn=on"), so it is the sweep minus the seed whatever the experiment file swept.
  *   2. plot_write: per experiment, one `.dat` file per group (per-epoch mean and sample sd over
  *      the group's runs) and one confusion matrix per group, plus `.gp` scripts that load the
- *      shared style file and draw:
- *        fig4_*.gp        the paper's Fig. 4: train and test accuracy per epoch, lines titled
+ *      shared style file and draw (GROUP is the group's slug; an experiment with a single
+ *      group drops the suffix: fig4.gp, confusion.gp; with --run it is "run-KEY"):
+ *        fig4_GROUP.gp    the paper's Fig. 4: train and test accuracy per epoch, lines titled
  *                         exactly "train" and "test", mean over seeds with a +/-1 sd band;
- *        optimizers*.gp   test accuracy per epoch, one line per optimizer (when it varies);
- *        bn*.gp           test accuracy per epoch, BN on vs off (when bn varies);
+ *        optimizers*.gp   test accuracy per epoch, one line per optimizer (when it varies),
+ *                         one figure per combination of the other keys (optimizers_bn-on.gp);
+ *        bn*.gp           test accuracy per epoch, BN on vs off (when bn varies), likewise;
  *        loss.gp          training loss per epoch, one line per group;
  *        time.gp          training seconds per epoch, one line per group;
- *        confusion_*.gp   heat map of the last epoch's confusion matrix with its counts.
+ *        confusion_GROUP.gp  heat map of the last epoch's confusion matrix with its counts.
+ *      Data: GROUP.dat (columns: epoch, n, then mean and sd of train_acc, test_acc,
+ *      train_loss, test_loss, wall_s) and confusion_GROUP.dat (a k x k matrix of counts).
  *      Every figure carries a footer: experiment name, git revision of the runs' build (short
  *      SHA, "mixed" when they differ) and the date of the newest run.
  *   3. plot_render: run gnuplot (fork/execvp, no shell) on a script.
@@ -96,7 +100,8 @@ typedef struct plot_key {
 typedef struct plot_experiment {
     char name[PLOT_NAME_MAX];       /* as stored; "(none)" for runs without an experiment */
     char dir_name[PLOT_NAME_MAX];   /* the name made safe as one path component */
-    char revision[64];              /* short git SHA of the runs' builds, "mixed", "unknown" */
+    char revision[64];              /* short git SHA of the runs' builds ("0123abc", "0123abc-dirty"
+                                     * when a build had uncommitted changes), "mixed", "unknown" */
     char newest[32];                /* YYYY-MM-DD of the newest run, "unknown" */
     char *only_run;                 /* with plot_query.run_key: that run's key, else NULL */
     int n_runs;
