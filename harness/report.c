@@ -117,6 +117,9 @@ typedef struct exp_info {
     int n_swept;
     char swept[REPORT_MAX_KEYS][REPORT_KEY_MAX];
     bool parsed;        /* at least one version parsed; else keys are inferred from the runs */
+    char **grid;        /* (n_grid) exp_run_json of every run of every version, in sweep
+                         * order: groups are listed in the order the sweep first reaches them */
+    int n_grid;
     double budget_minutes, target_accuracy;
 } exp_info;
 
@@ -155,6 +158,15 @@ static int collect_experiment(void *ctx, const store_experiment_row *x)
     if (exp_parse(&xp, x->spec_text, strlen(x->spec_text), x->file ? x->file : x->name, &pe))
         return 0;
     in->parsed = true;
+    char **grid = realloc(in->grid, (size_t)(in->n_grid + xp.n_runs) * sizeof *grid);
+    if (!grid) {
+        exp_release(&xp);
+        return err_set(l->e, ERR_NOMEM, "out of memory reading experiment '%s'", in->name);
+    }
+    in->grid = grid;
+    for (int i = 0; i < xp.n_runs; i++)
+        if ((grid[in->n_grid] = exp_run_json(&xp.runs[i])))
+            in->n_grid++;
     in->budget_minutes = xp.budget_minutes; /* versions come oldest first: newest wins */
     in->target_accuracy = xp.target_accuracy;
     for (int i = 0; i < xp.n_swept; i++) {
@@ -317,8 +329,68 @@ static int cmp_f1_desc(const void *x, const void *y)
     return (fa < fb) - (fa > fb);
 }
 
-/* Aggregate the runs of sec into groups (runs already carry their values). */
-static int build_groups(report_section *sec, const report_options *o, err_info *e)
+/* After groups moved: point every run at the group with its values again. */
+static void remap_runs(report_section *sec)
+{
+    for (int i = 0; i < sec->n_runs; i++)
+        for (int g = 0; g < sec->n_groups; g++) {
+            bool same = true;
+            for (int k = 0; k < sec->n_keys && same; k++)
+                same = strcmp(sec->groups[g].values[k], sec->runs[i].values[k]) == 0;
+            if (same) {
+                sec->runs[i].group = g;
+                break;
+            }
+        }
+}
+
+/* Order groups as the experiment's sweep first reaches them (its grid order: the first swept
+ * key varies slowest), which is stable across invocations; groups the current file does not
+ * produce (older versions, --group-by paths) follow in order of first appearance. */
+static void order_by_grid(report_section *sec, const exp_info *x)
+{
+    if (sec->n_groups < 2 || x->n_grid == 0)
+        return;
+    int *rank = malloc((size_t)sec->n_groups * sizeof *rank);
+    if (!rank)
+        return; /* out of memory: first-appearance order, still a valid report */
+    for (int g = 0; g < sec->n_groups; g++)
+        rank[g] = x->n_grid + g;
+    for (int i = 0; i < x->n_grid; i++) {
+        json_t *cfg = json_loads(x->grid[i], 0, NULL);
+        if (!cfg)
+            continue;
+        char v[REPORT_MAX_KEYS][REPORT_VALUE_MAX];
+        for (int k = 0; k < sec->n_keys; k++)
+            json_path_value(v[k], cfg, report_key_path(sec->keys[k]));
+        json_decref(cfg);
+        for (int g = 0; g < sec->n_groups; g++) {
+            bool same = rank[g] >= x->n_grid;
+            for (int k = 0; k < sec->n_keys && same; k++)
+                same = strcmp(sec->groups[g].values[k], v[k]) == 0;
+            if (same)
+                rank[g] = i;
+        }
+    }
+    /* insertion sort: stable, and groups are few */
+    for (int g = 1; g < sec->n_groups; g++) {
+        report_group t = sec->groups[g];
+        int r = rank[g], j = g - 1;
+        for (; j >= 0 && rank[j] > r; j--) {
+            sec->groups[j + 1] = sec->groups[j];
+            rank[j + 1] = rank[j];
+        }
+        sec->groups[j + 1] = t;
+        rank[j + 1] = r;
+    }
+    free(rank);
+    remap_runs(sec);
+}
+
+/* Aggregate the runs of sec into groups (runs already carry their values), listed in the
+ * sweep's order (x) or by F1. */
+static int build_groups(report_section *sec, const exp_info *x, const report_options *o,
+                        err_info *e)
 {
     sec->groups = calloc((size_t)(sec->n_runs ? sec->n_runs : 1), sizeof *sec->groups);
     if (!sec->groups)
@@ -349,6 +421,7 @@ static int build_groups(report_section *sec, const report_options *o, err_info *
         }
         r->group = g;
     }
+    order_by_grid(sec, x);
     /* Aggregate. Scratch arrays sized for the largest group. */
     size_t n = (size_t)(sec->n_runs ? sec->n_runs : 1);
     double *buf = malloc(5 * n * sizeof *buf);
@@ -421,16 +494,7 @@ static int build_groups(report_section *sec, const report_options *o, err_info *
     if (o->sort_f1) {
         /* qsort moves groups: the runs' indices are remapped through their labels. */
         qsort(sec->groups, (size_t)sec->n_groups, sizeof *sec->groups, cmp_f1_desc);
-        for (int i = 0; i < sec->n_runs; i++)
-            for (int g = 0; g < sec->n_groups; g++) {
-                bool same = true;
-                for (int k = 0; k < sec->n_keys && same; k++)
-                    same = strcmp(sec->groups[g].values[k], sec->runs[i].values[k]) == 0;
-                if (same) {
-                    sec->runs[i].group = g;
-                    break;
-                }
-            }
+        remap_runs(sec);
     }
     return 0;
 }
@@ -563,7 +627,7 @@ static int load_section(report_section *sec, store *s, const exp_info *x, const 
     for (int i = 0; i < l.n; i++)
         for (int k = 0; k < sec->n_keys; k++)
             json_path_value(sec->runs[i].values[k], cfg[i], report_key_path(sec->keys[k]));
-    if ((rc = build_groups(sec, o, e)))
+    if ((rc = build_groups(sec, x, o, e)))
         goto done;
     int with_n2 = 0;
     for (int g = 0; g < sec->n_groups; g++)
@@ -615,6 +679,11 @@ int report_load(report *out, store *s, const report_options *o, err_info *e)
     }
     rc = correct_comparisons(out, e);
 done:
+    for (int i = 0; i < xl.n; i++) {
+        for (int j = 0; j < xl.v[i].n_grid; j++)
+            free(xl.v[i].grid[j]);
+        free(xl.v[i].grid);
+    }
     free(xl.v);
     return rc;
 }
@@ -728,11 +797,21 @@ static void tbl_print(FILE *f, const tbl *t, report_format fmt, const char *inde
             w[c] = cw > w[c] ? cw : w[c];
         }
     }
+    /* Aligned rows are written to a buffer first so that trailing blanks (of empty last
+     * cells) can be cut; the other formats go straight to out. */
+    FILE *out = f;
+    char *line = NULL;
+    size_t line_len = 0;
     for (int r = -1; r < t->nrows; r++) {
         const char *const *row = r < 0 ? t->head : (const char *const *)t->cells +
                                                         (size_t)r * (size_t)t->ncols;
-        if (fmt == REPORT_TABLE)
+        if (fmt == REPORT_TABLE) {
+            f = open_memstream(&line, &line_len);
+            if (!f) {
+                f = out; /* no memory: write directly, blanks and all */
+            }
             fputs(indent, f);
+        }
         else if (fmt == REPORT_MD)
             fputs("|", f);
         for (int c = 0; c < t->ncols; c++) {
@@ -759,6 +838,15 @@ static void tbl_print(FILE *f, const tbl *t, report_format fmt, const char *inde
             fputs(s, f);
             if (t->left[c] && c + 1 < t->ncols)
                 fprintf(f, "%*s", pad, "");
+        }
+        if (f != out) {
+            fclose(f);
+            f = out;
+            while (line_len > 0 && line[line_len - 1] == ' ')
+                line_len--;
+            fwrite(line, 1, line_len, f);
+            free(line);
+            line = NULL;
         }
         fputc('\n', f);
         if (r < 0 && fmt == REPORT_MD) {
