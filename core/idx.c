@@ -114,7 +114,9 @@ static int idx_inflate(uint8_t **out, size_t *out_len, const uint8_t *in, size_t
     /* The gzip trailer's ISIZE is the length mod 2^32; a good first guess for one member. */
     size_t guess = n >= 4 ? idx_be32((const uint8_t[]){in[n - 1], in[n - 2], in[n - 3], in[n - 4]})
                           : 0;
-    if (guess > IDX_MAX_BYTES)
+    /* Deflate expands at most 1032:1, so a larger ISIZE is a lie (found by fuzz_idx: a 20-byte
+     * corrupt file made us allocate 2 GiB before inflating a byte); grow as data arrives. */
+    if (guess > IDX_MAX_BYTES || guess / 1032 > n)
         guess = 0;
     if (idx_grow(&buf, &cap, guess + 1)) {
         rc = err_set(e, ERR_NOMEM, "out of memory inflating '%s'", path);
