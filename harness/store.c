@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -381,6 +382,37 @@ static int open_conn(store **out, const char *path, int flags, err_info *e)
     return 0;
 }
 
+/* Switch the file to WAL, which lets readers (bench ls, report) run beside the writer. WAL is
+ * a property of the file: once set, nothing is done. Converting needs exclusive access and
+ * SQLite does not call the busy handler for it, so two processes creating the same new
+ * database at once would see "database is locked"; retry with a short back-off within the
+ * store's busy timeout instead. */
+static int ensure_wal(store *s, err_info *e)
+{
+    for (int waited_ms = 0;; waited_ms += 10) {
+        sqlite3_stmt *st = NULL;
+        int rc = prepare(s, &st, "PRAGMA journal_mode = WAL", e);
+        if (rc)
+            return rc;
+        int step = sqlite3_step(st);
+        bool wal = step == SQLITE_ROW &&
+                   strcmp((const char *)sqlite3_column_text(st, 0), "wal") == 0;
+        int code = sqlite3_errcode(s->db);
+        sqlite3_finalize(st);
+        if (wal)
+            return 0;
+        if ((step == SQLITE_ROW || (code & 0xff) == SQLITE_BUSY) &&
+            waited_ms < STORE_BUSY_TIMEOUT_MS) {
+            struct timespec ts = {0, 10 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        if (step != SQLITE_ROW)
+            return db_fail(s, e);
+        return err_set(e, ERR_IO, "database '%s': cannot switch to WAL mode", s->path);
+    }
+}
+
 int store_open(store **out, const char *path, err_info *e)
 {
     assert(out && path);
@@ -397,8 +429,7 @@ int store_open(store **out, const char *path, err_info *e)
         rc = err_set(e, ERR_IO, "database '%s' is read-only (check its permissions)", path);
         goto done;
     }
-    /* journal_mode answers with a row; WAL lets readers (bench ls) run beside the writer. */
-    rc = exec_sql(s, "PRAGMA journal_mode = WAL", e);
+    rc = ensure_wal(s, e);
     if (rc)
         goto done;
     rc = exec_sql(s, "PRAGMA foreign_keys = ON", e);
