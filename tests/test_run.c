@@ -141,13 +141,14 @@ static void write_text(const char *path, const char *text)
     fclose(f);
 }
 
-/* 4 runs (bn x 2 seeds), 12 epochs of 10 iterations each on 1000 images: a few seconds. */
+/* 4 runs (bn x 2 seeds), 12 epochs of 6 iterations each on 300 images: about a second in a
+ * Release build, a minute or two under sanitizers. */
 static const char sweep_toml[] =
     "[experiment]\nname = \"synthetic\"\n"
     "[data]\ndataset = \"idx:data/synth\"\n"
     "[model]\npreset = \"paper\"\n"
-    "[training]\nepochs = 12\nbatch = 100\nthreads = 1\n"
-    "[evaluation]\ntrain_samples = 200\n"
+    "[training]\nepochs = 12\nbatch = 50\nthreads = 1\n"
+    "[evaluation]\ntrain_samples = 100\n"
     "[sweep]\nbn = [true, false]\nseed = [1, 2]\n";
 
 static int setup(void **state)
@@ -162,8 +163,8 @@ static int setup(void **state)
     mkdir(p, 0755);
     snprintf(p, sizeof p, "%s/data/synth", f->dir);
     mkdir(p, 0755);
-    write_idx_set(p, "train", 1000, 1);
-    write_idx_set(p, "t10k", 300, 2);
+    write_idx_set(p, "train", 300, 1);
+    write_idx_set(p, "t10k", 100, 2);
     snprintf(p, sizeof p, "%s/sweep.toml", f->dir);
     write_text(p, sweep_toml);
     *state = f;
@@ -302,8 +303,8 @@ static void test_sweep_resume_ls_show(void **state)
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM epochs"), 48);
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM class_metrics"), 480);
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM confusion WHERE epoch = 12"), 400);
-    /* it learned the synthetic task */
-    assert_int_equal(query_int(f->db, "SELECT min(test_acc) > 0.9 FROM epochs WHERE epoch = 12"), 1);
+    /* it learned the synthetic task (chance is 0.1) */
+    assert_int_equal(query_int(f->db, "SELECT min(test_acc) > 0.8 FROM epochs WHERE epoch = 12"), 1);
     integrity_ok(f->db);
 
     /* again: nothing to train */
@@ -375,18 +376,55 @@ static void sleep_s(double s)
     nanosleep(&ts, NULL);
 }
 
+/* Epoch rows committed so far (0 while the database does not exist or is being created). */
+static int64_t epochs_now(const char *db_path)
+{
+    if (!exists(db_path))
+        return 0;
+    sqlite3 *db = NULL;
+    int64_t n = 0;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(db, 1000);
+        sqlite3_stmt *st = NULL;
+        if (sqlite3_prepare_v2(db, "SELECT count(*) FROM epochs", -1, &st, NULL) == SQLITE_OK &&
+            sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+}
+
+/* Wait until at least `rows` epochs are committed or the process ends; true if still running. */
+static bool wait_for_epochs(pid_t pid, const char *db_path, int64_t rows)
+{
+    for (;;) {
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return false;
+        if (epochs_now(db_path) >= rows)
+            return true;
+        sleep_s(0.005);
+    }
+}
+
+/* Kill points are counted in committed epochs, not seconds, so that they fall inside the
+ * sweep on any machine and build (sanitizers included): before the first epoch, after 1, in
+ * the middle and near the end of the 48. */
 static void test_sigkill_and_resume(void **state)
 {
     fixture *f = *state;
     static result r;
-    const double kill_after[] = {0.4, 1.0, 1.7, 2.6};
+    const int64_t kill_at[] = {0, 1, 17, 40};
     int kills = 0, rows_checked = 0;
-    for (size_t i = 0; i < sizeof kill_after / sizeof kill_after[0]; i++) {
+    for (size_t i = 0; i < sizeof kill_at / sizeof kill_at[0]; i++) {
         FILE *out = tmpfile(), *err = tmpfile();
         pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL},
                           out, err);
-        sleep_s(kill_after[i]);
-        kill(pid, SIGKILL);
+        bool running = kill_at[i] == 0 ? (sleep_s(0.05), true)
+                                       : wait_for_epochs(pid, f->db, kill_at[i]);
+        if (running)
+            kill(pid, SIGKILL);
         int st;
         waitpid(pid, &st, 0);
         fclose(out);
@@ -422,7 +460,6 @@ static void test_sigkill_and_resume(void **state)
         assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status <> 'COMPLETED'"), 0);
         integrity_ok(f->db);
         /* start over for the next kill point */
-        RUN(&r, f, "run", "sweep.toml", "--force", "--dry-run");
         unlink(f->db);
         char p[400];
         snprintf(p, sizeof p, "%s-wal", f->db);
@@ -430,7 +467,7 @@ static void test_sigkill_and_resume(void **state)
         snprintf(p, sizeof p, "%s-shm", f->db);
         unlink(p);
     }
-    assert_true(kills >= 3);
+    assert_int_equal(kills, 4);
     print_message("%d kill points, %d epoch rows checked after resume\n", kills, rows_checked);
 }
 
@@ -441,7 +478,7 @@ static void test_sigint_interrupts(void **state)
     FILE *out = tmpfile(), *err = tmpfile();
     pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL}, out,
                       err);
-    sleep_s(1.0);
+    assert_true(wait_for_epochs(pid, f->db, 3));
     kill(pid, SIGINT);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
