@@ -3,6 +3,8 @@
 
 #include "prov.h"
 
+#include <ctype.h>
+
 #include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -353,4 +355,27 @@ void prov_host_to_store(store_host *out, const prov_host_info *h)
         .os = h->os,
         .kernel = h->kernel,
     };
+}
+
+/* A full 40-hex-digit commit id. */
+static bool is_sha(const char *s)
+{
+    if (strlen(s) != 40)
+        return false;
+    for (int i = 0; i < 40; i++)
+        if (!isxdigit((unsigned char)s[i]))
+            return false;
+    return true;
+}
+
+int prov_check_built_from(const prov_build_info *b, const char *built_head, err_info *e)
+{
+    if (!built_head || !is_sha(built_head) || !is_sha(b->git_sha))
+        return 0;
+    if (strcmp(built_head, b->git_sha) == 0)
+        return 0;
+    return err_set(e, ERR_INVALID,
+                   "bench was built from commit %.12s but the source tree is at %.12s; rebuild "
+                   "it (cmake --build build) so that results name the code that produced them",
+                   built_head, b->git_sha);
 }

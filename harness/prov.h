@@ -78,6 +78,13 @@ int prov_host(prov_host_info *out, err_info *e);
  * Returns 0, or ERR_INVALID when n is too small (buf then holds a truncated string). */
 int prov_build_identity(char *buf, size_t n, const prov_build_info *b);
 
+/* Results are attributed to the commit the source tree is at (b->git_sha), so the binary must
+ * have been built from that commit: built_head is the HEAD captured at build time
+ * (BENCH_GIT_HEAD). Returns 0 when they agree or either is unknown ("unknown", "none");
+ * otherwise ERR_INVALID, "bench was built from commit X but the source tree is at Y; rebuild
+ * it". (Edits to an already dirty tree after the build are not detected.) */
+int prov_check_built_from(const prov_build_info *b, const char *built_head, err_info *e);
+
 /* Views for the store (pointers into b / h, valid while they live). */
 void prov_build_to_store(store_build *out, const prov_build_info *b);
 void prov_host_to_store(store_host *out, const prov_host_info *h);

@@ -20,6 +20,7 @@
 #include "clock.h"
 #include "data.h"
 #include "prov.h"
+#include "revision.h" /* generated at build time: BENCH_GIT_HEAD */
 #include "sha256.h"
 #include "store.h"
 #include "toml.h"
@@ -809,6 +810,8 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     if ((rc = prov_build(&build, NULL, e)) != 0)
         goto done;
     have_build = true;
+    if ((rc = prov_check_built_from(&build, BENCH_GIT_HEAD, e)) != 0)
+        goto done;
     if ((rc = prov_host(&host, e)) != 0)
         goto done;
     char identity[2048];

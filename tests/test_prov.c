@@ -360,6 +360,26 @@ static void test_into_store(void **state)
     prov_build_release(&b);
 }
 
+/* The binary must come from the commit the tree is at; unknown either side is accepted. */
+static void test_built_from(void **state)
+{
+    (void)state;
+    prov_build_info b;
+    memset(&b, 0, sizeof b);
+    const char *a = "0123456789abcdef0123456789abcdef01234567";
+    const char *c = "fedcba9876543210fedcba9876543210fedcba98";
+    err_info e = {0};
+    snprintf(b.git_sha, sizeof b.git_sha, "%s", a);
+    assert_int_equal(prov_check_built_from(&b, a, &e), 0);
+    assert_int_equal(prov_check_built_from(&b, "unknown", &e), 0);
+    assert_int_equal(prov_check_built_from(&b, NULL, &e), 0);
+    assert_int_equal(prov_check_built_from(&b, c, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "built from commit fedcba987654"));
+    assert_non_null(strstr(e.msg, "source tree is at 0123456789ab"));
+    snprintf(b.git_sha, sizeof b.git_sha, "none");
+    assert_int_equal(prov_check_built_from(&b, c, &e), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,6 +388,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_diff_capped, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outside_repo, setup, teardown),
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_built_from),
         cmocka_unit_test(test_host),
         cmocka_unit_test_setup_teardown(test_into_store, setup, teardown),
     };
