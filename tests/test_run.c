@@ -5,6 +5,7 @@
  *   - SIGKILL of the coordinator at several points, then a rerun: the sweep completes, every
  *     epoch recorded before a kill is still there exactly once with the same values (training
  *     is deterministic), PRAGMA integrity_check is ok, nothing stays RUNNING;
+ *   - SIGKILL of a worker: its run FAILED, the others complete, the rerun redoes it;
  *   - SIGINT: runs left INTERRUPTED, exit 1, the next invocation resumes. */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
@@ -471,6 +472,83 @@ static void test_sigkill_and_resume(void **state)
     print_message("%d kill points, %d epoch rows checked after resume\n", kills, rows_checked);
 }
 
+
+/* The pid of one child of `parent` (a worker of the coordinator), or 0 when it has none. */
+static pid_t child_of(pid_t parent)
+{
+    char path[64], buf[256] = "";
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return (pid_t)atoi(buf);
+}
+
+/* SIGKILL of a worker at several points: its run is recorded FAILED with the signal, the sweep
+ * carries on with the other runs, bench run exits 1, and the next invocation redoes the failed
+ * run and completes the sweep with every earlier row kept once. */
+static void test_worker_kill(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    const int64_t kill_at[] = {1, 20, 38};
+    int killed = 0, rows_checked = 0;
+    for (size_t i = 0; i < sizeof kill_at / sizeof kill_at[0]; i++) {
+        FILE *out = tmpfile(), *err = tmpfile();
+        pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL},
+                          out, err);
+        pid_t worker = 0;
+        if (wait_for_epochs(pid, f->db, kill_at[i]) && (worker = child_of(pid)) > 0 &&
+            kill(worker, SIGKILL) == 0)
+            killed++;
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        slurp(r.out, out);
+        slurp(r.err, err);
+        if (worker > 0) {
+            assert_true(WIFEXITED(st));
+            assert_int_equal(WEXITSTATUS(st), 1);
+            assert_non_null(strstr(r.out, "worker killed by signal 9"));
+            assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'FAILED'"), 1);
+            /* the others carried on to the end */
+            assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 3);
+        }
+        integrity_ok(f->db);
+        int n_before;
+        char *before = epoch_snapshot(f->db, &n_before);
+        RUN(&r, f, "run", "sweep.toml", "-j", "2");
+        if (r.status != 0)
+            fail_msg("rerun failed: %s%s", r.out, r.err);
+        assert_non_null(strstr(r.out, "1 to run, 3 already complete"));
+        int n_after;
+        char *after = epoch_snapshot(f->db, &n_after);
+        assert_int_equal(n_after, 48);
+        for (char *line = strtok(before, "\n"); line; line = strtok(NULL, "\n")) {
+            char needle[512];
+            snprintf(needle, sizeof needle, "%s\n", line);
+            char *hit = strstr(after, needle);
+            if (!hit)
+                fail_msg("epoch row lost or changed after worker kill %zu: %s", i, line);
+            assert_null(strstr(hit + 1, needle));
+            rows_checked++;
+        }
+        free(before);
+        free(after);
+        assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status <> 'COMPLETED'"), 0);
+        unlink(f->db);
+        char p[400];
+        snprintf(p, sizeof p, "%s-wal", f->db);
+        unlink(p);
+        snprintf(p, sizeof p, "%s-shm", f->db);
+        unlink(p);
+    }
+    assert_int_equal(killed, 3);
+    print_message("%d worker kills, %d epoch rows checked after resume\n", killed, rows_checked);
+}
+
 static void test_sigint_interrupts(void **state)
 {
     fixture *f = *state;
@@ -502,6 +580,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_experiment_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_resume_ls_show, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill_and_resume, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_interrupts, setup, teardown),
     };
     return cmocka_run_group_tests_name("run", tests, NULL, NULL);
