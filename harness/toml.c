@@ -1383,6 +1383,29 @@ static int add_table(parser *p, toml_value **out, toml_value *parent, const key_
 }
 
 /* keyval = key keyval-sep val, inserted into tbl through its dotted key parts. */
+/* A value that fails to parse names its key: "FILE:LINE:COL: key 'lr': invalid float '1.'"
+ * (the key as written in its table; an inner key of an inline table already named itself). */
+static void name_key_in_error(parser *p, const char *key)
+{
+    if (!p->e || p->e->code != ERR_FORMAT)
+        return;
+    char *m = p->e->msg;
+    size_t flen = strlen(p->file);
+    if (strncmp(m, p->file, flen) != 0)
+        return;
+    char *rest = m + flen;
+    int line, col, used = 0;
+    if (sscanf(rest, ":%d:%d: %n", &line, &col, &used) != 2 || used == 0)
+        return;
+    rest += used;
+    if (strncmp(rest, "key '", 5) == 0)
+        return;
+    char tail[ERR_MSG_MAX];
+    snprintf(tail, sizeof tail, "%s", rest);
+    size_t at = (size_t)(rest - m);
+    snprintf(rest, sizeof p->e->msg - at, "key '%s': %s", key, tail);
+}
+
 static int parse_keyval(parser *p, toml_value *tbl)
 {
     key_path kp = {0};
@@ -1442,8 +1465,10 @@ static int parse_keyval(parser *p, toml_value *tbl)
     }
     toml_value *v = NULL;
     rc = parse_value(p, &v, t->depth + 1);
-    if (rc < 0)
+    if (rc < 0) {
+        name_key_in_error(p, key_desc(kd, sizeof kd, &kp, kp.n));
         goto done;
+    }
     if (table_add(t, last->s, last->len, last->line, last->col, v) < 0) {
         toml_free(v);
         rc = nomem(p);

@@ -137,16 +137,16 @@ static void test_integers(void **state)
     toml_free(root);
 
     assert_string_equal(PARSE_ERR("a = 9223372036854775808\n"),
-                        "exp.toml:1:5: integer '9223372036854775808' does not fit in 64 bits");
+                        "exp.toml:1:5: key 'a': integer '9223372036854775808' does not fit in 64 bits");
     assert_string_equal(PARSE_ERR("a = -9223372036854775809"),
-                        "exp.toml:1:5: integer '-9223372036854775809' does not fit in 64 bits");
+                        "exp.toml:1:5: key 'a': integer '-9223372036854775809' does not fit in 64 bits");
     assert_string_equal(PARSE_ERR("a = 0x8000000000000000"),
-                        "exp.toml:1:5: integer '0x8000000000000000' does not fit in 64 bits");
+                        "exp.toml:1:5: key 'a': integer '0x8000000000000000' does not fit in 64 bits");
     assert_string_equal(PARSE_ERR("a = 012"),
-                        "exp.toml:1:5: leading zeros are not allowed in '012'");
-    assert_string_equal(PARSE_ERR("a = 1__0"), "exp.toml:1:5: invalid number '1__0'");
+                        "exp.toml:1:5: key 'a': leading zeros are not allowed in '012'");
+    assert_string_equal(PARSE_ERR("a = 1__0"), "exp.toml:1:5: key 'a': invalid number '1__0'");
     assert_string_equal(PARSE_ERR("a = -0x1"),
-                        "exp.toml:1:5: a sign is not allowed on a hexadecimal integer in "
+                        "exp.toml:1:5: key 'a': a sign is not allowed on a hexadecimal integer in "
                         "'-0x1'");
 }
 
@@ -170,11 +170,11 @@ static void test_floats(void **state)
     assert_true(toml_float(toml_get(root, "g")) == 1e7);
     toml_free(root);
 
-    assert_string_equal(PARSE_ERR("x = 1e400"), "exp.toml:1:5: float '1e400' is out of range");
+    assert_string_equal(PARSE_ERR("x = 1e400"), "exp.toml:1:5: key 'x': float '1e400' is out of range");
     assert_string_equal(PARSE_ERR("x = 1."),
-                        "exp.toml:1:5: invalid float '1.' (digits must follow '.')");
-    assert_string_equal(PARSE_ERR("x = .5"), "exp.toml:1:5: expected a value, found '.'");
-    assert_string_equal(PARSE_ERR("x = 1e"), "exp.toml:1:5: invalid float exponent in '1e'");
+                        "exp.toml:1:5: key 'x': invalid float '1.' (digits must follow '.')");
+    assert_string_equal(PARSE_ERR("x = .5"), "exp.toml:1:5: key 'x': expected a value, found '.'");
+    assert_string_equal(PARSE_ERR("x = 1e"), "exp.toml:1:5: key 'x': invalid float exponent in '1e'");
 }
 
 static void test_strings(void **state)
@@ -205,17 +205,17 @@ static void test_strings(void **state)
     toml_free(root);
 
     assert_string_equal(PARSE_ERR("s = \"\\ud800\""),
-                        "exp.toml:1:6: escape '\\u' names U+D800, which is not a Unicode scalar "
+                        "exp.toml:1:6: key 's': escape '\\u' names U+D800, which is not a Unicode scalar "
                         "value");
     assert_string_equal(PARSE_ERR("s = \"\\x41\""),
-                        "exp.toml:1:6: invalid escape sequence: backslash followed by 'x'");
+                        "exp.toml:1:6: key 's': invalid escape sequence: backslash followed by 'x'");
     assert_string_equal(PARSE_ERR("s = \"open\nx = 1"),
-                        "exp.toml:1:5: unterminated string (a basic string must close on its "
+                        "exp.toml:1:5: key 's': unterminated string (a basic string must close on its "
                         "line)");
     assert_string_equal(PARSE_ERR("s = \"a\x01\""),
-                        "exp.toml:1:7: control character U+0001 in string");
+                        "exp.toml:1:7: key 's': control character U+0001 in string");
     assert_string_equal(PARSE_ERR("s = '''\nabc\n"),
-                        "exp.toml:3:1: unterminated multi-line string opened on line 1");
+                        "exp.toml:3:1: key 's': unterminated multi-line string opened on line 1");
 }
 
 static void test_datetimes(void **state)
@@ -250,16 +250,16 @@ static void test_datetimes(void **state)
     toml_free(root);
 
     assert_string_equal(PARSE_ERR("d = 2023-02-29"),
-                        "exp.toml:1:5: date 2023-02-29 does not exist");
+                        "exp.toml:1:5: key 'd': date 2023-02-29 does not exist");
     assert_string_equal(PARSE_ERR("d = 1900-02-29"),
-                        "exp.toml:1:5: date 1900-02-29 does not exist");
+                        "exp.toml:1:5: key 'd': date 1900-02-29 does not exist");
     assert_string_equal(PARSE_ERR("d = 2023-04-31"),
-                        "exp.toml:1:5: date 2023-04-31 does not exist");
-    assert_string_equal(PARSE_ERR("t = 24:00:00"), "exp.toml:1:5: time 24:00:00 out of range");
+                        "exp.toml:1:5: key 'd': date 2023-04-31 does not exist");
+    assert_string_equal(PARSE_ERR("t = 24:00:00"), "exp.toml:1:5: key 't': time 24:00:00 out of range");
     assert_string_equal(PARSE_ERR("t = 2020-01-01T10:00:00+24:00"),
-                        "exp.toml:1:24: time offset +24:00 out of range");
+                        "exp.toml:1:24: key 't': time offset +24:00 out of range");
     assert_string_equal(PARSE_ERR("t = 10:00"),
-                        "exp.toml:1:5: malformed time (expected HH:MM:SS)");
+                        "exp.toml:1:5: key 't': malformed time (expected HH:MM:SS)");
 }
 
 /* The messages a user sees for the mistakes a user makes, with line and column. */
@@ -282,11 +282,11 @@ static void test_error_messages(void **state)
                         "exp.toml:4:3: cannot add key 'b.c.t': 'b.c' is a table defined by a "
                         "[header] (line 1)");
     assert_string_equal(PARSE_ERR("a = 1 2\n"), "exp.toml:1:7: expected end of line, found '2'");
-    assert_string_equal(PARSE_ERR("a =\n"), "exp.toml:1:4: missing value");
+    assert_string_equal(PARSE_ERR("a =\n"), "exp.toml:1:4: key 'a': missing value");
     assert_string_equal(PARSE_ERR("a = [1, 2\n"),
-                        "exp.toml:2:1: unterminated array opened at line 1");
+                        "exp.toml:2:1: key 'a': unterminated array opened at line 1");
     assert_string_equal(PARSE_ERR("a = {x = 1,}\n"),
-                        "exp.toml:1:12: trailing comma is not allowed in an inline table");
+                        "exp.toml:1:12: key 'a': trailing comma is not allowed in an inline table");
     assert_string_equal(PARSE_ERR("[a\n"),
                         "exp.toml:1:3: expected ']' after table name 'a', found end of line");
     assert_string_equal(PARSE_ERR("a = 1 # bell\x07\n"),
@@ -298,7 +298,7 @@ static void test_error_messages(void **state)
                         "exp.toml:1:11: expected end of line, found 'x'");
     /* A byte-order mark is not a column. */
     assert_string_equal(PARSE_ERR("\xEF\xBB\xBF" "a = ?"),
-                        "exp.toml:1:5: expected a value, found '?'");
+                        "exp.toml:1:5: key 'a': expected a value, found '?'");
     /* Keys shown in messages are cut and cleaned. */
     const char *msg = PARSE_ERR("\"a\\nb\" 1");
     assert_string_equal(msg, "exp.toml:1:8: expected '=' after key 'a?b', found '1'");
@@ -353,7 +353,7 @@ static void test_depth_limit(void **state)
 
     char *deep = nested(TOML_MAX_DEPTH + 1, false);
     assert_string_equal(parse_err(deep, strlen(deep)),
-                        "exp.toml:1:105: tables and arrays nested more than 100 deep");
+                        "exp.toml:1:105: key 'a': tables and arrays nested more than 100 deep");
     free(deep);
     deep = nested(100000, true);
     const char *msg = parse_err(deep, strlen(deep));
@@ -395,7 +395,7 @@ static void test_depth_limit(void **state)
     toml_free(root);
     memcpy(dotted + 2 * 99, "a = [[]]", 9);
     msg = parse_err(dotted, strlen(dotted));
-    assert_string_equal(msg, "exp.toml:1:204: tables and arrays nested more than 100 deep");
+    assert_string_equal(msg, "exp.toml:1:204: key 'a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a....': tables and arrays nested more than 100 deep");
     free(dotted);
 }
 
@@ -466,7 +466,7 @@ static void test_parse_file(void **state)
     fclose(f);
     assert_int_equal(toml_parse_file(&root, path, &e), ERR_FORMAT);
     char want[128];
-    snprintf(want, sizeof want, "%s:3:6: expected a value, found 'y'", path);
+    snprintf(want, sizeof want, "%s:3:6: key 'bn': expected a value, found 'y'", path);
     assert_string_equal(e.msg, want);
 
     f = fopen(path, "w");
