@@ -409,13 +409,51 @@ static bool wait_for_epochs(pid_t pid, const char *db_path, int64_t rows)
     }
 }
 
+/* Rerun the sweep after a kill and check the resume: it completes all 48 epochs, and every
+ * row of `before` (the snapshot taken after the kill) is still there exactly once with the same
+ * values. Returns the number of rows checked; frees before. */
+static int rerun_and_check_rows(fixture *f, char *before, const char *what, size_t i)
+{
+    static result r;
+    RUN(&r, f, "run", "sweep.toml", "-j", "2");
+    if (r.status != 0)
+        fail_msg("rerun after %s %zu failed: %s%s", what, i, r.out, r.err);
+    int n_after, checked = 0;
+    char *after = epoch_snapshot(f->db, &n_after);
+    assert_int_equal(n_after, 48);
+    for (char *line = strtok(before, "\n"); line; line = strtok(NULL, "\n")) {
+        char needle[512];
+        snprintf(needle, sizeof needle, "%s\n", line);
+        char *hit = strstr(after, needle);
+        if (!hit)
+            fail_msg("epoch row lost or changed after %s %zu: %s", what, i, line);
+        assert_null(strstr(hit + 1, needle)); /* exactly once */
+        checked++;
+    }
+    free(before);
+    free(after);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status <> 'COMPLETED'"), 0);
+    integrity_ok(f->db);
+    return checked;
+}
+
+/* Remove the database (and its WAL files) to start the next kill point afresh. */
+static void remove_db(const fixture *f)
+{
+    char p[400];
+    unlink(f->db);
+    snprintf(p, sizeof p, "%s-wal", f->db);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", f->db);
+    unlink(p);
+}
+
 /* Kill points are counted in committed epochs, not seconds, so that they fall inside the
  * sweep on any machine and build (sanitizers included): before the first epoch, after 1, in
  * the middle and near the end of the 48. */
 static void test_sigkill_and_resume(void **state)
 {
     fixture *f = *state;
-    static result r;
     const int64_t kill_at[] = {0, 1, 17, 40};
     int kills = 0, rows_checked = 0;
     for (size_t i = 0; i < sizeof kill_at / sizeof kill_at[0]; i++) {
@@ -441,32 +479,8 @@ static void test_sigkill_and_resume(void **state)
 
         /* the next invocation resumes: every row recorded before the kill survives, once,
          * with the same values, and nothing stays RUNNING */
-        RUN(&r, f, "run", "sweep.toml", "-j", "2");
-        if (r.status != 0)
-            fail_msg("rerun failed: %s%s", r.out, r.err);
-        int n_after;
-        char *after = epoch_snapshot(f->db, &n_after);
-        assert_int_equal(n_after, 48);
-        for (char *line = strtok(before, "\n"); line; line = strtok(NULL, "\n")) {
-            char needle[512];
-            snprintf(needle, sizeof needle, "%s\n", line);
-            char *hit = strstr(after, needle);
-            if (!hit)
-                fail_msg("epoch row lost or changed after kill %zu: %s", i, line);
-            assert_null(strstr(hit + 1, needle)); /* exactly once */
-            rows_checked++;
-        }
-        free(before);
-        free(after);
-        assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status <> 'COMPLETED'"), 0);
-        integrity_ok(f->db);
-        /* start over for the next kill point */
-        unlink(f->db);
-        char p[400];
-        snprintf(p, sizeof p, "%s-wal", f->db);
-        unlink(p);
-        snprintf(p, sizeof p, "%s-shm", f->db);
-        unlink(p);
+        rows_checked += rerun_and_check_rows(f, before, "kill", i);
+        remove_db(f);
     }
     assert_int_equal(kills, 4);
     print_message("%d kill points, %d epoch rows checked after resume\n", kills, rows_checked);
@@ -541,31 +555,8 @@ static void test_worker_kill(void **state)
         integrity_ok(f->db);
         int n_before;
         char *before = epoch_snapshot(f->db, &n_before);
-        RUN(&r, f, "run", "sweep.toml", "-j", "2");
-        if (r.status != 0)
-            fail_msg("rerun failed: %s%s", r.out, r.err);
-        assert_non_null(strstr(r.out, "1 to run, 3 already complete"));
-        int n_after;
-        char *after = epoch_snapshot(f->db, &n_after);
-        assert_int_equal(n_after, 48);
-        for (char *line = strtok(before, "\n"); line; line = strtok(NULL, "\n")) {
-            char needle[512];
-            snprintf(needle, sizeof needle, "%s\n", line);
-            char *hit = strstr(after, needle);
-            if (!hit)
-                fail_msg("epoch row lost or changed after worker kill %zu: %s", i, line);
-            assert_null(strstr(hit + 1, needle));
-            rows_checked++;
-        }
-        free(before);
-        free(after);
-        assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status <> 'COMPLETED'"), 0);
-        unlink(f->db);
-        char p[400];
-        snprintf(p, sizeof p, "%s-wal", f->db);
-        unlink(p);
-        snprintf(p, sizeof p, "%s-shm", f->db);
-        unlink(p);
+        rows_checked += rerun_and_check_rows(f, before, "worker kill", i);
+        remove_db(f);
     }
     assert_int_equal(killed, 3);
     print_message("%d worker kills, %d epoch rows checked after resume\n", killed, rows_checked);
