@@ -23,47 +23,11 @@
 #include "prov.h"
 #include "report_fixture.h"
 
-enum { OUT_MAX = 1 << 16 };
+#include "cli.h"
 
-typedef struct result {
-    int status;
-    char out[OUT_MAX], err[OUT_MAX];
-} result;
+typedef cli_result result;
 
-static void slurp(char *dst, FILE *f)
-{
-    rewind(f);
-    size_t n = fread(dst, 1, OUT_MAX - 1, f);
-    dst[n] = '\0';
-    fclose(f);
-}
-
-/* Run bench with the NULL-terminated args; exit status and output in r. */
-static void run_bench(result *r, const char *const *args)
-{
-    const char *argv[32] = {BENCH_BINARY};
-    int n = 1;
-    for (; args[n - 1] && n < 31; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    FILE *out = tmpfile(), *err = tmpfile();
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fileno(out), 1);
-        dup2(fileno(err), 2);
-        execv(BENCH_BINARY, (char *const *)argv);
-        _exit(127);
-    }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    slurp(r->out, out);
-    slurp(r->err, err);
-}
-
-#define BENCH(r, ...) run_bench(r, (const char *const[]){__VA_ARGS__, NULL})
+#define BENCH(r, ...) cli_run_bench(r, NULL, (const char *const[]){__VA_ARGS__, NULL})
 
 /* Lines of text (a message per line). */
 static int count_lines(const char *s)

@@ -18,65 +18,19 @@
 
 #include <cmocka.h>
 
-enum { OUT_MAX = 1 << 16 };
+#include "cli.h"
 
-typedef struct run_result {
-    int status;        /* exit code, or -1 when it did not exit normally */
-    char out[OUT_MAX]; /* stdout */
-    char err[OUT_MAX]; /* stderr */
-} run_result;
-
-static void slurp(char *dst, FILE *f)
-{
-    rewind(f);
-    size_t n = fread(dst, 1, OUT_MAX - 1, f);
-    dst[n] = '\0';
-    fclose(f);
-}
+typedef cli_result run_result;
 
 /* Run bench with args (NULL-terminated), in directory cwd (NULL: ours), with the environment
  * variable BENCH_DATA_DIR set to data_env (NULL: unset). */
 static void run(run_result *r, const char *cwd, const char *data_env, const char *const *args)
 {
-    const char *argv[32] = {BENCH_BINARY};
-    int n = 1;
-    for (; args[n - 1]; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    FILE *out = tmpfile(), *err = tmpfile();
-    assert_non_null(out);
-    assert_non_null(err);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(fileno(out), 1);
-        dup2(fileno(err), 2);
-        if (cwd && chdir(cwd) != 0)
-            _exit(126);
-        if (data_env)
-            setenv("BENCH_DATA_DIR", data_env, 1);
-        else
-            unsetenv("BENCH_DATA_DIR");
-        execv(BENCH_BINARY, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    slurp(r->out, out);
-    slurp(r->err, err);
+    cli_run_bench(r, &(cli_opts){.cwd = cwd, .data_dir = data_env}, args);
 }
 
 #define RUN(r, ...) run(r, NULL, NULL, (const char *const[]){__VA_ARGS__, NULL})
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static void test_help(void **state)
 {
@@ -152,7 +106,7 @@ static void test_data_status_missing(void **state)
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.out, "mnist           missing"));
     assert_null(strstr(r.out, "fashion-mnist"));
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    cli_rm_tree(dir);
 }
 
 /* A directory of IDX files without known checksums: found and reported unverified, exit 0. */
@@ -188,7 +142,7 @@ static void test_data_status_corrupt(void **state)
     assert_non_null(strstr(r.out, "checksum mismatch for '"));
     assert_non_null(strstr(r.out, "/mnist/train-images-idx3-ubyte': expected sha-256 "
                                   "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db, got "));
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    cli_rm_tree(dir);
 }
 
 int main(void)

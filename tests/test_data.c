@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include "cli.h"
+
 #include "data.h"
 #include "idx.h"
 #include "sha256.h"
@@ -27,12 +29,6 @@ static const char *const tiny_files[] = {"train-images-idx3-ubyte", "train-label
                                          "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte"};
 
 /* ---- helpers: a temporary directory per test ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static int setup_tmp(void **state)
 {
@@ -46,7 +42,7 @@ static int setup_tmp(void **state)
 
 static int teardown_tmp(void **state)
 {
-    nftw(*state, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    cli_rm_tree(*state);
     free(*state);
     unsetenv(DATA_ENV);
     return 0;

@@ -2,6 +2,7 @@
  * tiny measurement that prints every figure the command promises (the figures themselves are
  * timings and are never asserted). */
 #define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* nftw, in tests/cli.h */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,53 +17,11 @@
 
 #include <cmocka.h>
 
-enum { OUT_MAX = 1 << 16 };
+#include "cli.h"
 
-typedef struct run_result {
-    int status;        /* exit code, or -1 when it did not exit normally */
-    char out[OUT_MAX]; /* stdout */
-    char err[OUT_MAX]; /* stderr */
-} run_result;
+typedef cli_result run_result;
 
-static void slurp(char *dst, FILE *f)
-{
-    rewind(f);
-    size_t n = fread(dst, 1, OUT_MAX - 1, f);
-    dst[n] = '\0';
-    fclose(f);
-}
-
-/* Run bench with args (NULL-terminated), BENCH_DATA_DIR unset. */
-static void run(run_result *r, const char *const *args)
-{
-    const char *argv[32] = {BENCH_BINARY};
-    int n = 1;
-    for (; args[n - 1]; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    FILE *out = tmpfile(), *err = tmpfile();
-    assert_non_null(out);
-    assert_non_null(err);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(fileno(out), 1);
-        dup2(fileno(err), 2);
-        unsetenv("BENCH_DATA_DIR");
-        execv(BENCH_BINARY, (char *const *)argv);
-        _exit(127);
-    }
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    slurp(r->out, out);
-    slurp(r->err, err);
-}
-
-#define RUN(r, ...) run(r, (const char *const[]){__VA_ARGS__, NULL})
+#define RUN(r, ...) cli_run_bench(r, NULL, (const char *const[]){__VA_ARGS__, NULL})
 
 static void test_help_and_usage(void **state)
 {

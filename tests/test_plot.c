@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "plot.h"
 #include "store.h"
 
@@ -39,7 +40,7 @@
             fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                \
     } while (0)
 
-enum { N_EPOCHS = 3, K = 10, OUT_MAX = 1 << 16 };
+enum { N_EPOCHS = 3, K = 10 };
 
 static const char *const optimizers[] = {"sgd", "adam"};
 static const char *const opt_lr[] = {"0.1", "0.001"};
@@ -51,10 +52,7 @@ typedef struct fixture {
     char empty[320];  /* dir/empty.db, schema only */
 } fixture;
 
-typedef struct result {
-    int status;
-    char out[OUT_MAX], err[OUT_MAX];
-} result;
+typedef cli_result result;
 
 /* ---- the fabricated database ---------------------------------------------------------------
  * Run (o, b, seed) at epoch ep (1-based) has
@@ -148,12 +146,6 @@ static void fill_db(const char *path)
     store_close(s);
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -176,45 +168,18 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    cli_rm_tree(f->dir);
     free(f);
     return 0;
 }
 
 /* ---- helpers -------------------------------------------------------------------------------- */
 
-static void slurp(char *dst, FILE *f)
-{
-    rewind(f);
-    size_t n = fread(dst, 1, OUT_MAX - 1, f);
-    dst[n] = '\0';
-    fclose(f);
-}
-
-/* Run argv[0] (an absolute path) in cwd; path_env replaces PATH when non-NULL. */
+/* Run argv[0] (an absolute path, or a name looked up in PATH) in cwd; path_env replaces PATH
+ * when non-NULL. */
 static void run_prog(result *r, const char *cwd, const char *path_env, const char *const *argv)
 {
-    FILE *out = tmpfile(), *err = tmpfile();
-    assert_non_null(out);
-    assert_non_null(err);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fileno(out), 1);
-        dup2(fileno(err), 2);
-        if (chdir(cwd) != 0)
-            _exit(126);
-        if (path_env)
-            setenv("PATH", path_env, 1);
-        execvp(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    slurp(r->out, out);
-    slurp(r->err, err);
+    cli_run(r, &(cli_opts){.cwd = cwd, .path = path_env}, argv);
 }
 
 #define BENCH(r, cwd, ...) \

@@ -10,6 +10,8 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "cli.h"
+
 #include <ftw.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,12 +27,6 @@
 typedef struct fixture {
     char dir[256];
 } fixture;
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(path);
-}
 
 static int setup(void **state)
 {
@@ -48,7 +44,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     git_libgit2_shutdown();
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    cli_rm_tree(f->dir);
     free(f);
     return 0;
 }

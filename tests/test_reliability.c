@@ -43,7 +43,7 @@
 #include "idx.h"
 #include "sha256.h"
 
-enum { OUT_MAX = 1 << 16 };
+#include "cli.h"
 
 typedef struct fixture {
     char dir[256];   /* temporary working directory, holds data/synth */
@@ -51,65 +51,20 @@ typedef struct fixture {
     char sum[65];    /* checksum of the database files before a test's failing runs */
 } fixture;
 
-typedef struct result {
-    int status;      /* exit code, -1 when killed by a signal */
-    char out[OUT_MAX], err[OUT_MAX];
-} result;
+typedef cli_result result;
 
 /* ---- running bench ---- */
-
-static void slurp(char *dst, FILE *f)
-{
-    rewind(f);
-    size_t n = fread(dst, 1, OUT_MAX - 1, f);
-    dst[n] = '\0';
-    fclose(f);
-}
 
 /* Start bench with args (NULL-terminated) in cwd, output into out/err; as user nobody when
  * as_nobody (root only). */
 static pid_t spawn(const char *cwd, const char *const *args, FILE *out, FILE *err, bool as_nobody)
 {
-    const char *argv[32] = {BENCH_BINARY};
-    int n = 1;
-    for (; args[n - 1] && n < 31; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(fileno(out), 1);
-        dup2(fileno(err), 2);
-        if (chdir(cwd) != 0)
-            _exit(126);
-        /* nobody cannot read root's home (libgit2 looks for ~/.gitconfig there) */
-        if (as_nobody && (setgid(65534) != 0 || setuid(65534) != 0 || setenv("HOME", cwd, 1)))
-            _exit(125);
-        unsetenv("BENCH_DATA_DIR");
-        execv(BENCH_BINARY, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static void wait_result(result *r, pid_t pid, FILE *out, FILE *err)
-{
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    slurp(r->out, out);
-    slurp(r->err, err);
+    return cli_spawn_bench(&(cli_opts){.cwd = cwd, .as_nobody = as_nobody}, args, out, err);
 }
 
 static void run_in(result *r, const char *cwd, bool as_nobody, const char *const *args)
 {
-    FILE *out = tmpfile(), *err = tmpfile();
-    assert_true(out && err);
-    pid_t pid = spawn(cwd, args, out, err, as_nobody);
-    wait_result(r, pid, out, err);
+    cli_run_bench(r, &(cli_opts){.cwd = cwd, .as_nobody = as_nobody}, args);
 }
 
 #define RUN(r, f, ...) run_in(r, (f)->dir, false, (const char *const[]){__VA_ARGS__, NULL})
@@ -310,16 +265,10 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    cli_rm_tree(f->dir);
     free(f);
     return 0;
 }
@@ -627,8 +576,8 @@ static void run_two(fixture *f, const char *db, const char *file_a, const char *
                     oa, ea, false);
     pid_t b = spawn(f->dir, (const char *const[]){"run", file_b, "--db", db, "-j", "1", NULL},
                     ob, eb, false);
-    wait_result(&ra, a, oa, ea);
-    wait_result(&rb, b, ob, eb);
+    cli_wait(&ra, a, oa, ea);
+    cli_wait(&rb, b, ob, eb);
     if (strstr(ra.err, "locked") || strstr(rb.err, "locked") || ra.status || rb.status)
         fail_msg("concurrent runs: exit %d / %d\n%s%s\n%s%s", ra.status, rb.status, ra.out,
                  ra.err, rb.out, rb.err);
@@ -685,8 +634,8 @@ static void test_ls_while_writing(void **state)
         }
         if (done == pid) {
             w.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-            slurp(w.out, out);
-            slurp(w.err, err);
+            cli_slurp(w.out, out);
+            cli_slurp(w.err, err);
             break;
         }
         struct timespec ts = {0, 50 * 1000 * 1000};

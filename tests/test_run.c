@@ -31,63 +31,23 @@
 
 #include <sqlite3.h>
 
-enum { OUT_MAX = 1 << 17 };
+#include "cli.h"
 
 typedef struct fixture {
     char dir[256];   /* temporary working directory */
     char db[300];    /* dir/results/bench.db */
 } fixture;
 
-typedef struct result {
-    int status;      /* exit code, -1 when killed */
-    char out[OUT_MAX], err[OUT_MAX];
-} result;
-
-static void slurp(char *dst, FILE *f)
-{
-    rewind(f);
-    size_t n = fread(dst, 1, OUT_MAX - 1, f);
-    dst[n] = '\0';
-    fclose(f);
-}
+typedef cli_result result;
 
 /* Start bench with args in cwd; output to the given files. */
 static pid_t spawn(const char *cwd, const char *const *args, FILE *out, FILE *err)
 {
-    const char *argv[32] = {BENCH_BINARY};
-    int n = 1;
-    for (; args[n - 1]; n++)
-        argv[n] = args[n - 1];
-    argv[n] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        dup2(null, 0);
-        dup2(fileno(out), 1);
-        dup2(fileno(err), 2);
-        if (chdir(cwd) != 0)
-            _exit(126);
-        unsetenv("BENCH_DATA_DIR");
-        execv(BENCH_BINARY, (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    return cli_spawn_bench(&(cli_opts){.cwd = cwd}, args, out, err);
 }
 
-static void run_in(result *r, const char *cwd, const char *const *args)
-{
-    FILE *out = tmpfile(), *err = tmpfile();
-    pid_t pid = spawn(cwd, args, out, err);
-    int st;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    slurp(r->out, out);
-    slurp(r->err, err);
-}
-
-#define RUN(r, f, ...) run_in(r, (f)->dir, (const char *const[]){__VA_ARGS__, NULL})
+#define RUN(r, f, ...) \
+    cli_run_bench(r, &(cli_opts){.cwd = (f)->dir}, (const char *const[]){__VA_ARGS__, NULL})
 
 static void put_be32(FILE *f, uint32_t v)
 {
@@ -172,16 +132,10 @@ static int setup(void **state)
     return 0;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st; (void)flag; (void)ftw;
-    return remove(path);
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
-    nftw(f->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    cli_rm_tree(f->dir);
     free(f);
     return 0;
 }
@@ -541,8 +495,8 @@ static void test_worker_kill(void **state)
             killed++;
         int st;
         assert_int_equal(waitpid(pid, &st, 0), pid);
-        slurp(r.out, out);
-        slurp(r.err, err);
+        cli_slurp(r.out, out);
+        cli_slurp(r.err, err);
         if (worker > 0) {
             assert_true(WIFEXITED(st));
             if (WEXITSTATUS(st) != 1 || !strstr(r.out, "worker killed by signal 9"))
@@ -573,8 +527,8 @@ static void test_sigint_interrupts(void **state)
     kill(pid, SIGINT);
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
-    slurp(r.out, out);
-    slurp(r.err, err);
+    cli_slurp(r.out, out);
+    cli_slurp(r.err, err);
     assert_true(WIFEXITED(st));
     assert_int_equal(WEXITSTATUS(st), 1);
     assert_non_null(strstr(r.err, "interrupted"));
