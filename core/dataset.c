@@ -107,6 +107,26 @@ void dataset_gather(float *x, uint8_t *y, const dataset *d, const uint32_t *idx,
     }
 }
 
+void dataset_translate(float *x, int c, int h, int w, int dx, int dy, float *tmp)
+{
+    assert(x && tmp && c >= 1 && h >= 1 && w >= 1);
+    const size_t plane = (size_t)h * (size_t)w;
+    for (int ch = 0; ch < c; ch++) {
+        float *xc = x + (size_t)ch * plane;
+        memcpy(tmp, xc, plane * sizeof *tmp);
+        memset(xc, 0, plane * sizeof *xc);
+        /* destination columns [j0, j1) read source columns [j0 - dx, j1 - dx) */
+        const int j0 = dx > 0 ? dx : 0, j1 = dx < 0 ? w + dx : w;
+        for (int i = 0; i < h && j0 < j1; i++) {
+            const int si = i - dy;
+            if (si < 0 || si >= h)
+                continue;
+            memcpy(xc + (size_t)i * (size_t)w + (size_t)j0,
+                   tmp + (size_t)si * (size_t)w + (size_t)(j0 - dx), (size_t)(j1 - j0) * sizeof *xc);
+        }
+    }
+}
+
 int dataset_split(dataset *head, dataset *tail, const dataset *d, int64_t n_tail, err_info *e)
 {
     memset(head, 0, sizeof *head);

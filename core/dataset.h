@@ -49,6 +49,13 @@ int64_t dataset_image_size(const dataset *d);
 void dataset_gather(float *x /*(B,C,H,W)*/, uint8_t *y /*(B)*/, const dataset *d,
                     const uint32_t *idx /*(B) or NULL*/, int64_t start, int batch);
 
+/* Translate the (C,H,W) float image x in place by dx columns right and dy rows down; pixels
+ * shifted in from outside are 0 (the background of MNIST-like data), pixels shifted out are
+ * lost:  x'(c, i, j) = x(c, i - dy, j - dx) when that is inside the image, else 0.
+ * |dx| >= w or |dy| >= h leaves an all-zero image. tmp holds h * w floats. */
+void dataset_translate(float *x /*(C,H,W)*/, int c, int h, int w, int dx, int dy,
+                       float *tmp /*(H*W)*/);
+
 /* Split d into non-owning views: head = rows [0, n - n_tail), tail = rows [n - n_tail, n)
  * (the validation split takes the last n_tail training images). 0 <= n_tail < d->n, so that
  * head is never empty; n_tail == 0 gives an empty tail. */

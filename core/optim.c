@@ -151,6 +151,12 @@ void optim_set_steps(optim *o, int64_t steps)
     o->t = steps;
 }
 
+void optim_set_lr(optim *o, float lr)
+{
+    assert(lr > 0.0f && isfinite(lr));
+    o->cfg.lr = lr;
+}
+
 /* The gradient the rule sees for entry i: grads[i] plus the L2 term lambda * w on decayed
  * entries. lambda == 0 leaves grads[i] bit-for-bit (no + 0 * w, which would turn -0 into +0
  * and NaN weights into NaN gradients). */

@@ -104,4 +104,7 @@ float *optim_state(optim *o, size_t *n_out);
 /* Set the step count (restoring a checkpoint); steps >= 0. */
 void optim_set_steps(optim *o, int64_t steps);
 
+/* Change the learning rate used by the next optim_step (a schedule's step); lr > 0 and finite. */
+void optim_set_lr(optim *o, float lr);
+
 #endif

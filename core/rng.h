@@ -40,6 +40,7 @@ enum rng_stream {
     RNG_STREAM_INIT = 1,    /* weight initialisation */
     RNG_STREAM_SAMPLE = 2,  /* mini-batch sampling / epoch shuffles */
     RNG_STREAM_DROPOUT = 3, /* dropout masks and any other training-time noise */
+    RNG_STREAM_AUGMENT = 4, /* data augmentation: the random translation of each training image */
 };
 
 /* Seed r from (seed, stream) as described above. Any seed is valid, 0 included. */

@@ -35,6 +35,43 @@ const char *sampling_kind_name(sampling_kind k)
     return "?";
 }
 
+static const struct {
+    lr_schedule kind;
+    const char *name;
+} schedule_names[] = {
+    {LR_CONSTANT, "constant"},
+    {LR_COSINE, "cosine"},
+};
+
+int lr_schedule_from_name(lr_schedule *out, const char *name, err_info *e)
+{
+    for (size_t i = 0; i < sizeof schedule_names / sizeof schedule_names[0]; i++) {
+        if (strcmp(name, schedule_names[i].name) == 0) {
+            *out = schedule_names[i].kind;
+            return 0;
+        }
+    }
+    return err_set(e, ERR_INVALID, "unknown learning-rate schedule '%s' (valid: constant, cosine)",
+                   name);
+}
+
+const char *lr_schedule_name(lr_schedule k)
+{
+    for (size_t i = 0; i < sizeof schedule_names / sizeof schedule_names[0]; i++)
+        if (schedule_names[i].kind == k)
+            return schedule_names[i].name;
+    return "?";
+}
+
+float lr_schedule_at(lr_schedule k, float lr, int64_t s, int64_t t)
+{
+    assert(t >= 1 && s >= 0 && s < t);
+    if (k == LR_CONSTANT)
+        return lr;
+    const double pi = 3.14159265358979323846;
+    return (float)((double)lr * 0.5 * (1.0 + cos(pi * (double)s / (double)t)));
+}
+
 train_config train_config_default(void)
 {
     optim_config o = optim_defaults(OPTIM_MOMENTUM);
@@ -44,6 +81,9 @@ train_config train_config_default(void)
         .sampling = SAMPLING_WITH_REPLACEMENT,
         .iters_per_epoch = 0,
         .optim = o,
+        .schedule = LR_CONSTANT,
+        .epochs = 20,
+        .augment_shift = 0,
         .seed = 1,
     };
 }
@@ -54,10 +94,12 @@ struct trainer {
     train_config cfg;
     optim *opt;
     rng sample_rng;   /* RNG_STREAM_SAMPLE */
+    rng augment_rng;  /* RNG_STREAM_AUGMENT */
     int epochs_done;
     float *x;         /* (B,C,H,W) current batch */
     uint8_t *y;       /* (B) its labels */
     uint32_t *order;  /* (n) permutation for "shuffle"; (B) indices for "with-replacement" */
+    float *shift_tmp; /* (H*W) scratch of dataset_translate, when augmenting */
 };
 
 int trainer_new(trainer **out, net *n, const dataset *train, const train_config *cfg, bool init,
@@ -79,6 +121,14 @@ int trainer_new(trainer **out, net *n, const dataset *train, const train_config 
                        "%dx%dx%d", train->c, train->h, train->w, nc->c, nc->h, nc->w);
     if (cfg->iters_per_epoch < 0)
         return err_set(e, ERR_INVALID, "iterations per epoch must be >= 0");
+    if (cfg->schedule != LR_CONSTANT && cfg->schedule != LR_COSINE)
+        return err_set(e, ERR_INVALID, "unknown learning-rate schedule %d", (int)cfg->schedule);
+    if (cfg->schedule == LR_COSINE && cfg->epochs < 1)
+        return err_set(e, ERR_INVALID, "a cosine schedule needs the run's epochs (>= 1), got %d",
+                       cfg->epochs);
+    if (cfg->augment_shift < 0 || cfg->augment_shift >= nc->h || cfg->augment_shift >= nc->w)
+        return err_set(e, ERR_INVALID, "augmentation shift %d must be in 0..%d for %dx%d images",
+                       cfg->augment_shift, (nc->h < nc->w ? nc->h : nc->w) - 1, nc->h, nc->w);
 
     int rc = ERR_NOMEM;
     trainer *t = calloc(1, sizeof *t);
@@ -96,9 +146,12 @@ int trainer_new(trainer **out, net *n, const dataset *train, const train_config 
     t->x = malloc((size_t)cfg->batch * img * sizeof(float));
     t->y = malloc((size_t)cfg->batch);
     t->order = malloc(n_order * sizeof(uint32_t));
-    if (!t->x || !t->y || !t->order)
+    if (cfg->augment_shift > 0)
+        t->shift_tmp = malloc((size_t)nc->h * (size_t)nc->w * sizeof(float));
+    if (!t->x || !t->y || !t->order || (cfg->augment_shift > 0 && !t->shift_tmp))
         goto nomem;
     rng_init(&t->sample_rng, cfg->seed, RNG_STREAM_SAMPLE);
+    rng_init(&t->augment_rng, cfg->seed, RNG_STREAM_AUGMENT);
     if (init)
         net_init_params(n, cfg->seed);
     *out = t;
@@ -119,6 +172,7 @@ void trainer_free(trainer *t)
     free(t->x);
     free(t->y);
     free(t->order);
+    free(t->shift_tmp);
     free(t);
 }
 
@@ -140,9 +194,16 @@ int trainer_train_epoch(trainer *t, train_stats *stats, train_progress_fn cb, vo
     const int B = t->cfg.batch;
     const int iters = epoch_iterations(t);
     const int epoch = t->epochs_done + 1;
-    const int k = net_get_config(t->net)->classes;
+    const net_config *nc = net_get_config(t->net);
+    const int k = nc->classes;
     memset(stats, 0, sizeof *stats);
     stats->epoch = epoch;
+    if (t->cfg.schedule == LR_COSINE && epoch > t->cfg.epochs)
+        return err_set(e, ERR_INVALID, "the cosine schedule spans %d epochs; epoch %d is past it",
+                       t->cfg.epochs, epoch);
+    const int64_t steps = (int64_t)t->cfg.epochs * iters; /* the schedule's length */
+    const size_t img = (size_t)nc->c * (size_t)nc->h * (size_t)nc->w;
+    const uint32_t shifts = 2u * (uint32_t)t->cfg.augment_shift + 1u;
 
     if (t->cfg.sampling == SAMPLING_SHUFFLE)
         rng_permute(&t->sample_rng, t->order, (uint32_t)t->train->n);
@@ -159,6 +220,14 @@ int trainer_train_epoch(trainer *t, train_stats *stats, train_progress_fn cb, vo
             idx = t->order;
         }
         dataset_gather(t->x, t->y, t->train, idx, 0, B);
+        for (int b = 0; b < B && t->cfg.augment_shift > 0; b++) {
+            const int dx = (int)rng_below(&t->augment_rng, shifts) - t->cfg.augment_shift;
+            const int dy = (int)rng_below(&t->augment_rng, shifts) - t->cfg.augment_shift;
+            dataset_translate(t->x + (size_t)b * img, nc->c, nc->h, nc->w, dx, dy, t->shift_tmp);
+        }
+        if (t->cfg.schedule != LR_CONSTANT)
+            optim_set_lr(t->opt, lr_schedule_at(t->cfg.schedule, t->cfg.optim.lr,
+                                                (int64_t)(epoch - 1) * iters + it, steps));
         double loss = net_forward(t->net, t->x, t->y, B, true);
         if (!isfinite(loss)) {
             stats->diverged_iter = it + 1;

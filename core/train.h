@@ -11,7 +11,9 @@
  *
  * Each iteration: forward in training mode, loss, backward, one optimizer step. Randomness comes
  * from the run's seed only: stream RNG_STREAM_INIT initialises the weights (net_init_params),
- * RNG_STREAM_SAMPLE draws the batches, RNG_STREAM_DROPOUT the dropout masks. The same
+ * RNG_STREAM_SAMPLE draws the batches, RNG_STREAM_DROPOUT the dropout masks, RNG_STREAM_AUGMENT
+ * the translations of augmentation (when augment_shift > 0). Before each step the optimizer gets
+ * the schedule's learning rate (lr_schedule_at; never touched under "constant"). The same
  * configuration, seed, data, build and thread count give bitwise identical results.
  *
  * Nothing here reads a clock or prints: the harness times the calls and shows progress through
@@ -34,15 +36,36 @@ typedef enum sampling_kind { SAMPLING_WITH_REPLACEMENT, SAMPLING_SHUFFLE } sampl
 int sampling_kind_from_name(sampling_kind *out, const char *name, err_info *e);
 const char *sampling_kind_name(sampling_kind k);
 
+/* Learning-rate schedules over the whole run of E epochs of I iterations (T = E * I steps;
+ * step s = 0 .. T-1 is the s-th optimizer update):
+ *   "constant": lr_s = lr                                   (the paper's)
+ *   "cosine":   lr_s = lr * (1 + cos(pi * s / T)) / 2        (Loshchilov & Hutter 2017, no
+ *               restarts: lr at the first step, lr/2 halfway, towards 0 at the end) */
+typedef enum lr_schedule { LR_CONSTANT, LR_COSINE } lr_schedule;
+
+/* Names: "constant", "cosine"; an unknown name is an error listing both. */
+int lr_schedule_from_name(lr_schedule *out, const char *name, err_info *e);
+const char *lr_schedule_name(lr_schedule s);
+
+/* The learning rate of step s of T under schedule k for a base rate lr (formulas above). */
+float lr_schedule_at(lr_schedule k, float lr, int64_t s, int64_t t);
+
 typedef struct train_config {
     int batch;              /* images per iteration (the paper: 100) */
     sampling_kind sampling; /* the paper: SAMPLING_WITH_REPLACEMENT */
     int iters_per_epoch;    /* 0: the protocol's own count (see above); > 0 caps it */
-    optim_config optim;     /* the paper: Momentum, lr 0.1 */
+    optim_config optim;     /* the paper: Momentum, lr 0.1 (the base rate of the schedule) */
+    lr_schedule schedule;   /* the paper: LR_CONSTANT */
+    int epochs;             /* epochs the run will train: the schedule's length; >= 1 for cosine */
+    int augment_shift;      /* 0 (the paper): none; s > 0: every training image of every batch is
+                             * translated by (dx, dy) drawn uniformly from [-s, s]^2 on stream
+                             * RNG_STREAM_AUGMENT (dx first, then dy, image by image), zero fill
+                             * (dataset_translate) */
     uint64_t seed;
 } train_config;
 
-/* The paper's configuration: batch 100, with replacement, Momentum lr 0.1 momentum 0.9, seed 1. */
+/* The paper's configuration: batch 100, with replacement, Momentum lr 0.1 momentum 0.9, constant
+ * learning rate, no augmentation, epochs 20, seed 1. */
 train_config train_config_default(void);
 
 /* Called after every iteration; a non-zero return stops the epoch with ERR_INTERRUPTED. */

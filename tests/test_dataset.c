@@ -104,6 +104,37 @@ static void test_gather(void **state)
     dataset_release(&d);
 }
 
+/* Translation for augmentation, on a 2-channel 3x4 image with values 1..24. */
+static void test_translate(void **state)
+{
+    (void)state;
+    float x[24], tmp[12];
+    for (int k = 0; k < 24; k++)
+        x[k] = (float)(k + 1);
+    /* right 1, up 1: x'(i, j) = x(i + 1, j - 1); column 0 and the last row become 0
+     *   channel 0 rows: 1 2 3 4 / 5 6 7 8 / 9 10 11 12  ->  0 5 6 7 / 0 9 10 11 / 0 0 0 0 */
+    dataset_translate(x, 2, 3, 4, 1, -1, tmp);
+    const float want[24] = {0, 5, 6, 7, 0, 9, 10, 11, 0, 0, 0, 0,
+                            0, 17, 18, 19, 0, 21, 22, 23, 0, 0, 0, 0};
+    assert_memory_equal(x, want, sizeof want);
+    /* left 2, down 1, on a fresh 1-channel image: 0 0 0 0 / 3 4 0 0 / 7 8 0 0 */
+    for (int k = 0; k < 12; k++)
+        x[k] = (float)(k + 1);
+    dataset_translate(x, 1, 3, 4, -2, 1, tmp);
+    const float want2[12] = {0, 0, 0, 0, 3, 4, 0, 0, 7, 8, 0, 0};
+    assert_memory_equal(x, want2, sizeof want2);
+    /* no shift is the identity; a shift by the whole width empties the image */
+    for (int k = 0; k < 12; k++)
+        x[k] = (float)(k + 1);
+    float same[12];
+    memcpy(same, x, sizeof same);
+    dataset_translate(x, 1, 3, 4, 0, 0, tmp);
+    assert_memory_equal(x, same, sizeof same);
+    dataset_translate(x, 1, 3, 4, 4, 0, tmp);
+    for (int k = 0; k < 12; k++)
+        assert_true(x[k] == 0.0f);
+}
+
 /* The scaling is the correctly rounded quotient p / 255 (as numpy's float32 division), which
  * is not always p * (1/255.0f): check the whole range against the division. */
 static void test_gather_scaling_is_division(void **state)
@@ -159,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_label_out_of_range),
         cmocka_unit_test(test_wrong_shapes),
         cmocka_unit_test(test_gather),
+        cmocka_unit_test(test_translate),
         cmocka_unit_test(test_gather_scaling_is_division),
         cmocka_unit_test(test_split),
     };

@@ -59,20 +59,17 @@ typedef struct run_result {
     metrics test;
 } run_result;
 
-static void train_small(run_result *out, const dataset *train, const dataset *test,
-                        uint64_t seed, sampling_kind sampling, int epochs)
+/* Train the small net with tc (batch 20) for `epochs` epochs and evaluate it on test. */
+static void train_small_cfg(run_result *out, const dataset *train, const dataset *test,
+                            const train_config *tc, int epochs)
 {
     net_config nc = net_config_default();
     nc.c = 1; nc.h = 8; nc.w = 8; nc.classes = 3; nc.max_batch = 20;
     err_info e = {0};
     net *n = NULL;
     assert_int_equal(net_new(&n, &nc, small_specs, 8, &e), 0);
-    train_config tc = train_config_default();
-    tc.batch = 20;
-    tc.seed = seed;
-    tc.sampling = sampling;
     trainer *t = NULL;
-    assert_int_equal(trainer_new(&t, n, train, &tc, true, &e), 0);
+    assert_int_equal(trainer_new(&t, n, train, tc, true, &e), 0);
     for (int ep = 0; ep < epochs; ep++)
         assert_int_equal(trainer_train_epoch(t, &out->last, NULL, NULL, &e), 0);
     assert_int_equal(trainer_evaluate(t, &out->test, test, 0, &e), 0);
@@ -81,6 +78,16 @@ static void train_small(run_result *out, const dataset *train, const dataset *te
     memcpy(out->params, net_params(n), out->n_params * sizeof(float));
     trainer_free(t);
     net_free(n);
+}
+
+static void train_small(run_result *out, const dataset *train, const dataset *test,
+                        uint64_t seed, sampling_kind sampling, int epochs)
+{
+    train_config tc = train_config_default();
+    tc.batch = 20;
+    tc.seed = seed;
+    tc.sampling = sampling;
+    train_small_cfg(out, train, test, &tc, epochs);
 }
 
 static void test_learns_and_is_deterministic(void **state)
@@ -129,6 +136,86 @@ static void test_shuffle_protocol(void **state)
     free(a.params);
     free(b.params);
     free(r.params);
+    dataset_release(&train);
+    dataset_release(&test);
+}
+
+static void test_lr_schedule(void **state)
+{
+    (void)state;
+    lr_schedule k;
+    err_info e = {0};
+    assert_int_equal(lr_schedule_from_name(&k, "cosine", &e), 0);
+    assert_int_equal(k, LR_COSINE);
+    assert_string_equal(lr_schedule_name(LR_CONSTANT), "constant");
+    assert_int_not_equal(lr_schedule_from_name(&k, "step", &e), 0);
+    assert_string_equal(e.msg, "unknown learning-rate schedule 'step' (valid: constant, cosine)");
+    /* constant: the base rate at every step */
+    assert_true(lr_schedule_at(LR_CONSTANT, 0.1f, 0, 10) == 0.1f);
+    assert_true(lr_schedule_at(LR_CONSTANT, 0.1f, 9, 10) == 0.1f);
+    /* cosine over T = 4 steps: 0.1 * (1 + cos(pi s / 4)) / 2 for s = 0..3
+     *   = 0.1, 0.1 * (1 + 0.70711) / 2 = 0.085355, 0.05, 0.1 * (1 - 0.70711) / 2 = 0.014645 */
+    assert_float_equal(lr_schedule_at(LR_COSINE, 0.1f, 0, 4), 0.1f, 1e-7);
+    assert_float_equal(lr_schedule_at(LR_COSINE, 0.1f, 1, 4), 0.0853553f, 1e-6);
+    assert_float_equal(lr_schedule_at(LR_COSINE, 0.1f, 2, 4), 0.05f, 1e-7);
+    assert_float_equal(lr_schedule_at(LR_COSINE, 0.1f, 3, 4), 0.0146447f, 1e-6);
+}
+
+/* Augmentation and the cosine schedule: each changes the result, each is bitwise repeatable,
+ * the defaults leave the paper's path untouched, and bad values are refused. */
+static void test_augment_and_schedule(void **state)
+{
+    (void)state;
+    dataset train, test;
+    make_synthetic(&train, 2000, 11);
+    make_synthetic(&test, 500, 12);
+    train_config base = train_config_default();
+    base.batch = 20;
+    base.seed = 3;
+    train_config aug = base, cos = base;
+    aug.augment_shift = 1;
+    cos.schedule = LR_COSINE;
+    cos.epochs = 2;
+    run_result b, a1, a2, c1, c2;
+    train_small_cfg(&b, &train, &test, &base, 2);
+    train_small_cfg(&a1, &train, &test, &aug, 2);
+    train_small_cfg(&a2, &train, &test, &aug, 2);
+    train_small_cfg(&c1, &train, &test, &cos, 2);
+    train_small_cfg(&c2, &train, &test, &cos, 2);
+    assert_memory_equal(a1.params, a2.params, a1.n_params * sizeof(float));
+    assert_memory_equal(c1.params, c2.params, c1.n_params * sizeof(float));
+    assert_memory_not_equal(b.params, a1.params, b.n_params * sizeof(float));
+    assert_memory_not_equal(b.params, c1.params, b.n_params * sizeof(float));
+    /* the task is still learnt (bands of 2-3 rows survive a 1-pixel shift) */
+    assert_true(a1.test.accuracy > 0.85);
+    assert_true(c1.test.accuracy > 0.9);
+    run_result *all[] = {&b, &a1, &a2, &c1, &c2};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        free(all[i]->params);
+
+    net_config nc = net_config_default();
+    nc.c = 1; nc.h = 8; nc.w = 8; nc.classes = 3; nc.max_batch = 20;
+    err_info e = {0};
+    net *n = NULL;
+    trainer *t = NULL;
+    assert_int_equal(net_new(&n, &nc, small_specs, 8, &e), 0);
+    train_config bad = aug;
+    bad.augment_shift = 8;
+    assert_int_equal(trainer_new(&t, n, &train, &bad, true, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "augmentation shift 8 must be in 0..7 for 8x8 images");
+    bad = cos;
+    bad.epochs = 0;
+    assert_int_equal(trainer_new(&t, n, &train, &bad, true, &e), ERR_INVALID);
+    /* a cosine schedule of 1 epoch refuses a second one rather than raise the rate again */
+    bad.epochs = 1;
+    bad.iters_per_epoch = 3;
+    assert_int_equal(trainer_new(&t, n, &train, &bad, true, &e), 0);
+    train_stats st;
+    assert_int_equal(trainer_train_epoch(t, &st, NULL, NULL, &e), 0);
+    assert_int_equal(trainer_train_epoch(t, &st, NULL, NULL, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "the cosine schedule spans 1 epochs; epoch 2 is past it");
+    trainer_free(t);
+    net_free(n);
     dataset_release(&train);
     dataset_release(&test);
 }
@@ -287,6 +374,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_and_is_deterministic),
         cmocka_unit_test(test_shuffle_protocol),
+        cmocka_unit_test(test_lr_schedule),
+        cmocka_unit_test(test_augment_and_schedule),
         cmocka_unit_test(test_divergence_is_reported),
         cmocka_unit_test(test_interrupt_and_bad_config),
         cmocka_unit_test(test_paper_one_epoch_mnist),
