@@ -46,6 +46,8 @@ static const char train_usage[] =
     "  --epochs N          epochs (default 20)\n"
     "  --iters N           cap the iterations of an epoch (default: the protocol's own)\n"
     "  --sampling NAME     with-replacement (default, the textbook's) or shuffle\n"
+    "  --lr-schedule NAME  constant (default, the paper's) or cosine (to 0 over the epochs)\n"
+    "  --augment-shift N   translate each training image by up to N pixels (default 0: off)\n"
     "  --seed N            seed of weights, sampling and dropout (default 1)\n"
     "  --threads N         threads of the matrix products (default: all cores)\n"
     "output:\n"
@@ -57,7 +59,8 @@ static const char train_usage[] =
 enum {
     OPT_MODEL = 256, OPT_NO_BN, OPT_INIT, OPT_INIT_STD, OPT_DATASET, OPT_DATA_DIR, OPT_VALIDATION,
     OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY, OPT_BATCH, OPT_EPOCHS, OPT_ITERS,
-    OPT_SAMPLING, OPT_SEED, OPT_THREADS, OPT_EVAL_TRAIN, OPT_SAVE,
+    OPT_SAMPLING, OPT_SEED, OPT_THREADS, OPT_EVAL_TRAIN, OPT_SAVE, OPT_LR_SCHEDULE,
+    OPT_AUGMENT_SHIFT,
 };
 
 static const struct option train_options[] = {
@@ -76,6 +79,8 @@ static const struct option train_options[] = {
     {"epochs", required_argument, NULL, OPT_EPOCHS},
     {"iters", required_argument, NULL, OPT_ITERS},
     {"sampling", required_argument, NULL, OPT_SAMPLING},
+    {"lr-schedule", required_argument, NULL, OPT_LR_SCHEDULE},
+    {"augment-shift", required_argument, NULL, OPT_AUGMENT_SHIFT},
     {"seed", required_argument, NULL, OPT_SEED},
     {"threads", required_argument, NULL, OPT_THREADS},
     {"eval-train", required_argument, NULL, OPT_EVAL_TRAIN},
@@ -94,6 +99,8 @@ typedef struct train_opts {
     long batch, epochs, iters, threads;
     uint64_t seed;
     sampling_kind sampling;
+    lr_schedule schedule;
+    long augment_shift;
 } train_opts;
 
 /* Parse a whole number in [lo, hi] or fail with a usage error naming the option. */
@@ -162,6 +169,11 @@ static int parse_train_opts(train_opts *o, int argc, char **argv, bool *help)
             if (sampling_kind_from_name(&o->sampling, optarg, &e))
                 return cmd_usage_error("train", "--sampling: %s", e.msg);
             break;
+        case OPT_LR_SCHEDULE:
+            if (lr_schedule_from_name(&o->schedule, optarg, &e))
+                return cmd_usage_error("train", "--lr-schedule: %s", e.msg);
+            break;
+        case OPT_AUGMENT_SHIFT: rc = parse_long(&o->augment_shift, "augment-shift", optarg, 0, 64); break;
         case OPT_SEED: rc = parse_long(&v, "seed", optarg, 0, 2147483647L); o->seed = (uint64_t)v; break;
         case OPT_THREADS: rc = parse_long(&o->threads, "threads", optarg, 1, 256); break;
         case OPT_EVAL_TRAIN: rc = parse_long(&v, "eval-train", optarg, 0, 100000000); o->eval_train = v; break;
@@ -288,6 +300,9 @@ int cmd_train(int argc, char **argv)
     tc.batch = (int)o.batch;
     tc.sampling = o.sampling;
     tc.iters_per_epoch = (int)o.iters;
+    tc.schedule = o.schedule;
+    tc.epochs = (int)o.epochs;
+    tc.augment_shift = (int)o.augment_shift;
     tc.seed = o.seed;
     tc.optim = optim_defaults(ok);
     if (ok == OPTIM_MOMENTUM)
@@ -304,8 +319,10 @@ int cmd_train(int argc, char **argv)
            o.bn ? "" : " without BN", net_param_count(n), src.name,
            src.verified ? "verified" : "unverified", (long long)train.n, (long long)eval->n,
            o.validation ? "validation" : "test");
-    printf("%s lr %g, batch %ld, %s sampling, %ld epochs, seed %llu, %d threads, kernels %s\n",
-           optim_kind_name(ok), (double)tc.optim.lr, o.batch, sampling_kind_name(o.sampling),
+    printf("%s lr %g (%s), batch %ld, %s sampling, augment shift %ld, %ld epochs, seed %llu, "
+           "%d threads, kernels %s\n",
+           optim_kind_name(ok), (double)tc.optim.lr, lr_schedule_name(o.schedule), o.batch,
+           sampling_kind_name(o.sampling), o.augment_shift,
            o.epochs, (unsigned long long)o.seed, nc.gemm.threads, net_kernels(n));
     printf("%5s %9s %9s %9s %9s %9s %9s %8s\n", "epoch", "loss", "train", o.validation ? "val" : "test",
            "f1", "train_s", "img/s", "eval_s");

@@ -79,10 +79,11 @@ typedef struct exp_cfg {
     init_kind init;
     double init_std;
     /* [training] */
-    int epochs, batch, iterations, threads;
+    int epochs, batch, iterations, threads, augment_shift;
     sampling_kind sampling;
+    lr_schedule schedule;
     optim_kind optimizer;
-    int optimizer_line;
+    int optimizer_line, augment_line;
     int64_t seed;
     oparams training, sweep, per_opt[OPTIM_KIND_COUNT];
     /* [evaluation] */
@@ -555,6 +556,24 @@ static int set_sampling(exp_cfg *c, const key_ctx *k, const toml_value *v)
     return 0;
 }
 
+static int set_lr_schedule(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    char name[32];
+    int rc = get_str(name, sizeof name, k, v);
+    if (rc)
+        return rc;
+    if (lr_schedule_from_name(&c->schedule, name, k->e))
+        return exp_key_prefix(k);
+    return 0;
+}
+
+static int set_augment_shift(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    /* Whether it is smaller than the image is known only when the shape is (exp_resolve). */
+    c->augment_line = k->line;
+    return get_int32(&c->augment_shift, k, v, 0, 64);
+}
+
 static int set_iterations(exp_cfg *c, const key_ctx *k, const toml_value *v)
 {
     return get_int32(&c->iterations, k, v, 0, 1000000000);
@@ -680,6 +699,8 @@ static const exp_key exp_keys[] = {
     {"training", "epochs", "epochs", set_epochs},
     {"training", "batch", "batch", set_batch},
     {"training", "sampling", "sampling", set_sampling},
+    {"training", "lr_schedule", "lr_schedule", set_lr_schedule},
+    {"training", "augment_shift", "augment_shift", set_augment_shift},
     {"training", "iterations", NULL, set_iterations},
     {"training", "optimizer", "optimizer", set_optimizer},
     {"training", "lr", "lr", set_lr},
@@ -1030,6 +1051,13 @@ static int exp_resolve(run_spec *r, const exp_cfg *c, exp_shape_cache *sc, const
     r->train.batch = c->batch;
     r->train.sampling = c->sampling;
     r->train.iters_per_epoch = c->iterations;
+    r->train.schedule = c->schedule;
+    r->train.epochs = c->epochs;
+    r->train.augment_shift = c->augment_shift;
+    if (c->augment_shift >= r->height || c->augment_shift >= r->width)
+        return err_set(rd->e, ERR_INVALID, "%s:%d: key 'training.augment_shift': must be less "
+                       "than the %dx%d image (got %d)", rd->file, c->augment_line ? c->augment_line : 1,
+                       r->height, r->width, c->augment_shift);
     r->train.seed = (uint64_t)c->seed;
     optim_config o = optim_defaults(c->optimizer);
     if (c->optimizer == OPTIM_MOMENTUM)
@@ -1377,6 +1405,9 @@ char *exp_run_json(const run_spec *r)
     /* The std matters only to the normal scheme. */
     if (r->init == INIT_NORMAL && json_object_set_new(root, "init_std", exp_json_float(r->init_std)))
         goto done;
+    if (json_object_set_new(root, "lr_schedule", json_string(lr_schedule_name(r->train.schedule))) ||
+        json_object_set_new(root, "augment_shift", json_integer(r->train.augment_shift)))
+        goto done;
     s = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(9));
 done:
     json_decref(root);
@@ -1421,6 +1452,10 @@ void exp_run_summary(char *buf, size_t n, const run_spec *r)
     int used = snprintf(buf, n, "%s bn=%s %s lr=%s batch=%d seed=%" PRIu64, r->model,
                         r->bn ? "on" : "off", optim_kind_name(r->train.optim.kind), lr,
                         r->train.batch, r->train.seed);
+    if (used >= 0 && (size_t)used < n && r->train.schedule != LR_CONSTANT)
+        used += snprintf(buf + used, n - (size_t)used, " %s", lr_schedule_name(r->train.schedule));
+    if (used >= 0 && (size_t)used < n && r->train.augment_shift > 0)
+        used += snprintf(buf + used, n - (size_t)used, " shift=%d", r->train.augment_shift);
     if (used >= 0 && (size_t)used < n && strcmp(r->dataset, "mnist") != 0)
         snprintf(buf + used, n - (size_t)used, " data=%s", r->dataset);
 }

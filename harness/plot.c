@@ -214,7 +214,8 @@ static const struct {
     {"optimizer.lr", "lr"},      {"bn", "bn"},              {"batch", "batch"},
     {"sampling", "sampling"},    {"epochs", "epochs"},      {"init", "init"},
     {"init_std", "init_std"},    {"optimizer.momentum", "momentum"},
-    {"optimizer.weight_decay", "weight_decay"},
+    {"optimizer.weight_decay", "weight_decay"}, {"lr_schedule", "schedule"},
+    {"augment_shift", "shift"},
 };
 enum { N_KEY_NAMES = sizeof plot_key_names / sizeof plot_key_names[0] };
 

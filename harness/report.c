@@ -27,6 +27,7 @@ static const struct report_key {
     {"sampling", "sampling"},   {"optimizer", "optimizer.kind"},
     {"lr", "optimizer.lr"},     {"momentum", "optimizer.momentum"},
     {"weight_decay", "optimizer.weight_decay"},
+    {"lr_schedule", "lr_schedule"}, {"augment_shift", "augment_shift"},
     {"seed", "seed"},           {"threads", "threads"},
 };
 #define REPORT_N_KEYS (sizeof report_keys / sizeof report_keys[0])
@@ -34,7 +35,7 @@ static const struct report_key {
 const char *report_key_names(void)
 {
     return "dataset, validation, model, bn, init, init_std, epochs, batch, sampling, optimizer, "
-           "lr, momentum, weight_decay, seed, threads (or a dotted path into the run's "
+           "lr, momentum, weight_decay, lr_schedule, augment_shift, seed, threads (or a dotted path into the run's "
            "configuration JSON)";
 }
 

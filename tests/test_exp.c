@@ -71,6 +71,7 @@ static void test_shipped_files(void **state)
         {"bn.toml", "bn", 10},        {"lenet5.toml", "lenet5", 3},
         {"ji2018.toml", "ji2018", 3}, {"quick.toml", "quick", 2},
         {"ci.toml", "ci", 1},         {"fashion.toml", "fashion", 3},
+        {"select995.toml", "select995", 4},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         experiment x;
@@ -185,6 +186,8 @@ static void test_defaults_are_the_paper(void **state)
     assert_int_equal(r->train.batch, d.batch);
     assert_int_equal(r->train.sampling, SAMPLING_WITH_REPLACEMENT);
     assert_int_equal(r->train.iters_per_epoch, 0);
+    assert_int_equal(r->train.schedule, LR_CONSTANT);
+    assert_int_equal(r->train.augment_shift, 0);
     assert_int_equal(r->train.seed, 1);
     assert_int_equal(r->train.optim.kind, OPTIM_MOMENTUM);
     assert_true(r->train.optim.lr == 0.1f);
@@ -229,6 +232,7 @@ static void test_all_keys(void **state)
                  "[training]\nepochs = 3\nbatch = 50\nsampling = \"shuffle\"\niterations = 7\n"
                  "optimizer = \"rmsprop\"\nlr = 1\nmomentum = 0.5\nbeta1 = 0.8\nbeta2 = 0.9\n"
                  "decay_rate = 0.95\nweight_decay = 1e-4\nseed = 42\nthreads = 2\n"
+                 "lr_schedule = \"cosine\"\naugment_shift = 2\n"
                  "[evaluation]\ntrain_samples = 0\ntest_samples = 1000\n"
                  "[budget]\nminutes = 1.5\ntarget_accuracy = 1\n");
     assert_string_equal(x.name, "all");
@@ -257,12 +261,16 @@ static void test_all_keys(void **state)
     assert_true(r->train.optim.decay_rate == 0.95f);
     assert_true(r->train.optim.weight_decay == 1e-4f);
     assert_int_equal(r->train.seed, 42);
+    assert_int_equal(r->train.schedule, LR_COSINE);
+    assert_int_equal(r->train.epochs, 3); /* the schedule's length */
+    assert_int_equal(r->train.augment_shift, 2);
     assert_int_equal(r->threads, 2);
     assert_int_equal(r->eval_train_n, 0);
     assert_int_equal(r->eval_test_n, 1000);
     char s[256];
     exp_run_summary(s, sizeof s, r);
-    assert_string_equal(s, "ji2018 bn=off rmsprop lr=1 batch=50 seed=42 data=fashion-mnist");
+    assert_string_equal(s, "ji2018 bn=off rmsprop lr=1 batch=50 seed=42 cosine shift=2 "
+                           "data=fashion-mnist");
     exp_release(&x);
 }
 
@@ -465,6 +473,8 @@ static void test_run_json(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "dataset")), "mnist");
     assert_string_equal(json_string_value(json_object_get(j, "model")), "paper");
     assert_string_equal(json_string_value(json_object_get(j, "sampling")), "with-replacement");
+    assert_string_equal(json_string_value(json_object_get(j, "lr_schedule")), "constant");
+    assert_int_equal(json_integer_value(json_object_get(j, "augment_shift")), 0);
     assert_true(json_is_true(json_object_get(j, "bn")));
     json_t *opt = json_object_get(j, "optimizer");
     assert_string_equal(json_string_value(json_object_get(opt, "kind")), "momentum");
@@ -674,6 +684,16 @@ static void test_inline_errors(void **state)
     parse_bad(&e, "[sweep]\nseed = [1, \"two\"]\n", ERR_INVALID);
     assert_string_equal(e.msg,
                         "t.toml:2: key 'sweep.seed': must be an integer in 0..2147483647 (got 'two')");
+    /* Schedules and shifts: the valid choices, and a shift that does not fit the image. */
+    parse_bad(&e, "[training]\nlr_schedule = \"step\"\n", ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:2: key 'training.lr_schedule': unknown learning-rate "
+                               "schedule 'step' (valid: constant, cosine)");
+    parse_bad(&e, "[data]\ndataset = \"idx:d\"\nheight = 8\nwidth = 8\n[model]\nlayers = "
+                  "[{type = \"affine\", units = \"classes\"}]\n[training]\naugment_shift = 8\n", ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:8: key 'training.augment_shift': must be less than the "
+                               "8x8 image (got 8)");
+    parse_bad(&e, "[sweep]\naugment_shift = [0, -1]\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "t.toml:2: key 'sweep.augment_shift': must be an integer in 0..64"));
     /* An empty layer list. */
     parse_bad(&e, "[model]\nlayers = []\n", ERR_INVALID);
     assert_string_equal(e.msg, "t.toml:2: key 'model.layers': must be a non-empty array of layer "
