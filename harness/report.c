@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -214,6 +215,13 @@ static int collect_run(void *ctx, const store_run_row *r)
     w->status = r->status;
     w->diverged_epoch = r->diverged_epoch;
     w->acc = w->precision = w->recall = w->f1 = w->train_s = NAN;
+    w->epochs_done = r->epochs_done;
+    w->threads = r->threads;
+    w->peak_rss_bytes = r->peak_rss_bytes;
+    w->build_id = r->build_id;
+    w->host_id = r->host_id;
+    w->dataset_id = r->dataset_id;
+    snprintf(w->kernels, sizeof w->kernels, "%s", r->kernels ? r->kernels : "");
     if (r->started_at)
         snprintf(w->started_at, sizeof w->started_at, "%s", r->started_at);
     l->config[l->n] = strdup(r->config_json ? r->config_json : "{}");
@@ -223,11 +231,114 @@ static int collect_run(void *ctx, const store_run_row *r)
     return 0;
 }
 
-static int read_git_sha(void *ctx, const store_provenance *p)
+/* Whether run r belongs in a report restricted to git_sha (NULL: every run; "none" matches
+ * runs built outside git or without a recorded build). */
+static bool run_wanted(const report_run *r, const char *git_sha)
 {
-    report_run *r = ctx;
-    if (p->build && p->build->git_sha)
-        snprintf(r->git_sha, sizeof r->git_sha, "%s", p->build->git_sha);
+    return !git_sha || strcmp(r->git_sha[0] ? r->git_sha : "none", git_sha) == 0;
+}
+
+/* dst <- s, "" for NULL, cut to n - 1 bytes. */
+static void copy_text(char *dst, size_t n, const char *s) { snprintf(dst, n, "%s", s ? s : ""); }
+
+/* *v (of *cap elements of size sz) grown to hold n + 1; false when out of memory. */
+static bool grow(void **v, int n, int *cap, size_t sz)
+{
+    if (n < *cap)
+        return true;
+    int c = *cap ? 2 * *cap : 4;
+    void *w = realloc(*v, (size_t)c * sz);
+    if (!w)
+        return false;
+    *v = w;
+    *cap = c;
+    return true;
+}
+
+/* Reads one run's provenance (store_run_provenance): its revision into the run, and, when the
+ * run is wanted, one more use of its build (with its kernels), host and data set in the
+ * section's distinct lists, each entry added at its first use. */
+typedef struct prov_pick {
+    report_section *sec;
+    report_run *r;          /* the run being read */
+    const char *git_sha;    /* report_options.git_sha */
+    int cap_builds, cap_hosts, cap_datasets;
+    err_info *e;
+} prov_pick;
+
+static int read_provenance(void *ctx, const store_provenance *p)
+{
+    prov_pick *pp = ctx;
+    report_section *sec = pp->sec;
+    report_run *r = pp->r;
+    const store_build *b = p->build;
+    const store_host *h = p->host;
+    const store_dataset *d = p->dataset;
+    if (b) {
+        copy_text(r->git_sha, sizeof r->git_sha, b->git_sha);
+        r->git_dirty = b->git_dirty != 0;
+    }
+    if (!run_wanted(r, pp->git_sha))
+        return 0;
+    int i = 0;
+    while (i < sec->n_builds && !(sec->builds[i].id == r->build_id &&
+                                  strcmp(sec->builds[i].kernels, r->kernels) == 0))
+        i++;
+    if (i == sec->n_builds) {
+        if (!grow((void **)&sec->builds, sec->n_builds, &pp->cap_builds, sizeof *sec->builds))
+            return err_set(pp->e, ERR_NOMEM, "out of memory reading provenance");
+        report_build *nb = &sec->builds[sec->n_builds++];
+        memset(nb, 0, sizeof *nb);
+        nb->id = r->build_id;
+        copy_text(nb->kernels, sizeof nb->kernels, r->kernels);
+        if (b) {
+            copy_text(nb->git_sha, sizeof nb->git_sha, b->git_sha);
+            copy_text(nb->git_branch, sizeof nb->git_branch, b->git_branch);
+            copy_text(nb->git_describe, sizeof nb->git_describe, b->git_describe);
+            nb->git_dirty = b->git_dirty != 0;
+            copy_text(nb->compiler, sizeof nb->compiler, b->compiler);
+            copy_text(nb->compiler_version, sizeof nb->compiler_version, b->compiler_version);
+            copy_text(nb->cflags, sizeof nb->cflags, b->cflags);
+            copy_text(nb->build_type, sizeof nb->build_type, b->build_type);
+            copy_text(nb->blas, sizeof nb->blas, b->blas);
+            copy_text(nb->binary_sha256, sizeof nb->binary_sha256, b->binary_sha256);
+        }
+    }
+    sec->builds[i].n_runs++;
+    for (i = 0; i < sec->n_hosts && sec->hosts[i].id != r->host_id; i++)
+        ;
+    if (i == sec->n_hosts) {
+        if (!grow((void **)&sec->hosts, sec->n_hosts, &pp->cap_hosts, sizeof *sec->hosts))
+            return err_set(pp->e, ERR_NOMEM, "out of memory reading provenance");
+        report_host *nh = &sec->hosts[sec->n_hosts++];
+        memset(nh, 0, sizeof *nh);
+        nh->id = r->host_id;
+        if (h) {
+            copy_text(nh->hostname, sizeof nh->hostname, h->hostname);
+            copy_text(nh->cpu_model, sizeof nh->cpu_model, h->cpu_model);
+            copy_text(nh->os, sizeof nh->os, h->os);
+            copy_text(nh->kernel, sizeof nh->kernel, h->kernel);
+            nh->cores = h->cores;
+            nh->ram_bytes = h->ram_bytes;
+        }
+    }
+    sec->hosts[i].n_runs++;
+    for (i = 0; i < sec->n_datasets && sec->datasets[i].id != r->dataset_id; i++)
+        ;
+    if (i == sec->n_datasets) {
+        if (!grow((void **)&sec->datasets, sec->n_datasets, &pp->cap_datasets,
+                  sizeof *sec->datasets))
+            return err_set(pp->e, ERR_NOMEM, "out of memory reading provenance");
+        report_dataset *nd = &sec->datasets[sec->n_datasets++];
+        memset(nd, 0, sizeof *nd);
+        nd->id = r->dataset_id;
+        if (d) {
+            copy_text(nd->name, sizeof nd->name, d->name);
+            copy_text(nd->sha256, sizeof nd->sha256, d->sha256);
+            nd->n_images = d->n_images;
+        }
+    }
+    sec->datasets[i].n_runs++;
     return 0;
 }
 
@@ -557,6 +668,82 @@ static int correct_comparisons(report *r, err_info *e)
     return rc;
 }
 
+/* Where a run falls in the listing order of --runs (see order_by_plan). */
+typedef struct plan_pos {
+    int rank;           /* index of the first grid entry planning it; INT_MAX: none */
+    int group;
+    long long seed;     /* LLONG_MIN when not an integer */
+    int idx;            /* in the store's order */
+} plan_pos;
+
+static int cmp_plan(const void *x, const void *y)
+{
+    const plan_pos *a = x, *b = y;
+    if (a->rank != b->rank)
+        return a->rank < b->rank ? -1 : 1;
+    if (a->group != b->group)
+        return a->group < b->group ? -1 : 1;
+    if (a->seed != b->seed)
+        return a->seed < b->seed ? -1 : 1;
+    return (a->idx > b->idx) - (a->idx < b->idx);
+}
+
+/* sec->order <- the runs in the order the experiment's file plans them: a run's rank is the
+ * first entry of x's grid (the sweep of every stored version, oldest first; the first swept
+ * key varies slowest) with the run's values of every swept key and of the seed. Runs no entry
+ * plans (a file that no longer parses, values from an older version's code) follow, by group
+ * in the report's order, then seed; runs of equal rank (the same configuration from two
+ * builds) keep the store's order (queue time, run key). Needs the groups built. */
+static int order_by_plan(report_section *sec, const exp_info *x, json_t **cfg, err_info *e)
+{
+    int n = sec->n_runs, nk = 0, rc = 0;
+    const char *keys[REPORT_MAX_KEYS + 1];
+    for (int k = 0; k < x->n_swept; k++)
+        if (strcmp(x->swept[k], "seed") != 0)
+            keys[nk++] = report_key_path(x->swept[k]);
+    keys[nk++] = "seed";
+    sec->order = malloc((size_t)(n ? n : 1) * sizeof *sec->order);
+    plan_pos *pos = malloc((size_t)(n ? n : 1) * sizeof *pos);
+    /* (n_grid, nk) values of the grid's runs, then (n, nk) of the section's */
+    char(*gv)[REPORT_VALUE_MAX] =
+        malloc(((size_t)x->n_grid + (size_t)n + 1) * (size_t)nk * sizeof *gv);
+    if (!sec->order || !pos || !gv) {
+        rc = err_set(e, ERR_NOMEM, "out of memory ordering runs");
+        goto done;
+    }
+    for (int g = 0; g < x->n_grid; g++) {
+        json_t *c = json_loads(x->grid[g], 0, NULL);
+        for (int k = 0; k < nk; k++)
+            json_path_value(gv[(size_t)g * (size_t)nk + (size_t)k], c, keys[k]);
+        json_decref(c); /* NULL-safe; an unreadable entry reads "-" and plans nothing real */
+    }
+    char(*rv)[REPORT_VALUE_MAX] = gv + (size_t)x->n_grid * (size_t)nk;
+    for (int i = 0; i < n; i++) {
+        const report_run *r = &sec->runs[i];
+        for (int k = 0; k < nk; k++)
+            json_path_value(rv[k], cfg[i], keys[k]);
+        pos[i] = (plan_pos){.rank = INT_MAX, .group = r->group, .seed = LLONG_MIN, .idx = i};
+        for (int g = 0; g < x->n_grid && pos[i].rank == INT_MAX; g++) {
+            bool same = true;
+            for (int k = 0; k < nk && same; k++)
+                same = strcmp(gv[(size_t)g * (size_t)nk + (size_t)k], rv[k]) == 0;
+            if (same)
+                pos[i].rank = g;
+        }
+        char *end;
+        long long sd = strtoll(r->seed, &end, 10);
+        if (end != r->seed && *end == '\0')
+            pos[i].seed = sd;
+    }
+    qsort(pos, (size_t)n, sizeof *pos, cmp_plan);
+    for (int i = 0; i < n; i++)
+        sec->order[i] = pos[i].idx;
+done:
+    free(pos);
+    free(gv);
+    return rc;
+}
+
 /* Read, group and aggregate the runs of one experiment. */
 static int load_section(report_section *sec, store *s, const exp_info *x, const report_options *o,
                         err_info *e)
@@ -570,12 +757,15 @@ static int load_section(report_section *sec, store *s, const exp_info *x, const 
     if (rc)
         goto done;
     /* Drop runs of other revisions first when asked (bench check). */
-    for (int i = 0; i < l.n; i++)
-        if ((rc = store_run_provenance(s, l.v[i].key, read_git_sha, &l.v[i], e)))
+    prov_pick pp = {.sec = sec, .git_sha = o->git_sha, .e = e};
+    for (int i = 0; i < l.n; i++) {
+        pp.r = &l.v[i];
+        if ((rc = store_run_provenance(s, l.v[i].key, read_provenance, &pp, e)))
             goto done;
+    }
     int kept = 0;
     for (int i = 0; i < l.n; i++) {
-        if (o->git_sha && strcmp(l.v[i].git_sha[0] ? l.v[i].git_sha : "none", o->git_sha) != 0) {
+        if (!run_wanted(&l.v[i], o->git_sha)) {
             free(l.config[i]);
             continue;
         }
@@ -596,6 +786,7 @@ static int load_section(report_section *sec, store *s, const exp_info *x, const 
         cfg[i] = json_loads(l.config[i], 0, &je);
         if (!cfg[i])
             cfg[i] = json_object(); /* unreadable configuration: every key reads "-" */
+        json_path_value(sec->runs[i].seed, cfg[i], "seed");
         epoch_pick p = {.r = &sec->runs[i], .want = o->epoch, .e = e};
         if ((rc = store_epochs(s, sec->runs[i].key, o->per_class, pick_epoch, &p, e)))
             goto done;
@@ -628,7 +819,7 @@ static int load_section(report_section *sec, store *s, const exp_info *x, const 
     for (int i = 0; i < l.n; i++)
         for (int k = 0; k < sec->n_keys; k++)
             json_path_value(sec->runs[i].values[k], cfg[i], report_key_path(sec->keys[k]));
-    if ((rc = build_groups(sec, x, o, e)))
+    if ((rc = build_groups(sec, x, o, e)) || (rc = order_by_plan(sec, x, cfg, e)))
         goto done;
     int with_n2 = 0;
     for (int g = 0; g < sec->n_groups; g++)
@@ -700,8 +891,12 @@ void report_release(report *r)
             free(sec->groups[g].cls);
         }
         free(sec->runs);
+        free(sec->order);
         free(sec->groups);
         free(sec->cmp);
+        free(sec->builds);
+        free(sec->hosts);
+        free(sec->datasets);
     }
     free(r->sections);
     memset(r, 0, sizeof *r);
@@ -1167,9 +1362,428 @@ static int json_out(FILE *f, json_t *j, err_info *e)
     return rc;
 }
 
+/* ---- rendering the runs (--runs) ------------------------------------------------------- */
+
+static const char *const cols_runs_human[] = {
+    "<run", "<revision", "<config", "<status", ">acc %", ">F1", ">epochs", ">train s",
+    ">threads", ">peak RSS MiB",
+};
+static const char *const cols_runs_csv[] = {
+    "<experiment", "<run", "<git_sha", ">git_dirty", "<group", ">seed", "<status", ">epoch",
+    ">epochs_done", ">acc", ">f1", ">train_s", ">threads", ">peak_rss_bytes",
+};
+
+/* buf <- "18f866d" or "18f866d-dirty" (7 hex digits of the build's commit), "none" for a
+ * build outside git, "-" without a recorded build. */
+static void cell_revision(char *buf, size_t n, const report_run *r)
+{
+    if (!r->git_sha[0])
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.7s%s", r->git_sha, r->git_dirty ? "-dirty" : "");
+}
+
+/* buf <- the run's group label and seed: "optimizer=adam bn=true seed=3"; the label alone
+ * when the seed is a grouping key, the seed alone when there are no grouping keys. */
+static void cell_config(char *buf, size_t n, const report_section *sec, const report_run *r)
+{
+    bool seed_key = false;
+    for (int k = 0; k < sec->n_keys; k++)
+        seed_key = seed_key || strcmp(report_key_path(sec->keys[k]), "seed") == 0;
+    const char *label = sec->groups[r->group].label;
+    if (seed_key || strcmp(r->seed, "-") == 0)
+        snprintf(buf, n, "%s", label);
+    else if (sec->n_keys == 0)
+        snprintf(buf, n, "seed=%s", r->seed);
+    else
+        snprintf(buf, n, "%s seed=%s", label, r->seed);
+}
+
+static int runs_rows(tbl *t, const report_section *sec, bool csv, err_info *e)
+{
+    char c[TBL_MAX_COLS][CELL], config[sizeof sec->groups[0].label + 80];
+    const char *row[TBL_MAX_COLS];
+    for (int j = 0; j < sec->n_runs; j++) {
+        const report_run *r = &sec->runs[sec->order[j]];
+        const bool has_epoch = r->epoch > 0;
+        int i = 0;
+        for (int k = 0; k < TBL_MAX_COLS; k++)
+            row[k] = c[k];
+        if (csv) {
+            row[i++] = sec->experiment;
+            row[i++] = r->key;
+            row[i++] = r->git_sha;
+            snprintf(c[i++], CELL, "%s", r->git_sha[0] ? (r->git_dirty ? "1" : "0") : "");
+            row[i++] = sec->groups[r->group].label;
+            snprintf(c[i++], CELL, "%s", strcmp(r->seed, "-") ? r->seed : "");
+            row[i++] = run_status_name(r->status);
+            if (has_epoch)
+                cell_int(c[i++], CELL, r->epoch);
+            else
+                c[i++][0] = '\0';
+            cell_int(c[i++], CELL, r->epochs_done);
+            cell_raw(c[i++], CELL, has_epoch ? r->acc : NAN);
+            cell_raw(c[i++], CELL, has_epoch ? r->f1 : NAN);
+            cell_raw(c[i++], CELL, has_epoch ? r->train_s : NAN);
+            cell_raw(c[i++], CELL, r->threads > 0 ? r->threads : NAN);
+            cell_raw(c[i++], CELL, r->peak_rss_bytes > 0 ? (double)r->peak_rss_bytes : NAN);
+        } else {
+            snprintf(c[i++], CELL, "%.12s", r->key);
+            cell_revision(c[i++], CELL, r);
+            cell_config(config, sizeof config, sec, r);
+            row[i++] = config;
+            row[i++] = run_status_name(r->status);
+            cell_num(c[i++], CELL, "%.2f", has_epoch ? r->acc * 100.0 : NAN);
+            cell_num(c[i++], CELL, "%.4f", has_epoch ? r->f1 : NAN);
+            cell_int(c[i++], CELL, r->epochs_done);
+            cell_num(c[i++], CELL, "%.1f", has_epoch ? r->train_s : NAN);
+            cell_num(c[i++], CELL, "%.0f", r->threads > 0 ? r->threads : NAN);
+            cell_num(c[i++], CELL, "%.0f",
+                     r->peak_rss_bytes > 0 ? (double)r->peak_rss_bytes / (1024.0 * 1024.0)
+                                           : NAN);
+        }
+        int rc = tbl_row(t, row, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static json_t *jtext(const char *s) { return s[0] ? json_string(s) : json_null(); }
+
+static json_t *runs_json(const report_section *sec)
+{
+    json_t *jsec = json_object(), *keys = json_array(), *runs = json_array();
+    json_object_set_new(jsec, "experiment", json_string(sec->experiment));
+    for (int k = 0; k < sec->n_keys; k++)
+        json_array_append_new(keys, json_string(sec->keys[k]));
+    json_object_set_new(jsec, "keys", keys);
+    for (int j = 0; j < sec->n_runs; j++) {
+        const report_run *r = &sec->runs[sec->order[j]];
+        const bool has_epoch = r->epoch > 0;
+        json_t *jr = json_object(), *vals = json_object();
+        json_object_set_new(jr, "run", json_string(r->key));
+        json_object_set_new(jr, "git_sha", jtext(r->git_sha));
+        json_object_set_new(jr, "git_dirty", r->git_sha[0] ? json_boolean(r->git_dirty)
+                                                           : json_null());
+        json_object_set_new(jr, "group", json_string(sec->groups[r->group].label));
+        for (int k = 0; k < sec->n_keys; k++)
+            json_object_set_new(vals, sec->keys[k], json_string(r->values[k]));
+        json_object_set_new(jr, "values", vals);
+        char *end;
+        long long seed = strtoll(r->seed, &end, 10);
+        json_object_set_new(jr, "seed", end != r->seed && *end == '\0' ? json_integer(seed)
+                                                                      : json_null());
+        json_object_set_new(jr, "status", json_string(run_status_name(r->status)));
+        json_object_set_new(jr, "epoch", has_epoch ? json_integer(r->epoch) : json_null());
+        json_object_set_new(jr, "epochs_done", json_integer(r->epochs_done));
+        json_object_set_new(jr, "accuracy", jnum(has_epoch ? r->acc : NAN));
+        json_object_set_new(jr, "f1", jnum(has_epoch ? r->f1 : NAN));
+        json_object_set_new(jr, "train_s", jnum(has_epoch ? r->train_s : NAN));
+        json_object_set_new(jr, "threads", r->threads > 0 ? json_integer(r->threads)
+                                                          : json_null());
+        json_object_set_new(jr, "peak_rss_bytes", r->peak_rss_bytes > 0
+                                                      ? json_integer(r->peak_rss_bytes)
+                                                      : json_null());
+        json_array_append_new(runs, jr);
+    }
+    json_object_set_new(jsec, "runs", runs);
+    return jsec;
+}
+
+/* The runs of every section of r, one per row in planned order (report_render, opt.runs). */
+static int runs_render(FILE *f, const report *r, report_format fmt, err_info *e)
+{
+    const report_options *o = &r->opt;
+    if (fmt == REPORT_JSON) {
+        json_t *root = json_object(), *secs = json_array();
+        json_object_set_new(root, "format", json_integer(1));
+        json_object_set_new(root, "epoch", o->epoch ? json_integer(o->epoch) : json_null());
+        for (int s = 0; s < r->n_sections; s++)
+            json_array_append_new(secs, runs_json(&r->sections[s]));
+        json_object_set_new(root, "experiments", secs);
+        return json_out(f, root, e);
+    }
+    int rc = 0;
+    tbl t = {0};
+    if (fmt == REPORT_CSV) {
+        tbl_init(&t, cols_runs_csv, NCOLS(cols_runs_csv));
+        for (int s = 0; s < r->n_sections && !rc; s++)
+            rc = runs_rows(&t, &r->sections[s], true, e);
+        if (!rc)
+            tbl_print(f, &t, fmt, "");
+        tbl_free(&t);
+        return rc;
+    }
+    const bool md = fmt == REPORT_MD;
+    const char *ind = md ? "" : "  ";
+    char at[64];
+    if (o->epoch)
+        snprintf(at, sizeof at, "epoch %d", o->epoch);
+    else
+        snprintf(at, sizeof at, "the last epoch");
+    for (int s = 0; s < r->n_sections && !rc; s++) {
+        const report_section *sec = &r->sections[s];
+        fprintf(f, "%s%s runs of experiment %s: %d run%s in planned order, test accuracy at "
+                   "%s\n\n",
+                s ? "\n" : "", md ? "##" : "==", sec->experiment, sec->n_runs,
+                sec->n_runs == 1 ? "" : "s", at);
+        if (sec->n_runs == 0) {
+            fprintf(f, "%sno runs\n", ind);
+            continue;
+        }
+        tbl_init(&t, cols_runs_human, NCOLS(cols_runs_human));
+        rc = runs_rows(&t, sec, false, e);
+        if (!rc)
+            tbl_print(f, &t, fmt, "  ");
+        tbl_free(&t);
+        if (!rc)
+            fprintf(f, "\n%srun: the first 12 hex digits of the run key; revision: the build's "
+                       "git commit (-dirty: with uncommitted changes);\n%sF1: macro; epochs: "
+                       "epochs stored; train s: training time without evaluation up to the "
+                       "reported epoch\n",
+                    ind, ind);
+    }
+    return rc;
+}
+
+/* ---- rendering the provenance (--provenance) ------------------------------------------------ */
+
+static const char *const cols_builds[] = {
+    "<git SHA", "<rev", "<branch", "<dirty", "<describe", "<compiler", "<cflags",
+    "<build type", "<BLAS", "<kernels", "<binary", ">runs",
+};
+static const char *const cols_hosts[] = {
+    "<hostname", "<CPU", ">cores", ">RAM GiB", "<OS", "<kernel", ">runs",
+};
+static const char *const cols_datasets[] = {
+    "<name", "<sha256", ">images", ">runs",
+};
+static const char *const cols_prov_csv[] = {
+    "<experiment", "<kind", ">runs", "<git_sha", "<git_branch", ">git_dirty", "<git_describe",
+    "<compiler", "<compiler_version", "<cflags", "<build_type", "<blas", "<kernels",
+    "<binary_sha256", "<hostname", "<cpu_model", ">cores", ">ram_bytes", "<os", "<kernel",
+    "<dataset", "<dataset_sha256", ">n_images",
+};
+
+/* Text for people: "-" for "". */
+static const char *dash(const char *s) { return s[0] ? s : "-"; }
+
+/* The CSV table: one row per build, host and data set (kind "build", "host", "dataset"),
+ * with that kind's fields (from column PROV_HOST for hosts, PROV_DATASET for data sets) and
+ * the others empty. */
+enum { PROV_CSV_COLS = NCOLS(cols_prov_csv), PROV_HOST = 14, PROV_DATASET = 20 };
+
+static int prov_csv_rows(tbl *t, const report_section *sec, err_info *e)
+{
+    char c[PROV_CSV_COLS][CELL];
+    const char *row[PROV_CSV_COLS];
+    int rc = 0;
+    for (int i = 0; i < sec->n_builds + sec->n_hosts + sec->n_datasets && !rc; i++) {
+        for (int k = 0; k < PROV_CSV_COLS; k++) {
+            c[k][0] = '\0';
+            row[k] = c[k];
+        }
+        row[0] = sec->experiment;
+        if (i < sec->n_builds) {
+            const report_build *b = &sec->builds[i];
+            row[1] = "build";
+            cell_int(c[2], CELL, b->n_runs);
+            const char *v[] = {b->git_sha, b->git_branch, "", b->git_describe, b->compiler,
+                               b->compiler_version, b->cflags, b->build_type, b->blas,
+                               b->kernels, b->binary_sha256};
+            for (int k = 0; k < NCOLS(v); k++)
+                row[3 + k] = v[k];
+            row[5] = c[5]; /* git_dirty: empty without a recorded build */
+            if (b->id)
+                snprintf(c[5], CELL, "%d", b->git_dirty ? 1 : 0);
+        } else if (i < sec->n_builds + sec->n_hosts) {
+            const report_host *h = &sec->hosts[i - sec->n_builds];
+            row[1] = "host";
+            cell_int(c[2], CELL, h->n_runs);
+            row[PROV_HOST] = h->hostname;
+            row[PROV_HOST + 1] = h->cpu_model;
+            if (h->cores > 0)
+                cell_int(c[PROV_HOST + 2], CELL, h->cores);
+            if (h->ram_bytes > 0)
+                cell_int(c[PROV_HOST + 3], CELL, h->ram_bytes);
+            row[PROV_HOST + 4] = h->os;
+            row[PROV_HOST + 5] = h->kernel;
+        } else {
+            const report_dataset *d = &sec->datasets[i - sec->n_builds - sec->n_hosts];
+            row[1] = "dataset";
+            cell_int(c[2], CELL, d->n_runs);
+            row[PROV_DATASET] = d->name;
+            row[PROV_DATASET + 1] = d->sha256;
+            if (d->n_images > 0)
+                cell_int(c[PROV_DATASET + 2], CELL, d->n_images);
+        }
+        rc = tbl_row(t, row, e);
+    }
+    return rc;
+}
+
+static json_t *provenance_json(const report_section *sec)
+{
+    json_t *jsec = json_object(), *builds = json_array(), *hosts = json_array(),
+           *datasets = json_array();
+    json_object_set_new(jsec, "experiment", json_string(sec->experiment));
+    json_object_set_new(jsec, "n_runs", json_integer(sec->n_runs));
+    for (int i = 0; i < sec->n_builds; i++) {
+        const report_build *b = &sec->builds[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "git_sha", jtext(b->git_sha));
+        json_object_set_new(j, "git_branch", jtext(b->git_branch));
+        json_object_set_new(j, "git_dirty", b->id ? json_boolean(b->git_dirty) : json_null());
+        json_object_set_new(j, "git_describe", jtext(b->git_describe));
+        json_object_set_new(j, "compiler", jtext(b->compiler));
+        json_object_set_new(j, "compiler_version", jtext(b->compiler_version));
+        json_object_set_new(j, "cflags", jtext(b->cflags));
+        json_object_set_new(j, "build_type", jtext(b->build_type));
+        json_object_set_new(j, "blas", jtext(b->blas));
+        json_object_set_new(j, "kernels", jtext(b->kernels));
+        json_object_set_new(j, "binary_sha256", jtext(b->binary_sha256));
+        json_object_set_new(j, "runs", json_integer(b->n_runs));
+        json_array_append_new(builds, j);
+    }
+    for (int i = 0; i < sec->n_hosts; i++) {
+        const report_host *h = &sec->hosts[i];
+        json_t *j = json_object();
+        json_object_set_new(j, "hostname", jtext(h->hostname));
+        json_object_set_new(j, "cpu_model", jtext(h->cpu_model));
+        json_object_set_new(j, "cores", h->cores > 0 ? json_integer(h->cores) : json_null());
+        json_object_set_new(j, "ram_bytes", h->ram_bytes > 0 ? json_integer(h->ram_bytes)
+                                                             : json_null());
+        json_object_set_new(j, "os", jtext(h->os));
+        json_object_set_new(j, "kernel", jtext(h->kernel));
+        json_object_set_new(j, "runs", json_integer(h->n_runs));
+        json_array_append_new(hosts, j);
+    }
+    for (int i = 0; i < sec->n_datasets; i++) {
+        const report_dataset *d = &sec->datasets[i];
+        json_array_append_new(
+            datasets, json_pack("{s:o, s:o, s:o, s:i}", "name", jtext(d->name), "sha256",
+                                jtext(d->sha256), "n_images",
+                                d->n_images > 0 ? json_integer(d->n_images) : json_null(),
+                                "runs", d->n_runs));
+    }
+    json_object_set_new(jsec, "builds", builds);
+    json_object_set_new(jsec, "hosts", hosts);
+    json_object_set_new(jsec, "datasets", datasets);
+    return jsec;
+}
+
+/* The three small tables of one section, for people. */
+static int provenance_tables(FILE *f, const report_section *sec, report_format fmt,
+                             err_info *e)
+{
+    const bool md = fmt == REPORT_MD;
+    char c[4][CELL];
+    tbl t;
+    int rc = 0;
+    fprintf(f, "%sbuilds\n\n", md ? "### " : "  ");
+    tbl_init(&t, cols_builds, NCOLS(cols_builds));
+    for (int i = 0; i < sec->n_builds && !rc; i++) {
+        const report_build *b = &sec->builds[i];
+        char compiler[sizeof b->compiler + sizeof b->compiler_version + 1];
+        snprintf(compiler, sizeof compiler, "%s%s%s", b->compiler,
+                 b->compiler[0] && b->compiler_version[0] ? " " : "", b->compiler_version);
+        snprintf(c[0], CELL, "%.7s", b->git_sha);
+        snprintf(c[1], CELL, "%s", b->id ? (b->git_dirty ? "yes" : "no") : "");
+        snprintf(c[2], CELL, "%.12s", b->binary_sha256);
+        cell_int(c[3], CELL, b->n_runs);
+        const char *v[] = {dash(b->git_sha), dash(c[0]), dash(b->git_branch), dash(c[1]),
+                           dash(b->git_describe), dash(compiler), dash(b->cflags),
+                           dash(b->build_type), dash(b->blas), dash(b->kernels), dash(c[2]),
+                           c[3]};
+        rc = tbl_row(&t, v, e);
+    }
+    if (!rc)
+        tbl_print(f, &t, fmt, "  ");
+    tbl_free(&t);
+    if (rc)
+        return rc;
+    fprintf(f, "\n%shosts\n\n", md ? "### " : "  ");
+    tbl_init(&t, cols_hosts, NCOLS(cols_hosts));
+    for (int i = 0; i < sec->n_hosts && !rc; i++) {
+        const report_host *h = &sec->hosts[i];
+        cell_num(c[0], CELL, "%.0f", h->cores > 0 ? h->cores : NAN);
+        cell_num(c[1], CELL, "%.1f",
+                 h->ram_bytes > 0 ? (double)h->ram_bytes / (1024.0 * 1024.0 * 1024.0) : NAN);
+        cell_int(c[2], CELL, h->n_runs);
+        const char *v[] = {dash(h->hostname), dash(h->cpu_model), c[0], c[1], dash(h->os),
+                           dash(h->kernel), c[2]};
+        rc = tbl_row(&t, v, e);
+    }
+    if (!rc)
+        tbl_print(f, &t, fmt, "  ");
+    tbl_free(&t);
+    if (rc)
+        return rc;
+    fprintf(f, "\n%sdata sets\n\n", md ? "### " : "  ");
+    tbl_init(&t, cols_datasets, NCOLS(cols_datasets));
+    for (int i = 0; i < sec->n_datasets && !rc; i++) {
+        const report_dataset *d = &sec->datasets[i];
+        snprintf(c[0], CELL, "%.12s", d->sha256);
+        cell_num(c[1], CELL, "%.0f", d->n_images > 0 ? (double)d->n_images : NAN);
+        cell_int(c[2], CELL, d->n_runs);
+        const char *v[] = {dash(d->name), dash(c[0]), c[1], c[2]};
+        rc = tbl_row(&t, v, e);
+    }
+    if (!rc)
+        tbl_print(f, &t, fmt, "  ");
+    tbl_free(&t);
+    return rc;
+}
+
+/* The builds, hosts and data sets of every section (report_render, opt.provenance). */
+static int provenance_render(FILE *f, const report *r, report_format fmt, err_info *e)
+{
+    if (fmt == REPORT_JSON) {
+        json_t *root = json_object(), *secs = json_array();
+        json_object_set_new(root, "format", json_integer(1));
+        for (int s = 0; s < r->n_sections; s++)
+            json_array_append_new(secs, provenance_json(&r->sections[s]));
+        json_object_set_new(root, "experiments", secs);
+        return json_out(f, root, e);
+    }
+    int rc = 0;
+    if (fmt == REPORT_CSV) {
+        tbl t;
+        tbl_init(&t, cols_prov_csv, NCOLS(cols_prov_csv));
+        for (int s = 0; s < r->n_sections && !rc; s++)
+            rc = prov_csv_rows(&t, &r->sections[s], e);
+        if (!rc)
+            tbl_print(f, &t, fmt, "");
+        tbl_free(&t);
+        return rc;
+    }
+    const bool md = fmt == REPORT_MD;
+    const char *ind = md ? "" : "  ";
+    for (int s = 0; s < r->n_sections && !rc; s++) {
+        const report_section *sec = &r->sections[s];
+        fprintf(f, "%s%s provenance of experiment %s: %d run%s\n\n", s ? "\n" : "",
+                md ? "##" : "==", sec->experiment, sec->n_runs, sec->n_runs == 1 ? "" : "s");
+        if (sec->n_runs == 0) {
+            fprintf(f, "%sno runs\n", ind);
+            continue;
+        }
+        rc = provenance_tables(f, sec, fmt, e);
+        if (!rc)
+            fprintf(f, "\n%sruns: how many of the experiment's runs used each; a build is "
+                       "listed once per kernel set its runs used;\n%s\"-\": not recorded\n",
+                    ind, ind);
+    }
+    return rc;
+}
+
 int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
 {
     const report_options *o = &r->opt;
+    if (o->runs)
+        return runs_render(f, r, fmt, e);
+    if (o->provenance)
+        return provenance_render(f, r, fmt, e);
     if (fmt == REPORT_JSON) {
         json_t *root = json_object(), *secs = json_array();
         json_object_set_new(root, "format", json_integer(1));

@@ -19,6 +19,11 @@
  * have n >= 2: the difference of mean test accuracy (first minus second, in group order) with
  * Welch's 95% CI and p-value, Holm-corrected across every comparison of the report.
  *
+ * Two other views of the same load replace the groups when asked: the runs one per row
+ * (opt.runs: run key, revision, configuration, status, accuracy, F1, epochs, training time,
+ * threads, peak RSS) in the order the experiment's file plans them, and their provenance
+ * (opt.provenance: the distinct builds, hosts and data sets the runs used, with run counts).
+ *
  * Formats (documented with their columns in README.md, "Report formats"): an aligned table for
  * terminals, Markdown, CSV (one header line, one row per group, numbers in full precision,
  * empty field for a missing value; fractions, not percentages) and JSON (one document, null
@@ -27,6 +32,7 @@
 #define BENCH_REPORT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "err.h"
@@ -55,6 +61,8 @@ typedef struct report_options {
     int compare;            /* -1: comparisons when >= 2 groups have n >= 2; 0: never; 1: always */
     const char *git_sha;    /* non-NULL: only runs whose build has this git_sha ("none" matches
                              * builds made outside git) */
+    bool runs;              /* render the runs one per row instead of the groups (--runs) */
+    bool provenance;        /* render the builds, hosts and data sets instead (--provenance) */
 } report_options;
 
 /* Defaults: every experiment, swept keys, last epoch, comparisons automatic. */
@@ -69,7 +77,14 @@ typedef struct report_run {
     double train_s;             /* sum of epoch wall_s over 1..epoch (NAN without epochs) */
     int diverged_epoch;
     char git_sha[48];           /* of its build, "" when unknown */
+    bool git_dirty;             /* its build had uncommitted changes */
     char started_at[32];        /* "" when it never started */
+    char seed[REPORT_VALUE_MAX];/* its configuration's seed as text, "-" if none */
+    int epochs_done;            /* epoch rows stored (whatever the reported epoch) */
+    int threads;                /* 0 when unknown */
+    int64_t peak_rss_bytes;     /* 0 when unknown */
+    int64_t build_id, host_id, dataset_id; /* store ids, 0 when unknown */
+    char kernels[256];          /* runs.kernels, "" when unknown */
     int group;                  /* index into the section's groups */
     char values[REPORT_MAX_KEYS][REPORT_VALUE_MAX]; /* its value of each grouping key, "-" if none */
     int k;                      /* classes in the per-class arrays (0 unless per_class) */
@@ -96,6 +111,35 @@ typedef struct report_comparison {
     double p_holm;              /* Holm-corrected over every comparison of the report */
 } report_comparison;
 
+/* A distinct build among a section's runs, split by the kernels its runs used (the same
+ * binary picks its kernels from the CPU and the threads). Strings are "" when unknown. */
+typedef struct report_build {
+    int64_t id;                 /* builds.id, 0 for runs without a build */
+    char git_sha[48], git_branch[128], git_describe[128];
+    bool git_dirty;
+    char compiler[64], compiler_version[64], cflags[1024], build_type[32], blas[64];
+    char binary_sha256[65];
+    char kernels[256];          /* runs.kernels */
+    int n_runs;
+} report_build;
+
+/* A distinct host among a section's runs. */
+typedef struct report_host {
+    int64_t id;                 /* hosts.id, 0 for runs without a host */
+    char hostname[256], cpu_model[256], os[128], kernel[128];
+    int cores;
+    int64_t ram_bytes;
+    int n_runs;
+} report_host;
+
+/* A distinct data set among a section's runs. */
+typedef struct report_dataset {
+    int64_t id;                 /* datasets.id, 0 for runs without one */
+    char name[256], sha256[65];
+    int64_t n_images;           /* 0 when not recorded */
+    int n_runs;
+} report_dataset;
+
 typedef struct report_section {
     char experiment[128];
     double budget_minutes;      /* [budget] of the newest stored version of its file, 0 none */
@@ -104,10 +148,18 @@ typedef struct report_section {
     char keys[REPORT_MAX_KEYS][REPORT_KEY_MAX];
     int n_runs;
     report_run *runs;           /* (n_runs), in the store's order (queue time) */
+    int *order;                 /* (n_runs) indices into runs in planned order: the first
+                                 * entry of the file's sweep (any stored version) with the
+                                 * run's swept values and seed; runs it does not plan follow
+                                 * by group, then seed; ties in the store's order */
     int n_groups;
     report_group *groups;       /* (n_groups), first appearance or by F1 with sort_f1 */
     int n_cmp;
     report_comparison *cmp;     /* (n_cmp) */
+    int n_builds, n_hosts, n_datasets;
+    report_build *builds;       /* (n_builds) in order of first use in the store's order */
+    report_host *hosts;         /* (n_hosts) */
+    report_dataset *datasets;   /* (n_datasets) */
 } report_section;
 
 typedef struct report {
@@ -125,7 +177,9 @@ void report_release(report *r);
 
 /* Write the groups (and per-class tables with opt.per_class, comparisons when enabled) of
  * every section in fmt. CSV holds one table: the group rows, or with per_class the per-class
- * rows; comparisons appear in table, Markdown and JSON. */
+ * rows; comparisons appear in table, Markdown and JSON. With opt.runs the runs of every
+ * section instead, one per row in planned order; with opt.provenance the builds, hosts and
+ * data sets (CSV: one table, a `kind` column, the fields of the other kinds empty). */
 int report_render(FILE *f, const report *r, report_format fmt, err_info *e);
 
 /* ---- the paper's claims ----------------------------------------------------------------- */
