@@ -13,8 +13,8 @@
 
 static const char report_usage[] =
     "usage: bench report [--experiment NAME] [--f1] [--per-class] [--confusion RUN] [--paper]\n"
-    "                    [--group-by KEYS] [--epoch N] [--no-compare] [--format FORMAT]\n"
-    "                    [--db PATH]\n"
+    "                    [--runs | --provenance] [--group-by KEYS] [--epoch N] [--no-compare]\n"
+    "                    [--format FORMAT] [--db PATH]\n"
     "\n"
     "Aggregate the runs of the results database over seeds. Runs are grouped by every key the\n"
     "experiment file swept except the seed; per group: n completed runs, test accuracy mean,\n"
@@ -27,6 +27,10 @@ static const char report_usage[] =
     "  --per-class            precision, recall, F1 and support per class, averaged per group\n"
     "  --confusion RUN        the confusion matrix of one run (key or unique prefix)\n"
     "  --paper                the paper's claims against the measurements, with verdicts\n"
+    "  --runs                 the runs one per row, in the order the file plans them: run key,\n"
+    "                         git revision, configuration and seed, status, accuracy, F1,\n"
+    "                         epochs, training time, threads, peak RSS\n"
+    "  --provenance           the builds, hosts and data sets the runs used, with run counts\n"
     "  --group-by KEYS        comma-separated grouping keys instead of the swept ones\n"
     "                         (optimizer, bn, lr, batch, model, dataset, seed, ...)\n"
     "  --epoch N              report at epoch N instead of each run's last\n"
@@ -42,6 +46,8 @@ enum {
     OPT_PER_CLASS,
     OPT_CONFUSION,
     OPT_PAPER,
+    OPT_RUNS,
+    OPT_PROVENANCE,
     OPT_GROUP_BY,
     OPT_EPOCH,
     OPT_COMPARE,
@@ -56,6 +62,8 @@ static const struct option report_options_table[] = {
     {"per-class", no_argument, NULL, OPT_PER_CLASS},
     {"confusion", required_argument, NULL, OPT_CONFUSION},
     {"paper", no_argument, NULL, OPT_PAPER},
+    {"runs", no_argument, NULL, OPT_RUNS},
+    {"provenance", no_argument, NULL, OPT_PROVENANCE},
     {"group-by", required_argument, NULL, OPT_GROUP_BY},
     {"epoch", required_argument, NULL, OPT_EPOCH},
     {"compare", no_argument, NULL, OPT_COMPARE},
@@ -96,6 +104,8 @@ int cmd_report(int argc, char **argv)
         case OPT_PER_CLASS: o.per_class = true; break;
         case OPT_CONFUSION: confusion = optarg; break;
         case OPT_PAPER: paper = true; break;
+        case OPT_RUNS: o.runs = true; break;
+        case OPT_PROVENANCE: o.provenance = true; break;
         case OPT_GROUP_BY: o.group_by = optarg; break;
         case OPT_EPOCH:
             if (!parse_positive(&o.epoch, optarg))
@@ -115,6 +125,15 @@ int cmd_report(int argc, char **argv)
         return cmd_usage_error("report", "unexpected argument '%s'", argv[optind]);
     if (paper && confusion)
         return cmd_usage_error("report", "--paper and --confusion are separate reports");
+    /* --runs and --provenance replace the groups: what only shapes the groups conflicts */
+    const char *view = o.runs ? "--runs" : o.provenance ? "--provenance" : NULL;
+    const char *other = o.runs && o.provenance ? "--provenance"
+                        : paper                ? "--paper"
+                        : confusion            ? "--confusion"
+                        : o.per_class          ? "--per-class"
+                                               : NULL;
+    if (view && other)
+        return cmd_usage_error("report", "%s and %s are separate reports", view, other);
     store *s = NULL;
     if (store_open_readonly(&s, db, &e))
         return cmd_fail(&e);
