@@ -63,8 +63,18 @@ static int64_t fix_build(store *s, const char *git_sha)
     return id;
 }
 
-/* Queue, start, record two epochs (k = 3 classes, every class precision = acc) and finish. */
-static void fix_add(store *s, int64_t exp_id, const fix_run *f)
+/* Where and how a run ran, for the provenance tests (fix_add_prov); fix_add leaves these
+ * unset but threads = 1. */
+typedef struct fix_prov {
+    int64_t host_id, dataset_id;
+    const char *kernels;
+    int threads;
+    int64_t peak_rss_bytes;  /* recorded when the run finishes */
+} fix_prov;
+
+/* Queue, start, record two epochs (k = 3 classes, every class precision = acc) and finish;
+ * with p, on its host and data set, kernels, threads and peak RSS. */
+static void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, const fix_prov *p)
 {
     err_info e = {0};
     char cfg[256];
@@ -76,6 +86,12 @@ static void fix_add(store *s, int64_t exp_id, const fix_run *f)
                    .config_json = cfg, .model = "paper", .optimizer = f->optimizer, .lr = 0.1,
                    .bn = f->bn, .seed = f->seed, .batch = 100, .epochs = 2,
                    .sampling = "with-replacement", .threads = 1};
+    if (p) {
+        r.host_id = p->host_id;
+        r.dataset_id = p->dataset_id;
+        r.kernels = p->kernels;
+        r.threads = p->threads;
+    }
     int prev;
     if (store_run_queue(s, &prev, &r, false, &e) || store_run_start(s, f->key, &e))
         fail_msg("queue/start %s: %s", f->key, e.msg);
@@ -96,9 +112,15 @@ static void fix_add(store *s, int64_t exp_id, const fix_run *f)
     }
     store_run_end end = {.status = f->status, .wall_s = f->wall1 + f->wall2,
                          .diverged_epoch = f->status == RUN_DIVERGED ? 2 : 0,
-                         .error = f->status == RUN_COMPLETED ? NULL : "broke"};
+                         .error = f->status == RUN_COMPLETED ? NULL : "broke",
+                         .peak_rss_bytes = p ? p->peak_rss_bytes : 0};
     if (f->status != RUN_RUNNING && store_run_finish(s, f->key, &end, &e))
         fail_msg("finish %s: %s", f->key, e.msg);
+}
+
+static void fix_add(store *s, int64_t exp_id, const fix_run *f)
+{
+    fix_add_prov(s, exp_id, f, NULL);
 }
 
 /* started_at of a run set directly (the store takes it from the clock). */

@@ -4,8 +4,9 @@
  *     the accuracy within the budget, taking the defaults from the experiment's [budget];
  *   - check fails, one line each with the figures, on low accuracy, a run over budget, a
  *     diverged run and on no runs at this revision; malformed flags are usage errors;
- *   - report: every format on the command line, the empty database, an unknown experiment and
- *     an unknown run each exit 1 with one line;
+ *   - report: every format on the command line, --runs and --provenance, the empty database,
+ *     an unknown experiment and an unknown run each exit 1 with one line, conflicting views
+ *     exit 2;
  *   - history lists revisions oldest first. */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
@@ -199,6 +200,25 @@ static void test_report_cli(void **state)
     assert_int_equal(r.status, 2);
     BENCH(&r, "report", "--db", f->db, "--epoch", "0");
     assert_int_equal(r.status, 2);
+    /* --runs and --provenance: the runs with their revision, the build they came from */
+    BENCH(&r, "report", "--db", f->db, "--runs", "--format", "md");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "## runs of experiment ci: 3 runs in planned order"));
+    assert_non_null(strstr(r.out, "| a01aaaa |"));
+    BENCH(&r, "report", "--db", f->db, "--provenance", "--experiment", "ci", "--format", "csv");
+    assert_int_equal(r.status, 0);
+    /* two builds; one host and one data set row for "not recorded" */
+    assert_int_equal(count_lines(r.out), 1 + 2 + 1 + 1);
+    assert_non_null(strstr(r.out, f->head));
+    BENCH(&r, "report", "--db", f->db, "--runs", "--experiment", "nope");
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, want);
+    BENCH(&r, "report", "--db", f->db, "--runs", "--provenance");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--runs and --provenance are separate reports"));
+    BENCH(&r, "report", "--db", f->db, "--provenance", "--paper");
+    assert_int_equal(r.status, 2);
+    assert_int_equal(count_lines(r.err), 1);
 }
 
 static void test_empty_db(void **state)

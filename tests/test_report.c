@@ -3,7 +3,9 @@
  * times against hand-computed numbers, diverged and failed runs counted apart, --epoch,
  * comparisons and Holm, per-class means, every output format parsed back (CSV, JSON) or
  * checked for its shape (table, Markdown), the paper's verdict rules and claims table, the
- * confusion matrix, and history ordering and its noise mark. */
+ * confusion matrix, history ordering and its noise mark, and the runs (--runs: planned order,
+ * exact Markdown rows) and provenance (--provenance: builds per kernel set, hosts, data sets)
+ * views in every format. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, nftw, fmemopen */
 #define _XOPEN_SOURCE 700
 
@@ -347,6 +349,269 @@ static void test_formats(void **state)
     report_release(&r);
 }
 
+/* Experiment "prov": seeds 1..3 queued out of order, two builds of one commit (clean and
+ * dirty), one host, one data set; run 3 used other kernels and failed after epoch 1. */
+#define PROV_SHA "abcdef0123456789abcdef0123456789abcdef01"
+#define PROV_KEY1 "2222222222222222222222222222222222222222222222222222222222222222"
+#define PROV_KEY2 "1111111111111111111111111111111111111111111111111111111111111111"
+#define PROV_KEY3 "0000000000000000000000000000000000000000000000000000000000000000"
+
+static void add_prov_experiment(fixture *f)
+{
+    err_info e = {0};
+    int64_t x = fix_experiment(f->s, "prov", "[experiment]\nname = \"prov\"\n"
+                                             "[sweep]\nseed = [1, 2, 3]\n");
+    int64_t clean = 0, dirty = 0, host = 0, data = 0;
+    store_build b = {.git_sha = PROV_SHA, .git_branch = "main", .git_describe = "v1.0-3-gabcdef0",
+                     .compiler = "GNU", .compiler_version = "12.2.0",
+                     .cflags = "-O2 -march=native", .build_type = "Release", .blas = "none",
+                     .binary_sha256 = "0123456789abcdef0123456789abcdef"
+                                      "0123456789abcdef0123456789abcdef"};
+    store_build bd = b;
+    bd.git_dirty = 1;
+    bd.git_diff = "--- a\n+++ b\n";
+    bd.git_describe = "v1.0-3-gabcdef0-dirty";
+    store_host h = {.hostname = "lab1", .cpu_model = "Test CPU 9000", .cores = 8,
+                    .ram_bytes = 16LL << 30, .os = "Debian GNU/Linux 12", .kernel = "Linux 6.1"};
+    store_dataset d = {.name = "mnist", .file = "data/mnist",
+                       .sha256 = "c65580678af93f1ea48c2c0d01d543ec"
+                                 "89307c6b8a0eb7ca542d7c18c5f4c681",
+                       .n_images = 70000};
+    if (store_build_put(f->s, &clean, &b, &e) || store_build_put(f->s, &dirty, &bd, &e) ||
+        store_host_put(f->s, &host, &h, &e) || store_dataset_put(f->s, &data, &d, &e))
+        fail_msg("put: %s", e.msg);
+    const fix_run runs[] = {
+        {PROV_KEY2, "momentum", 1, 2, RUN_COMPLETED, 0.991, 10, 12, clean, NULL},
+        {PROV_KEY1, "momentum", 1, 1, RUN_COMPLETED, 0.985, 10, 12, dirty, NULL},
+        {PROV_KEY3, "momentum", 1, 3, RUN_FAILED, 0.500, 10, 12, clean, NULL},
+    };
+    const fix_prov prov[] = {
+        {host, data, "conv:direct gemm:naive", 2, 100LL << 20},
+        {host, data, "conv:direct gemm:naive", 2, 100LL << 20},
+        {host, data, "conv:im2col gemm:naive", 2, 50LL << 20},
+    };
+    for (int i = 0; i < 3; i++)
+        fix_add_prov(f->s, x, &runs[i], &prov[i]);
+}
+
+static void test_runs(void **state)
+{
+    fixture *f = *state;
+    add_prov_experiment(f);
+    report_options o = report_options_default();
+    o.runs = true;
+    report r;
+    load(&r, f, &o);
+    assert_int_equal(r.n_sections, 2);
+    /* "opt" in the sweep's order (optimizer, then bn, then seed), not the store's: the two
+     * momentum/bn=false runs come before the adam runs although queued after them */
+    char *md = render(&r, REPORT_MD);
+    assert_non_null(strstr(md, "## runs of experiment opt: 11 runs in planned order, test "
+                               "accuracy at the last epoch\n\n"
+                               "| run | revision | config | status | acc % | F1 | epochs | "
+                               "train s | threads | peak RSS MiB |\n"
+                               "|---|---|---|---|---:|---:|---:|---:|---:|---:|\n"
+                               "| k01aaaa | - | optimizer=momentum bn=true seed=1 | COMPLETED | "
+                               "99.00 | 0.9870 | 2 | 22.0 | 1 | - |\n"));
+    const char *order[] = {"| k01aaaa |", "| k02aaaa |", "| k03aaaa |", "| k07aaaa |",
+                           "| k08aaaa |", "| k04aaaa |", "| k05aaaa |", "| k06aaaa |",
+                           "| k09aaaa |", "| k10aaaa |", "| k11aaaa |"};
+    const char *at = md;
+    for (int i = 0; i < 11; i++) {
+        const char *next = strstr(at, order[i]);
+        if (!next)
+            fail_msg("%s missing or out of order", order[i]);
+        at = next;
+    }
+    /* not COMPLETED: the figures of the last stored epoch (epoch 1 here), as stored */
+    assert_non_null(strstr(md, "| k06aaaa | - | optimizer=adam bn=true seed=3 | DIVERGED | "
+                               "9.00 | 0.0870 | 1 | 10.0 | 1 | - |\n"));
+    assert_non_null(strstr(md, "| k11aaaa | - | optimizer=adam bn=false seed=3 | RUNNING | "
+                               "9.00 | 0.0870 | 1 | 10.0 | 1 | - |\n"));
+    /* "prov": key prefix, revision with -dirty, the seed alone (nothing else swept), seeds in
+     * the file's order although queued 2, 1, 3 */
+    assert_non_null(strstr(md, "## runs of experiment prov: 3 runs in planned order"));
+    assert_non_null(strstr(md, "| 222222222222 | abcdef0-dirty | seed=1 | COMPLETED | 98.50 | "
+                               "0.9820 | 2 | 22.0 | 2 | 100 |\n"
+                               "| 111111111111 | abcdef0 | seed=2 | COMPLETED | 99.10 | "
+                               "0.9880 | 2 | 22.0 | 2 | 100 |\n"
+                               "| 000000000000 | abcdef0 | seed=3 | FAILED | 49.00 | "
+                               "0.4870 | 1 | 10.0 | 2 | 50 |\n"));
+    free(md);
+    char *t = render(&r, REPORT_TABLE);
+    assert_non_null(strstr(t, "== runs of experiment prov"));
+    assert_non_null(strstr(t, "  222222222222  abcdef0-dirty  seed=1  COMPLETED  98.50"));
+    free(t);
+
+    /* CSV: one table for both sections, full keys and full precision */
+    char *csv = render(&r, REPORT_CSV);
+    char *save = NULL, *line = strtok_r(csv, "\n", &save);
+    char *fld[32];
+    assert_int_equal(csv_fields(line, fld, 32), 14);
+    assert_string_equal(fld[1], "run");
+    assert_string_equal(fld[13], "peak_rss_bytes");
+    int rows = 0;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        assert_int_equal(csv_fields(line, fld, 32), 14);
+        if (rows == 11) { /* the first run of prov */
+            assert_string_equal(fld[0], "prov");
+            assert_string_equal(fld[1], PROV_KEY1);
+            assert_string_equal(fld[2], PROV_SHA);
+            assert_string_equal(fld[3], "1");
+            assert_string_equal(fld[4], "all");
+            assert_string_equal(fld[5], "1");
+            assert_string_equal(fld[6], "COMPLETED");
+            assert_close(strtod(fld[9], NULL), 0.985, 1e-9);
+            assert_close(strtod(fld[11], NULL), 22.0, 1e-9);
+            assert_string_equal(fld[13], "104857600");
+        }
+        if (rows == 0) {
+            assert_string_equal(fld[2], ""); /* no build recorded */
+            assert_string_equal(fld[3], "");
+            assert_string_equal(fld[13], "");
+        }
+        rows++;
+    }
+    assert_int_equal(rows, 11 + 3);
+    free(csv);
+
+    /* JSON: the runs per experiment in the same order */
+    char *js = render(&r, REPORT_JSON);
+    json_t *root = json_loads(js, 0, NULL);
+    assert_non_null(root);
+    json_t *xs = json_object_get(root, "experiments");
+    assert_int_equal(json_array_size(xs), 2);
+    json_t *runs = json_object_get(json_array_get(xs, 1), "runs");
+    assert_int_equal(json_array_size(runs), 3);
+    json_t *r0 = json_array_get(runs, 0);
+    assert_string_equal(json_string_value(json_object_get(r0, "run")), PROV_KEY1);
+    assert_true(json_is_true(json_object_get(r0, "git_dirty")));
+    assert_int_equal(json_integer_value(json_object_get(r0, "seed")), 1);
+    assert_int_equal(json_integer_value(json_object_get(r0, "epochs_done")), 2);
+    assert_close(json_real_value(json_object_get(r0, "accuracy")), 0.985, 1e-9);
+    assert_int_equal(json_integer_value(json_object_get(r0, "peak_rss_bytes")), 100 << 20);
+    json_t *opt0 = json_array_get(json_object_get(json_array_get(xs, 0), "runs"), 0);
+    assert_true(json_is_null(json_object_get(opt0, "git_sha")));
+    assert_string_equal(json_string_value(json_object_get(opt0, "group")),
+                        "optimizer=momentum bn=true");
+    json_decref(root);
+    free(js);
+    report_release(&r);
+
+    /* --epoch: the figures at that epoch */
+    o.experiment = "prov";
+    o.epoch = 1;
+    load(&r, f, &o);
+    md = render(&r, REPORT_MD);
+    assert_non_null(strstr(md, "test accuracy at epoch 1"));
+    assert_non_null(strstr(md, "| 222222222222 | abcdef0-dirty | seed=1 | COMPLETED | 97.50 | "
+                               "0.9720 | 2 | 10.0 | 2 | 100 |\n"));
+    free(md);
+    report_release(&r);
+}
+
+static void test_provenance(void **state)
+{
+    fixture *f = *state;
+    add_prov_experiment(f);
+    report_options o = report_options_default();
+    o.provenance = true;
+    o.experiment = "prov";
+    report r;
+    load(&r, f, &o);
+    const report_section *sec = &r.sections[0];
+    /* a build per kernel set: clean/direct (run 2), dirty/direct (run 1), clean/im2col (run 3) */
+    assert_int_equal(sec->n_builds, 3);
+    assert_int_equal(sec->n_hosts, 1);
+    assert_int_equal(sec->n_datasets, 1);
+    assert_int_equal(sec->hosts[0].n_runs, 3);
+    int sum = 0;
+    for (int i = 0; i < sec->n_builds; i++)
+        sum += sec->builds[i].n_runs;
+    assert_int_equal(sum, 3);
+
+    char *md = render(&r, REPORT_MD);
+    assert_non_null(strstr(md, "## provenance of experiment prov: 3 runs\n\n### builds\n\n"));
+    assert_non_null(strstr(md, "| " PROV_SHA " | abcdef0 | main | no | v1.0-3-gabcdef0 | "
+                               "GNU 12.2.0 | -O2 -march=native | Release | none | "
+                               "conv:direct gemm:naive | 0123456789ab | 1 |\n"));
+    assert_non_null(strstr(md, "| " PROV_SHA " | abcdef0 | main | yes | v1.0-3-gabcdef0-dirty |"));
+    assert_non_null(strstr(md, "### hosts\n\n"));
+    assert_non_null(strstr(md, "| lab1 | Test CPU 9000 | 8 | 16.0 | Debian GNU/Linux 12 | "
+                               "Linux 6.1 | 3 |\n"));
+    assert_non_null(strstr(md, "### data sets\n\n"));
+    assert_non_null(strstr(md, "| mnist | c65580678af9 | 70000 | 3 |\n"));
+    free(md);
+
+    char *csv = render(&r, REPORT_CSV);
+    char *save = NULL, *line = strtok_r(csv, "\n", &save);
+    char *fld[32];
+    assert_int_equal(csv_fields(line, fld, 32), 23);
+    assert_string_equal(fld[1], "kind");
+    assert_string_equal(fld[22], "n_images");
+    int n_build = 0, n_host = 0, n_data = 0;
+    while ((line = strtok_r(NULL, "\n", &save))) {
+        assert_int_equal(csv_fields(line, fld, 32), 23);
+        assert_string_equal(fld[0], "prov");
+        if (strcmp(fld[1], "build") == 0) {
+            n_build++;
+            assert_string_equal(fld[3], PROV_SHA);
+            assert_string_equal(fld[7], "GNU");
+            assert_string_equal(fld[14], ""); /* host fields empty */
+        } else if (strcmp(fld[1], "host") == 0) {
+            n_host++;
+            assert_string_equal(fld[15], "Test CPU 9000");
+            assert_string_equal(fld[17], "17179869184");
+            assert_string_equal(fld[3], "");
+        } else {
+            assert_string_equal(fld[1], "dataset");
+            n_data++;
+            assert_string_equal(fld[20], "mnist");
+            assert_string_equal(fld[22], "70000");
+        }
+    }
+    assert_int_equal(n_build, 3);
+    assert_int_equal(n_host, 1);
+    assert_int_equal(n_data, 1);
+    free(csv);
+
+    char *js = render(&r, REPORT_JSON);
+    json_t *root = json_loads(js, 0, NULL);
+    assert_non_null(root);
+    json_t *x = json_array_get(json_object_get(root, "experiments"), 0);
+    assert_string_equal(json_string_value(json_object_get(x, "experiment")), "prov");
+    assert_int_equal(json_array_size(json_object_get(x, "builds")), 3);
+    json_t *h = json_array_get(json_object_get(x, "hosts"), 0);
+    assert_string_equal(json_string_value(json_object_get(h, "cpu_model")), "Test CPU 9000");
+    assert_int_equal(json_integer_value(json_object_get(h, "runs")), 3);
+    json_t *d = json_array_get(json_object_get(x, "datasets"), 0);
+    assert_int_equal(json_integer_value(json_object_get(d, "n_images")), 70000);
+    json_decref(root);
+    free(js);
+    report_release(&r);
+
+    /* runs without a recorded build, host or data set: one row of "-" each */
+    o.experiment = "opt";
+    load(&r, f, &o);
+    assert_int_equal(r.sections[0].n_builds, 1);
+    assert_int_equal(r.sections[0].builds[0].n_runs, 11);
+    md = render(&r, REPORT_MD);
+    assert_non_null(strstr(md, "| - | - | - | - | - | - | - | - | - | - | - | 11 |\n"));
+    assert_non_null(strstr(md, "### hosts\n\n| hostname | CPU | cores | RAM GiB | OS | kernel "
+                               "| runs |\n|---|---|---:|---:|---|---|---:|\n"
+                               "| - | - | - | - | - | - | 11 |\n"));
+    assert_non_null(strstr(md, "| - | - | - | 11 |\n"));
+    free(md);
+    report_release(&r);
+
+    /* an unknown experiment: the same error as the groups */
+    err_info e = {0};
+    o.experiment = "nope";
+    assert_int_equal(report_load(&r, f->s, &o, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "no experiment 'nope'"));
+    report_release(&r);
+}
+
 static void test_verdicts(void **state)
 {
     (void)state;
@@ -534,6 +799,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_comparisons, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sort_f1_and_classes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_formats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_runs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_provenance, setup, teardown),
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test_setup_teardown(test_paper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confusion, setup, teardown),
