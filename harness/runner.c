@@ -377,12 +377,31 @@ static void draw_live(coordinator *c)
     fflush(out);
 }
 
-/* Fork the worker of plan[run] into slot s. */
+/* plan[run] was claimed by another bench run after this one planned it: it is that process's
+ * now (not this one's to interrupt on a signal), and no longer counts towards the ETA. */
+static void skip_taken(coordinator *c, int run)
+{
+    planned_run *p = &c->plan[run];
+    p->todo = false;
+    c->sum->busy++;
+    c->n_todo--;
+    c->epochs_total -= p->spec->epochs;
+    clear_live(c);
+    char lb[EXP_TEXT_MAX];
+    fprintf(c->o->out, "run %d/%d %s: taken by another bench run since the plan; not run here\n",
+            run + 1, c->n_plan, run_label(p->spec, lb, sizeof lb));
+}
+
+/* Fork the worker of plan[run] into slot s. Returns 1, launching nothing, when another bench
+ * run on the same database claimed the run since this one planned it. */
 static int launch(coordinator *c, slot *s, int run, err_info *e)
 {
     planned_run *p = &c->plan[run];
-    if (store_run_start(c->db, p->key, e))
+    bool claimed = false;
+    if (store_run_start(c->db, p->key, &claimed, e))
         return e->code;
+    if (!claimed)
+        return 1;
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0)
         return err_set(e, ERR_IO, "cannot create a pipe: %s", strerror(errno));
@@ -600,6 +619,11 @@ static int run_loop(coordinator *c, err_info *e)
             while (c->slots[free_slot].fd >= 0)
                 free_slot++;
             rc = launch(c, &c->slots[free_slot], next, e);
+            if (rc == 1) {
+                skip_taken(c, next++);
+                rc = 0;
+                continue;
+            }
             if (rc)
                 break;
             next++;

@@ -892,16 +892,17 @@ static int update_run(store *s, const char *sql, const char *run_key, err_info *
     return rc;
 }
 
-int store_run_start(store *s, const char *run_key, err_info *e)
+int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e)
 {
-    assert(s && run_key);
+    assert(s && run_key && claimed);
+    *claimed = false;
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
                      "UPDATE runs SET status = 'RUNNING', started_at = " NOW_SQL
                      ", heartbeat_at = " NOW_SQL ", finished_at = NULL, error = NULL,"
-                     " owner_host = ?2, owner_pid = ?3 WHERE run_key = ?1",
+                     " owner_host = ?2, owner_pid = ?3 WHERE run_key = ?1 AND status = 'QUEUED'",
                      e);
     if (rc)
         return rc;
@@ -909,10 +910,19 @@ int store_run_start(store *s, const char *run_key, err_info *e)
     bind_text(st, 2, host);
     sqlite3_bind_int64(st, 3, (sqlite3_int64)getpid());
     rc = step_done(s, st, e);
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
     sqlite3_finalize(st);
-    return rc;
+    if (rc)
+        return rc;
+    if (sqlite3_changes(s->db) == 1) {
+        *claimed = true;
+        return 0;
+    }
+    int status = STORE_ABSENT;
+    if ((rc = store_run_status(s, &status, run_key, e)))
+        return rc;
+    if (status == STORE_ABSENT)
+        return err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    return 0;
 }
 
 int store_reclaim_orphans(store *s, int *n_marked, err_info *e)

@@ -204,9 +204,12 @@ int store_run_status(store *s, int *status, const char *run_key, err_info *e);
  * of one sweep are disjoint, so this holds for `bench run --shard`). */
 int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e);
 
-/* RUNNING, started_at = heartbeat_at = now, owned by this process on this host (the
- * coordinator that calls it). ERR_INVALID when the run is absent. */
-int store_run_start(store *s, const char *run_key, err_info *e);
+/* Claim a QUEUED run: RUNNING, started_at = heartbeat_at = now, owned by this process on this
+ * host (the coordinator that calls it), and *claimed = true. The claim is one conditional
+ * UPDATE, so of two coordinators that planned the same run (two experiment files sharing it,
+ * started at the same time) exactly one gets it; a run no longer QUEUED is left alone with
+ * *claimed = false. ERR_INVALID when the run is absent. */
+int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e);
 
 /* heartbeat_at = now, for a live run. ERR_INVALID when the run is absent. */
 int store_run_heartbeat(store *s, const char *run_key, err_info *e);

@@ -93,7 +93,9 @@ static void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, const fix_p
         r.threads = p->threads;
     }
     int prev;
-    if (store_run_queue(s, &prev, &r, false, &e) || store_run_start(s, f->key, &e))
+    bool claimed = false;
+    if (store_run_queue(s, &prev, &r, false, &e) || store_run_start(s, f->key, &claimed, &e) ||
+        !claimed)
         fail_msg("queue/start %s: %s", f->key, e.msg);
     int n_epochs = f->status == RUN_COMPLETED ? 2 : 1;
     for (int ep = 1; ep <= n_epochs; ep++) {

@@ -76,7 +76,9 @@ static void put_run(store *s, int64_t xid, int64_t bid, const char *key, const c
                    .model = "paper", .optimizer = optimizer, .lr = 0.1, .bn = b == 0,
                    .seed = seed, .batch = 100, .epochs = N_EPOCHS, .sampling = "shuffle",
                    .threads = 1, .eval_n = 1000};
-    if (store_run_queue(s, NULL, &r, false, &e) || store_run_start(s, key, &e))
+    bool claimed = false;
+    if (store_run_queue(s, NULL, &r, false, &e) || store_run_start(s, key, &claimed, &e) ||
+        !claimed)
         fail_msg("%s", e.msg);
     double prec[K], rec[K], f1[K];
     int64_t support[K], conf[K * K];

@@ -187,6 +187,16 @@ static void put_epoch_ok(store *s, const char *key, int epoch)
         fail_msg("store_epoch_put: %s", e.msg);
 }
 
+/* store_run_start of a run the caller queued: it must be claimed. */
+static int run_start(store *s, const char *key, err_info *e)
+{
+    bool claimed = false;
+    int rc = store_run_start(s, key, &claimed, e);
+    if (rc == 0 && !claimed)
+        fail_msg("run '%s' was not claimed", key);
+    return rc;
+}
+
 static int status_of(store *s, const char *key)
 {
     err_info e = {0};
@@ -450,7 +460,7 @@ static void test_run_lifecycle(void **state)
     assert_int_equal(prev, STORE_ABSENT);
     assert_int_equal(status_of(s, "run-a"), RUN_QUEUED);
 
-    assert_int_equal(store_run_start(s, "run-a", &e), 0);
+    assert_int_equal(run_start(s, "run-a", &e), 0);
     assert_int_equal(status_of(s, "run-a"), RUN_RUNNING);
     assert_int_equal(store_run_heartbeat(s, "run-a", &e), 0);
     put_epoch_ok(s, "run-a", 1);
@@ -501,7 +511,7 @@ static void test_run_lifecycle(void **state)
                      0);
 
     /* Misuse is reported, not ignored. */
-    assert_int_equal(store_run_start(s, "no-such-run", &e), ERR_INVALID);
+    assert_int_equal(run_start(s, "no-such-run", &e), ERR_INVALID);
     assert_non_null(strstr(e.msg, "'no-such-run'"));
     end.status = RUN_RUNNING;
     assert_int_equal(store_run_finish(s, "run-a", &end, &e), ERR_INVALID);
@@ -541,7 +551,7 @@ static void test_epoch_rows(void **state)
     store *s = open_ok(f->db);
     err_info e = {0};
     queue_ok(s, "run-e", STORE_ABSENT);
-    assert_int_equal(store_run_start(s, "run-e", &e), 0);
+    assert_int_equal(run_start(s, "run-e", &e), 0);
     put_epoch_ok(s, "run-e", 1);
     put_epoch_ok(s, "run-e", 2);
     put_epoch_ok(s, "run-e", 2); /* recording an epoch again replaces it */
@@ -581,10 +591,10 @@ static void test_rerun_resets_failed(void **state)
     err_info e = {0};
     queue_ok(s, "run-f", STORE_ABSENT);
     queue_ok(s, "run-keep", STORE_ABSENT);
-    assert_int_equal(store_run_start(s, "run-f", &e), 0);
+    assert_int_equal(run_start(s, "run-f", &e), 0);
     put_epoch_ok(s, "run-f", 1);
     put_epoch_ok(s, "run-f", 2);
-    assert_int_equal(store_run_start(s, "run-keep", &e), 0);
+    assert_int_equal(run_start(s, "run-keep", &e), 0);
     put_epoch_ok(s, "run-keep", 1);
     store_run_end end = {.status = RUN_FAILED, .wall_s = NAN, .cpu_s = 1, .error = "boom"};
     assert_int_equal(store_run_finish(s, "run-f", &end, &e), 0);
@@ -621,7 +631,7 @@ static void test_stale_heartbeat(void **state)
     for (int i = 0; i < 4; i++)
         queue_ok(s, keys[i], STORE_ABSENT);
     for (int i = 0; i < 3; i++)
-        assert_int_equal(store_run_start(s, keys[i], &e), 0);
+        assert_int_equal(run_start(s, keys[i], &e), 0);
     store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
     assert_int_equal(store_run_finish(s, "done", &end, &e), 0);
 
@@ -669,7 +679,7 @@ static void test_reclaim_orphans(void **state)
     const char *keys[] = {"mine", "dead", "elsewhere"};
     for (int i = 0; i < 3; i++) {
         queue_ok(s, keys[i], STORE_ABSENT);
-        assert_int_equal(store_run_start(s, keys[i], &e), 0);
+        assert_int_equal(run_start(s, keys[i], &e), 0);
     }
     pid_t child = fork();
     assert_true(child >= 0);
@@ -733,7 +743,7 @@ static void test_injection_verbatim(void **state)
     r.build_id = bid;
     r.host_id = hid;
     assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
-    assert_int_equal(store_run_start(s, evil, &e), 0);
+    assert_int_equal(run_start(s, evil, &e), 0);
     put_epoch_ok(s, evil, 1);
     store_run_end end = {.status = RUN_FAILED, .error = quotes};
     assert_int_equal(store_run_finish(s, evil, &end, &e), 0);
@@ -873,7 +883,7 @@ static void test_two_connections(void **state)
         snprintf(key, sizeof key, "run-%02d", i);
         store *w1 = (i % 2) ? a : b, *w2 = (i % 2) ? b : a;
         queue_ok(w1, key, STORE_ABSENT);
-        assert_int_equal(store_run_start(w2, key, &e), 0);
+        assert_int_equal(run_start(w2, key, &e), 0);
         put_epoch_ok(w1, key, 1);
         store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
         int rc = store_run_finish(w2, key, &end, &e);
@@ -881,6 +891,22 @@ static void test_two_connections(void **state)
             fail_msg("store_run_finish: %s", e.msg);
         assert_int_equal(status_of(w1, key), RUN_COMPLETED);
     }
+    /* Two coordinators that planned the same run: the first claim wins, the second is told
+     * so and changes nothing, and neither may claim a finished run. */
+    queue_ok(a, "run-shared", STORE_ABSENT);
+    bool ca = false, cb = true;
+    assert_int_equal(store_run_start(a, "run-shared", &ca, &e), 0);
+    assert_int_equal(store_run_start(b, "run-shared", &cb, &e), 0);
+    assert_true(ca);
+    assert_false(cb);
+    assert_int_equal(status_of(b, "run-shared"), RUN_RUNNING);
+    assert_int_equal(count_for(f->db, "SELECT owner_pid FROM runs WHERE run_key = ?1", "run-shared"),
+                     (int64_t)getpid());
+    store_run_end done = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
+    assert_int_equal(store_run_finish(a, "run-shared", &done, &e), 0);
+    assert_int_equal(store_run_start(b, "run-shared", &cb, &e), 0);
+    assert_false(cb);
+    assert_int_equal(status_of(a, "run-shared"), RUN_COMPLETED);
     /* A reader is not blocked by the other connection's open write transaction (WAL). */
     assert_int_equal(store_begin(a, &e), 0);
     queue_ok(a, "inside-tx", STORE_ABSENT);
@@ -895,7 +921,7 @@ static void test_two_connections(void **state)
     assert_int_equal(status_of(a, "rolled-back"), STORE_ABSENT);
     store_close(a);
     store_close(b);
-    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs", NULL), 21);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs", NULL), 22); /* 20 + shared + inside */
     sqlite3 *db = raw_open(f->db);
     sqlite3_stmt *st = NULL;
     assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
