@@ -787,6 +787,8 @@ static int load_section(report_section *sec, store *s, const exp_info *x, const 
         if (!cfg[i])
             cfg[i] = json_object(); /* unreadable configuration: every key reads "-" */
         json_path_value(sec->runs[i].seed, cfg[i], "seed");
+        if (json_integer_value(json_object_get(cfg[i], "validation")) > 0)
+            sec->validation = true;
         epoch_pick p = {.r = &sec->runs[i], .want = o->epoch, .e = e};
         if ((rc = store_epochs(s, sec->runs[i].key, o->per_class, pick_epoch, &p, e)))
             goto done;
@@ -1524,10 +1526,10 @@ static int runs_render(FILE *f, const report *r, report_format fmt, err_info *e)
         snprintf(at, sizeof at, "the last epoch");
     for (int s = 0; s < r->n_sections && !rc; s++) {
         const report_section *sec = &r->sections[s];
-        fprintf(f, "%s%s runs of experiment %s: %d run%s in planned order, test accuracy at "
+        fprintf(f, "%s%s runs of experiment %s: %d run%s in planned order, %s accuracy at "
                    "%s\n\n",
                 s ? "\n" : "", md ? "##" : "==", sec->experiment, sec->n_runs,
-                sec->n_runs == 1 ? "" : "s", at);
+                sec->n_runs == 1 ? "" : "s", sec->validation ? "validation" : "test", at);
         if (sec->n_runs == 0) {
             fprintf(f, "%sno runs\n", ind);
             continue;
@@ -1824,9 +1826,14 @@ int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
             unfinished += sec->groups[g].n_unfinished;
             shorter += sec->groups[g].n_short;
         }
-        fprintf(f, "%s%s experiment %s: %d run%s, test accuracy at the %s%s\n\n",
+        fprintf(f, "%s%s experiment %s: %d run%s, %s accuracy at the %s%s\n\n",
                 s ? "\n" : "", md ? "##" : "==", sec->experiment, sec->n_runs,
-                sec->n_runs == 1 ? "" : "s", at, o->sort_f1 ? ", sorted by macro F1" : "");
+                sec->n_runs == 1 ? "" : "s",
+                sec->validation ? "validation (held-out training images)" : "test", at,
+                o->sort_f1 ? ", sorted by macro F1" : "");
+        if (sec->validation)
+            fprintf(f, "%s(every accuracy, F1 and comparison of this experiment is on its validation "
+                       "split; the test set is not read)\n\n", md ? "" : "  ");
         if (sec->n_groups == 0) {
             fprintf(f, "%sno runs\n", md ? "" : "  ");
             continue;

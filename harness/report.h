@@ -156,6 +156,8 @@ typedef struct report_section {
     report_group *groups;       /* (n_groups), first appearance or by F1 with sort_f1 */
     int n_cmp;
     report_comparison *cmp;     /* (n_cmp) */
+    bool validation;            /* its runs evaluate on a held-out part of the training set
+                                 * (configuration "validation" > 0), not on the test set */
     int n_builds, n_hosts, n_datasets;
     report_build *builds;       /* (n_builds) in order of first use in the store's order */
     report_host *hosts;         /* (n_hosts) */

@@ -70,6 +70,7 @@ typedef struct fix_prov {
     const char *kernels;
     int threads;
     int64_t peak_rss_bytes;  /* recorded when the run finishes */
+    int validation;          /* the configuration's held-out training images (0: test set) */
 } fix_prov;
 
 /* Queue, start, record two epochs (k = 3 classes, every class precision = acc) and finish;
@@ -80,8 +81,8 @@ static void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, const fix_p
     char cfg[256];
     snprintf(cfg, sizeof cfg,
              "{\"bn\":%s,\"epochs\":2,\"model\":\"paper\",\"optimizer\":{\"kind\":\"%s\","
-             "\"lr\":0.1},\"seed\":%d}",
-             f->bn ? "true" : "false", f->optimizer, f->seed);
+             "\"lr\":0.1},\"seed\":%d,\"validation\":%d}",
+             f->bn ? "true" : "false", f->optimizer, f->seed, p ? p->validation : 0);
     store_run r = {.run_key = f->key, .experiment_id = exp_id, .build_id = f->build_id,
                    .config_json = cfg, .model = "paper", .optimizer = f->optimizer, .lr = 0.1,
                    .bn = f->bn, .seed = f->seed, .batch = 100, .epochs = 2,

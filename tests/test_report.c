@@ -130,8 +130,10 @@ static void test_grouping(void **state)
     assert_int_equal(g[3].n_unfinished, 1);
     assert_close(g[3].acc.mean, 0.80, 0);
     assert_true(isnan(g[3].acc.sd) && isnan(g[3].acc.ci_lo));
+    assert_false(sec->validation);
     report_release(&r);
 }
+
 
 static void test_group_by_and_epoch(void **state)
 {
@@ -252,6 +254,27 @@ static char *render(const report *r, report_format fmt)
         fail_msg("render: %s", e.msg);
     fclose(m);
     return buf;
+}
+
+/* An experiment evaluated on a validation split says so: its accuracies are not test ones. */
+static void test_validation_heading(void **state)
+{
+    fixture *f = *state;
+    int64_t x = fix_experiment(f->s, "sel", "[sweep]\nseed = [1]\n");
+    fix_run v = {"val-1", "momentum", 1, 1, RUN_COMPLETED, 0.995, 10, 10, 0, NULL};
+    fix_prov p = {.threads = 1, .validation = 5000};
+    fix_add_prov(f->s, x, &v, &p);
+    report_options o = report_options_default();
+    o.experiment = "sel";
+    report r;
+    load(&r, f, &o);
+    assert_true(r.sections[0].validation);
+    char *out = render(&r, REPORT_MD);
+    assert_non_null(strstr(out, "## experiment sel: 1 run, validation (held-out training images) "
+                                "accuracy at the last epoch\n"));
+    assert_non_null(strstr(out, "the test set is not read"));
+    free(out);
+    report_release(&r);
 }
 
 /* Split a CSV line without quotes into fields (the fixture's labels have no commas). */
@@ -386,9 +409,9 @@ static void add_prov_experiment(fixture *f)
         {PROV_KEY3, "momentum", 1, 3, RUN_FAILED, 0.500, 10, 12, clean, NULL},
     };
     const fix_prov prov[] = {
-        {host, data, "conv:direct gemm:naive", 2, 100LL << 20},
-        {host, data, "conv:direct gemm:naive", 2, 100LL << 20},
-        {host, data, "conv:im2col gemm:naive", 2, 50LL << 20},
+        {host, data, "conv:direct gemm:naive", 2, 100LL << 20, 0},
+        {host, data, "conv:direct gemm:naive", 2, 100LL << 20, 0},
+        {host, data, "conv:im2col gemm:naive", 2, 50LL << 20, 0},
     };
     for (int i = 0; i < 3; i++)
         fix_add_prov(f->s, x, &runs[i], &prov[i]);
@@ -794,6 +817,7 @@ static void test_history(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_validation_heading, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grouping, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_by_and_epoch, setup, teardown),
         cmocka_unit_test_setup_teardown(test_comparisons, setup, teardown),
