@@ -808,6 +808,22 @@ static void bind_run(sqlite3_stmt *st, const store_run *r)
     bind_text(st, 17, r->kernels);
 }
 
+int store_run_link(store *s, int64_t experiment_id, const char *run_key, err_info *e)
+{
+    assert(s && experiment_id > 0 && run_key);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "INSERT OR IGNORE INTO experiment_runs(experiment_id, run_key) VALUES(?1, ?2)",
+                     e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, experiment_id);
+    bind_text(st, 2, run_key);
+    rc = step_done(s, st, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e)
 {
     assert(s && r && r->run_key && r->config_json);
@@ -860,15 +876,7 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
     }
     if (rc || !r->experiment_id)
         goto done;
-    sqlite3_finalize(st);
-    rc = prepare(s, &st,
-                 "INSERT OR IGNORE INTO experiment_runs(experiment_id, run_key) VALUES(?1, ?2)",
-                 e);
-    if (rc)
-        goto done;
-    sqlite3_bind_int64(st, 1, r->experiment_id);
-    bind_text(st, 2, r->run_key);
-    rc = step_done(s, st, e);
+    rc = store_run_link(s, r->experiment_id, r->run_key, e);
 done:
     sqlite3_finalize(st);
     rc = tx_leave(s, &t, rc, e);

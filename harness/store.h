@@ -204,6 +204,10 @@ int store_run_status(store *s, int *status, const char *run_key, err_info *e);
  * of one sweep are disjoint, so this holds for `bench run --shard`). */
 int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e);
 
+/* List an existing run under an experiment (experiment_runs), changing nothing else: for a run
+ * another process is executing, which the experiment shares but must not queue. */
+int store_run_link(store *s, int64_t experiment_id, const char *run_key, err_info *e);
+
 /* Claim a QUEUED run: RUNNING, started_at = heartbeat_at = now, owned by this process on this
  * host (the coordinator that calls it), and *claimed = true. The claim is one conditional
  * UPDATE, so of two coordinators that planned the same run (two experiment files sharing it,

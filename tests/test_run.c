@@ -540,6 +540,45 @@ static void test_sigint_interrupts(void **state)
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 4);
 }
 
+/* Two files that share every run, started together on one database: each run is trained by
+ * exactly one of them (the claim is atomic), both succeed, and both experiments list all 4. */
+static void test_two_coordinators(void **state)
+{
+    fixture *f = *state;
+    char p[512];
+    snprintf(p, sizeof p, "%s/twin.toml", f->dir);
+    char twin[sizeof sweep_toml + 16];
+    snprintf(twin, sizeof twin, "%s", sweep_toml);
+    memcpy(strstr(twin, "synthetic"), "twin-file", 9); /* another name, the same runs */
+    write_text(p, twin);
+    static result a, b;
+    FILE *ao = tmpfile(), *ae = tmpfile(), *bo = tmpfile(), *be = tmpfile();
+    pid_t pa = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL}, ao, ae);
+    pid_t pb = spawn(f->dir, (const char *const[]){"run", "twin.toml", "-j", "2", NULL}, bo, be);
+    cli_wait(&a, pa, ao, ae);
+    cli_wait(&b, pb, bo, be);
+    if (a.status != 0 || b.status != 0)
+        fail_msg("exit %d / %d:\n%s\n%s", a.status, b.status, a.err, b.err);
+    integrity_ok(f->db);
+    /* every run was trained once: by one coordinator or the other, never by both */
+    int trained = 0;
+    for (const char *q = a.out; (q = strstr(q, ": COMPLETED, test")); q++)
+        trained++;
+    for (const char *q = b.out; (q = strstr(q, ": COMPLETED, test")); q++)
+        trained++;
+    if (trained != 4)
+        fail_msg("%d runs trained, 4 expected:\n%s\n%s", trained, a.out, b.out);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 4);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs"), 4);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM epochs"), 4 * 12);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM experiment_runs"), 8);
+    /* whichever ran a run, it is done: a rerun of either file trains nothing */
+    result r;
+    RUN(&r, f, "run", "twin.toml");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "4 already complete"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -549,6 +588,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill_and_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_worker_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_interrupts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_two_coordinators, setup, teardown),
     };
     return cmocka_run_group_tests_name("run", tests, NULL, NULL);
 }
