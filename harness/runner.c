@@ -377,6 +377,9 @@ static void draw_live(coordinator *c)
     fflush(out);
 }
 
+/* What a run's per-epoch evaluation measures: "val" on a held-out split, else "test". */
+static const char *eval_name(const run_spec *r) { return r->validation > 0 ? "val" : "test"; }
+
 /* plan[run] was claimed by another bench run after this one planned it: it is that process's
  * now (not this one's to interrupt on a signal), and no longer counts towards the ETA. */
 static void skip_taken(coordinator *c, int run)
@@ -473,10 +476,11 @@ static int record_epoch(coordinator *c, slot *s, const msg_epoch *m, err_info *e
     c->epochs_finished++;
     if (!c->tty) {
         char lb[EXP_TEXT_MAX];
-        fprintf(c->o->out, "run %d/%d %s: epoch %d/%d loss %.4f train %.4f test %.4f f1 %.4f "
+        fprintf(c->o->out, "run %d/%d %s: epoch %d/%d loss %.4f train %.4f %s %.4f f1 %.4f "
                 "(%.1f s, %.0f img/s)\n", s->run + 1, c->n_plan,
                 run_label(p->spec, lb, sizeof lb), m->epoch, p->spec->epochs, m->train.loss,
-                m->train_acc, t->accuracy, t->f1_macro, m->wall_s, ep.images_per_s);
+                m->train_acc, eval_name(p->spec), t->accuracy, t->f1_macro, m->wall_s,
+                ep.images_per_s);
         fflush(c->o->out);
     }
     return 0;
@@ -516,7 +520,7 @@ static int record_done(coordinator *c, slot *s, const msg_done *d, err_info *e)
     fprintf(c->o->out, "run %d/%d %s: %s", s->run + 1, c->n_plan,
             run_label(p->spec, lb, sizeof lb), run_status_name(d->status));
     if (d->status == RUN_COMPLETED)
-        fprintf(c->o->out, ", test %.4f, %s, peak RSS %.0f MiB\n", s->last_acc, dur,
+        fprintf(c->o->out, ", %s %.4f, %s, peak RSS %.0f MiB\n", eval_name(p->spec), s->last_acc, dur,
                 (double)d->peak_rss_bytes / 1048576.0);
     else
         fprintf(c->o->out, ": %s\n", d->error);
