@@ -248,9 +248,12 @@ void conv_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *
  * order, so conv_pool_* agree bitwise with conv_forward + pool_max_forward (+ act_relu_forward)
  * and the matching backward passes. */
 
+/* ws: conv_ws_floats, then CONV_CHUNKS (F,P) slots for conv outputs, then P int32 patch offsets
+ * for the sparse dW (kern.h xoff). */
 size_t conv_pool_ws_floats(const conv_geom *g, int batch)
 {
-    return conv_ws_floats(g, batch) + (size_t)CONV_CHUNKS * (size_t)g->f * (size_t)g->oh * (size_t)g->ow;
+    const size_t p = (size_t)g->oh * (size_t)g->ow;
+    return conv_ws_floats(g, batch) + (size_t)CONV_CHUNKS * (size_t)g->f * p + p;
 }
 
 /* Why the ReLU may run after the pool (relu(maxpool(y)) == maxpool(relu(y)), with the same
@@ -291,11 +294,28 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
     }
 }
 
-void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *ws, const float *dy,
-                        const int32_t *argmax, const float *w, const conv_geom *g, const pool_geom *pg,
-                        int batch)
+bool conv_pool_sparse_dw(kern_isa isa, int k, int pad) { return isa == KERN_AVX2 && pad == 0 && k <= 8; }
+
+/* The sparse parameter gradients of conv_pool_backward: filter fi's dW from the argmax and the
+ * input (kern.h), and its db = sum over images in order, in double, of each image's conv_sum
+ * of dout (the conv output gradient is dout at the argmax and 0 elsewhere, so this is its sum). */
+static void conv_pool_sparse_filter(float *dw /*(C,K,K) +=*/, float *db /*(1) +=*/, const float *dout,
+                                    const int32_t *argmax, const int32_t *xoff, const float *x,
+                                    const kern_pool_geom *kg, int fi)
 {
-    assert(ctx && dw && db && ws && dy && argmax && w && g && pg && batch >= 1);
+    const size_t o = (size_t)kg->o, osz = (size_t)kg->f * o;
+    kern_conv_dw_sparse_avx2(dw, dout, argmax, xoff, x, kg, fi);
+    double acc = 0.0;
+    for (int bi = 0; bi < kg->batch; bi++)
+        acc += conv_sum(dout + (size_t)bi * osz + (size_t)fi * o, o);
+    *db += (float)acc;
+}
+
+void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *ws, const float *dy,
+                        const int32_t *argmax, const float *x, const float *w, const conv_geom *g,
+                        const pool_geom *pg, int batch)
+{
+    assert(ctx && dw && db && ws && dy && argmax && x && w && g && pg && batch >= 1);
     assert(pg->c == g->f && pg->h == g->oh && pg->w == g->ow);
     const int ckk = g->c * g->k * g->k, f = g->f, nt = ctx->threads;
     const int p = g->oh * g->ow;
@@ -306,6 +326,34 @@ void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, fl
     float *part = ws + (size_t)batch * (size_t)ckk * (size_t)p; /* (chunks, F*C*K*K + F) */
     float *slots = ws + conv_ws_floats(g, batch);               /* (CONV_CHUNKS, F, P) */
     const kern_isa isa = kern_resolve(ctx->isa);
+    if (conv_pool_sparse_dw(isa, g->k, g->pad)) {
+        const kern_pool_geom kg = {.batch = batch, .c = g->c, .h = g->h, .w = g->w, .f = f, .k = g->k,
+                                   .o = pg->oh * pg->ow};
+        /* the patch offset of each conv output a = oy*OW + ox: (a / OW)*S*W + (a % OW)*S */
+        int32_t *xoff = (int32_t *)(slots + (size_t)CONV_CHUNKS * ysz);
+        for (int a = 0; a < p; a++)
+            xoff[a] = (a / g->ow) * g->stride * g->w + (a % g->ow) * g->stride;
+        /* each filter's gradients are one thread's, whatever the thread count */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int fi = 0; fi < f; fi++)
+            conv_pool_sparse_filter(dw + (size_t)fi * (size_t)ckk, db + fi, dy, argmax, xoff, x, &kg, fi);
+        if (!dx)
+            return;
+        /* dx_b = col2im(W^T . dy_b) of the dense conv output gradient, per image */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int ch = 0; ch < chunks; ch++) {
+            const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
+            float *slot = slots + (size_t)ch * ysz;
+            const gemm_ctx one = GEMM_CTX_DEFAULT;
+            for (int bi = lo; bi < hi; bi++) {
+                float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p;
+                pool_max_backward(slot, dy + (size_t)bi * osz, argmax + (size_t)bi * osz, pg, 1);
+                gemm(&one, true, false, ckk, p, f, 1.0f, w, ckk, slot, p, 0.0f, col, p);
+                conv_col2im(dx + (size_t)bi * xsz, col, g);
+            }
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int ch = 0; ch < chunks; ch++) {
         const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);

@@ -174,6 +174,89 @@ KERN_TARGET_AVX2 void kern_conv_dw_avx2(float *dw, const float *dy, const float 
     }
 }
 
+/* ---- sparse weight gradient of conv + max-pool (kern.h) ---- */
+
+/* patch rows per pass: 2*5 accumulators, one broadcast and the loads fit the 16 YMM registers */
+enum { KERN_SDW_ROWS = 5 };
+
+/* One image's terms for patch rows r (< NR) at offsets roff[r] from the patch start: even
+ * pooled outputs into a0, odd into a1. MASKED reads only the K taps (the last image, where an
+ * 8-lane read could run past the end of x). */
+KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_image(__m256 *a0, __m256 *a1, int nr, const size_t *roff,
+                                                 const float *xb, const float *gb, const int32_t *ab,
+                                                 const int32_t *xoff, int o, bool masked, __m256i mask)
+{
+#define KERN_SDW_LOAD(ptr) (masked ? _mm256_maskload_ps((ptr), mask) : _mm256_loadu_ps(ptr))
+    int idx = 0;
+    for (; idx + 1 < o; idx += 2) {
+        const float *p0 = xb + xoff[ab[idx]], *p1 = xb + xoff[ab[idx + 1]];
+        const __m256 g0 = _mm256_set1_ps(gb[idx]), g1 = _mm256_set1_ps(gb[idx + 1]);
+        for (int r = 0; r < nr; r++) {
+            a0[r] = _mm256_fmadd_ps(g0, KERN_SDW_LOAD(p0 + roff[r]), a0[r]);
+            a1[r] = _mm256_fmadd_ps(g1, KERN_SDW_LOAD(p1 + roff[r]), a1[r]);
+        }
+    }
+    if (idx < o) {
+        const float *p0 = xb + xoff[ab[idx]];
+        const __m256 g0 = _mm256_set1_ps(gb[idx]);
+        for (int r = 0; r < nr; r++)
+            a0[r] = _mm256_fmadd_ps(g0, KERN_SDW_LOAD(p0 + roff[r]), a0[r]);
+    }
+#undef KERN_SDW_LOAD
+}
+
+/* Patch rows r0 .. r0+NR-1 (row r = (c, i)) of filter fi over the whole batch. */
+KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_block(float *dw, const float *dout, const int32_t *argmax,
+                                                 const int32_t *xoff, const float *x, const kern_pool_geom *g,
+                                                 int fi, int r0, int nr)
+{
+    __m256 a0[KERN_SDW_ROWS], a1[KERN_SDW_ROWS];
+    size_t roff[KERN_SDW_ROWS];
+    const size_t hw = (size_t)g->h * (size_t)g->w, xsz = (size_t)g->c * hw;
+    const size_t o = (size_t)g->o, osz = (size_t)g->f * o;
+    for (int r = 0; r < nr; r++) {
+        a0[r] = a1[r] = _mm256_setzero_ps();
+        const int c = (r0 + r) / g->k, i = (r0 + r) % g->k;
+        roff[r] = (size_t)c * hw + (size_t)i * (size_t)g->w;
+    }
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(g->k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int b = 0; b < g->batch; b++) {
+        const float *xb = x + (size_t)b * xsz;
+        const size_t go = (size_t)b * osz + (size_t)fi * o;
+        if (b + 1 < g->batch)
+            kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, false, mask);
+        else
+            kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, true, mask);
+    }
+    for (int r = 0; r < nr; r++) {
+        float t[8];
+        _mm256_storeu_ps(t, _mm256_add_ps(a0[r], a1[r]));
+        float *d = dw + (size_t)(r0 + r) * (size_t)g->k;
+        for (int j = 0; j < g->k; j++)
+            d[j] = d[j] + t[j];
+    }
+}
+
+KERN_TARGET_AVX2 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argmax,
+                                               const int32_t *xoff, const float *x, const kern_pool_geom *g,
+                                               int fi)
+{
+    assert(dw && dout && argmax && xoff && x && g && g->batch >= 1 && fi >= 0 && fi < g->f);
+    assert(g->k >= 1 && g->k <= 8 && g->o >= 1);
+    assert(kern_cpu_avx2());
+    const int rows = g->c * g->k;
+    for (int r0 = 0; r0 < rows; r0 += KERN_SDW_ROWS) {
+        /* constant block heights, so that the accumulators stay in registers */
+        switch (rows - r0 < KERN_SDW_ROWS ? rows - r0 : KERN_SDW_ROWS) {
+        case 5: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 5); break;
+        case 4: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 4); break;
+        case 3: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 3); break;
+        case 2: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 2); break;
+        default: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 1); break;
+        }
+    }
+}
+
 #else /* no AVX2 build: kern_resolve() never selects these */
 
 void kern_conv_fwd_avx2(float *y, const float *w, const float *b, const float *col, int f, int q, int p)
@@ -186,6 +269,13 @@ void kern_conv_dw_avx2(float *dw, const float *dy, const float *col, int f, int 
 {
     (void)dw, (void)dy, (void)col, (void)f, (void)q, (void)p, (void)accumulate;
     assert(!"kern_conv_dw_avx2 called in a build without AVX2 kernels");
+}
+
+void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argmax, const int32_t *xoff,
+                              const float *x, const kern_pool_geom *g, int fi)
+{
+    (void)dw, (void)dout, (void)argmax, (void)xoff, (void)x, (void)g, (void)fi;
+    assert(!"kern_conv_dw_sparse_avx2 called in a build without AVX2 kernels");
 }
 
 #endif

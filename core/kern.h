@@ -17,6 +17,7 @@
 #define BENCH_KERN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum kern_isa {
     KERN_AUTO = 0,    /* the best set this CPU supports */
@@ -44,5 +45,29 @@ void kern_conv_fwd_avx2(float *y /*(F,P)*/, const float *w /*(F,Q)*/, const floa
  * accumulate: add to dw; else overwrite it. Requires KERN_AVX2. */
 void kern_conv_dw_avx2(float *dw /*(F,Q)*/, const float *dy /*(F,P)*/, const float *col /*(Q,P)*/,
                        int f, int q, int p, bool accumulate);
+
+/* The shapes the sparse weight gradient needs: the input (B,C,H,W), F filters of K x K (K <= 8)
+ * and O pooled outputs per (image, filter) plane. */
+typedef struct kern_pool_geom {
+    int batch, c, h, w;
+    int f, k, o;
+} kern_pool_geom;
+
+/* Weight gradient of filter `fi` of a convolution (pad 0) followed by max-pooling, read from
+ * the argmax instead of a dense conv output gradient: a max-pool passes each pooled gradient
+ * to one conv output only (its window's argmax), so
+ *   dw(c,i,j) += sum over b, o of dout(b,fi,o) * x(b, c, oy*S + i, ox*S + j)
+ * with (oy, ox) the conv output argmax(b,fi,o) = oy*OW + ox picked for pooled output o. xoff
+ * maps such an index to the offset of its patch in a channel plane: xoff(a) = (a / OW)*S*W +
+ * (a % OW)*S (S the conv stride). That is a quarter of the multiply-adds of the dense
+ * dW(F,Q) = dy(F,P) . col(Q,P)^T for a 2x2 pool, with no im2col.
+ * Order: each patch row (c,i) is one 8-lane vector of taps j (lanes j >= K unused); two sums
+ * per tap, A0 over the even o and A1 over the odd o of every image, each a fused multiply-add
+ * chain in increasing (b, o); then dw(c,i,j) = dw(c,i,j) + (A0 + A1). The result depends on
+ * nothing else (not on threads: callers give each filter to one thread). Reads lanes past a
+ * patch row only inside x (masked on the last image). Requires KERN_AVX2. */
+void kern_conv_dw_sparse_avx2(float *dw /*(C,K,K) of filter fi, +=*/, const float *dout /*(B,F,O)*/,
+                              const int32_t *argmax /*(B,F,O)*/, const int32_t *xoff /*(OH*OW)*/,
+                              const float *x /*(B,C,H,W)*/, const kern_pool_geom *g, int fi);
 
 #endif

@@ -265,11 +265,18 @@ void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const la
         relu_pool |= g == 1 && specs[i].kind == LAYER_RELU;
         i += g;
     }
-    const bool direct = kern_resolve(cfg->gemm.isa) == KERN_AVX2;
-    snprintf(out, cap, "%s%sgemm:blis-%s%s%s%s", has_conv ? "conv:" : "",
+    const kern_isa isa = kern_resolve(cfg->gemm.isa);
+    const bool direct = isa == KERN_AVX2;
+    bool sparse_dw = false; /* some fused conv+pool takes its dW from the argmax (conv.h) */
+    for (int i = 0; i < n_specs; i++) {
+        const int g = cfg->unfused ? 0 : net_fusion_group(specs, n_specs, i);
+        sparse_dw |= g > 0 && specs[i].kind == LAYER_CONV && conv_pool_sparse_dw(isa, specs[i].size, specs[i].pad);
+        i += g;
+    }
+    snprintf(out, cap, "%s%sgemm:blis-%s%s%s%s%s", has_conv ? "conv:" : "",
              has_conv ? (direct ? "direct-avx2 " : "im2col-blas ") : "", gemm_backend(),
              conv_relu_pool ? " fused:conv+relu+maxpool" : "", conv_pool ? " fused:conv+maxpool" : "",
-             relu_pool ? " fused:maxpool-then-relu" : "");
+             relu_pool ? " fused:maxpool-then-relu" : "", sparse_dw ? " dw:sparse-argmax" : "");
 }
 
 /* Mark the fused groups in the layers (group at the first, head at the last) and describe the
@@ -552,9 +559,8 @@ void net_backward(net *n, const uint8_t *labels, int batch)
             }
             const float *xh = h > 0 ? n->layers[h - 1].out : n->input;
             if (hd->spec.kind == LAYER_CONV) {
-                (void)xh; /* the conv's im2col of xh is in its workspace */
-                conv_pool_backward(g, h > 0 ? dx : NULL, hd->dw, hd->db, hd->ws, dy, l->argmax, hd->w, &hd->cg,
-                                   &l->pg, batch);
+                conv_pool_backward(g, h > 0 ? dx : NULL, hd->dw, hd->db, hd->ws, dy, l->argmax, xh, hd->w,
+                                   &hd->cg, &l->pg, batch);
             } else {
                 pool_max_backward(dx, dy, l->argmax, &l->pg, batch);
             }

@@ -108,6 +108,77 @@ static void test_dw_bitwise(void **state)
     }
 }
 
+/* The sparse dW against a scalar reference of kern.h's order (bitwise): the argmax of a real
+ * max-pool over a random conv-output-shaped map, random gradients with some zeros; shapes with
+ * one patch row block (the paper: C=1, K=5), several blocks and a remainder (C=7, K=3: 21
+ * rows), stride 2, overlapping 3x3 pool windows, an odd count of pooled outputs, K = 8. */
+static void test_dw_sparse_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    /* batch, c, h, f, k, stride, pool k, pool stride */
+    const int shapes[][8] = {{3, 1, 28, 4, 5, 1, 2, 2}, {2, 7, 9, 3, 3, 1, 2, 2}, {2, 2, 15, 2, 3, 2, 3, 2},
+                             {1, 1, 12, 2, 8, 1, 2, 1}, {2, 1, 11, 3, 5, 1, 3, 3}};
+    gc_rand r = {15};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int *sh = shapes[s];
+        const int batch = sh[0], c = sh[1], h = sh[2], f = sh[3], k = sh[4], st = sh[5];
+        conv_geom g;
+        pool_geom pg;
+        assert_int_equal(conv_geom_init(&g, c, h, h, f, k, st, 0, NULL), 0);
+        assert_int_equal(pool_geom_init(&pg, f, g.oh, g.ow, sh[6], sh[7], NULL), 0);
+        const size_t xn = (size_t)(batch * c * h * h), yn = (size_t)(batch * f * g.oh * g.ow);
+        const size_t o = (size_t)(pg.oh * pg.ow), on = (size_t)batch * (size_t)f * o, wn = (size_t)(f * c * k * k);
+        float *x = malloc(xn * 4), *y = malloc(yn * 4), *pooled = malloc(on * 4), *dout = malloc(on * 4);
+        float *dw = malloc(wn * 4), *want = malloc(wn * 4);
+        int32_t *am = malloc(on * 4);
+        fill(x, xn, &r, 0, 1);
+        fill(y, yn, &r, -1, 1);
+        fill(dout, on, &r, -1, 1);
+        for (size_t i = 0; i < on; i += 3)
+            dout[i] = 0.0f; /* as the ReLU mask leaves some */
+        fill(dw, wn, &r, -1, 1);
+        memcpy(want, dw, wn * 4);
+        pool_max_forward(pooled, am, y, &pg, batch);
+        for (int fi = 0; fi < f; fi++)
+            for (int ci = 0; ci < c; ci++)
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) {
+                        float a[2] = {0.0f, 0.0f};
+                        for (int b = 0; b < batch; b++)
+                            for (size_t oi = 0; oi < o; oi++) {
+                                const size_t gi = ((size_t)b * (size_t)f + (size_t)fi) * o + oi;
+                                const int oy = am[gi] / g.ow, ox = am[gi] % g.ow;
+                                const float v = x[(((size_t)b * (size_t)c + (size_t)ci) * (size_t)h +
+                                                   (size_t)(oy * st + i)) * (size_t)h + (size_t)(ox * st + j)];
+                                a[oi % 2] = fmaf(dout[gi], v, a[oi % 2]);
+                            }
+                        float *wv = want + (((size_t)fi * (size_t)c + (size_t)ci) * (size_t)k + (size_t)i) * (size_t)k + (size_t)j;
+                        *wv = *wv + (a[0] + a[1]);
+                    }
+        const kern_pool_geom kg = {.batch = batch, .c = c, .h = h, .w = h, .f = f, .k = k, .o = (int)o};
+        int32_t *xoff = malloc((size_t)(g.oh * g.ow) * 4);
+        for (int a = 0; a < g.oh * g.ow; a++)
+            xoff[a] = (a / g.ow) * st * h + (a % g.ow) * st;
+        for (int fi = 0; fi < f; fi++)
+            kern_conv_dw_sparse_avx2(dw + (size_t)fi * (size_t)(c * k * k), dout, am, xoff, x, &kg, fi);
+        free(xoff);
+        assert_memory_equal(dw, want, wn * 4);
+        free(x), free(y), free(pooled), free(dout), free(dw), free(want), free(am);
+    }
+}
+
+/* Every a[i] within tol * max |want| of want[i]. */
+static void close_rel(const float *a, const float *want, size_t n, double tol)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(want[i]));
+    for (size_t i = 0; i < n; i++)
+        assert_true(fabs((double)a[i] - want[i]) <= tol * m);
+}
+
 /* conv_pool_forward/backward == conv_forward -> act_relu_forward -> pool_max_forward and the
  * backward chain, bitwise, for both kernel sets, with and without ReLU, with dx. */
 static void fused_case(kern_isa isa, bool relu, int batch, int c, int h, int f, int k, int pad)
@@ -154,9 +225,15 @@ static void fused_case(kern_isa isa, bool relu, int batch, int c, int h, int f, 
         act_relu_backward(dm, dout, o2, on);
     else
         memcpy(dm, dout, on * 4);
-    conv_pool_backward(&ctx, dx2, dw2, db2, ws2, dm, a2, w, &g, &pg, batch);
-    assert_memory_equal(dw1, dw2, wn * 4);
-    assert_memory_equal(db1, db2, (size_t)f * 4);
+    conv_pool_backward(&ctx, dx2, dw2, db2, ws2, dm, a2, x, w, &g, &pg, batch);
+    if (conv_pool_sparse_dw(kern_resolve(isa), k, pad)) {
+        /* the sparse dW and db sum in another order: equal to rounding */
+        close_rel(dw2, dw1, wn, 1e-5);
+        close_rel(db2, db1, (size_t)f, 1e-5);
+    } else {
+        assert_memory_equal(dw1, dw2, wn * 4);
+        assert_memory_equal(db1, db2, (size_t)f * 4);
+    }
     assert_memory_equal(dx1, dx2, xn * 4);
     free(x), free(w), free(b), free(ws1), free(y), free(r1), free(o1), free(a1), free(ws2), free(o2), free(a2);
     free(dout), free(dr), free(dy), free(dm), free(dx1), free(dx2), free(dw1), free(dw2), free(db1), free(db2);
@@ -216,11 +293,18 @@ static void test_net_fused_threads_kernels(void **state)
     const size_t np = net_param_count(base);
     float *p0 = malloc((size_t)B * 40), *g0 = malloc(np * 4), *p1 = malloc((size_t)B * 40), *g1 = malloc(np * 4);
     run_step(base, p0, g0, B);
-    /* fusion is exact */
+    /* fusion is exact, but for the conv's sparse dW and db (the first 30*25 + 30 parameters,
+     * layers in order, weights before biases), which sum in another order */
     net *unf = paper_net(1, KERN_AUTO, true, B);
     run_step(unf, p1, g1, B);
     assert_memory_equal(p0, p1, (size_t)B * 40);
-    assert_memory_equal(g0, g1, np * 4);
+    const size_t nconv = 30 * 25 + 30;
+    if (have_avx2()) {
+        close_rel(g0, g1, nconv, 1e-5);
+        assert_memory_equal(g0 + nconv, g1 + nconv, (np - nconv) * 4);
+    } else {
+        assert_memory_equal(g0, g1, np * 4);
+    }
     /* the thread count does not change a bit */
     net *two = paper_net(2, KERN_AUTO, false, B);
     run_step(two, p1, g1, B);
@@ -244,6 +328,9 @@ static void test_net_fused_threads_kernels(void **state)
     assert_non_null(strstr(net_kernels(base), have_avx2() ? "conv:direct-avx2" : "conv:im2col-blas"));
     assert_non_null(strstr(net_kernels(gen), "conv:im2col-blas"));
     assert_null(strstr(net_kernels(unf), "fused"));
+    assert_true((strstr(net_kernels(base), "dw:sparse-argmax") != NULL) == have_avx2());
+    assert_null(strstr(net_kernels(gen), "dw:sparse-argmax"));
+    assert_null(strstr(net_kernels(unf), "dw:sparse-argmax"));
     net_free(base), net_free(unf), net_free(two), net_free(gen);
     free(p0), free(g0), free(p1), free(g1);
 }
@@ -289,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_resolve_and_names),
         cmocka_unit_test(test_fwd_bitwise),
         cmocka_unit_test(test_dw_bitwise),
+        cmocka_unit_test(test_dw_sparse_bitwise),
         cmocka_unit_test(test_fused_conv_pool_bitwise),
         cmocka_unit_test(test_net_fused_threads_kernels),
         cmocka_unit_test(test_relu_pool_group),
