@@ -265,6 +265,16 @@ size_t conv_pool_ws_floats(const conv_geom *g, int batch)
  * either way). The one exception is a NaN input (relu maps NaN to 0, max-pool may propagate it):
  * only a diverged network produces one, and the loss check stops training then. */
 
+bool conv_pool_sparse_dw(kern_isa isa, int k, int pad) { return isa == KERN_AVX2 && pad == 0 && k <= 8; }
+
+/* Whether conv_pool_forward convolves straight from the input (kern_conv_fwd_direct_avx2)
+ * instead of through im2col blocks: only when the backward then reads no im2col either (sparse
+ * dW, and the dx product writes its dcol without reading col). */
+static bool conv_pool_fwd_direct(kern_isa isa, const conv_geom *g)
+{
+    return g->stride == 1 && conv_pool_sparse_dw(isa, g->k, g->pad);
+}
+
 void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws, const float *x,
                        const float *w, const float *b, const conv_geom *g, const pool_geom *pg, bool relu,
                        int batch)
@@ -278,23 +288,28 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
     const int chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS;
     float *slots = ws + conv_ws_floats(g, batch); /* (CONV_CHUNKS, F, P) */
     const kern_isa isa = kern_resolve(ctx->isa);
+    /* The direct kernel reads the input in place and computes the same bits as im2col + the
+     * product; the backward needs no im2col then (conv_pool_fwd_direct() implies sparse dW). */
+    const bool direct = conv_pool_fwd_direct(isa, g);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int ch = 0; ch < chunks; ch++) {
         const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
         float *slot = slots + (size_t)ch * ysz;
         for (int bi = lo; bi < hi; bi++) {
-            float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for the backward pass */
             float *yb = y + (size_t)bi * osz;
-            conv_im2col(col, x + (size_t)bi * xsz, g);
-            conv_product(isa, slot, col, w, b, g);
+            if (direct) {
+                kern_conv_fwd_direct_avx2(slot, w, b, x + (size_t)bi * xsz, g->f, g->c, g->h, g->w, g->k);
+            } else {
+                float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for the backward pass */
+                conv_im2col(col, x + (size_t)bi * xsz, g);
+                conv_product(isa, slot, col, w, b, g);
+            }
             pool_max_forward(yb, argmax ? argmax + (size_t)bi * osz : NULL, slot, pg, 1);
             if (relu)
                 act_relu_forward(yb, yb, osz);
         }
     }
 }
-
-bool conv_pool_sparse_dw(kern_isa isa, int k, int pad) { return isa == KERN_AVX2 && pad == 0 && k <= 8; }
 
 /* The sparse parameter gradients of conv_pool_backward: filter fi's dW from the argmax and the
  * input (kern.h), and its db = sum over images in order, in double, of each image's conv_sum

@@ -66,7 +66,9 @@ void conv_backward(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, float *
  * the same value and gradient routing (proof in conv.c); the (B,F,OH,OW) convolution output
  * is never stored. pg describes the pool over the conv output (pg->c, h, w == F, OH, OW).
  * Results agree bitwise with the unfused layers (but for the sparse dW of conv_pool_backward).
- * ws holds conv_pool_ws_floats() floats. */
+ * ws holds conv_pool_ws_floats() floats. With the AVX2 kernels, stride 1 and no padding the
+ * forward convolves straight from x (kern_conv_fwd_direct_avx2, the same bits) and leaves no
+ * im2col blocks, which the sparse backward does not need. */
 size_t conv_pool_ws_floats(const conv_geom *g, int batch);
 
 void conv_pool_forward(const gemm_ctx *ctx, float *out /*(B,F,PH,PW)*/, int32_t *argmax /*(B,F,PH,PW) or NULL*/,

@@ -108,6 +108,83 @@ KERN_TARGET_AVX2 void kern_conv_fwd_avx2(float *y, const float *w, const float *
     }
 }
 
+/* Direct forward tile: NF <= 4 filters x NV <= 3 vectors of 8 pixels of one output row, 4*3
+ * accumulators started at the bias; each tap (c, i, j) loads the NV input vectors at row i,
+ * column j of the tile's origin in x and broadcasts one weight per filter. MASKED: the last
+ * vector holds only the pixels `mask` selects (a row's tail), loaded and stored under it. */
+KERN_TARGET_AVX2 KERN_INLINE void kern_dfwd_tile(float *y, const float *w, const float *b, const float *x,
+                                                 int nf, int nv, bool masked, __m256i mask, int c, int h,
+                                                 int wd, int k, size_t ohw)
+{
+    __m256 acc[4][3];
+    const int q = c * k * k;
+    for (int jf = 0; jf < nf; jf++)
+        for (int v = 0; v < nv; v++)
+            acc[jf][v] = _mm256_set1_ps(b[jf]);
+    for (int ci = 0; ci < c; ci++)
+        for (int i = 0; i < k; i++) {
+            const float *xr = x + ((size_t)ci * (size_t)h + (size_t)i) * (size_t)wd;
+            const int t0 = (ci * k + i) * k;
+            for (int j = 0; j < k; j++) {
+                __m256 xv[3];
+                for (int v = 0; v < nv; v++)
+                    xv[v] = masked && v == nv - 1 ? _mm256_maskload_ps(xr + j + 8 * v, mask)
+                                                  : _mm256_loadu_ps(xr + j + 8 * v);
+                for (int jf = 0; jf < nf; jf++) {
+                    const __m256 wv = _mm256_broadcast_ss(w + (size_t)jf * (size_t)q + (size_t)(t0 + j));
+                    for (int v = 0; v < nv; v++)
+                        acc[jf][v] = _mm256_fmadd_ps(wv, xv[v], acc[jf][v]);
+                }
+            }
+        }
+    for (int jf = 0; jf < nf; jf++)
+        for (int v = 0; v < nv; v++) {
+            float *d = y + (size_t)jf * ohw + (size_t)(8 * v);
+            if (masked && v == nv - 1)
+                _mm256_maskstore_ps(d, mask, acc[jf][v]);
+            else
+                _mm256_storeu_ps(d, acc[jf][v]);
+        }
+}
+
+/* kern_dfwd_tile with constant NF, NV, MASKED (so that the accumulators stay in registers). */
+#define KERN_DFWD_CASE(NF, NV, M)                                                                       \
+    case (NF) * 8 + (NV) * 2 + (M):                                                                     \
+        kern_dfwd_tile(yt, wf, bf, xt, NF, NV, M, mask, c, h, wd, k, ohw);                              \
+        break;
+
+KERN_TARGET_AVX2 void kern_conv_fwd_direct_avx2(float *y, const float *w, const float *b, const float *x,
+                                                int f, int c, int h, int wd, int k)
+{
+    assert(y && w && b && x && f >= 1 && c >= 1 && k >= 1 && k <= h && k <= wd);
+    assert(kern_cpu_avx2());
+    const int oh = h - k + 1, ow = wd - k + 1, q = c * k * k;
+    const size_t ohw = (size_t)oh * (size_t)ow;
+    for (int f0 = 0; f0 < f; f0 += 4) {
+        const int nf = f - f0 < 4 ? f - f0 : 4;
+        const float *wf = w + (size_t)f0 * (size_t)q, *bf = b + f0;
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox0 = 0; ox0 < ow; ox0 += 24) {
+                const int n = ow - ox0 < 24 ? ow - ox0 : 24; /* pixels of this tile */
+                const int nv = (n + 7) / 8, tail = n - 8 * (nv - 1);
+                const bool m = tail < 8;
+                const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                float *yt = y + (size_t)f0 * ohw + (size_t)oy * (size_t)ow + (size_t)ox0;
+                const float *xt = x + (size_t)oy * (size_t)wd + (size_t)ox0;
+                switch (nf * 8 + nv * 2 + (int)m) {
+                    KERN_DFWD_CASE(4, 3, 0) KERN_DFWD_CASE(4, 3, 1) KERN_DFWD_CASE(4, 2, 0) KERN_DFWD_CASE(4, 2, 1)
+                    KERN_DFWD_CASE(4, 1, 0) KERN_DFWD_CASE(4, 1, 1) KERN_DFWD_CASE(3, 3, 0) KERN_DFWD_CASE(3, 3, 1)
+                    KERN_DFWD_CASE(3, 2, 0) KERN_DFWD_CASE(3, 2, 1) KERN_DFWD_CASE(3, 1, 0) KERN_DFWD_CASE(3, 1, 1)
+                    KERN_DFWD_CASE(2, 3, 0) KERN_DFWD_CASE(2, 3, 1) KERN_DFWD_CASE(2, 2, 0) KERN_DFWD_CASE(2, 2, 1)
+                    KERN_DFWD_CASE(2, 1, 0) KERN_DFWD_CASE(2, 1, 1) KERN_DFWD_CASE(1, 3, 0) KERN_DFWD_CASE(1, 3, 1)
+                    KERN_DFWD_CASE(1, 2, 0) KERN_DFWD_CASE(1, 2, 1) KERN_DFWD_CASE(1, 1, 0) KERN_DFWD_CASE(1, 1, 1)
+                default: assert(!"unreachable tile shape");
+                }
+            }
+    }
+}
+#undef KERN_DFWD_CASE
+
 /* Sum of the 8 lanes in the fixed tree of kern.h. */
 KERN_TARGET_AVX2 KERN_INLINE float kern_hsum(__m256 v)
 {
@@ -269,6 +346,13 @@ void kern_conv_dw_avx2(float *dw, const float *dy, const float *col, int f, int 
 {
     (void)dw, (void)dy, (void)col, (void)f, (void)q, (void)p, (void)accumulate;
     assert(!"kern_conv_dw_avx2 called in a build without AVX2 kernels");
+}
+
+void kern_conv_fwd_direct_avx2(float *y, const float *w, const float *b, const float *x, int f, int c, int h,
+                               int wd, int k)
+{
+    (void)y, (void)w, (void)b, (void)x, (void)f, (void)c, (void)h, (void)wd, (void)k;
+    assert(!"kern_conv_fwd_direct_avx2 called in a build without AVX2 kernels");
 }
 
 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argmax, const int32_t *xoff,

@@ -38,6 +38,14 @@ const char *kern_isa_name(kern_isa isa);
 void kern_conv_fwd_avx2(float *y /*(F,P)*/, const float *w /*(F,Q)*/, const float *b /*(F)*/,
                         const float *col /*(Q,P)*/, int f, int q, int p);
 
+/* Direct forward of one image for stride 1 and no padding, without an im2col block:
+ * y(f, oy, ox) = the fma chain of kern_conv_fwd_avx2 with col(q, p) = x(c, oy + i, ox + j),
+ * q = (c*K + i)*K + j, p = oy*OW + ox, so the result is bitwise that of im2col followed by
+ * kern_conv_fwd_avx2. OH = H - K + 1, OW = W - K + 1. Reads x only inside (C,H,W).
+ * Requires KERN_AVX2. */
+void kern_conv_fwd_direct_avx2(float *y /*(F,OH,OW)*/, const float *w /*(F,C,K,K)*/, const float *b /*(F)*/,
+                               const float *x /*(C,H,W)*/, int f, int c, int h, int wd, int k);
+
 /* Weight-gradient product dw(F,Q) (+)= dy(F,P) . col(Q,P)^T. Each dot product over p is summed
  * in 8 lanes (lane l takes p = l mod 8 over the first 8*floor(P/8) pixels, by fused
  * multiply-add in increasing p), the lanes are added in the fixed tree

@@ -72,6 +72,41 @@ static void test_fwd_bitwise(void **state)
     }
 }
 
+/* The direct forward against im2col + kern_conv_fwd_avx2, bitwise: filter tails (F = 30 =
+ * 7*4+2, 7 = 4+3, 1), C > 1, output rows of 24 (the paper), 8, 5 (masked), 29 (24 + masked 5),
+ * 40 (24 + 16). */
+static void test_fwd_direct_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    /* f, c, h, w, k */
+    const int shapes[][5] = {{30, 1, 28, 28, 5}, {7, 3, 10, 12, 5}, {1, 2, 9, 9, 5}, {5, 1, 6, 33, 5},
+                             {3, 2, 7, 42, 3}, {2, 1, 3, 3, 3}};
+    gc_rand r = {16};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int f = shapes[s][0], c = shapes[s][1], h = shapes[s][2], wd = shapes[s][3], k = shapes[s][4];
+        conv_geom g;
+        assert_int_equal(conv_geom_init(&g, c, h, wd, f, k, 1, 0, NULL), 0);
+        const int q = c * k * k, p = g.oh * g.ow;
+        float *x = malloc(sizeof(float) * (size_t)(c * h * wd)), *w = malloc(sizeof(float) * (size_t)(f * q));
+        float *b = malloc(sizeof(float) * (size_t)f), *col = malloc(sizeof(float) * (size_t)(q * p));
+        float *y = malloc(sizeof(float) * (size_t)(f * p)), *want = malloc(sizeof(float) * (size_t)(f * p));
+        fill(x, (size_t)(c * h * wd), &r, 0, 1);
+        fill(w, (size_t)(f * q), &r, -1, 1);
+        fill(b, (size_t)f, &r, -1, 1);
+        for (int t = 0; t < q; t++) {
+            const int ci = t / (k * k), i = (t / k) % k, j = t % k;
+            for (int px = 0; px < p; px++)
+                col[t * p + px] = x[(ci * h + px / g.ow + i) * wd + px % g.ow + j];
+        }
+        kern_conv_fwd_avx2(want, w, b, col, f, q, p);
+        kern_conv_fwd_direct_avx2(y, w, b, x, f, c, h, wd, k);
+        assert_memory_equal(y, want, sizeof(float) * (size_t)(f * p));
+        free(x), free(w), free(b), free(col), free(y), free(want);
+    }
+}
+
 /* The reference follows kern.h's order: 8 lanes by fma in increasing p, the lane tree, the
  * tail. Also checks accumulate adds to (and only to) the previous value. */
 static void test_dw_bitwise(void **state)
@@ -375,6 +410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve_and_names),
         cmocka_unit_test(test_fwd_bitwise),
+        cmocka_unit_test(test_fwd_direct_bitwise),
         cmocka_unit_test(test_dw_bitwise),
         cmocka_unit_test(test_dw_sparse_bitwise),
         cmocka_unit_test(test_fused_conv_pool_bitwise),
