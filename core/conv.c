@@ -291,6 +291,7 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
     /* The direct kernel reads the input in place and computes the same bits as im2col + the
      * product; the backward needs no im2col then (conv_pool_fwd_direct() implies sparse dW). */
     const bool direct = conv_pool_fwd_direct(isa, g);
+    const bool pool2 = isa == KERN_AVX2 && pg->k == 2 && pg->stride == 2 && g->ow >= 16;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int ch = 0; ch < chunks; ch++) {
         const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
@@ -304,7 +305,15 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
                 conv_im2col(col, x + (size_t)bi * xsz, g);
                 conv_product(isa, slot, col, w, b, g);
             }
-            pool_max_forward(yb, argmax ? argmax + (size_t)bi * osz : NULL, slot, pg, 1);
+            int32_t *ab = argmax ? argmax + (size_t)bi * osz : NULL;
+            if (pool2) { /* the same bits as the two calls below */
+                const size_t pp = (size_t)pg->oh * (size_t)pg->ow;
+                for (int fi = 0; fi < g->f; fi++)
+                    kern_maxpool2_avx2(yb + (size_t)fi * pp, ab ? ab + (size_t)fi * pp : NULL,
+                                       slot + (size_t)fi * (size_t)p, g->oh, g->ow, relu);
+                continue;
+            }
+            pool_max_forward(yb, ab, slot, pg, 1);
             if (relu)
                 act_relu_forward(yb, yb, osz);
         }

@@ -185,6 +185,62 @@ KERN_TARGET_AVX2 void kern_conv_fwd_direct_avx2(float *y, const float *w, const 
 }
 #undef KERN_DFWD_CASE
 
+/* Eight pooled outputs ox0 .. ox0+7 of output row oy (kern_maxpool2_avx2). The even and odd
+ * columns of the 16 inputs of a row are split by a shuffle within 128-bit lanes and a
+ * cross-lane permute (lanes 0-7 = columns 2*ox0 + 2*l (+1)). */
+KERN_TARGET_AVX2 KERN_INLINE void kern_pool2_vec(float *y, int32_t *argmax, const float *x, int w, int ow, int oy,
+                                                 int ox0, bool relu)
+{
+    const float *r0 = x + (size_t)(2 * oy) * (size_t)w + (size_t)(2 * ox0), *r1 = r0 + w;
+    const __m256 a0 = _mm256_loadu_ps(r0), a1 = _mm256_loadu_ps(r0 + 8);
+    const __m256 b0 = _mm256_loadu_ps(r1), b1 = _mm256_loadu_ps(r1 + 8);
+#define KERN_EVEN(u, v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(u, v, 0x88)), 0xd8))
+#define KERN_ODD(u, v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(u, v, 0xdd)), 0xd8))
+    const __m256 e00 = KERN_EVEN(a0, a1), e01 = KERN_ODD(a0, a1), e10 = KERN_EVEN(b0, b1), e11 = KERN_ODD(b0, b1);
+#undef KERN_EVEN
+#undef KERN_ODD
+    __m256 best = e00;
+    __m256 gt = _mm256_cmp_ps(e01, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, e01, gt);
+    const __m256 gt1 = gt;
+    gt = _mm256_cmp_ps(e10, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, e10, gt);
+    const __m256 gt2 = gt;
+    gt = _mm256_cmp_ps(e11, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, e11, gt);
+    const __m256 gt3 = gt;
+    float *yr = y + (size_t)oy * (size_t)ow + (size_t)ox0;
+    if (relu)
+        _mm256_storeu_ps(yr, _mm256_and_ps(best, _mm256_cmp_ps(best, _mm256_setzero_ps(), _CMP_GT_OQ)));
+    else
+        _mm256_storeu_ps(yr, best);
+    if (argmax) {
+        /* index of (0,0) is base + 2*(ox0 + l); the others add 1, w, w + 1 */
+        const __m256i i00 = _mm256_add_epi32(_mm256_set1_epi32(2 * oy * w + 2 * ox0),
+                                             _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+        __m256i bi = i00;
+        bi = _mm256_blendv_epi8(bi, _mm256_add_epi32(i00, _mm256_set1_epi32(1)), _mm256_castps_si256(gt1));
+        bi = _mm256_blendv_epi8(bi, _mm256_add_epi32(i00, _mm256_set1_epi32(w)), _mm256_castps_si256(gt2));
+        bi = _mm256_blendv_epi8(bi, _mm256_add_epi32(i00, _mm256_set1_epi32(w + 1)), _mm256_castps_si256(gt3));
+        _mm256_storeu_si256((__m256i *)(argmax + (size_t)oy * (size_t)ow + (size_t)ox0), bi);
+    }
+}
+
+KERN_TARGET_AVX2 void kern_maxpool2_avx2(float *y, int32_t *argmax, const float *x, int h, int w, bool relu)
+{
+    assert(y && x && w >= 16 && h >= 2);
+    assert(kern_cpu_avx2());
+    const int oh = h / 2, ow = w / 2;
+    for (int oy = 0; oy < oh; oy++) {
+        int ox0 = 0;
+        for (; ox0 + 8 <= ow; ox0 += 8)
+            kern_pool2_vec(y, argmax, x, w, ow, oy, ox0, relu);
+        /* the tail: a last vector overlapping the previous one (rewrites the same values) */
+        if (ox0 < ow)
+            kern_pool2_vec(y, argmax, x, w, ow, oy, ow - 8, relu);
+    }
+}
+
 /* Sum of the 8 lanes in the fixed tree of kern.h. */
 KERN_TARGET_AVX2 KERN_INLINE float kern_hsum(__m256 v)
 {
@@ -353,6 +409,12 @@ void kern_conv_fwd_direct_avx2(float *y, const float *w, const float *b, const f
 {
     (void)y, (void)w, (void)b, (void)x, (void)f, (void)c, (void)h, (void)wd, (void)k;
     assert(!"kern_conv_fwd_direct_avx2 called in a build without AVX2 kernels");
+}
+
+void kern_maxpool2_avx2(float *y, int32_t *argmax, const float *x, int h, int w, bool relu)
+{
+    (void)y, (void)argmax, (void)x, (void)h, (void)w, (void)relu;
+    assert(!"kern_maxpool2_avx2 called in a build without AVX2 kernels");
 }
 
 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argmax, const int32_t *xoff,

@@ -54,6 +54,14 @@ void kern_conv_fwd_direct_avx2(float *y /*(F,OH,OW)*/, const float *w /*(F,C,K,K
 void kern_conv_dw_avx2(float *dw /*(F,Q)*/, const float *dy /*(F,P)*/, const float *col /*(Q,P)*/,
                        int f, int q, int p, bool accumulate);
 
+/* 2x2 stride-2 max-pool of one (H,W) plane into (H/2, W/2), optionally followed by ReLU, with
+ * the rules of pool_max_forward (pool.h: argmax = iy*W + ix of the first maximum in window
+ * order (0,0), (0,1), (1,0), (1,1), an element replacing the maximum only when strictly
+ * greater) and act_relu_forward (y = v > 0 ? v : +0): bitwise the same outputs and argmax.
+ * argmax may be NULL. Requires W >= 16 (two vectors of inputs per row) and KERN_AVX2. */
+void kern_maxpool2_avx2(float *y /*(H/2,W/2)*/, int32_t *argmax /*(H/2,W/2) or NULL*/, const float *x /*(H,W)*/,
+                        int h, int w, bool relu);
+
 /* The shapes the sparse weight gradient needs: the input (B,C,H,W), F filters of K x K (K <= 8)
  * and O pooled outputs per (image, filter) plane. */
 typedef struct kern_pool_geom {

@@ -107,6 +107,42 @@ static void test_fwd_direct_bitwise(void **state)
     }
 }
 
+/* The AVX2 2x2 pool (+ ReLU) against pool_max_forward (+ act_relu_forward), bitwise in values
+ * and argmax: few distinct values (ties), -0, NaN, odd sizes (floor), widths 16 .. 40. */
+static void test_maxpool2_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    const int shapes[][2] = {{24, 24}, {5, 17}, {2, 16}, {7, 40}, {4, 31}};
+    gc_rand r = {17};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int h = shapes[s][0], w = shapes[s][1];
+        pool_geom pg;
+        assert_int_equal(pool_geom_init(&pg, 1, h, w, 2, 2, NULL), 0);
+        const size_t n = (size_t)(h * w), on = (size_t)(pg.oh * pg.ow);
+        float *x = malloc(n * 4), *y = malloc(on * 4), *want = malloc(on * 4);
+        int32_t *a = malloc(on * 4), *wa = malloc(on * 4);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)((int)(gc_uniform(&r) * 5.0) - 2) * 0.5f; /* -1 .. 1 in steps of 0.5 */
+        x[3] = -0.0f;
+        x[w + 2] = NAN;
+        x[5] = NAN;
+        for (int relu = 0; relu < 2; relu++) {
+            pool_max_forward(want, wa, x, &pg, 1);
+            if (relu)
+                act_relu_forward(want, want, on);
+            kern_maxpool2_avx2(y, a, x, h, w, relu);
+            assert_memory_equal(y, want, on * 4);
+            assert_memory_equal(a, wa, on * 4);
+            memset(y, 0, on * 4);
+            kern_maxpool2_avx2(y, NULL, x, h, w, relu);
+            assert_memory_equal(y, want, on * 4);
+        }
+        free(x), free(y), free(want), free(a), free(wa);
+    }
+}
+
 /* The reference follows kern.h's order: 8 lanes by fma in increasing p, the lane tree, the
  * tail. Also checks accumulate adds to (and only to) the previous value. */
 static void test_dw_bitwise(void **state)
@@ -411,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_resolve_and_names),
         cmocka_unit_test(test_fwd_bitwise),
         cmocka_unit_test(test_fwd_direct_bitwise),
+        cmocka_unit_test(test_maxpool2_bitwise),
         cmocka_unit_test(test_dw_bitwise),
         cmocka_unit_test(test_dw_sparse_bitwise),
         cmocka_unit_test(test_fused_conv_pool_bitwise),
