@@ -320,19 +320,22 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
     }
 }
 
-/* The sparse parameter gradients of conv_pool_backward: filter fi's dW from the argmax and the
- * input (kern.h), and its db = sum over images in order, in double, of each image's conv_sum
- * of dout (the conv output gradient is dout at the argmax and 0 elsewhere, so this is its sum). */
-static void conv_pool_sparse_filter(float *dw /*(C,K,K) +=*/, float *db /*(1) +=*/, const float *dout,
-                                    const int32_t *argmax, const int32_t *xoff, const float *x,
-                                    const kern_pool_geom *kg, int fi)
+/* The sparse parameter gradients of conv_pool_backward for filters [f0, f1): dW from the
+ * argmax and the input (kern.h), and db(f) = sum over images in order, in double, of each
+ * image's conv_sum of dout (the conv output gradient is dout at the argmax and 0 elsewhere, so
+ * this is its sum). Each filter's values are the same whichever range computes it. */
+static void conv_pool_sparse_filters(float *dw /*(F,C,K,K) +=*/, float *db /*(F) +=*/, const float *dout,
+                                     const int32_t *argmax, const int32_t *xoff, const float *x,
+                                     const kern_pool_geom *kg, int f0, int f1)
 {
     const size_t o = (size_t)kg->o, osz = (size_t)kg->f * o;
-    kern_conv_dw_sparse_avx2(dw, dout, argmax, xoff, x, kg, fi);
-    double acc = 0.0;
-    for (int bi = 0; bi < kg->batch; bi++)
-        acc += conv_sum(dout + (size_t)bi * osz + (size_t)fi * o, o);
-    *db += (float)acc;
+    kern_conv_dw_sparse_avx2(dw, dout, argmax, xoff, x, kg, f0, f1);
+    for (int fi = f0; fi < f1; fi++) {
+        double acc = 0.0;
+        for (int bi = 0; bi < kg->batch; bi++)
+            acc += conv_sum(dout + (size_t)bi * osz + (size_t)fi * o, o);
+        db[fi] += (float)acc;
+    }
 }
 
 void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *ws, const float *dy,
@@ -357,10 +360,12 @@ void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, fl
         int32_t *xoff = (int32_t *)(slots + (size_t)CONV_CHUNKS * ysz);
         for (int a = 0; a < p; a++)
             xoff[a] = (a / g->ow) * g->stride * g->w + (a % g->ow) * g->stride;
-        /* each filter's gradients are one thread's, whatever the thread count */
+        /* each thread takes a contiguous range of filters; a filter's gradients are computed by
+         * one thread the same way whatever the ranges */
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-        for (int fi = 0; fi < f; fi++)
-            conv_pool_sparse_filter(dw + (size_t)fi * (size_t)ckk, db + fi, dy, argmax, xoff, x, &kg, fi);
+        for (int t = 0; t < nt; t++)
+            conv_pool_sparse_filters(dw, db, dy, argmax, xoff, x, &kg, (int)((long)t * f / nt),
+                                     (int)((long)(t + 1) * f / nt));
         if (!dx)
             return;
         /* dx_b = col2im(W^T . dy_b) of the dense conv output gradient, per image */

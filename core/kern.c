@@ -338,54 +338,74 @@ KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_image(__m256 *a0, __m256 *a1, int nr,
 #undef KERN_SDW_LOAD
 }
 
-/* Patch rows r0 .. r0+NR-1 (row r = (c, i)) of filter fi over the whole batch. */
+/* filters per pass of kern_sdw_block: their accumulators wait in a 16 * 2 * 5 * 32 B = 5 KiB
+ * stack block between images */
+enum { KERN_SDW_FILTERS = 16 };
+
+/* Patch rows r0 .. r0+NR-1 (row r = (c, i)) of filters f0 .. f1-1 (at most KERN_SDW_FILTERS)
+ * over the whole batch. Images outside, filters inside: an image (and its gradient planes) is
+ * read from cache once for all the filters; each filter's accumulators are reloaded from and
+ * saved to acc around its image, which leaves its sums exactly as one unbroken chain. */
 KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_block(float *dw, const float *dout, const int32_t *argmax,
                                                  const int32_t *xoff, const float *x, const kern_pool_geom *g,
-                                                 int fi, int r0, int nr)
+                                                 int f0, int f1, int r0, int nr)
 {
-    __m256 a0[KERN_SDW_ROWS], a1[KERN_SDW_ROWS];
+    __m256 acc[KERN_SDW_FILTERS][2][KERN_SDW_ROWS];
     size_t roff[KERN_SDW_ROWS];
     const size_t hw = (size_t)g->h * (size_t)g->w, xsz = (size_t)g->c * hw;
     const size_t o = (size_t)g->o, osz = (size_t)g->f * o;
     for (int r = 0; r < nr; r++) {
-        a0[r] = a1[r] = _mm256_setzero_ps();
         const int c = (r0 + r) / g->k, i = (r0 + r) % g->k;
         roff[r] = (size_t)c * hw + (size_t)i * (size_t)g->w;
     }
+    for (int fi = f0; fi < f1; fi++)
+        for (int r = 0; r < nr; r++)
+            acc[fi - f0][0][r] = acc[fi - f0][1][r] = _mm256_setzero_ps();
     const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(g->k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     for (int b = 0; b < g->batch; b++) {
         const float *xb = x + (size_t)b * xsz;
-        const size_t go = (size_t)b * osz + (size_t)fi * o;
-        if (b + 1 < g->batch)
-            kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, false, mask);
-        else
-            kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, true, mask);
+        for (int fi = f0; fi < f1; fi++) {
+            __m256 a0[KERN_SDW_ROWS], a1[KERN_SDW_ROWS];
+            for (int r = 0; r < nr; r++)
+                a0[r] = acc[fi - f0][0][r], a1[r] = acc[fi - f0][1][r];
+            const size_t go = (size_t)b * osz + (size_t)fi * o;
+            if (b + 1 < g->batch)
+                kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, false, mask);
+            else
+                kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, true, mask);
+            for (int r = 0; r < nr; r++)
+                acc[fi - f0][0][r] = a0[r], acc[fi - f0][1][r] = a1[r];
+        }
     }
-    for (int r = 0; r < nr; r++) {
-        float t[8];
-        _mm256_storeu_ps(t, _mm256_add_ps(a0[r], a1[r]));
-        float *d = dw + (size_t)(r0 + r) * (size_t)g->k;
-        for (int j = 0; j < g->k; j++)
-            d[j] = d[j] + t[j];
-    }
+    for (int fi = f0; fi < f1; fi++)
+        for (int r = 0; r < nr; r++) {
+            float t[8];
+            _mm256_storeu_ps(t, _mm256_add_ps(acc[fi - f0][0][r], acc[fi - f0][1][r]));
+            float *d = dw + (size_t)fi * (size_t)(g->c * g->k * g->k) + (size_t)(r0 + r) * (size_t)g->k;
+            for (int j = 0; j < g->k; j++)
+                d[j] = d[j] + t[j];
+        }
 }
 
 KERN_TARGET_AVX2 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argmax,
                                                const int32_t *xoff, const float *x, const kern_pool_geom *g,
-                                               int fi)
+                                               int f0, int f1)
 {
-    assert(dw && dout && argmax && xoff && x && g && g->batch >= 1 && fi >= 0 && fi < g->f);
+    assert(dw && dout && argmax && xoff && x && g && g->batch >= 1 && 0 <= f0 && f0 <= f1 && f1 <= g->f);
     assert(g->k >= 1 && g->k <= 8 && g->o >= 1);
     assert(kern_cpu_avx2());
     const int rows = g->c * g->k;
-    for (int r0 = 0; r0 < rows; r0 += KERN_SDW_ROWS) {
-        /* constant block heights, so that the accumulators stay in registers */
-        switch (rows - r0 < KERN_SDW_ROWS ? rows - r0 : KERN_SDW_ROWS) {
-        case 5: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 5); break;
-        case 4: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 4); break;
-        case 3: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 3); break;
-        case 2: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 2); break;
-        default: kern_sdw_block(dw, dout, argmax, xoff, x, g, fi, r0, 1); break;
+    for (int fa = f0; fa < f1; fa += KERN_SDW_FILTERS) {
+        const int fb = f1 - fa < KERN_SDW_FILTERS ? f1 : fa + KERN_SDW_FILTERS;
+        for (int r0 = 0; r0 < rows; r0 += KERN_SDW_ROWS) {
+            /* constant block heights, so that the accumulators stay in registers */
+            switch (rows - r0 < KERN_SDW_ROWS ? rows - r0 : KERN_SDW_ROWS) {
+            case 5: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 5); break;
+            case 4: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 4); break;
+            case 3: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 3); break;
+            case 2: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 2); break;
+            default: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 1); break;
+            }
         }
     }
 }
@@ -418,9 +438,9 @@ void kern_maxpool2_avx2(float *y, int32_t *argmax, const float *x, int h, int w,
 }
 
 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argmax, const int32_t *xoff,
-                              const float *x, const kern_pool_geom *g, int fi)
+                              const float *x, const kern_pool_geom *g, int f0, int f1)
 {
-    (void)dw, (void)dout, (void)argmax, (void)xoff, (void)x, (void)g, (void)fi;
+    (void)dw, (void)dout, (void)argmax, (void)xoff, (void)x, (void)g, (void)f0, (void)f1;
     assert(!"kern_conv_dw_sparse_avx2 called in a build without AVX2 kernels");
 }
 

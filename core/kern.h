@@ -69,21 +69,22 @@ typedef struct kern_pool_geom {
     int f, k, o;
 } kern_pool_geom;
 
-/* Weight gradient of filter `fi` of a convolution (pad 0) followed by max-pooling, read from
- * the argmax instead of a dense conv output gradient: a max-pool passes each pooled gradient
- * to one conv output only (its window's argmax), so
- *   dw(c,i,j) += sum over b, o of dout(b,fi,o) * x(b, c, oy*S + i, ox*S + j)
- * with (oy, ox) the conv output argmax(b,fi,o) = oy*OW + ox picked for pooled output o. xoff
+/* Weight gradient of filters f0 .. f1-1 of a convolution (pad 0) followed by max-pooling, read
+ * from the argmax instead of a dense conv output gradient: a max-pool passes each pooled
+ * gradient to one conv output only (its window's argmax), so for each filter f
+ *   dw(f,c,i,j) += sum over b, o of dout(b,f,o) * x(b, c, oy*S + i, ox*S + j)
+ * with (oy, ox) the conv output argmax(b,f,o) = oy*OW + ox picked for pooled output o. xoff
  * maps such an index to the offset of its patch in a channel plane: xoff(a) = (a / OW)*S*W +
  * (a % OW)*S (S the conv stride). That is a quarter of the multiply-adds of the dense
  * dW(F,Q) = dy(F,P) . col(Q,P)^T for a 2x2 pool, with no im2col.
  * Order: each patch row (c,i) is one 8-lane vector of taps j (lanes j >= K unused); two sums
  * per tap, A0 over the even o and A1 over the odd o of every image, each a fused multiply-add
- * chain in increasing (b, o); then dw(c,i,j) = dw(c,i,j) + (A0 + A1). The result depends on
- * nothing else (not on threads: callers give each filter to one thread). Reads lanes past a
- * patch row only inside x (masked on the last image). Requires KERN_AVX2. */
-void kern_conv_dw_sparse_avx2(float *dw /*(C,K,K) of filter fi, +=*/, const float *dout /*(B,F,O)*/,
+ * chain in increasing (b, o); then dw(f,c,i,j) = dw(f,c,i,j) + (A0 + A1). A filter's result
+ * depends on nothing else, in particular not on which range [f0, f1) it was computed in, so
+ * threads may split the filters any way. Reads lanes past a patch row only inside x (masked
+ * on the last image). Requires KERN_AVX2. */
+void kern_conv_dw_sparse_avx2(float *dw /*(F,C,K,K) +=*/, const float *dout /*(B,F,O)*/,
                               const int32_t *argmax /*(B,F,O)*/, const int32_t *xoff /*(OH*OW)*/,
-                              const float *x /*(B,C,H,W)*/, const kern_pool_geom *g, int fi);
+                              const float *x /*(B,C,H,W)*/, const kern_pool_geom *g, int f0, int f1);
 
 #endif

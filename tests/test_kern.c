@@ -190,7 +190,7 @@ static void test_dw_sparse_bitwise(void **state)
         skip();
     /* batch, c, h, f, k, stride, pool k, pool stride */
     const int shapes[][8] = {{3, 1, 28, 4, 5, 1, 2, 2}, {2, 7, 9, 3, 3, 1, 2, 2}, {2, 2, 15, 2, 3, 2, 3, 2},
-                             {1, 1, 12, 2, 8, 1, 2, 1}, {2, 1, 11, 3, 5, 1, 3, 3}};
+                             {1, 1, 12, 2, 8, 1, 2, 1}, {2, 1, 11, 3, 5, 1, 3, 3}, {2, 1, 12, 30, 5, 1, 2, 2}};
     gc_rand r = {15};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *sh = shapes[s];
@@ -232,10 +232,15 @@ static void test_dw_sparse_bitwise(void **state)
         int32_t *xoff = malloc((size_t)(g.oh * g.ow) * 4);
         for (int a = 0; a < g.oh * g.ow; a++)
             xoff[a] = (a / g.ow) * st * h + (a % g.ow) * st;
+        /* one filter at a time, and all at once: the same bits */
+        float *dw1 = malloc(wn * 4);
+        memcpy(dw1, dw, wn * 4);
         for (int fi = 0; fi < f; fi++)
-            kern_conv_dw_sparse_avx2(dw + (size_t)fi * (size_t)(c * k * k), dout, am, xoff, x, &kg, fi);
-        free(xoff);
+            kern_conv_dw_sparse_avx2(dw, dout, am, xoff, x, &kg, fi, fi + 1);
         assert_memory_equal(dw, want, wn * 4);
+        kern_conv_dw_sparse_avx2(dw1, dout, am, xoff, x, &kg, 0, f);
+        assert_memory_equal(dw1, want, wn * 4);
+        free(xoff), free(dw1);
         free(x), free(y), free(pooled), free(dout), free(dw), free(want), free(am);
     }
 }
