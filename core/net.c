@@ -526,12 +526,47 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
     return labels ? loss : 0.0;
 }
 
+/* Elementwise passes of the backward split over the ctx's threads in contiguous ranges (whole
+ * 64-byte lines): each element is computed alone, so the result is the same for any split. */
+static void net_par_range(size_t *lo, size_t *hi, size_t n, int t, int nt)
+{
+    const size_t lines = (n + 15) / 16;
+    *lo = lines * (size_t)t / (size_t)nt * 16;
+    *hi = lines * (size_t)(t + 1) / (size_t)nt * 16;
+    if (*lo > n)
+        *lo = n;
+    if (*hi > n)
+        *hi = n;
+}
+
+static void net_par_zero(const gemm_ctx *g, float *a, size_t n)
+{
+    const int nt = g->threads;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int t = 0; t < nt; t++) {
+        size_t lo, hi;
+        net_par_range(&lo, &hi, n, t, nt);
+        memset(a + lo, 0, (hi - lo) * sizeof *a);
+    }
+}
+
+static void net_par_relu_backward(const gemm_ctx *g, float *dx, const float *dy, const float *y, size_t n)
+{
+    const int nt = g->threads;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int t = 0; t < nt; t++) {
+        size_t lo, hi;
+        net_par_range(&lo, &hi, n, t, nt);
+        act_relu_backward(dx + lo, dy + lo, y + lo, hi - lo);
+    }
+}
+
 void net_backward(net *n, const uint8_t *labels, int batch)
 {
     assert(batch >= 1 && batch <= n->cfg.max_batch);
     const gemm_ctx *g = &n->cfg.gemm;
     net_mark(n, n->n_layers, n->n_layers, true, false);
-    memset(n->grads, 0, n->n_params * sizeof(float));
+    net_par_zero(g, n->grads, n->n_params);
 
     /* dy of the last layer = d(loss)/d(logits) = (p - onehot)/B. */
     int cur = 0;
@@ -552,7 +587,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
             net_mark(n, h, i, true, false);
             const bool relu = hd->spec.kind == LAYER_RELU || hd->group == 2;
             if (relu) /* dy *= [pooled output > 0], in place (the ReLU ran after the pool) */
-                act_relu_backward(n->dbuf[cur], dy, l->out, (size_t)batch * l->out_n);
+                net_par_relu_backward(g, n->dbuf[cur], dy, l->out, (size_t)batch * l->out_n);
             if (h == 0 && hd->n_w == 0) {
                 net_mark(n, h, i, true, true);
                 break;
@@ -591,7 +626,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
                         l->in_h * l->in_w);
             break;
         case LAYER_RELU:
-            act_relu_backward(dx, dy, l->out, total);
+            net_par_relu_backward(g, dx, dy, l->out, total);
             break;
         case LAYER_TANH:
             act_tanh_backward(dx, dy, l->out, total);
