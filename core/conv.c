@@ -298,6 +298,21 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
         float *slot = slots + (size_t)ch * ysz;
         for (int bi = lo; bi < hi; bi++) {
             float *yb = y + (size_t)bi * osz;
+            int32_t *ab = argmax ? argmax + (size_t)bi * osz : NULL;
+            if (direct && pool2) {
+                /* 4 filters at a time (the kernel's tile height, so the same tiles as one call):
+                 * their conv planes are pooled while still in L1 */
+                const size_t pp = (size_t)pg->oh * (size_t)pg->ow;
+                for (int f0 = 0; f0 < g->f; f0 += 4) {
+                    const int nf = g->f - f0 < 4 ? g->f - f0 : 4;
+                    kern_conv_fwd_direct_avx2(slot, w + (size_t)f0 * (size_t)ckk, b + f0, x + (size_t)bi * xsz, nf,
+                                              g->c, g->h, g->w, g->k);
+                    for (int j = 0; j < nf; j++)
+                        kern_maxpool2_avx2(yb + (size_t)(f0 + j) * pp, ab ? ab + (size_t)(f0 + j) * pp : NULL,
+                                           slot + (size_t)j * (size_t)p, g->oh, g->ow, relu);
+                }
+                continue;
+            }
             if (direct) {
                 kern_conv_fwd_direct_avx2(slot, w, b, x + (size_t)bi * xsz, g->f, g->c, g->h, g->w, g->k);
             } else {
@@ -305,7 +320,6 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
                 conv_im2col(col, x + (size_t)bi * xsz, g);
                 conv_product(isa, slot, col, w, b, g);
             }
-            int32_t *ab = argmax ? argmax + (size_t)bi * osz : NULL;
             if (pool2) { /* the same bits as the two calls below */
                 const size_t pp = (size_t)pg->oh * (size_t)pg->ow;
                 for (int fi = 0; fi < g->f; fi++)
