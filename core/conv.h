@@ -22,7 +22,8 @@
  * Nothing is allocated here.
  *
  * Kernels: ctx->isa selects the direct AVX2 products (kern.h, fused bias, no packing) or the
- * BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes through the BLAS. */
+ * BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes through the BLAS. The
+ * fused conv+maxpool layers add AVX2-only paths (no im2col, sparse dW; see below). */
 #ifndef BENCH_CONV_H
 #define BENCH_CONV_H
 

@@ -12,7 +12,10 @@
  *
  * The kernels are the two products of a convolution over its im2col matrix col (Q,P), with
  * Q = C*K*K taps and P = OH*OW output pixels (conv.h), written without packing for the small Q
- * of MNIST networks (Q = 25 for the paper), where a BLAS spends its time in call overhead. */
+ * of MNIST networks (Q = 25 for the paper), where a BLAS spends its time in call overhead;
+ * and, for a convolution fused with the max-pool after it (conv_pool_*), a direct forward
+ * that reads the input in place, a vectorised 2x2 max-pool (+ ReLU) epilogue and a sparse
+ * weight gradient that visits only the argmax of each pooled window. */
 #ifndef BENCH_KERN_H
 #define BENCH_KERN_H
 
