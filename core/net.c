@@ -527,7 +527,13 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
 }
 
 /* Elementwise passes of the backward split over the ctx's threads in contiguous ranges (whole
- * 64-byte lines): each element is computed alone, so the result is the same for any split. */
+ * 64-byte lines): each element is computed alone, so the result is the same for any split.
+ * Below NET_PAR_MIN elements one thread does it (a fork and join costs more than it saves, and
+ * far more when a core is shared). */
+#define NET_PAR_MIN 65536
+
+static int net_par_threads(const gemm_ctx *g, size_t n) { return n < NET_PAR_MIN ? 1 : g->threads; }
+
 static void net_par_range(size_t *lo, size_t *hi, size_t n, int t, int nt)
 {
     const size_t lines = (n + 15) / 16;
@@ -541,7 +547,7 @@ static void net_par_range(size_t *lo, size_t *hi, size_t n, int t, int nt)
 
 static void net_par_zero(const gemm_ctx *g, float *a, size_t n)
 {
-    const int nt = g->threads;
+    const int nt = net_par_threads(g, n);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int t = 0; t < nt; t++) {
         size_t lo, hi;
@@ -552,7 +558,7 @@ static void net_par_zero(const gemm_ctx *g, float *a, size_t n)
 
 static void net_par_relu_backward(const gemm_ctx *g, float *dx, const float *dy, const float *y, size_t n)
 {
-    const int nt = g->threads;
+    const int nt = net_par_threads(g, n);
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int t = 0; t < nt; t++) {
         size_t lo, hi;
