@@ -248,9 +248,12 @@ void conv_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *
  * order, so conv_pool_* agree bitwise with conv_forward + pool_max_forward (+ act_relu_forward)
  * and the matching backward passes. */
 
+/* ws: conv_ws_floats, then CONV_CHUNKS (F,P) slots for conv outputs, then P int32 patch offsets
+ * for the sparse dW (kern.h xoff). */
 size_t conv_pool_ws_floats(const conv_geom *g, int batch)
 {
-    return conv_ws_floats(g, batch) + (size_t)CONV_CHUNKS * (size_t)g->f * (size_t)g->oh * (size_t)g->ow;
+    const size_t p = (size_t)g->oh * (size_t)g->ow;
+    return conv_ws_floats(g, batch) + (size_t)CONV_CHUNKS * (size_t)g->f * p + p;
 }
 
 /* Why the ReLU may run after the pool (relu(maxpool(y)) == maxpool(relu(y)), with the same
@@ -261,6 +264,16 @@ size_t conv_pool_ws_floats(const conv_geom *g, int batch)
  * m <= 0, every relu(v_i) is +0 and both orders send 0 to every input (the pooled value is +0
  * either way). The one exception is a NaN input (relu maps NaN to 0, max-pool may propagate it):
  * only a diverged network produces one, and the loss check stops training then. */
+
+bool conv_pool_sparse_dw(kern_isa isa, int k, int pad) { return isa == KERN_AVX2 && pad == 0 && k <= 8; }
+
+/* Whether conv_pool_forward convolves straight from the input (kern_conv_fwd_direct_avx2)
+ * instead of through im2col blocks: only when the backward then reads no im2col either (sparse
+ * dW, and the dx product writes its dcol without reading col). */
+static bool conv_pool_fwd_direct(kern_isa isa, const conv_geom *g)
+{
+    return g->stride == 1 && conv_pool_sparse_dw(isa, g->k, g->pad);
+}
 
 void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws, const float *x,
                        const float *w, const float *b, const conv_geom *g, const pool_geom *pg, bool relu,
@@ -275,27 +288,75 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
     const int chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS;
     float *slots = ws + conv_ws_floats(g, batch); /* (CONV_CHUNKS, F, P) */
     const kern_isa isa = kern_resolve(ctx->isa);
+    /* The direct kernel reads the input in place and computes the same bits as im2col + the
+     * product; the backward needs no im2col then (conv_pool_fwd_direct() implies sparse dW). */
+    const bool direct = conv_pool_fwd_direct(isa, g);
+    const bool pool2 = isa == KERN_AVX2 && pg->k == 2 && pg->stride == 2 && g->ow >= 16;
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int ch = 0; ch < chunks; ch++) {
         const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
         float *slot = slots + (size_t)ch * ysz;
         for (int bi = lo; bi < hi; bi++) {
-            float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for the backward pass */
             float *yb = y + (size_t)bi * osz;
-            conv_im2col(col, x + (size_t)bi * xsz, g);
-            conv_product(isa, slot, col, w, b, g);
-            pool_max_forward(yb, argmax ? argmax + (size_t)bi * osz : NULL, slot, pg, 1);
+            int32_t *ab = argmax ? argmax + (size_t)bi * osz : NULL;
+            if (direct && pool2) {
+                /* 4 filters at a time (the kernel's tile height, so the same tiles as one call):
+                 * their conv planes are pooled while still in L1 */
+                const size_t pp = (size_t)pg->oh * (size_t)pg->ow;
+                for (int f0 = 0; f0 < g->f; f0 += 4) {
+                    const int nf = g->f - f0 < 4 ? g->f - f0 : 4;
+                    kern_conv_fwd_direct_avx2(slot, w + (size_t)f0 * (size_t)ckk, b + f0, x + (size_t)bi * xsz, nf,
+                                              g->c, g->h, g->w, g->k);
+                    for (int j = 0; j < nf; j++)
+                        kern_maxpool2_avx2(yb + (size_t)(f0 + j) * pp, ab ? ab + (size_t)(f0 + j) * pp : NULL,
+                                           slot + (size_t)j * (size_t)p, g->oh, g->ow, relu);
+                }
+                continue;
+            }
+            if (direct) {
+                kern_conv_fwd_direct_avx2(slot, w, b, x + (size_t)bi * xsz, g->f, g->c, g->h, g->w, g->k);
+            } else {
+                float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for the backward pass */
+                conv_im2col(col, x + (size_t)bi * xsz, g);
+                conv_product(isa, slot, col, w, b, g);
+            }
+            if (pool2) { /* the same bits as the two calls below */
+                const size_t pp = (size_t)pg->oh * (size_t)pg->ow;
+                for (int fi = 0; fi < g->f; fi++)
+                    kern_maxpool2_avx2(yb + (size_t)fi * pp, ab ? ab + (size_t)fi * pp : NULL,
+                                       slot + (size_t)fi * (size_t)p, g->oh, g->ow, relu);
+                continue;
+            }
+            pool_max_forward(yb, ab, slot, pg, 1);
             if (relu)
                 act_relu_forward(yb, yb, osz);
         }
     }
 }
 
-void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *ws, const float *dy,
-                        const int32_t *argmax, const float *w, const conv_geom *g, const pool_geom *pg,
-                        int batch)
+/* The sparse parameter gradients of conv_pool_backward for filters [f0, f1): dW from the
+ * argmax and the input (kern.h), and db(f) = sum over images in order, in double, of each
+ * image's conv_sum of dout (the conv output gradient is dout at the argmax and 0 elsewhere, so
+ * this is its sum). Each filter's values are the same whichever range computes it. */
+static void conv_pool_sparse_filters(float *dw /*(F,C,K,K) +=*/, float *db /*(F) +=*/, const float *dout,
+                                     const int32_t *argmax, const int32_t *xoff, const float *x,
+                                     const kern_pool_geom *kg, int f0, int f1)
 {
-    assert(ctx && dw && db && ws && dy && argmax && w && g && pg && batch >= 1);
+    const size_t o = (size_t)kg->o, osz = (size_t)kg->f * o;
+    kern_conv_dw_sparse_avx2(dw, dout, argmax, xoff, x, kg, f0, f1);
+    for (int fi = f0; fi < f1; fi++) {
+        double acc = 0.0;
+        for (int bi = 0; bi < kg->batch; bi++)
+            acc += conv_sum(dout + (size_t)bi * osz + (size_t)fi * o, o);
+        db[fi] += (float)acc;
+    }
+}
+
+void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *ws, const float *dy,
+                        const int32_t *argmax, const float *x, const float *w, const conv_geom *g,
+                        const pool_geom *pg, int batch)
+{
+    assert(ctx && dw && db && ws && dy && argmax && x && w && g && pg && batch >= 1);
     assert(pg->c == g->f && pg->h == g->oh && pg->w == g->ow);
     const int ckk = g->c * g->k * g->k, f = g->f, nt = ctx->threads;
     const int p = g->oh * g->ow;
@@ -306,6 +367,36 @@ void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, fl
     float *part = ws + (size_t)batch * (size_t)ckk * (size_t)p; /* (chunks, F*C*K*K + F) */
     float *slots = ws + conv_ws_floats(g, batch);               /* (CONV_CHUNKS, F, P) */
     const kern_isa isa = kern_resolve(ctx->isa);
+    if (conv_pool_sparse_dw(isa, g->k, g->pad)) {
+        const kern_pool_geom kg = {.batch = batch, .c = g->c, .h = g->h, .w = g->w, .f = f, .k = g->k,
+                                   .o = pg->oh * pg->ow};
+        /* the patch offset of each conv output a = oy*OW + ox: (a / OW)*S*W + (a % OW)*S */
+        int32_t *xoff = (int32_t *)(slots + (size_t)CONV_CHUNKS * ysz);
+        for (int a = 0; a < p; a++)
+            xoff[a] = (a / g->ow) * g->stride * g->w + (a % g->ow) * g->stride;
+        /* each thread takes a contiguous range of filters; a filter's gradients are computed by
+         * one thread the same way whatever the ranges */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int t = 0; t < nt; t++)
+            conv_pool_sparse_filters(dw, db, dy, argmax, xoff, x, &kg, (int)((long)t * f / nt),
+                                     (int)((long)(t + 1) * f / nt));
+        if (!dx)
+            return;
+        /* dx_b = col2im(W^T . dy_b) of the dense conv output gradient, per image */
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+        for (int ch = 0; ch < chunks; ch++) {
+            const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
+            float *slot = slots + (size_t)ch * ysz;
+            const gemm_ctx one = GEMM_CTX_DEFAULT;
+            for (int bi = lo; bi < hi; bi++) {
+                float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p;
+                pool_max_backward(slot, dy + (size_t)bi * osz, argmax + (size_t)bi * osz, pg, 1);
+                gemm(&one, true, false, ckk, p, f, 1.0f, w, ckk, slot, p, 0.0f, col, p);
+                conv_col2im(dx + (size_t)bi * xsz, col, g);
+            }
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
     for (int ch = 0; ch < chunks; ch++) {
         const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);

@@ -22,7 +22,8 @@
  * Nothing is allocated here.
  *
  * Kernels: ctx->isa selects the direct AVX2 products (kern.h, fused bias, no packing) or the
- * BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes through the BLAS. */
+ * BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes through the BLAS. The
+ * fused conv+maxpool layers add AVX2-only paths (no im2col, sparse dW; see below). */
 #ifndef BENCH_CONV_H
 #define BENCH_CONV_H
 
@@ -65,7 +66,10 @@ void conv_backward(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, float *
  * out = maxpool(relu(conv(x))) (relu when `relu`), computed as relu(maxpool(conv(x))), which is
  * the same value and gradient routing (proof in conv.c); the (B,F,OH,OW) convolution output
  * is never stored. pg describes the pool over the conv output (pg->c, h, w == F, OH, OW).
- * Results agree bitwise with the unfused layers. ws holds conv_pool_ws_floats() floats. */
+ * Results agree bitwise with the unfused layers (but for the sparse dW of conv_pool_backward).
+ * ws holds conv_pool_ws_floats() floats. With the AVX2 kernels, stride 1 and no padding the
+ * forward convolves straight from x (kern_conv_fwd_direct_avx2, the same bits) and leaves no
+ * im2col blocks, which the sparse backward does not need. */
 size_t conv_pool_ws_floats(const conv_geom *g, int batch);
 
 void conv_pool_forward(const gemm_ctx *ctx, float *out /*(B,F,PH,PW)*/, int32_t *argmax /*(B,F,PH,PW) or NULL*/,
@@ -74,10 +78,20 @@ void conv_pool_forward(const gemm_ctx *ctx, float *out /*(B,F,PH,PW)*/, int32_t 
 
 /* Backward of conv_pool_forward given dout, the gradient of `out` already multiplied by the
  * ReLU mask [out > 0] when the forward applied ReLU (act_relu_backward). dw, db accumulate; dx
- * is overwritten or skipped when NULL. ws and argmax as the matching forward left them. */
+ * is overwritten or skipped when NULL. ws and argmax as the matching forward left them; x is
+ * the forward's input.
+ * When conv_pool_sparse_dw() holds, dW is computed from the argmax and x (kern.h,
+ * kern_conv_dw_sparse_avx2: only the conv outputs the pool routed a gradient to), each filter
+ * by one thread, and db per filter in double over the images in order: a different summation
+ * order from the dense path, so dw and db then agree with the unfused layers to rounding, not
+ * bitwise (dx, computed densely, still agrees bitwise). */
 void conv_pool_backward(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, float *dw /*(F,C,K,K) +=*/,
                         float *db /*(F) +=*/, float *ws, const float *dout /*(B,F,PH,PW)*/,
-                        const int32_t *argmax /*(B,F,PH,PW)*/, const float *w /*(F,C,K,K)*/,
-                        const conv_geom *g, const pool_geom *pg, int batch);
+                        const int32_t *argmax /*(B,F,PH,PW)*/, const float *x /*(B,C,H,W)*/,
+                        const float *w /*(F,C,K,K)*/, const conv_geom *g, const pool_geom *pg, int batch);
+
+/* Whether conv_pool_backward takes the sparse weight gradient for kernel set `isa` (as
+ * resolved), kernel size k and padding pad: AVX2, no padding, k <= 8. */
+bool conv_pool_sparse_dw(kern_isa isa, int k, int pad);
 
 #endif

@@ -108,6 +108,139 @@ KERN_TARGET_AVX2 void kern_conv_fwd_avx2(float *y, const float *w, const float *
     }
 }
 
+/* Direct forward tile: NF <= 4 filters x NV <= 3 vectors of 8 pixels of one output row, 4*3
+ * accumulators started at the bias; each tap (c, i, j) loads the NV input vectors at row i,
+ * column j of the tile's origin in x and broadcasts one weight per filter. MASKED: the last
+ * vector holds only the pixels `mask` selects (a row's tail), loaded and stored under it. */
+KERN_TARGET_AVX2 KERN_INLINE void kern_dfwd_tile(float *y, const float *w, const float *b, const float *x,
+                                                 int nf, int nv, bool masked, __m256i mask, int c, int h,
+                                                 int wd, int k, size_t ohw)
+{
+    __m256 acc[4][3];
+    const int q = c * k * k;
+    for (int jf = 0; jf < nf; jf++)
+        for (int v = 0; v < nv; v++)
+            acc[jf][v] = _mm256_set1_ps(b[jf]);
+    for (int ci = 0; ci < c; ci++)
+        for (int i = 0; i < k; i++) {
+            const float *xr = x + ((size_t)ci * (size_t)h + (size_t)i) * (size_t)wd;
+            const int t0 = (ci * k + i) * k;
+            for (int j = 0; j < k; j++) {
+                __m256 xv[3];
+                for (int v = 0; v < nv; v++)
+                    xv[v] = masked && v == nv - 1 ? _mm256_maskload_ps(xr + j + 8 * v, mask)
+                                                  : _mm256_loadu_ps(xr + j + 8 * v);
+                for (int jf = 0; jf < nf; jf++) {
+                    const __m256 wv = _mm256_broadcast_ss(w + (size_t)jf * (size_t)q + (size_t)(t0 + j));
+                    for (int v = 0; v < nv; v++)
+                        acc[jf][v] = _mm256_fmadd_ps(wv, xv[v], acc[jf][v]);
+                }
+            }
+        }
+    for (int jf = 0; jf < nf; jf++)
+        for (int v = 0; v < nv; v++) {
+            float *d = y + (size_t)jf * ohw + (size_t)(8 * v);
+            if (masked && v == nv - 1)
+                _mm256_maskstore_ps(d, mask, acc[jf][v]);
+            else
+                _mm256_storeu_ps(d, acc[jf][v]);
+        }
+}
+
+/* kern_dfwd_tile with constant NF, NV, MASKED (so that the accumulators stay in registers). */
+#define KERN_DFWD_CASE(NF, NV, M)                                                                       \
+    case (NF) * 8 + (NV) * 2 + (M):                                                                     \
+        kern_dfwd_tile(yt, wf, bf, xt, NF, NV, M, mask, c, h, wd, k, ohw);                              \
+        break;
+
+KERN_TARGET_AVX2 void kern_conv_fwd_direct_avx2(float *y, const float *w, const float *b, const float *x,
+                                                int f, int c, int h, int wd, int k)
+{
+    assert(y && w && b && x && f >= 1 && c >= 1 && k >= 1 && k <= h && k <= wd);
+    assert(kern_cpu_avx2());
+    const int oh = h - k + 1, ow = wd - k + 1, q = c * k * k;
+    const size_t ohw = (size_t)oh * (size_t)ow;
+    for (int f0 = 0; f0 < f; f0 += 4) {
+        const int nf = f - f0 < 4 ? f - f0 : 4;
+        const float *wf = w + (size_t)f0 * (size_t)q, *bf = b + f0;
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox0 = 0; ox0 < ow; ox0 += 24) {
+                const int n = ow - ox0 < 24 ? ow - ox0 : 24; /* pixels of this tile */
+                const int nv = (n + 7) / 8, tail = n - 8 * (nv - 1);
+                const bool m = tail < 8;
+                const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(tail), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+                float *yt = y + (size_t)f0 * ohw + (size_t)oy * (size_t)ow + (size_t)ox0;
+                const float *xt = x + (size_t)oy * (size_t)wd + (size_t)ox0;
+                switch (nf * 8 + nv * 2 + (int)m) {
+                    KERN_DFWD_CASE(4, 3, 0) KERN_DFWD_CASE(4, 3, 1) KERN_DFWD_CASE(4, 2, 0) KERN_DFWD_CASE(4, 2, 1)
+                    KERN_DFWD_CASE(4, 1, 0) KERN_DFWD_CASE(4, 1, 1) KERN_DFWD_CASE(3, 3, 0) KERN_DFWD_CASE(3, 3, 1)
+                    KERN_DFWD_CASE(3, 2, 0) KERN_DFWD_CASE(3, 2, 1) KERN_DFWD_CASE(3, 1, 0) KERN_DFWD_CASE(3, 1, 1)
+                    KERN_DFWD_CASE(2, 3, 0) KERN_DFWD_CASE(2, 3, 1) KERN_DFWD_CASE(2, 2, 0) KERN_DFWD_CASE(2, 2, 1)
+                    KERN_DFWD_CASE(2, 1, 0) KERN_DFWD_CASE(2, 1, 1) KERN_DFWD_CASE(1, 3, 0) KERN_DFWD_CASE(1, 3, 1)
+                    KERN_DFWD_CASE(1, 2, 0) KERN_DFWD_CASE(1, 2, 1) KERN_DFWD_CASE(1, 1, 0) KERN_DFWD_CASE(1, 1, 1)
+                default: assert(!"unreachable tile shape");
+                }
+            }
+    }
+}
+#undef KERN_DFWD_CASE
+
+/* Eight pooled outputs ox0 .. ox0+7 of output row oy (kern_maxpool2_avx2). The even and odd
+ * columns of the 16 inputs of a row are split by a shuffle within 128-bit lanes and a
+ * cross-lane permute (lanes 0-7 = columns 2*ox0 + 2*l (+1)). */
+KERN_TARGET_AVX2 KERN_INLINE void kern_pool2_vec(float *y, int32_t *argmax, const float *x, int w, int ow, int oy,
+                                                 int ox0, bool relu)
+{
+    const float *r0 = x + (size_t)(2 * oy) * (size_t)w + (size_t)(2 * ox0), *r1 = r0 + w;
+    const __m256 a0 = _mm256_loadu_ps(r0), a1 = _mm256_loadu_ps(r0 + 8);
+    const __m256 b0 = _mm256_loadu_ps(r1), b1 = _mm256_loadu_ps(r1 + 8);
+#define KERN_EVEN(u, v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(u, v, 0x88)), 0xd8))
+#define KERN_ODD(u, v) _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(u, v, 0xdd)), 0xd8))
+    const __m256 e00 = KERN_EVEN(a0, a1), e01 = KERN_ODD(a0, a1), e10 = KERN_EVEN(b0, b1), e11 = KERN_ODD(b0, b1);
+#undef KERN_EVEN
+#undef KERN_ODD
+    __m256 best = e00;
+    __m256 gt = _mm256_cmp_ps(e01, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, e01, gt);
+    const __m256 gt1 = gt;
+    gt = _mm256_cmp_ps(e10, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, e10, gt);
+    const __m256 gt2 = gt;
+    gt = _mm256_cmp_ps(e11, best, _CMP_GT_OQ);
+    best = _mm256_blendv_ps(best, e11, gt);
+    const __m256 gt3 = gt;
+    float *yr = y + (size_t)oy * (size_t)ow + (size_t)ox0;
+    if (relu)
+        _mm256_storeu_ps(yr, _mm256_and_ps(best, _mm256_cmp_ps(best, _mm256_setzero_ps(), _CMP_GT_OQ)));
+    else
+        _mm256_storeu_ps(yr, best);
+    if (argmax) {
+        /* index of (0,0) is base + 2*(ox0 + l); the others add 1, w, w + 1 */
+        const __m256i i00 = _mm256_add_epi32(_mm256_set1_epi32(2 * oy * w + 2 * ox0),
+                                             _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+        __m256i bi = i00;
+        bi = _mm256_blendv_epi8(bi, _mm256_add_epi32(i00, _mm256_set1_epi32(1)), _mm256_castps_si256(gt1));
+        bi = _mm256_blendv_epi8(bi, _mm256_add_epi32(i00, _mm256_set1_epi32(w)), _mm256_castps_si256(gt2));
+        bi = _mm256_blendv_epi8(bi, _mm256_add_epi32(i00, _mm256_set1_epi32(w + 1)), _mm256_castps_si256(gt3));
+        _mm256_storeu_si256((__m256i *)(argmax + (size_t)oy * (size_t)ow + (size_t)ox0), bi);
+    }
+}
+
+KERN_TARGET_AVX2 void kern_maxpool2_avx2(float *y, int32_t *argmax, const float *x, int h, int w, bool relu)
+{
+    assert(y && x && w >= 16 && h >= 2);
+    assert(kern_cpu_avx2());
+    const int oh = h / 2, ow = w / 2;
+    for (int oy = 0; oy < oh; oy++) {
+        int ox0 = 0;
+        for (; ox0 + 8 <= ow; ox0 += 8)
+            kern_pool2_vec(y, argmax, x, w, ow, oy, ox0, relu);
+        /* the tail: a last vector overlapping the previous one (rewrites the same values) */
+        if (ox0 < ow)
+            kern_pool2_vec(y, argmax, x, w, ow, oy, ow - 8, relu);
+    }
+}
+
 /* Sum of the 8 lanes in the fixed tree of kern.h. */
 KERN_TARGET_AVX2 KERN_INLINE float kern_hsum(__m256 v)
 {
@@ -174,6 +307,109 @@ KERN_TARGET_AVX2 void kern_conv_dw_avx2(float *dw, const float *dy, const float 
     }
 }
 
+/* ---- sparse weight gradient of conv + max-pool (kern.h) ---- */
+
+/* patch rows per pass: 2*5 accumulators, one broadcast and the loads fit the 16 YMM registers */
+enum { KERN_SDW_ROWS = 5 };
+
+/* One image's terms for patch rows r (< NR) at offsets roff[r] from the patch start: even
+ * pooled outputs into a0, odd into a1. MASKED reads only the K taps (the last image, where an
+ * 8-lane read could run past the end of x). */
+KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_image(__m256 *a0, __m256 *a1, int nr, const size_t *roff,
+                                                 const float *xb, const float *gb, const int32_t *ab,
+                                                 const int32_t *xoff, int o, bool masked, __m256i mask)
+{
+#define KERN_SDW_LOAD(ptr) (masked ? _mm256_maskload_ps((ptr), mask) : _mm256_loadu_ps(ptr))
+    int idx = 0;
+    for (; idx + 1 < o; idx += 2) {
+        const float *p0 = xb + xoff[ab[idx]], *p1 = xb + xoff[ab[idx + 1]];
+        const __m256 g0 = _mm256_set1_ps(gb[idx]), g1 = _mm256_set1_ps(gb[idx + 1]);
+        for (int r = 0; r < nr; r++) {
+            a0[r] = _mm256_fmadd_ps(g0, KERN_SDW_LOAD(p0 + roff[r]), a0[r]);
+            a1[r] = _mm256_fmadd_ps(g1, KERN_SDW_LOAD(p1 + roff[r]), a1[r]);
+        }
+    }
+    if (idx < o) {
+        const float *p0 = xb + xoff[ab[idx]];
+        const __m256 g0 = _mm256_set1_ps(gb[idx]);
+        for (int r = 0; r < nr; r++)
+            a0[r] = _mm256_fmadd_ps(g0, KERN_SDW_LOAD(p0 + roff[r]), a0[r]);
+    }
+#undef KERN_SDW_LOAD
+}
+
+/* filters per pass of kern_sdw_block: their accumulators wait in a 16 * 2 * 5 * 32 B = 5 KiB
+ * stack block between images */
+enum { KERN_SDW_FILTERS = 16 };
+
+/* Patch rows r0 .. r0+NR-1 (row r = (c, i)) of filters f0 .. f1-1 (at most KERN_SDW_FILTERS)
+ * over the whole batch. Images outside, filters inside: an image (and its gradient planes) is
+ * read from cache once for all the filters; each filter's accumulators are reloaded from and
+ * saved to acc around its image, which leaves its sums exactly as one unbroken chain. */
+KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_block(float *dw, const float *dout, const int32_t *argmax,
+                                                 const int32_t *xoff, const float *x, const kern_pool_geom *g,
+                                                 int f0, int f1, int r0, int nr)
+{
+    __m256 acc[KERN_SDW_FILTERS][2][KERN_SDW_ROWS];
+    size_t roff[KERN_SDW_ROWS];
+    const size_t hw = (size_t)g->h * (size_t)g->w, xsz = (size_t)g->c * hw;
+    const size_t o = (size_t)g->o, osz = (size_t)g->f * o;
+    for (int r = 0; r < nr; r++) {
+        const int c = (r0 + r) / g->k, i = (r0 + r) % g->k;
+        roff[r] = (size_t)c * hw + (size_t)i * (size_t)g->w;
+    }
+    for (int fi = f0; fi < f1; fi++)
+        for (int r = 0; r < nr; r++)
+            acc[fi - f0][0][r] = acc[fi - f0][1][r] = _mm256_setzero_ps();
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(g->k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int b = 0; b < g->batch; b++) {
+        const float *xb = x + (size_t)b * xsz;
+        for (int fi = f0; fi < f1; fi++) {
+            __m256 a0[KERN_SDW_ROWS], a1[KERN_SDW_ROWS];
+            for (int r = 0; r < nr; r++)
+                a0[r] = acc[fi - f0][0][r], a1[r] = acc[fi - f0][1][r];
+            const size_t go = (size_t)b * osz + (size_t)fi * o;
+            if (b + 1 < g->batch)
+                kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, false, mask);
+            else
+                kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, true, mask);
+            for (int r = 0; r < nr; r++)
+                acc[fi - f0][0][r] = a0[r], acc[fi - f0][1][r] = a1[r];
+        }
+    }
+    for (int fi = f0; fi < f1; fi++)
+        for (int r = 0; r < nr; r++) {
+            float t[8];
+            _mm256_storeu_ps(t, _mm256_add_ps(acc[fi - f0][0][r], acc[fi - f0][1][r]));
+            float *d = dw + (size_t)fi * (size_t)(g->c * g->k * g->k) + (size_t)(r0 + r) * (size_t)g->k;
+            for (int j = 0; j < g->k; j++)
+                d[j] = d[j] + t[j];
+        }
+}
+
+KERN_TARGET_AVX2 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argmax,
+                                               const int32_t *xoff, const float *x, const kern_pool_geom *g,
+                                               int f0, int f1)
+{
+    assert(dw && dout && argmax && xoff && x && g && g->batch >= 1 && 0 <= f0 && f0 <= f1 && f1 <= g->f);
+    assert(g->k >= 1 && g->k <= 8 && g->o >= 1);
+    assert(kern_cpu_avx2());
+    const int rows = g->c * g->k;
+    for (int fa = f0; fa < f1; fa += KERN_SDW_FILTERS) {
+        const int fb = f1 - fa < KERN_SDW_FILTERS ? f1 : fa + KERN_SDW_FILTERS;
+        for (int r0 = 0; r0 < rows; r0 += KERN_SDW_ROWS) {
+            /* constant block heights, so that the accumulators stay in registers */
+            switch (rows - r0 < KERN_SDW_ROWS ? rows - r0 : KERN_SDW_ROWS) {
+            case 5: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 5); break;
+            case 4: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 4); break;
+            case 3: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 3); break;
+            case 2: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 2); break;
+            default: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 1); break;
+            }
+        }
+    }
+}
+
 #else /* no AVX2 build: kern_resolve() never selects these */
 
 void kern_conv_fwd_avx2(float *y, const float *w, const float *b, const float *col, int f, int q, int p)
@@ -186,6 +422,26 @@ void kern_conv_dw_avx2(float *dw, const float *dy, const float *col, int f, int 
 {
     (void)dw, (void)dy, (void)col, (void)f, (void)q, (void)p, (void)accumulate;
     assert(!"kern_conv_dw_avx2 called in a build without AVX2 kernels");
+}
+
+void kern_conv_fwd_direct_avx2(float *y, const float *w, const float *b, const float *x, int f, int c, int h,
+                               int wd, int k)
+{
+    (void)y, (void)w, (void)b, (void)x, (void)f, (void)c, (void)h, (void)wd, (void)k;
+    assert(!"kern_conv_fwd_direct_avx2 called in a build without AVX2 kernels");
+}
+
+void kern_maxpool2_avx2(float *y, int32_t *argmax, const float *x, int h, int w, bool relu)
+{
+    (void)y, (void)argmax, (void)x, (void)h, (void)w, (void)relu;
+    assert(!"kern_maxpool2_avx2 called in a build without AVX2 kernels");
+}
+
+void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argmax, const int32_t *xoff,
+                              const float *x, const kern_pool_geom *g, int f0, int f1)
+{
+    (void)dw, (void)dout, (void)argmax, (void)xoff, (void)x, (void)g, (void)f0, (void)f1;
+    assert(!"kern_conv_dw_sparse_avx2 called in a build without AVX2 kernels");
 }
 
 #endif

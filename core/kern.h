@@ -12,11 +12,15 @@
  *
  * The kernels are the two products of a convolution over its im2col matrix col (Q,P), with
  * Q = C*K*K taps and P = OH*OW output pixels (conv.h), written without packing for the small Q
- * of MNIST networks (Q = 25 for the paper), where a BLAS spends its time in call overhead. */
+ * of MNIST networks (Q = 25 for the paper), where a BLAS spends its time in call overhead;
+ * and, for a convolution fused with the max-pool after it (conv_pool_*), a direct forward
+ * that reads the input in place, a vectorised 2x2 max-pool (+ ReLU) epilogue and a sparse
+ * weight gradient that visits only the argmax of each pooled window. */
 #ifndef BENCH_KERN_H
 #define BENCH_KERN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum kern_isa {
     KERN_AUTO = 0,    /* the best set this CPU supports */
@@ -37,6 +41,14 @@ const char *kern_isa_name(kern_isa isa);
 void kern_conv_fwd_avx2(float *y /*(F,P)*/, const float *w /*(F,Q)*/, const float *b /*(F)*/,
                         const float *col /*(Q,P)*/, int f, int q, int p);
 
+/* Direct forward of one image for stride 1 and no padding, without an im2col block:
+ * y(f, oy, ox) = the fma chain of kern_conv_fwd_avx2 with col(q, p) = x(c, oy + i, ox + j),
+ * q = (c*K + i)*K + j, p = oy*OW + ox, so the result is bitwise that of im2col followed by
+ * kern_conv_fwd_avx2. OH = H - K + 1, OW = W - K + 1. Reads x only inside (C,H,W).
+ * Requires KERN_AVX2. */
+void kern_conv_fwd_direct_avx2(float *y /*(F,OH,OW)*/, const float *w /*(F,C,K,K)*/, const float *b /*(F)*/,
+                               const float *x /*(C,H,W)*/, int f, int c, int h, int wd, int k);
+
 /* Weight-gradient product dw(F,Q) (+)= dy(F,P) . col(Q,P)^T. Each dot product over p is summed
  * in 8 lanes (lane l takes p = l mod 8 over the first 8*floor(P/8) pixels, by fused
  * multiply-add in increasing p), the lanes are added in the fixed tree
@@ -44,5 +56,38 @@ void kern_conv_fwd_avx2(float *y /*(F,P)*/, const float *w /*(F,Q)*/, const floa
  * accumulate: add to dw; else overwrite it. Requires KERN_AVX2. */
 void kern_conv_dw_avx2(float *dw /*(F,Q)*/, const float *dy /*(F,P)*/, const float *col /*(Q,P)*/,
                        int f, int q, int p, bool accumulate);
+
+/* 2x2 stride-2 max-pool of one (H,W) plane into (H/2, W/2), optionally followed by ReLU, with
+ * the rules of pool_max_forward (pool.h: argmax = iy*W + ix of the first maximum in window
+ * order (0,0), (0,1), (1,0), (1,1), an element replacing the maximum only when strictly
+ * greater) and act_relu_forward (y = v > 0 ? v : +0): bitwise the same outputs and argmax.
+ * argmax may be NULL. Requires W >= 16 (two vectors of inputs per row) and KERN_AVX2. */
+void kern_maxpool2_avx2(float *y /*(H/2,W/2)*/, int32_t *argmax /*(H/2,W/2) or NULL*/, const float *x /*(H,W)*/,
+                        int h, int w, bool relu);
+
+/* The shapes the sparse weight gradient needs: the input (B,C,H,W), F filters of K x K (K <= 8)
+ * and O pooled outputs per (image, filter) plane. */
+typedef struct kern_pool_geom {
+    int batch, c, h, w;
+    int f, k, o;
+} kern_pool_geom;
+
+/* Weight gradient of filters f0 .. f1-1 of a convolution (pad 0) followed by max-pooling, read
+ * from the argmax instead of a dense conv output gradient: a max-pool passes each pooled
+ * gradient to one conv output only (its window's argmax), so for each filter f
+ *   dw(f,c,i,j) += sum over b, o of dout(b,f,o) * x(b, c, oy*S + i, ox*S + j)
+ * with (oy, ox) the conv output argmax(b,f,o) = oy*OW + ox picked for pooled output o. xoff
+ * maps such an index to the offset of its patch in a channel plane: xoff(a) = (a / OW)*S*W +
+ * (a % OW)*S (S the conv stride). That is a quarter of the multiply-adds of the dense
+ * dW(F,Q) = dy(F,P) . col(Q,P)^T for a 2x2 pool, with no im2col.
+ * Order: each patch row (c,i) is one 8-lane vector of taps j (lanes j >= K unused); two sums
+ * per tap, A0 over the even o and A1 over the odd o of every image, each a fused multiply-add
+ * chain in increasing (b, o); then dw(f,c,i,j) = dw(f,c,i,j) + (A0 + A1). A filter's result
+ * depends on nothing else, in particular not on which range [f0, f1) it was computed in, so
+ * threads may split the filters any way. Reads lanes past a patch row only inside x (masked
+ * on the last image). Requires KERN_AVX2. */
+void kern_conv_dw_sparse_avx2(float *dw /*(F,C,K,K) +=*/, const float *dout /*(B,F,O)*/,
+                              const int32_t *argmax /*(B,F,O)*/, const int32_t *xoff /*(OH*OW)*/,
+                              const float *x /*(B,C,H,W)*/, const kern_pool_geom *g, int f0, int f1);
 
 #endif

@@ -265,11 +265,18 @@ void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const la
         relu_pool |= g == 1 && specs[i].kind == LAYER_RELU;
         i += g;
     }
-    const bool direct = kern_resolve(cfg->gemm.isa) == KERN_AVX2;
-    snprintf(out, cap, "%s%sgemm:blis-%s%s%s%s", has_conv ? "conv:" : "",
+    const kern_isa isa = kern_resolve(cfg->gemm.isa);
+    const bool direct = isa == KERN_AVX2;
+    bool sparse_dw = false; /* some fused conv+pool takes its dW from the argmax (conv.h) */
+    for (int i = 0; i < n_specs; i++) {
+        const int g = cfg->unfused ? 0 : net_fusion_group(specs, n_specs, i);
+        sparse_dw |= g > 0 && specs[i].kind == LAYER_CONV && conv_pool_sparse_dw(isa, specs[i].size, specs[i].pad);
+        i += g;
+    }
+    snprintf(out, cap, "%s%sgemm:blis-%s%s%s%s%s", has_conv ? "conv:" : "",
              has_conv ? (direct ? "direct-avx2 " : "im2col-blas ") : "", gemm_backend(),
              conv_relu_pool ? " fused:conv+relu+maxpool" : "", conv_pool ? " fused:conv+maxpool" : "",
-             relu_pool ? " fused:maxpool-then-relu" : "");
+             relu_pool ? " fused:maxpool-then-relu" : "", sparse_dw ? " dw:sparse-argmax" : "");
 }
 
 /* Mark the fused groups in the layers (group at the first, head at the last) and describe the
@@ -519,12 +526,53 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
     return labels ? loss : 0.0;
 }
 
+/* Elementwise passes of the backward split over the ctx's threads in contiguous ranges (whole
+ * 64-byte lines): each element is computed alone, so the result is the same for any split.
+ * Below NET_PAR_MIN elements one thread does it (a fork and join costs more than it saves, and
+ * far more when a core is shared). */
+#define NET_PAR_MIN 65536
+
+static int net_par_threads(const gemm_ctx *g, size_t n) { return n < NET_PAR_MIN ? 1 : g->threads; }
+
+static void net_par_range(size_t *lo, size_t *hi, size_t n, int t, int nt)
+{
+    const size_t lines = (n + 15) / 16;
+    *lo = lines * (size_t)t / (size_t)nt * 16;
+    *hi = lines * (size_t)(t + 1) / (size_t)nt * 16;
+    if (*lo > n)
+        *lo = n;
+    if (*hi > n)
+        *hi = n;
+}
+
+static void net_par_zero(const gemm_ctx *g, float *a, size_t n)
+{
+    const int nt = net_par_threads(g, n);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int t = 0; t < nt; t++) {
+        size_t lo, hi;
+        net_par_range(&lo, &hi, n, t, nt);
+        memset(a + lo, 0, (hi - lo) * sizeof *a);
+    }
+}
+
+static void net_par_relu_backward(const gemm_ctx *g, float *dx, const float *dy, const float *y, size_t n)
+{
+    const int nt = net_par_threads(g, n);
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int t = 0; t < nt; t++) {
+        size_t lo, hi;
+        net_par_range(&lo, &hi, n, t, nt);
+        act_relu_backward(dx + lo, dy + lo, y + lo, hi - lo);
+    }
+}
+
 void net_backward(net *n, const uint8_t *labels, int batch)
 {
     assert(batch >= 1 && batch <= n->cfg.max_batch);
     const gemm_ctx *g = &n->cfg.gemm;
     net_mark(n, n->n_layers, n->n_layers, true, false);
-    memset(n->grads, 0, n->n_params * sizeof(float));
+    net_par_zero(g, n->grads, n->n_params);
 
     /* dy of the last layer = d(loss)/d(logits) = (p - onehot)/B. */
     int cur = 0;
@@ -545,16 +593,15 @@ void net_backward(net *n, const uint8_t *labels, int batch)
             net_mark(n, h, i, true, false);
             const bool relu = hd->spec.kind == LAYER_RELU || hd->group == 2;
             if (relu) /* dy *= [pooled output > 0], in place (the ReLU ran after the pool) */
-                act_relu_backward(n->dbuf[cur], dy, l->out, (size_t)batch * l->out_n);
+                net_par_relu_backward(g, n->dbuf[cur], dy, l->out, (size_t)batch * l->out_n);
             if (h == 0 && hd->n_w == 0) {
                 net_mark(n, h, i, true, true);
                 break;
             }
             const float *xh = h > 0 ? n->layers[h - 1].out : n->input;
             if (hd->spec.kind == LAYER_CONV) {
-                (void)xh; /* the conv's im2col of xh is in its workspace */
-                conv_pool_backward(g, h > 0 ? dx : NULL, hd->dw, hd->db, hd->ws, dy, l->argmax, hd->w, &hd->cg,
-                                   &l->pg, batch);
+                conv_pool_backward(g, h > 0 ? dx : NULL, hd->dw, hd->db, hd->ws, dy, l->argmax, xh, hd->w,
+                                   &hd->cg, &l->pg, batch);
             } else {
                 pool_max_backward(dx, dy, l->argmax, &l->pg, batch);
             }
@@ -585,7 +632,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
                         l->in_h * l->in_w);
             break;
         case LAYER_RELU:
-            act_relu_backward(dx, dy, l->out, total);
+            net_par_relu_backward(g, dx, dy, l->out, total);
             break;
         case LAYER_TANH:
             act_tanh_backward(dx, dy, l->out, total);

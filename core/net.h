@@ -106,10 +106,12 @@ double net_forward_macs(const net *n);
 typedef void (*net_hook_fn)(void *ctx, int first, int last, bool backward, bool after);
 void net_set_hook(net *n, net_hook_fn fn, void *ctx);
 
-/* Which kernels this network runs, for provenance: the conv kernel set, the BLAS and the fused
- * layer groups, e.g. "conv:direct-avx2 gemm:blis-zen3 fused:conv+relu+maxpool". The fused
- * groups (conv -> [relu ->] maxpool, relu -> maxpool) give bitwise the same results as the
- * separate layers (cfg.unfused); the conv kernel set changes rounding (kern.h). */
+/* Which kernels this network runs, for provenance: the conv kernel set, the BLAS, the fused
+ * layer groups and the conv weight gradient, e.g. "conv:direct-avx2 gemm:blis-zen3
+ * fused:conv+relu+maxpool dw:sparse-argmax". The fused groups (conv -> [relu ->] maxpool,
+ * relu -> maxpool) give bitwise the same results as the separate layers (cfg.unfused), except
+ * the conv's dW and db under "dw:sparse-argmax" (summed in another order, conv.h); the conv
+ * kernel set changes rounding (kern.h). */
 const char *net_kernels(const net *n);
 /* The same description for a network not built yet (cfg and specs as net_new would get them). */
 void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const layer_spec *specs,

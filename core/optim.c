@@ -168,25 +168,24 @@ static inline float optim_grad(const float *params, const float *grads, const ui
     return grads[i] + lambda * params[i];
 }
 
-void optim_step(optim *o, float *params, const float *grads, const uint8_t *decay_mask,
-                size_t n)
+/* The update of entries [lo, hi) at step o->t (already counted); entries are independent. */
+static void optim_update(optim *o, float *params, const float *grads, const uint8_t *decay_mask, size_t lo,
+                         size_t hi)
 {
-    assert(n == o->n);
     const float lr = o->cfg.lr;
     const float wd = o->cfg.weight_decay;
     const float eps = OPTIM_EPS;
-    o->t++;
 
     switch (o->cfg.kind) {
     case OPTIM_SGD:
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = lo; i < hi; i++)
             params[i] -= lr * optim_grad(params, grads, decay_mask, wd, i);
         break;
 
     case OPTIM_MOMENTUM: {
         const float mom = o->cfg.momentum;
         float *v = o->state; /* (n) velocity */
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float g = optim_grad(params, grads, decay_mask, wd, i);
             v[i] = mom * v[i] - lr * g;
             params[i] += v[i];
@@ -201,7 +200,7 @@ void optim_step(optim *o, float *params, const float *grads, const uint8_t *deca
         const float mm = mom * mom;
         const float c = (1.0f + mom) * lr;
         float *v = o->state; /* (n) velocity */
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float g = optim_grad(params, grads, decay_mask, wd, i);
             v[i] = mom * v[i] - lr * g;
             params[i] += mm * v[i];
@@ -212,7 +211,7 @@ void optim_step(optim *o, float *params, const float *grads, const uint8_t *deca
 
     case OPTIM_ADAGRAD: {
         float *h = o->state; /* (n) sum of squared gradients */
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float g = optim_grad(params, grads, decay_mask, wd, i);
             h[i] += g * g;
             params[i] -= lr * g / (sqrtf(h[i]) + eps);
@@ -224,7 +223,7 @@ void optim_step(optim *o, float *params, const float *grads, const uint8_t *deca
         const float rho = o->cfg.decay_rate;
         const float one_minus_rho = 1.0f - rho;
         float *h = o->state; /* (n) running mean of squared gradients */
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float g = optim_grad(params, grads, decay_mask, wd, i);
             h[i] = rho * h[i] + one_minus_rho * g * g;
             params[i] -= lr * g / (sqrtf(h[i]) + eps);
@@ -243,7 +242,7 @@ void optim_step(optim *o, float *params, const float *grads, const uint8_t *deca
         const float c2 = 1.0f - o->cfg.beta2;
         float *m = o->state;        /* (n) first moment */
         float *v = o->state + o->n; /* (n) second moment */
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = lo; i < hi; i++) {
             float g = optim_grad(params, grads, decay_mask, wd, i);
             m[i] += c1 * (g - m[i]);
             v[i] += c2 * (g * g - v[i]);
@@ -251,5 +250,27 @@ void optim_step(optim *o, float *params, const float *grads, const uint8_t *deca
         }
         break;
     }
+    }
+}
+
+void optim_step(optim *o, float *params, const float *grads, const uint8_t *decay_mask, size_t n)
+{
+    optim_step_threads(o, params, grads, decay_mask, n, 1);
+}
+
+void optim_step_threads(optim *o, float *params, const float *grads, const uint8_t *decay_mask, size_t n,
+                        int threads)
+{
+    assert(n == o->n && threads >= 1);
+    o->t++;
+    /* contiguous ranges of whole 64-byte lines; tiny blocks stay on one thread */
+    const int nt = n < 65536 ? 1 : threads;
+    const size_t lines = (n + 15) / 16;
+#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
+    for (int t = 0; t < nt; t++) {
+        size_t lo = lines * (size_t)t / (size_t)nt * 16, hi = lines * (size_t)(t + 1) / (size_t)nt * 16;
+        lo = lo < n ? lo : n;
+        hi = hi < n ? hi : n;
+        optim_update(o, params, grads, decay_mask, lo, hi);
     }
 }

@@ -25,7 +25,8 @@
  *   (The textbook's Adam folds the bias correction into lr_t and leaves eps uncorrected; that
  *   is kept, so results match its code rather than Kingma & Ba's Algorithm 1 to the last bit.)
  *
- * Deterministic: elements are updated independently in index order, no threads. */
+ * Deterministic: elements are updated independently, so the result is the same in any order
+ * and for any thread count (optim_step_threads). */
 #ifndef BENCH_OPTIM_H
 #define BENCH_OPTIM_H
 
@@ -86,6 +87,11 @@ void optim_free(optim *o);
  * weight decay (1) or not (0); NULL means every entry. No allocation. */
 void optim_step(optim *o, float *params, const float *grads, const uint8_t *decay_mask,
                 size_t n);
+
+/* optim_step with the block split over `threads` OpenMP threads in contiguous ranges (one
+ * thread for small blocks); bitwise the same result as optim_step. */
+void optim_step_threads(optim *o, float *params, const float *grads, const uint8_t *decay_mask, size_t n,
+                        int threads);
 
 /* Zero the state and the step count, as if freshly made. */
 void optim_reset(optim *o);

@@ -207,8 +207,8 @@ static void perf_iteration(perf_run *r, int batch)
 {
     net_forward(r->net, r->x, r->y, batch, true);
     net_backward(r->net, r->y, batch);
-    optim_step(r->opt, net_params(r->net), net_grads(r->net), net_decay_mask(r->net),
-               net_param_count(r->net));
+    optim_step_threads(r->opt, net_params(r->net), net_grads(r->net), net_decay_mask(r->net),
+                       net_param_count(r->net), net_get_config(r->net)->gemm.threads);
 }
 
 /* Fill r's batch: synthetic pixels in [0,1) and labels, or MNIST images drawn with replacement. */

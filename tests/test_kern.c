@@ -72,6 +72,77 @@ static void test_fwd_bitwise(void **state)
     }
 }
 
+/* The direct forward against im2col + kern_conv_fwd_avx2, bitwise: filter tails (F = 30 =
+ * 7*4+2, 7 = 4+3, 1), C > 1, output rows of 24 (the paper), 8, 5 (masked), 29 (24 + masked 5),
+ * 40 (24 + 16). */
+static void test_fwd_direct_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    /* f, c, h, w, k */
+    const int shapes[][5] = {{30, 1, 28, 28, 5}, {7, 3, 10, 12, 5}, {1, 2, 9, 9, 5}, {5, 1, 6, 33, 5},
+                             {3, 2, 7, 42, 3}, {2, 1, 3, 3, 3}};
+    gc_rand r = {16};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int f = shapes[s][0], c = shapes[s][1], h = shapes[s][2], wd = shapes[s][3], k = shapes[s][4];
+        conv_geom g;
+        assert_int_equal(conv_geom_init(&g, c, h, wd, f, k, 1, 0, NULL), 0);
+        const int q = c * k * k, p = g.oh * g.ow;
+        float *x = malloc(sizeof(float) * (size_t)(c * h * wd)), *w = malloc(sizeof(float) * (size_t)(f * q));
+        float *b = malloc(sizeof(float) * (size_t)f), *col = malloc(sizeof(float) * (size_t)(q * p));
+        float *y = malloc(sizeof(float) * (size_t)(f * p)), *want = malloc(sizeof(float) * (size_t)(f * p));
+        fill(x, (size_t)(c * h * wd), &r, 0, 1);
+        fill(w, (size_t)(f * q), &r, -1, 1);
+        fill(b, (size_t)f, &r, -1, 1);
+        for (int t = 0; t < q; t++) {
+            const int ci = t / (k * k), i = (t / k) % k, j = t % k;
+            for (int px = 0; px < p; px++)
+                col[t * p + px] = x[(ci * h + px / g.ow + i) * wd + px % g.ow + j];
+        }
+        kern_conv_fwd_avx2(want, w, b, col, f, q, p);
+        kern_conv_fwd_direct_avx2(y, w, b, x, f, c, h, wd, k);
+        assert_memory_equal(y, want, sizeof(float) * (size_t)(f * p));
+        free(x), free(w), free(b), free(col), free(y), free(want);
+    }
+}
+
+/* The AVX2 2x2 pool (+ ReLU) against pool_max_forward (+ act_relu_forward), bitwise in values
+ * and argmax: few distinct values (ties), -0, NaN, odd sizes (floor), widths 16 .. 40. */
+static void test_maxpool2_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    const int shapes[][2] = {{24, 24}, {5, 17}, {2, 16}, {7, 40}, {4, 31}};
+    gc_rand r = {17};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int h = shapes[s][0], w = shapes[s][1];
+        pool_geom pg;
+        assert_int_equal(pool_geom_init(&pg, 1, h, w, 2, 2, NULL), 0);
+        const size_t n = (size_t)(h * w), on = (size_t)(pg.oh * pg.ow);
+        float *x = malloc(n * 4), *y = malloc(on * 4), *want = malloc(on * 4);
+        int32_t *a = malloc(on * 4), *wa = malloc(on * 4);
+        for (size_t i = 0; i < n; i++)
+            x[i] = (float)((int)(gc_uniform(&r) * 5.0) - 2) * 0.5f; /* -1 .. 1 in steps of 0.5 */
+        x[3] = -0.0f;
+        x[w + 2] = NAN;
+        x[5] = NAN;
+        for (int relu = 0; relu < 2; relu++) {
+            pool_max_forward(want, wa, x, &pg, 1);
+            if (relu)
+                act_relu_forward(want, want, on);
+            kern_maxpool2_avx2(y, a, x, h, w, relu);
+            assert_memory_equal(y, want, on * 4);
+            assert_memory_equal(a, wa, on * 4);
+            memset(y, 0, on * 4);
+            kern_maxpool2_avx2(y, NULL, x, h, w, relu);
+            assert_memory_equal(y, want, on * 4);
+        }
+        free(x), free(y), free(want), free(a), free(wa);
+    }
+}
+
 /* The reference follows kern.h's order: 8 lanes by fma in increasing p, the lane tree, the
  * tail. Also checks accumulate adds to (and only to) the previous value. */
 static void test_dw_bitwise(void **state)
@@ -106,6 +177,82 @@ static void test_dw_bitwise(void **state)
         assert_memory_equal(dw, want, sizeof(float) * (size_t)(f * q));
         free(dy), free(col), free(dw), free(want);
     }
+}
+
+/* The sparse dW against a scalar reference of kern.h's order (bitwise): the argmax of a real
+ * max-pool over a random conv-output-shaped map, random gradients with some zeros; shapes with
+ * one patch row block (the paper: C=1, K=5), several blocks and a remainder (C=7, K=3: 21
+ * rows), stride 2, overlapping 3x3 pool windows, an odd count of pooled outputs, K = 8. */
+static void test_dw_sparse_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    /* batch, c, h, f, k, stride, pool k, pool stride */
+    const int shapes[][8] = {{3, 1, 28, 4, 5, 1, 2, 2}, {2, 7, 9, 3, 3, 1, 2, 2}, {2, 2, 15, 2, 3, 2, 3, 2},
+                             {1, 1, 12, 2, 8, 1, 2, 1}, {2, 1, 11, 3, 5, 1, 3, 3}, {2, 1, 12, 30, 5, 1, 2, 2}};
+    gc_rand r = {15};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int *sh = shapes[s];
+        const int batch = sh[0], c = sh[1], h = sh[2], f = sh[3], k = sh[4], st = sh[5];
+        conv_geom g;
+        pool_geom pg;
+        assert_int_equal(conv_geom_init(&g, c, h, h, f, k, st, 0, NULL), 0);
+        assert_int_equal(pool_geom_init(&pg, f, g.oh, g.ow, sh[6], sh[7], NULL), 0);
+        const size_t xn = (size_t)(batch * c * h * h), yn = (size_t)(batch * f * g.oh * g.ow);
+        const size_t o = (size_t)(pg.oh * pg.ow), on = (size_t)batch * (size_t)f * o, wn = (size_t)(f * c * k * k);
+        float *x = malloc(xn * 4), *y = malloc(yn * 4), *pooled = malloc(on * 4), *dout = malloc(on * 4);
+        float *dw = malloc(wn * 4), *want = malloc(wn * 4);
+        int32_t *am = malloc(on * 4);
+        fill(x, xn, &r, 0, 1);
+        fill(y, yn, &r, -1, 1);
+        fill(dout, on, &r, -1, 1);
+        for (size_t i = 0; i < on; i += 3)
+            dout[i] = 0.0f; /* as the ReLU mask leaves some */
+        fill(dw, wn, &r, -1, 1);
+        memcpy(want, dw, wn * 4);
+        pool_max_forward(pooled, am, y, &pg, batch);
+        for (int fi = 0; fi < f; fi++)
+            for (int ci = 0; ci < c; ci++)
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) {
+                        float a[2] = {0.0f, 0.0f};
+                        for (int b = 0; b < batch; b++)
+                            for (size_t oi = 0; oi < o; oi++) {
+                                const size_t gi = ((size_t)b * (size_t)f + (size_t)fi) * o + oi;
+                                const int oy = am[gi] / g.ow, ox = am[gi] % g.ow;
+                                const float v = x[(((size_t)b * (size_t)c + (size_t)ci) * (size_t)h +
+                                                   (size_t)(oy * st + i)) * (size_t)h + (size_t)(ox * st + j)];
+                                a[oi % 2] = fmaf(dout[gi], v, a[oi % 2]);
+                            }
+                        float *wv = want + (((size_t)fi * (size_t)c + (size_t)ci) * (size_t)k + (size_t)i) * (size_t)k + (size_t)j;
+                        *wv = *wv + (a[0] + a[1]);
+                    }
+        const kern_pool_geom kg = {.batch = batch, .c = c, .h = h, .w = h, .f = f, .k = k, .o = (int)o};
+        int32_t *xoff = malloc((size_t)(g.oh * g.ow) * 4);
+        for (int a = 0; a < g.oh * g.ow; a++)
+            xoff[a] = (a / g.ow) * st * h + (a % g.ow) * st;
+        /* one filter at a time, and all at once: the same bits */
+        float *dw1 = malloc(wn * 4);
+        memcpy(dw1, dw, wn * 4);
+        for (int fi = 0; fi < f; fi++)
+            kern_conv_dw_sparse_avx2(dw, dout, am, xoff, x, &kg, fi, fi + 1);
+        assert_memory_equal(dw, want, wn * 4);
+        kern_conv_dw_sparse_avx2(dw1, dout, am, xoff, x, &kg, 0, f);
+        assert_memory_equal(dw1, want, wn * 4);
+        free(xoff), free(dw1);
+        free(x), free(y), free(pooled), free(dout), free(dw), free(want), free(am);
+    }
+}
+
+/* Every a[i] within tol * max |want| of want[i]. */
+static void close_rel(const float *a, const float *want, size_t n, double tol)
+{
+    double m = 0.0;
+    for (size_t i = 0; i < n; i++)
+        m = fmax(m, fabs(want[i]));
+    for (size_t i = 0; i < n; i++)
+        assert_true(fabs((double)a[i] - want[i]) <= tol * m);
 }
 
 /* conv_pool_forward/backward == conv_forward -> act_relu_forward -> pool_max_forward and the
@@ -154,9 +301,15 @@ static void fused_case(kern_isa isa, bool relu, int batch, int c, int h, int f, 
         act_relu_backward(dm, dout, o2, on);
     else
         memcpy(dm, dout, on * 4);
-    conv_pool_backward(&ctx, dx2, dw2, db2, ws2, dm, a2, w, &g, &pg, batch);
-    assert_memory_equal(dw1, dw2, wn * 4);
-    assert_memory_equal(db1, db2, (size_t)f * 4);
+    conv_pool_backward(&ctx, dx2, dw2, db2, ws2, dm, a2, x, w, &g, &pg, batch);
+    if (conv_pool_sparse_dw(kern_resolve(isa), k, pad)) {
+        /* the sparse dW and db sum in another order: equal to rounding */
+        close_rel(dw2, dw1, wn, 1e-5);
+        close_rel(db2, db1, (size_t)f, 1e-5);
+    } else {
+        assert_memory_equal(dw1, dw2, wn * 4);
+        assert_memory_equal(db1, db2, (size_t)f * 4);
+    }
     assert_memory_equal(dx1, dx2, xn * 4);
     free(x), free(w), free(b), free(ws1), free(y), free(r1), free(o1), free(a1), free(ws2), free(o2), free(a2);
     free(dout), free(dr), free(dy), free(dm), free(dx1), free(dx2), free(dw1), free(dw2), free(db1), free(db2);
@@ -216,11 +369,18 @@ static void test_net_fused_threads_kernels(void **state)
     const size_t np = net_param_count(base);
     float *p0 = malloc((size_t)B * 40), *g0 = malloc(np * 4), *p1 = malloc((size_t)B * 40), *g1 = malloc(np * 4);
     run_step(base, p0, g0, B);
-    /* fusion is exact */
+    /* fusion is exact, but for the conv's sparse dW and db (the first 30*25 + 30 parameters,
+     * layers in order, weights before biases), which sum in another order */
     net *unf = paper_net(1, KERN_AUTO, true, B);
     run_step(unf, p1, g1, B);
     assert_memory_equal(p0, p1, (size_t)B * 40);
-    assert_memory_equal(g0, g1, np * 4);
+    const size_t nconv = 30 * 25 + 30;
+    if (have_avx2()) {
+        close_rel(g0, g1, nconv, 1e-5);
+        assert_memory_equal(g0 + nconv, g1 + nconv, (np - nconv) * 4);
+    } else {
+        assert_memory_equal(g0, g1, np * 4);
+    }
     /* the thread count does not change a bit */
     net *two = paper_net(2, KERN_AUTO, false, B);
     run_step(two, p1, g1, B);
@@ -244,6 +404,9 @@ static void test_net_fused_threads_kernels(void **state)
     assert_non_null(strstr(net_kernels(base), have_avx2() ? "conv:direct-avx2" : "conv:im2col-blas"));
     assert_non_null(strstr(net_kernels(gen), "conv:im2col-blas"));
     assert_null(strstr(net_kernels(unf), "fused"));
+    assert_true((strstr(net_kernels(base), "dw:sparse-argmax") != NULL) == have_avx2());
+    assert_null(strstr(net_kernels(gen), "dw:sparse-argmax"));
+    assert_null(strstr(net_kernels(unf), "dw:sparse-argmax"));
     net_free(base), net_free(unf), net_free(two), net_free(gen);
     free(p0), free(g0), free(p1), free(g1);
 }
@@ -288,7 +451,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve_and_names),
         cmocka_unit_test(test_fwd_bitwise),
+        cmocka_unit_test(test_fwd_direct_bitwise),
+        cmocka_unit_test(test_maxpool2_bitwise),
         cmocka_unit_test(test_dw_bitwise),
+        cmocka_unit_test(test_dw_sparse_bitwise),
         cmocka_unit_test(test_fused_conv_pool_bitwise),
         cmocka_unit_test(test_net_fused_threads_kernels),
         cmocka_unit_test(test_relu_pool_group),

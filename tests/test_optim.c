@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "optim.h"
@@ -345,6 +346,44 @@ static void test_checkpoint_restore(void **state)
     optim_free(o2);
 }
 
+/* optim_step_threads on 2 and 3 threads == optim_step, bitwise, for every kind, with weight
+ * decay on a mask, over a block large enough to be split (ranges not multiples of 16). */
+static void test_threads_bitwise(void **state)
+{
+    (void)state;
+    const size_t n = 100003;
+    float *w1 = malloc(n * 4), *w2 = malloc(n * 4), *g = malloc(n * 4);
+    uint8_t *mask = malloc(n);
+    for (int kind = 0; kind < OPTIM_KIND_COUNT; kind++) {
+        for (int threads = 2; threads <= 3; threads++) {
+            optim_config cfg = optim_defaults((optim_kind)kind);
+            cfg.weight_decay = 0.01f;
+            optim *o1 = NULL, *o2 = NULL;
+            assert_int_equal(optim_new(&o1, &cfg, n, NULL), 0);
+            assert_int_equal(optim_new(&o2, &cfg, n, NULL), 0);
+            for (size_t i = 0; i < n; i++) {
+                w1[i] = w2[i] = (float)((double)(i % 97) / 50.0 - 1.0);
+                mask[i] = (uint8_t)(i % 3 != 0);
+            }
+            for (int step = 0; step < 3; step++) {
+                for (size_t i = 0; i < n; i++)
+                    g[i] = (float)((double)((i * 7 + (size_t)step) % 89) / 40.0 - 1.1);
+                optim_step(o1, w1, g, mask, n);
+                optim_step_threads(o2, w2, g, mask, n, threads);
+            }
+            assert_memory_equal(w1, w2, n * 4);
+            size_t s1, s2;
+            float *st1 = optim_state(o1, &s1), *st2 = optim_state(o2, &s2);
+            assert_int_equal(s1, s2);
+            if (s1)
+                assert_memory_equal(st1, st2, s1 * 4);
+            optim_free(o1);
+            optim_free(o2);
+        }
+    }
+    free(w1), free(w2), free(g), free(mask);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_validation),
         cmocka_unit_test(test_reset_and_determinism),
         cmocka_unit_test(test_checkpoint_restore),
+        cmocka_unit_test(test_threads_bitwise),
     };
     return cmocka_run_group_tests_name("optim", tests, NULL, NULL);
 }
