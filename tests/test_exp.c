@@ -71,7 +71,7 @@ static void test_shipped_files(void **state)
         {"bn.toml", "bn", 10},        {"lenet5.toml", "lenet5", 3},
         {"ji2018.toml", "ji2018", 3}, {"quick.toml", "quick", 2},
         {"ci.toml", "ci", 1},         {"fashion.toml", "fashion", 3},
-        {"select995.toml", "select995", 4},
+        {"select995.toml", "select995", 4}, {"target995.toml", "target995", 3},
     };
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         experiment x;
