@@ -2,65 +2,83 @@
 
 #include <assert.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rng.h"
 
-static const struct {
-    sampling_kind kind;
+/* A name table of an enum: the kinds and their names, in the order errors list them. */
+typedef struct kind_name {
+    int kind;
     const char *name;
-} sampling_names[] = {
+} kind_name;
+
+static const kind_name sampling_names[] = {
     {SAMPLING_WITH_REPLACEMENT, "with-replacement"},
     {SAMPLING_SHUFFLE, "shuffle"},
 };
 
-int sampling_kind_from_name(sampling_kind *out, const char *name, err_info *e)
-{
-    for (size_t i = 0; i < sizeof sampling_names / sizeof sampling_names[0]; i++) {
-        if (strcmp(name, sampling_names[i].name) == 0) {
-            *out = sampling_names[i].kind;
-            return 0;
-        }
-    }
-    return err_set(e, ERR_INVALID, "unknown sampling '%s' (valid: with-replacement, shuffle)",
-                   name);
-}
-
-const char *sampling_kind_name(sampling_kind k)
-{
-    for (size_t i = 0; i < sizeof sampling_names / sizeof sampling_names[0]; i++)
-        if (sampling_names[i].kind == k)
-            return sampling_names[i].name;
-    return "?";
-}
-
-static const struct {
-    lr_schedule kind;
-    const char *name;
-} schedule_names[] = {
+static const kind_name schedule_names[] = {
     {LR_CONSTANT, "constant"},
     {LR_COSINE, "cosine"},
 };
 
-int lr_schedule_from_name(lr_schedule *out, const char *name, err_info *e)
+#define N_NAMES(t) (sizeof t / sizeof t[0])
+
+/* *out <- the kind called name, or ERR_INVALID "unknown WHAT 'name' (valid: a, b)". */
+static int kind_from_name(int *out, const kind_name *t, size_t n, const char *what,
+                          const char *name, err_info *e)
 {
-    for (size_t i = 0; i < sizeof schedule_names / sizeof schedule_names[0]; i++) {
-        if (strcmp(name, schedule_names[i].name) == 0) {
-            *out = schedule_names[i].kind;
+    char valid[128] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(name, t[i].name) == 0) {
+            *out = t[i].kind;
             return 0;
         }
+        int w = snprintf(valid + used, sizeof valid - used, "%s%s", i ? ", " : "", t[i].name);
+        if (w > 0 && (size_t)w < sizeof valid - used)
+            used += (size_t)w;
     }
-    return err_set(e, ERR_INVALID, "unknown learning-rate schedule '%s' (valid: constant, cosine)",
-                   name);
+    return err_set(e, ERR_INVALID, "unknown %s '%s' (valid: %s)", what, name, valid);
+}
+
+static const char *kind_name_of(const kind_name *t, size_t n, int kind)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].kind == kind)
+            return t[i].name;
+    return "?";
+}
+
+int sampling_kind_from_name(sampling_kind *out, const char *name, err_info *e)
+{
+    int k = 0;
+    int rc = kind_from_name(&k, sampling_names, N_NAMES(sampling_names), "sampling", name, e);
+    if (rc == 0)
+        *out = (sampling_kind)k;
+    return rc;
+}
+
+const char *sampling_kind_name(sampling_kind k)
+{
+    return kind_name_of(sampling_names, N_NAMES(sampling_names), (int)k);
+}
+
+int lr_schedule_from_name(lr_schedule *out, const char *name, err_info *e)
+{
+    int k = 0;
+    int rc = kind_from_name(&k, schedule_names, N_NAMES(schedule_names),
+                            "learning-rate schedule", name, e);
+    if (rc == 0)
+        *out = (lr_schedule)k;
+    return rc;
 }
 
 const char *lr_schedule_name(lr_schedule k)
 {
-    for (size_t i = 0; i < sizeof schedule_names / sizeof schedule_names[0]; i++)
-        if (schedule_names[i].kind == k)
-            return schedule_names[i].name;
-    return "?";
+    return kind_name_of(schedule_names, N_NAMES(schedule_names), (int)k);
 }
 
 float lr_schedule_at(lr_schedule k, float lr, int64_t s, int64_t t)

@@ -1493,19 +1493,25 @@ static json_t *runs_json(const report_section *sec)
     return jsec;
 }
 
+/* {"format": 1, "epoch": N or null, "experiments": [one(section)...]} for every section. */
+static int sections_json_out(FILE *f, const report *r, json_t *(*one)(const report_section *),
+                             err_info *e)
+{
+    json_t *root = json_object(), *secs = json_array();
+    json_object_set_new(root, "format", json_integer(1));
+    json_object_set_new(root, "epoch", r->opt.epoch ? json_integer(r->opt.epoch) : json_null());
+    for (int s = 0; s < r->n_sections; s++)
+        json_array_append_new(secs, one(&r->sections[s]));
+    json_object_set_new(root, "experiments", secs);
+    return json_out(f, root, e);
+}
+
 /* The runs of every section of r, one per row in planned order (report_render, opt.runs). */
 static int runs_render(FILE *f, const report *r, report_format fmt, err_info *e)
 {
     const report_options *o = &r->opt;
-    if (fmt == REPORT_JSON) {
-        json_t *root = json_object(), *secs = json_array();
-        json_object_set_new(root, "format", json_integer(1));
-        json_object_set_new(root, "epoch", o->epoch ? json_integer(o->epoch) : json_null());
-        for (int s = 0; s < r->n_sections; s++)
-            json_array_append_new(secs, runs_json(&r->sections[s]));
-        json_object_set_new(root, "experiments", secs);
-        return json_out(f, root, e);
-    }
+    if (fmt == REPORT_JSON)
+        return sections_json_out(f, r, runs_json, e);
     int rc = 0;
     tbl t = {0};
     if (fmt == REPORT_CSV) {
@@ -1786,15 +1792,8 @@ int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
         return runs_render(f, r, fmt, e);
     if (o->provenance)
         return provenance_render(f, r, fmt, e);
-    if (fmt == REPORT_JSON) {
-        json_t *root = json_object(), *secs = json_array();
-        json_object_set_new(root, "format", json_integer(1));
-        json_object_set_new(root, "epoch", o->epoch ? json_integer(o->epoch) : json_null());
-        for (int s = 0; s < r->n_sections; s++)
-            json_array_append_new(secs, section_json(&r->sections[s]));
-        json_object_set_new(root, "experiments", secs);
-        return json_out(f, root, e);
-    }
+    if (fmt == REPORT_JSON)
+        return sections_json_out(f, r, section_json, e);
     int rc = 0;
     tbl t = {0};
     if (fmt == REPORT_CSV) {
