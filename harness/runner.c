@@ -896,7 +896,7 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     c.jobs = o->jobs > 0 ? o->jobs : default_jobs(c.n_todo, (int)cores);
     c.threads = (int)(cores / c.jobs > 0 ? cores / c.jobs : 1);
     print_plan(&c);
-    if (o->dry_run || c.n_todo == 0)
+    if (o->dry_run)
         goto done;
 
     /* Record the provenance and queue the runs, in one transaction. */
@@ -949,6 +949,11 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             c.epochs_total += r->epochs;
     }
     if ((rc = store_commit(c.db, e)) != 0)
+        goto done;
+    /* Nothing to train (every run done, or running elsewhere): the experiment and its links are
+     * recorded all the same, so that a file whose runs all belong to other files (bn.toml's
+     * to optimizers.toml's) is reported with them. */
+    if (c.n_todo == 0)
         goto done;
 
     c.slots = calloc((size_t)c.jobs, sizeof *c.slots);

@@ -577,6 +577,16 @@ static void test_two_coordinators(void **state)
     RUN(&r, f, "run", "twin.toml");
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "4 already complete"));
+    /* a third file whose runs are all done already is still recorded with them */
+    memcpy(strstr(twin, "twin-file"), "alias-run", 9);
+    snprintf(p, sizeof p, "%s/alias.toml", f->dir);
+    write_text(p, twin);
+    RUN(&r, f, "run", "alias.toml");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM experiment_runs"), 12);
+    RUN(&r, f, "report", "--experiment", "alias-run");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "experiment alias-run: 4 runs"));
 }
 
 int main(void)
