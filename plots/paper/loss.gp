@@ -8,7 +8,7 @@ bench_dir = bench_i > 0 ? bench_dir[1:bench_i] : ''
 bench_format = 'png'
 bench_width = 800
 bench_height = 500
-bench_footer = 'experiment ''paper'' | git 18f866d | newest run 2026-11-30'
+bench_footer = 'experiment ''paper'' | git 5bb52f4 | newest run 2026-11-30'
 load bench_dir.'../style.gp'
 set output bench_dir.'loss.png'
 set title 'training loss per epoch'."\n".'mean over seeds'
