@@ -1056,6 +1056,15 @@ static void tbl_print(FILE *f, const tbl *t, report_format fmt, const char *inde
     }
 }
 
+/* The end of a table built with rc as its status: print it when rc is 0, free it; returns rc. */
+static int tbl_finish(FILE *f, tbl *t, report_format fmt, const char *indent, int rc)
+{
+    if (!rc)
+        tbl_print(f, t, fmt, indent);
+    tbl_free(t);
+    return rc;
+}
+
 /* ---- number formatting ------------------------------------------------------------------- */
 
 /* Cells for people: NAN prints as "-". */
@@ -1518,10 +1527,7 @@ static int runs_render(FILE *f, const report *r, report_format fmt, err_info *e)
         tbl_init(&t, cols_runs_csv, NCOLS(cols_runs_csv));
         for (int s = 0; s < r->n_sections && !rc; s++)
             rc = runs_rows(&t, &r->sections[s], true, e);
-        if (!rc)
-            tbl_print(f, &t, fmt, "");
-        tbl_free(&t);
-        return rc;
+        return tbl_finish(f, &t, fmt, "", rc);
     }
     const bool md = fmt == REPORT_MD;
     const char *ind = md ? "" : "  ";
@@ -1542,9 +1548,7 @@ static int runs_render(FILE *f, const report *r, report_format fmt, err_info *e)
         }
         tbl_init(&t, cols_runs_human, NCOLS(cols_runs_human));
         rc = runs_rows(&t, sec, false, e);
-        if (!rc)
-            tbl_print(f, &t, fmt, "  ");
-        tbl_free(&t);
+        rc = tbl_finish(f, &t, fmt, "  ", rc);
         if (!rc)
             fprintf(f, "\n%srun: the first 12 hex digits of the run key; revision: the build's "
                        "git commit (-dirty: with uncommitted changes);\n%sF1: macro; epochs: "
@@ -1706,9 +1710,7 @@ static int provenance_tables(FILE *f, const report_section *sec, report_format f
                            c[3]};
         rc = tbl_row(&t, v, e);
     }
-    if (!rc)
-        tbl_print(f, &t, fmt, "  ");
-    tbl_free(&t);
+    rc = tbl_finish(f, &t, fmt, "  ", rc);
     if (rc)
         return rc;
     fprintf(f, "\n%shosts\n\n", md ? "### " : "  ");
@@ -1723,9 +1725,7 @@ static int provenance_tables(FILE *f, const report_section *sec, report_format f
                            dash(h->kernel), c[2]};
         rc = tbl_row(&t, v, e);
     }
-    if (!rc)
-        tbl_print(f, &t, fmt, "  ");
-    tbl_free(&t);
+    rc = tbl_finish(f, &t, fmt, "  ", rc);
     if (rc)
         return rc;
     fprintf(f, "\n%sdata sets\n\n", md ? "### " : "  ");
@@ -1738,10 +1738,7 @@ static int provenance_tables(FILE *f, const report_section *sec, report_format f
         const char *v[] = {dash(d->name), dash(c[0]), c[1], c[2]};
         rc = tbl_row(&t, v, e);
     }
-    if (!rc)
-        tbl_print(f, &t, fmt, "  ");
-    tbl_free(&t);
-    return rc;
+    return tbl_finish(f, &t, fmt, "  ", rc);
 }
 
 /* The builds, hosts and data sets of every section (report_render, opt.provenance). */
@@ -1761,10 +1758,7 @@ static int provenance_render(FILE *f, const report *r, report_format fmt, err_in
         tbl_init(&t, cols_prov_csv, NCOLS(cols_prov_csv));
         for (int s = 0; s < r->n_sections && !rc; s++)
             rc = prov_csv_rows(&t, &r->sections[s], e);
-        if (!rc)
-            tbl_print(f, &t, fmt, "");
-        tbl_free(&t);
-        return rc;
+        return tbl_finish(f, &t, fmt, "", rc);
     }
     const bool md = fmt == REPORT_MD;
     const char *ind = md ? "" : "  ";
@@ -1807,10 +1801,7 @@ int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
             for (int s = 0; s < r->n_sections && !rc; s++)
                 rc = groups_csv(&t, &r->sections[s], e);
         }
-        if (!rc)
-            tbl_print(f, &t, fmt, "");
-        tbl_free(&t);
-        return rc;
+        return tbl_finish(f, &t, fmt, "", rc);
     }
     const bool md = fmt == REPORT_MD;
     char at[64];
@@ -1842,9 +1833,7 @@ int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
         else
             tbl_init(&t, cols_human, NCOLS(cols_human));
         rc = groups_table(&t, sec, o->sort_f1, e);
-        if (!rc)
-            tbl_print(f, &t, fmt, "  ");
-        tbl_free(&t);
+        rc = tbl_finish(f, &t, fmt, "  ", rc);
         if (rc)
             break;
         const char *ind = md ? "" : "  ";
@@ -1868,9 +1857,7 @@ int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
                     md ? "" : "  ", total, total == 1 ? "" : "s");
             tbl_init(&t, cols_cmp, NCOLS(cols_cmp));
             rc = cmp_table(&t, sec, e);
-            if (!rc)
-                tbl_print(f, &t, fmt, "  ");
-            tbl_free(&t);
+            rc = tbl_finish(f, &t, fmt, "  ", rc);
         }
         if (o->per_class)
             for (int g = 0; g < sec->n_groups && !rc; g++) {
@@ -1883,9 +1870,7 @@ int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
                 }
                 tbl_init(&t, cols_cls_human, NCOLS(cols_cls_human));
                 rc = classes_rows(&t, sec, gr, false, e);
-                if (!rc)
-                    tbl_print(f, &t, fmt, "  ");
-                tbl_free(&t);
+                rc = tbl_finish(f, &t, fmt, "  ", rc);
             }
     }
     return rc;
