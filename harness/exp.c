@@ -1054,10 +1054,12 @@ static int exp_resolve(run_spec *r, const exp_cfg *c, exp_shape_cache *sc, const
     r->train.schedule = c->schedule;
     r->train.epochs = c->epochs;
     r->train.augment_shift = c->augment_shift;
-    if (c->augment_shift >= r->height || c->augment_shift >= r->width)
-        return err_set(rd->e, ERR_INVALID, "%s:%d: key 'training.augment_shift': must be less "
-                       "than the %dx%d image (got %d)", rd->file, c->augment_line ? c->augment_line : 1,
-                       r->height, r->width, c->augment_shift);
+    if (c->augment_shift >= r->height || c->augment_shift >= r->width) {
+        key_ctx k = {rd->file, "training.augment_shift", c->augment_line ? c->augment_line : 1,
+                     NULL, rd->e};
+        return exp_key_err(&k, "must be less than the %dx%d image (got %d)", r->height, r->width,
+                           c->augment_shift);
+    }
     r->train.seed = (uint64_t)c->seed;
     optim_config o = optim_defaults(c->optimizer);
     if (c->optimizer == OPTIM_MOMENTUM)
