@@ -93,7 +93,7 @@ char *exp_run_json(const run_spec *r);
 int exp_run_key(char out[65], const run_spec *r, const char *dataset_id, const char *build_identity,
                 err_info *e);
 
-/* Print-friendly one-line summary of a run: "paper bn=on momentum lr=0.1 batch=100 seed=1". */
+/* Print-friendly one-line summary of a run: "paper bn=on momentum lr=0.1 batch=100 epochs=20 seed=1". */
 void exp_run_summary(char *buf, size_t n, const run_spec *r);
 
 #endif
