@@ -24,16 +24,16 @@ typedef struct fix_run {
     const char *started_at; /* NULL: leave as written by the store */
 } fix_run;
 
-static int fix_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+static inline int fix_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb, (void)flag, (void)ftw;
     return remove(path);
 }
 
-static void fix_rmdir(const char *dir) { nftw(dir, fix_rm, 16, FTW_DEPTH | FTW_PHYS); }
+static inline void fix_rmdir(const char *dir) { nftw(dir, fix_rm, 16, FTW_DEPTH | FTW_PHYS); }
 
 /* A fresh temporary directory under $TMPDIR. */
-static void fix_mkdtemp(char *dir, size_t n, const char *name)
+static inline void fix_mkdtemp(char *dir, size_t n, const char *name)
 {
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, n, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp", name);
@@ -41,7 +41,7 @@ static void fix_mkdtemp(char *dir, size_t n, const char *name)
         fail_msg("mkdtemp %s", dir);
 }
 
-static int64_t fix_experiment(store *s, const char *name, const char *spec)
+static inline int64_t fix_experiment(store *s, const char *name, const char *spec)
 {
     err_info e = {0};
     int64_t id = 0;
@@ -53,7 +53,7 @@ static int64_t fix_experiment(store *s, const char *name, const char *spec)
     return id;
 }
 
-static int64_t fix_build(store *s, const char *git_sha)
+static inline int64_t fix_build(store *s, const char *git_sha)
 {
     err_info e = {0};
     int64_t id = 0;
@@ -75,7 +75,7 @@ typedef struct fix_prov {
 
 /* Queue, start, record two epochs (k = 3 classes, every class precision = acc) and finish;
  * with p, on its host and data set, kernels, threads and peak RSS. */
-static void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, const fix_prov *p)
+static inline void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, const fix_prov *p)
 {
     err_info e = {0};
     char cfg[256];
@@ -121,13 +121,13 @@ static void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, const fix_p
         fail_msg("finish %s: %s", f->key, e.msg);
 }
 
-static void fix_add(store *s, int64_t exp_id, const fix_run *f)
+static inline void fix_add(store *s, int64_t exp_id, const fix_run *f)
 {
     fix_add_prov(s, exp_id, f, NULL);
 }
 
 /* started_at of a run set directly (the store takes it from the clock). */
-static void fix_started(const char *db_path, const char *key, const char *when)
+static inline void fix_started(const char *db_path, const char *key, const char *when)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
