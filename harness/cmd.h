@@ -49,7 +49,7 @@ int cmd_report(int argc, char **argv);
 /* bench check [options]: the CI gate on the current revision's runs (exit 0 or 1). */
 int cmd_check(int argc, char **argv);
 
-/* bench history [options]: accuracy and training time per git revision. */
+/* bench history [options]: accuracy and training time per git revision; --perf: speed. */
 int cmd_history(int argc, char **argv);
 
 /* bench plot [--experiment NAME] [--out DIR] [--format png|svg]: gnuplot figures of the runs. */
