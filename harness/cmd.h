@@ -55,7 +55,8 @@ int cmd_history(int argc, char **argv);
 /* bench plot [--experiment NAME] [--out DIR] [--format png|svg]: gnuplot figures of the runs. */
 int cmd_plot(int argc, char **argv);
 
-/* bench perf [--threads N] [--iters N] [--batch N] [--data] [--torch]: speed of the core. */
+/* bench perf [--threads N] [--iters N] [--batch N] [--data] [--torch] [--db PATH | --no-store]:
+ * speed of the core, recorded in the results database. */
 int cmd_perf(int argc, char **argv);
 
 /* --- helpers shared by the commands (harness/cmd.c) --- */
