@@ -486,8 +486,10 @@ int cmd_perf(int argc, char **argv)
     /* Recording needs the provenance and a writable database: both are checked before
      * minutes of measuring. */
     if (!o.no_store) {
-        if (prov_collect(&build, &host, BENCH_GIT_HEAD, &e))
+        if (prov_collect(&build, &host, BENCH_GIT_HEAD, &e)) {
+            err_prefix(&e, "cannot record the measurements (--no-store only prints them)");
             goto fail;
+        }
         have_prov = true;
         if (store_open(&db, o.db, &e))
             goto fail;
