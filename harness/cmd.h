@@ -49,13 +49,14 @@ int cmd_report(int argc, char **argv);
 /* bench check [options]: the CI gate on the current revision's runs (exit 0 or 1). */
 int cmd_check(int argc, char **argv);
 
-/* bench history [options]: accuracy and training time per git revision. */
+/* bench history [options]: accuracy and training time per git revision; --perf: speed. */
 int cmd_history(int argc, char **argv);
 
 /* bench plot [--experiment NAME] [--out DIR] [--format png|svg]: gnuplot figures of the runs. */
 int cmd_plot(int argc, char **argv);
 
-/* bench perf [--threads N] [--iters N] [--batch N] [--data] [--torch]: speed of the core. */
+/* bench perf [--threads N] [--iters N] [--batch N] [--data] [--torch] [--db PATH | --no-store]:
+ * speed of the core, recorded in the results database. */
 int cmd_perf(int argc, char **argv);
 
 /* --- helpers shared by the commands (harness/cmd.c) --- */

@@ -1,5 +1,6 @@
 /* bench history: test accuracy and training time of an experiment per git revision, with a
- * mark where they moved beyond the noise across seeds (report_history). */
+ * mark where they moved beyond the noise across seeds (report_history); with --perf, the
+ * speed `bench perf` measured per git revision instead (report_perf_history). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +11,7 @@
 #include "store.h"
 
 static const char history_usage[] =
-    "usage: bench history [--experiment NAME] [--format FORMAT] [--db PATH]\n"
+    "usage: bench history [--experiment NAME | --perf] [--format FORMAT] [--db PATH]\n"
     "\n"
     "One row per git revision that produced completed runs of the experiment, oldest first\n"
     "(by its first run's start): date, revision, n runs, test accuracy mean ± sd, training\n"
@@ -18,17 +19,25 @@ static const char history_usage[] =
     "of the runs (the rule is printed under the table). Runs of every configuration of the\n"
     "experiment are pooled: use it on single-configuration experiments such as ci or paper.\n"
     "\n"
+    "With --perf, the speed `bench perf` recorded instead: one section per thread count (and\n"
+    "batch, data, kernel options), one row per git revision (-dirty: uncommitted changes),\n"
+    "oldest first: date, revision, n measurements, s/epoch mean ± sd and best, images/s,\n"
+    "whole-iteration % of the measured peak, and a mark 'slower' or 'faster' where s/epoch\n"
+    "moved by the same rule.\n"
+    "\n"
     "  -e, --experiment NAME  the experiment (default: every experiment, one section each)\n"
+    "  --perf                 the bench perf measurements instead of the experiments' runs\n"
     "  --format FORMAT        table (default), md, csv or json\n"
     "  --db PATH              results database (default results/bench.db)\n"
     "  -h, --help             this help\n";
 
-enum { OPT_DB = 256, OPT_FORMAT };
+enum { OPT_DB = 256, OPT_FORMAT, OPT_PERF };
 
 static const struct option history_options[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"experiment", required_argument, NULL, 'e'},
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"perf", no_argument, NULL, OPT_PERF},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -54,9 +63,24 @@ static int collect_name(void *ctx, const store_experiment_row *x)
     return 0;
 }
 
+/* The --perf history of the database db, open in s. */
+static int history_perf(store *s, const char *db, report_format fmt, err_info *e)
+{
+    report_perf_setup *v = NULL;
+    int n = 0;
+    int rc = report_perf_history(&v, &n, s, e);
+    if (!rc && n == 0)
+        rc = err_set(e, ERR_INVALID, "no perf measurements in '%s' yet (bench perf adds some)", db);
+    if (!rc)
+        rc = report_perf_history_render(stdout, v, n, fmt, e);
+    report_perf_history_free(v, n);
+    return rc;
+}
+
 int cmd_history(int argc, char **argv)
 {
     const char *db = "results/bench.db", *experiment = NULL;
+    bool perf = false;
     report_format fmt = REPORT_TABLE;
     err_info e = {0};
     optind = 0;
@@ -67,6 +91,7 @@ int cmd_history(int argc, char **argv)
         case 'h': fputs(history_usage, stdout); return CMD_OK;
         case OPT_DB: db = optarg; break;
         case 'e': experiment = optarg; break;
+        case OPT_PERF: perf = true; break;
         case OPT_FORMAT:
             if (report_format_parse(&fmt, optarg, &e))
                 return cmd_usage_error("history", "--format: %s", e.msg);
@@ -76,9 +101,18 @@ int cmd_history(int argc, char **argv)
     }
     if (optind < argc)
         return cmd_usage_error("history", "unexpected argument '%s'", argv[optind]);
+    if (perf && experiment)
+        return cmd_usage_error("history", "--perf shows bench perf measurements, which belong to "
+                                          "no experiment: drop --experiment '%s'",
+                               experiment);
     store *s = NULL;
     if (store_open_readonly(&s, db, &e))
         return cmd_fail(&e);
+    if (perf) {
+        int rc = history_perf(s, db, fmt, &e);
+        store_close(s);
+        return rc ? cmd_fail(&e) : CMD_OK;
+    }
     names l = {.e = &e};
     int rc = store_experiments(s, experiment, collect_name, &l, &e);
     if (!rc && l.n == 0)

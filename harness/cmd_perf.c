@@ -7,7 +7,13 @@
  * of 10,000 test images and the peak RSS. Synthetic data by default (no MNIST needed); --data
  * times on MNIST batches drawn as in training. --torch runs scripts/torch_bench.py beside it.
  * Figures are measurements, never asserted anywhere: the load of the machine is printed with
- * them. */
+ * them.
+ *
+ * Every invocation is also recorded in the results database (--db, unless --no-store), like
+ * a run: one measurement per thread count (the N-thread one with its per-step rows, and with
+ * N > 1 a 1-thread one holding the whole-iteration figures that were timed at 1 thread), with
+ * the build, host and data set, in one transaction. `bench history --perf` reads them back
+ * per git revision. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
@@ -18,12 +24,17 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <math.h>
+
 #include "clock.h"
 #include "cmd.h"
 #include "data.h"
 #include "models.h"
 #include "optim.h"
+#include "prov.h"
+#include "revision.h" /* generated at build time: BENCH_GIT_HEAD */
 #include "rng.h"
+#include "store.h"
 
 static const char perf_usage[] =
     "usage: bench perf [options]\n"
@@ -42,10 +53,17 @@ static const char perf_usage[] =
     "  --unfused         run every layer on its own (no conv+relu+maxpool fusion)\n"
     "  --peak-size N     n of the n^3 SGEMM that measures the peak (default 2000)\n"
     "  --torch           also run scripts/torch_bench.py when python3 can import torch\n"
-    "  -h, --help        this help\n";
+    "  --db PATH         record the measurements in this results database\n"
+    "                    (default results/bench.db; `bench history --perf` shows them)\n"
+    "  --no-store        only print, record nothing\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "Each thread count measured is recorded as one measurement (with N > 1 threads, the\n"
+    "1-thread one holds only its whole-iteration figures), with the build and host, like a\n"
+    "run; like `bench run`, recording refuses a bench built from another commit than HEAD.\n";
 
 enum { OPT_THREADS = 256, OPT_ITERS, OPT_BATCH, OPT_DATA, OPT_DATASET, OPT_DATA_DIR, OPT_KERNELS,
-       OPT_UNFUSED, OPT_TORCH, OPT_PEAK_SIZE };
+       OPT_UNFUSED, OPT_TORCH, OPT_PEAK_SIZE, OPT_DB, OPT_NO_STORE };
 
 static const struct option perf_options[] = {
     {"threads", required_argument, NULL, OPT_THREADS},
@@ -58,16 +76,33 @@ static const struct option perf_options[] = {
     {"unfused", no_argument, NULL, OPT_UNFUSED},
     {"torch", no_argument, NULL, OPT_TORCH},
     {"peak-size", required_argument, NULL, OPT_PEAK_SIZE},
+    {"db", required_argument, NULL, OPT_DB},
+    {"no-store", no_argument, NULL, OPT_NO_STORE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 typedef struct perf_opts {
     long threads, iters, batch, peak_size;
-    bool data, unfused, torch;
-    const char *dataset, *data_dir;
+    bool data, unfused, torch, no_store, db_given;
+    const char *dataset, *data_dir, *db;
     kern_isa isa;
 } perf_opts;
+
+/* The kernel sets --kernels accepts, by the name recorded with a measurement. */
+static const struct perf_kernel_set {
+    const char *name;
+    kern_isa isa;
+} perf_kernel_sets[] = {{"auto", KERN_AUTO}, {"generic", KERN_GENERIC}};
+enum { PERF_N_KERNEL_SETS = sizeof perf_kernel_sets / sizeof perf_kernel_sets[0] };
+
+static const char *perf_kernel_set_name(kern_isa isa)
+{
+    for (int i = 0; i < PERF_N_KERNEL_SETS; i++)
+        if (perf_kernel_sets[i].isa == isa)
+            return perf_kernel_sets[i].name;
+    return "?";
+}
 
 enum { PERF_MAX_STEPS = MODELS_MAX_LAYERS + 1 };
 
@@ -109,7 +144,7 @@ static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     *o = (perf_opts){.threads = cores > 0 ? cores : 1, .iters = 100, .batch = 100, .peak_size = 2000, .dataset = "mnist",
-                     .isa = KERN_AUTO};
+                     .db = "results/bench.db", .isa = KERN_AUTO};
     optind = 0;
     opterr = 0;
     int c;
@@ -126,15 +161,18 @@ static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
         case OPT_UNFUSED: o->unfused = true; break;
         case OPT_TORCH: o->torch = true; break;
         case OPT_PEAK_SIZE: rc = perf_parse_long(&o->peak_size, "peak-size", optarg, 16, 20000); break;
-        case OPT_KERNELS:
-            if (strcmp(optarg, "auto") == 0)
-                o->isa = KERN_AUTO;
-            else if (strcmp(optarg, "generic") == 0)
-                o->isa = KERN_GENERIC;
-            else
+        case OPT_DB: o->db = optarg; o->db_given = true; break;
+        case OPT_NO_STORE: o->no_store = true; break;
+        case OPT_KERNELS: {
+            int k = 0;
+            while (k < PERF_N_KERNEL_SETS && strcmp(optarg, perf_kernel_sets[k].name) != 0)
+                k++;
+            if (k == PERF_N_KERNEL_SETS)
                 return cmd_usage_error("perf", "--kernels: unknown kernel set '%s' (valid: auto, generic)",
                                        optarg);
+            o->isa = perf_kernel_sets[k].isa;
             break;
+        }
         default: return cmd_bad_option("perf", argv);
         }
         if (rc)
@@ -142,6 +180,8 @@ static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
     }
     if (optind < argc)
         return cmd_usage_error("perf", "unexpected argument '%s'", argv[optind]);
+    if (o->no_store && o->db_given)
+        return cmd_usage_error("perf", "--no-store records nothing: drop --db '%s' or --no-store", o->db);
     return 0;
 }
 
@@ -281,8 +321,9 @@ static double perf_time_iters(perf_run *r, const perf_opts *o, const dataset *d,
     return total / (double)o->iters;
 }
 
-/* Run scripts/torch_bench.py with the first python3 that imports torch. */
-static void perf_torch(const perf_opts *o)
+/* Run scripts/torch_bench.py with the first python3 that imports torch, echoing its output.
+ * Returns the seconds per epoch it reports, NAN when it did not run or report one. */
+static double perf_torch(const perf_opts *o)
 {
     static const char *const pythons[] = {"python3", "/usr/bin/python3"};
     for (size_t i = 0; i < sizeof pythons / sizeof pythons[0]; i++) {
@@ -294,11 +335,132 @@ static void perf_torch(const perf_opts *o)
                  pythons[i], BENCH_SOURCE_DIR, o->threads, o->batch, o->iters);
         printf("\nPyTorch (%s):\n", cmd);
         fflush(stdout);
-        if (system(cmd) != 0)
+        FILE *p = popen(cmd, "r");
+        if (!p) {
+            cmd_error("cannot run scripts/torch_bench.py: %s", strerror(errno));
+            return NAN;
+        }
+        /* its line "  seconds per epoch (600 iterations): 1.23 s" */
+        double epoch_s = NAN;
+        char line[1024];
+        while (fgets(line, sizeof line, p)) {
+            fputs(line, stdout);
+            const char *k = strstr(line, "seconds per epoch (");
+            const char *colon = k ? strstr(k, "): ") : NULL;
+            char *end;
+            double v = colon ? strtod(colon + 3, &end) : NAN;
+            if (colon && end != colon + 3)
+                epoch_s = v;
+        }
+        fflush(stdout);
+        if (pclose(p) != 0) {
             cmd_error("scripts/torch_bench.py failed");
-        return;
+            return NAN;
+        }
+        return epoch_s;
     }
     printf("\nPyTorch: no python3 here can import torch (Debian: apt-get install python3-torch)\n");
+    return NAN;
+}
+
+/* The 1-minute load average, NAN when /proc/loadavg cannot be read; all three into load. */
+static double perf_load(double load[3])
+{
+    load[0] = load[1] = load[2] = NAN;
+    FILE *lf = fopen("/proc/loadavg", "r");
+    if (!lf)
+        return NAN;
+    if (fscanf(lf, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+        load[0] = load[1] = load[2] = NAN;
+    fclose(lf);
+    return load[0];
+}
+
+/* The per-step profile: the hook's totals over iters iterations of batch B. */
+typedef struct perf_steps {
+    int n;
+    char names[PERF_MAX_STEPS][64];
+    store_perf_step v[PERF_MAX_STEPS];
+    double flops;     /* of one whole iteration, every step */
+} perf_steps;
+
+static void perf_profile(perf_steps *out, const perf_run *r, const layer_spec *specs, int n_specs, double B,
+                         double iters, double peak)
+{
+    memset(out, 0, sizeof *out);
+    for (int i = 0; i <= n_specs; i++) {
+        if (!r->prof.seen[i])
+            continue;
+        char *name = out->names[out->n];
+        if (i == n_specs) {
+            snprintf(name, sizeof out->names[0], "softmax-xent");
+        } else {
+            for (int j = i; j <= r->prof.last[i]; j++) {
+                size_t len = strlen(name);
+                snprintf(name + len, sizeof out->names[0] - len, "%s%s", j > i ? "+" : "",
+                         layer_kind_name(specs[j].kind));
+            }
+        }
+        double ff = 0.0, fb = 0.0;
+        for (int j = i; i < n_specs && j <= r->prof.last[i]; j++) {
+            double a, b;
+            perf_layer_flops(&a, &b, r->net, specs, j);
+            ff += a;
+            fb += b;
+        }
+        ff *= B;
+        fb *= B;
+        out->flops += ff + fb;
+        const double tf = r->prof.total[0][i] / iters, tb = r->prof.total[1][i] / iters;
+        /* steps without flops (memory-bound) have no GFLOP/s */
+        const double gf = ff > 0.0 ? ff / tf * 1e-9 : NAN, gb = ff > 0.0 && tb > 0 ? fb / tb * 1e-9 : NAN;
+        out->v[out->n++] = (store_perf_step){
+            .step = i, .layers = name, .fwd_ms = tf * 1e3, .bwd_ms = tb * 1e3,
+            .fwd_gflops = gf, .bwd_gflops = gb, .fwd_pct_peak = 100.0 * gf / peak, .bwd_pct_peak = 100.0 * gb / peak,
+        };
+    }
+}
+
+static void perf_print_steps(const perf_steps *p)
+{
+    printf("%-26s %9s %9s %9s %9s %7s %7s\n", "step (layers)", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s",
+           "fwd %pk", "bwd %pk");
+    for (int k = 0; k < p->n; k++) {
+        const store_perf_step *v = &p->v[k];
+        if (!isnan(v->fwd_gflops))
+            printf("%2d %-23s %9.3f %9.3f %9.1f %9.1f %6.1f%% %6.1f%%\n", v->step, v->layers, v->fwd_ms, v->bwd_ms,
+                   v->fwd_gflops, isnan(v->bwd_gflops) ? 0.0 : v->bwd_gflops, v->fwd_pct_peak,
+                   isnan(v->bwd_pct_peak) ? 0.0 : v->bwd_pct_peak);
+        else
+            printf("%2d %-23s %9.3f %9.3f %9s %9s %7s %7s\n", v->step, v->layers, v->fwd_ms, v->bwd_ms, "-", "-",
+                   "-", "-");
+    }
+}
+
+/* Record the n measurements m in one transaction with the build, host and data set (src,
+ * NULL for synthetic data) they came from; ids[i] <- their rows. Nothing is written on error. */
+static int perf_store(store *s, int64_t *ids, store_perf *m, int n, const prov_build_info *b,
+                      const prov_host_info *h, const data_source *src, err_info *e)
+{
+    int64_t bid = 0, hid = 0, did = 0;
+    int rc = store_begin(s, e);
+    if (rc)
+        return rc;
+    rc = prov_store(s, &bid, &hid, b, h, e);
+    if (rc == 0 && src) {
+        store_dataset sd = {src->name, src->dir, src->id, 0};
+        rc = store_dataset_put(s, &did, &sd, e);
+    }
+    for (int i = 0; i < n && rc == 0; i++) {
+        m[i].build_id = bid;
+        m[i].host_id = hid;
+        m[i].dataset_id = did;
+        rc = store_perf_put(s, &ids[i], &m[i], e);
+    }
+    if (rc == 0)
+        return store_commit(s, e);
+    store_rollback(s, NULL);
+    return rc;
 }
 
 int cmd_perf(int argc, char **argv)
@@ -317,6 +479,21 @@ int cmd_perf(int argc, char **argv)
     data_source src;
     dataset train = {0}, test = {0};
     perf_run par = {0}, one = {0};
+    store *db = NULL;
+    prov_build_info build = {0};
+    prov_host_info host;
+    bool have_prov = false;
+    /* Recording needs the provenance and a writable database: both are checked before
+     * minutes of measuring. */
+    if (!o.no_store) {
+        if (prov_collect(&build, &host, BENCH_GIT_HEAD, &e)) {
+            err_prefix(&e, "cannot record the measurements (--no-store only prints them)");
+            goto fail;
+        }
+        have_prov = true;
+        if (store_open(&db, o.db, &e))
+            goto fail;
+    }
     const model_preset *preset;
     if (models_find(&preset, "paper", &e))
         goto fail;
@@ -332,19 +509,16 @@ int cmd_perf(int argc, char **argv)
     }
     const dataset *d = o.data ? &train : NULL;
 
-    double load[3] = {0};
-    FILE *lf = fopen("/proc/loadavg", "r");
-    if (lf) {
-        if (fscanf(lf, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
-            load[0] = load[1] = load[2] = -1.0;
-        fclose(lf);
-    }
+    double load[3];
+    const double load_before = perf_load(load);
     const int nt = (int)o.threads;
     if (perf_run_new(&par, &o, nt, specs, n_specs, &e))
         goto fail;
     printf("bench perf: the paper's network, batch %ld, %ld timed iterations, %s data\n", o.batch, o.iters,
            o.data ? o.dataset : "synthetic");
     printf("kernels: %s\n", net_kernels(par.net));
+    if (isnan(load_before))
+        load[0] = load[1] = load[2] = -1.0;
     printf("load average before: %.2f %.2f %.2f (figures are only meaningful on a quiet machine)\n", load[0],
            load[1], load[2]);
     const double peak = perf_peak((int)o.peak_size, nt, &e);
@@ -366,43 +540,14 @@ int cmd_perf(int argc, char **argv)
     }
     net_set_hook(par.net, NULL, NULL);
     const double B = (double)o.batch, iters = (double)o.iters;
-    printf("%-26s %9s %9s %9s %9s %7s %7s\n", "step (layers)", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s",
-           "fwd %pk", "bwd %pk");
-    double flops_total = 0.0;
-    for (int i = 0; i <= n_specs; i++) {
-        if (!par.prof.seen[i])
-            continue;
-        char name[64] = "";
-        if (i == n_specs) {
-            snprintf(name, sizeof name, "softmax-xent");
-        } else {
-            for (int j = i; j <= par.prof.last[i]; j++) {
-                size_t len = strlen(name);
-                snprintf(name + len, sizeof name - len, "%s%s", j > i ? "+" : "", layer_kind_name(specs[j].kind));
-            }
-        }
-        double ff = 0.0, fb = 0.0;
-        for (int j = i; i < n_specs && j <= par.prof.last[i]; j++) {
-            double a, b;
-            perf_layer_flops(&a, &b, par.net, specs, j);
-            ff += a;
-            fb += b;
-        }
-        ff *= B;
-        fb *= B;
-        flops_total += ff + fb;
-        const double tf = par.prof.total[0][i] / iters, tb = par.prof.total[1][i] / iters;
-        if (ff > 0.0)
-            printf("%2d %-23s %9.3f %9.3f %9.1f %9.1f %6.1f%% %6.1f%%\n", i, name, tf * 1e3, tb * 1e3,
-                   ff / tf * 1e-9, tb > 0 ? fb / tb * 1e-9 : 0.0, 100.0 * ff / tf * 1e-9 / peak,
-                   tb > 0 ? 100.0 * fb / tb * 1e-9 / peak : 0.0);
-        else
-            printf("%2d %-23s %9.3f %9.3f %9s %9s %7s %7s\n", i, name, tf * 1e3, tb * 1e3, "-", "-", "-", "-");
-    }
+    perf_steps steps;
+    perf_profile(&steps, &par, specs, n_specs, B, iters, peak);
+    perf_print_steps(&steps);
+    const double gflops = steps.flops / it_par * 1e-9;
     printf("%-26s %9.3f ms per iteration (forward, backward, Momentum step)\n", "whole iteration",
            it_par * 1e3);
-    printf("overall: %.1f GFLOP/s = %.1f%% of peak, %.0f images/s\n\n", flops_total / it_par * 1e-9,
-           100.0 * flops_total / it_par * 1e-9 / peak, B / it_par);
+    printf("overall: %.1f GFLOP/s = %.1f%% of peak, %.0f images/s\n\n", gflops, 100.0 * gflops / peak,
+           B / it_par);
 
     /* 1 thread (when N > 1) */
     double it_one = it_par;
@@ -433,20 +578,56 @@ int cmd_perf(int argc, char **argv)
     getrusage(RUSAGE_SELF, &ru);
     printf("evaluation of 10,000 images: %.3f s (%d thread%s)\n", t_eval, nt, nt > 1 ? "s" : "");
     printf("peak RSS: %.0f MiB%s\n", ru.ru_maxrss / 1024.0, o.data ? " (MNIST loaded)" : "");
-    lf = fopen("/proc/loadavg", "r");
-    if (lf) {
-        if (fscanf(lf, "%lf %lf %lf", &load[0], &load[1], &load[2]) == 3)
-            printf("load average after: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
-        fclose(lf);
-    }
+    const double load_after = perf_load(load);
+    if (!isnan(load_after))
+        printf("load average after: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
     fflush(stdout);
+
+    /* m[0]: the N-thread measurement with its profile; m[1]: the 1-thread timing */
+    store_perf m[2];
+    m[0] = (store_perf){
+        .data = o.data ? o.dataset : "synthetic", .threads = nt, .iterations = (int)o.iters,
+        .batch = (int)o.batch, .kernel_set = perf_kernel_set_name(o.isa), .unfused = o.unfused,
+        .kernels = net_kernels(par.net), .peak_size = (int)o.peak_size, .peak_gflops = peak,
+        .iter_ms = it_par * 1e3, .gflops = gflops, .pct_peak = 100.0 * gflops / peak,
+        .images_per_s = B / it_par, .epoch_s = it_par * iters_epoch, .eval_s = t_eval,
+        .peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024, .load_before = load_before,
+        .load_after = load_after, .torch_epoch_s = NAN, .n_steps = steps.n, .steps = steps.v,
+    };
+    const int n_m = nt > 1 ? 2 : 1;
+    if (nt > 1) {
+        m[1] = m[0];
+        m[1].threads = 1;
+        m[1].kernels = net_kernels(one.net);
+        m[1].peak_size = 0;
+        m[1].peak_gflops = m[1].pct_peak = m[1].eval_s = NAN;
+        m[1].iter_ms = it_one * 1e3;
+        m[1].gflops = steps.flops / it_one * 1e-9;
+        m[1].images_per_s = B / it_one;
+        m[1].epoch_s = it_one * iters_epoch;
+        m[1].n_steps = 0;
+        m[1].steps = NULL;
+    }
     if (o.torch)
-        perf_torch(&o);
+        m[0].torch_epoch_s = perf_torch(&o);
+    if (db) {
+        int64_t ids[2] = {0, 0};
+        if (perf_store(db, ids, m, n_m, &build, &host, o.data ? &src : NULL, &e))
+            goto fail;
+        printf("\nrecorded in %s: measurement %lld (%d thread%s)", o.db, (long long)ids[0], nt,
+               nt > 1 ? "s" : "");
+        if (n_m > 1)
+            printf(", measurement %lld (1 thread)", (long long)ids[1]);
+        printf("; bench history --perf shows them\n");
+    }
     status = CMD_OK;
     goto done;
 fail:
     cmd_fail(&e);
 done:
+    store_close(db);
+    if (have_prov)
+        prov_build_release(&build);
     perf_run_free(&par);
     perf_run_free(&one);
     dataset_release(&train);

@@ -23,9 +23,9 @@ static const struct command {
     {"show", cmd_show, "show one run: configuration, provenance and per-epoch metrics"},
     {"report", cmd_report, "aggregate runs over seeds: accuracy, F1, CIs, comparisons, paper claims"},
     {"check", cmd_check, "CI gate: accuracy and time budget of the current revision's runs"},
-    {"history", cmd_history, "accuracy and training time per git revision"},
+    {"history", cmd_history, "accuracy and training time (--perf: speed) per git revision"},
     {"plot", cmd_plot, "gnuplot scripts, data and images of the paper's figures"},
-    {"perf", cmd_perf, "time the training core: per-layer ms, GFLOP/s vs peak, s/epoch"},
+    {"perf", cmd_perf, "time the training core and record it: per-layer ms, GFLOP/s vs peak, s/epoch"},
 };
 
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

@@ -357,6 +357,27 @@ void prov_host_to_store(store_host *out, const prov_host_info *h)
     };
 }
 
+int prov_collect(prov_build_info *b, prov_host_info *h, const char *built_head, err_info *e)
+{
+    int rc = prov_build(b, NULL, e);
+    if (rc)
+        return rc;
+    if ((rc = prov_check_built_from(b, built_head, e)) != 0 || (rc = prov_host(h, e)) != 0)
+        prov_build_release(b);
+    return rc;
+}
+
+int prov_store(store *s, int64_t *build_id, int64_t *host_id, const prov_build_info *b,
+               const prov_host_info *h, err_info *e)
+{
+    store_build sb;
+    store_host sh;
+    prov_build_to_store(&sb, b);
+    prov_host_to_store(&sh, h);
+    int rc = store_build_put(s, build_id, &sb, e);
+    return rc ? rc : store_host_put(s, host_id, &sh, e);
+}
+
 /* A full 40-hex-digit commit id. */
 static bool is_sha(const char *s)
 {

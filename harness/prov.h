@@ -89,4 +89,14 @@ int prov_check_built_from(const prov_build_info *b, const char *built_head, err_
 void prov_build_to_store(store_build *out, const prov_build_info *b);
 void prov_host_to_store(store_host *out, const prov_host_info *h);
 
+/* What a command that records results does first: *b <- prov_build(NULL), refused by
+ * prov_check_built_from(b, built_head), and *h <- prov_host(). On failure b is released;
+ * on success the caller releases it. */
+int prov_collect(prov_build_info *b, prov_host_info *h, const char *built_head, err_info *e);
+
+/* *build_id, *host_id <- the rows of b and h in s, inserted when new (store_build_put,
+ * store_host_put), inside the caller's transaction when one is open. */
+int prov_store(store *s, int64_t *build_id, int64_t *host_id, const prov_build_info *b,
+               const prov_host_info *h, err_info *e);
+
 #endif

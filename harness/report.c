@@ -2170,6 +2170,23 @@ bool report_moved(const stats_summary *prev, const stats_summary *cur, double fa
     return fabs(cur->mean - prev->mean) > 2.0 * sd;
 }
 
+/* The noise of a sequence of revisions so far, pooled over those with two or more values:
+ * the fallback sd of report_moved for revisions of a single value. */
+typedef struct noise {
+    double ss;
+    int dof;
+} noise;
+
+static double noise_sd(const noise *z) { return z->dof ? sqrt(z->ss / z->dof) : NAN; }
+
+static void noise_add(noise *z, const stats_summary *s)
+{
+    if (s->n >= 2) {
+        z->ss += (s->n - 1) * s->sd * s->sd;
+        z->dof += s->n - 1;
+    }
+}
+
 static int cmp_revision(const void *x, const void *y)
 {
     const report_revision *a = x, *b = y;
@@ -2219,8 +2236,7 @@ int report_history(report_revision **out, int *n_out, store *s, const char *expe
         }
     }
     qsort(h, (size_t)n, sizeof *h, cmp_revision);
-    double fb_ss = 0.0, fb_ss_t = 0.0;
-    int fb_dof = 0;
+    noise noise_acc = {0}, noise_time = {0};
     for (int j = 0; j < n; j++) {
         int m = 0;
         for (int i = 0; i < sec->n_runs; i++) {
@@ -2234,16 +2250,12 @@ int report_history(report_revision **out, int *n_out, store *s, const char *expe
         stats_summarize(&h[j].acc, acc, m);
         stats_summarize(&h[j].train_s, ts, m);
         if (j > 0) {
-            double fa = fb_dof ? sqrt(fb_ss / fb_dof) : NAN;
-            double ft = fb_dof ? sqrt(fb_ss_t / fb_dof) : NAN;
-            h[j].acc_moved = report_moved(&h[j - 1].acc, &h[j].acc, fa);
-            h[j].time_moved = report_moved(&h[j - 1].train_s, &h[j].train_s, ft);
+            h[j].acc_moved = report_moved(&h[j - 1].acc, &h[j].acc, noise_sd(&noise_acc));
+            h[j].time_moved =
+                report_moved(&h[j - 1].train_s, &h[j].train_s, noise_sd(&noise_time));
         }
-        if (m >= 2) { /* the noise seen so far, for later single-run revisions */
-            fb_ss += (m - 1) * h[j].acc.sd * h[j].acc.sd;
-            fb_ss_t += (m - 1) * h[j].train_s.sd * h[j].train_s.sd;
-            fb_dof += m - 1;
-        }
+        noise_add(&noise_acc, &h[j].acc); /* for later single-run revisions */
+        noise_add(&noise_time, &h[j].train_s);
     }
     *out = h;
     *n_out = n;
@@ -2254,6 +2266,24 @@ done:
     free(ts);
     report_release(&r);
     return rc;
+}
+
+/* buf <- "2024-05-01 12:34" of the stored "2024-05-01T12:34:56.789Z". */
+static void cell_date(char *buf, size_t n, const char *iso)
+{
+    snprintf(buf, n, "%.10s %.5s", iso, strlen(iso) > 11 ? iso + 11 : "");
+}
+
+/* The rule under a history's tables: a blank line, then each line indented (table) or not
+ * (Markdown). */
+static void rule_print(FILE *f, const char *rule, report_format fmt)
+{
+    fputc('\n', f);
+    for (const char *p = rule; *p;) {
+        size_t len = strcspn(p, "\n");
+        fprintf(f, "%s%.*s\n", fmt == REPORT_MD ? "" : "  ", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
 }
 
 static const char history_rule[] =
@@ -2315,9 +2345,7 @@ int report_history_render(FILE *f, const report_history_set *sets, int n_sets,
                                      d, mark};
                 rc = tbl_row(&t, row, e);
             } else {
-                /* "2024-05-01T12:34:56.789Z" -> "2024-05-01 12:34" */
-                snprintf(date, sizeof date, "%.10s %.5s", h[i].date,
-                         strlen(h[i].date) > 11 ? h[i].date + 11 : "");
+                cell_date(date, sizeof date, h[i].date);
                 snprintf(sha, sizeof sha, "%.10s", h[i].git_sha);
                 cell_pm(a, CELL, &h[i].acc, 100.0, 2);
                 cell_pm(b, CELL, &h[i].train_s, 1.0, 1);
@@ -2337,14 +2365,270 @@ int report_history_render(FILE *f, const report_history_set *sets, int n_sets,
     }
     if (!rc && csv)
         tbl_print(f, &t, fmt, "");
-    if (!rc && !csv) {
-        fputc('\n', f);
-        for (const char *p = history_rule; *p;) {
-            size_t len = strcspn(p, "\n");
-            fprintf(f, "%s%.*s\n", md ? "" : "  ", (int)len, p);
-            p += len + (p[len] == '\n');
-        }
+    if (!rc && !csv)
+        rule_print(f, history_rule, fmt);
+    tbl_free(&t);
+    return rc;
+}
+
+/* ---- speed history (bench history --perf) ----------------------------------------------------- */
+
+/* One stored measurement, as the speed history needs it. */
+typedef struct perf_point {
+    char git_sha[48];
+    bool git_dirty;
+    char date[32];
+    report_perf_setup setup;    /* its key fields only (n = 0, rows = NULL) */
+    double epoch_s, images_per_s, pct_peak;
+} perf_point;
+
+typedef struct perf_points {
+    perf_point *v;
+    int n, cap;
+    err_info *e;
+} perf_points;
+
+static int collect_perf(void *ctx, const store_perf_row *r)
+{
+    perf_points *l = ctx;
+    if (!grow((void **)&l->v, l->n, &l->cap, sizeof *l->v))
+        return err_set(l->e, ERR_NOMEM, "out of memory reading the measurements");
+    perf_point *p = &l->v[l->n++];
+    *p = (perf_point){
+        .git_dirty = r->git_sha && r->git_dirty,
+        .setup = {.threads = r->m.threads, .batch = r->m.batch, .unfused = r->m.unfused != 0},
+        .epoch_s = r->m.epoch_s,
+        .images_per_s = r->m.images_per_s,
+        .pct_peak = r->m.pct_peak,
+    };
+    copy_text(p->git_sha, sizeof p->git_sha, r->git_sha ? r->git_sha : "none");
+    copy_text(p->date, sizeof p->date, r->created_at);
+    copy_text(p->setup.data, sizeof p->setup.data, r->m.data);
+    copy_text(p->setup.kernel_set, sizeof p->setup.kernel_set, r->m.kernel_set);
+    return 0;
+}
+
+/* Setups in order of threads, batch, data, kernel set, then fused before unfused. */
+static int cmp_setup(const void *x, const void *y)
+{
+    const report_perf_setup *a = x, *b = y;
+    if (a->threads != b->threads)
+        return a->threads < b->threads ? -1 : 1;
+    if (a->batch != b->batch)
+        return a->batch < b->batch ? -1 : 1;
+    int c = strcmp(a->data, b->data);
+    if (!c)
+        c = strcmp(a->kernel_set, b->kernel_set);
+    return c ? c : (int)a->unfused - (int)b->unfused;
+}
+
+static bool same_setup(const report_perf_setup *a, const report_perf_setup *b)
+{
+    return cmp_setup(a, b) == 0;
+}
+
+static bool same_revision(const report_perf_revision *r, const perf_point *p)
+{
+    return strcmp(r->git_sha, p->git_sha) == 0 && r->git_dirty == p->git_dirty;
+}
+
+/* *out <- the summary of the finite values among x[0..n) (x is compacted in place). */
+static void summarize_finite(stats_summary *out, double *x, int n)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (isfinite(x[i]))
+            x[m++] = x[i];
+    stats_summarize(out, x, m);
+}
+
+/* u->rows <- the revisions of setup u among the points (in created_at order, so the order of
+ * first measurement is the revisions' date order), summarised and marked. scratch: (3 n). */
+static int perf_setup_rows(report_perf_setup *u, const perf_points *l, double *scratch,
+                           err_info *e)
+{
+    u->rows = calloc((size_t)l->n, sizeof *u->rows);
+    if (!u->rows)
+        return err_set(e, ERR_NOMEM, "out of memory building the speed history");
+    for (int i = 0; i < l->n; i++) {
+        const perf_point *p = &l->v[i];
+        if (!same_setup(u, &p->setup))
+            continue;
+        int j = 0;
+        while (j < u->n && !same_revision(&u->rows[j], p))
+            j++;
+        if (j < u->n)
+            continue;
+        report_perf_revision *r = &u->rows[u->n++];
+        copy_text(r->git_sha, sizeof r->git_sha, p->git_sha);
+        r->git_dirty = p->git_dirty;
+        copy_text(r->date, sizeof r->date, p->date);
     }
+    noise z = {0};
+    for (int j = 0; j < u->n; j++) {
+        report_perf_revision *r = &u->rows[j];
+        double *es = scratch, *ips = scratch + l->n, *pct = scratch + 2 * l->n;
+        for (int i = 0; i < l->n; i++) {
+            const perf_point *p = &l->v[i];
+            if (same_setup(u, &p->setup) && same_revision(r, p)) {
+                es[r->n] = p->epoch_s;
+                ips[r->n] = p->images_per_s;
+                pct[r->n++] = p->pct_peak;
+            }
+        }
+        summarize_finite(&r->epoch_s, es, r->n);
+        summarize_finite(&r->images_per_s, ips, r->n);
+        summarize_finite(&r->pct_peak, pct, r->n);
+        const stats_summary *prev = j > 0 ? &u->rows[j - 1].epoch_s : NULL;
+        if (prev && report_moved(prev, &r->epoch_s, noise_sd(&z)))
+            r->moved = r->epoch_s.mean > prev->mean ? 1 : -1;
+        noise_add(&z, &r->epoch_s); /* for later single-measurement revisions */
+    }
+    return 0;
+}
+
+int report_perf_history(report_perf_setup **out, int *n_out, store *s, err_info *e)
+{
+    *out = NULL;
+    *n_out = 0;
+    perf_points l = {.e = e};
+    report_perf_setup *v = NULL;
+    double *scratch = NULL;
+    int n = 0;
+    int rc = store_perfs(s, collect_perf, &l, e);
+    if (rc || l.n == 0)
+        goto done;
+    v = calloc((size_t)l.n, sizeof *v);
+    scratch = malloc(3 * (size_t)l.n * sizeof *scratch);
+    if (!v || !scratch) {
+        rc = err_set(e, ERR_NOMEM, "out of memory building the speed history");
+        goto done;
+    }
+    for (int i = 0; i < l.n; i++) {
+        int k = 0;
+        while (k < n && !same_setup(&v[k], &l.v[i].setup))
+            k++;
+        if (k == n)
+            v[n++] = l.v[i].setup;
+    }
+    qsort(v, (size_t)n, sizeof *v, cmp_setup);
+    for (int k = 0; k < n && !rc; k++)
+        rc = perf_setup_rows(&v[k], &l, scratch, e);
+    if (!rc) {
+        *out = v;
+        *n_out = n;
+        v = NULL;
+    }
+done:
+    report_perf_history_free(v, n);
+    free(scratch);
+    free(l.v);
+    return rc;
+}
+
+void report_perf_history_free(report_perf_setup *v, int n)
+{
+    for (int k = 0; v && k < n; k++)
+        free(v[k].rows);
+    free(v);
+}
+
+static const char perf_rule[] =
+    "mark: 'slower' or 'faster' where the mean s/epoch moved from the previous revision by more\n"
+    "than twice the pooled sd of the two revisions' measurements; when both have a single\n"
+    "measurement, the pooled sd of the setup's earlier revisions is the noise; no mark without.\n"
+    "% of peak: the whole iteration's GFLOP/s against the SGEMM peak measured with it (a\n"
+    "1-thread measurement beside an N-thread one has none).\n";
+
+static const char *perf_mark(int moved) { return moved > 0 ? "slower" : moved < 0 ? "faster" : ""; }
+
+int report_perf_history_render(FILE *f, const report_perf_setup *v, int n, report_format fmt,
+                               err_info *e)
+{
+    if (fmt == REPORT_JSON) {
+        json_t *setups = json_array();
+        for (int k = 0; k < n; k++) {
+            json_t *revs = json_array();
+            for (int i = 0; i < v[k].n; i++) {
+                const report_perf_revision *r = &v[k].rows[i];
+                json_array_append_new(
+                    revs, json_pack("{s:s, s:s, s:b, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "date",
+                                    r->date, "git_sha", r->git_sha, "git_dirty", r->git_dirty,
+                                    "n", r->n, "epoch_s_mean", jnum(r->epoch_s.mean),
+                                    "epoch_s_sd", jnum(r->epoch_s.sd), "epoch_s_best",
+                                    jnum(r->epoch_s.min), "images_per_s_mean",
+                                    jnum(r->images_per_s.mean), "pct_peak_mean",
+                                    jnum(r->pct_peak.mean), "mark",
+                                    r->moved ? json_string(perf_mark(r->moved)) : json_null()));
+            }
+            json_array_append_new(setups, json_pack("{s:i, s:i, s:s, s:s, s:b, s:o}", "threads",
+                                                    v[k].threads, "batch", v[k].batch, "data",
+                                                    v[k].data, "kernel_set", v[k].kernel_set,
+                                                    "unfused", v[k].unfused, "revisions", revs));
+        }
+        return json_out(f, json_pack("{s:i, s:o, s:s}", "format", 1, "setups", setups, "rule",
+                                     perf_rule),
+                        e);
+    }
+    static const char *const cols[] = {"<date",     "<revision", ">n",          ">s/epoch (mean ± sd)",
+                                       ">best s/epoch", ">images/s", ">% of peak", "<mark"};
+    static const char *const cols_csv[] = {
+        ">threads",     ">batch",        "<data",        "<kernel_set",        ">unfused",
+        "<date",        "<git_sha",      ">git_dirty",   ">n",                 ">epoch_s_mean",
+        ">epoch_s_sd",  ">epoch_s_best", ">images_per_s_mean", ">pct_peak_mean", "<mark"};
+    const bool csv = fmt == REPORT_CSV;
+    tbl t;
+    tbl_init(&t, cols_csv, NCOLS(cols_csv));
+    int rc = 0;
+    for (int k = 0; k < n && !rc; k++) {
+        const report_perf_setup *u = &v[k];
+        if (!csv) {
+            tbl_free(&t);
+            tbl_init(&t, cols, NCOLS(cols));
+        }
+        for (int i = 0; i < u->n && !rc; i++) {
+            const report_perf_revision *r = &u->rows[i];
+            char c[15][CELL];
+            cell_int(c[8], CELL, r->n);
+            if (csv) {
+                cell_int(c[0], CELL, u->threads);
+                cell_int(c[1], CELL, u->batch);
+                cell_int(c[4], CELL, u->unfused);
+                cell_int(c[7], CELL, r->git_dirty);
+                cell_raw(c[9], CELL, r->epoch_s.mean);
+                cell_raw(c[10], CELL, r->epoch_s.sd);
+                cell_raw(c[11], CELL, r->epoch_s.min);
+                cell_raw(c[12], CELL, r->images_per_s.mean);
+                cell_raw(c[13], CELL, r->pct_peak.mean);
+                const char *row[] = {c[0],    c[1],       u->data, u->kernel_set,       c[4],
+                                     r->date, r->git_sha, c[7],    c[8],                c[9],
+                                     c[10],   c[11],      c[12],   c[13], perf_mark(r->moved)};
+                rc = tbl_row(&t, row, e);
+            } else {
+                cell_date(c[0], CELL, r->date);
+                snprintf(c[1], CELL, "%.10s%s", r->git_sha, r->git_dirty ? "-dirty" : "");
+                cell_pm(c[2], CELL, &r->epoch_s, 1.0, 2);
+                cell_num(c[3], CELL, "%.2f", r->epoch_s.min);
+                cell_num(c[4], CELL, "%.0f", r->images_per_s.mean);
+                cell_num(c[5], CELL, "%.1f", r->pct_peak.mean);
+                const char *row[] = {c[0], c[1], c[8], c[2], c[3], c[4], c[5], perf_mark(r->moved)};
+                rc = tbl_row(&t, row, e);
+            }
+        }
+        if (rc || csv)
+            continue;
+        fprintf(f, "%s%s speed history: %d thread%s, batch %d, %s data%s%s%s; bench perf per git "
+                   "revision, oldest first\n\n",
+                k ? "\n" : "", fmt == REPORT_MD ? "##" : "==", u->threads,
+                u->threads == 1 ? "" : "s", u->batch, u->data,
+                strcmp(u->kernel_set, "auto") ? ", kernels " : "",
+                strcmp(u->kernel_set, "auto") ? u->kernel_set : "", u->unfused ? ", unfused" : "");
+        tbl_print(f, &t, fmt, "  ");
+    }
+    if (!rc && csv)
+        tbl_print(f, &t, fmt, "");
+    if (!rc && !csv)
+        rule_print(f, perf_rule, fmt);
     tbl_free(&t);
     return rc;
 }

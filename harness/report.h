@@ -265,4 +265,43 @@ typedef struct report_history_set {
 int report_history_render(FILE *f, const report_history_set *sets, int n_sets,
                           report_format fmt, err_info *e);
 
+/* ---- speed history per git revision (bench history --perf) ------------------------------ */
+
+/* The `bench perf` measurements of one setup made by one revision. A revision is a commit
+ * and whether its tree was dirty: "abc1234-dirty" is not the code of "abc1234". */
+typedef struct report_perf_revision {
+    char git_sha[48];           /* "none" without a recorded build */
+    bool git_dirty;
+    char date[32];              /* created_at of its first measurement */
+    int n;                      /* measurements */
+    stats_summary epoch_s;      /* seconds per epoch; .min is the best */
+    stats_summary images_per_s;
+    stats_summary pct_peak;     /* whole iteration, percent of the measured peak; over the
+                                 * measurements that have a peak (n may be smaller) */
+    int moved;                  /* +1 slower, -1 faster than the previous revision
+                                 * (report_moved on epoch_s), 0 no mark */
+} report_perf_revision;
+
+/* Measurements that compare: same thread count, batch, data and kernel options. */
+typedef struct report_perf_setup {
+    int threads, batch;
+    char data[128];             /* "synthetic" or the data set's name */
+    char kernel_set[16];        /* "auto" or "generic" (bench perf --kernels) */
+    bool unfused;
+    int n;
+    report_perf_revision *rows; /* (n), oldest first; owned */
+} report_perf_setup;
+
+/* *out (malloc'd, *n setups ordered by threads, batch, data, kernel set, unfused) <- every
+ * measurement of s, grouped by setup, then by revision in order of first measurement, with
+ * the marks of report_moved (fallback: the pooled sd of the setup's earlier revisions). No
+ * measurement is *n = 0, not an error. Free with report_perf_history_free. */
+int report_perf_history(report_perf_setup **out, int *n, store *s, err_info *e);
+void report_perf_history_free(report_perf_setup *v, int n);
+
+/* Write the setups (one section each; CSV: one table with the setup's columns; JSON: one
+ * document) and the rule for the marks. */
+int report_perf_history_render(FILE *f, const report_perf_setup *v, int n, report_format fmt,
+                               err_info *e);
+
 #endif

@@ -835,13 +835,9 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
         rc = err_set(e, ERR_NOMEM, "out of memory planning %d runs", x->n_runs);
         goto done;
     }
-    if ((rc = prov_build(&build, NULL, e)) != 0)
+    if ((rc = prov_collect(&build, &host, BENCH_GIT_HEAD, e)) != 0)
         goto done;
     have_build = true;
-    if ((rc = prov_check_built_from(&build, BENCH_GIT_HEAD, e)) != 0)
-        goto done;
-    if ((rc = prov_host(&host, e)) != 0)
-        goto done;
     char identity[2048];
     prov_build_identity(identity, sizeof identity, &build);
 
@@ -901,15 +897,11 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
 
     /* Record the provenance and queue the runs, in one transaction. */
     store_experiment sx = {x->name, x->file, x->sha256, x->text};
-    store_build sb;
-    store_host sh;
-    prov_build_to_store(&sb, &build);
-    prov_host_to_store(&sh, &host);
     int64_t xid, bid, hid;
     if ((rc = store_begin(c.db, e)) != 0)
         goto done;
-    if ((rc = store_experiment_put(c.db, &xid, &sx, e)) || (rc = store_build_put(c.db, &bid, &sb, e)) ||
-        (rc = store_host_put(c.db, &hid, &sh, e)))
+    if ((rc = store_experiment_put(c.db, &xid, &sx, e)) ||
+        (rc = prov_store(c.db, &bid, &hid, &build, &host, e)))
         goto rollback;
     for (int i = 0; i < c.n_plan; i++) {
         planned_run *p = &c.plan[i];

@@ -41,7 +41,7 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * written; version 2 adds what running sweeps showed was missing (build type and `git
  * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
  * table so that two experiment files may share a run, indexes); version 3 records the owner
- * process of a RUNNING run. */
+ * process of a RUNNING run; version 4 stores `bench perf` measurements. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -121,6 +121,30 @@ static const char *const migrations[] = {
      * would otherwise take for a missing comma (and -Werror would fail the build) */
     ("ALTER TABLE runs ADD COLUMN owner_host TEXT;"
      "ALTER TABLE runs ADD COLUMN owner_pid INTEGER;"),
+    /* 3 -> 4: speed over commits. A measurement refers to the same builds, hosts and datasets
+     * rows as the runs (dataset NULL for synthetic data); pct columns are percent. */
+    ("CREATE TABLE perf_measurements("
+     "  id INTEGER PRIMARY KEY,"
+     "  created_at TEXT NOT NULL,"
+     "  build_id INTEGER REFERENCES builds(id),"
+     "  host_id INTEGER REFERENCES hosts(id),"
+     "  dataset_id INTEGER REFERENCES datasets(id),"
+     "  data TEXT NOT NULL,"
+     "  threads INTEGER NOT NULL CHECK(threads > 0),"
+     "  iterations INTEGER NOT NULL, batch INTEGER NOT NULL,"
+     "  kernel_set TEXT NOT NULL, unfused INTEGER NOT NULL, kernels TEXT,"
+     "  peak_size INTEGER, peak_gflops REAL,"
+     "  iter_ms REAL, gflops REAL, pct_peak REAL, images_per_s REAL, epoch_s REAL,"
+     "  eval_s REAL, peak_rss_bytes INTEGER, load_before REAL, load_after REAL,"
+     "  torch_epoch_s REAL);"
+     "CREATE TABLE perf_steps("
+     "  measurement_id INTEGER NOT NULL REFERENCES perf_measurements(id) ON DELETE CASCADE,"
+     "  step INTEGER NOT NULL,"
+     "  layers TEXT NOT NULL,"
+     "  fwd_ms REAL, bwd_ms REAL, fwd_gflops REAL, bwd_gflops REAL,"
+     "  fwd_pct_peak REAL, bwd_pct_peak REAL,"
+     "  PRIMARY KEY(measurement_id, step));"
+     "CREATE INDEX perf_measurements_build ON perf_measurements(build_id);"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1152,6 +1176,191 @@ int store_interrupt_running(store *s, int *n_marked, const char *const *keys, in
     rc = tx_leave(s, &t, rc, e);
     if (rc == 0 && n_marked)
         *n_marked = marked;
+    return rc;
+}
+
+/* ---- speed measurements -------------------------------------------------------------------- */
+
+int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
+{
+    assert(s && p && p->data && p->kernel_set && p->threads > 0);
+    assert(p->n_steps == 0 || p->steps);
+    sqlite3_stmt *st = NULL;
+    tx t;
+    int rc = tx_enter(s, &t, e);
+    if (rc)
+        return rc;
+    rc = prepare(s, &st,
+                 "INSERT INTO perf_measurements(created_at, build_id, host_id, dataset_id, data,"
+                 " threads, iterations, batch, kernel_set, unfused, kernels, peak_size,"
+                 " peak_gflops, iter_ms, gflops, pct_peak, images_per_s, epoch_s, eval_s,"
+                 " peak_rss_bytes, load_before, load_after, torch_epoch_s) VALUES(" NOW_SQL
+                 ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+                 " ?18, ?19, ?20, ?21, ?22)",
+                 e);
+    if (rc)
+        goto done;
+    bind_id(st, 1, p->build_id);
+    bind_id(st, 2, p->host_id);
+    bind_id(st, 3, p->dataset_id);
+    bind_text(st, 4, p->data);
+    sqlite3_bind_int(st, 5, p->threads);
+    sqlite3_bind_int(st, 6, p->iterations);
+    sqlite3_bind_int(st, 7, p->batch);
+    bind_text(st, 8, p->kernel_set);
+    sqlite3_bind_int(st, 9, p->unfused);
+    bind_text(st, 10, p->kernels);
+    bind_id(st, 11, p->peak_size);
+    const double vals[] = {p->peak_gflops,  p->iter_ms, p->gflops, p->pct_peak,
+                           p->images_per_s, p->epoch_s, p->eval_s};
+    for (int i = 0; i < (int)(sizeof vals / sizeof vals[0]); i++)
+        bind_real(st, 12 + i, vals[i]);
+    bind_id(st, 19, p->peak_rss_bytes);
+    bind_real(st, 20, p->load_before);
+    bind_real(st, 21, p->load_after);
+    bind_real(st, 22, p->torch_epoch_s);
+    if ((rc = step_done(s, st, e)) != 0)
+        goto done;
+    const int64_t mid = sqlite3_last_insert_rowid(s->db);
+    sqlite3_finalize(st);
+    rc = prepare(s, &st,
+                 "INSERT INTO perf_steps(measurement_id, step, layers, fwd_ms, bwd_ms, fwd_gflops,"
+                 " bwd_gflops, fwd_pct_peak, bwd_pct_peak) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                 " ?9)",
+                 e);
+    for (int i = 0; i < p->n_steps && rc == 0; i++) {
+        const store_perf_step *q = &p->steps[i];
+        assert(q->layers);
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, mid);
+        sqlite3_bind_int(st, 2, q->step);
+        bind_text(st, 3, q->layers);
+        const double sv[] = {q->fwd_ms,       q->bwd_ms,       q->fwd_gflops,
+                             q->bwd_gflops,   q->fwd_pct_peak, q->bwd_pct_peak};
+        for (int k = 0; k < (int)(sizeof sv / sizeof sv[0]); k++)
+            bind_real(st, 4 + k, sv[k]);
+        rc = step_done(s, st, e);
+    }
+    if (rc == 0 && id)
+        *id = mid;
+done:
+    sqlite3_finalize(st);
+    return tx_leave(s, &t, rc, e);
+}
+
+/* Step st to its end, handing each row to one(st, arg); stops at one's non-zero return. */
+static int visit_rows(store *s, sqlite3_stmt *st, int (*one)(sqlite3_stmt *st, void *arg),
+                      void *arg, err_info *e)
+{
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        int rc = one(st, arg);
+        if (rc)
+            return rc;
+    }
+    return step == SQLITE_DONE ? 0 : db_fail(s, e);
+}
+
+/* The caller's callback and context, for the row readers of visit_rows. */
+typedef struct perf_visit {
+    store_perf_fn fn;
+    void *ctx;
+} perf_visit;
+
+static int perf_row(sqlite3_stmt *st, void *arg)
+{
+    const perf_visit *v = arg;
+    store_perf_row r = {
+        .id = sqlite3_column_int64(st, 0),
+        .created_at = col_text(st, 1),
+        .git_sha = col_text(st, 2),
+        .git_dirty = sqlite3_column_int(st, 3),
+        .dataset_sha256 = col_text(st, 4),
+        .m = {
+            .build_id = sqlite3_column_int64(st, 5),
+            .host_id = sqlite3_column_int64(st, 6),
+            .dataset_id = sqlite3_column_int64(st, 7),
+            .data = col_text(st, 8),
+            .threads = sqlite3_column_int(st, 9),
+            .iterations = sqlite3_column_int(st, 10),
+            .batch = sqlite3_column_int(st, 11),
+            .kernel_set = col_text(st, 12),
+            .unfused = sqlite3_column_int(st, 13),
+            .kernels = col_text(st, 14),
+            .peak_size = sqlite3_column_int(st, 15),
+            .peak_gflops = col_real(st, 16),
+            .iter_ms = col_real(st, 17),
+            .gflops = col_real(st, 18),
+            .pct_peak = col_real(st, 19),
+            .images_per_s = col_real(st, 20),
+            .epoch_s = col_real(st, 21),
+            .eval_s = col_real(st, 22),
+            .peak_rss_bytes = sqlite3_column_int64(st, 23),
+            .load_before = col_real(st, 24),
+            .load_after = col_real(st, 25),
+            .torch_epoch_s = col_real(st, 26),
+            .n_steps = sqlite3_column_int(st, 27),
+        },
+    };
+    return v->fn(v->ctx, &r);
+}
+
+int store_perfs(store *s, store_perf_fn fn, void *ctx, err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT p.id, p.created_at, b.git_sha, b.git_dirty, d.sha256, p.build_id,"
+                     " p.host_id, p.dataset_id, p.data, p.threads, p.iterations, p.batch,"
+                     " p.kernel_set, p.unfused, p.kernels, p.peak_size, p.peak_gflops, p.iter_ms,"
+                     " p.gflops, p.pct_peak, p.images_per_s, p.epoch_s, p.eval_s,"
+                     " p.peak_rss_bytes, p.load_before, p.load_after, p.torch_epoch_s,"
+                     " (SELECT count(*) FROM perf_steps q WHERE q.measurement_id = p.id)"
+                     " FROM perf_measurements p LEFT JOIN builds b ON b.id = p.build_id"
+                     " LEFT JOIN datasets d ON d.id = p.dataset_id"
+                     " ORDER BY p.created_at, p.id",
+                     e);
+    if (rc)
+        return rc;
+    rc = visit_rows(s, st, perf_row, &(perf_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+typedef struct perf_step_visit {
+    store_perf_step_fn fn;
+    void *ctx;
+} perf_step_visit;
+
+static int perf_step_row(sqlite3_stmt *st, void *arg)
+{
+    const perf_step_visit *v = arg;
+    store_perf_step q = {
+        .step = sqlite3_column_int(st, 0),
+        .layers = col_text(st, 1),
+        .fwd_ms = col_real(st, 2),
+        .bwd_ms = col_real(st, 3),
+        .fwd_gflops = col_real(st, 4),
+        .bwd_gflops = col_real(st, 5),
+        .fwd_pct_peak = col_real(st, 6),
+        .bwd_pct_peak = col_real(st, 7),
+    };
+    return v->fn(v->ctx, &q);
+}
+
+int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT step, layers, fwd_ms, bwd_ms, fwd_gflops, bwd_gflops, fwd_pct_peak,"
+                     " bwd_pct_peak FROM perf_steps WHERE measurement_id = ?1 ORDER BY step",
+                     e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = visit_rows(s, st, perf_step_row, &(perf_step_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
     return rc;
 }
 

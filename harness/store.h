@@ -23,7 +23,14 @@
  *          recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s)
  *   class_metrics(run_key, epoch, class, precision, recall, f1, support)
  *   confusion(run_key, epoch, true_class, pred_class, count)
- * Deleting a run's epochs cascades to its class_metrics and confusion rows.
+ *   perf_measurements(id, created_at, build_id, host_id, dataset_id, data, threads,
+ *        iterations, batch, kernel_set, unfused, kernels, peak_size, peak_gflops, iter_ms,
+ *        gflops, pct_peak, images_per_s, epoch_s, eval_s, peak_rss_bytes, load_before,
+ *        load_after, torch_epoch_s)   one `bench perf` figure set at one thread count
+ *   perf_steps(measurement_id, step, layers, fwd_ms, bwd_ms, fwd_gflops, bwd_gflops,
+ *        fwd_pct_peak, bwd_pct_peak)   its per-layer profile, one row per step
+ * Deleting a run's epochs cascades to its class_metrics and confusion rows; deleting a
+ * measurement to its steps.
  *
  * Timestamps are UTC ISO-8601 text with milliseconds ("2024-05-01T12:34:56.789Z"), taken from
  * SQLite's clock when the row is written. Statuses are stored as their names (QUEUED, ...), so
@@ -154,6 +161,39 @@ typedef struct store_run_end {
     int diverged_epoch;       /* epoch whose loss became non-finite, 0 if none */
 } store_run_end;
 
+/* One step of a `bench perf` profile: a layer, or a fused group of layers run as one. */
+typedef struct store_perf_step {
+    int step;               /* index of its first layer; the layer count for the loss */
+    const char *layers;     /* required: "conv+relu+maxpool", "affine", "softmax-xent" */
+    double fwd_ms, bwd_ms;  /* milliseconds per iteration */
+    double fwd_gflops, bwd_gflops;     /* NAN for steps without flops (memory-bound) */
+    double fwd_pct_peak, bwd_pct_peak; /* percent of the measured peak, NAN likewise */
+} store_perf_step;
+
+/* One `bench perf` measurement at one thread count. Figures that were not measured are NAN
+ * (stored as NULL): a 1-thread measurement taken beside an N-thread one has no peak, per-step
+ * profile or evaluation time of its own. */
+typedef struct store_perf {
+    int64_t build_id, host_id;  /* 0 = unknown (NULL) */
+    int64_t dataset_id;         /* 0 for synthetic data */
+    const char *data;           /* required: "synthetic" or the data set's name */
+    int threads, iterations, batch;
+    const char *kernel_set;     /* required: the --kernels choice, "auto" or "generic" */
+    int unfused;                /* 1 when every layer ran on its own (--unfused) */
+    const char *kernels;        /* net_kernels(): the kernels the network ran, may be NULL */
+    int peak_size;              /* n of the n^3 SGEMM behind peak_gflops, 0 when none */
+    double peak_gflops;         /* measured SGEMM peak at this thread count */
+    double iter_ms;             /* one whole training iteration (forward, backward, step) */
+    double gflops, pct_peak;    /* achieved by the whole iteration; percent of peak_gflops */
+    double images_per_s, epoch_s; /* epoch = 60,000 training images */
+    double eval_s;              /* inference over 10,000 images */
+    int64_t peak_rss_bytes;     /* of the measuring process, 0 = unknown */
+    double load_before, load_after; /* 1-minute load average around the measurement */
+    double torch_epoch_s;       /* PyTorch's s/epoch (bench perf --torch), else NAN */
+    int n_steps;
+    const store_perf_step *steps; /* (n_steps), may be NULL when n_steps == 0 */
+} store_perf;
+
 /* ---- opening ---------------------------------------------------------------------------- */
 
 /* Open (creating if missing, with its parent directory) the database at path for writing,
@@ -237,6 +277,31 @@ int store_reclaim_orphans(store *s, int *n_marked, err_info *e);
  * *n_marked (may be NULL) <- how many changed. */
 int store_interrupt_running(store *s, int *n_marked, const char *const *keys, int n,
                             err_info *e);
+
+/* ---- speed measurements ---------------------------------------------------------------- */
+
+/* Record one measurement and its steps atomically (inside the caller's transaction, when one
+ * is open, as a savepoint): on any error nothing of it remains. *id (may be NULL) <- its row. */
+int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e);
+
+/* A measurement as read back, with the revision of its build. Strings are valid during the
+ * callback only; m.steps is NULL (see store_perf_steps) and m.n_steps the stored count. */
+typedef struct store_perf_row {
+    int64_t id;
+    const char *created_at;
+    const char *git_sha;        /* NULL without a recorded build */
+    int git_dirty;
+    const char *dataset_sha256; /* NULL for synthetic data */
+    store_perf m;
+} store_perf_row;
+typedef int (*store_perf_fn)(void *ctx, const store_perf_row *row);
+
+/* Visit every measurement, oldest first (created_at, then id). */
+int store_perfs(store *s, store_perf_fn fn, void *ctx, err_info *e);
+
+/* Visit the steps of measurement id in step order (none is not an error). */
+typedef int (*store_perf_step_fn)(void *ctx, const store_perf_step *step);
+int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err_info *e);
 
 /* ---- queries (for ls, show and reports) ------------------------------------------------- */
 

@@ -1,9 +1,12 @@
-/* Fabricated results databases for the report, check and history tests: runs and epochs are
- * written through the store API (no training), timestamps and revisions set explicitly. */
+/* Fabricated results databases for the report, check and history tests: runs, epochs and
+ * bench perf measurements are written through the store API (no training), timestamps and
+ * revisions set explicitly; and the measurements read back (fix_perfs_read, fix_steps_read)
+ * for the store and perf tests. */
 #ifndef BENCH_TEST_REPORT_FIXTURE_H
 #define BENCH_TEST_REPORT_FIXTURE_H
 
 #include <ftw.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -126,21 +129,135 @@ static inline void fix_add(store *s, int64_t exp_id, const fix_run *f)
     fix_add_prov(s, exp_id, f, NULL);
 }
 
-/* started_at of a run set directly (the store takes it from the clock). */
-static inline void fix_started(const char *db_path, const char *key, const char *when)
+/* Run sql (an UPDATE of ?1 = when where ?2 = key) on the file directly: the store takes
+ * timestamps from the clock. */
+static inline void fix_set_time(const char *db_path, const char *sql, const char *when,
+                                const char *key)
 {
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     if (sqlite3_open(db_path, &db) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "UPDATE runs SET started_at = ?1 WHERE run_key = ?2", -1, &st,
-                           NULL) != SQLITE_OK)
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         fail_msg("sqlite: %s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, when, -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) != SQLITE_DONE)
-        fail_msg("sqlite: %s", sqlite3_errmsg(db));
+    if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1)
+        fail_msg("sqlite: no row '%s' changed: %s", key, sqlite3_errmsg(db));
     sqlite3_finalize(st);
     sqlite3_close(db);
+}
+
+/* started_at of a run set directly. */
+static inline void fix_started(const char *db_path, const char *key, const char *when)
+{
+    fix_set_time(db_path, "UPDATE runs SET started_at = ?1 WHERE run_key = ?2", when, key);
+}
+
+/* A bench perf measurement without steps: threads, batch 100, synthetic data, kernel set
+ * ("auto" when NULL), s/epoch epoch_s (images/s = 60000 / epoch_s), pct of peak (NAN: none),
+ * by build_id, created at when. Returns its id. */
+typedef struct fix_perf_row {
+    int64_t build_id;
+    int threads;
+    double epoch_s, pct_peak;
+    const char *when;
+    const char *kernel_set;
+    int unfused;
+} fix_perf_row;
+
+static inline int64_t fix_perf(store *s, const char *db_path, const fix_perf_row *f)
+{
+    err_info e = {0};
+    int64_t id = 0;
+    store_perf m = {.build_id = f->build_id, .data = "synthetic", .threads = f->threads,
+                    .iterations = 100, .batch = 100,
+                    .kernel_set = f->kernel_set ? f->kernel_set : "auto", .unfused = f->unfused,
+                    .peak_gflops = NAN, .iter_ms = f->epoch_s / 600 * 1e3, .gflops = NAN,
+                    .pct_peak = f->pct_peak, .images_per_s = 60000.0 / f->epoch_s,
+                    .epoch_s = f->epoch_s, .eval_s = NAN, .load_before = NAN,
+                    .load_after = NAN, .torch_epoch_s = NAN};
+    if (store_perf_put(s, &id, &m, &e))
+        fail_msg("perf_put: %s", e.msg);
+    char key[32];
+    snprintf(key, sizeof key, "%lld", (long long)id);
+    fix_set_time(db_path, "UPDATE perf_measurements SET created_at = ?1"
+                          " WHERE id = CAST(?2 AS INTEGER)", f->when, key);
+    return id;
+}
+
+/* ---- bench perf measurements read back ---- */
+
+/* A stored measurement copied out of its store_perfs callback, where its strings live. */
+typedef struct fix_perf_copy {
+    int64_t id;
+    store_perf m;           /* its strings and steps NULL: the copies are below */
+    int git_dirty;
+    char git_sha[48];       /* "(null)" without a build */
+    char dataset_sha256[72]; /* "(null)" for synthetic data */
+    char data[64], kernel_set[16], kernels[160];
+} fix_perf_copy;
+
+enum { FIX_MAX_PERFS = 8 };
+
+typedef struct fix_perfs {
+    int n;
+    fix_perf_copy v[FIX_MAX_PERFS];
+} fix_perfs;
+
+static inline int fix_perf_see(void *ctx, const store_perf_row *r)
+{
+    fix_perfs *l = ctx;
+    if (l->n == FIX_MAX_PERFS)
+        fail_msg("more than %d measurements", FIX_MAX_PERFS);
+    fix_perf_copy *c = &l->v[l->n++];
+    c->id = r->id;
+    c->m = r->m;
+    c->git_dirty = r->git_dirty;
+    snprintf(c->git_sha, sizeof c->git_sha, "%s", r->git_sha ? r->git_sha : "(null)");
+    snprintf(c->dataset_sha256, sizeof c->dataset_sha256, "%s",
+             r->dataset_sha256 ? r->dataset_sha256 : "(null)");
+    snprintf(c->data, sizeof c->data, "%s", r->m.data ? r->m.data : "");
+    snprintf(c->kernel_set, sizeof c->kernel_set, "%s", r->m.kernel_set ? r->m.kernel_set : "");
+    snprintf(c->kernels, sizeof c->kernels, "%s", r->m.kernels ? r->m.kernels : "");
+    c->m.data = c->m.kernel_set = c->m.kernels = NULL;
+    return 0;
+}
+
+/* Every measurement of s, oldest first. */
+static inline fix_perfs fix_perfs_read(store *s)
+{
+    fix_perfs l = {0};
+    err_info e = {0};
+    if (store_perfs(s, fix_perf_see, &l, &e))
+        fail_msg("store_perfs: %s", e.msg);
+    return l;
+}
+
+/* The steps of one measurement, copied likewise (v[i].layers NULL: see layers[i]). */
+typedef struct fix_steps {
+    int n;
+    store_perf_step v[FIX_MAX_PERFS];
+    char layers[FIX_MAX_PERFS][32];
+} fix_steps;
+
+static inline int fix_step_see(void *ctx, const store_perf_step *q)
+{
+    fix_steps *l = ctx;
+    if (l->n == FIX_MAX_PERFS)
+        fail_msg("more than %d steps", FIX_MAX_PERFS);
+    snprintf(l->layers[l->n], sizeof l->layers[0], "%s", q->layers);
+    l->v[l->n] = *q;
+    l->v[l->n++].layers = NULL;
+    return 0;
+}
+
+static inline fix_steps fix_steps_read(store *s, int64_t id)
+{
+    fix_steps l = {0};
+    err_info e = {0};
+    if (store_perf_steps(s, id, fix_step_see, &l, &e))
+        fail_msg("store_perf_steps: %s", e.msg);
+    return l;
 }
 
 #endif

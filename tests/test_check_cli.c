@@ -7,7 +7,8 @@
  *   - report: every format on the command line, --runs and --provenance, the empty database,
  *     an unknown experiment and an unknown run each exit 1 with one line, conflicting views
  *     exit 2;
- *   - history lists revisions oldest first. */
+ *   - history lists revisions oldest first; history --perf the bench perf measurements per
+ *     revision in every format, a usage error with --experiment, exit 1 without any. */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700
 
@@ -270,6 +271,68 @@ static void test_history_cli(void **state)
     assert_non_null(strstr(r.out, "mark: 'acc', 'time' or 'acc+time'"));
 }
 
+/* Two measurements at the old revision (10 and 10.2 s/epoch), one at HEAD (8 s: faster). */
+static void test_history_perf_cli(void **state)
+{
+    fixture *f = *state;
+    result r;
+    BENCH(&r, "history", "--perf", "--db", f->db);
+    assert_int_equal(r.status, 1);
+    char want[512];
+    snprintf(want, sizeof want,
+             "bench: no perf measurements in '%s' yet (bench perf adds some)\n", f->db);
+    assert_string_equal(r.err, want);
+    const fix_perf_row rows[] = {
+        {f->build_old, 2, 10.0, 40.0, "2024-01-01T00:00:00.000Z", NULL, 0},
+        {f->build_old, 2, 10.2, 42.0, "2024-01-01T01:00:00.000Z", NULL, 0},
+        {f->build_head, 2, 8.0, 50.0, "2024-02-01T00:00:00.000Z", NULL, 0},
+    };
+    for (int i = 0; i < 3; i++)
+        fix_perf(f->s, f->db, &rows[i]);
+    BENCH(&r, "history", "--perf", "--db", f->db);
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.out, "== speed history: 2 threads, batch 100, synthetic data;"));
+    assert_non_null(strstr(r.out, "10.10 ± 0.14         10.00      5941       41.0\n"));
+    assert_non_null(strstr(r.out, "8.00 ± -          8.00      7500       50.0  faster\n"));
+    assert_non_null(strstr(r.out, "mark: 'slower' or 'faster'"));
+    BENCH(&r, "history", "--perf", "--db", f->db, "--format", "md");
+    assert_int_equal(r.status, 0);
+    snprintf(want, sizeof want, "| 2024-02-01 00:00 | %.10s | 1 | 8.00 ± - | 8.00 | 7500 | 50.0 | faster |\n",
+             f->head);
+    assert_non_null(strstr(r.out, want));
+    BENCH(&r, "history", "--perf", "--db", f->db, "--format", "csv");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(count_lines(r.out), 1 + 2);
+    snprintf(want, sizeof want, "\n2,100,synthetic,auto,0,2024-02-01T00:00:00.000Z,%s,0,1,8,,8,7500,50,faster\n",
+             f->head);
+    assert_non_null(strstr(r.out, want));
+    BENCH(&r, "history", "--perf", "--db", f->db, "--format", "json");
+    assert_int_equal(r.status, 0);
+    json_t *j = json_loads(r.out, 0, NULL);
+    assert_non_null(j);
+    json_t *revs = json_object_get(json_array_get(json_object_get(j, "setups"), 0), "revisions");
+    assert_int_equal(json_array_size(revs), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(revs, 0), "n")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(revs, 1), "git_sha")),
+                        f->head);
+    json_decref(j);
+    /* usage errors: one line, exit 2 */
+    BENCH(&r, "history", "--perf", "--experiment", "ci", "--db", f->db);
+    assert_int_equal(r.status, 2);
+    assert_int_equal(count_lines(r.err), 1);
+    assert_non_null(strstr(r.err, "drop --experiment 'ci'"));
+    BENCH(&r, "history", "--perf", "--format", "xml", "--db", f->db);
+    assert_int_equal(r.status, 2);
+    assert_int_equal(count_lines(r.err), 1);
+    BENCH(&r, "history", "--perf=1", "--db", f->db);
+    assert_int_equal(r.status, 2);
+    assert_int_equal(count_lines(r.err), 1);
+    BENCH(&r, "history", "--help");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "--perf"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -279,6 +342,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_report_cli, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_cli, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history_perf_cli, setup, teardown),
     };
     return cmocka_run_group_tests_name("check_cli", tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
-/* Tests of `bench perf` (harness/cmd_perf.c), run as the built binary: help, usage errors, and a
- * tiny measurement that prints every figure the command promises (the figures themselves are
- * timings and are never asserted). */
+/* Tests of `bench perf` (harness/cmd_perf.c), run as the built binary: help, usage errors, a
+ * tiny measurement that prints every figure the command promises, and its record in the
+ * results database: one measurement per thread count with its per-step rows and the build's
+ * revision, PyTorch's s/epoch from --torch (a stand-in python3), nothing with --no-store. The
+ * figures themselves are timings and are never asserted. */
 #define _POSIX_C_SOURCE 200809L
 #define _XOPEN_SOURCE 700 /* nftw, in tests/cli.h */
 #include <setjmp.h>
@@ -17,7 +19,11 @@
 
 #include <cmocka.h>
 
+#include <math.h>
+
 #include "cli.h"
+#include "prov.h"
+#include "report_fixture.h"
 
 typedef cli_result run_result;
 
@@ -40,10 +46,25 @@ static void test_help_and_usage(void **state)
     assert_non_null(strstr(r.err, "unknown kernel set 'sse9' (valid: auto, generic)"));
     RUN(&r, "perf", "--bogus");
     assert_int_equal(r.status, 2);
+    RUN(&r, "perf", "--help");
+    assert_non_null(strstr(r.out, "--db PATH"));
+    assert_non_null(strstr(r.out, "--no-store"));
+    RUN(&r, "perf", "--no-store", "--db", "x.db");
+    assert_int_equal(r.status, 2);
+    assert_string_equal(r.err, "bench: perf: --no-store records nothing: drop --db 'x.db' or "
+                               "--no-store (see 'bench perf --help')\n");
+    RUN(&r, "perf", "--db");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "'--db'"));
     /* --data without a data set: a one-line failure, exit 1 */
-    RUN(&r, "perf", "--data", "--data-dir", "/nonexistent-bench-dir", "--iters", "1");
+    RUN(&r, "perf", "--data", "--data-dir", "/nonexistent-bench-dir", "--iters", "1", "--no-store");
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "bench: "));
+    /* an unwritable database fails before anything is measured */
+    RUN(&r, "perf", "--db", "/proc/bench-test/bench.db", "--iters", "1");
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.err, "/proc/bench-test"));
+    assert_null(strstr(r.out, "measured peak"));
 }
 
 /* Every promised figure appears, for the fused fast path and the generic unfused one. */
@@ -51,7 +72,7 @@ static void test_tiny_measurement(void **state)
 {
     (void)state;
     static run_result r;
-    RUN(&r, "perf", "--iters", "2", "--batch", "8", "--threads", "2", "--peak-size", "64");
+    RUN(&r, "perf", "--iters", "2", "--batch", "8", "--threads", "2", "--peak-size", "64", "--no-store");
     assert_int_equal(r.status, 0);
     const char *want[] = {"kernels: ", "gemm:blis-", "fused:conv+relu+maxpool", "measured peak: ",
                           " 0 conv+relu+maxpool ", " 3 affine ", "softmax-xent", "whole iteration",
@@ -61,8 +82,9 @@ static void test_tiny_measurement(void **state)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(r.out, want[i]))
             fail_msg("missing '%s' in:\n%s", want[i], r.out);
+    assert_null(strstr(r.out, "recorded in"));
     RUN(&r, "perf", "--iters", "1", "--batch", "4", "--threads", "1", "--peak-size", "32", "--kernels",
-        "generic", "--unfused");
+        "generic", "--unfused", "--no-store");
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "conv:im2col-blas"));
     assert_null(strstr(r.out, "fused"));
@@ -70,11 +92,126 @@ static void test_tiny_measurement(void **state)
     assert_non_null(strstr(r.out, " 2 maxpool "));
 }
 
+/* ---- the record in the database ---- */
+
+/* The measurements of the database at db. */
+static fix_perfs read_back(const char *db)
+{
+    store *s = NULL;
+    err_info e = {0};
+    if (store_open_readonly(&s, db, &e))
+        fail_msg("%s", e.msg);
+    fix_perfs l = fix_perfs_read(s);
+    store_close(s);
+    return l;
+}
+
+/* A run at 1 thread is one measurement, with its steps and the build's revision; one at 2
+ * threads adds two: the 2-thread one with its profile, the 1-thread timing without. --torch
+ * records what scripts/torch_bench.py reports (here a stand-in python3 on PATH). */
+static void test_records(void **state)
+{
+    (void)state;
+    char dir[256], db[320], py[320];
+    fix_mkdtemp(dir, sizeof dir, "test_perf_cli");
+    snprintf(db, sizeof db, "%s/results/bench.db", dir);
+    snprintf(py, sizeof py, "%s/python3", dir);
+    FILE *fp = fopen(py, "w");
+    assert_non_null(fp);
+    fputs("#!/bin/sh\n"
+          "[ \"$1\" = -c ] && exit 0\n"
+          "echo 'torch 0.0 (stand-in), 1 threads'\n"
+          "echo '  seconds per epoch (600 iterations): 12.34 s'\n",
+          fp);
+    fclose(fp);
+    assert_int_equal(chmod(py, 0755), 0);
+    char path[400];
+    snprintf(path, sizeof path, "%s:/usr/bin:/bin", dir);
+    const cli_opts with_py = {.path = path};
+
+    static run_result r;
+    cli_run_bench(&r, &with_py,
+                  (const char *const[]){"perf", "--iters", "2", "--peak-size", "200", "--threads", "1",
+                                        "--torch", "--db", db, NULL});
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.out, "seconds per epoch (600 iterations): 12.34 s"));
+    assert_non_null(strstr(r.out, "measurement 1 (1 thread)"));
+    fix_perfs w = read_back(db);
+    assert_int_equal(w.n, 1);
+    const store_perf *m = &w.v[0].m;
+    assert_int_equal(m->threads, 1);
+    assert_int_equal(m->batch, 100);
+    assert_string_equal(w.v[0].data, "synthetic");
+    assert_string_equal(w.v[0].kernel_set, "auto");
+    assert_true(m->peak_gflops > 0 && m->epoch_s > 0 && m->eval_s > 0);
+    assert_true(fabs(m->torch_epoch_s - 12.34) < 1e-12);
+    /* the revision of the build that measured */
+    prov_build_info b;
+    err_info e = {0};
+    assert_int_equal(prov_build(&b, NULL, &e), 0);
+    assert_string_equal(w.v[0].git_sha, b.git_sha);
+    assert_int_equal(w.v[0].git_dirty, b.git_dirty);
+    prov_build_release(&b);
+    /* its steps, as printed: the fused conv group first, the loss last */
+    assert_int_equal(m->n_steps, 6);
+    store *s = NULL;
+    assert_int_equal(store_open_readonly(&s, db, &e), 0);
+    fix_steps q = fix_steps_read(s, w.v[0].id);
+    store_close(s);
+    assert_int_equal(q.n, 6);
+    assert_string_equal(q.layers[0], "conv+relu+maxpool");
+    assert_string_equal(q.layers[5], "softmax-xent");
+
+    RUN(&r, "perf", "--iters", "2", "--peak-size", "64", "--threads", "2", "--db", db);
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.out, "measurement 2 (2 threads), measurement 3 (1 thread)"));
+    w = read_back(db);
+    assert_int_equal(w.n, 3);
+    const store_perf *par = &w.v[1].m, *one = &w.v[2].m;
+    assert_int_equal(par->threads, 2);
+    assert_int_equal(par->n_steps, 6);
+    assert_true(par->peak_gflops > 0);
+    assert_true(isnan(par->torch_epoch_s));
+    assert_int_equal(one->threads, 1);
+    assert_int_equal(one->n_steps, 0);
+    assert_true(isnan(one->peak_gflops) && isnan(one->eval_s));
+    assert_true(one->epoch_s > 0);
+    /* history --perf shows both thread counts */
+    RUN(&r, "history", "--perf", "--db", db, "--format", "csv");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "\n1,100,synthetic,auto,0,"));
+    assert_non_null(strstr(r.out, "\n2,100,synthetic,auto,0,"));
+    cli_rm_tree(dir);
+}
+
+/* --no-store measures and prints, and writes no database (not even the default one). */
+static void test_no_store(void **state)
+{
+    (void)state;
+    char dir[256], results[300];
+    fix_mkdtemp(dir, sizeof dir, "test_perf_cli");
+    snprintf(results, sizeof results, "%s/results", dir);
+    const cli_opts in_dir = {.cwd = dir};
+    static run_result r;
+    cli_run_bench(&r, &in_dir,
+                  (const char *const[]){"perf", "--iters", "1", "--batch", "8", "--peak-size", "32",
+                                        "--threads", "1", "--no-store", NULL});
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "whole iteration"));
+    assert_null(strstr(r.out, "recorded in"));
+    assert_int_equal(access(results, F_OK), -1);
+    cli_rm_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_usage),
         cmocka_unit_test(test_tiny_measurement),
+        cmocka_unit_test(test_records),
+        cmocka_unit_test(test_no_store),
     };
     return cmocka_run_group_tests_name("perf_cli", tests, NULL, NULL);
 }

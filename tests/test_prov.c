@@ -337,15 +337,11 @@ static void test_into_store(void **state)
     assert_int_equal(prov_host(&h, &e), 0);
     store *s = NULL;
     assert_int_equal(store_open(&s, db, &e), 0);
-    store_build sb;
-    store_host sh;
-    prov_build_to_store(&sb, &b);
-    prov_host_to_store(&sh, &h);
-    int64_t bid = 0, hid = 0, bid2 = 0;
-    assert_int_equal(store_build_put(s, &bid, &sb, &e), 0);
-    assert_int_equal(store_build_put(s, &bid2, &sb, &e), 0);
+    int64_t bid = 0, hid = 0, bid2 = 0, hid2 = 0;
+    assert_int_equal(prov_store(s, &bid, &hid, &b, &h, &e), 0);
+    assert_int_equal(prov_store(s, &bid2, &hid2, &b, &h, &e), 0);
     assert_int_equal(bid, bid2);
-    assert_int_equal(store_host_put(s, &hid, &sh, &e), 0);
+    assert_int_equal(hid, hid2);
     store_run r = {.run_key = "k1", .build_id = bid, .host_id = hid, .config_json = "{}"};
     assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
     seen w = {0};
@@ -376,6 +372,26 @@ static void test_built_from(void **state)
     assert_int_equal(prov_check_built_from(&b, c, &e), 0);
 }
 
+/* What a recording command does first: the build (refused when built from another commit)
+ * and the host. */
+static void test_collect(void **state)
+{
+    (void)state;
+    prov_build_info b;
+    prov_host_info h;
+    err_info e = {0};
+    assert_int_equal(prov_collect(&b, &h, "unknown", &e), 0);
+    assert_true(h.hostname[0] != '\0');
+    char other[48];
+    snprintf(other, sizeof other, "%s", b.git_sha);
+    prov_build_release(&b);
+    if (strcmp(other, "none") == 0)
+        return; /* a source tarball: nothing to refuse */
+    other[0] = other[0] == 'a' ? 'b' : 'a';
+    assert_int_equal(prov_collect(&b, &h, other, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "rebuild it"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,6 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_outside_repo, setup, teardown),
         cmocka_unit_test(test_identity),
         cmocka_unit_test(test_built_from),
+        cmocka_unit_test(test_collect),
         cmocka_unit_test(test_host),
         cmocka_unit_test_setup_teardown(test_into_store, setup, teardown),
     };

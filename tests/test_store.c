@@ -1,6 +1,6 @@
 /* Tests of harness/store: schema and migrations, upserts, the run lifecycle, epoch rows,
- * reruns, stale heartbeats, verbatim storage of hostile strings, read-only files and two
- * connections on one file. Each test works in its own temporary directory. The tests read
+ * reruns, stale heartbeats, bench perf measurements (read back whole, written atomically),
+ * verbatim storage of hostile strings, read-only files and two connections on one file. Each test works in its own temporary directory. The tests read
  * the file back with SQLite directly where the store's API would hide what they check. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, nftw */
 #define _XOPEN_SOURCE 700
@@ -24,6 +24,7 @@
 
 #include <sqlite3.h>
 
+#include "report_fixture.h"
 #include "store.h"
 
 /* |a - b| <= eps, with both values in the failure message. */
@@ -234,9 +235,10 @@ static void test_schema_created(void **state)
     sqlite3 *db = raw_open(f->db);
     assert_int_equal(raw_int(db, "PRAGMA user_version", NULL), store_schema_version());
     assert_true(store_schema_version() >= 2);
-    static const char *const tables[] = {"experiments", "builds",        "hosts",
-                                         "datasets",    "runs",          "epochs",
-                                         "class_metrics", "confusion",   "experiment_runs"};
+    static const char *const tables[] = {"experiments",   "builds",          "hosts",
+                                         "datasets",      "runs",            "epochs",
+                                         "class_metrics", "confusion",       "experiment_runs",
+                                         "perf_measurements", "perf_steps"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                      " AND name = ?1",
@@ -350,7 +352,40 @@ static void test_migrate_from_v1(void **state)
                                " WHERE epoch = 2",
                                NULL),
                      87);
+    /* Version 4's perf tables take measurements. */
+    store_perf_step step = {.step = 0, .layers = "conv", .fwd_ms = 1.0, .bwd_ms = 2.0};
+    store_perf m = {.data = "synthetic", .threads = 1, .iterations = 2, .batch = 8,
+                    .kernel_set = "auto", .iter_ms = 3.0, .n_steps = 1, .steps = &step};
+    assert_int_equal(store_perf_put(s, NULL, &m, &e), 0);
     store_close(s);
+    assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
+}
+
+/* A file of version 3 (the last before the perf tables), with a run: reading it asks for a
+ * migration, opening it for writing adds the tables and keeps the run. */
+static void test_migrate_from_v3(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    queue_ok(s, "run-v3", STORE_ABSENT);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, "DROP TABLE perf_steps; DROP TABLE perf_measurements; PRAGMA user_version = 3;");
+    sqlite3_close(db);
+    err_info e = {0};
+    assert_int_equal(store_open_readonly(&s, f->db, &e), ERR_FORMAT);
+    assert_non_null(strstr(e.msg, "schema version 3, older"));
+    s = open_ok(f->db);
+    assert_int_equal(status_of(s, "run-v3"), RUN_QUEUED);
+    store_perf m = {.data = "synthetic", .threads = 2, .iterations = 1, .batch = 4,
+                    .kernel_set = "generic", .unfused = 1, .iter_ms = 1.0};
+    assert_int_equal(store_perf_put(s, NULL, &m, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM perf_measurements WHERE unfused = 1"
+                                      " AND kernel_set = 'generic'",
+                               NULL),
+                     1);
 }
 
 static void test_newer_schema_rejected(void **state)
@@ -771,6 +806,123 @@ static void test_injection_verbatim(void **state)
     assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs", NULL), 1);
 }
 
+/* ---- bench perf measurements ---- */
+
+/* A measurement with two steps; figures derived from threads so that two differ. */
+typedef struct perf2 {
+    store_perf_step steps[2];
+    store_perf m;
+} perf2;
+
+static void make_perf2(perf2 *x, int threads, int64_t build_id, int64_t dataset_id)
+{
+    x->steps[0] = (store_perf_step){.step = 0, .layers = "conv+relu+maxpool", .fwd_ms = 1.25,
+                                    .bwd_ms = 2.5, .fwd_gflops = 10.0, .bwd_gflops = 8.0,
+                                    .fwd_pct_peak = 20.0, .bwd_pct_peak = 16.0};
+    x->steps[1] = (store_perf_step){.step = 7, .layers = "softmax-xent", .fwd_ms = 0.5,
+                                    .bwd_ms = 0.25, .fwd_gflops = NAN, .bwd_gflops = NAN,
+                                    .fwd_pct_peak = NAN, .bwd_pct_peak = NAN};
+    x->m = (store_perf){
+        .build_id = build_id, .dataset_id = dataset_id, .data = dataset_id ? "mnist" : "synthetic",
+        .threads = threads, .iterations = 100, .batch = 100, .kernel_set = "auto", .unfused = 0,
+        .kernels = "conv:direct-avx2 gemm:blis-zen3", .peak_size = 2000, .peak_gflops = 50.0,
+        .iter_ms = 10.0 / threads, .gflops = 5.0 * threads, .pct_peak = 10.0 * threads,
+        .images_per_s = 10000.0 * threads, .epoch_s = 6.0 / threads, .eval_s = 0.5,
+        .peak_rss_bytes = 123456789, .load_before = 0.5, .load_after = 1.5,
+        .torch_epoch_s = NAN, .n_steps = 2, .steps = x->steps,
+    };
+}
+
+static void test_perf_rows(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    store_build b = {.git_sha = "0123456789012345678901234567890123456789", .git_dirty = 1};
+    store_dataset d = {.name = "mnist", .sha256 = "abcdef", .n_images = 70000};
+    int64_t bid = 0, did = 0, id1 = 0, id2 = 0;
+    assert_int_equal(store_build_put(s, &bid, &b, &e), 0);
+    assert_int_equal(store_dataset_put(s, &did, &d, &e), 0);
+    perf2 a, c;
+    make_perf2(&a, 2, bid, 0);
+    make_perf2(&c, 1, 0, did);
+    c.m.n_steps = 0;
+    c.m.steps = NULL;
+    c.m.peak_gflops = NAN;
+    c.m.torch_epoch_s = 7.5;
+    assert_int_equal(store_perf_put(s, &id1, &a.m, &e), 0);
+    assert_int_equal(store_perf_put(s, &id2, &c.m, &e), 0);
+    assert_true(id1 > 0 && id2 > id1);
+
+    fix_perfs w = fix_perfs_read(s);
+    assert_int_equal(w.n, 2);
+    const fix_perf_copy *p = &w.v[0];
+    assert_int_equal(p->id, id1);
+    assert_int_equal(p->m.threads, 2);
+    assert_int_equal(p->m.n_steps, 2);
+    assert_string_equal(p->git_sha, b.git_sha);
+    assert_int_equal(p->git_dirty, 1);
+    assert_string_equal(p->data, "synthetic");
+    assert_string_equal(p->dataset_sha256, "(null)");
+    assert_string_equal(p->kernels, "conv:direct-avx2 gemm:blis-zen3");
+    assert_close(p->m.epoch_s, 3.0, 0);
+    assert_close(p->m.peak_gflops, 50.0, 0);
+    assert_true(isnan(p->m.torch_epoch_s));
+    assert_close(p->m.load_after, 1.5, 0);
+    assert_int_equal(p->m.peak_rss_bytes, 123456789);
+    /* no build: no revision; a data set: its checksum; NULL figures read back as NAN */
+    p = &w.v[1];
+    assert_string_equal(p->git_sha, "(null)");
+    assert_string_equal(p->data, "mnist");
+    assert_string_equal(p->dataset_sha256, "abcdef");
+    assert_int_equal(p->m.n_steps, 0);
+    assert_true(isnan(p->m.peak_gflops));
+    assert_close(p->m.torch_epoch_s, 7.5, 0);
+
+    fix_steps q = fix_steps_read(s, id1);
+    assert_int_equal(q.n, 2);
+    assert_int_equal(q.v[0].step, 0);
+    assert_string_equal(q.layers[0], "conv+relu+maxpool");
+    assert_close(q.v[0].fwd_ms, 1.25, 0);
+    assert_close(q.v[0].bwd_gflops, 8.0, 0);
+    assert_int_equal(q.v[1].step, 7);
+    assert_string_equal(q.layers[1], "softmax-xent");
+    assert_true(isnan(q.v[1].bwd_gflops));
+    assert_int_equal(fix_steps_read(s, id2).n, 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM perf_steps WHERE fwd_gflops IS NULL",
+                               NULL),
+                     1);
+}
+
+/* A step that cannot be written (a repeated step index) leaves nothing of its measurement;
+ * inside the caller's transaction, rolling back removes the measurements before it too. */
+static void test_perf_atomic(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    perf2 good, bad;
+    make_perf2(&good, 2, 0, 0);
+    make_perf2(&bad, 1, 0, 0);
+    bad.steps[1].step = bad.steps[0].step;
+    assert_int_equal(store_perf_put(s, NULL, &bad.m, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, f->db));
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM perf_measurements", NULL), 0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM perf_steps", NULL), 0);
+
+    assert_int_equal(store_begin(s, &e), 0);
+    assert_int_equal(store_perf_put(s, NULL, &good.m, &e), 0);
+    assert_int_equal(store_perf_put(s, NULL, &bad.m, &e), ERR_INVALID);
+    assert_int_equal(store_rollback(s, &e), 0);
+    assert_int_equal(fix_perfs_read(s).n, 0);
+    /* and a good one alone is written whole */
+    assert_int_equal(store_perf_put(s, NULL, &good.m, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM perf_measurements", NULL), 1);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM perf_steps", NULL), 2);
+}
+
 static void test_resolve_prefix(void **state)
 {
     fixture *f = *state;
@@ -937,6 +1089,7 @@ int main(void)
         cmocka_unit_test(test_status_names),
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),
@@ -946,6 +1099,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stale_heartbeat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reclaim_orphans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_perf_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_perf_atomic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),

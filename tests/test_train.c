@@ -297,8 +297,9 @@ static void test_interrupt_and_bad_config(void **state)
 }
 
 /* Find MNIST as a user would have it after `bench data fetch`: $BENCH_DATA_DIR/mnist,
- * $BENCH_DATA_DIR itself, or data/mnist in the source tree. Raw or gzipped files. */
-static int find_mnist(char *dir, size_t n)
+ * $BENCH_DATA_DIR itself, or data/mnist in the source tree. Raw or gzipped files: *gz <- ""
+ * or ".gz", the suffix of the names found (the IDX reader inflates by the gzip magic). */
+static int find_mnist(char *dir, size_t n, const char **gz)
 {
     const char *env = getenv("BENCH_DATA_DIR");
     const char *candidates[3] = {NULL, NULL, TEST_DATA_DIR "/../../data/mnist"};
@@ -312,12 +313,17 @@ static int find_mnist(char *dir, size_t n)
     for (int i = 0; i < 3; i++) {
         if (!candidates[i])
             continue;
-        char probe[1100];
-        struct stat st;
-        snprintf(probe, sizeof probe, "%s/train-labels-idx1-ubyte", candidates[i]);
-        if (stat(probe, &st) == 0) {
-            snprintf(dir, n, "%s", candidates[i]);
-            return 0;
+        static const char *const suffixes[] = {"", ".gz"};
+        for (int k = 0; k < 2; k++) {
+            char probe[1100];
+            struct stat st;
+            snprintf(probe, sizeof probe, "%s/train-labels-idx1-ubyte%s", candidates[i],
+                     suffixes[k]);
+            if (stat(probe, &st) == 0) {
+                snprintf(dir, n, "%s", candidates[i]);
+                *gz = suffixes[k];
+                return 0;
+            }
         }
     }
     return -1;
@@ -329,12 +335,13 @@ static void test_paper_one_epoch_mnist(void **state)
 {
     (void)state;
     char dir[1024], ti[1200], tl[1200], vi[1200], vl[1200];
-    if (find_mnist(dir, sizeof dir) != 0)
+    const char *gz = "";
+    if (find_mnist(dir, sizeof dir, &gz) != 0)
         fail_msg("MNIST not found: run 'build/bench data fetch mnist' or set BENCH_DATA_DIR");
-    snprintf(ti, sizeof ti, "%s/train-images-idx3-ubyte", dir);
-    snprintf(tl, sizeof tl, "%s/train-labels-idx1-ubyte", dir);
-    snprintf(vi, sizeof vi, "%s/t10k-images-idx3-ubyte", dir);
-    snprintf(vl, sizeof vl, "%s/t10k-labels-idx1-ubyte", dir);
+    snprintf(ti, sizeof ti, "%s/train-images-idx3-ubyte%s", dir, gz);
+    snprintf(tl, sizeof tl, "%s/train-labels-idx1-ubyte%s", dir, gz);
+    snprintf(vi, sizeof vi, "%s/t10k-images-idx3-ubyte%s", dir, gz);
+    snprintf(vl, sizeof vl, "%s/t10k-labels-idx1-ubyte%s", dir, gz);
     dataset train, test;
     err_info e = {0};
     if (dataset_load_idx(&train, ti, tl, &e) || dataset_load_idx(&test, vi, vl, &e))
