@@ -535,6 +535,17 @@ int store_open_readonly(store **out, const char *path, err_info *e)
         if (rc)
             goto done;
     }
+    if (version > 0 && version < SCHEMA_VERSION && access(path, W_OK) == 0) {
+        /* An older file we may write: bring it up to date as any writing command would (the
+         * migrations only add tables and columns, so nothing an older bench reads changes),
+         * then read it. A file we may not write keeps the message below. */
+        store_close(s);
+        s = NULL;
+        store *w = NULL;
+        rc = store_open(&w, path, e);
+        store_close(w);
+        return rc ? rc : store_open_readonly(out, path, e);
+    }
     if (version != SCHEMA_VERSION)
         rc = err_set(e, ERR_FORMAT,
                      version > SCHEMA_VERSION
