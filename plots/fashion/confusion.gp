@@ -12,7 +12,7 @@ bench_footer = 'experiment ''fashion'' | git 5bb52f4 | newest run 2026-11-30'
 load bench_dir.'../style.gp'
 set output bench_dir.'confusion.png'
 dat = bench_dir.'confusion_all.dat'
-set title 'confusion matrix of the last epoch'."\n".'counts summed over 1 run'
+set title 'confusion matrix of the last epoch'."\n".'counts summed over 3 runs'
 stats dat matrix using 3 nooutput
 bench_max = STATS_max > 0 ? STATS_max : 1
 set xrange [-0.5:9.5]

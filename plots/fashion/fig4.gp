@@ -12,7 +12,7 @@ bench_footer = 'experiment ''fashion'' | git 5bb52f4 | newest run 2026-11-30'
 load bench_dir.'../style.gp'
 set output bench_dir.'fig4.png'
 dat = bench_dir.'all.dat'
-set title 'Fig. 4: train and test accuracy per epoch'."\n".'1 run'
+set title 'Fig. 4: train and test accuracy per epoch'."\n".'mean over 3 seeds, band = +/-1 sd'
 set xrange [1:20]
 set xtics 2
 set xlabel 'epoch'
@@ -20,5 +20,7 @@ set ylabel 'accuracy'
 set yrange [*:1]
 set key bottom right
 plot \
+  dat using 1:($3-$4):($3+$4) with filledcurves lt 1 notitle, \
+  dat using 1:($5-$6):($5+$6) with filledcurves lt 2 notitle, \
   dat using 1:3 with linespoints lt 1 title 'train', \
   dat using 1:5 with linespoints lt 2 title 'test'
