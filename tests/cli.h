@@ -41,6 +41,26 @@ static inline void cli_slurp(char *dst, FILE *f)
     fclose(f);
 }
 
+/* The whole file at path, NUL-terminated, in a malloc'd buffer the caller frees; its length in
+ * *len when len is not NULL. Fails the test when the file cannot be read. */
+static inline char *cli_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open '%s'", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)n;
+    return buf;
+}
+
 /* Start argv (NULL-terminated; argv[0] a path, or a name looked up in PATH) with standard input
  * from /dev/null and its output into out and err. Returns the child's pid. */
 static inline pid_t cli_spawn(const cli_opts *o, const char *const *argv, FILE *out, FILE *err)

@@ -189,24 +189,6 @@ static void run_prog(result *r, const char *cwd, const char *path_env, const cha
 
 static bool have_gnuplot(void) { return plot_gnuplot_available(); }
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open '%s'", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return buf;
-}
-
 static bool exists(const char *dir, const char *name)
 {
     char p[1024];
@@ -231,7 +213,7 @@ static void assert_png(const char *dir, const char *name)
     char p[1024];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     size_t n = 0;
-    unsigned char *b = (unsigned char *)read_all(p, &n);
+    unsigned char *b = (unsigned char *)cli_read_file(p, &n);
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (n < 2000 || memcmp(b, sig, 8) != 0 || memcmp(b + 12, "IHDR", 4) != 0 ||
         be32(b + 16) == 0 || be32(b + 20) == 0)
@@ -244,7 +226,7 @@ static void assert_svg(const char *dir, const char *name)
     char p[1024];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     size_t n = 0;
-    char *b = read_all(p, &n);
+    char *b = cli_read_file(p, &n);
     if (n < 1000 || (strncmp(b, "<?xml", 5) != 0 && strncmp(b, "<svg", 4) != 0) ||
         !strstr(b, "</svg>"))
         fail_msg("'%s' is not an SVG document (%zu bytes)", p, n);
@@ -255,7 +237,7 @@ static bool file_has(const char *dir, const char *name, const char *needle)
 {
     char p[1024];
     snprintf(p, sizeof p, "%s/%s", dir, name);
-    char *b = read_all(p, NULL);
+    char *b = cli_read_file(p, NULL);
     bool has = strstr(b, needle) != NULL;
     free(b);
     return has;
@@ -429,7 +411,7 @@ static void test_format_names(void **state)
 static void test_style_matches_file(void **state)
 {
     (void)state;
-    char *text = read_all(TEST_DATA_DIR "/../../plots/style.gp", NULL);
+    char *text = cli_read_file(TEST_DATA_DIR "/../../plots/style.gp", NULL);
     assert_string_equal(plot_style_text(), text);
     free(text);
 }
