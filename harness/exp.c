@@ -1454,6 +1454,11 @@ void exp_run_summary(char *buf, size_t n, const run_spec *r)
     int used = snprintf(buf, n, "%s bn=%s %s lr=%s batch=%d epochs=%d seed=%" PRIu64,
                         r->model, r->bn ? "on" : "off", optim_kind_name(r->train.optim.kind), lr,
                         r->train.batch, r->train.epochs, r->train.seed);
+    if (used >= 0 && (size_t)used < n && r->train.optim.weight_decay > 0.0f) {
+        char wd[32];
+        exp_fmt_float(wd, sizeof wd, r->train.optim.weight_decay);
+        used += snprintf(buf + used, n - (size_t)used, " wd=%s", wd);
+    }
     if (used >= 0 && (size_t)used < n && r->train.schedule != LR_CONSTANT)
         used += snprintf(buf + used, n - (size_t)used, " %s", lr_schedule_name(r->train.schedule));
     if (used >= 0 && (size_t)used < n && r->train.augment_shift > 0)
