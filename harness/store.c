@@ -883,6 +883,11 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
             goto done;
         bind_run(st, r);
         rc = step_done(s, st, e);
+    } else if (prev == RUN_RUNNING) {
+        /* Another process claimed the run after the caller last read its status (two bench
+         * runs planning the same runs together): it is that process's to finish. Resetting it
+         * here would let this caller claim and train it a second time, over the other's rows.
+         * Only the link below is added; the caller's claim then fails and it moves on. */
     } else if (prev != RUN_COMPLETED || force) {
         /* A rerun starts clean: its old epochs (and, by cascade, their class and confusion
          * rows) go, and every result column is cleared. */

@@ -659,6 +659,33 @@ static void test_rerun_resets_failed(void **state)
     store_close(s);
 }
 
+/* Queueing a run that another process has claimed since the caller planned it leaves it
+ * RUNNING with its epochs, even with force: otherwise the caller could claim it again and both
+ * would train it (test_run's two coordinators hit this race now and then). */
+static void test_queue_leaves_running(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    queue_ok(s, "run-r", STORE_ABSENT);
+    assert_int_equal(run_start(s, "run-r", &e), 0);
+    put_epoch_ok(s, "run-r", 1);
+    for (int force = 0; force <= 1; force++) {
+        int prev = -99;
+        store_run r = make_run("run-r", 0);
+        assert_int_equal(store_run_queue(s, &prev, &r, force, &e), 0);
+        assert_int_equal(prev, RUN_RUNNING);
+        assert_int_equal(status_of(s, "run-r"), RUN_RUNNING);
+        assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs WHERE run_key = ?1", "run-r"),
+                         1);
+        /* and a second claim fails without error */
+        bool claimed = true;
+        assert_int_equal(store_run_start(s, "run-r", &claimed, &e), 0);
+        assert_false(claimed);
+    }
+    store_close(s);
+}
+
 static void test_stale_heartbeat(void **state)
 {
     fixture *f = *state;
@@ -1098,6 +1125,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_lifecycle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_epoch_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rerun_resets_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_leaves_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_heartbeat, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reclaim_orphans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
