@@ -929,11 +929,9 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             .kernels = kernels,
         };
         /* COMPLETED runs are linked to this experiment but left untouched (force=false);
-         * runs RUNNING elsewhere are only linked: they are that process's to finish. */
-        if (p->prev_status != RUN_RUNNING)
-            rc = store_run_queue(c.db, NULL, &sr, p->todo && o->force, e);
-        else
-            rc = store_run_link(c.db, xid, p->key, e);
+         * runs RUNNING elsewhere, at planning or by now, are only linked (store_run_queue):
+         * they are that process's to finish. */
+        rc = store_run_queue(c.db, NULL, &sr, p->todo && o->force, e);
         free(json);
         if (rc)
             goto rollback;
