@@ -269,8 +269,8 @@ static void test_all_keys(void **state)
     assert_int_equal(r->eval_test_n, 1000);
     char s[256];
     exp_run_summary(s, sizeof s, r);
-    assert_string_equal(s, "ji2018 bn=off rmsprop lr=1 batch=50 epochs=3 seed=42 wd=0.0001 cosine shift=2 "
-                           "data=fashion-mnist");
+    assert_string_equal(s, "ji2018 bn=off rmsprop lr=1 batch=50 epochs=3 seed=42 wd=0.0001 "
+                           "cosine shift=2 data=fashion-mnist");
     exp_release(&x);
 }
 
