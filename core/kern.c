@@ -312,28 +312,107 @@ KERN_TARGET_AVX2 void kern_conv_dw_avx2(float *dw, const float *dy, const float 
 /* patch rows per pass: 2*5 accumulators, one broadcast and the loads fit the 16 YMM registers */
 enum { KERN_SDW_ROWS = 5 };
 
+/* pooled outputs compacted at a time (kern_sdw_compact); each list has room for half of them
+ * and for a whole vector written past its end */
+enum { KERN_SDW_CHUNK = 256, KERN_SDW_LIST = KERN_SDW_CHUNK / 2 + 8 };
+
+/* For each 8-bit mask m of nonzero lanes, even lanes (0,2,4,6) and odd lanes (1,3,5,7) apart:
+ * the lanes to pack to the front, as 4-bit lane numbers (the i-th in bits 4i..4i+3), and their
+ * count in bits 28..31 (a lane number past the count is never used). */
+static void kern_sdw_lut(uint32_t lut[256][2])
+{
+    for (int m = 0; m < 256; m++)
+        for (int par = 0; par < 2; par++) {
+            uint32_t v = 0, n = 0;
+            for (uint32_t l = (uint32_t)par; l < 8; l += 2)
+                if (m >> l & 1)
+                    v |= l << (4 * n++);
+            lut[m][par] = v | n << 28;
+        }
+}
+
+/* The pooled outputs o0 .. o0+n-1 of one (image, filter) plane (o0 even) whose gradient is not
+ * zero, split by the parity of o and kept in increasing o: their argmax and gradient. cnt[p]
+ * gets each list's length. Eight outputs at a time: a compare, then a permutation from lut that
+ * packs the kept lanes of each parity to the front. Not inlined: its stores would otherwise keep
+ * the caller's accumulators out of registers (a __m256 may alias anything). */
+static __attribute__((noinline)) KERN_TARGET_AVX2 void
+kern_sdw_compact(int32_t ai[2][KERN_SDW_LIST], float gv[2][KERN_SDW_LIST], int cnt[2], const float *gb,
+                 const int32_t *ab, int o0, int n, const uint32_t lut[256][2])
+{
+    int ne = 0, no = 0; /* in registers: through cnt, every store would reload them */
+    const __m256i shift = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28), nibble = _mm256_set1_epi32(15);
+    int t = 0;
+    for (; t + 8 <= n; t += 8) {
+        const __m256 g = _mm256_loadu_ps(gb + o0 + t);
+        const __m256i a = _mm256_loadu_si256((const __m256i *)(ab + o0 + t));
+        const int m = _mm256_movemask_ps(_mm256_cmp_ps(g, _mm256_setzero_ps(), _CMP_NEQ_UQ));
+        const uint32_t le = lut[m][0], lo = lut[m][1];
+        const __m256i pe = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)le), shift), nibble);
+        const __m256i po = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)lo), shift), nibble);
+        _mm256_storeu_ps(gv[0] + ne, _mm256_permutevar8x32_ps(g, pe));
+        _mm256_storeu_si256((__m256i *)(ai[0] + ne), _mm256_permutevar8x32_epi32(a, pe));
+        _mm256_storeu_ps(gv[1] + no, _mm256_permutevar8x32_ps(g, po));
+        _mm256_storeu_si256((__m256i *)(ai[1] + no), _mm256_permutevar8x32_epi32(a, po));
+        ne += (int)(le >> 28);
+        no += (int)(lo >> 28);
+    }
+    for (; t < n; t++) { /* t even <=> o even */
+        const float g = gb[o0 + t];
+        if (g == 0.0f)
+            continue;
+        if (t & 1)
+            ai[1][no] = ab[o0 + t], gv[1][no++] = g;
+        else
+            ai[0][ne] = ab[o0 + t], gv[0][ne++] = g;
+    }
+    cnt[0] = ne;
+    cnt[1] = no;
+}
+
 /* One image's terms for patch rows r (< NR) at offsets roff[r] from the patch start: even
- * pooled outputs into a0, odd into a1. MASKED reads only the K taps (the last image, where an
- * 8-lane read could run past the end of x). */
-KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_image(__m256 *a0, __m256 *a1, int nr, const size_t *roff,
+ * pooled outputs into acc0, odd into acc1. MASKED reads only the K taps (the last image, where
+ * an 8-lane read could run past the end of x). The outputs whose gradient is zero (the ReLU
+ * was off: more than half of them in training) are left out: their terms are exact zeros, which
+ * leave a chain started at +0 unchanged. The others are compacted first, even and odd apart,
+ * so that each chain still takes its terms in increasing o. */
+KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_image(__m256 *acc0, __m256 *acc1, int nr, const size_t *roff,
                                                  const float *xb, const float *gb, const int32_t *ab,
-                                                 const int32_t *xoff, int o, bool masked, __m256i mask)
+                                                 const int32_t *xoff, int o, bool masked, __m256i mask,
+                                                 const uint32_t lut[256][2])
 {
 #define KERN_SDW_LOAD(ptr) (masked ? _mm256_maskload_ps((ptr), mask) : _mm256_loadu_ps(ptr))
-    int idx = 0;
-    for (; idx + 1 < o; idx += 2) {
-        const float *p0 = xb + xoff[ab[idx]], *p1 = xb + xoff[ab[idx + 1]];
-        const __m256 g0 = _mm256_set1_ps(gb[idx]), g1 = _mm256_set1_ps(gb[idx + 1]);
-        for (int r = 0; r < nr; r++) {
-            a0[r] = _mm256_fmadd_ps(g0, KERN_SDW_LOAD(p0 + roff[r]), a0[r]);
-            a1[r] = _mm256_fmadd_ps(g1, KERN_SDW_LOAD(p1 + roff[r]), a1[r]);
-        }
-    }
-    if (idx < o) {
-        const float *p0 = xb + xoff[ab[idx]];
-        const __m256 g0 = _mm256_set1_ps(gb[idx]);
+    int32_t ai[2][KERN_SDW_LIST];
+    float gv[2][KERN_SDW_LIST];
+    for (int o0 = 0; o0 < o; o0 += KERN_SDW_CHUNK) {
+        int cnt[2];
+        kern_sdw_compact(ai, gv, cnt, gb, ab, o0, o - o0 < KERN_SDW_CHUNK ? o - o0 : KERN_SDW_CHUNK, lut);
+        __m256 a0[KERN_SDW_ROWS], a1[KERN_SDW_ROWS];
         for (int r = 0; r < nr; r++)
-            a0[r] = _mm256_fmadd_ps(g0, KERN_SDW_LOAD(p0 + roff[r]), a0[r]);
+            a0[r] = acc0[r], a1[r] = acc1[r];
+        const int both = cnt[0] < cnt[1] ? cnt[0] : cnt[1];
+        for (int i = 0; i < both; i++) {
+            const float *p0 = xb + xoff[ai[0][i]], *p1 = xb + xoff[ai[1][i]];
+            const __m256 g0 = _mm256_set1_ps(gv[0][i]), g1 = _mm256_set1_ps(gv[1][i]);
+            for (int r = 0; r < nr; r++) {
+                a0[r] = _mm256_fmadd_ps(g0, KERN_SDW_LOAD(p0 + roff[r]), a0[r]);
+                a1[r] = _mm256_fmadd_ps(g1, KERN_SDW_LOAD(p1 + roff[r]), a1[r]);
+            }
+        }
+        for (int i = both; i < cnt[0]; i++) {
+            const float *p0 = xb + xoff[ai[0][i]];
+            const __m256 g0 = _mm256_set1_ps(gv[0][i]);
+            for (int r = 0; r < nr; r++)
+                a0[r] = _mm256_fmadd_ps(g0, KERN_SDW_LOAD(p0 + roff[r]), a0[r]);
+        }
+        for (int i = both; i < cnt[1]; i++) {
+            const float *p1 = xb + xoff[ai[1][i]];
+            const __m256 g1 = _mm256_set1_ps(gv[1][i]);
+            for (int r = 0; r < nr; r++)
+                a1[r] = _mm256_fmadd_ps(g1, KERN_SDW_LOAD(p1 + roff[r]), a1[r]);
+        }
+        for (int r = 0; r < nr; r++)
+            acc0[r] = a0[r], acc1[r] = a1[r];
     }
 #undef KERN_SDW_LOAD
 }
@@ -348,7 +427,7 @@ enum { KERN_SDW_FILTERS = 16 };
  * saved to acc around its image, which leaves its sums exactly as one unbroken chain. */
 KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_block(float *dw, const float *dout, const int32_t *argmax,
                                                  const int32_t *xoff, const float *x, const kern_pool_geom *g,
-                                                 int f0, int f1, int r0, int nr)
+                                                 int f0, int f1, int r0, int nr, const uint32_t lut[256][2])
 {
     __m256 acc[KERN_SDW_FILTERS][2][KERN_SDW_ROWS];
     size_t roff[KERN_SDW_ROWS];
@@ -370,9 +449,9 @@ KERN_TARGET_AVX2 KERN_INLINE void kern_sdw_block(float *dw, const float *dout, c
                 a0[r] = acc[fi - f0][0][r], a1[r] = acc[fi - f0][1][r];
             const size_t go = (size_t)b * osz + (size_t)fi * o;
             if (b + 1 < g->batch)
-                kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, false, mask);
+                kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, false, mask, lut);
             else
-                kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, true, mask);
+                kern_sdw_image(a0, a1, nr, roff, xb, dout + go, argmax + go, xoff, g->o, true, mask, lut);
             for (int r = 0; r < nr; r++)
                 acc[fi - f0][0][r] = a0[r], acc[fi - f0][1][r] = a1[r];
         }
@@ -395,16 +474,18 @@ KERN_TARGET_AVX2 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, con
     assert(g->k >= 1 && g->k <= 8 && g->o >= 1);
     assert(kern_cpu_avx2());
     const int rows = g->c * g->k;
+    uint32_t lut[256][2];
+    kern_sdw_lut(lut);
     for (int fa = f0; fa < f1; fa += KERN_SDW_FILTERS) {
         const int fb = f1 - fa < KERN_SDW_FILTERS ? f1 : fa + KERN_SDW_FILTERS;
         for (int r0 = 0; r0 < rows; r0 += KERN_SDW_ROWS) {
             /* constant block heights, so that the accumulators stay in registers */
             switch (rows - r0 < KERN_SDW_ROWS ? rows - r0 : KERN_SDW_ROWS) {
-            case 5: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 5); break;
-            case 4: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 4); break;
-            case 3: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 3); break;
-            case 2: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 2); break;
-            default: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 1); break;
+            case 5: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 5, lut); break;
+            case 4: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 4, lut); break;
+            case 3: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 3, lut); break;
+            case 2: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 2, lut); break;
+            default: kern_sdw_block(dw, dout, argmax, xoff, x, g, fa, fb, r0, 1, lut); break;
             }
         }
     }

@@ -82,7 +82,10 @@ typedef struct kern_pool_geom {
  * dW(F,Q) = dy(F,P) . col(Q,P)^T for a 2x2 pool, with no im2col.
  * Order: each patch row (c,i) is one 8-lane vector of taps j (lanes j >= K unused); two sums
  * per tap, A0 over the even o and A1 over the odd o of every image, each a fused multiply-add
- * chain in increasing (b, o); then dw(f,c,i,j) = dw(f,c,i,j) + (A0 + A1). A filter's result
+ * chain in increasing (b, o) started at +0; then dw(f,c,i,j) = dw(f,c,i,j) + (A0 + A1). The
+ * terms whose dout is +-0 (where the ReLU was off: more than half of them in training) are
+ * left out of the chains: they are exact zeros, which leave such a chain unchanged, so the sums
+ * are those of the full chains unless x holds an infinity or NaN. A filter's result
  * depends on nothing else, in particular not on which range [f0, f1) it was computed in, so
  * threads may split the filters any way. Reads lanes past a patch row only inside x (masked
  * on the last image). Requires KERN_AVX2. */

@@ -180,9 +180,11 @@ static void test_dw_bitwise(void **state)
 }
 
 /* The sparse dW against a scalar reference of kern.h's order (bitwise): the argmax of a real
- * max-pool over a random conv-output-shaped map, random gradients with some zeros; shapes with
- * one patch row block (the paper: C=1, K=5), several blocks and a remainder (C=7, K=3: 21
- * rows), stride 2, overlapping 3x3 pool windows, an odd count of pooled outputs, K = 8. */
+ * max-pool over a random conv-output-shaped map, random gradients mostly zero as a ReLU leaves
+ * them (some -0, and one whole plane), which the kernel skips and the reference adds; shapes
+ * with one patch row block (the paper: C=1, K=5), several blocks and a remainder (C=7, K=3: 21
+ * rows), stride 2, overlapping 3x3 pool windows, odd counts of pooled outputs, K = 8, and
+ * planes of more outputs than one compaction pass takes (256). */
 static void test_dw_sparse_bitwise(void **state)
 {
     (void)state;
@@ -190,7 +192,9 @@ static void test_dw_sparse_bitwise(void **state)
         skip();
     /* batch, c, h, f, k, stride, pool k, pool stride */
     const int shapes[][8] = {{3, 1, 28, 4, 5, 1, 2, 2}, {2, 7, 9, 3, 3, 1, 2, 2}, {2, 2, 15, 2, 3, 2, 3, 2},
-                             {1, 1, 12, 2, 8, 1, 2, 1}, {2, 1, 11, 3, 5, 1, 3, 3}, {2, 1, 12, 30, 5, 1, 2, 2}};
+                             {1, 1, 12, 2, 8, 1, 2, 1}, {2, 1, 11, 3, 5, 1, 3, 3}, {2, 1, 12, 30, 5, 1, 2, 2},
+                             /* O = 289 (odd, past one 256-output compaction chunk), 256, 676 */
+                             {2, 1, 39, 3, 5, 1, 2, 2}, {1, 2, 52, 2, 5, 1, 3, 3}, {1, 1, 56, 17, 5, 1, 2, 2}};
     gc_rand r = {15};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         const int *sh = shapes[s];
@@ -207,8 +211,16 @@ static void test_dw_sparse_bitwise(void **state)
         fill(x, xn, &r, 0, 1);
         fill(y, yn, &r, -1, 1);
         fill(dout, on, &r, -1, 1);
-        for (size_t i = 0; i < on; i += 3)
-            dout[i] = 0.0f; /* as the ReLU mask leaves some */
+        for (size_t i = 0; i < on; i++) { /* as the ReLU mask leaves them: most zero (some -0) */
+            const double u = gc_uniform(&r);
+            if (u < 0.55)
+                dout[i] = 0.0f;
+            else if (u < 0.6)
+                dout[i] = -0.0f;
+        }
+        if (s == 0)
+            for (size_t i = 0; i < o; i++) /* a whole plane without a term */
+                dout[i] = 0.0f;
         fill(dw, wn, &r, -1, 1);
         memcpy(want, dw, wn * 4);
         pool_max_forward(pooled, am, y, &pg, batch);
