@@ -1,7 +1,8 @@
 /* bench perf: how fast the training core runs the paper's network on this machine.
  *
  * Times whole training iterations (forward, backward, Momentum step) and, through the net's
- * profiling hook, every layer (a fused group counts as one step), then prints milliseconds per
+ * profiling hook, every layer (a fused group counts as one step), and the Momentum step on its
+ * own (the last row, so that the rows account for the iteration), then prints milliseconds per
  * batch, achieved GFLOP/s against a measured peak (a large SGEMM through the same gemm() and
  * thread count), images per second, seconds per epoch for 1 and N threads, the evaluation time
  * of 10,000 test images and the peak RSS. Synthetic data by default (no MNIST needed); --data
@@ -104,9 +105,10 @@ static const char *perf_kernel_set_name(kern_isa isa)
     return "?";
 }
 
-enum { PERF_MAX_STEPS = MODELS_MAX_LAYERS + 1 };
+enum { PERF_MAX_STEPS = MODELS_MAX_LAYERS + 2 };
 
-/* Accumulated time of every step, indexed by its first layer (the loss is n_layers). */
+/* Accumulated time of every step, indexed by its first layer (the loss is n_layers, the
+ * optimizer's step n_layers + 1, timed by perf_iteration's caller, in total[1]). */
 typedef struct perf_prof {
     double started[2][PERF_MAX_STEPS]; /* [backward][first] */
     double total[2][PERF_MAX_STEPS];
@@ -321,6 +323,28 @@ static double perf_time_iters(perf_run *r, const perf_opts *o, const dataset *d,
     return total / (double)o->iters;
 }
 
+/* The optimizer's step as one more profile row (step n_specs + 1, in the backward column): the
+ * same iterations, with only optim_step_threads timed, so the rows add up to about the whole
+ * iteration (the parameter sweep is memory-bound and does not shrink with threads). */
+static void perf_profile_optimizer(perf_prof *p, perf_run *r, const perf_opts *o, const dataset *d, rng *g,
+                                   int n_specs)
+{
+    const int B = (int)o->batch, step = n_specs + 1;
+    double total = 0.0;
+    for (long i = 0; i < o->iters; i++) {
+        perf_fill(r, d, g, B, 784);
+        net_forward(r->net, r->x, r->y, B, true);
+        net_backward(r->net, r->y, B);
+        const double t0 = clock_wall();
+        optim_step_threads(r->opt, net_params(r->net), net_grads(r->net), net_decay_mask(r->net),
+                           net_param_count(r->net), net_get_config(r->net)->gemm.threads);
+        total += clock_wall() - t0;
+    }
+    p->total[1][step] = total;
+    p->last[step] = step;
+    p->seen[step] = true;
+}
+
 /* Run scripts/torch_bench.py with the first python3 that imports torch, echoing its output.
  * Returns the seconds per epoch it reports, NAN when it did not run or report one. */
 static double perf_torch(const perf_opts *o)
@@ -388,12 +412,14 @@ static void perf_profile(perf_steps *out, const perf_run *r, const layer_spec *s
                          double iters, double peak)
 {
     memset(out, 0, sizeof *out);
-    for (int i = 0; i <= n_specs; i++) {
+    for (int i = 0; i <= n_specs + 1; i++) {
         if (!r->prof.seen[i])
             continue;
         char *name = out->names[out->n];
         if (i == n_specs) {
             snprintf(name, sizeof out->names[0], "softmax-xent");
+        } else if (i == n_specs + 1) {
+            snprintf(name, sizeof out->names[0], "momentum-step");
         } else {
             for (int j = i; j <= r->prof.last[i]; j++) {
                 size_t len = strlen(name);
@@ -539,6 +565,7 @@ int cmd_perf(int argc, char **argv)
         perf_iteration(&par, (int)o.batch);
     }
     net_set_hook(par.net, NULL, NULL);
+    perf_profile_optimizer(&par.prof, &par, &o, d, &g, n_specs);
     const double B = (double)o.batch, iters = (double)o.iters;
     perf_steps steps;
     perf_profile(&steps, &par, specs, n_specs, B, iters, peak);

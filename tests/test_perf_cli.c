@@ -153,15 +153,19 @@ static void test_records(void **state)
     assert_string_equal(w.v[0].git_sha, b.git_sha);
     assert_int_equal(w.v[0].git_dirty, b.git_dirty);
     prov_build_release(&b);
-    /* its steps, as printed: the fused conv group first, the loss last */
-    assert_int_equal(m->n_steps, 6);
+    /* its steps, as printed: the fused conv group first, then the loss, then the optimizer's
+     * update (time in the backward column only) */
+    assert_int_equal(m->n_steps, 7);
     store *s = NULL;
     assert_int_equal(store_open_readonly(&s, db, &e), 0);
     fix_steps q = fix_steps_read(s, w.v[0].id);
     store_close(s);
-    assert_int_equal(q.n, 6);
+    assert_int_equal(q.n, 7);
     assert_string_equal(q.layers[0], "conv+relu+maxpool");
     assert_string_equal(q.layers[5], "softmax-xent");
+    assert_string_equal(q.layers[6], "momentum-step");
+    assert_true(q.v[6].fwd_ms == 0.0 && q.v[6].bwd_ms > 0.0);
+    assert_true(isnan(q.v[6].fwd_gflops));
 
     RUN(&r, "perf", "--iters", "2", "--peak-size", "64", "--threads", "2", "--db", db);
     if (r.status != 0)
@@ -171,7 +175,7 @@ static void test_records(void **state)
     assert_int_equal(w.n, 3);
     const store_perf *par = &w.v[1].m, *one = &w.v[2].m;
     assert_int_equal(par->threads, 2);
-    assert_int_equal(par->n_steps, 6);
+    assert_int_equal(par->n_steps, 7);
     assert_true(par->peak_gflops > 0);
     assert_true(isnan(par->torch_epoch_s));
     assert_int_equal(one->threads, 1);
