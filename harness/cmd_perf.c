@@ -107,8 +107,8 @@ static const char *perf_kernel_set_name(kern_isa isa)
 
 enum { PERF_MAX_STEPS = MODELS_MAX_LAYERS + 2 };
 
-/* Accumulated time of every step, indexed by its first layer (the loss is n_layers, the
- * optimizer's step n_layers + 1, timed by perf_iteration's caller, in total[1]). */
+/* Accumulated time of every step, indexed by its first layer (the loss is n_layers; the
+ * optimizer's step is n_layers + 1, in total[1], filled by perf_profile_optimizer). */
 typedef struct perf_prof {
     double started[2][PERF_MAX_STEPS]; /* [backward][first] */
     double total[2][PERF_MAX_STEPS];
