@@ -108,7 +108,7 @@ static const char *perf_kernel_set_name(kern_isa isa)
 enum { PERF_MAX_STEPS = MODELS_MAX_LAYERS + 2 };
 
 /* Accumulated time of every step, indexed by its first layer (the loss is n_layers; the
- * optimizer's step is n_layers + 1, in total[1], filled by perf_profile_optimizer). */
+ * optimizer's step is n_layers + 1, in total[1], added by perf_iteration). */
 typedef struct perf_prof {
     double started[2][PERF_MAX_STEPS]; /* [backward][first] */
     double total[2][PERF_MAX_STEPS];
@@ -244,13 +244,17 @@ typedef struct perf_run {
     perf_prof prof;
 } perf_run;
 
-/* One training iteration on the batch in r. */
-static void perf_iteration(perf_run *r, int batch)
+/* One training iteration on the batch in r; with optim_s, the optimizer's step alone is timed
+ * and its seconds added there (the net's layers have the profiling hook). */
+static void perf_iteration(perf_run *r, int batch, double *optim_s)
 {
     net_forward(r->net, r->x, r->y, batch, true);
     net_backward(r->net, r->y, batch);
+    const double t0 = optim_s ? clock_wall() : 0.0;
     optim_step_threads(r->opt, net_params(r->net), net_grads(r->net), net_decay_mask(r->net),
                        net_param_count(r->net), net_get_config(r->net)->gemm.threads);
+    if (optim_s)
+        *optim_s += clock_wall() - t0;
 }
 
 /* Fill r's batch: synthetic pixels in [0,1) and labels, or MNIST images drawn with replacement. */
@@ -311,38 +315,16 @@ static double perf_time_iters(perf_run *r, const perf_opts *o, const dataset *d,
     const int B = (int)o->batch;
     for (int i = 0; i < 5; i++) {
         perf_fill(r, d, g, B, 784);
-        perf_iteration(r, B);
+        perf_iteration(r, B, NULL);
     }
     double total = 0.0;
     for (long i = 0; i < o->iters; i++) {
         perf_fill(r, d, g, B, 784);
         double t0 = clock_wall();
-        perf_iteration(r, B);
+        perf_iteration(r, B, NULL);
         total += clock_wall() - t0;
     }
     return total / (double)o->iters;
-}
-
-/* The optimizer's step as one more profile row (step n_specs + 1, in the backward column): the
- * same iterations, with only optim_step_threads timed, so the rows add up to about the whole
- * iteration (the parameter sweep is memory-bound and does not shrink with threads). */
-static void perf_profile_optimizer(perf_prof *p, perf_run *r, const perf_opts *o, const dataset *d, rng *g,
-                                   int n_specs)
-{
-    const int B = (int)o->batch, step = n_specs + 1;
-    double total = 0.0;
-    for (long i = 0; i < o->iters; i++) {
-        perf_fill(r, d, g, B, 784);
-        net_forward(r->net, r->x, r->y, B, true);
-        net_backward(r->net, r->y, B);
-        const double t0 = clock_wall();
-        optim_step_threads(r->opt, net_params(r->net), net_grads(r->net), net_decay_mask(r->net),
-                           net_param_count(r->net), net_get_config(r->net)->gemm.threads);
-        total += clock_wall() - t0;
-    }
-    p->total[1][step] = total;
-    p->last[step] = step;
-    p->seen[step] = true;
 }
 
 /* Run scripts/torch_bench.py with the first python3 that imports torch, echoing its output.
@@ -560,12 +542,15 @@ int cmd_perf(int argc, char **argv)
     /* per-layer profile, in separate iterations so the hook's clock reads do not bias it_par */
     memset(&par.prof, 0, sizeof par.prof);
     net_set_hook(par.net, perf_hook, &par.prof);
+    /* the optimizer's step, outside the net, is the last row: step n_specs + 1, backward */
+    const int optim_step = n_specs + 1;
     for (long i = 0; i < o.iters; i++) {
         perf_fill(&par, d, &g, (int)o.batch, 784);
-        perf_iteration(&par, (int)o.batch);
+        perf_iteration(&par, (int)o.batch, &par.prof.total[1][optim_step]);
     }
     net_set_hook(par.net, NULL, NULL);
-    perf_profile_optimizer(&par.prof, &par, &o, d, &g, n_specs);
+    par.prof.last[optim_step] = optim_step;
+    par.prof.seen[optim_step] = true;
     const double B = (double)o.batch, iters = (double)o.iters;
     perf_steps steps;
     perf_profile(&steps, &par, specs, n_specs, B, iters, peak);
