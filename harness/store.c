@@ -41,7 +41,9 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * written; version 2 adds what running sweeps showed was missing (build type and `git
  * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
  * table so that two experiment files may share a run, indexes); version 3 records the owner
- * process of a RUNNING run; version 4 stores `bench perf` measurements. */
+ * process of a RUNNING run; version 4 stores `bench perf` measurements; version 5 stores what
+ * a report needs from an experiment file when its runs are queued (its swept keys and budget,
+ * each run's plan position and swept values), so that reports never re-parse old files. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -145,6 +147,18 @@ static const char *const migrations[] = {
      "  fwd_pct_peak REAL, bwd_pct_peak REAL,"
      "  PRIMARY KEY(measurement_id, step));"
      "CREATE INDEX perf_measurements_build ON perf_measurements(build_id);"),
+    /* 4 -> 5: the vocabulary's view of a sweep, stored when a run is queued (NULL in rows
+     * written before: a report then groups by configuration and labels by what varies). And
+     * runs.lr becomes the double of the file, not the float the optimizer used widened to a
+     * double (0.0500000007450581 for 0.05): for old rows, the configuration JSON's decimal. */
+    ("ALTER TABLE experiments ADD COLUMN swept TEXT;"
+     "ALTER TABLE experiments ADD COLUMN budget_minutes REAL;"
+     "ALTER TABLE experiments ADD COLUMN target_accuracy REAL;"
+     "ALTER TABLE experiment_runs ADD COLUMN position INTEGER;"
+     "ALTER TABLE experiment_runs ADD COLUMN swept_values TEXT;"
+     "UPDATE runs SET lr = json_extract(config_json, '$.optimizer.lr')"
+     "  WHERE json_valid(config_json)"
+     "  AND json_type(config_json, '$.optimizer.lr') IN ('integer', 'real');"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -650,14 +664,27 @@ static int put_and_get_id(store *s, int64_t *id, sqlite3_stmt *ins, sqlite3_stmt
     return 0;
 }
 
+/* v as a bound REAL, NULL when it is not a positive number ("none"). */
+static void bind_positive(sqlite3_stmt *st, int i, double v)
+{
+    if (v > 0.0)
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_info *e)
 {
     assert(s && id && x && x->name && x->spec_sha256);
     sqlite3_stmt *ins = NULL, *sel = NULL;
     int rc = prepare(s, &ins,
-                     "INSERT INTO experiments(name, file, spec_sha256, spec_text, created_at)"
-                     " VALUES(?1, ?2, ?3, ?4, " NOW_SQL ")"
-                     " ON CONFLICT(name, spec_sha256) DO NOTHING",
+                     "INSERT INTO experiments(name, file, spec_sha256, spec_text, created_at,"
+                     " swept, budget_minutes, target_accuracy)"
+                     " VALUES(?1, ?2, ?3, ?4, " NOW_SQL ", ?5, ?6, ?7)"
+                     " ON CONFLICT(name, spec_sha256) DO UPDATE SET"
+                     " swept = coalesce(swept, excluded.swept),"
+                     " budget_minutes = coalesce(budget_minutes, excluded.budget_minutes),"
+                     " target_accuracy = coalesce(target_accuracy, excluded.target_accuracy)",
                      e);
     if (rc)
         goto done;
@@ -668,6 +695,9 @@ int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_i
     bind_text(ins, 2, x->file);
     bind_text(ins, 3, x->spec_sha256);
     bind_text(ins, 4, x->spec_text);
+    bind_text(ins, 5, x->swept);
+    bind_positive(ins, 6, x->budget_minutes);
+    bind_positive(ins, 7, x->target_accuracy);
     bind_text(sel, 1, x->name);
     bind_text(sel, 2, x->spec_sha256);
     rc = put_and_get_id(s, id, ins, sel, e);
@@ -843,17 +873,23 @@ static void bind_run(sqlite3_stmt *st, const store_run *r)
     bind_text(st, 17, r->kernels);
 }
 
-int store_run_link(store *s, int64_t experiment_id, const char *run_key, err_info *e)
+int store_run_link(store *s, int64_t experiment_id, const char *run_key, int position,
+                   const char *swept_values, err_info *e)
 {
     assert(s && experiment_id > 0 && run_key);
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
-                     "INSERT OR IGNORE INTO experiment_runs(experiment_id, run_key) VALUES(?1, ?2)",
+                     "INSERT INTO experiment_runs(experiment_id, run_key, position, swept_values)"
+                     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(experiment_id, run_key) DO UPDATE SET"
+                     " position = excluded.position,"
+                     " swept_values = coalesce(excluded.swept_values, swept_values)",
                      e);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, experiment_id);
     bind_text(st, 2, run_key);
+    sqlite3_bind_int(st, 3, position);
+    bind_text(st, 4, swept_values);
     rc = step_done(s, st, e);
     sqlite3_finalize(st);
     return rc;
@@ -916,7 +952,7 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
     }
     if (rc || !r->experiment_id)
         goto done;
-    rc = store_run_link(s, r->experiment_id, r->run_key, e);
+    rc = store_run_link(s, r->experiment_id, r->run_key, r->position, r->swept_values, e);
 done:
     sqlite3_finalize(st);
     rc = tx_leave(s, &t, rc, e);
@@ -1391,7 +1427,9 @@ int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err
     " (SELECT count(*) FROM epochs ep WHERE ep.run_key = r.run_key),"                         \
     " (SELECT ep.test_acc FROM epochs ep WHERE ep.run_key = r.run_key"                        \
     "  ORDER BY ep.epoch DESC LIMIT 1),"                                                      \
-    " r.build_id, r.host_id, r.dataset_id"
+    " r.build_id, r.host_id, r.dataset_id,"                                                   \
+    " (SELECT b.git_sha FROM builds b WHERE b.id = r.build_id),"                              \
+    " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id)"
 
 static void run_row_from(store_run_row *w, sqlite3_stmt *st)
 {
@@ -1427,6 +1465,8 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .build_id = sqlite3_column_int64(st, 28),
         .host_id = sqlite3_column_int64(st, 29),
         .dataset_id = sqlite3_column_int64(st, 30),
+        .git_sha = col_text(st, 31),
+        .git_dirty = sqlite3_column_int(st, 32),
     };
 }
 
@@ -1707,21 +1747,15 @@ done:
     return rc;
 }
 
-int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_fn fn, void *ctx,
-                 err_info *e)
+#define EPOCH_COLUMNS                                                                          \
+    "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,"      \
+    " recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s FROM epochs"
+
+/* Step st (EPOCH_COLUMNS) to its end, handing each epoch (with its classes when asked) to fn. */
+static int visit_epochs(store *s, sqlite3_stmt *st, bool with_classes, store_epoch_fn fn,
+                        void *ctx, err_info *e)
 {
-    assert(s && run_key && fn);
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
-                     "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc,"
-                     " precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted,"
-                     " wall_s, cpu_s, images_per_s FROM epochs WHERE run_key = ?1"
-                     " ORDER BY epoch",
-                     e);
-    if (rc)
-        return rc;
-    bind_text(st, 1, run_key);
-    int step;
+    int step, rc = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         store_epoch ep = {
             .run_key = col_text(st, 0),
@@ -1746,15 +1780,41 @@ int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_f
             rc = fn(ctx, &ep);
         free(c.block);
         if (rc)
-            goto done;
+            return rc;
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(s, e);
-done:
+    return step == SQLITE_DONE ? 0 : db_fail(s, e);
+}
+
+int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_fn fn, void *ctx,
+                 err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, EPOCH_COLUMNS " WHERE run_key = ?1 ORDER BY epoch", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    rc = visit_epochs(s, st, with_classes, fn, ctx, e);
     sqlite3_finalize(st);
     return rc;
 }
 
+int store_epoch_get(store *s, const char *run_key, int epoch, bool with_classes,
+                    store_epoch_fn fn, void *ctx, err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, EPOCH_COLUMNS " WHERE run_key = ?1 AND epoch = ?2", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    sqlite3_bind_int(st, 2, epoch);
+    rc = visit_epochs(s, st, with_classes, fn, ctx, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Versions of one name sort together, in the order of the name's first version. */
 int store_experiments(store *s, const char *name, store_experiment_fn fn, void *ctx,
                       err_info *e)
 {
@@ -1762,8 +1822,16 @@ int store_experiments(store *s, const char *name, store_experiment_fn fn, void *
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
                      "SELECT x.id, x.name, x.file, x.spec_sha256, x.spec_text, x.created_at,"
-                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id)"
-                     " FROM experiments x WHERE (?1 IS NULL OR x.name = ?1) ORDER BY x.id",
+                     " x.swept, x.budget_minutes, x.target_accuracy,"
+                     " (SELECT count(*) FROM experiments y WHERE y.name = x.name AND y.id <= x.id),"
+                     " (SELECT count(*) FROM experiments y WHERE y.name = x.name),"
+                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id),"
+                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id"
+                     "  AND NOT EXISTS (SELECT 1 FROM experiment_runs m"
+                     "   JOIN experiments y ON y.id = m.experiment_id"
+                     "   WHERE m.run_key = l.run_key AND y.name = x.name AND y.id > x.id))"
+                     " FROM experiments x WHERE (?1 IS NULL OR x.name = ?1)"
+                     " ORDER BY (SELECT min(y.id) FROM experiments y WHERE y.name = x.name), x.id",
                      e);
     if (rc)
         return rc;
@@ -1777,7 +1845,13 @@ int store_experiments(store *s, const char *name, store_experiment_fn fn, void *
             .spec_sha256 = col_text(st, 3),
             .spec_text = col_text(st, 4),
             .created_at = col_text(st, 5),
-            .n_runs = sqlite3_column_int(st, 6),
+            .swept = col_text(st, 6),
+            .budget_minutes = col_real(st, 7),
+            .target_accuracy = col_real(st, 8),
+            .version = sqlite3_column_int(st, 9),
+            .n_versions = sqlite3_column_int(st, 10),
+            .n_runs = sqlite3_column_int(st, 11),
+            .n_own = sqlite3_column_int(st, 12),
         };
         rc = fn(ctx, &x);
         if (rc)
@@ -1786,6 +1860,80 @@ int store_experiments(store *s, const char *name, store_experiment_fn fn, void *
     if (step != SQLITE_DONE)
         rc = db_fail(s, e);
 done:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The caller's callback and context, for report_row. */
+typedef struct report_visit {
+    store_report_fn fn;
+    void *ctx;
+} report_visit;
+
+static int report_row(sqlite3_stmt *st, void *arg)
+{
+    const report_visit *v = arg;
+    bool has_epoch = sqlite3_column_type(st, 17) != SQLITE_NULL;
+    store_report_row r = {
+        .run_key = col_text(st, 0),
+        .position = sqlite3_column_int(st, 1),
+        .swept_values = col_text(st, 2),
+        .config_json = col_text(st, 3),
+        .config_noseed = col_text(st, 4),
+        .status = col_status(st, 5),
+        .build_id = sqlite3_column_int64(st, 6),
+        .host_id = sqlite3_column_int64(st, 7),
+        .dataset_id = sqlite3_column_int64(st, 8),
+        .git_sha = col_text(st, 9),
+        .git_dirty = sqlite3_column_int(st, 10),
+        .kernels = col_text(st, 11),
+        .started_at = col_text(st, 12),
+        .threads = sqlite3_column_int(st, 13),
+        .diverged_epoch = sqlite3_column_int(st, 14),
+        .peak_rss_bytes = sqlite3_column_int64(st, 15),
+        .epochs_done = sqlite3_column_int(st, 16),
+        .epoch = has_epoch ? sqlite3_column_int(st, 17) : 0,
+        .acc = has_epoch ? col_real(st, 18) : NAN,
+        .precision = has_epoch ? col_real(st, 19) : NAN,
+        .recall = has_epoch ? col_real(st, 20) : NAN,
+        .f1 = has_epoch ? col_real(st, 21) : NAN,
+        .train_s = has_epoch ? col_real(st, 22) : NAN,
+        .queued_at = col_text(st, 23),
+    };
+    return v->fn(v->ctx, &r);
+}
+
+int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,
+                      err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    /* Every per-run figure is an index lookup on epochs(run_key, epoch); no ORDER BY, so that
+     * SQLite never sorts (or holds) the whole result: the caller orders by position. */
+    int rc = prepare(s, &st,
+                     "SELECT r.run_key, coalesce(l.position, -1), l.swept_values, r.config_json,"
+                     " json_remove(r.config_json, '$.seed'), r.status, r.build_id, r.host_id,"
+                     " r.dataset_id, b.git_sha, b.git_dirty, r.kernels, r.started_at, r.threads,"
+                     " r.diverged_epoch, r.peak_rss_bytes,"
+                     " (SELECT count(*) FROM epochs c WHERE c.run_key = r.run_key),"
+                     " ep.epoch, ep.test_acc, ep.precision_macro, ep.recall_macro, ep.f1_macro,"
+                     " (SELECT sum(w.wall_s) FROM epochs w WHERE w.run_key = r.run_key"
+                     "  AND w.epoch <= ep.epoch), r.queued_at"
+                     " FROM experiment_runs l JOIN experiments x ON x.id = l.experiment_id"
+                     " JOIN runs r ON r.run_key = l.run_key"
+                     " LEFT JOIN builds b ON b.id = r.build_id"
+                     " LEFT JOIN epochs ep ON ep.run_key = r.run_key AND ep.epoch = CASE"
+                     "  WHEN ?2 > 0 THEN ?2"
+                     "  ELSE (SELECT max(m.epoch) FROM epochs m WHERE m.run_key = r.run_key) END"
+                     " WHERE l.experiment_id = ?1 AND NOT EXISTS (SELECT 1 FROM experiment_runs n"
+                     "  JOIN experiments y ON y.id = n.experiment_id"
+                     "  WHERE n.run_key = l.run_key AND y.name = x.name AND y.id > x.id)",
+                     e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, version_id);
+    sqlite3_bind_int(st, 2, epoch);
+    rc = visit_rows(s, st, report_row, &(report_visit){fn, ctx}, e);
     sqlite3_finalize(st);
     return rc;
 }

@@ -361,6 +361,82 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
 }
 
+/* SQL that takes a current file's schema back to version 4 (migration 5 undone). */
+#define V5_DROP                                                                                \
+    "ALTER TABLE experiments DROP COLUMN swept;"                                               \
+    "ALTER TABLE experiments DROP COLUMN budget_minutes;"                                      \
+    "ALTER TABLE experiments DROP COLUMN target_accuracy;"                                     \
+    "ALTER TABLE experiment_runs DROP COLUMN position;"                                        \
+    "ALTER TABLE experiment_runs DROP COLUMN swept_values;"
+
+/* Issue 15, defect 6: a file of version 4 holds runs.lr as the float the optimizer used,
+ * widened (0.0500000007450581 for the file's 0.05), so that `WHERE lr = 0.05` found nothing.
+ * Migrating takes the lr of the run's configuration JSON, the file's decimal; a new run stores
+ * the file's double. Versions queued before have no stored sweep (NULL), and say so. */
+static void test_migrate_lr_from_v4(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    int64_t xid = put_experiment(s, "lr-scan", "sha-v4");
+    store_run r = make_run("run-v4", xid);
+    r.config_json = "{\"optimizer\":{\"kind\":\"momentum\",\"lr\":0.05},\"seed\":1}";
+    r.lr = (double)0.05f;
+    err_info e = {0};
+    assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, V5_DROP "PRAGMA user_version = 4;");
+    sqlite3_close(db);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.05", NULL), 0);
+    s = open_ok(f->db);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.05", NULL), 1);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiments WHERE swept IS NULL",
+                               NULL),
+                     1);
+    /* a run queued now: the caller's double, as given */
+    store_run n = make_run("run-v5", xid);
+    n.lr = 0.1;
+    assert_int_equal(store_run_queue(s, NULL, &n, false, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.1", NULL), 1);
+}
+
+/* Version 5 keeps what reports need of a sweep: the experiment's swept keys and budget (filled
+ * in for a version recorded without them, kept otherwise), each link's position and values. */
+static void test_sweep_columns(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    int64_t id = 0, id2 = 0;
+    store_experiment x = {.name = "opt", .spec_sha256 = "s1", .spec_text = "x"};
+    assert_int_equal(store_experiment_put(s, &id, &x, &e), 0);
+    x.swept = "[\"optimizer\",\"seed\"]";
+    x.budget_minutes = 20;
+    x.target_accuracy = NAN;
+    assert_int_equal(store_experiment_put(s, &id2, &x, &e), 0);
+    assert_int_equal(id2, id);
+    x.swept = "[\"bn\"]";
+    assert_int_equal(store_experiment_put(s, &id2, &x, &e), 0);
+    store_run r = make_run("k-pos", id);
+    r.position = 3;
+    r.swept_values = "[\"adam\",2]";
+    assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiments WHERE swept ="
+                                      " '[\"optimizer\",\"seed\"]' AND budget_minutes = 20"
+                                      " AND target_accuracy IS NULL",
+                               NULL),
+                     1);
+    assert_int_equal(count_for(f->db, "SELECT position FROM experiment_runs WHERE run_key = ?1",
+                               "k-pos"),
+                     3);
+    assert_int_equal(count_for(f->db, "SELECT json_extract(swept_values, '$[1]')"
+                                      " FROM experiment_runs WHERE run_key = ?1",
+                               "k-pos"),
+                     2);
+}
+
 /* A file of version 3 (the last before the perf tables), with a run: reading it (when the
  * file may be written) or opening it for writing adds the tables and keeps the run. */
 static void test_migrate_from_v3(void **state)
@@ -370,7 +446,8 @@ static void test_migrate_from_v3(void **state)
     queue_ok(s, "run-v3", STORE_ABSENT);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, "DROP TABLE perf_steps; DROP TABLE perf_measurements; PRAGMA user_version = 3;");
+    raw_exec(db, "DROP TABLE perf_steps; DROP TABLE perf_measurements;" V5_DROP
+                 "PRAGMA user_version = 3;");
     sqlite3_close(db);
     err_info e = {0};
     assert_int_equal(store_open_readonly(&s, f->db, &e), 0);
@@ -1119,6 +1196,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_lr_from_v4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),
