@@ -282,8 +282,8 @@ static void test_sweep_resume_ls_show(void **state)
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "configuration"));
     assert_non_null(strstr(r.out, "provenance"));
-    assert_non_null(strstr(r.out, "\"optimizer\""));
-    assert_non_null(strstr(r.out, "   12 "));
+    assert_non_null(strstr(r.out, "\n  optimizer      momentum"));
+    assert_non_null(strstr(r.out, "      12 "));
     RUN(&r, f, "show", "zzzz");
     assert_int_equal(r.status, 1);
 
