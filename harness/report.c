@@ -229,6 +229,8 @@ typedef struct loader {
     cell *cells;
     int n_cells, cap_cells, cap_runs, cap_builds, cap_hosts, cap_datasets;
     smap cell_index;
+    char *key;                  /* scratch for a cell's key, reused run after run */
+    size_t key_cap;
     err_info *e;
 } loader;
 
@@ -238,15 +240,18 @@ static cell *cell_of(loader *l, const store_report_row *r)
     const char *cfg = l->seed_cells ? r->config_json : r->config_noseed;
     cfg = cfg ? cfg : "{}";
     size_t len = strlen(cfg);
-    char *key = malloc(len + 24);
-    if (!key)
-        return NULL;
-    snprintf(key, len + 24, "%s\x1f%lld", cfg, (long long)r->build_id);
+    if (len + 24 > l->key_cap) {
+        char *k = realloc(l->key, len + 24);
+        if (!k)
+            return NULL;
+        l->key = k;
+        l->key_cap = len + 24;
+    }
+    memcpy(l->key, cfg, len);
+    snprintf(l->key + len, 24, "\x1f%lld", (long long)r->build_id);
     int i;
     bool added;
-    bool ok = smap_get(&l->cell_index, key, l->n_cells, &i, &added);
-    free(key);
-    if (!ok)
+    if (!smap_get(&l->cell_index, l->key, l->n_cells, &i, &added))
         return NULL;
     if (!added)
         return &l->cells[i];
@@ -1249,6 +1254,7 @@ static void loader_release(loader *l)
         free(l->cells[i].a.cls);
     }
     free(l->cells);
+    free(l->key);
     smap_free(&l->cell_index);
 }
 

@@ -17,7 +17,7 @@
  *   datasets(id, ident, name, file, sha256, n_images)
  *   runs(run_key PRIMARY KEY, experiment_id, build_id, host_id, dataset_id, config_json, model,
  *        optimizer, lr (the file's double), bn, seed, batch, epochs, sampling, threads, eval_n,
- *        kernels, status,
+ *        kernels, status, train_s (the sum of its epochs' wall_s, kept by store_epoch_put),
  *        queued_at, started_at, heartbeat_at, finished_at, wall_s, cpu_s, peak_rss_bytes,
  *        params_sha256, error, diverged_epoch)
  *   experiment_runs(experiment_id, run_key, position, swept_values)   which experiments asked
@@ -275,7 +275,8 @@ int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e);
 int store_run_heartbeat(store *s, const char *run_key, err_info *e);
 
 /* Record one epoch atomically: the epoch row, its k class_metrics rows and its k*k confusion
- * rows (replacing an earlier record of the same epoch) and the run's heartbeat. */
+ * rows (replacing an earlier record of the same epoch), the run's heartbeat and its train_s
+ * (the sum of its epochs' wall_s). */
 int store_epoch_put(store *s, const store_epoch *ep, err_info *e);
 
 /* The run ends: status, finished_at = now, timings, checksum and error text. */

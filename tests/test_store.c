@@ -367,7 +367,8 @@ static void test_migrate_from_v1(void **state)
     "ALTER TABLE experiments DROP COLUMN budget_minutes;"                                      \
     "ALTER TABLE experiments DROP COLUMN target_accuracy;"                                     \
     "ALTER TABLE experiment_runs DROP COLUMN position;"                                        \
-    "ALTER TABLE experiment_runs DROP COLUMN swept_values;"
+    "ALTER TABLE experiment_runs DROP COLUMN swept_values;"                                   \
+    "ALTER TABLE runs DROP COLUMN train_s;"
 
 /* Issue 15, defect 6: a file of version 4 holds runs.lr as the float the optimizer used,
  * widened (0.0500000007450581 for the file's 0.05), so that `WHERE lr = 0.05` found nothing.
