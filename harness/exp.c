@@ -1171,6 +1171,81 @@ static void exp_base_name(char *out, size_t n, const char *filename)
     out[len] = '\0';
 }
 
+/* *n_runs <- the size of the grid of axes, without overflow; a sweep of more than
+ * EXP_MAX_RUNS runs is an error at the [sweep] line. */
+static int exp_grid_size(int64_t *n_runs, const exp_axis *axes, int n_axes,
+                         const toml_value *root, const char *filename, err_info *e)
+{
+    *n_runs = 1;
+    for (int a = 0; a < n_axes; a++) {
+        int64_t len_a = (int64_t)toml_len(axes[a].values);
+        if (*n_runs <= EXP_MAX_RUNS / len_a) {
+            *n_runs *= len_a;
+            continue;
+        }
+        int64_t total = 1;
+        bool huge = false;
+        for (int b = 0; b < n_axes; b++) {
+            int64_t lb = (int64_t)toml_len(axes[b].values);
+            if (total > INT64_MAX / lb)
+                huge = true;
+            else
+                total *= lb;
+        }
+        long sweep_line = toml_find(root, "sweep");
+        key_ctx k = {filename, "sweep", toml_key_line(root, (size_t)sweep_line), NULL, e};
+        return huge ? exp_key_err(&k, "the sweep has too many runs (limit %d)", EXP_MAX_RUNS)
+                    : exp_key_err(&k, "the sweep has %" PRId64 " runs (limit %d)", total,
+                                  EXP_MAX_RUNS);
+    }
+    return 0;
+}
+
+/* out->runs <- the n_runs points of the grid of axes over base, resolved and labelled (the
+ * first axis varies slowest); [data] shape keys without an idx: data set are an error. */
+static int exp_expand(experiment *out, const exp_cfg *base, const exp_axis *axes, int n_axes,
+                      exp_shape_cache *sc, const exp_reader *rd, int64_t n_runs)
+{
+    out->runs = calloc((size_t)n_runs, sizeof *out->runs);
+    if (!out->runs)
+        return err_set(rd->e, ERR_NOMEM, "out of memory expanding %" PRId64 " runs", n_runs);
+    bool any_idx = false;
+    for (int64_t i = 0; i < n_runs; i++) {
+        /* Digits of i in the mixed radix of the axis lengths, the last axis fastest. */
+        size_t digit[EXP_MAX_SWEPT];
+        int64_t rest = i;
+        for (int a = n_axes - 1; a >= 0; a--) {
+            int64_t len_a = (int64_t)toml_len(axes[a].values);
+            digit[a] = (size_t)(rest % len_a);
+            rest /= len_a;
+        }
+        exp_cfg c = *base;
+        char label[EXP_TEXT_MAX] = "";
+        for (int a = 0; a < n_axes; a++) {
+            const toml_value *v = toml_value_at(axes[a].values, digit[a]);
+            key_ctx k = {rd->file, axes[a].key, toml_line(v), &c.sweep, rd->e};
+            int rc = axes[a].def->set(&c, &k, v);
+            assert(rc == 0); /* every value was checked by exp_add_axis */
+            (void)rc;
+            exp_label_add(label, sizeof label, axes[a].def, v);
+        }
+        run_spec *r = &out->runs[i];
+        int rc = exp_resolve(r, &c, sc, rd);
+        if (rc)
+            return rc;
+        r->index = (int)i;
+        memcpy(r->label, label, sizeof r->label);
+        any_idx = any_idx || strncmp(r->dataset, "idx:", 4) == 0;
+        out->n_runs = (int)i + 1;
+    }
+    if (base->idx_line && !any_idx) {
+        key_ctx k = {rd->file, base->idx_key, base->idx_line, NULL, rd->e};
+        return exp_key_err(&k, "only for 'idx:' data sets (the registered ones know their shape)");
+    }
+    return 0;
+}
+
+
 int exp_parse(experiment *out, const char *text, size_t len, const char *filename, err_info *e)
 {
     memset(out, 0, sizeof *out);
@@ -1234,29 +1309,9 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
     if (sweep && (rc = exp_read_sweep(axes, &n_axes, base, &rd, sweep)))
         goto done;
 
-    /* The grid size, without overflow: each axis has at most... anything, so divide. */
     int64_t n_runs = 1;
-    for (int a = 0; a < n_axes; a++) {
-        int64_t len_a = (int64_t)toml_len(axes[a].values);
-        if (n_runs > EXP_MAX_RUNS / len_a) {
-            int64_t total = 1;
-            bool huge = false;
-            for (int b = 0; b < n_axes; b++) {
-                int64_t lb = (int64_t)toml_len(axes[b].values);
-                if (total > INT64_MAX / lb)
-                    huge = true;
-                else
-                    total *= lb;
-            }
-            long sweep_line = toml_find(root, "sweep");
-            key_ctx k = {filename, "sweep", toml_key_line(root, (size_t)sweep_line), NULL, e};
-            rc = huge ? exp_key_err(&k, "the sweep has too many runs (limit %d)", EXP_MAX_RUNS)
-                      : exp_key_err(&k, "the sweep has %" PRId64 " runs (limit %d)", total,
-                                    EXP_MAX_RUNS);
-            goto done;
-        }
-        n_runs *= len_a;
-    }
+    if ((rc = exp_grid_size(&n_runs, axes, n_axes, root, filename, e)))
+        goto done;
 
     if (base->name[0])
         memcpy(out->name, base->name, sizeof out->name);
@@ -1269,44 +1324,8 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
     for (int a = 0; a < n_axes; a++)
         snprintf(out->swept[a], sizeof out->swept[a], "%s", axes[a].def->v.label);
 
-    out->runs = calloc((size_t)n_runs, sizeof *out->runs);
-    if (!out->runs) {
-        rc = err_set(e, ERR_NOMEM, "out of memory expanding %" PRId64 " runs", n_runs);
+    if ((rc = exp_expand(out, base, axes, n_axes, sc, &rd, n_runs)))
         goto done;
-    }
-    bool any_idx = false;
-    for (int64_t i = 0; i < n_runs; i++) {
-        /* Digits of i in the mixed radix of the axis lengths, the last axis fastest. */
-        size_t digit[EXP_MAX_SWEPT];
-        int64_t rest = i;
-        for (int a = n_axes - 1; a >= 0; a--) {
-            int64_t len_a = (int64_t)toml_len(axes[a].values);
-            digit[a] = (size_t)(rest % len_a);
-            rest /= len_a;
-        }
-        exp_cfg c = *base;
-        char label[EXP_TEXT_MAX] = "";
-        for (int a = 0; a < n_axes; a++) {
-            const toml_value *v = toml_value_at(axes[a].values, digit[a]);
-            key_ctx k = {filename, axes[a].key, toml_line(v), &c.sweep, e};
-            rc = axes[a].def->set(&c, &k, v);
-            assert(rc == 0); /* every value was checked by exp_add_axis */
-            exp_label_add(label, sizeof label, axes[a].def, v);
-        }
-        run_spec *r = &out->runs[i];
-        rc = exp_resolve(r, &c, sc, &rd);
-        if (rc)
-            goto done;
-        r->index = (int)i;
-        memcpy(r->label, label, sizeof r->label);
-        any_idx = any_idx || strncmp(r->dataset, "idx:", 4) == 0;
-        out->n_runs = (int)i + 1;
-    }
-    if (base->idx_line && !any_idx) {
-        key_ctx k = {filename, base->idx_key, base->idx_line, NULL, e};
-        rc = exp_key_err(&k, "only for 'idx:' data sets (the registered ones know their shape)");
-        goto done;
-    }
     rc = 0;
 
 done:

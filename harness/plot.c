@@ -522,6 +522,49 @@ static void revision_of(char *rev, size_t n_rev, const raw_list *l, const int *i
     }
 }
 
+/* Each group's slug from its label, unique: a label cut to size or made of unsafe characters
+ * may collide, and gets "-2", "-3". */
+static void unique_slugs(plot_experiment *x)
+{
+    for (int g = 0; g < x->n_groups; g++) {
+        plot_group *gr = &x->groups[g];
+        char base[200];
+        slugify(base, sizeof base, gr->label);
+        snprintf(gr->slug, sizeof gr->slug, "%s", base);
+        for (int dup = 2, clash = 1; clash; dup++) {
+            clash = 0;
+            for (int h = 0; h < g; h++)
+                clash |= strcmp(x->groups[h].slug, gr->slug) == 0;
+            if (clash)
+                snprintf(gr->slug, sizeof gr->slug, "%s-%d", base, dup);
+        }
+    }
+}
+
+/* Every run's epochs (series and confusion), the revision of the runs' builds and the date of
+ * the newest run (idx: the runs' places in l). */
+static int read_series(plot_experiment *x, store *s, const raw_list *l, const int *idx,
+                       err_info *e)
+{
+    prov_acc prov = {0};
+    char newest[32] = "";
+    for (int i = 0; i < x->n_runs; i++) {
+        epoch_acc acc = {.run = &x->runs[i]};
+        int rc = store_epochs(s, x->runs[i].run_key, true, epoch_collect, &acc, e);
+        if (rc == 0)
+            rc = store_run_provenance(s, x->runs[i].run_key, prov_collect, &prov, e);
+        if (rc)
+            return acc.nomem ? err_set(e, ERR_NOMEM, "out of memory") : rc;
+        if (strcmp(l->v[idx[i]].date, newest) > 0)
+            snprintf(newest, sizeof newest, "%s", l->v[idx[i]].date);
+    }
+    snprintf(x->revision, sizeof x->revision, "%s%s",
+             !prov.known ? "unknown" : prov.mixed ? "mixed" : prov.sha,
+             prov.known && !prov.mixed && prov.dirty ? "-dirty" : "");
+    snprintf(x->newest, sizeof x->newest, "%.10s", newest[0] ? newest : "unknown");
+    return 0;
+}
+
 /* Build experiment x from the raw runs idx[0..n) (all of one experiment). */
 static int build_experiment(plot_experiment *x, store *s, const raw_list *l, const int *idx,
                             int n, const char *only_run, err_info *e)
@@ -610,40 +653,10 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
                  x->runs[0].run_key, (long long)x->runs[0].seed);
         snprintf(x->groups[0].slug, sizeof x->groups[0].slug, "run-%.12s", x->runs[0].run_key);
     }
-    /* Unique slugs: a label cut to size or made of unsafe characters may collide. */
-    for (int g = 0; g < x->n_groups && !only_run; g++) {
-        plot_group *gr = &x->groups[g];
-        char base[200];
-        slugify(base, sizeof base, gr->label);
-        snprintf(gr->slug, sizeof gr->slug, "%s", base);
-        for (int dup = 2, clash = 1; clash; dup++) {
-            clash = 0;
-            for (int h = 0; h < g; h++)
-                clash |= strcmp(x->groups[h].slug, gr->slug) == 0;
-            if (clash)
-                snprintf(gr->slug, sizeof gr->slug, "%s-%d", base, dup);
-        }
-    }
-    /* Epochs, provenance and the date of the newest run. */
-    prov_acc prov = {0};
-    char newest[32] = "";
-    for (int i = 0; i < x->n_runs; i++) {
-        epoch_acc acc = {.run = &x->runs[i]};
-        rc = store_epochs(s, x->runs[i].run_key, true, epoch_collect, &acc, e);
-        if (rc == 0)
-            rc = store_run_provenance(s, x->runs[i].run_key, prov_collect, &prov, e);
-        if (rc) {
-            if (acc.nomem)
-                err_set(e, ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        if (strcmp(l->v[idx[i]].date, newest) > 0)
-            snprintf(newest, sizeof newest, "%s", l->v[idx[i]].date);
-    }
-    snprintf(x->revision, sizeof x->revision, "%s%s",
-             !prov.known ? "unknown" : prov.mixed ? "mixed" : prov.sha,
-             prov.known && !prov.mixed && prov.dirty ? "-dirty" : "");
-    snprintf(x->newest, sizeof x->newest, "%.10s", newest[0] ? newest : "unknown");
+    if (!only_run)
+        unique_slugs(x);
+    if ((rc = read_series(x, s, l, idx, e)))
+        goto done;
     for (int g = 0; g < x->n_groups; g++)
         if ((rc = group_stats(x, g, e)))
             goto done;
