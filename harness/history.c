@@ -42,7 +42,7 @@ bool history_moved(const stats_summary *prev, const stats_summary *cur, double f
 }
 
 /* The noise of a sequence of revisions so far, pooled over those with two or more values:
- * the fallback sd of report_moved for revisions of a single value. */
+ * the fallback sd of history_moved for revisions of a single value. */
 typedef struct noise {
     double ss;
     int dof;
