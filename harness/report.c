@@ -772,7 +772,8 @@ static int make_labels(report_section *sec, err_info *e)
     return rc;
 }
 
-/* A group's label, for finding groups that read the same. */
+/* A text about group g (its label, or its values but one key), for finding groups whose
+ * texts are equal by sorting. */
 typedef struct lab {
     const char *label;
     int g;
@@ -970,19 +971,6 @@ static int describe_pooled(loader *l)
 
 /* ---- comparisons ------------------------------------------------------------------------------ */
 
-/* A group's values but one key, as text: groups with equal signatures differ only there. */
-typedef struct sig {
-    char *text;
-    int g;
-} sig;
-
-static int cmp_sig(const void *x, const void *y)
-{
-    const sig *a = x, *b = y;
-    int c = strcmp(a->text, b->text);
-    return c ? c : (a->g > b->g) - (a->g < b->g);
-}
-
 /* Append the comparison of groups a and b (differing in key k) to sec. */
 static int add_comparison(report_section *sec, int *cap, int k, int a, int b, err_info *e)
 {
@@ -1010,7 +998,8 @@ static int cmp_pair(const void *x, const void *y)
 static int build_comparisons(report_section *sec, err_info *e)
 {
     int G = sec->n_groups, cap = 0, rc = 0;
-    sig *v = calloc((size_t)(G ? G : 1), sizeof *v);
+    /* each group's values but key k, as text: groups with equal texts differ only in k */
+    lab *v = calloc((size_t)(G ? G : 1), sizeof *v);
     if (!v)
         return err_set(e, ERR_NOMEM, "out of memory comparing groups");
     for (int k = 0; k < sec->n_keys && !rc; k++) {
@@ -1020,17 +1009,17 @@ static int build_comparisons(report_section *sec, err_info *e)
                 continue;
             json_t *rest = json_copy(sec->groups[g].values);
             json_object_del(rest, sec->keys[k]);
-            v[m] = (sig){json_dumps(rest, JSON_COMPACT | JSON_SORT_KEYS), g};
+            v[m] = (lab){json_dumps(rest, JSON_COMPACT | JSON_SORT_KEYS), g};
             json_decref(rest);
-            if (!v[m++].text)
+            if (!v[m++].label)
                 rc = err_set(e, ERR_NOMEM, "out of memory comparing groups");
         }
-        qsort(v, (size_t)m, sizeof *v, cmp_sig);
+        qsort(v, (size_t)m, sizeof *v, cmp_lab);
         for (int i = 0; i < m && !rc; i++)
-            for (int j = i + 1; j < m && strcmp(v[i].text, v[j].text) == 0 && !rc; j++)
+            for (int j = i + 1; j < m && strcmp(v[i].label, v[j].label) == 0 && !rc; j++)
                 rc = add_comparison(sec, &cap, k, v[i].g, v[j].g, e);
         for (int i = 0; i < m; i++)
-            free(v[i].text);
+            free((char *)v[i].label);
     }
     free(v);
     if (!rc) /* in table order: by a, then b */

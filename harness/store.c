@@ -1821,6 +1821,33 @@ int store_epoch_get(store *s, const char *run_key, int epoch, bool with_classes,
     return rc;
 }
 
+/* The caller's callback and context, for experiment_row. */
+typedef struct experiment_visit {
+    store_experiment_fn fn;
+    void *ctx;
+} experiment_visit;
+
+static int experiment_row(sqlite3_stmt *st, void *arg)
+{
+    const experiment_visit *v = arg;
+    store_experiment_row x = {
+        .id = sqlite3_column_int64(st, 0),
+        .name = col_text(st, 1),
+        .file = col_text(st, 2),
+        .spec_sha256 = col_text(st, 3),
+        .spec_text = col_text(st, 4),
+        .created_at = col_text(st, 5),
+        .swept = col_text(st, 6),
+        .budget_minutes = col_real(st, 7),
+        .target_accuracy = col_real(st, 8),
+        .version = sqlite3_column_int(st, 9),
+        .n_versions = sqlite3_column_int(st, 10),
+        .n_runs = sqlite3_column_int(st, 11),
+        .n_own = sqlite3_column_int(st, 12),
+    };
+    return v->fn(v->ctx, &x);
+}
+
 /* Versions of one name sort together, in the order of the name's first version. */
 int store_experiments(store *s, const char *name, store_experiment_fn fn, void *ctx,
                       err_info *e)
@@ -1843,30 +1870,7 @@ int store_experiments(store *s, const char *name, store_experiment_fn fn, void *
     if (rc)
         return rc;
     bind_text(st, 1, name);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        store_experiment_row x = {
-            .id = sqlite3_column_int64(st, 0),
-            .name = col_text(st, 1),
-            .file = col_text(st, 2),
-            .spec_sha256 = col_text(st, 3),
-            .spec_text = col_text(st, 4),
-            .created_at = col_text(st, 5),
-            .swept = col_text(st, 6),
-            .budget_minutes = col_real(st, 7),
-            .target_accuracy = col_real(st, 8),
-            .version = sqlite3_column_int(st, 9),
-            .n_versions = sqlite3_column_int(st, 10),
-            .n_runs = sqlite3_column_int(st, 11),
-            .n_own = sqlite3_column_int(st, 12),
-        };
-        rc = fn(ctx, &x);
-        if (rc)
-            goto done;
-    }
-    if (step != SQLITE_DONE)
-        rc = db_fail(s, e);
-done:
+    rc = visit_rows(s, st, experiment_row, &(experiment_visit){fn, ctx}, e);
     sqlite3_finalize(st);
     return rc;
 }

@@ -47,6 +47,40 @@ static inline void fix_mkdtemp(char *dir, size_t n, const char *name)
         fail_msg("mkdtemp %s", dir);
 }
 
+/* a and b within eps, else the test fails naming the expression and both values. */
+#define assert_close(a, b, eps)                                                                \
+    do {                                                                                       \
+        double a_ = (a), b_ = (b);                                                             \
+        if (!(fabs(a_ - b_) <= (eps)))                                                         \
+            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                 \
+    } while (0)
+
+/* A results database in a fresh temporary directory, open for writing. */
+typedef struct fix_db {
+    char dir[256];
+    char db[320];
+    store *s;
+} fix_db;
+
+/* A new fix_db (test name: the directory's prefix); free it with fix_db_free. */
+static inline fix_db *fix_db_new(const char *name)
+{
+    fix_db *f = calloc(1, sizeof *f);
+    err_info e = {0};
+    fix_mkdtemp(f->dir, sizeof f->dir, name);
+    snprintf(f->db, sizeof f->db, "%s/bench.db", f->dir);
+    if (store_open(&f->s, f->db, &e))
+        fail_msg("%s", e.msg);
+    return f;
+}
+
+static inline void fix_db_free(fix_db *f)
+{
+    store_close(f->s);
+    fix_rmdir(f->dir);
+    free(f);
+}
+
 static inline int64_t fix_experiment(store *s, const char *name, const char *spec)
 {
     err_info e = {0};

@@ -17,37 +17,18 @@
 #include "history.h"
 #include "report_fixture.h"
 
-#define assert_close(a, b, eps)                                                                \
-    do {                                                                                       \
-        double a_ = (a), b_ = (b);                                                             \
-        if (!(fabs(a_ - b_) <= (eps)))                                                         \
-            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                 \
-    } while (0)
 
-typedef struct fixture {
-    char dir[256];
-    char db[320];
-    store *s;
-} fixture;
+typedef fix_db fixture;
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    fix_mkdtemp(f->dir, sizeof f->dir, "test_history");
-    snprintf(f->db, sizeof f->db, "%s/bench.db", f->dir);
-    err_info e = {0};
-    if (store_open(&f->s, f->db, &e))
-        fail_msg("%s", e.msg);
-    *state = f;
+    *state = fix_db_new("test_history");
     return 0;
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    store_close(f->s);
-    fix_rmdir(f->dir);
-    free(f);
+    fix_db_free(*state);
     return 0;
 }
 

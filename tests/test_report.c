@@ -23,22 +23,12 @@
 #include "report.h"
 #include "report_fixture.h"
 
-#define assert_close(a, b, eps)                                                                \
-    do {                                                                                       \
-        double a_ = (a), b_ = (b);                                                             \
-        if (!(fabs(a_ - b_) <= (eps)))                                                         \
-            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                 \
-    } while (0)
 
 static const char spec_opt[] = "[experiment]\nname = \"opt\"\n"
                                "[sweep]\noptimizer = [\"momentum\", \"adam\"]\n"
                                "bn = [true, false]\nseed = [1, 2, 3]\n";
 
-typedef struct fixture {
-    char dir[256];
-    char db[320];
-    store *s;
-} fixture;
+typedef fix_db fixture;
 
 /* Experiment "opt": four groups.
  *   momentum bn=true : 0.99 0.98 0.97            n=3, mean 0.98, sd 0.01
@@ -62,12 +52,7 @@ static const fix_run opt_runs[] = {
 
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof *f);
-    fix_mkdtemp(f->dir, sizeof f->dir, "test_report");
-    snprintf(f->db, sizeof f->db, "%s/bench.db", f->dir);
-    err_info e = {0};
-    if (store_open(&f->s, f->db, &e))
-        fail_msg("%s", e.msg);
+    fixture *f = fix_db_new("test_report");
     int64_t x = fix_experiment(f->s, "opt", spec_opt);
     for (size_t i = 0; i < sizeof opt_runs / sizeof opt_runs[0]; i++)
         fix_add(f->s, x, &opt_runs[i]);
@@ -77,10 +62,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    store_close(f->s);
-    fix_rmdir(f->dir);
-    free(f);
+    fix_db_free(*state);
     return 0;
 }
 

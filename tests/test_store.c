@@ -28,12 +28,6 @@
 #include "store.h"
 
 /* |a - b| <= eps, with both values in the failure message. */
-#define assert_close(a, b, eps)                                                                \
-    do {                                                                                       \
-        double a_ = (a), b_ = (b);                                                             \
-        if (!(fabs(a_ - b_) <= (eps)))                                                         \
-            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                 \
-    } while (0)
 
 typedef struct fixture {
     char dir[256];
