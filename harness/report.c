@@ -633,6 +633,7 @@ static bool group_values(const loader *l, int g, const exp_vocab_key *const *key
 static void label_order(int *order)
 {
     int nv = exp_vocab_count(), n = 0;
+    assert(nv <= 64); /* the callers' arrays */
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < nv; k++)
             if ((exp_vocab_at(k)->type == EXP_LAYERS) == (pass == 1))
@@ -956,11 +957,13 @@ static int describe_pooled(loader *l)
     }
     char *p = sec->pooled;
     size_t n = sizeof sec->pooled;
+    int order[64];
+    label_order(order);
     p[0] = '\0';
-    for (int k = 0; k < nv; k++)
-        if (differs[k])
+    for (int i = 0; i < nv; i++)
+        if (differs[order[i]])
             snprintf(p + strlen(p), n - strlen(p), "%s%s", p[0] ? ", " : "",
-                     exp_vocab_at(k)->label);
+                     exp_vocab_at(order[i])->label);
     if (differs[nv])
         snprintf(p + strlen(p), n - strlen(p), "%sbuilds (several revisions or compilers)",
                  p[0] ? "; " : "");
@@ -1698,10 +1701,10 @@ static int groups_csv(FILE *f, const report *r, err_info *e)
 }
 
 static const char groups_rule[] =
-    "n: COMPLETED runs averaged (runs of one configuration and build, seeds apart); sd and CI\n"
-    "need n >= 2 (\"-\" otherwise); 95% CI of the mean (Student t, n-1 dof), clipped to\n"
-    "[0, 100]%; F1, precision, recall: macro averages over the classes; train s: training time\n"
-    "without evaluation";
+    "n: COMPLETED runs averaged (runs of one configuration and build, seeds apart, unless a\n"
+    "warning above says otherwise); sd and CI need n >= 2 (\"-\" otherwise); 95% CI of the\n"
+    "mean (Student t, n-1 dof), clipped to [0, 100]%; F1, precision, recall: macro averages\n"
+    "over the classes; train s: training time without evaluation";
 
 /* The notes, comparisons and per-class tables under a section's group table. */
 static int section_tail(FILE *f, const report_section *sec, const report_options *o,
