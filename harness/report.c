@@ -1701,10 +1701,10 @@ static int groups_csv(FILE *f, const report *r, err_info *e)
 }
 
 static const char groups_rule[] =
-    "n: COMPLETED runs averaged (runs of one configuration and build, seeds apart, unless a\n"
-    "warning above says otherwise); sd and CI need n >= 2 (\"-\" otherwise); 95% CI of the\n"
-    "mean (Student t, n-1 dof), clipped to [0, 100]%; F1, precision, recall: macro averages\n"
-    "over the classes; train s: training time without evaluation";
+    "n: COMPLETED runs averaged (runs of one configuration and build, seeds apart, unless the\n"
+    "section's heading names what else they pool); sd and CI need n >= 2 (\"-\" otherwise);\n"
+    "95% CI of the mean (Student t, n-1 dof), clipped to [0, 100]%; F1, precision, recall:\n"
+    "macro averages over the classes; train s: training time without evaluation";
 
 /* The notes, comparisons and per-class tables under a section's group table. */
 static int section_tail(FILE *f, const report_section *sec, const report_options *o,
