@@ -28,6 +28,14 @@ static void fill_image(float *x, size_t n, uint64_t seed)
     }
 }
 
+/* The distortions with these values, each a field of augment_config. */
+static augment_config distortions(float rotate_deg, float scale, float shear, float alpha,
+                                  float sigma)
+{
+    return (augment_config){.rotate_deg = rotate_deg, .scale = scale, .shear = shear,
+                            .elastic_alpha = alpha, .elastic_sigma = sigma};
+}
+
 /* a(i, j) of an (h, w) array, 0 outside it */
 static float at(const float *a, int i, int j, int h, int w)
 {
@@ -133,6 +141,15 @@ static void test_rotate_90(void **state)
             assert_float_equal(y4[i * 4 + j], x4[(3 - j) * 4 + i], 1e-5);
 }
 
+/* x(i, j) = 10 i + j on a 5x5 image: a linear image, which bilinear sampling reproduces
+ * exactly wherever all four neighbours are inside. */
+static void fill_linear(float *x /*(5,5)*/)
+{
+    for (int i = 0; i < 5; i++)
+        for (int j = 0; j < 5; j++)
+            x[i * 5 + j] = (float)(10 * i + j);
+}
+
 /* Scaling by 2 about the centre of a 5x5 image pulls output pixel p from q = c + (p - c) / 2,
  * which stays inside. Bilinear interpolation reproduces a linear image exactly, so for
  * in(i, j) = 10 i + j:  out(i, j) = 10 (i + 2) / 2 + (j + 2) / 2 = 5 i + j / 2 + 11, exactly
@@ -142,9 +159,7 @@ static void test_scale_2(void **state)
     (void)state;
     static float scratch[SCRATCH];
     float x[25], y[25];
-    for (int i = 0; i < 5; i++)
-        for (int j = 0; j < 5; j++)
-            x[i * 5 + j] = (float)(10 * i + j);
+    fill_linear(x);
     augment_map m = augment_map_make(0, 2, 2, 0, 0, 0, 5, 5);
     augment_warp(y, x, &m, NULL, NULL, 1, 5, 5, scratch);
     for (int i = 0; i < 5; i++)
@@ -165,9 +180,7 @@ static void test_shear(void **state)
     (void)state;
     static float scratch[SCRATCH];
     float x[25], y[25];
-    for (int i = 0; i < 5; i++)
-        for (int j = 0; j < 5; j++)
-            x[i * 5 + j] = (float)(10 * i + j);
+    fill_linear(x);
     const augment_map m = augment_map_make(0, 1, 1, 0.5, 0, 0, 5, 5);
     augment_warp(y, x, &m, NULL, NULL, 1, 5, 5, scratch);
     for (int i = 0; i < 5; i++)
@@ -393,9 +406,7 @@ static void test_field_size(void **state)
 {
     (void)state;
     enum { N = 34, R = 16 };
-    augment_config c = augment_config_default();
-    c.elastic_alpha = 34.0f;
-    c.elastic_sigma = 4.0f;
+    const augment_config c = distortions(0, 0, 0, 34, 4);
     augment *a = NULL;
     err_info e = {0};
     assert_int_equal(augment_new(&a, &c, 0, 1, N, N, 1, 1, 1, &e), 0);
@@ -427,12 +438,7 @@ static void test_value_range(void **state)
 {
     (void)state;
     enum { B = 16, H = 28, W = 28 };
-    augment_config c = augment_config_default();
-    c.rotate_deg = 180.0f;
-    c.scale = 0.9f;
-    c.shear = 1.0f;
-    c.elastic_alpha = 300.0f;
-    c.elastic_sigma = 3.0f;
+    const augment_config c = distortions(180, 0.9f, 1, 300, 3);
     augment *a = NULL;
     err_info e = {0};
     assert_int_equal(augment_new(&a, &c, 3, 1, H, W, B, 1, 7, &e), 0);
@@ -464,11 +470,7 @@ static void test_draw_order(void **state)
     enum { B = 50 };
     const uint64_t seed = 17;
     err_info e = {0};
-    augment_config all = augment_config_default();
-    all.rotate_deg = 15.0f;
-    all.scale = 0.2f;
-    all.shear = 0.3f;
-    all.elastic_alpha = 34.0f;
+    const augment_config all = distortions(15, 0.2f, 0.3f, 34, 4);
     augment *a = NULL;
     assert_int_equal(augment_new(&a, &all, 2, 1, 28, 28, B, 1, seed, &e), 0);
     augment_params p[B];
@@ -494,10 +496,7 @@ static void test_draw_order(void **state)
     }
 
     /* one transform at a time, and another rotation range: each draws what it drew above */
-    augment_config only = augment_config_default();
-    only.shear = 0.3f;
-    only.scale = 0.2f;
-    only.rotate_deg = 5.0f;
+    augment_config only = distortions(5, 0.2f, 0.3f, 0, 4);
     augment_params q[B];
     assert_int_equal(augment_new(&a, &only, 0, 1, 28, 28, B, 1, seed, &e), 0);
     augment_draw(a, q, B);
@@ -508,8 +507,7 @@ static void test_draw_order(void **state)
         assert_float_equal(q[b].theta_deg, p[b].theta_deg / 3.0, 1e-12);
         assert_true(q[b].field_seed == 0);
     }
-    only = augment_config_default();
-    only.elastic_alpha = 1.0f;
+    only = distortions(0, 0, 0, 1, 4);
     assert_int_equal(augment_new(&a, &only, 0, 1, 28, 28, B, 1, seed, &e), 0);
     augment_draw(a, q, B);
     augment_free(a);
@@ -529,12 +527,7 @@ static void test_apply_follows_recipe(void **state)
     static float scratch[SCRATCH];
     enum { B = 6, C = 2, H = 12, W = 10, R = 9 };
     const size_t img = (size_t)C * H * W;
-    augment_config c = augment_config_default();
-    c.rotate_deg = 20.0f;
-    c.scale = 0.15f;
-    c.shear = 0.2f;
-    c.elastic_alpha = 8.0f;
-    c.elastic_sigma = 2.0f; /* radius 8 */
+    augment_config c = distortions(20, 0.15f, 0.2f, 8, 2); /* sigma 2: radius 8 */
     err_info e = {0};
     augment *a = NULL;
     assert_int_equal(augment_new(&a, &c, 1, C, H, W, B, 1, 3, &e), 0);
@@ -594,12 +587,7 @@ static void test_apply_follows_recipe(void **state)
 static void augment_images(float *x /*(n,1,28,28)*/, int n, int batch, int threads,
                            uint64_t seed)
 {
-    augment_config c = augment_config_default();
-    c.rotate_deg = 12.0f;
-    c.scale = 0.15f;
-    c.shear = 0.1f;
-    c.elastic_alpha = 34.0f;
-    c.elastic_sigma = 4.0f;
+    const augment_config c = distortions(12, 0.15f, 0.1f, 34, 4);
     augment *a = NULL;
     err_info e = {0};
     assert_int_equal(augment_new(&a, &c, 2, 1, 28, 28, batch, threads, seed, &e), 0);

@@ -53,6 +53,15 @@ static const layer_spec small_specs[] = {
     {.kind = LAYER_AFFINE, .units = 3},
 };
 
+/* The paper's training configuration at the small net's batch of 20, with the given seed. */
+static train_config small_config(uint64_t seed)
+{
+    train_config tc = train_config_default();
+    tc.batch = 20;
+    tc.seed = seed;
+    return tc;
+}
+
 typedef struct run_result {
     float *params;
     size_t n_params;
@@ -84,9 +93,7 @@ static void train_small_cfg(run_result *out, const dataset *train, const dataset
 static void train_small(run_result *out, const dataset *train, const dataset *test,
                         uint64_t seed, sampling_kind sampling, int epochs)
 {
-    train_config tc = train_config_default();
-    tc.batch = 20;
-    tc.seed = seed;
+    train_config tc = small_config(seed);
     tc.sampling = sampling;
     train_small_cfg(out, train, test, &tc, epochs);
 }
@@ -170,9 +177,7 @@ static void test_augment_and_schedule(void **state)
     dataset train, test;
     make_synthetic(&train, 2000, 11);
     make_synthetic(&test, 500, 12);
-    train_config base = train_config_default();
-    base.batch = 20;
-    base.seed = 3;
+    train_config base = small_config(3);
     train_config aug = base, cos = base;
     aug.augment_shift = 1;
     cos.schedule = LR_COSINE;
@@ -276,9 +281,7 @@ static void test_distortions_off_are_the_old_path(void **state)
     make_synthetic(&train, 600, 21);
     make_synthetic(&test, 100, 22);
     for (int s = 0; s <= 1; s++) {
-        train_config tc = train_config_default();
-        tc.batch = 20;
-        tc.seed = 4;
+        train_config tc = small_config(4);
         tc.augment_shift = s;
         assert_false(augment_config_distorts(&tc.augment));
         run_result got, want;
@@ -307,9 +310,7 @@ static void test_distortions_train(void **state)
     dataset train, test;
     make_synthetic(&train, 2000, 23);
     make_synthetic(&test, 500, 24);
-    train_config base = train_config_default();
-    base.batch = 20;
-    base.seed = 7;
+    train_config base = small_config(7);
     train_config aug = base;
     aug.augment_shift = 1;
     aug.augment.rotate_deg = 8.0f;
