@@ -286,6 +286,12 @@ static int check_load(check_state *c, report *r, const char *db, err_info *e)
         c->min_acc = sec->target_accuracy;
     if (isnan(c->budget_s) && sec->budget_minutes > 0)
         c->budget_s = sec->budget_minutes * 60.0;
+    if (isnan(c->min_acc) && !sec->sweep_stored)
+        return cmd_usage_error("check",
+                               "--min-accuracy is required: experiment '%s' was queued by an "
+                               "older bench, which did not store its [budget] (bench run its "
+                               "file again to store it: complete runs are skipped)",
+                               c->experiment);
     if (isnan(c->min_acc))
         return cmd_usage_error("check",
                                "--min-accuracy is required: experiment '%s' has no [budget] "
