@@ -158,6 +158,19 @@ static void test_check_missing(void **state)
     BENCH(&r, "check", "--db", f->db, "--experiment", "bare");
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--min-accuracy is required"));
+    /* a version an older bench queued has no stored [budget]: said so, with the way out */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE experiments SET swept = NULL, budget_minutes = NULL,"
+                                      " target_accuracy = NULL WHERE name = 'ci'",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    BENCH(&r, "check", "--db", f->db);
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "queued by an older bench"));
+    BENCH(&r, "check", "--db", f->db, "--min-accuracy", "0.9");
+    assert_int_equal(r.status, 1); /* the old revision's run does not count: no runs at HEAD */
 }
 
 static void test_report_cli(void **state)
