@@ -1419,18 +1419,21 @@ static json_t *version_json(const report_section *sec)
 
 static const char *const cols_human[] = {
     "<group", ">n", ">acc % (mean ± sd)", ">95% CI", ">best", ">worst", ">F1",
-    ">train s/run", ">s/epoch", ">diverged", ">failed",
+    ">train s/run (mean ± sd)", ">min", ">s/epoch", ">diverged", ">failed",
 };
 static const char *const cols_human_f1[] = {
-    "<group", ">n", ">acc % (mean ± sd)", ">precision", ">recall", ">F1", ">train s/run",
+    "<group", ">n", ">acc % (mean ± sd)", ">precision", ">recall", ">F1",
+    ">train s/run (mean ± sd)",
     ">diverged", ">failed",
 };
 static const char *const cols_csv[] = {
     "experiment", "version", "group", "n", "diverged", "failed", "unfinished", "acc_mean",
     "acc_sd", "acc_ci_low", "acc_ci_high", "acc_best", "acc_worst", "precision_mean",
     "precision_sd", "recall_mean", "recall_sd", "f1_mean", "f1_sd", "train_s_per_run",
-    "train_s_per_epoch",
+    "train_s_sd", "train_s_min", "train_s_per_epoch",
 };
+/* cols_csv[CSV_SUMMARIES..CSV_TIMES): the summaries JSON nests (accuracy, precision...) */
+enum { CSV_SUMMARIES = 7, CSV_TIMES = 19 };
 static const char *const cols_cls_human[] = {
     "<class", ">precision", ">recall", ">F1", ">support",
 };
@@ -1458,13 +1461,14 @@ static int groups_table(table *t, const report_section *sec, bool f1, err_info *
             table_cell_pm(c[i++], CELL, &gr->precision, 1.0, 4);
             table_cell_pm(c[i++], CELL, &gr->recall, 1.0, 4);
             table_cell_pm(c[i++], CELL, &gr->f1, 1.0, 4);
-            table_cell_num(c[i++], CELL, "%.1f", gr->train_s.mean);
+            table_cell_pm(c[i++], CELL, &gr->train_s, 1.0, 1);
         } else {
             table_cell_ci(c[i++], CELL, gr->acc.ci_lo, gr->acc.ci_hi, 100.0, 2);
             table_cell_num(c[i++], CELL, "%.2f", gr->acc.max * 100.0);
             table_cell_num(c[i++], CELL, "%.2f", gr->acc.min * 100.0);
             table_cell_num(c[i++], CELL, "%.4f", gr->f1.mean);
-            table_cell_num(c[i++], CELL, "%.1f", gr->train_s.mean);
+            table_cell_pm(c[i++], CELL, &gr->train_s, 1.0, 1);
+            table_cell_num(c[i++], CELL, "%.1f", gr->train_s.min);
             table_cell_num(c[i++], CELL, "%.2f", gr->epoch_s);
         }
         snprintf(c[i++], CELL, "%d", gr->n_diverged);
@@ -1501,9 +1505,10 @@ static json_t *group_record(const report_section *sec, const report_group *gr)
     const double v[] = {gr->acc.mean,       gr->acc.sd,     gr->acc.ci_lo,   gr->acc.ci_hi,
                         gr->acc.max,        gr->acc.min,    gr->precision.mean,
                         gr->precision.sd,   gr->recall.mean, gr->recall.sd,  gr->f1.mean,
-                        gr->f1.sd,          gr->train_s.mean, gr->epoch_s};
+                        gr->f1.sd,          gr->train_s.mean, gr->train_s.sd, gr->train_s.min,
+                        gr->epoch_s};
     for (int i = 0; r && i < NCOLS(v); i++)
-        json_object_set_new(r, cols_csv[7 + i], table_json_num(v[i]));
+        json_object_set_new(r, cols_csv[CSV_SUMMARIES + i], table_json_num(v[i]));
     return r;
 }
 
@@ -1647,7 +1652,7 @@ static json_t *section_json(const report_section *sec, const report_options *o)
         json_object_set_new(jg, "precision", summary_json(&gr->precision, false));
         json_object_set_new(jg, "recall", summary_json(&gr->recall, false));
         json_object_set_new(jg, "f1", summary_json(&gr->f1, false));
-        for (int i = 7; i < NCOLS(cols_csv) - 2; i++)
+        for (int i = CSV_SUMMARIES; i < CSV_TIMES; i++)
             json_object_del(jg, cols_csv[i]); /* the flat CSV fields, nested above */
         if (o->keep_runs || o->runs)
             json_object_set_new(jg, "runs", group_runs_json(sec, g));
@@ -1704,7 +1709,8 @@ static const char groups_rule[] =
     "n: COMPLETED runs averaged (runs of one configuration and build, seeds apart, unless the\n"
     "section's heading names what else they pool); sd and CI need n >= 2 (\"-\" otherwise);\n"
     "95% CI of the mean (Student t, n-1 dof), clipped to [0, 100]%; F1, precision, recall:\n"
-    "macro averages over the classes; train s: training time without evaluation";
+    "macro averages over the classes; train s: training time without evaluation (mean ± sd,\n"
+    "and the fastest run: min)";
 
 /* The notes, comparisons and per-class tables under a section's group table. */
 static int section_tail(FILE *f, const report_section *sec, const report_options *o,

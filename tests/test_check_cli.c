@@ -185,6 +185,7 @@ static void test_report_cli(void **state)
     assert_int_equal(r.status, 0);
     assert_int_equal(count_lines(r.out), 1 + 3);
     assert_non_null(strstr(r.out, "ci,1,seed=1,1,0,0,0,0.992,,,,0.992,0.992,"));
+    assert_non_null(strstr(r.out, ",500,,500,250\n")); /* time: mean, sd, min, per epoch */
     BENCH(&r, "report", "--db", f->db, "--format", "json", "--f1", "--per-class");
     assert_int_equal(r.status, 0);
     json_t *j = json_loads(r.out, 0, NULL);

@@ -293,13 +293,13 @@ static void test_formats(void **state)
     char *csv = render(&r, TABLE_CSV);
     char *save = NULL, *line = strtok_r(csv, "\n", &save);
     char *fld[32];
-    assert_int_equal(csv_fields(line, fld, 32), 21);
+    assert_int_equal(csv_fields(line, fld, 32), 23);
     assert_string_equal(fld[0], "experiment");
     assert_string_equal(fld[1], "version");
     assert_string_equal(fld[7], "acc_mean");
     int rows = 0;
     while ((line = strtok_r(NULL, "\n", &save))) {
-        assert_int_equal(csv_fields(line, fld, 32), 21);
+        assert_int_equal(csv_fields(line, fld, 32), 23);
         assert_string_equal(fld[1], "1");
         if (rows == 0) {
             assert_string_equal(fld[2], "optimizer=momentum bn=true");
@@ -307,6 +307,8 @@ static void test_formats(void **state)
             assert_close(strtod(fld[7], NULL), 0.98, 1e-9);
             assert_close(strtod(fld[8], NULL), 0.01, 1e-9);
             assert_close(strtod(fld[19], NULL), 22.0, 1e-9);
+            assert_string_equal(fld[20], "0"); /* every run 22 s: sd 0, min 22 */
+            assert_close(strtod(fld[21], NULL), 22.0, 1e-9);
         }
         if (rows == 3) {
             assert_string_equal(fld[5], "1"); /* failed */
@@ -346,6 +348,7 @@ static void test_formats(void **state)
     char *t = render(&r, TABLE_TEXT);
     assert_non_null(strstr(t, "== experiment opt"));
     assert_non_null(strstr(t, "98.00 ± 1.00"));
+    assert_non_null(strstr(t, "22.0 ± 0.0  22.0"));
     assert_non_null(strstr(t, "80.00 ± -"));
     assert_non_null(strstr(t, "comparisons (Welch"));
     assert_non_null(strstr(t, "1 run unfinished"));
