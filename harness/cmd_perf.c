@@ -131,17 +131,6 @@ static void perf_hook(void *ctx, int first, int last, bool backward, bool after)
     p->seen[first] = true;
 }
 
-static int perf_parse_long(long *out, const char *opt, const char *s, long lo, long hi)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return cmd_usage_error("perf", "--%s: '%s' is not a whole number in [%ld, %ld]", opt, s, lo, hi);
-    *out = v;
-    return 0;
-}
-
 static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -154,15 +143,15 @@ static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
         int rc = 0;
         switch (c) {
         case 'h': *help = true; return 0;
-        case OPT_THREADS: rc = perf_parse_long(&o->threads, "threads", optarg, 1, 256); break;
-        case OPT_ITERS: rc = perf_parse_long(&o->iters, "iters", optarg, 1, 1000000); break;
-        case OPT_BATCH: rc = perf_parse_long(&o->batch, "batch", optarg, 1, 65536); break;
+        case OPT_THREADS: rc = cmd_parse_long(&o->threads, "perf", "threads", optarg, 1, 256); break;
+        case OPT_ITERS: rc = cmd_parse_long(&o->iters, "perf", "iters", optarg, 1, 1000000); break;
+        case OPT_BATCH: rc = cmd_parse_long(&o->batch, "perf", "batch", optarg, 1, 65536); break;
         case OPT_DATA: o->data = true; break;
         case OPT_DATASET: o->dataset = optarg; o->data = true; break;
         case OPT_DATA_DIR: o->data_dir = optarg; break;
         case OPT_UNFUSED: o->unfused = true; break;
         case OPT_TORCH: o->torch = true; break;
-        case OPT_PEAK_SIZE: rc = perf_parse_long(&o->peak_size, "peak-size", optarg, 16, 20000); break;
+        case OPT_PEAK_SIZE: rc = cmd_parse_long(&o->peak_size, "perf", "peak-size", optarg, 16, 20000); break;
         case OPT_DB: o->db = optarg; o->db_given = true; break;
         case OPT_NO_STORE: o->no_store = true; break;
         case OPT_KERNELS: {

@@ -1,6 +1,5 @@
 /* bench run FILE.toml: expand an experiment into runs, execute them in worker processes and
  * record every epoch in the results database (resumable). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,9 +42,8 @@ int cmd_run(int argc, char **argv)
     runner_options o = runner_options_default();
     optind = 0;
     opterr = 0;
-    int c;
+    int c, rc = 0;
     while ((c = getopt_long(argc, argv, "j:nfh", run_options, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'h':
             fputs(run_usage, stdout);
@@ -56,33 +54,25 @@ int cmd_run(int argc, char **argv)
         case OPT_DATA_DIR:
             o.data_dir = optarg;
             break;
-        case 'j': {
-            errno = 0;
-            long j = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || j < 1 || j > 256)
-                return cmd_usage_error("run", "--jobs: '%s' is not a whole number in [1, 256]",
-                                       optarg);
-            o.jobs = (int)j;
+        case 'j':
+            rc = cmd_parse_int(&o.jobs, "run", "jobs", optarg, 1, 256);
             break;
-        }
         case 'n':
             o.dry_run = true;
             break;
         case 'f':
             o.force = true;
             break;
-        case OPT_SHARD: {
-            int i, n, len = 0;
-            if (sscanf(optarg, "%d/%d%n", &i, &n, &len) != 2 || optarg[len] || n < 1 || i < 1 ||
-                i > n)
-                return cmd_usage_error("run", "--shard: '%s' is not I/N with 1 <= I <= N", optarg);
-            o.shard_index = i - 1;
-            o.shard_count = n;
+        case OPT_SHARD:
+            if ((rc = cmd_parse_shard(&o.shard_index, &o.shard_count, "run", "shard", optarg)) ==
+                CMD_OK)
+                o.shard_index--;
             break;
-        }
         default:
             return cmd_bad_option("run", argv);
         }
+        if (rc)
+            return rc;
     }
     if (optind >= argc)
         return cmd_usage_error("run", "missing the experiment file");
@@ -94,7 +84,7 @@ int cmd_run(int argc, char **argv)
     if (exp_load(&x, argv[optind], &e))
         return cmd_fail(&e);
     runner_summary sum;
-    int rc = runner_execute(&sum, &x, &o, &e);
+    rc = runner_execute(&sum, &x, &o, &e);
     exp_release(&x);
     if (!o.dry_run && rc == 0)
         printf("done: %d completed now, %d already complete%s\n", sum.completed, sum.skipped,
