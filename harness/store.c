@@ -15,11 +15,13 @@
 
 #include <sqlite3.h>
 
+#include "path.h"
 #include "sha256.h"
 
 struct store {
     sqlite3 *db;
     char *path; /* as given to store_open, for messages */
+    store_owner self; /* who this connection claims runs as (store_owner_self at open) */
 };
 
 /* Several processes may hold the file (the coordinator, `bench ls` in another terminal, a
@@ -41,7 +43,8 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * written; version 2 adds what running sweeps showed was missing (build type and `git
  * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
  * table so that two experiment files may share a run, indexes); version 3 records the owner
- * process of a RUNNING run; version 4 stores `bench perf` measurements. */
+ * process of a RUNNING run; version 4 stores `bench perf` measurements; version 5 identifies
+ * the owner of a RUNNING run beyond its pid (the process instance, and the Slurm task). */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -145,6 +148,14 @@ static const char *const migrations[] = {
      "  fwd_pct_peak REAL, bwd_pct_peak REAL,"
      "  PRIMARY KEY(measurement_id, step));"
      "CREATE INDEX perf_measurements_build ON perf_measurements(build_id);"),
+    /* 4 -> 5: a pid alone does not identify the owner of a run: pids are reused (a container
+     * restarted on the same database), and a Slurm task requeued onto another node is the
+     * same owner under another host and pid. owner_proc = "<boot id>/<start time>" of the
+     * process; owner_task = "<cluster>/<job>" of the Slurm task, owner_attempt its
+     * SLURM_RESTART_COUNT. */
+    ("ALTER TABLE runs ADD COLUMN owner_proc TEXT;"
+     "ALTER TABLE runs ADD COLUMN owner_task TEXT;"
+     "ALTER TABLE runs ADD COLUMN owner_attempt INTEGER;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -312,25 +323,9 @@ static int make_parent_dirs(const char *path, err_info *e)
         return err_set(e, ERR_NOMEM, "out of memory");
     memcpy(dir, path, n);
     dir[n] = '\0';
-    int rc = 0;
-    for (size_t i = 1; i <= n; i++) {
-        if (dir[i] != '/' && dir[i] != '\0')
-            continue;
-        char c = dir[i];
-        dir[i] = '\0';
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-            rc = err_set(e, ERR_IO, "database '%s': cannot create directory '%s': %s", path,
-                         dir, strerror(errno));
-            goto done;
-        }
-        struct stat sb;
-        if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            rc = err_set(e, ERR_IO, "database '%s': '%s' is not a directory", path, dir);
-            goto done;
-        }
-        dir[i] = c;
-    }
-done:
+    int rc = path_mkdirs(dir, e);
+    if (rc)
+        err_prefix(e, "database '%s'", path);
     free(dir);
     return rc;
 }
@@ -386,6 +381,88 @@ done:
     return rc;
 }
 
+/* ---- owners of runs ------------------------------------------------------------------------
+ * A RUNNING run names the process that executes it, so that another bench run can tell a live
+ * owner (leave the run alone, however old its heartbeat: it may be stopped with Ctrl-Z) from a
+ * dead one (take the run over at once), and so that every later write by the owner can check
+ * that the run is still its own. */
+
+/* buf <- "<boot id>/<start time>" of process pid: the boot (/proc/sys/kernel/random/boot_id)
+ * and the process's start in clock ticks since boot (field 22 of /proc/PID/stat). Together
+ * they name one process on one host, even after its pid is reused. "" when /proc cannot
+ * tell. */
+static void proc_identity(char *buf, size_t n, pid_t pid)
+{
+    buf[0] = '\0';
+    char boot[64] = "", stat[1024], path[64];
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f)
+        return;
+    bool ok = fgets(boot, sizeof boot, f) != NULL;
+    fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    if (!ok || !boot[0] || !(f = fopen(path, "r")))
+        return;
+    size_t got = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[got] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count the
+     * fields from the last ')'; the start time is the 20th after it. */
+    const char *p = strrchr(stat, ')');
+    for (int field = 0; p && field < 20; field++)
+        p = strchr(p + 1, ' ');
+    unsigned long long start = 0;
+    if (p && sscanf(p + 1, "%llu", &start) == 1)
+        snprintf(buf, n, "%s/%llu", boot, start);
+}
+
+void store_owner_self(store_owner *o)
+{
+    memset(o, 0, sizeof *o);
+    if (gethostname(o->host, sizeof o->host - 1) != 0)
+        o->host[0] = '\0';
+    o->pid = (int64_t)getpid();
+    proc_identity(o->proc, sizeof o->proc, getpid());
+    /* Slurm: a task of an array is "<array job>_<task>", another job its id; the cluster
+     * name keeps two clusters' job ids apart. SLURM_RESTART_COUNT counts requeues. */
+    const char *job = getenv("SLURM_JOB_ID"), *array = getenv("SLURM_ARRAY_JOB_ID"),
+               *task = getenv("SLURM_ARRAY_TASK_ID"), *cluster = getenv("SLURM_CLUSTER_NAME"),
+               *restarts = getenv("SLURM_RESTART_COUNT");
+    if (!job || !job[0])
+        return;
+    if (!cluster || !cluster[0])
+        cluster = "slurm";
+    if (array && array[0] && task && task[0])
+        snprintf(o->task, sizeof o->task, "%s/%s_%s", cluster, array, task);
+    else
+        snprintf(o->task, sizeof o->task, "%s/%s", cluster, job);
+    long attempt = 0;
+    if (restarts && sscanf(restarts, "%ld", &attempt) == 1 && attempt > 0 && attempt < INT32_MAX)
+        o->attempt = (int)attempt;
+}
+
+void store_set_owner(store *s, const store_owner *o) { s->self = *o; }
+
+/* Whether the owner recorded in a run (host, pid, proc) is alive, as seen from this host:
+ * 1 alive, 0 gone, -1 cannot tell (another host, or no pid recorded). A pid that exists but
+ * is another process than the recorded one (its start differs) is gone. */
+static int owner_alive(const store *s, const char *host, int64_t pid, const char *proc)
+{
+    if (!host || strcmp(host, s->self.host) != 0 || pid <= 0)
+        return -1;
+    /* kill(pid, 0) fails with ESRCH only when no such process exists (EPERM: it exists) */
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    if (proc && proc[0]) {
+        char now[sizeof s->self.proc];
+        proc_identity(now, sizeof now, (pid_t)pid);
+        if (now[0] && strcmp(now, proc) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 /* Shared by both opens: the connection and the store around it. */
 static int open_conn(store **out, const char *path, int flags, err_info *e)
 {
@@ -395,6 +472,7 @@ static int open_conn(store **out, const char *path, int flags, err_info *e)
         free(s);
         return err_set(e, ERR_NOMEM, "out of memory");
     }
+    store_owner_self(&s->self);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
         int rc = s->db ? db_fail(s, e) : err_set(e, ERR_NOMEM, "out of memory");
         store_close(s);
@@ -925,18 +1003,76 @@ done:
     return rc;
 }
 
-/* Run one UPDATE on a single run (?1 = run_key) that must exist. */
-static int update_run(store *s, const char *sql, const char *run_key, err_info *e)
+/* The owner's parameters have fixed numbers above those of any statement's own (?1..?17),
+ * so that they may appear anywhere in its text (a named parameter before ?1 would take
+ * number 1). bind_self fills those a statement has. */
+#define OWNER_HOST "?20"
+#define OWNER_PID "?21"
+#define OWNER_PROC "?22"
+#define OWNER_TASK "?23"
+#define OWNER_ATTEMPT "?24"
+
+/* The condition "run is RUNNING and owned by this store's owner". */
+#define OWNED_BY_SELF                                                                        \
+    "status = 'RUNNING' AND owner_host IS " OWNER_HOST " AND owner_pid IS " OWNER_PID       \
+    " AND owner_proc IS " OWNER_PROC
+
+/* Bind the owner parameters the statement has to this store's owner; "" binds as NULL. */
+static void bind_self(const store *s, sqlite3_stmt *st)
+{
+    int n = sqlite3_bind_parameter_count(st);
+    const char *texts[] = {s->self.host, NULL, s->self.proc, s->self.task};
+    for (int i = 0; i < 4; i++)
+        if (20 + i <= n && texts[i])
+            bind_text(st, 20 + i, texts[i][0] ? texts[i] : NULL);
+    if (21 <= n)
+        sqlite3_bind_int64(st, 21, s->self.pid);
+    if (24 <= n)
+        sqlite3_bind_int(st, 24, s->self.attempt);
+}
+
+/* A write meant for a run of this owner changed nothing: ERR_INVALID when the run does not
+ * exist, else ERR_CONFLICT naming who has it now. */
+static int not_owned(store *s, const char *run_key, err_info *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, "SELECT status, owner_host, owner_pid FROM runs WHERE run_key = ?1",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE)
+        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    else if (step != SQLITE_ROW)
+        rc = db_fail(s, e);
+    else if (col_status(st, 0) == RUN_RUNNING)
+        rc = err_set(e, ERR_CONFLICT, "database '%s': run '%s' was taken over by process %lld on "
+                     "'%s'; this process's result of it is not recorded", s->path, run_key,
+                     (long long)sqlite3_column_int64(st, 2),
+                     col_text(st, 1) ? col_text(st, 1) : "?");
+    else
+        rc = err_set(e, ERR_CONFLICT, "database '%s': run '%s' is %s, no longer this process's "
+                     "to write", s->path, run_key, run_status_name(col_status(st, 0)));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Run an UPDATE of one run (?1 = run_key) that must be RUNNING under this owner (its WHERE
+ * ends in OWNED_BY_SELF). */
+static int update_owned(store *s, const char *sql, const char *run_key, err_info *e)
 {
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st, sql, e);
     if (rc)
         return rc;
     bind_text(st, 1, run_key);
+    bind_self(s, st);
     rc = step_done(s, st, e);
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    int changed = sqlite3_changes(s->db);
     sqlite3_finalize(st);
+    if (rc == 0 && changed == 0)
+        rc = not_owned(s, run_key, e);
     return rc;
 }
 
@@ -944,19 +1080,18 @@ int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e)
 {
     assert(s && run_key && claimed);
     *claimed = false;
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
                      "UPDATE runs SET status = 'RUNNING', started_at = " NOW_SQL
                      ", heartbeat_at = " NOW_SQL ", finished_at = NULL, error = NULL,"
-                     " owner_host = ?2, owner_pid = ?3 WHERE run_key = ?1 AND status = 'QUEUED'",
+                     " owner_host = " OWNER_HOST ", owner_pid = " OWNER_PID ", owner_proc = "
+                     OWNER_PROC ", owner_task = " OWNER_TASK ", owner_attempt = " OWNER_ATTEMPT
+                     " WHERE run_key = ?1 AND status = 'QUEUED'",
                      e);
     if (rc)
         return rc;
     bind_text(st, 1, run_key);
-    bind_text(st, 2, host);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)getpid());
+    bind_self(s, st);
     rc = step_done(s, st, e);
     sqlite3_finalize(st);
     if (rc)
@@ -973,48 +1108,80 @@ int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e)
     return 0;
 }
 
+/* Why a RUNNING run with this owner may be taken over now, or NULL when it may not: its
+ * process is gone from this host, or it was an earlier attempt of this very Slurm task (a
+ * requeued task restarts, possibly on another node, while its run still names the attempt
+ * that was killed). Written into buf. */
+static const char *orphan_reason(char *buf, size_t n, const store *s, sqlite3_stmt *row)
+{
+    const char *host = col_text(row, 1), *proc = col_text(row, 3), *task = col_text(row, 4);
+    int64_t pid = sqlite3_column_int64(row, 2);
+    int attempt = sqlite3_column_int(row, 5);
+    if (task && s->self.task[0] && strcmp(task, s->self.task) == 0 &&
+        attempt != s->self.attempt) {
+        snprintf(buf, n, "its Slurm task %s was requeued (attempt %d, now %d)", task, attempt,
+                 s->self.attempt);
+        return buf;
+    }
+    if (owner_alive(s, host, pid, proc) == 0) {
+        snprintf(buf, n, "its process %lld on %s is gone", (long long)pid, host);
+        return buf;
+    }
+    return NULL;
+}
+
+/* Mark the RUNNING runs that `sel` (columns run_key, owner_host, owner_pid, owner_proc,
+ * owner_task, owner_attempt) returns INTERRUPTED where judge says why; *marked += how many. */
+static int retire_runs(store *s, sqlite3_stmt *sel,
+                       const char *(*judge)(char *, size_t, const store *, sqlite3_stmt *),
+                       int *marked, err_info *e)
+{
+    sqlite3_stmt *upd = NULL;
+    int rc = prepare(s, &upd,
+                     "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
+                     " error = ?2 WHERE run_key = ?1 AND status = 'RUNNING'",
+                     e);
+    if (rc)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        char why[ERR_MSG_MAX];
+        if (!judge(why, sizeof why, s, sel))
+            continue;
+        sqlite3_reset(upd);
+        bind_text(upd, 1, col_text(sel, 0));
+        bind_text(upd, 2, why);
+        if ((rc = step_done(s, upd, e)) != 0)
+            break;
+        *marked += sqlite3_changes(s->db);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_fail(s, e);
+    sqlite3_finalize(upd);
+    return rc;
+}
+
+#define OWNER_COLUMNS "run_key, owner_host, owner_pid, owner_proc, owner_task, owner_attempt"
+
 int store_reclaim_orphans(store *s, int *n_marked, err_info *e)
 {
     assert(s);
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    sqlite3_stmt *sel = NULL, *upd = NULL;
+    sqlite3_stmt *sel = NULL;
     int marked = 0;
     tx t;
     int rc = tx_enter(s, &t, e);
     if (rc)
         return rc;
     rc = prepare(s, &sel,
-                 "SELECT run_key, owner_pid FROM runs WHERE status = 'RUNNING'"
-                 " AND owner_host = ?1 AND owner_pid IS NOT NULL",
+                 "SELECT " OWNER_COLUMNS " FROM runs WHERE status = 'RUNNING' AND"
+                 " (owner_host IS " OWNER_HOST " OR (" OWNER_TASK " IS NOT NULL AND owner_task IS "
+                 OWNER_TASK "))",
                  e);
-    if (!rc)
-        rc = prepare(s, &upd,
-                     "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
-                     " error = 'its process ' || owner_pid || ' on ' || owner_host || ' is gone'"
-                     " WHERE run_key = ?1 AND status = 'RUNNING'",
-                     e);
-    if (rc)
-        goto done;
-    bind_text(sel, 1, host);
-    int step;
-    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-        pid_t pid = (pid_t)sqlite3_column_int64(sel, 1);
-        /* kill(pid, 0) fails with ESRCH only when no such process exists; a reused pid
-         * keeps the run (the heartbeat rule retires it later). */
-        if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) {
-            sqlite3_reset(upd);
-            bind_text(upd, 1, (const char *)sqlite3_column_text(sel, 0));
-            if ((rc = step_done(s, upd, e)) != 0)
-                goto done;
-            marked += sqlite3_changes(s->db);
-        }
+    if (rc == 0) {
+        bind_self(s, sel);
+        rc = retire_runs(s, sel, orphan_reason, &marked, e);
     }
-    if (step != SQLITE_DONE)
-        rc = err_set(e, ERR_IO, "database '%s': %s", s->path, sqlite3_errmsg(s->db));
-done:
     sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
     rc = tx_leave(s, &t, rc, e);
     if (rc == 0 && n_marked)
         *n_marked = marked;
@@ -1024,8 +1191,8 @@ done:
 int store_run_heartbeat(store *s, const char *run_key, err_info *e)
 {
     assert(s && run_key);
-    return update_run(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1",
-                      run_key, e);
+    return update_owned(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1 AND "
+                        OWNED_BY_SELF, run_key, e);
 }
 
 int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
@@ -1037,7 +1204,9 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
     int rc = tx_enter(s, &t, e);
     if (rc)
         return rc;
-    /* Replace an earlier record of this epoch; the cascade removes its class rows. */
+    /* Only the run's owner writes its epochs (the heartbeat below checks it, and undoes all
+     * of this when the run is not ours). Replace an earlier record of this epoch; the cascade
+     * removes its class rows. */
     rc = prepare(s, &st, "DELETE FROM epochs WHERE run_key = ?1 AND epoch = ?2", e);
     if (rc)
         goto done;
@@ -1108,8 +1277,8 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
         goto done;
     sqlite3_finalize(st);
     st = NULL;
-    rc = update_run(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1",
-                    ep->run_key, e);
+    rc = update_owned(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1 AND "
+                      OWNED_BY_SELF, ep->run_key, e);
 done:
     sqlite3_finalize(st);
     return tx_leave(s, &t, rc, e);
@@ -1126,7 +1295,7 @@ int store_run_finish(store *s, const char *run_key, const store_run_end *end, er
     int rc = prepare(s, &st,
                      "UPDATE runs SET status = ?2, finished_at = " NOW_SQL ", wall_s = ?3,"
                      " cpu_s = ?4, peak_rss_bytes = ?5, params_sha256 = ?6, error = ?7,"
-                     " diverged_epoch = ?8 WHERE run_key = ?1",
+                     " diverged_epoch = ?8 WHERE run_key = ?1 AND " OWNED_BY_SELF,
                      e);
     if (rc)
         return rc;
@@ -1138,32 +1307,50 @@ int store_run_finish(store *s, const char *run_key, const store_run_end *end, er
     bind_text(st, 6, end->params_sha256);
     bind_text(st, 7, end->error);
     bind_id(st, 8, end->diverged_epoch);
+    bind_self(s, st);
     rc = step_done(s, st, e);
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    int changed = sqlite3_changes(s->db);
     sqlite3_finalize(st);
+    if (rc == 0 && changed == 0)
+        rc = not_owned(s, run_key, e);
     return rc;
+}
+
+/* A run silent for longer than the limit (the query's condition) may be taken over unless its
+ * owner is alive on this host: a process stopped with Ctrl-Z, or starved, writes no heartbeat
+ * yet will go on and write its result. */
+static const char *stale_reason(char *buf, size_t n, const store *s, sqlite3_stmt *row)
+{
+    if (owner_alive(s, col_text(row, 1), sqlite3_column_int64(row, 2), col_text(row, 3)) == 1)
+        return NULL;
+    const char *beat = col_text(row, 6);
+    snprintf(buf, n, "no heartbeat since %s", beat ? beat : "start");
+    return buf;
 }
 
 int store_mark_stale(store *s, int *n_marked, double stale_after_s, err_info *e)
 {
     assert(s);
-    sqlite3_stmt *st = NULL;
-    /* julianday() differences are in days; 86400 s per day. */
-    int rc = prepare(s, &st,
-                     "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
-                     " error = COALESCE(error, 'no heartbeat since ' || COALESCE(heartbeat_at,"
-                     " 'start'))"
-                     " WHERE status = 'RUNNING' AND (heartbeat_at IS NULL OR"
-                     " (julianday('now') - julianday(heartbeat_at)) * 86400.0 > ?1)",
-                     e);
+    sqlite3_stmt *sel = NULL;
+    int marked = 0;
+    tx t;
+    int rc = tx_enter(s, &t, e);
     if (rc)
         return rc;
-    sqlite3_bind_double(st, 1, stale_after_s);
-    rc = step_done(s, st, e);
+    /* julianday() differences are in days; 86400 s per day. */
+    rc = prepare(s, &sel,
+                 "SELECT " OWNER_COLUMNS ", heartbeat_at FROM runs WHERE status = 'RUNNING' AND"
+                 " (heartbeat_at IS NULL OR"
+                 " (julianday('now') - julianday(heartbeat_at)) * 86400.0 > ?1)",
+                 e);
+    if (rc == 0) {
+        sqlite3_bind_double(sel, 1, stale_after_s);
+        rc = retire_runs(s, sel, stale_reason, &marked, e);
+    }
+    sqlite3_finalize(sel);
+    rc = tx_leave(s, &t, rc, e);
     if (rc == 0 && n_marked)
-        *n_marked = sqlite3_changes(s->db);
-    sqlite3_finalize(st);
+        *n_marked = marked;
     return rc;
 }
 
@@ -1180,11 +1367,12 @@ int store_interrupt_running(store *s, int *n_marked, const char *const *keys, in
     rc = prepare(s, &st,
                  "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
                  " error = COALESCE(error, 'interrupted')"
-                 " WHERE run_key = ?1 AND status IN ('RUNNING', 'QUEUED')",
+                 " WHERE run_key = ?1 AND (status = 'QUEUED' OR (" OWNED_BY_SELF "))",
                  e);
     for (int i = 0; i < n && rc == 0; i++) {
         sqlite3_reset(st);
         bind_text(st, 1, keys[i]);
+        bind_self(s, st);
         rc = step_done(s, st, e);
         marked += rc == 0 ? sqlite3_changes(s->db) : 0;
     }
@@ -1789,3 +1977,4 @@ done:
     sqlite3_finalize(st);
     return rc;
 }
+
