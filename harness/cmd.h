@@ -9,6 +9,8 @@
  *   CMD_OK 0       success
  *   CMD_FAIL 1     the command ran and failed (missing data, bad file, failed check...)
  *   CMD_USAGE 2    the command line itself is wrong (unknown option, missing argument)
+ *   CMD_UNFINISHED 3  bench run stopped with runs of its shard not finished (a signal, or runs
+ *                  that another process is executing); running it again resumes them
  *
  * Errors are printed as a single line `bench: <message>` on stderr through cmd_error /
  * cmd_fail / cmd_usage_error; a command never calls exit().
@@ -29,7 +31,7 @@
 
 #include "err.h"
 
-enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2 };
+enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2, CMD_UNFINISHED = 3 };
 
 /* bench data status|fetch [NAME] [--data-dir DIR]: where the data sets are, fetch and verify. */
 int cmd_data(int argc, char **argv);

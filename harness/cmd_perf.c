@@ -44,7 +44,7 @@ static const char perf_usage[] =
     "batch, GFLOP/s against a measured SGEMM peak, images/s, seconds per 600-iteration epoch\n"
     "for 1 and N threads, evaluation of 10,000 images, peak RSS.\n"
     "\n"
-    "  --threads N       threads of the run (default: all cores)\n"
+    "  --threads N       threads of the run (default: the CPUs it may use)\n"
     "  --iters N         timed iterations per measurement (default 100)\n"
     "  --batch N         mini-batch size (default 100)\n"
     "  --data            time on MNIST batches instead of synthetic data\n"
@@ -133,8 +133,7 @@ static void perf_hook(void *ctx, int first, int last, bool backward, bool after)
 
 static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *o = (perf_opts){.threads = cores > 0 ? cores : 1, .iters = 100, .batch = 100, .peak_size = 2000, .dataset = "mnist",
+    *o = (perf_opts){.threads = prov_cpus_usable(), .iters = 100, .batch = 100, .peak_size = 2000, .dataset = "mnist",
                      .db = "results/bench.db", .isa = KERN_AUTO};
     optind = 0;
     opterr = 0;

@@ -22,7 +22,11 @@ static const char run_usage[] =
     "  -n, --dry-run      print the plan and stop\n"
     "  -f, --force        rerun runs that are already COMPLETED\n"
     "  --shard I/N        run only the I-th of N interleaved shards (1 <= I <= N)\n"
-    "  -h, --help         this help\n";
+    "  -h, --help         this help\n"
+    "\n"
+    "Exit status: 0 every run of the shard is COMPLETED; 1 a run failed or diverged, or an\n"
+    "error; 2 usage; 3 runs left unfinished (interrupted by a signal, or running in another\n"
+    "bench run): running the same command again finishes them.\n";
 
 enum { OPT_DB = 256, OPT_DATA_DIR, OPT_SHARD };
 
@@ -87,8 +91,11 @@ int cmd_run(int argc, char **argv)
     rc = runner_execute(&sum, &x, &o, &e);
     exp_release(&x);
     if (!o.dry_run && rc == 0)
-        printf("done: %d completed now, %d already complete%s\n", sum.completed, sum.skipped,
-               sum.busy ? ", some running elsewhere" : "");
+        printf("done: %d completed now, %d already complete\n", sum.completed, sum.skipped);
+    if (rc == ERR_INTERRUPTED) {
+        cmd_fail(&e);
+        return CMD_UNFINISHED;
+    }
     if (rc)
         return cmd_fail(&e);
     return CMD_OK;

@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "data.h"
 #include "models.h"
+#include "prov.h"
 #include "sha256.h"
 #include "train.h"
 
@@ -49,7 +50,8 @@ static const char train_usage[] =
     "  --lr-schedule NAME  constant (default, the paper's) or cosine (to 0 over the epochs)\n"
     "  --augment-shift N   translate each training image by up to N pixels (default 0: off)\n"
     "  --seed N            seed of weights, sampling and dropout (default 1)\n"
-    "  --threads N         threads of the matrix products (default: all cores)\n"
+    "  --threads N         threads of the matrix products (default: the CPUs this\n"
+    "                      process may use)\n"
     "output:\n"
     "  --eval-train N      training accuracy on the first N training images (default 10000,\n"
     "                      0 = all)\n"
@@ -265,8 +267,7 @@ int cmd_train(int argc, char **argv)
     nc.max_batch = (int)o.batch;
     nc.init = o.init;
     nc.init_std = o.init_std;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    nc.gemm.threads = (int)(o.threads > 0 ? o.threads : cores > 0 ? cores : 1);
+    nc.gemm.threads = o.threads > 0 ? (int)o.threads : prov_cpus_usable();
     if (net_new(&n, &nc, specs, n_specs, &e))
         goto fail;
 

@@ -1,11 +1,12 @@
 /* prov: provenance of builds and hosts. See prov.h for the contract. */
-#define _DEFAULT_SOURCE /* gethostname, sysinfo */
+#define _GNU_SOURCE /* gethostname, sysinfo, sched_getaffinity */
 
 #include "prov.h"
 
 #include <ctype.h>
 
 #include <assert.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -325,6 +326,16 @@ int prov_host(prov_host_info *out, err_info *e)
     if (!os_pretty_name(out->os, sizeof out->os))
         SET(out->os, "unknown");
     return 0;
+}
+
+int prov_cpus_usable(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (int)cores : 1;
 }
 
 void prov_build_to_store(store_build *out, const prov_build_info *b)

@@ -85,6 +85,12 @@ int prov_build_identity(char *buf, size_t n, const prov_build_info *b);
  * it". (Edits to an already dirty tree after the build are not detected.) */
 int prov_check_built_from(const prov_build_info *b, const char *built_head, err_info *e);
 
+/* The CPUs this process may run on: the size of its affinity mask (sched_getaffinity), which
+ * is what a batch system binds it to (Slurm's --cpus-per-task, a cpuset, taskset); the online
+ * processors when the mask cannot be read; at least 1. Worker and thread counts derive from
+ * this, never from the machine's total (prov_host_info.cores describes the machine). */
+int prov_cpus_usable(void);
+
 /* Views for the store (pointers into b / h, valid while they live). */
 void prov_build_to_store(store_build *out, const prov_build_info *b);
 void prov_host_to_store(store_host *out, const prov_host_info *h);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -131,6 +132,53 @@ static inline void cli_run_bench(cli_result *r, const cli_opts *o, const char *c
     assert_non_null(out);
     assert_non_null(err);
     cli_wait(r, cli_spawn_bench(o, args, out, err), out, err);
+}
+
+static inline void cli_put_be32(FILE *f, uint32_t v)
+{
+    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
+                          (unsigned char)(v >> 8), (unsigned char)v};
+    fwrite(b, 1, 4, f);
+}
+
+/* DIR/PREFIX-images-idx3-ubyte and DIR/PREFIX-labels-idx1-ubyte: n images of a learnable
+ * 10-class task on 1x28x28 pixels (class c lights a 6x4 patch at a position fixed per class,
+ * over noise), deterministic for a seed (LCG). A data set for `idx:DIR` in tests that run
+ * bench. */
+static inline void cli_write_idx(const char *dir, const char *prefix, int n, uint32_t seed)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
+    FILE *fi = fopen(path, "wb");
+    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
+    FILE *fl = fopen(path, "wb");
+    assert_non_null(fi);
+    assert_non_null(fl);
+    cli_put_be32(fi, 0x803);
+    cli_put_be32(fi, (uint32_t)n);
+    cli_put_be32(fi, 28);
+    cli_put_be32(fi, 28);
+    cli_put_be32(fl, 0x801);
+    cli_put_be32(fl, (uint32_t)n);
+    uint32_t s = seed;
+    unsigned char img[784];
+    for (int i = 0; i < n; i++) {
+        s = s * 1664525u + 1013904223u;
+        int c = (int)((s >> 16) % 10);
+        for (int p = 0; p < 784; p++) {
+            s = s * 1664525u + 1013904223u;
+            img[p] = (unsigned char)((s >> 24) & 0x7f);
+        }
+        int y0 = 2 + (c / 5) * 12, x0 = 2 + (c % 5) * 5;
+        for (int y = 0; y < 6; y++)
+            for (int x = 0; x < 4; x++)
+                img[(y0 + y) * 28 + x0 + x] = 250;
+        fwrite(img, 1, 784, fi);
+        unsigned char lab = (unsigned char)c;
+        fwrite(&lab, 1, 1, fl);
+    }
+    fclose(fi);
+    fclose(fl);
 }
 
 static inline int cli_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
