@@ -64,6 +64,9 @@ int cmd_plot(int argc, char **argv);
  * speed of the core, recorded in the results database. */
 int cmd_perf(int argc, char **argv);
 
+/* bench merge A.db B.db ... --into X.db: results databases into one, by run key. */
+int cmd_merge(int argc, char **argv);
+
 /* --- helpers shared by the commands (harness/cmd.c) --- */
 
 /* Print "bench: <formatted message>\n" on stderr. */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1978,3 +1979,431 @@ done:
     return rc;
 }
 
+/* ---- merging databases ----------------------------------------------------------------------
+ * A source database is ATTACHed as "src" and copied with INSERT ... SELECT. Column lists come
+ * from the schema itself (PRAGMA table_info), so that a column a migration adds is carried
+ * without a change here; the tables are listed below, each with how it merges, and a database
+ * with a table not listed is refused rather than merged in part. Row ids of experiments,
+ * builds, hosts and data sets differ between files: temp.merge_map maps the source's to the
+ * destination's, by the rows' natural keys. */
+
+/* How each table merges. ref_* name the columns that hold another table's id. */
+typedef struct merge_table {
+    const char *name;
+    const char *natural_key; /* the columns that identify a row across files, NULL: by parent */
+} merge_table;
+
+static const merge_table merge_tables[] = {
+    {"experiments", "name, spec_sha256"},
+    {"builds", "ident"},
+    {"hosts", "ident"},
+    {"datasets", "ident"},
+    {"runs", "run_key"},
+    {"experiment_runs", NULL},  /* links: union, through the experiments' map */
+    {"epochs", NULL},           /* with the run they belong to */
+    {"class_metrics", NULL},
+    {"confusion", NULL},
+    {"perf_measurements", NULL}, /* a measurement is its content: union */
+    {"perf_steps", NULL},        /* with their measurement */
+};
+
+/* Columns that refer to the rows of another table by id, and that table. */
+static const struct {
+    const char *table, *column, *refers_to;
+} merge_refs[] = {
+    {"runs", "experiment_id", "experiments"},
+    {"runs", "build_id", "builds"},
+    {"runs", "host_id", "hosts"},
+    {"runs", "dataset_id", "datasets"},
+    {"experiment_runs", "experiment_id", "experiments"},
+    {"perf_measurements", "build_id", "builds"},
+    {"perf_measurements", "host_id", "hosts"},
+    {"perf_measurements", "dataset_id", "datasets"},
+};
+
+/* A growable string for building SQL from our own identifiers (never user data). */
+typedef struct sqlbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+} sqlbuf;
+
+static void sql_add(sqlbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void sql_add(sqlbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+/* Run the SQL built in b (then free it). */
+static int sql_run(store *s, sqlbuf *b, err_info *e)
+{
+    int rc = b->oom ? err_set(e, ERR_NOMEM, "out of memory") : exec_sql(s, b->p, e);
+    free(b->p);
+    *b = (sqlbuf){0};
+    return rc;
+}
+
+static const char *merge_ref(const char *table, const char *column)
+{
+    for (size_t i = 0; i < sizeof merge_refs / sizeof merge_refs[0]; i++)
+        if (strcmp(merge_refs[i].table, table) == 0 && strcmp(merge_refs[i].column, column) == 0)
+            return merge_refs[i].refers_to;
+    return NULL;
+}
+
+/* Append to cols the column list of main.table (without "id" unless keep_id) and to vals the
+ * matching values from alias (a row of src.table): ids of other tables mapped, and the value
+ * of column `bound` (may be NULL) replaced by the parameter ?2. same (may be NULL) gets
+ * "d.COLUMN IS VALUE AND ...": the condition that a row d of main.table equals it. */
+static int merge_columns(store *s, sqlbuf *cols, sqlbuf *vals, sqlbuf *same, const char *table,
+                         const char *alias, bool keep_id, const char *bound, err_info *e)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA main.table_info(%s)", table);
+    int rc = prepare(s, &st, sql, e);
+    if (rc)
+        return rc;
+    int n = 0, step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c = col_text(st, 1);
+        if (!keep_id && strcmp(c, "id") == 0)
+            continue;
+        const char *ref = merge_ref(table, c);
+        char val[256];
+        if (bound && strcmp(c, bound) == 0)
+            snprintf(val, sizeof val, "?2");
+        else if (ref)
+            snprintf(val, sizeof val, "(SELECT dst_id FROM temp.merge_map WHERE kind = '%s' AND"
+                     " src_id = %s.%s)", ref, alias, c);
+        else
+            snprintf(val, sizeof val, "%s.%s", alias, c);
+        sql_add(cols, "%s%s", n ? ", " : "", c);
+        sql_add(vals, "%s%s", n ? ", " : "", val);
+        if (same)
+            sql_add(same, "%sd.%s IS %s", n ? " AND " : "", c, val);
+        n++;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(s, e);
+    sqlite3_finalize(st);
+    if (rc == 0 && (cols->oom || vals->oom || (same && same->oom)))
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+    return rc;
+}
+
+/* ATTACH path AS src, refusing a file that is missing (ATTACH would create it) or that is
+ * not a bench database of this schema version, or has tables merge does not know. */
+static int merge_attach(store *s, const char *path, err_info *e)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return err_set(e, ERR_IO, "cannot merge '%s': %s", path,
+                       errno && stat(path, &sb) != 0 ? strerror(errno) : "not a regular file");
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, "ATTACH ?1 AS src", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, path);
+    rc = step_done(s, st, e);
+    sqlite3_finalize(st);
+    if (rc)
+        return err_prefix(e, "cannot merge '%s'", path);
+    int version = -1;
+    if ((rc = prepare(s, &st, "PRAGMA src.user_version", e)) == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        else
+            rc = err_set(e, ERR_FORMAT, "cannot merge '%s': %s", path, sqlite3_errmsg(s->db));
+        sqlite3_finalize(st);
+    }
+    if (rc == 0 && version != SCHEMA_VERSION)
+        rc = err_set(e, ERR_FORMAT, version == 0
+                         ? "cannot merge '%s': not a bench database (schema version %d, this "
+                           "bench writes %d)"
+                         : "cannot merge '%s': its schema version is %d, this bench writes %d "
+                           "(open it with this bench first, e.g. 'bench ls --db', which "
+                           "migrates an older one)", path, version, SCHEMA_VERSION);
+    /* every table must be one merge knows, in both files */
+    for (int pass = 0; rc == 0 && pass < 2; pass++) {
+        const char *schema = pass ? "src" : "main";
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT name FROM %s.sqlite_schema WHERE type = 'table' AND "
+                 "name NOT LIKE 'sqlite_%%'", schema);
+        if ((rc = prepare(s, &st, sql, e)))
+            break;
+        int step;
+        while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *t = col_text(st, 0);
+            size_t k = 0;
+            while (k < sizeof merge_tables / sizeof merge_tables[0] &&
+                   strcmp(merge_tables[k].name, t) != 0)
+                k++;
+            if (k == sizeof merge_tables / sizeof merge_tables[0])
+                rc = err_set(e, ERR_FORMAT, "cannot merge '%s': table '%s' is not one bench "
+                             "merge knows how to merge", pass ? path : s->path, t);
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc)
+        sqlite3_exec(s->db, "DETACH src", NULL, NULL, NULL);
+    return rc;
+}
+
+int store_merge_check(store *s, const char *const *paths, int n, err_info *e)
+{
+    assert(s && (paths || n == 0));
+    int rc = exec_sql(s, "CREATE TEMP TABLE IF NOT EXISTS merge_seen(run_key TEXT, params TEXT,"
+                      " db TEXT); DELETE FROM temp.merge_seen", e);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if ((rc = merge_attach(s, paths[i], e)))
+            break;
+        sqlite3_stmt *st = NULL;
+        rc = prepare(s, &st, "INSERT INTO temp.merge_seen SELECT run_key, params_sha256, ?1"
+                     " FROM src.runs WHERE status = 'COMPLETED' AND params_sha256 IS NOT NULL", e);
+        if (rc == 0) {
+            bind_text(st, 1, paths[i]);
+            rc = step_done(s, st, e);
+        }
+        sqlite3_finalize(st);
+        sqlite3_exec(s->db, "DETACH src", NULL, NULL, NULL);
+    }
+    if (rc)
+        return rc;
+    /* two COMPLETED copies of one key, from any two files, with different parameters */
+    sqlite3_stmt *st = NULL;
+    rc = prepare(s, &st,
+                 "WITH seen AS (SELECT run_key, params_sha256 AS params, ?1 AS db FROM main.runs"
+                 "  WHERE status = 'COMPLETED' AND params_sha256 IS NOT NULL"
+                 "  UNION ALL SELECT run_key, params, db FROM temp.merge_seen)"
+                 " SELECT a.run_key, a.params, a.db, b.params, b.db FROM seen a JOIN seen b"
+                 " ON a.run_key = b.run_key AND a.params < b.params LIMIT 1",
+                 e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, s->path);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = err_set(e, ERR_INVALID, "run '%s' is COMPLETED with parameters %.12s in '%s' and "
+                     "%.12s in '%s': one run key gave two results, a determinism failure; "
+                     "nothing merged", col_text(st, 0), col_text(st, 1), col_text(st, 2),
+                     col_text(st, 3), col_text(st, 4));
+    else if (step != SQLITE_DONE)
+        rc = db_fail(s, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The order of run copies: a better copy replaces a worse one, whichever file it comes from.
+ * COMPLETED > DIVERGED > FAILED > unfinished (QUEUED, RUNNING, INTERRUPTED); then more stored
+ * epochs; then the earlier (finished, else last heard of) copy, so that of two equal results
+ * the first one stays. RANK_SQL(alias) is the status's rank, higher = better. */
+#define RANK_SQL(a)                                                                         \
+    "(CASE " a ".status WHEN 'COMPLETED' THEN 4 WHEN 'DIVERGED' THEN 3 WHEN 'FAILED' THEN 2" \
+    " ELSE 1 END)"
+
+static int merge_runs(store *s, store_merge_counts *c, err_info *e)
+{
+    /* temp.merge_win: the source's runs to copy, replaced = 1 when the destination has the key */
+    int rc = exec_sql(s,
+        "DROP TABLE IF EXISTS temp.merge_win;"
+        "CREATE TEMP TABLE merge_win AS"
+        " SELECT s.run_key, d.run_key IS NOT NULL AS replaced FROM src.runs s"
+        " LEFT JOIN main.runs d ON d.run_key = s.run_key"
+        " WHERE d.run_key IS NULL"
+        "  OR " RANK_SQL("s") " > " RANK_SQL("d")
+        "  OR (" RANK_SQL("s") " = " RANK_SQL("d") " AND ("
+        "   (SELECT count(*) FROM src.epochs x WHERE x.run_key = s.run_key) >"
+        "   (SELECT count(*) FROM main.epochs x WHERE x.run_key = d.run_key)"
+        "   OR ((SELECT count(*) FROM src.epochs x WHERE x.run_key = s.run_key) ="
+        "    (SELECT count(*) FROM main.epochs x WHERE x.run_key = d.run_key) AND"
+        "    COALESCE(s.finished_at, s.heartbeat_at, s.started_at, s.queued_at, '') <"
+        "    COALESCE(d.finished_at, d.heartbeat_at, d.started_at, d.queued_at, ''))));"
+        /* keep the destination's links of the runs replaced: deleting a run cascades */
+        "DROP TABLE IF EXISTS temp.merge_links;"
+        "CREATE TEMP TABLE merge_links AS SELECT experiment_id, run_key FROM main.experiment_runs"
+        " WHERE run_key IN (SELECT run_key FROM temp.merge_win WHERE replaced);"
+        "DELETE FROM main.runs WHERE run_key IN (SELECT run_key FROM temp.merge_win"
+        " WHERE replaced);",
+        e);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if ((rc = prepare(s, &st, "SELECT count(*), total(replaced) FROM temp.merge_win", e)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        c->runs_replaced += (int)sqlite3_column_int64(st, 1);
+        c->runs_added += (int)(sqlite3_column_int64(st, 0) - sqlite3_column_int64(st, 1));
+    }
+    sqlite3_finalize(st);
+    if ((rc = prepare(s, &st, "SELECT count(*) FROM src.runs", e)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        c->runs_kept += (int)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    /* the winners and their epochs, class rows and confusion cells */
+    static const char *const with_run[] = {"runs", "epochs", "class_metrics", "confusion"};
+    for (size_t i = 0; rc == 0 && i < sizeof with_run / sizeof with_run[0]; i++) {
+        sqlbuf cols = {0}, vals = {0}, sql = {0};
+        rc = merge_columns(s, &cols, &vals, NULL, with_run[i], "x", true, NULL, e);
+        if (rc == 0) {
+            sql_add(&sql, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x WHERE x.run_key IN"
+                    " (SELECT run_key FROM temp.merge_win)", with_run[i], cols.p, vals.p,
+                    with_run[i]);
+            rc = sql_run(s, &sql, e);
+        }
+        free(cols.p);
+        free(vals.p);
+    }
+    if (rc)
+        return rc;
+    return exec_sql(s,
+        "INSERT OR IGNORE INTO main.experiment_runs(experiment_id, run_key)"
+        " SELECT experiment_id, run_key FROM temp.merge_links;"
+        "INSERT OR IGNORE INTO main.experiment_runs(experiment_id, run_key)"
+        " SELECT m.dst_id, l.run_key FROM src.experiment_runs l JOIN temp.merge_map m"
+        " ON m.kind = 'experiments' AND m.src_id = l.experiment_id;",
+        e);
+}
+
+/* The source's rows of experiments, builds, hosts and data sets that the destination lacks,
+ * and temp.merge_map from the source's ids to the destination's. Of two versions of one
+ * experiment the earlier created (and its file name) is kept. */
+static int merge_parents(store *s, err_info *e)
+{
+    int rc = exec_sql(s, "CREATE TEMP TABLE IF NOT EXISTS merge_map(kind TEXT, src_id INTEGER,"
+                      " dst_id INTEGER, PRIMARY KEY(kind, src_id)); DELETE FROM temp.merge_map",
+                      e);
+    for (size_t i = 0; rc == 0 && i < 4; i++) {
+        const merge_table *t = &merge_tables[i];
+        sqlbuf cols = {0}, vals = {0}, sql = {0};
+        rc = merge_columns(s, &cols, &vals, NULL, t->name, "x", false, NULL, e);
+        if (rc == 0) {
+            sql_add(&sql, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x WHERE true"
+                    " ON CONFLICT(%s) DO ", t->name, cols.p, vals.p, t->name, t->natural_key);
+            if (strcmp(t->name, "experiments") == 0)
+                sql_add(&sql, "UPDATE SET created_at = excluded.created_at, file = excluded.file"
+                        " WHERE excluded.created_at < created_at;");
+            else
+                sql_add(&sql, "NOTHING;");
+            sql_add(&sql, "INSERT INTO temp.merge_map SELECT '%s', x.id, d.id FROM src.%s x"
+                    " JOIN main.%s d ON ", t->name, t->name, t->name);
+            /* natural key "a, b" -> d.a = x.a AND d.b = x.b */
+            char key[64];
+            snprintf(key, sizeof key, "%s", t->natural_key);
+            int k = 0;
+            for (char *c = strtok(key, ", "); c; c = strtok(NULL, ", "))
+                sql_add(&sql, "%sd.%s = x.%s", k++ ? " AND " : "", c, c);
+            rc = sql_run(s, &sql, e);
+        }
+        free(cols.p);
+        free(vals.p);
+    }
+    return rc;
+}
+
+/* The source's measurements the destination lacks (equal in every column but the id), each
+ * with its steps. */
+static int merge_perf(store *s, store_merge_counts *c, err_info *e)
+{
+    sqlbuf cols = {0}, vals = {0}, same = {0}, step_cols = {0}, step_vals = {0}, q = {0},
+           insert = {0}, step_insert = {0};
+    sqlite3_stmt *sel = NULL, *ins = NULL, *steps = NULL;
+    int rc = merge_columns(s, &cols, &vals, &same, "perf_measurements", "x", false, NULL, e);
+    if (rc == 0)
+        rc = merge_columns(s, &step_cols, &step_vals, NULL, "perf_steps", "x", true,
+                           "measurement_id", e);
+    if (rc)
+        goto done;
+    sql_add(&q, "SELECT x.id FROM src.perf_measurements x WHERE NOT EXISTS (SELECT 1 FROM"
+            " main.perf_measurements d WHERE %s) ORDER BY x.id", same.p);
+    sql_add(&insert, "INSERT INTO main.perf_measurements(%s) SELECT %s FROM"
+            " src.perf_measurements x WHERE x.id = ?1", cols.p, vals.p);
+    sql_add(&step_insert, "INSERT INTO main.perf_steps(%s) SELECT %s FROM src.perf_steps x"
+            " WHERE x.measurement_id = ?1", step_cols.p, step_vals.p);
+    if (q.oom || insert.oom || step_insert.oom) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = prepare(s, &sel, q.p, e)) || (rc = prepare(s, &ins, insert.p, e)) ||
+        (rc = prepare(s, &steps, step_insert.p, e)))
+        goto done;
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t old = sqlite3_column_int64(sel, 0);
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, old);
+        if ((rc = step_done(s, ins, e)))
+            goto done;
+        sqlite3_reset(steps);
+        sqlite3_bind_int64(steps, 1, old);
+        sqlite3_bind_int64(steps, 2, sqlite3_last_insert_rowid(s->db));
+        if ((rc = step_done(s, steps, e)))
+            goto done;
+        c->perf_added++;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(s, e);
+done:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(steps);
+    sqlbuf *bufs[] = {&cols, &vals, &same, &step_cols, &step_vals, &q, &insert, &step_insert};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]->p);
+    return rc;
+}
+
+int store_merge(store *s, store_merge_counts *c, const char *path, err_info *e)
+{
+    assert(s && c && path);
+    int rc = merge_attach(s, path, e);
+    if (rc)
+        return rc;
+    tx t;
+    if ((rc = tx_enter(s, &t, e)) == 0) {
+        store_merge_counts mine = {0};
+        rc = merge_parents(s, e);
+        if (rc == 0)
+            rc = merge_runs(s, &mine, e);
+        if (rc == 0)
+            rc = merge_perf(s, &mine, e);
+        rc = tx_leave(s, &t, rc, e);
+        if (rc == 0) {
+            mine.runs_kept -= mine.runs_added + mine.runs_replaced;
+            c->runs_added += mine.runs_added;
+            c->runs_replaced += mine.runs_replaced;
+            c->runs_kept += mine.runs_kept;
+            c->perf_added += mine.perf_added;
+        }
+    }
+    sqlite3_exec(s->db, "DETACH src", NULL, NULL, NULL);
+    if (rc)
+        err_prefix(e, "merging '%s'", path);
+    return rc;
+}

@@ -334,6 +334,34 @@ int store_perfs(store *s, store_perf_fn fn, void *ctx, err_info *e);
 typedef int (*store_perf_step_fn)(void *ctx, const store_perf_step *step);
 int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err_info *e);
 
+/* ---- merging databases (bench merge) ------------------------------------------------------ */
+
+/* What store_merge did with a source's runs. */
+typedef struct store_merge_counts {
+    int runs_added;    /* keys the destination did not have */
+    int runs_replaced; /* the destination's copy replaced by the source's better one */
+    int runs_kept;     /* the destination's copy kept: as good or better */
+    int perf_added;    /* bench perf measurements the destination did not have */
+} store_merge_counts;
+
+/* Check, reading only, that the databases paths[0..n) can be merged into s: each exists, is a
+ * bench database of this schema version and has only tables merge knows, and no run key is
+ * COMPLETED with two different parameter hashes anywhere among s and them (a determinism
+ * failure: the same key gave two results; the message names the key and both files).
+ * ERR_IO, ERR_FORMAT or ERR_INVALID otherwise. s must have no transaction open. */
+int store_merge_check(store *s, const char *const *paths, int n, err_info *e);
+
+/* Merge the database at path into s, in one transaction (ATTACH, so s must have no
+ * transaction open): experiments, builds, hosts and data sets by their natural keys (of two
+ * versions of an experiment the earlier created stays); runs by run key, where the better
+ * copy wins whichever file holds it: COMPLETED over DIVERGED over FAILED over unfinished,
+ * then more stored epochs, then the earlier one; a run copied comes with its epochs, class
+ * metrics and confusion cells, and experiment links are united; perf measurements (with their
+ * steps) are added unless an equal one exists. Merging is idempotent and gives the same
+ * contents in any order of the sources. Call store_merge_check first: store_merge itself
+ * does not refuse two different COMPLETED copies (the first one stays). c accumulates. */
+int store_merge(store *s, store_merge_counts *c, const char *path, err_info *e);
+
 /* ---- queries (for ls, show and reports) ------------------------------------------------- */
 
 /* A run as read back. Strings point into the store's statement and are valid only during
