@@ -67,6 +67,9 @@ int cmd_perf(int argc, char **argv);
 /* bench merge A.db B.db ... --into X.db: results databases into one, by run key. */
 int cmd_merge(int argc, char **argv);
 
+/* bench slurm submit|status: a sweep as a Slurm job array, and where it stands. */
+int cmd_slurm(int argc, char **argv);
+
 /* --- helpers shared by the commands (harness/cmd.c) --- */
 
 /* Print "bench: <formatted message>\n" on stderr. */

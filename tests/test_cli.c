@@ -129,6 +129,9 @@ static void test_numeric_options(void **state)
         {{"check", "--budget", "inf"}, "--budget"},
         {{"check", "--budget", "1e308h"}, "--budget"},
         {{"check", "--budget", " 20m"}, "--budget"},
+        {{"slurm", "submit", "x.toml", "--tasks", "0"}, "--tasks"},
+        {{"slurm", "submit", "x.toml", "--tasks", "99999999999"}, "--tasks"},
+        {{"slurm", "submit", "x.toml", "--max-parallel", "1O"}, "--max-parallel"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         run(&r, NULL, NULL, cases[i].args);
