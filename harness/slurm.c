@@ -1,9 +1,8 @@
 /* slurm: a sweep as a Slurm job array. See slurm.h for the directory it keeps. */
-#define _GNU_SOURCE /* realpath, pipe2, strsignal */
+#define _GNU_SOURCE /* gmtime_r, readlink, getline */
 #include "slurm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "path.h"
+#include "proc.h"
 #include "prov.h"
 #include "runner.h"
 #include "store.h"
@@ -265,68 +265,20 @@ void slurm_plan_task_keys(const char **keys, int *n, const slurm_plan *p, int ta
 
 /* ---- running Slurm's commands --------------------------------------------------------- */
 
-/* Run argv (no shell; argv[0] searched on PATH) with stdin from /dev/null; out[0..n) <- what
- * it wrote on stdout and stderr (cut to fit), *status <- its exit status (-1 when it could
- * not run or died of a signal). Returns ERR_IO only when it could not be started at all. */
+/* Run argv; out[0..n) <- what it said; *status <- its exit status, -1 when it died of a
+ * signal. ERR_IO when it could not be started (127: not installed). */
 static int run_command(char *out, size_t n, int *status, const char *const *argv, err_info *e)
 {
-    int fds[2];
-    out[0] = '\0';
-    *status = -1;
-    if (pipe2(fds, O_CLOEXEC) != 0)
-        return err_set(e, ERR_IO, "cannot run '%s': %s", argv[0], strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return err_set(e, ERR_IO, "cannot run '%s': %s", argv[0], strerror(errno));
-    }
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDONLY);
-        if (null >= 0)
-            dup2(null, 0);
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        execvp(argv[0], (char *const *)argv);
-        dprintf(2, "%s", strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
-    size_t used = 0;
-    char chunk[4096];
-    ssize_t got;
-    while ((got = read(fds[0], chunk, sizeof chunk)) != 0) {
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            break;
-        size_t take = (size_t)got < n - 1 - used ? (size_t)got : n - 1 - used;
-        memcpy(out + used, chunk, take);
-        used += take;
-    }
-    out[used] = '\0';
-    close(fds[0]);
     int st = 0;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return err_set(e, ERR_IO, "cannot wait for '%s': %s", argv[0], strerror(errno));
+    *status = -1;
+    int rc = proc_run(out, n, &st, argv, e);
+    if (rc)
+        return rc;
     if (WIFEXITED(st))
         *status = WEXITSTATUS(st);
     if (*status == 127)
-        return err_set(e, ERR_IO, "cannot run '%s': %s (is Slurm's client installed?)",
-                       argv[0], out[0] ? out : "not found");
+        return err_set(e, ERR_IO, "%s (is Slurm's client installed?)", proc_last_line(out));
     return 0;
-}
-
-/* The last line of text (a command's error), without its newline, for a message. */
-static const char *last_line(char *text)
-{
-    size_t n = strlen(text);
-    while (n > 0 && (text[n - 1] == '\n' || text[n - 1] == ' '))
-        text[--n] = '\0';
-    char *nl = strrchr(text, '\n');
-    return nl ? nl + 1 : text;
 }
 
 /* The cluster's MaxArraySize (array indices are 0 .. MaxArraySize-1), from `scontrol show
@@ -575,7 +527,7 @@ static int sbatch(char job[64], const slurm_submit_options *o, const char *const
     char *end = out;
     long id = strtol(out, &end, 10);
     if (status != 0 || id <= 0 || (*end && *end != ';' && *end != '\n'))
-        return err_set(e, ERR_IO, "sbatch %s failed: %s", script, last_line(out));
+        return err_set(e, ERR_IO, "sbatch %s failed: %s", script, proc_last_line(out));
     snprintf(job, 64, "%ld", id);
     return 0;
 }
@@ -636,7 +588,8 @@ static int same_plan(const slurm_plan *old, const slurm_plan *p, const char *pat
     return 0;
 }
 
-/* p <- the plan of x in n_tasks tasks, keys computed as bench run computes them. */
+/* p <- the plan of x in o->tasks tasks (one per run when 0), keys computed as bench run
+ * computes them. */
 static int make_plan(slurm_plan *p, const experiment *x, const slurm_submit_options *o,
                      const char *dir, err_info *e)
 {

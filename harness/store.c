@@ -662,38 +662,53 @@ int store_rollback(store *s, err_info *e) { return exec_sql(s, "ROLLBACK", e); }
  * ident = SHA-256 of the record's fields in a fixed order, each written as "<len>:<bytes>;"
  * or "-;" for NULL, so that no two different records serialise alike (a length prefix makes
  * "ab"+"c" differ from "a"+"bc", and NULL differ from ""). */
-typedef struct ident {
-    char *buf;
+/* A growable string: the serialisations behind idents, and SQL built from our own
+ * identifiers (never from user data). A failed allocation sets oom and ignores what follows. */
+typedef struct strbuf {
+    char *p;
     size_t len, cap;
     bool oom;
-} ident;
+} strbuf;
+
+static void strbuf_addf(strbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void strbuf_addf(strbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+typedef strbuf ident;
 
 static void ident_add(ident *d, const char *v)
 {
-    char head[32];
-    size_t vn = v ? strlen(v) : 0;
-    int hn = v ? snprintf(head, sizeof head, "%zu:", vn) : snprintf(head, sizeof head, "-");
-    size_t need = d->len + (size_t)hn + vn + 1;
-    if (d->oom)
-        return;
-    if (need + 1 > d->cap) {
-        size_t cap = d->cap ? d->cap : 256;
-        while (cap < need + 1)
-            cap *= 2;
-        char *nb = realloc(d->buf, cap);
-        if (!nb) {
-            d->oom = true;
-            return;
-        }
-        d->buf = nb;
-        d->cap = cap;
-    }
-    memcpy(d->buf + d->len, head, (size_t)hn);
-    d->len += (size_t)hn;
-    if (vn)
-        memcpy(d->buf + d->len, v, vn);
-    d->len += vn;
-    d->buf[d->len++] = ';';
+    if (v)
+        strbuf_addf(d, "%zu:%s;", strlen(v), v);
+    else
+        strbuf_addf(d, "-;");
 }
 
 static void ident_add_int(ident *d, int64_t v)
@@ -710,8 +725,8 @@ static int ident_finish(char out[65], ident *d, err_info *e)
     if (d->oom)
         rc = err_set(e, ERR_NOMEM, "out of memory");
     else
-        sha256_hex(out, d->buf, d->len);
-    free(d->buf);
+        sha256_hex(out, d->p ? d->p : "", d->len);
+    free(d->p);
     *d = (ident){0};
     return rc;
 }
@@ -2021,50 +2036,12 @@ static const struct {
     {"perf_measurements", "dataset_id", "datasets"},
 };
 
-/* A growable string for building SQL from our own identifiers (never user data). */
-typedef struct sqlbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-} sqlbuf;
-
-static void sql_add(sqlbuf *b, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void sql_add(sqlbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (b->len + (size_t)n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + (size_t)n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
-
 /* Run the SQL built in b (then free it). */
-static int sql_run(store *s, sqlbuf *b, err_info *e)
+static int sql_run(store *s, strbuf *b, err_info *e)
 {
     int rc = b->oom ? err_set(e, ERR_NOMEM, "out of memory") : exec_sql(s, b->p, e);
     free(b->p);
-    *b = (sqlbuf){0};
+    *b = (strbuf){0};
     return rc;
 }
 
@@ -2080,7 +2057,7 @@ static const char *merge_ref(const char *table, const char *column)
  * matching values from alias (a row of src.table): ids of other tables mapped, and the value
  * of column `bound` (may be NULL) replaced by the parameter ?2. same (may be NULL) gets
  * "d.COLUMN IS VALUE AND ...": the condition that a row d of main.table equals it. */
-static int merge_columns(store *s, sqlbuf *cols, sqlbuf *vals, sqlbuf *same, const char *table,
+static int merge_columns(store *s, strbuf *cols, strbuf *vals, strbuf *same, const char *table,
                          const char *alias, bool keep_id, const char *bound, err_info *e)
 {
     sqlite3_stmt *st = NULL;
@@ -2103,10 +2080,10 @@ static int merge_columns(store *s, sqlbuf *cols, sqlbuf *vals, sqlbuf *same, con
                      " src_id = %s.%s)", ref, alias, c);
         else
             snprintf(val, sizeof val, "%s.%s", alias, c);
-        sql_add(cols, "%s%s", n ? ", " : "", c);
-        sql_add(vals, "%s%s", n ? ", " : "", val);
+        strbuf_addf(cols, "%s%s", n ? ", " : "", c);
+        strbuf_addf(vals, "%s%s", n ? ", " : "", val);
         if (same)
-            sql_add(same, "%sd.%s IS %s", n ? " AND " : "", c, val);
+            strbuf_addf(same, "%sd.%s IS %s", n ? " AND " : "", c, val);
         n++;
     }
     if (step != SQLITE_DONE)
@@ -2269,10 +2246,10 @@ static int merge_runs(store *s, store_merge_counts *c, err_info *e)
     /* the winners and their epochs, class rows and confusion cells */
     static const char *const with_run[] = {"runs", "epochs", "class_metrics", "confusion"};
     for (size_t i = 0; rc == 0 && i < sizeof with_run / sizeof with_run[0]; i++) {
-        sqlbuf cols = {0}, vals = {0}, sql = {0};
+        strbuf cols = {0}, vals = {0}, sql = {0};
         rc = merge_columns(s, &cols, &vals, NULL, with_run[i], "x", true, NULL, e);
         if (rc == 0) {
-            sql_add(&sql, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x WHERE x.run_key IN"
+            strbuf_addf(&sql, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x WHERE x.run_key IN"
                     " (SELECT run_key FROM temp.merge_win)", with_run[i], cols.p, vals.p,
                     with_run[i]);
             rc = sql_run(s, &sql, e);
@@ -2301,24 +2278,24 @@ static int merge_parents(store *s, err_info *e)
                       e);
     for (size_t i = 0; rc == 0 && i < 4; i++) {
         const merge_table *t = &merge_tables[i];
-        sqlbuf cols = {0}, vals = {0}, sql = {0};
+        strbuf cols = {0}, vals = {0}, sql = {0};
         rc = merge_columns(s, &cols, &vals, NULL, t->name, "x", false, NULL, e);
         if (rc == 0) {
-            sql_add(&sql, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x WHERE true"
+            strbuf_addf(&sql, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x WHERE true"
                     " ON CONFLICT(%s) DO ", t->name, cols.p, vals.p, t->name, t->natural_key);
             if (strcmp(t->name, "experiments") == 0)
-                sql_add(&sql, "UPDATE SET created_at = excluded.created_at, file = excluded.file"
+                strbuf_addf(&sql, "UPDATE SET created_at = excluded.created_at, file = excluded.file"
                         " WHERE excluded.created_at < created_at;");
             else
-                sql_add(&sql, "NOTHING;");
-            sql_add(&sql, "INSERT INTO temp.merge_map SELECT '%s', x.id, d.id FROM src.%s x"
+                strbuf_addf(&sql, "NOTHING;");
+            strbuf_addf(&sql, "INSERT INTO temp.merge_map SELECT '%s', x.id, d.id FROM src.%s x"
                     " JOIN main.%s d ON ", t->name, t->name, t->name);
             /* natural key "a, b" -> d.a = x.a AND d.b = x.b */
             char key[64];
             snprintf(key, sizeof key, "%s", t->natural_key);
             int k = 0;
             for (char *c = strtok(key, ", "); c; c = strtok(NULL, ", "))
-                sql_add(&sql, "%sd.%s = x.%s", k++ ? " AND " : "", c, c);
+                strbuf_addf(&sql, "%sd.%s = x.%s", k++ ? " AND " : "", c, c);
             rc = sql_run(s, &sql, e);
         }
         free(cols.p);
@@ -2331,7 +2308,7 @@ static int merge_parents(store *s, err_info *e)
  * with its steps. */
 static int merge_perf(store *s, store_merge_counts *c, err_info *e)
 {
-    sqlbuf cols = {0}, vals = {0}, same = {0}, step_cols = {0}, step_vals = {0}, q = {0},
+    strbuf cols = {0}, vals = {0}, same = {0}, step_cols = {0}, step_vals = {0}, q = {0},
            insert = {0}, step_insert = {0};
     sqlite3_stmt *sel = NULL, *ins = NULL, *steps = NULL;
     int rc = merge_columns(s, &cols, &vals, &same, "perf_measurements", "x", false, NULL, e);
@@ -2340,11 +2317,11 @@ static int merge_perf(store *s, store_merge_counts *c, err_info *e)
                            "measurement_id", e);
     if (rc)
         goto done;
-    sql_add(&q, "SELECT x.id FROM src.perf_measurements x WHERE NOT EXISTS (SELECT 1 FROM"
+    strbuf_addf(&q, "SELECT x.id FROM src.perf_measurements x WHERE NOT EXISTS (SELECT 1 FROM"
             " main.perf_measurements d WHERE %s) ORDER BY x.id", same.p);
-    sql_add(&insert, "INSERT INTO main.perf_measurements(%s) SELECT %s FROM"
+    strbuf_addf(&insert, "INSERT INTO main.perf_measurements(%s) SELECT %s FROM"
             " src.perf_measurements x WHERE x.id = ?1", cols.p, vals.p);
-    sql_add(&step_insert, "INSERT INTO main.perf_steps(%s) SELECT %s FROM src.perf_steps x"
+    strbuf_addf(&step_insert, "INSERT INTO main.perf_steps(%s) SELECT %s FROM src.perf_steps x"
             " WHERE x.measurement_id = ?1", step_cols.p, step_vals.p);
     if (q.oom || insert.oom || step_insert.oom) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
@@ -2373,7 +2350,7 @@ done:
     sqlite3_finalize(sel);
     sqlite3_finalize(ins);
     sqlite3_finalize(steps);
-    sqlbuf *bufs[] = {&cols, &vals, &same, &step_cols, &step_vals, &q, &insert, &step_insert};
+    strbuf *bufs[] = {&cols, &vals, &same, &step_cols, &step_vals, &q, &insert, &step_insert};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]->p);
     return rc;

@@ -183,20 +183,6 @@ static char *dump(const char *path)
     return out;
 }
 
-static int64_t query_int(const char *path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 static void merge_ok(store_merge_counts *c, const char *into, const char *const *srcs, int n)
 {
     err_info e = {0};
@@ -235,33 +221,33 @@ static void test_union_by_key(void **state)
     assert_int_equal(c.runs_replaced, 2); /* k2 and k4: b's COMPLETED copies win */
     assert_int_equal(c.runs_kept, 0);     /* every copy was added or won */
     assert_int_equal(c.perf_added, 2);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM runs"), 4);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 3);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM runs WHERE run_key = 'k2' AND"
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs"), 4);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 3);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs WHERE run_key = 'k2' AND"
                                   " status = 'COMPLETED' AND params_sha256 = 'p2'"), 1);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM runs WHERE run_key = 'k4' AND"
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs WHERE run_key = 'k4' AND"
                                   " status = 'COMPLETED' AND params_sha256 = 'p4'"), 1);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM runs WHERE run_key = 'k3' AND"
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs WHERE run_key = 'k3' AND"
                                   " status = 'FAILED'"), 1);
     /* the winner's epochs, class rows and cells, and no others */
-    assert_int_equal(query_int(x, "SELECT count(*) FROM epochs"), 2 + 2 + 1 + 2);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM epochs WHERE run_key = 'k2' AND"
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM epochs"), 2 + 2 + 1 + 2);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM epochs WHERE run_key = 'k2' AND"
                                   " abs(test_acc - 0.921) < 1e-12"), 1);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM class_metrics"), 2 * 7);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM confusion"), 4 * 7);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM class_metrics"), 2 * 7);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM confusion"), 4 * 7);
     /* one experiment, build and data set; the two hosts; every run linked to the experiment */
-    assert_int_equal(query_int(x, "SELECT count(*) FROM experiments"), 1);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM builds"), 1);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM datasets"), 1);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM hosts"), 2);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM experiment_runs"), 4);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM runs r JOIN hosts h ON h.id = r.host_id"
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM experiments"), 1);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM builds"), 1);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM datasets"), 1);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM hosts"), 2);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM experiment_runs"), 4);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs r JOIN hosts h ON h.id = r.host_id"
                                   " WHERE r.run_key = 'k2' AND h.hostname = 'node-b'"), 1);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM perf_measurements"), 2);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM perf_steps"), 4);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM perf_measurements m JOIN builds b"
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements"), 2);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_steps"), 4);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements m JOIN builds b"
                                   " ON b.id = m.build_id"), 2);
-    assert_int_equal(query_int(x, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM pragma_foreign_key_check"), 0);
 }
 
 /* Merging again changes nothing; merging in the other order, or one file at a time, or into

@@ -51,14 +51,6 @@ static pid_t spawn(const char *cwd, const char *const *args, FILE *out, FILE *er
 #define RUN(r, f, ...) \
     cli_run_bench(r, &(cli_opts){.cwd = (f)->dir}, (const char *const[]){__VA_ARGS__, NULL})
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* 4 runs (bn x 2 seeds), 12 epochs of 6 iterations each on 300 images: about a second in a
  * Release build, a minute or two under sanitizers. */
 static const char sweep_toml[] =
@@ -81,10 +73,10 @@ static int setup(void **state)
     mkdir(p, 0755);
     snprintf(p, sizeof p, "%s/data/synth", f->dir);
     mkdir(p, 0755);
-    cli_write_idx(p, "train", 300, 1);
-    cli_write_idx(p, "t10k", 100, 2);
+    cli_write_synth(p, "train", 300, 1);
+    cli_write_synth(p, "t10k", 100, 2);
     snprintf(p, sizeof p, "%s/sweep.toml", f->dir);
-    write_text(p, sweep_toml);
+    cli_write_text(p, sweep_toml);
     *state = f;
     return 0;
 }
@@ -183,7 +175,7 @@ static void test_bad_experiment_messages(void **state)
     char path[512];
     snprintf(path, sizeof path, "%s/bad.toml", f->dir);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_text(path, cases[i].toml);
+        cli_write_text(path, cases[i].toml);
         RUN(&r, f, "run", "bad.toml");
         if (r.status != cases[i].status || !strstr(r.err, cases[i].expect))
             fail_msg("case %zu: exit %d, stderr: %s", i, r.status, r.err);
@@ -401,36 +393,16 @@ static void test_sigkill_and_resume(void **state)
 /* True when pid is a live process (not a zombie waiting to be reaped). */
 static bool alive(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    const char *close = strrchr(buf, ')'); /* "pid (comm) S ..." */
-    return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
+    char st = cli_proc_state(pid);
+    return st && st != 'Z' && st != 'X';
 }
 
 /* The pid of a live child of `parent` (a worker of the coordinator), or 0 when none. A worker
  * that has just finished its run is a zombie until the coordinator reaps it: skip those. */
 static pid_t child_of(pid_t parent)
 {
-    char path[64], buf[256] = "";
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n")) {
-        pid_t pid = (pid_t)atoi(tok);
-        if (pid > 0 && alive(pid))
-            return pid;
-    }
-    return 0;
+    pid_t child = 0;
+    return cli_children(&child, 1, parent) ? child : 0;
 }
 
 /* SIGKILL of a worker at several points: its run is recorded FAILED with the signal, the sweep
@@ -601,17 +573,23 @@ static void test_paused_owner_keeps_run(void **state)
     pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "1", NULL}, out,
                       err);
     assert_true(wait_for_epochs(pid, f->db, 1));
-    pid_t worker = 0;
-    while (worker == 0 && alive(pid))
-        worker = child_of(pid);
-    kill(pid, SIGSTOP);
-    kill(worker, SIGSTOP);
-    /* as if the pause had lasted longer than the 30 s after which silence means death */
+    /* Ctrl-Z, at a moment when it holds no write lock (a pause inside a transaction would
+     * block every other writer), and as if it had lasted longer than the 30 s after which
+     * silence means death */
     sqlite3 *db = NULL;
     assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10000);
-    assert_int_equal(sqlite3_exec(db, "UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00.000Z'"
-                                      " WHERE status = 'RUNNING'", NULL, NULL, NULL), SQLITE_OK);
+    pid_t kids[4];
+    int n_kids = 0;
+    for (;;) {
+        n_kids = cli_stop_tree(kids, 4, pid);
+        int rc = sqlite3_exec(db, "UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00.000Z'"
+                                  " WHERE status = 'RUNNING'", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            break;
+        assert_int_equal(rc & 0xff, SQLITE_BUSY);
+        cli_cont_tree(pid, kids, n_kids);
+        cli_sleep_ms(2);
+    }
     sqlite3_close(db);
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'"), 1);
     char paused[80];
@@ -626,8 +604,7 @@ static void test_paused_owner_keeps_run(void **state)
     sqlite3_close(rd);
 
     RUN(&b, f, "run", "sweep.toml", "-j", "1");
-    kill(worker, SIGCONT);
-    kill(pid, SIGCONT);
+    cli_cont_tree(pid, kids, n_kids);
     cli_wait(&a, pid, out, err);
     if (b.status != 3 || !strstr(b.out, "1 running elsewhere") ||
         !strstr(b.err, "1 running in another bench run"))
@@ -661,7 +638,7 @@ static void test_two_coordinators(void **state)
     char twin[sizeof sweep_toml + 16];
     snprintf(twin, sizeof twin, "%s", sweep_toml);
     memcpy(strstr(twin, "synthetic"), "twin-file", 9); /* another name, the same runs */
-    write_text(p, twin);
+    cli_write_text(p, twin);
     static result a, b;
     FILE *ao = tmpfile(), *ae = tmpfile(), *bo = tmpfile(), *be = tmpfile();
     pid_t pa = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL}, ao, ae);
@@ -694,7 +671,7 @@ static void test_two_coordinators(void **state)
     /* a third file whose runs are all done already is still recorded with them */
     memcpy(strstr(twin, "twin-file"), "alias-run", 9);
     snprintf(p, sizeof p, "%s/alias.toml", f->dir);
-    write_text(p, twin);
+    cli_write_text(p, twin);
     RUN(&r, f, "run", "alias.toml");
     assert_int_equal(r.status, 0);
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM experiment_runs"), 12);

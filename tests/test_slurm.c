@@ -52,14 +52,6 @@ static const char grid_toml[] =
     "[evaluation]\ntrain_samples = 50\n"
     "[sweep]\nseed = [1, 2, 3]\n";
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -71,16 +63,16 @@ static int setup(void **state)
     mkdir(p, 0755);
     snprintf(p, sizeof p, "%s/data/synth", f->dir);
     mkdir(p, 0755);
-    cli_write_idx(p, "train", 200, 1);
-    cli_write_idx(p, "t10k", 100, 2);
+    cli_write_synth(p, "train", 200, 1);
+    cli_write_synth(p, "t10k", 100, 2);
     snprintf(p, sizeof p, "%s/grid.toml", f->dir);
-    write_text(p, grid_toml);
+    cli_write_text(p, grid_toml);
     snprintf(f->d, sizeof f->d, "%s/D", f->dir);
     /* a fake scontrol that records its arguments */
     snprintf(f->fake, sizeof f->fake, "%s/fake", f->dir);
     mkdir(f->fake, 0755);
     snprintf(p, sizeof p, "%s/scontrol", f->fake);
-    write_text(p, "#!/bin/sh\necho \"$@\" >>\"$(dirname \"$0\")/scontrol.log\"\n");
+    cli_write_text(p, "#!/bin/sh\necho \"$@\" >>\"$(dirname \"$0\")/scontrol.log\"\n");
     chmod(p, 0755);
     *state = f;
     return 0;
@@ -101,27 +93,6 @@ static bool exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
-}
-
-static int64_t query_int(const char *db_path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    int64_t v = -1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(db, 5000);
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return v;
-}
-
-static char *read_all(const char *path)
-{
-    return cli_read_file(path, NULL);
 }
 
 static void submit_dry(fixture *f, int tasks)
@@ -164,7 +135,7 @@ static void test_submit_dry_run(void **state)
     assert_false(exists(p)); /* nothing was submitted */
     /* the copy is the file, byte for byte */
     snprintf(p, sizeof p, "%s/experiment/grid.toml", f->d);
-    char *copy = read_all(p);
+    char *copy = cli_read_file(p, NULL);
     assert_string_equal(copy, grid_toml);
     free(copy);
     /* the plan: tasks interleaved, keys as bench run computes them */
@@ -251,7 +222,7 @@ static void test_submit_refusals(void **state)
     /* a bad experiment or missing data: an error, no directory */
     char p[400];
     snprintf(p, sizeof p, "%s/nodata.toml", f->dir);
-    write_text(p, "[data]\ndataset = \"idx:data/nowhere\"\n");
+    cli_write_text(p, "[data]\ndataset = \"idx:data/nowhere\"\n");
     RUN(&r, f, "slurm", "submit", "nodata.toml", "--dir", f->d, "--dry-run");
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "nowhere"));
@@ -260,7 +231,7 @@ static void test_submit_refusals(void **state)
     /* D holds another plan */
     submit_dry(f, 2);
     snprintf(p, sizeof p, "%s/other.toml", f->dir);
-    write_text(p, "[experiment]\nname = \"grid\"\n[data]\ndataset = \"idx:data/synth\"\n"
+    cli_write_text(p, "[experiment]\nname = \"grid\"\n[data]\ndataset = \"idx:data/synth\"\n"
                   "[training]\nepochs = 1\nbatch = 20\niterations = 2\n"
                   "[evaluation]\ntrain_samples = 50\n");
     RUN(&r, f, "slurm", "submit", "other.toml", "--dir", f->d, "--dry-run");
@@ -273,7 +244,7 @@ static void test_submit_refusals(void **state)
 /* Replace the first occurrence of from by to in the file at path. */
 static void edit_file(const char *path, const char *from, const char *to)
 {
-    char *text = read_all(path);
+    char *text = cli_read_file(path, NULL);
     char *at = strstr(text, from);
     assert_non_null(at);
     FILE *f = fopen(path, "w");
@@ -298,14 +269,14 @@ static void test_run_checks_plan(void **state)
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "has 2 tasks"));
     /* the file edited after submit: other keys */
-    char *orig = read_all(file);
+    char *orig = cli_read_file(file, NULL);
     edit_file(file, "seed = [1, 2, 3]", "seed = [1, 7, 3]");
     RUN(&r, f, "run", file, "--shard", "2/2", "--plan", plan, "--db", db);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "run 2 of shard 2/2 has key"));
     assert_non_null(strstr(r.err, "configuration or data changed"));
     assert_false(exists(db));
-    write_text(file, orig);
+    cli_write_text(file, orig);
     free(orig);
     /* a plan made by another build: the message names what differs */
     slurm_plan p;
@@ -316,20 +287,20 @@ static void test_run_checks_plan(void **state)
     snprintf(changed, sizeof changed, "%s", key);
     changed[0] = changed[0] == '0' ? '1' : '0';
     slurm_plan_release(&p);
-    char *saved = read_all(plan);
+    char *saved = cli_read_file(plan, NULL);
     edit_file(plan, key, changed);
     edit_file(plan, "git_sha=", "git_sha=0000000");
     RUN(&r, f, "run", file, "--shard", "2/2", "--plan", plan, "--db", db);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "the build changed since the plan was made: git_sha=0000000"));
     assert_false(exists(db));
-    write_text(plan, saved);
+    cli_write_text(plan, saved);
     free(saved);
     /* the plan's own keys: runs */
     RUN(&r, f, "run", file, "--shard", "2/2", "--plan", plan, "--db", db);
     if (r.status != 0)
         fail_msg("%s%s", r.out, r.err);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 1);
+    assert_int_equal(cli_db_int(db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 1);
     /* a file that is not a plan */
     RUN(&r, f, "run", file, "--plan", file);
     assert_int_equal(r.status, 1);
@@ -382,88 +353,15 @@ static int wait_exit(pid_t pid)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Wait until the database has a RUNNING run (the bound only turns a hang into a failure). */
 static void wait_running(const char *db)
 {
     for (int tries = 0;
-         query_int(db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'") < 1; tries++) {
+         cli_db_int(db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'") < 1; tries++) {
         if (tries > 20000)
             fail_msg("no run of '%s' started", db);
-        sleep_ms(5);
+        cli_sleep_ms(5);
     }
-}
-
-/* The live children of pid, from /proc (a zombie is not live). */
-static int children_of(pid_t *out, int max, pid_t pid)
-{
-    char path[64], buf[512] = "";
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    buf[got] = '\0';
-    fclose(f);
-    int n = 0;
-    for (char *tok = strtok(buf, " \n"); tok && n < max; tok = strtok(NULL, " \n")) {
-        char stat[600];
-        snprintf(path, sizeof path, "/proc/%s/stat", tok);
-        FILE *s = fopen(path, "r");
-        if (!s)
-            continue;
-        size_t k = fread(stat, 1, sizeof stat - 1, s);
-        stat[k] = '\0';
-        fclose(s);
-        const char *close = strrchr(stat, ')');
-        if (close && close[2] != 'Z' && close[2] != 'X')
-            out[n++] = (pid_t)atoi(tok);
-    }
-    return n;
-}
-
-/* Stop pid and wait until it is stopped: a signal sent before it is (to a process in its run
- * queue) would be delivered, not left pending. */
-static void stop_process(pid_t pid)
-{
-    kill(pid, SIGSTOP);
-    for (;;) {
-        char path[64], stat[600];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return;
-        size_t k = fread(stat, 1, sizeof stat - 1, f);
-        stat[k] = '\0';
-        fclose(f);
-        const char *close = strrchr(stat, ')');
-        if (!close || close[2] == 'T' || close[2] == 'Z' || close[2] == 'X')
-            return;
-        sleep_ms(1);
-    }
-}
-
-/* Whether signal sig is pending for process pid (its SigPnd or ShdPnd mask). */
-static bool pending(pid_t pid, int sig)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    bool yes = false;
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long long mask;
-        if ((sscanf(line, "SigPnd: %llx", &mask) == 1 || sscanf(line, "ShdPnd: %llx", &mask) == 1) &&
-            (mask >> (sig - 1)) & 1)
-            yes = true;
-    }
-    if (f)
-        fclose(f);
-    return yes;
 }
 
 /* The Slurm warning, deterministically: with the task's bench (and its worker) stopped while
@@ -472,39 +370,18 @@ static bool pending(pid_t pid, int sig)
 static void warn_task_mid_run(pid_t script, const char *db)
 {
     wait_running(db);
-    pid_t bench = 0, workers[8];
-    for (int tries = 0; bench == 0 && tries < 2000; tries++) {
-        pid_t kids[8];
-        int n = children_of(kids, 8, script);
-        for (int i = 0; i < n; i++) {
-            char path[64], cmd[256] = "";
-            snprintf(path, sizeof path, "/proc/%d/cmdline", (int)kids[i]);
-            FILE *c = fopen(path, "r");
-            size_t k = c ? fread(cmd, 1, sizeof cmd - 1, c) : 0;
-            if (c)
-                fclose(c);
-            cmd[k] = '\0';
-            if (strstr(cmd, "bench"))
-                bench = kids[i];
-        }
-        if (!bench)
-            sleep_ms(5);
-    }
+    pid_t bench = (pid_t)cli_db_int(db, "SELECT owner_pid FROM runs WHERE status = 'RUNNING'");
     assert_true(bench > 0);
-    stop_process(bench);
-    int n_workers = children_of(workers, 8, bench);
-    for (int i = 0; i < n_workers; i++)
-        stop_process(workers[i]);
+    pid_t workers[8];
+    int n = cli_stop_tree(workers, 8, bench);
     kill(script, SIGUSR1);
     /* no timing is asserted: the bound only turns a hang into a failure */
-    for (int tries = 0; !pending(bench, SIGUSR1); tries++) {
+    for (int tries = 0; !cli_signal_pending(bench, SIGUSR1); tries++) {
         if (tries > 20000)
             fail_msg("the task script did not forward USR1 to bench %d", (int)bench);
-        sleep_ms(5);
+        cli_sleep_ms(5);
     }
-    kill(bench, SIGCONT);
-    for (int i = 0; i < n_workers; i++)
-        kill(workers[i], SIGCONT);
+    cli_cont_tree(bench, workers, n);
 }
 
 static void test_task_warning_requeues(void **state)
@@ -524,14 +401,14 @@ static void test_task_warning_requeues(void **state)
     if (rc != 3)
         fail_msg("attempt 0: exit %d\n%s", rc, text);
     assert_non_null(strstr(text, "interrupted by signal 10"));
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'"), 0);
-    assert_true(query_int(db, "SELECT count(*) FROM runs WHERE status = 'INTERRUPTED'") >= 1);
-    char *states = read_all(st);
+    assert_int_equal(cli_db_int(db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'"), 0);
+    assert_true(cli_db_int(db, "SELECT count(*) FROM runs WHERE status = 'INTERRUPTED'") >= 1);
+    char *states = cli_read_file(st, NULL);
     assert_non_null(strstr(states, "start attempt 0 job 77_0 host "));
     assert_non_null(strstr(states, "end attempt 0 exit 3 warned USR1"));
     assert_non_null(strstr(states, "requeued attempt 0"));
     free(states);
-    char *calls = read_all(log);
+    char *calls = cli_read_file(log, NULL);
     assert_string_equal(calls, "requeue 77_0\n");
     free(calls);
 
@@ -542,13 +419,13 @@ static void test_task_warning_requeues(void **state)
     cli_slurp(text, out);
     if (rc != 0)
         fail_msg("attempt 1: exit %d\n%s", rc, text);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 2);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE threads = 1"), 2);
+    assert_int_equal(cli_db_int(db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 2);
+    assert_int_equal(cli_db_int(db, "SELECT count(*) FROM runs WHERE threads = 1"), 2);
     assert_non_null(strstr(text, "with 1 worker of 1 thread"));
-    states = read_all(st);
+    states = cli_read_file(st, NULL);
     assert_non_null(strstr(states, "end attempt 1 exit 0"));
     free(states);
-    calls = read_all(log);
+    calls = cli_read_file(log, NULL);
     assert_string_equal(calls, "requeue 77_0\n");
     free(calls);
 }
@@ -567,7 +444,7 @@ static void test_task_reclaims_killed_attempt(void **state)
     wait_running(db);
     /* the whole attempt dies at once: bash, bench, its worker (PDEATHSIG) */
     pid_t kids[8];
-    int n = children_of(kids, 8, script);
+    int n = cli_children(kids, 8, script);
     kill(script, SIGKILL);
     for (int i = 0; i < n; i++)
         kill(kids[i], SIGKILL);
@@ -580,7 +457,7 @@ static void test_task_reclaims_killed_attempt(void **state)
                                      " heartbeat_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
                                      " WHERE status = 'RUNNING'", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(h);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'RUNNING' AND"
+    assert_int_equal(cli_db_int(db, "SELECT count(*) FROM runs WHERE status = 'RUNNING' AND"
                                    " owner_task = 'test/77_0' AND owner_attempt = 0"), 1);
     out = tmpfile();
     int rc = wait_exit(start_task(f, 0, 1, out));
@@ -588,7 +465,7 @@ static void test_task_reclaims_killed_attempt(void **state)
     cli_slurp(text, out);
     if (rc != 0)
         fail_msg("attempt 1 after a kill: exit %d\n%s", rc, text);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 2);
+    assert_int_equal(cli_db_int(db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 2);
 }
 
 /* ---- merge.sh and status ---- */
@@ -609,7 +486,7 @@ static void test_status_and_merge(void **state)
     fclose(out);
     char st[400];
     snprintf(st, sizeof st, "%s/state/task-1", f->d);
-    write_text(st, "start attempt 0 job 77_0 host n1 2024-01-01T00:00:00Z\n"
+    cli_write_text(st, "start attempt 0 job 77_0 host n1 2024-01-01T00:00:00Z\n"
                    "end attempt 0 exit 1 2024-01-01T00:00:01Z\n");
     RUN(&r, f, "slurm", "status", f->d);
     assert_int_equal(r.status, 1);

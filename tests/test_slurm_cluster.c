@@ -64,20 +64,6 @@ static const char bad_toml[] =
     "[evaluation]\ntrain_samples = 50\n"
     "[sweep]\nlr = [0.05, 1e30]\n";
 
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Polls are bounded so that a hang fails the test; the bound is no expectation of speed. */
 enum { POLL_MS = 20, POLL_MAX = 30000 }; /* 10 minutes */
 
@@ -105,12 +91,12 @@ static int group_setup(void **state)
     mkdir(p, 0755);
     snprintf(p, sizeof p, "%s/data/synth", w->dir);
     mkdir(p, 0755);
-    cli_write_idx(p, "train", 300, 1);
-    cli_write_idx(p, "t10k", 100, 2);
+    cli_write_synth(p, "train", 300, 1);
+    cli_write_synth(p, "t10k", 100, 2);
     snprintf(p, sizeof p, "%s/grid.toml", w->dir);
-    write_text(p, grid_toml);
+    cli_write_text(p, grid_toml);
     snprintf(p, sizeof p, "%s/bad.toml", w->dir);
-    write_text(p, bad_toml);
+    cli_write_text(p, bad_toml);
     *state = w;
     return 0;
 }
@@ -131,22 +117,6 @@ static int group_teardown(void **state)
 
 #define BENCH(r, w, ...) \
     cli_run_bench(r, &(cli_opts){.cwd = (w)->dir}, (const char *const[]){__VA_ARGS__, NULL})
-
-static int64_t query_int(const char *db_path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    int64_t v = -1;
-    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-        sqlite3_busy_timeout(db, 5000);
-        sqlite3_stmt *st = NULL;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK &&
-            sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return v;
-}
 
 /* The params_sha256 of run key in db, into out ("" when absent or not COMPLETED once). */
 static void params_of(char out[65], const char *db_path, const char *key)
@@ -206,63 +176,8 @@ static void wait_merged(const char *merge)
             return;
         if (tries > POLL_MAX)
             fail_msg("merge job %s did not end (state '%s')", merge, state);
-        sleep_ms(POLL_MS);
+        cli_sleep_ms(POLL_MS);
     }
-}
-
-static bool process_state_is(pid_t pid, char want)
-{
-    char path[64], stat[600];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t k = fread(stat, 1, sizeof stat - 1, f);
-    stat[k] = '\0';
-    fclose(f);
-    const char *close = strrchr(stat, ')');
-    return close && close[2] == want;
-}
-
-/* The live children of pid. */
-static int children_of(pid_t *out, int max, pid_t pid)
-{
-    char path[64], buf[512] = "";
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t got = fread(buf, 1, sizeof buf - 1, f);
-    buf[got] = '\0';
-    fclose(f);
-    int n = 0;
-    for (char *tok = strtok(buf, " \n"); tok && n < max; tok = strtok(NULL, " \n"))
-        out[n++] = (pid_t)atoi(tok);
-    return n;
-}
-
-static void stop_process(pid_t pid)
-{
-    kill(pid, SIGSTOP);
-    while (!process_state_is(pid, 'T') && kill(pid, 0) == 0)
-        sleep_ms(1);
-}
-
-static bool usr1_pending(pid_t pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    bool yes = false;
-    while (f && fgets(line, sizeof line, f)) {
-        unsigned long long mask;
-        if ((sscanf(line, "SigPnd: %llx", &mask) == 1 ||
-             sscanf(line, "ShdPnd: %llx", &mask) == 1) && (mask >> (SIGUSR1 - 1)) & 1)
-            yes = true;
-    }
-    if (f)
-        fclose(f);
-    return yes;
 }
 
 /* Slurm's warning to array task `job`, at a known point: bench of that task (owner of the
@@ -272,29 +187,24 @@ static bool usr1_pending(pid_t pid)
 static void warn_mid_run(const char *db, const char *job)
 {
     int64_t owner = -1;
-    for (int tries = 0; (owner = query_int(db, "SELECT owner_pid FROM runs WHERE status ="
+    for (int tries = 0; (owner = cli_db_int(db, "SELECT owner_pid FROM runs WHERE status ="
                                                " 'RUNNING'")) <= 0; tries++) {
         if (tries > POLL_MAX)
             fail_msg("no run of '%s' started", db);
-        sleep_ms(POLL_MS);
+        cli_sleep_ms(POLL_MS);
     }
     pid_t bench = (pid_t)owner, workers[8];
-    stop_process(bench);
-    int n = children_of(workers, 8, bench);
-    for (int i = 0; i < n; i++)
-        stop_process(workers[i]);
+    int n = cli_stop_tree(workers, 8, bench);
     static cli_result r;
     cli_run(&r, NULL, (const char *const[]){"scancel", "--batch", "--signal=USR1", job, NULL});
     if (r.status != 0)
         fail_msg("scancel --batch --signal=USR1 %s: %s%s", job, r.out, r.err);
-    for (int tries = 0; !usr1_pending(bench); tries++) {
+    for (int tries = 0; !cli_signal_pending(bench, SIGUSR1); tries++) {
         if (tries > POLL_MAX)
             fail_msg("the batch shell of %s did not pass USR1 on to bench %d", job, (int)bench);
-        sleep_ms(POLL_MS);
+        cli_sleep_ms(POLL_MS);
     }
-    kill(bench, SIGCONT);
-    for (int i = 0; i < n; i++)
-        kill(workers[i], SIGCONT);
+    cli_cont_tree(bench, workers, n);
 }
 
 static bool file_contains(const char *path, const char *needle)
@@ -368,11 +278,11 @@ static void test_sweep_array_requeue_merge(void **state)
     if (slurm_plan_load(&plan, p, &e))
         fail_msg("%s", e.msg);
     assert_int_equal(plan.n_runs, 5);
-    assert_int_equal(query_int(merged, "SELECT count(*) FROM runs"), 5);
-    assert_int_equal(query_int(merged, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 5);
-    assert_int_equal(query_int(merged, "SELECT count(*) FROM runs WHERE threads = 1"), 5);
-    assert_int_equal(query_int(merged, "SELECT count(*) FROM epochs"), 5 * 2);
-    assert_int_equal(query_int(merged, "SELECT count(DISTINCT run_key) FROM epochs"), 5);
+    assert_int_equal(cli_db_int(merged, "SELECT count(*) FROM runs"), 5);
+    assert_int_equal(cli_db_int(merged, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 5);
+    assert_int_equal(cli_db_int(merged, "SELECT count(*) FROM runs WHERE threads = 1"), 5);
+    assert_int_equal(cli_db_int(merged, "SELECT count(*) FROM epochs"), 5 * 2);
+    assert_int_equal(cli_db_int(merged, "SELECT count(DISTINCT run_key) FROM epochs"), 5);
     for (int i = 0; i < plan.n_runs; i++) {
         char got[65], want[65];
         params_of(got, merged, plan.runs[i].key);
@@ -405,8 +315,8 @@ static void test_failed_task_still_merged(void **state)
     if (r.status != 1 || !strstr(r.out, "FAILED (exit 1)") || !strstr(r.out, "DIVERGED") ||
         !strstr(r.out, "1 task failed"))
         fail_msg("status: exit %d\n%s%s", r.status, r.out, r.err);
-    assert_int_equal(query_int(merged, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 1);
-    assert_int_equal(query_int(merged, "SELECT count(*) FROM runs WHERE status = 'DIVERGED'"), 1);
+    assert_int_equal(cli_db_int(merged, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 1);
+    assert_int_equal(cli_db_int(merged, "SELECT count(*) FROM runs WHERE status = 'DIVERGED'"), 1);
     char state_[64];
     char job[64];
     snprintf(job, sizeof job, "%s_1", arrays[0]);
