@@ -713,11 +713,12 @@ static int run_loop(coordinator *c, err_info *e)
             stop_signal = SIGTERM;
         }
         if (clock_wall() - last_beat >= 2.0) {
-            /* a failed heartbeat is harmless but for a run taken over meanwhile */
+            /* a failed heartbeat is harmless but for a run taken over meanwhile; a run
+             * whose end is recorded (its worker not yet gone) needs none */
             for (int i = 0; i < c->jobs; i++) {
                 slot *s = &c->slots[i];
                 err_info he = {0};
-                if (s->fd >= 0 && !s->lost &&
+                if (s->fd >= 0 && !s->lost && !s->done_seen &&
                     store_run_heartbeat(c->db, c->plan[s->run].key, &he) == ERR_CONFLICT)
                     lose_run(c, s, &he);
             }
