@@ -336,11 +336,8 @@ static int keep_run(loader *l, const store_report_row *r, int cell_index)
     copy_text(w->key, sizeof w->key, r->run_key);
     copy_text(w->git_sha, sizeof w->git_sha, r->git_sha);
     copy_text(w->queued_at, sizeof w->queued_at, r->queued_at);
-    json_t *cfg = r->config_json ? json_loads(r->config_json, 0, NULL) : NULL;
-    json_t *seed = json_object_get(cfg, "seed");
-    w->has_seed = json_is_integer(seed);
-    w->seed = w->has_seed ? (int64_t)json_integer_value(seed) : 0;
-    json_decref(cfg);
+    w->has_seed = r->has_seed;
+    w->seed = r->seed;
     return 0;
 }
 

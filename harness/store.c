@@ -2115,6 +2115,8 @@ static int report_row(sqlite3_stmt *st, void *arg)
         .f1 = has_epoch ? col_real(st, 21) : NAN,
         .train_s = has_epoch ? col_real(st, 22) : NAN,
         .queued_at = col_text(st, 23),
+        .seed = sqlite3_column_int64(st, 24),
+        .has_seed = sqlite3_column_type(st, 24) == SQLITE_INTEGER,
     };
     return v->fn(v->ctx, &r);
 }
@@ -2136,7 +2138,7 @@ int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn f
                      " ep.epoch, ep.test_acc, ep.precision_macro, ep.recall_macro, ep.f1_macro,"
                      " CASE WHEN ?2 > 0 THEN (SELECT sum(w.wall_s) FROM epochs w"
                      "  WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch) ELSE r.train_s END,"
-                     " r.queued_at"
+                     " r.queued_at, r.seed"
                      " FROM experiment_runs l JOIN experiments x ON x.id = l.experiment_id"
                      " JOIN runs r ON r.run_key = l.run_key"
                      " LEFT JOIN builds b ON b.id = r.build_id"

@@ -484,6 +484,8 @@ typedef struct store_report_row {
     double acc, precision, recall, f1; /* at that epoch; NAN without it */
     double train_s;               /* sum of wall_s over epochs 1..epoch (NAN without it) */
     const char *queued_at;        /* with position, the plan order */
+    int64_t seed;                 /* runs.seed, when has_seed */
+    bool has_seed;
 } store_report_row;
 typedef int (*store_report_fn)(void *ctx, const store_report_row *row);
 
