@@ -45,13 +45,7 @@ static int setup(void **state)
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(f->db, sizeof f->db, "%s/bench.db", f->dir);
-    char p[512];
-    snprintf(p, sizeof p, "%s/data", f->dir);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/data/synth", f->dir);
-    mkdir(p, 0755);
-    cli_write_synth(p, "train", 300, 1);
-    cli_write_synth(p, "t10k", 100, 2);
+    cli_synth_dir(f->dir);
     *state = f;
     return 0;
 }
