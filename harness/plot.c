@@ -566,6 +566,23 @@ static int read_series(plot_experiment *x, store *s, const raw_list *l, const in
     return 0;
 }
 
+/* gr <- a new group of x with the values of a run's flattened values flat: its value of each
+ * varying key, its label from the non-implied ones. */
+static int new_group(plot_group *gr, const plot_experiment *x, json_t *flat, err_info *e)
+{
+    gr->values = calloc((size_t)(x->n_keys ? x->n_keys : 1), sizeof *gr->values);
+    if (!gr->values)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    for (int k = 0; k < x->n_keys; k++) {
+        const char *v = flat_get(flat, x->keys[k].path);
+        if (!(gr->values[k] = strdup(*v ? v : "-")))
+            return err_set(e, ERR_NOMEM, "out of memory");
+        if (!x->keys[k].implied)
+            label_add(gr->label, sizeof gr->label, x->keys[k].name, gr->values[k]);
+    }
+    return 0;
+}
+
 /* Build experiment x from the raw runs idx[0..n) (all of one experiment). */
 static int build_experiment(plot_experiment *x, store *s, const raw_list *l, const int *idx,
                             int n, const char *only_run, err_info *e)
@@ -629,24 +646,9 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
             r->group = x->runs[g].group;
             continue;
         }
-        /* a new group: its label from the non-implied keys */
         r->group = x->n_groups++;
-        plot_group *gr = &x->groups[r->group];
-        gr->values = calloc((size_t)(x->n_keys ? x->n_keys : 1), sizeof *gr->values);
-        if (!gr->values) {
-            rc = err_set(e, ERR_NOMEM, "out of memory");
+        if ((rc = new_group(&x->groups[r->group], x, flat[i], e)))
             goto done;
-        }
-        for (int k = 0; k < x->n_keys; k++) {
-            const char *v = flat_get(flat[i], x->keys[k].path);
-            gr->values[k] = strdup(*v ? v : "-");
-            if (!gr->values[k]) {
-                rc = err_set(e, ERR_NOMEM, "out of memory");
-                goto done;
-            }
-            if (!x->keys[k].implied)
-                label_add(gr->label, sizeof gr->label, x->keys[k].name, gr->values[k]);
-        }
     }
     if (only_run) {
         /* one run: its own label, and the group is the run */
