@@ -60,10 +60,17 @@ static void install_stop_handlers(struct sigaction old[N_STOP_SIGNALS])
         sigaction(stop_signals[i], &sa, &old[i]);
 }
 
+/* After a closed output pipe, SIGPIPE stays ignored: the reader is gone for good, and the
+ * summary still to be written must fail with EPIPE rather than kill the process before it
+ * exits with the status that says runs were left unfinished. */
 static void restore_stop_handlers(const struct sigaction old[N_STOP_SIGNALS])
 {
-    for (int i = 0; i < N_STOP_SIGNALS; i++)
-        sigaction(stop_signals[i], &old[i], NULL);
+    for (int i = 0; i < N_STOP_SIGNALS; i++) {
+        if (stop_signals[i] == SIGPIPE && stop_signal == SIGPIPE)
+            signal(SIGPIPE, SIG_IGN);
+        else
+            sigaction(stop_signals[i], &old[i], NULL);
+    }
 }
 
 /* ---- messages from a worker to the coordinator ----
