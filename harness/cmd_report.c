@@ -30,6 +30,7 @@ static const char report_usage[] =
     "  --per-class            precision, recall, F1 and support per class, averaged per group\n"
     "  --confusion RUN        the confusion matrix of one run (key or unique prefix)\n"
     "  --paper                the paper's claims against the measurements, with verdicts\n"
+    "  --claims FILE          the claims --paper measures (default experiments/claims.toml)\n"
     "  --runs                 the runs one per row, in the order the file plans them: run key,\n"
     "                         git revision, configuration and seed, status, accuracy, F1,\n"
     "                         epochs, training time, threads, peak RSS\n"
@@ -59,6 +60,7 @@ enum {
     OPT_COMPARE,
     OPT_NO_COMPARE,
     OPT_FORMAT,
+    OPT_CLAIMS,
 };
 
 static const struct option report_options_table[] = {
@@ -76,13 +78,14 @@ static const struct option report_options_table[] = {
     {"compare", no_argument, NULL, OPT_COMPARE},
     {"no-compare", no_argument, NULL, OPT_NO_COMPARE},
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"claims", required_argument, NULL, OPT_CLAIMS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 int cmd_report(int argc, char **argv)
 {
-    const char *db = "results/bench.db", *confusion = NULL;
+    const char *db = "results/bench.db", *confusion = NULL, *claims_file = NULL;
     bool paper = false;
     table_format fmt = TABLE_TEXT;
     report_options o = report_options_default();
@@ -99,6 +102,7 @@ int cmd_report(int argc, char **argv)
         case OPT_PER_CLASS: o.per_class = true; break;
         case OPT_CONFUSION: confusion = optarg; break;
         case OPT_PAPER: paper = true; break;
+        case OPT_CLAIMS: claims_file = optarg; break;
         case OPT_RUNS: o.runs = true; break;
         case OPT_PROVENANCE: o.provenance = true; break;
         case OPT_GROUP_BY: o.group_by = optarg; break;
@@ -136,12 +140,19 @@ int cmd_report(int argc, char **argv)
     if (confusion) {
         rc = report_confusion(stdout, s, confusion, o.epoch, fmt, &e);
     } else if (paper) {
-        report_claim *claims = NULL;
+        report_claim *rows = NULL;
+        claims cl = {0};
+        char path[4096];
         int n = 0;
-        rc = report_paper(&claims, &n, s, o.epoch, &e);
+        rc = claims_locate(path, sizeof path, claims_file, &e);
         if (!rc)
-            rc = report_paper_render(stdout, claims, n, fmt, &e);
-        free(claims);
+            rc = claims_load(&cl, path, &e);
+        if (!rc)
+            rc = report_paper(&rows, &n, s, &cl, NULL, o.epoch, &e);
+        if (!rc)
+            rc = report_paper_render(stdout, rows, n, fmt, &e);
+        free(rows);
+        claims_release(&cl);
     } else {
         report r;
         o.keep_runs = fmt == TABLE_JSON; /* the JSON lists each group's runs */
