@@ -29,8 +29,9 @@ static const char plot_usage[] =
     "  -e, --experiment NAME  only this experiment (default: every experiment with runs)\n"
     "  --run RUN              Fig. 4 and the confusion matrix of one run (key or prefix)\n"
     "  -o, --out DIR          write into DIR (default plots/NAME; with several experiments,\n"
-    "                         DIR/NAME). Scripts load the style file DIR/../style.gp when it\n"
-    "                         exists, else DIR/style.gp, written when missing\n"
+    "                         DIR/NAME). NAME is the experiment's name with every byte but\n"
+    "                         letters, digits, - and _ (and . but first) as %XX. Scripts\n"
+    "                         load no file but their own data (the style is copied in)\n"
     "  -f, --format FMT       png (default) or svg\n"
     "  --db PATH              results database (default results/bench.db)\n"
     "  --partial              also runs that are not COMPLETED, with the epochs they stored\n"
@@ -125,30 +126,24 @@ int cmd_plot(int argc, char **argv)
         rc = cmd_fail(&e);
         goto done;
     }
+    /* One experiment's or one figure's failure is reported and the rest are still drawn:
+     * exit 1 at the end. */
     for (int i = 0; i < set.n; i++) {
         const plot_experiment *x = &set.x[i];
-        char dir[PLOT_PATH_MAX], parent_style[PLOT_PATH_MAX + 16];
-        const char *style_rel = "../style.gp";
+        char dir[PLOT_PATH_MAX];
         if (!out)
             snprintf(dir, sizeof dir, "plots/%s", x->dir_name);
         else if (set.n > 1)
             snprintf(dir, sizeof dir, "%s/%s", out, x->dir_name);
-        else {
+        else
             snprintf(dir, sizeof dir, "%s", out);
-            /* A directory of the user's choosing: share the style of its parent when there
-             * is one, else carry a copy, so that nothing is written outside DIR. */
-            snprintf(parent_style, sizeof parent_style, "%s/../style.gp", out);
-            if (access(parent_style, F_OK) != 0)
-                style_rel = "style.gp";
-        }
-        plot_options o = {.dir = dir, .style_rel = style_rel, .format = format};
+        plot_options o = {.dir = dir, .format = format};
+        e = (err_info){0};
         int w = plot_write(x, &o, note_file, &scripts, &e);
         if (w == ERR_NOMEM && !e.msg[0])
             err_set(&e, ERR_NOMEM, "out of memory");
-        if (w) {
+        if (w)
             rc = cmd_fail(&e);
-            goto done;
-        }
     }
     if (!render)
         goto done;
@@ -161,14 +156,15 @@ int cmd_plot(int argc, char **argv)
     for (int i = 0; i < scripts.n; i++) {
         char image[PLOT_PATH_MAX + 8];
         image_of(image, sizeof image, scripts.v[i], format);
+        e = (err_info){0};
         if (plot_render(scripts.v[i], &e)) {
             rc = cmd_fail(&e);
-            goto done;
+            continue;
         }
         if (access(image, F_OK) != 0) {
             cmd_error("gnuplot ran '%s' but wrote no '%s'", scripts.v[i], image);
             rc = CMD_FAIL;
-            goto done;
+            continue;
         }
         printf("wrote %s\n", image);
     }

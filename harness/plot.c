@@ -17,6 +17,7 @@
 
 #include "exp.h"
 #include "proc.h"
+#include "sha256.h"
 
 static const char *const plot_format_names[PLOT_FORMAT_COUNT] = {
     [PLOT_PNG] = "png",
@@ -46,13 +47,14 @@ int plot_format_parse(plot_format *out, const char *name, err_info *e)
 static const char plot_style[] = /* BEGIN plots/style.gp */
     "# plots/style.gp: the shared look of every figure `bench plot` writes.\n"
     "#\n"
-    "# Each figure script sets a few variables and then loads this file by a path relative to\n"
-    "# itself, so a directory of figures can be moved together with this file:\n"
-    "#   bench_format  'png' (default) or 'svg'\n"
+    "# bench copies this file into every figure script it writes, after a few variables:\n"
+    "#   bench_format  'png' (default), 'svg' or 'pdf'\n"
     "#   bench_width, bench_height   image size in pixels (default 800 x 500)\n"
     "#   bench_footer  one line of provenance drawn at the bottom left (optional)\n"
+    "# A script loads no file but its own data, so no file planted beside a figure directory can\n"
+    "# run code when the figure is drawn. To restyle every figure, edit this file and rebuild (the\n"
+    "# program's built-in copy, harness/plot.c, must stay equal: tests/test_plot.c checks it).\n"
     "# PNG uses the cairo terminal when this gnuplot has it, else the libgd png terminal.\n"
-    "# Edit freely: bench writes this file only when it is missing (its built-in copy is the same).\n"
     "\n"
     "if (!exists(\"bench_format\")) bench_format = 'png'\n"
     "if (!exists(\"bench_width\")) bench_width = 800\n"
@@ -250,6 +252,39 @@ static void slugify(char *out, size_t n, const char *label)
     out[j] = '\0';
     if (j == 0 || out[0] == '.')
         snprintf(out, n, "%s", j == 0 ? "all" : "_");
+}
+
+void plot_dir_name(char *out, size_t n, const char *name)
+{
+    assert(n >= PLOT_DIR_NAME_MAX);
+    enum { LONGEST = 200, CUT = 183 };
+    static const char hex[] = "0123456789ABCDEF";
+    char buf[3 * PLOT_NAME_MAX + 3 * LONGEST];
+    size_t j = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && j + 4 < sizeof buf; p++) {
+        unsigned char c = *p;
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || (c == '.' && p != (const unsigned char *)name);
+        if (keep) {
+            buf[j++] = (char)c;
+        } else {
+            buf[j++] = '%';
+            buf[j++] = hex[c >> 4];
+            buf[j++] = hex[c & 15];
+        }
+    }
+    buf[j] = '\0';
+    if (j == 0) {
+        snprintf(out, n, "%%");
+        return;
+    }
+    if (j <= LONGEST) {
+        snprintf(out, n, "%s", buf);
+        return;
+    }
+    char sum[65];
+    sha256_hex(sum, name, strlen(name));
+    snprintf(out, n, "%.*s~%.16s", CUT, buf, sum);
 }
 
 /* Append " name=value" (or "value" for the optimizer) to a label. */
@@ -598,7 +633,7 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
     }
     const raw_run *first = &l->v[idx[0]];
     snprintf(x->name, sizeof x->name, "%s", first->experiment);
-    slugify(x->dir_name, sizeof x->dir_name, x->name);
+    plot_dir_name(x->dir_name, sizeof x->dir_name, x->name);
     if (only_run && !(x->only_run = strdup(only_run))) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
@@ -738,7 +773,7 @@ done:
 
 void plot_footer(char *buf, int n, const plot_experiment *x)
 {
-    snprintf(buf, (size_t)n, "experiment '%s' | git %s | newest run %s", x->name, x->revision,
+    snprintf(buf, (size_t)n, "experiment %s | git %s | newest run %s", x->name, x->revision,
              x->newest);
 }
 
@@ -797,15 +832,16 @@ static int out_close(out_file *o, plot_file_fn fn, void *ctx, err_info *e)
     return fn ? fn(ctx, o->path, o->kind) : 0;
 }
 
-/* A gnuplot string literal. Single quotes: no escapes, no backquote command substitution,
- * no macro expansion; a quote is written twice. Control characters become spaces. */
+/* A gnuplot string expression. Single quotes: no escapes, no backquote command substitution,
+ * no macro expansion. A quote inside is not doubled (gnuplot 5.4 misreads '''x' and 'a''''b')
+ * but closed and concatenated as "'": 'it'."'".'s'. Control characters become spaces. */
 static void gp_str(FILE *f, const char *s)
 {
     fputc('\'', f);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '\'')
-            fputs("''", f);
+            fputs("'.\"'\".'", f);
         else
             fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
     }
@@ -927,9 +963,11 @@ static int script_open(out_file *o, const plot_experiment *x, const plot_options
     fprintf(f, "bench_format = '%s'\nbench_width = %d\nbench_height = %d\nbench_footer = ",
             plot_format_name(opt->format), width, height);
     gp_str(f, footer);
-    fputs("\nload bench_dir.", f);
-    gp_str(f, opt->style_rel);
-    fputs("\nset output bench_dir.", f);
+    /* The style, inline: a script loads no file but its own data (a style file looked up
+     * beside the directory would run whatever someone planted there). */
+    fputs("\n", f);
+    fputs(plot_style, f);
+    fputs("set output bench_dir.", f);
     char image[PLOT_LABEL_MAX + 32];
     snprintf(image, sizeof image, "%s.%s", base, plot_format_name(opt->format));
     gp_str(f, image);
@@ -1184,29 +1222,11 @@ out:
     return rc;
 }
 
-/* The style file, written when the scripts' relative path does not lead to one. */
-static int write_style(const plot_options *opt, plot_file_fn fn, void *ctx, err_info *e)
-{
-    char path[PLOT_PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", opt->dir, opt->style_rel) >= (int)sizeof path)
-        return err_set(e, ERR_INVALID, "path '%.64s...' is too long", opt->dir);
-    if (access(path, F_OK) == 0)
-        return 0;
-    out_file o = {0};
-    int rc = out_open(&o, opt->dir, opt->style_rel, "style", e);
-    if (rc)
-        return rc;
-    fputs(plot_style, o.f);
-    return out_close(&o, fn, ctx, e);
-}
-
 int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn fn, void *ctx,
                err_info *e)
 {
-    assert(x && opt && opt->dir && opt->style_rel);
+    assert(x && opt && opt->dir);
     int rc = make_dirs(opt->dir, e);
-    if (rc == 0)
-        rc = write_style(opt, fn, ctx, e);
     bool single = x->n_groups == 1 && !x->only_run;
     for (int g = 0; g < x->n_groups && rc == 0; g++) {
         const plot_group *gr = &x->groups[g];

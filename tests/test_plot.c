@@ -6,7 +6,10 @@
  *   - the built bench renders PNG and SVG with the real gnuplot: every expected script, data file
  *     and image exists, PNGs have the signature and an IHDR with a positive size, SVGs are
  *     XML-ish; Fig. 4 has lines titled "train" and "test"; every script carries the footer;
- *   - scripts run from any directory after their directory is moved with the style file;
+ *   - scripts run from any directory after their directory is moved;
+ *   - a style.gp planted beside the output directory is never loaded (scripts load only their
+ *     own data); experiment names with quotes, '/', '.', '..' each get their own directory and
+ *     render; one experiment that cannot be written does not stop the others;
  *   - --run, several experiments, the default plots/NAME directory, no gnuplot on PATH;
  *   - errors: empty database, unknown experiment, unknown run, missing database, unwritable
  *     directory, bad --format: one line on stderr, exit 1 (2 for usage). */
@@ -288,7 +291,7 @@ static void check_grid_dir(const char *dir, const char *ext)
     for (size_t i = 0; i < sizeof grid_scripts / sizeof grid_scripts[0]; i++) {
         snprintf(name, sizeof name, "%s.gp", grid_scripts[i]);
         assert_exists(dir, name);
-        assert_true(file_has(dir, name, "experiment ''grid'' | git 0123456 | newest run 20"));
+        assert_true(file_has(dir, name, "experiment grid | git 0123456 | newest run 20"));
         if (ext) {
             snprintf(name, sizeof name, "%s.%s", grid_scripts[i], ext);
             strcmp(ext, "png") == 0 ? assert_png(dir, name) : assert_svg(dir, name);
@@ -299,7 +302,7 @@ static void check_grid_dir(const char *dir, const char *ext)
     assert_true(file_has(dir, name, "title 'train'"));
     assert_true(file_has(dir, name, "title 'test'"));
     assert_true(file_has(dir, name, "filledcurves"));
-    assert_true(file_has(dir, name, "bench_footer = 'experiment ''grid'' | git 0123456"));
+    assert_true(file_has(dir, name, "bench_footer = 'experiment grid | git 0123456"));
     /* the optimizer comparison has one line per optimizer, titled as the vocabulary spells
      * it (the same "bn=true" as reports, never "BN on") */
     assert_true(file_has(dir, "optimizers_bn-true.gp", "title 'optimizer=sgd'"));
@@ -440,9 +443,9 @@ static void test_png(void **state)
     if (r->status != 0)
         fail_msg("exit %d: %s", r->status, r->err);
     check_grid_dir(out, "png");
-    /* no style beside the directory: a copy inside it */
-    assert_exists(out, "style.gp");
-    assert_true(file_has(out, "fig4_optimizer-sgd_bn-true.gp", "load bench_dir.'style.gp'"));
+    /* the style is inside each script, no file beside it */
+    assert_false(exists(out, "style.gp"));
+    assert_true(file_has(out, "fig4_optimizer-sgd_bn-true.gp", "set termoption noenhanced"));
     assert_non_null(strstr(r->out, "/fig4_optimizer-sgd_bn-true.png\n"));
     assert_non_null(strstr(r->out, "/optimizer-sgd_bn-true.dat\n"));
     free(r);
@@ -464,7 +467,7 @@ static void test_svg(void **state)
     free(r);
 }
 
-/* Move a rendered directory together with its style; its scripts still render, from any
+/* Move a rendered directory; its scripts still render, from any
  * working directory. */
 static void test_scripts_are_relocatable(void **state)
 {
@@ -511,15 +514,15 @@ static void test_run_and_layouts(void **state)
     snprintf(grid, sizeof grid, "%s/grid", out);
     snprintf(solo, sizeof solo, "%s/solo", out);
     check_grid_dir(grid, NULL);
-    assert_exists(out, "style.gp");
+    assert_false(exists(out, "style.gp"));
     assert_exists(solo, "fig4.gp");
     assert_exists(solo, "confusion.gp");
     assert_exists(solo, "all.dat");
     assert_exists(solo, "loss.gp");
     assert_false(exists(solo, "optimizers.gp"));
     assert_false(exists(solo, "bn.gp"));
-    assert_true(file_has(solo, "fig4.gp", "load bench_dir.'../style.gp'"));
-    assert_true(file_has(solo, "fig4.gp", "experiment ''solo'' | git 0123456"));
+    assert_false(file_has(solo, "fig4.gp", "load "));
+    assert_true(file_has(solo, "fig4.gp", "experiment solo | git 0123456"));
 
     /* a run that did not complete is plotted only with --partial */
     snprintf(out, sizeof out, "%s/part", f->dir);
@@ -533,7 +536,7 @@ static void test_run_and_layouts(void **state)
     BENCH(r, f->dir, "--db", f->db, "-e", "solo", "--no-render");
     assert_int_equal(r->status, 0);
     snprintf(plots, sizeof plots, "%s/plots", f->dir);
-    assert_exists(plots, "style.gp");
+    assert_false(exists(plots, "style.gp"));
     assert_exists(plots, "solo/fig4.gp");
     free(r);
 }
@@ -555,6 +558,159 @@ static void test_without_gnuplot(void **state)
     assert_non_null(strstr(r->out, "gnuplot is not on PATH"));
     assert_non_null(strstr(r->out, "  gnuplot "));
     assert_non_null(strstr(r->out, "/fig4.gp\n"));
+    free(r);
+}
+
+/* Issue 18, item 3: a style.gp planted beside the output directory (as any local user can in a
+ * world-writable parent) is never loaded: scripts load no file but their own data. With
+ * gnuplot the planted file would write a marker; without it the scripts are read. */
+static void test_planted_style_is_not_loaded(void **state)
+{
+    fixture *f = *state;
+    char parent[512], out[600], planted[600], marker[600];
+    snprintf(parent, sizeof parent, "%s/shared", f->dir);
+    snprintf(out, sizeof out, "%s/figs", parent);
+    snprintf(planted, sizeof planted, "%s/style.gp", parent);
+    snprintf(marker, sizeof marker, "%s/pwned", parent);
+    assert_int_equal(mkdir(parent, 0777), 0);
+    char text[800];
+    snprintf(text, sizeof text, "set print '%s'\nprint 'planted style ran'\nunset print\n",
+             marker);
+    cli_write_text(planted, text);
+    result *r = calloc(1, sizeof *r);
+    /* twice: on the tree before the fix, the second call found DIR/../style.gp too */
+    for (int i = 0; i < 2; i++) {
+        if (have_gnuplot())
+            BENCH(r, f->dir, "--db", f->db, "-e", "solo", "-o", out);
+        else
+            BENCH(r, f->dir, "--db", f->db, "-e", "solo", "-o", out, "--no-render");
+        if (r->status != 0)
+            fail_msg("exit %d: %s", r->status, r->err);
+    }
+    assert_false(exists(parent, "pwned"));
+    assert_false(exists(out, "style.gp"));
+    static const char *const scripts[] = {"fig4.gp", "confusion.gp", "loss.gp", "time.gp"};
+    for (size_t i = 0; i < sizeof scripts / sizeof *scripts; i++) {
+        assert_false(file_has(out, scripts[i], "load "));
+        assert_false(file_has(out, scripts[i], "style.gp'"));
+        /* what it lets through: the style itself, inline */
+        assert_true(file_has(out, scripts[i], "set linetype 1 lc rgb '#0072B2'"));
+    }
+    if (have_gnuplot())
+        assert_png(out, "fig4.png");
+    free(r);
+}
+
+/* One safe, distinct directory per name (issue 18, item 8). */
+static void test_dir_names(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"a/b", "a-b", "a_b", "a%2Fb", ".", "..", "../../x",
+                                        "...", ".x", "x.", "'q", "q'", "", "a b", "\x1b[31m",
+                                        "ü", "paper"};
+    enum { N = sizeof names / sizeof *names };
+    char d[N][PLOT_DIR_NAME_MAX];
+    for (int i = 0; i < N; i++) {
+        plot_dir_name(d[i], sizeof d[i], names[i]);
+        /* one path component, neither "." nor "..", nothing but [A-Za-z0-9._%~-] */
+        assert_null(strchr(d[i], '/'));
+        assert_true(d[i][0] != '\0' && d[i][0] != '.');
+        for (const char *p = d[i]; *p; p++)
+            if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._%~-", *p))
+                fail_msg("'%s' -> '%s': unsafe byte 0x%02x", names[i], d[i], (unsigned char)*p);
+        for (int j = 0; j < i; j++)
+            if (strcmp(d[i], d[j]) == 0)
+                fail_msg("'%s' and '%s' share '%s'", names[i], names[j], d[i]);
+    }
+    assert_string_equal(d[0], "a%2Fb");
+    assert_string_equal(d[1], "a-b");
+    assert_string_equal(d[3], "a%252Fb");
+    assert_string_equal(d[4], "%2E");
+    assert_string_equal(d[5], "%2E.");
+    assert_string_equal(d[6], "%2E.%2F..%2Fx");
+    assert_string_equal(d[12], "%");
+    assert_string_equal(d[16], "paper"); /* what it lets through unchanged */
+    /* long names: bounded, still distinct when they differ only at the end */
+    char a[PLOT_NAME_MAX], b[PLOT_NAME_MAX], da[PLOT_DIR_NAME_MAX], db[PLOT_DIR_NAME_MAX];
+    memset(a, '/', sizeof a - 1);
+    a[sizeof a - 1] = '\0';
+    memcpy(b, a, sizeof a);
+    b[sizeof b - 2] = '.';
+    plot_dir_name(da, sizeof da, a);
+    plot_dir_name(db, sizeof db, b);
+    assert_true(strlen(da) <= 200 && strlen(db) <= 200);
+    assert_string_not_equal(da, db);
+}
+
+/* Names that start or end with a quote, or would share or escape a directory: every
+ * experiment is written (and rendered, with gnuplot) into its own directory under DIR; one
+ * experiment that cannot be written does not stop the others (exit 1). */
+static void test_hostile_names(void **state)
+{
+    fixture *f = *state;
+    char db[400];
+    snprintf(db, sizeof db, "%s/names.db", f->dir);
+    static const char *const names[] = {"'lead", "trail'", "a/b", "a-b", "..", "../../x", "."};
+    static const char *const dirs[] = {"%27lead", "trail%27", "a%2Fb", "a-b", "%2E.",
+                                       "%2E.%2F..%2Fx", "%2E"};
+    enum { N = sizeof names / sizeof *names };
+    store *s = NULL;
+    err_info e = {0};
+    if (store_open(&s, db, &e))
+        fail_msg("%s", e.msg);
+    for (int i = 0; i < N; i++) {
+        int64_t xid = 0;
+        char sha[8], key[32];
+        snprintf(sha, sizeof sha, "s%d", i);
+        store_experiment x = {.name = names[i], .file = "x.toml", .spec_sha256 = sha};
+        if (store_experiment_put(s, &xid, &x, &e))
+            fail_msg("%s", e.msg);
+        snprintf(key, sizeof key, "n%d00000000000000", i);
+        put_run(s, xid, 0, key, "{\"bn\":true,\"seed\":1}", "momentum", 0, 0, 1);
+    }
+    store_close(s);
+    char out[512], top[512];
+    snprintf(top, sizeof top, "%s/hostile", f->dir);
+    snprintf(out, sizeof out, "%s/hostile/figs", f->dir);
+    result *r = calloc(1, sizeof *r);
+    if (have_gnuplot())
+        BENCH(r, f->dir, "--db", db, "-o", out);
+    else
+        BENCH(r, f->dir, "--db", db, "-o", out, "--no-render");
+    if (r->status != 0)
+        fail_msg("exit %d: %s\n%s", r->status, r->err, r->out);
+    for (int i = 0; i < N; i++) {
+        char d[700];
+        snprintf(d, sizeof d, "%s/%s", out, dirs[i]);
+        assert_exists(d, "fig4.gp");
+        if (have_gnuplot()) {
+            assert_png(d, "fig4.png");
+            assert_png(d, "loss.png");
+        }
+    }
+    /* nothing escaped DIR: its parent holds DIR alone */
+    assert_false(exists(top, "x"));
+    assert_false(exists(f->dir, "x"));
+
+    /* one experiment's directory blocked by a file: the others are still drawn, exit 1 */
+    char again[512], blocked[700];
+    snprintf(again, sizeof again, "%s/again", f->dir);
+    assert_int_equal(mkdir(again, 0777), 0);
+    snprintf(blocked, sizeof blocked, "%s/%s", again, dirs[0]);
+    cli_write_text(blocked, "not a directory\n");
+    if (have_gnuplot())
+        BENCH(r, f->dir, "--db", db, "-o", again);
+    else
+        BENCH(r, f->dir, "--db", db, "-o", again, "--no-render");
+    assert_int_equal(r->status, 1);
+    assert_non_null(strstr(r->err, "%27lead"));
+    for (int i = 1; i < N; i++) {
+        char d[700];
+        snprintf(d, sizeof d, "%s/%s", again, dirs[i]);
+        assert_exists(d, "fig4.gp");
+        if (have_gnuplot())
+            assert_png(d, "fig4.png");
+    }
     free(r);
 }
 
@@ -616,6 +772,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_run_and_layouts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_without_gnuplot, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_planted_style_is_not_loaded, setup, teardown),
+        cmocka_unit_test(test_dir_names),
+        cmocka_unit_test_setup_teardown(test_hostile_names, setup, teardown),
     };
     return cmocka_run_group_tests_name("plot", tests, NULL, NULL);
 }
