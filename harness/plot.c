@@ -22,6 +22,7 @@
 static const char *const plot_format_names[PLOT_FORMAT_COUNT] = {
     [PLOT_PNG] = "png",
     [PLOT_SVG] = "svg",
+    [PLOT_PDF] = "pdf",
 };
 
 const char *plot_format_name(plot_format f)
@@ -36,7 +37,7 @@ int plot_format_parse(plot_format *out, const char *name, err_info *e)
             *out = (plot_format)i;
             return 0;
         }
-    return err_set(e, ERR_INVALID, "unknown image format '%s' (valid: png, svg)",
+    return err_set(e, ERR_INVALID, "unknown image format '%s' (valid: png, svg, pdf)",
                    name ? name : "");
 }
 
@@ -60,9 +61,14 @@ static const char plot_style[] = /* BEGIN plots/style.gp */
     "if (!exists(\"bench_width\")) bench_width = 800\n"
     "if (!exists(\"bench_height\")) bench_height = 500\n"
     "\n"
+    "# pdfcairo measures in inches: 100 pixels an inch keeps the proportions.\n"
     "if (bench_format eq 'svg') {\n"
     "    set terminal svg size bench_width, bench_height dynamic font 'Sans,12' background rgb 'white'\n"
-    "} else {\n"
+    "}\n"
+    "if (bench_format eq 'pdf') {\n"
+    "    set terminal pdfcairo size bench_width / 100.0, bench_height / 100.0 font 'Sans,7'\n"
+    "}\n"
+    "if (bench_format ne 'svg' && bench_format ne 'pdf') {\n"
     "    if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
     "        set terminal pngcairo size bench_width, bench_height font 'Sans,10' background rgb 'white'\n"
     "    } else {\n"
@@ -324,6 +330,7 @@ static int epoch_collect(void *ctx, const store_epoch *ep)
     row[PLOT_TRAIN_LOSS] = ep->train_loss;
     row[PLOT_TEST_LOSS] = ep->test_loss;
     row[PLOT_WALL_S] = ep->wall_s;
+    row[PLOT_CPU_S] = ep->cpu_s;
     if (ep->k > 0 && ep->k <= PLOT_MAX_CLASSES && ep->confusion && ep->epoch >= r->confusion_epoch) {
         size_t kk = (size_t)ep->k * (size_t)ep->k;
         if (ep->k != r->k) {
@@ -618,6 +625,17 @@ static int new_group(plot_group *gr, const plot_experiment *x, json_t *flat, err
     return 0;
 }
 
+/* out <- the runs' common value of path: "mixed" when they differ. */
+static void common_value(char *out, size_t size, json_t **flat, int n, const char *path)
+{
+    snprintf(out, size, "%s", n ? flat_get(flat[0], path) : "");
+    for (int i = 1; i < n; i++)
+        if (strcmp(flat_get(flat[i], path), out) != 0) {
+            snprintf(out, size, "mixed");
+            return;
+        }
+}
+
 /* Build experiment x from the raw runs idx[0..n) (all of one experiment). */
 static int build_experiment(plot_experiment *x, store *s, const raw_list *l, const int *idx,
                             int n, const char *only_run, err_info *e)
@@ -651,6 +669,12 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
             goto done;
         }
         json_decref(cfg);
+    }
+    common_value(x->model, sizeof x->model, flat, n, "model");
+    common_value(x->dataset, sizeof x->dataset, flat, n, "dataset");
+    for (int i = 0; i < n; i++) {
+        const char *v = flat_get(flat[i], "validation");
+        x->validation |= *v && strcmp(v, "0") != 0;
     }
     if ((rc = store_experiments(s, x->name, read_sweep, x, e)) || (rc = find_keys(x, flat, n, e)))
         goto done;
@@ -867,7 +891,7 @@ static void dat_num(FILE *f, double v)
 static const char *const stat_names[PLOT_STAT_COUNT] = {
     [PLOT_TRAIN_ACC] = "train_acc", [PLOT_TEST_ACC] = "test_acc",
     [PLOT_TRAIN_LOSS] = "train_loss", [PLOT_TEST_LOSS] = "test_loss",
-    [PLOT_WALL_S] = "wall_s",
+    [PLOT_WALL_S] = "wall_s", [PLOT_CPU_S] = "cpu_s",
 };
 
 /* gnuplot column of the mean of stat s in a group .dat file (sd is the next one). */
@@ -892,7 +916,8 @@ static int write_group_dat(const plot_experiment *x, const plot_group *g, const 
         if (x->runs[i].group == g - x->groups)
             fprintf(f, " %lld", (long long)x->runs[i].seed);
     fputs("\n# per epoch: n = runs with a test accuracy at that epoch; mean and sample sd (n-1)"
-          " over them\n# (sd 0 for a single run). wall_s = training seconds of the epoch.\n"
+          " over them\n# (sd 0 for a single run). wall_s, cpu_s = training wall and CPU seconds of"
+          " the epoch.\n"
           "# epoch n",
           f);
     for (int s = 0; s < PLOT_STAT_COUNT; s++)
@@ -930,6 +955,28 @@ static int write_confusion_dat(const plot_experiment *x, const plot_group *g, co
     for (int i = 0; i < g->k; i++) {
         for (int j = 0; j < g->k; j++)
             fprintf(f, "%s%lld", j ? " " : "", (long long)g->confusion[(size_t)i * (size_t)g->k + (size_t)j]);
+        fputc('\n', f);
+    }
+    if ((rc = out_close(&o, fn, ctx, e)))
+        return rc;
+    /* the row-normalised matrix: each true class's counts over its row total (its recall on
+     * the diagonal), so that classes of different sizes compare */
+    snprintf(name, sizeof name, "confusion_%s_rows.dat", g->slug);
+    if ((rc = out_open(&o, dir, name, "data", e)))
+        return rc;
+    f = o.f;
+    fputs("# bench plot: the matrix of ", f);
+    comment_str(f, name);
+    fputs(" with each row divided by its total (0 for an empty row)\n", f);
+    for (int i = 0; i < g->k; i++) {
+        int64_t total = 0;
+        for (int j = 0; j < g->k; j++)
+            total += g->confusion[(size_t)i * (size_t)g->k + (size_t)j];
+        for (int j = 0; j < g->k; j++)
+            fprintf(f, "%s%.6f", j ? " " : "",
+                    total ? (double)g->confusion[(size_t)i * (size_t)g->k + (size_t)j] /
+                                (double)total
+                          : 0.0);
         fputc('\n', f);
     }
     return out_close(&o, fn, ctx, e);
@@ -1017,14 +1064,76 @@ static void group_runs_text(char *buf, size_t n, const plot_experiment *x, const
         snprintf(buf, n, "mean over %d seeds, band = +/-1 sd", g->n_runs);
 }
 
-/* Fig. 4 of the paper: train and test accuracy per epoch of one group (or run). */
+/* "test", or "validation" for an experiment evaluated on a validation split: the word its
+ * figures use for the held-out accuracy. */
+static const char *heldout(const plot_experiment *x) { return x->validation ? "validation" : "test"; }
+
+/* The accuracy claims (claims.h) naming experiment x, drawn as dashed horizontal lines with
+ * their label, on a y range [lo, hi] of the data widened to show them. Writes "set yrange". */
+static void claim_lines(FILE *f, const plot_experiment *x, const plot_options *opt, double lo,
+                        double hi)
+{
+    int n = 0;
+    for (int i = 0; opt->claims && i < opt->claims->n; i++) {
+        const claim *cl = &opt->claims->v[i];
+        if (cl->metric != CLAIM_ACCURACY || !claim_names(cl, x->name))
+            continue;
+        char label[CLAIMS_TEXT_MAX + 80];
+        snprintf(label, sizeof label, "claimed %s: %s", cl->stated, cl->what);
+        fprintf(f, "set arrow %d from graph 0, first %.9g to graph 1, first %.9g nohead dt 2 "
+                   "lw 1.5 lc rgb '#333333' front\nset label %d ",
+                100 + n, cl->value, cl->value, 100 + n);
+        gp_str(f, label);
+        fprintf(f, " at graph 0.02, first %.9g offset 0, 0.7 left font ',9' tc rgb '#333333' "
+                   "front\n",
+                cl->value);
+        if (cl->value < lo)
+            lo = cl->value;
+        if (cl->value > hi)
+            hi = cl->value;
+        n++;
+    }
+    if (n == 0 || !isfinite(lo) || !isfinite(hi) || lo > hi)
+        return;
+    /* room for the label above the highest line; an accuracy axis stops at 1 */
+    double pad = (hi - lo) * 0.08 + 1e-3, top = hi + 1.5 * pad;
+    fprintf(f, "set yrange [%.9g:%.9g]\n", lo - pad, hi <= 1 ? fmin(top, 1.0) : top);
+}
+
+/* The range of mean +/- sd of stat s over groups[0..n). */
+static void stat_range(double *lo, double *hi, const plot_experiment *x, const int *groups, int n,
+                       int s)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        const plot_group *g = &x->groups[groups[i]];
+        for (int ep = 0; ep < g->n_epochs; ep++) {
+            size_t at = (size_t)ep * PLOT_STAT_COUNT + (size_t)s;
+            double m = g->mean[at], sd = isfinite(g->sd[at]) ? g->sd[at] : 0;
+            if (!isfinite(m))
+                continue;
+            *lo = fmin(*lo, m - sd);
+            *hi = fmax(*hi, m + sd);
+        }
+    }
+}
+
+/* Fig. 4 of the paper: train and test accuracy per epoch of one group (or run). Titled as the
+ * paper's figure only for the paper's network; otherwise by model and data set. */
 static int write_fig4(const plot_experiment *x, const plot_group *g, const plot_options *opt,
                       bool single, plot_file_fn fn, void *ctx, err_info *e)
 {
-    char base[PLOT_LABEL_MAX + 16], what[PLOT_LABEL_MAX + 64], sub[PLOT_LABEL_MAX + 64];
+    char base[PLOT_LABEL_MAX + 16], what[PLOT_LABEL_MAX + 320], sub[PLOT_LABEL_MAX + 64];
     snprintf(base, sizeof base, single ? "fig4" : "fig4_%s", g->slug);
-    snprintf(what, sizeof what, "Fig. 4: train and test accuracy per epoch%s%s",
-             g->label[0] ? ", " : "", g->label);
+    const char *ho = heldout(x);
+    if (strcmp(x->model, "paper") == 0)
+        snprintf(what, sizeof what, "Fig. 4 (Lee & Rhee 2024): train and %s accuracy per epoch%s%s",
+                 ho, g->label[0] ? ", " : "", g->label);
+    else
+        snprintf(what, sizeof what, "train and %s accuracy per epoch: model %s on %s%s%s", ho,
+                 x->model[0] ? x->model : "unknown", x->dataset[0] ? x->dataset : "unknown",
+                 g->label[0] ? ", " : "", g->label);
     group_runs_text(sub, sizeof sub, x, g);
     out_file o = {0};
     int rc = script_open(&o, x, opt, base, what, 800, 500, e);
@@ -1035,6 +1144,11 @@ static int write_fig4(const plot_experiment *x, const plot_group *g, const plot_
     gp_title(f, "set title", what, sub);
     gp_epoch_axis(f, g->n_epochs);
     fputs("set ylabel 'accuracy'\nset yrange [*:1]\nset key bottom right\n", f);
+    int gi = (int)(g - x->groups);
+    double lo, hi, lo2, hi2;
+    stat_range(&lo, &hi, x, &gi, 1, PLOT_TRAIN_ACC);
+    stat_range(&lo2, &hi2, x, &gi, 1, PLOT_TEST_ACC);
+    claim_lines(f, x, opt, fmin(lo, lo2), fmax(hi, hi2));
     int tr = dat_col(PLOT_TRAIN_ACC), te = dat_col(PLOT_TEST_ACC);
     fputs("plot \\\n", f);
     if (g->n_runs > 1)
@@ -1044,8 +1158,8 @@ static int write_fig4(const plot_experiment *x, const plot_group *g, const plot_
                 tr, tr + 1, tr, tr + 1, te, te + 1, te, te + 1);
     fprintf(f,
             "  dat using 1:%d with linespoints lt 1 title 'train', \\\n"
-            "  dat using 1:%d with linespoints lt 2 title 'test'\n",
-            tr, te);
+            "  dat using 1:%d with linespoints lt 2 title '%s'\n",
+            tr, te, ho);
     return out_close(&o, fn, ctx, e);
 }
 
@@ -1059,6 +1173,11 @@ typedef struct line_fig {
     const char *key_pos;   /* "bottom right" */
     bool logy;             /* log scale when every value is positive */
     bool from_zero;        /* y axis starts at 0 */
+    bool bands;            /* a +/-1 sd band around each line of more than one run */
+    bool claims;           /* draw the accuracy claims of the experiment */
+    int stat2;             /* > 0: a second statistic, drawn dashed in the same colour */
+    const char *stat2_title; /* its suffix in the key: " (wall)" */
+    const char *stat_title;  /* the first one's, "" when there is no second */
 } line_fig;
 
 static int write_lines(const plot_experiment *x, const line_fig *lf, const int *groups,
@@ -1093,31 +1212,84 @@ static int write_lines(const plot_experiment *x, const line_fig *lf, const int *
         fputs("set logscale y\n", f);
     if (lf->from_zero)
         fputs("set yrange [0:*]\n", f);
+    if (lf->claims) {
+        double lo, hi;
+        stat_range(&lo, &hi, x, groups, n, lf->stat);
+        claim_lines(f, x, opt, lo, hi);
+    }
     fputs("plot \\\n", f);
+    int col = dat_col(lf->stat);
+    /* the bands first, under every line; eight colours, then the same colours dashed */
+    for (int i = 0; i < n && lf->bands; i++) {
+        if (x->groups[groups[i]].n_runs < 2)
+            continue;
+        char name[PLOT_LABEL_MAX + 16];
+        snprintf(name, sizeof name, "%s.dat", x->groups[groups[i]].slug);
+        fputs("  bench_dir.", f);
+        gp_str(f, name);
+        fprintf(f, " using 1:($%d-$%d):($%d+$%d) with filledcurves lt %d notitle, \\\n", col,
+                col + 1, col, col + 1, i % 8 + 1);
+    }
     for (int i = 0; i < n; i++) {
         char name[PLOT_LABEL_MAX + 16];
         snprintf(name, sizeof name, "%s.dat", x->groups[groups[i]].slug);
         fputs("  bench_dir.", f);
         gp_str(f, name);
-        /* eight colours, then the same colours dashed */
-        fprintf(f, " using 1:%d with linespoints lt %d dt %d title ", dat_col(lf->stat),
-                i % 8 + 1, i / 8 % 4 + 1);
+        fprintf(f, " using 1:%d with linespoints lt %d dt %d title ", col, i % 8 + 1,
+                i / 8 % 4 + 1);
         gp_str(f, titles[i]);
+        if (lf->stat2 > 0) {
+            fputs(".", f);
+            gp_str(f, lf->stat_title);
+            fputs(", \\\n  bench_dir.", f);
+            gp_str(f, name);
+            fprintf(f, " using 1:%d with lines lt %d dt 2 lw 1 title ", dat_col(lf->stat2),
+                    i % 8 + 1);
+            gp_str(f, titles[i]);
+            fputs(".", f);
+            gp_str(f, lf->stat2_title);
+        }
         fputs(i + 1 < n ? ", \\\n" : "\n", f);
     }
     return out_close(&o, fn, ctx, e);
 }
 
-/* The confusion matrix heat map of a group, with each cell's count written in it (white on
- * the darker half of the palette). */
+/* Class names of the data sets that have them (tics of the confusion matrix); others are
+ * numbered. */
+static const struct class_names {
+    const char *dataset;
+    const char *names[10];
+} class_names[] = {
+    {"fashion-mnist", {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                       "Sneaker", "Bag", "Ankle boot"}},
+};
+
+/* One panel of the confusion figure: the matrix in gnuplot variable dat as an image with each cell's value written
+ * in it (white on the darker half of the palette). */
+static void confusion_panel(FILE *f, const char *dat, const char *title, const char *cblabel,
+                            const char *cell_fmt, const char *range_max)
+{
+    fputs("set title ", f);
+    gp_str(f, title);
+    fprintf(f, "\nset cblabel '%s'\nset cbrange [0:%s]\n", cblabel, range_max);
+    fprintf(f, "plot %s matrix with image, \\\n  %s", dat, dat);
+    fprintf(f, " matrix using 1:2:(sprintf('%s', $3)):($3 > %s / 2.0 ? 0xffffff : 0x000000)"
+               " with labels tc rgb variable font ',7'\n",
+            cell_fmt, range_max);
+}
+
+/* The confusion matrix of a group: counts (left) and each row divided by its total (right),
+ * class names on the axes where the data set has them. The image is drawn opaque (the
+ * style's translucent fill would wash out the colour box). */
 static int write_confusion(const plot_experiment *x, const plot_group *g,
                            const plot_options *opt, bool single, plot_file_fn fn, void *ctx,
                            err_info *e)
 {
     char base[PLOT_LABEL_MAX + 16], what[PLOT_LABEL_MAX + 64], sub[PLOT_LABEL_MAX + 64];
-    char dat[PLOT_LABEL_MAX + 32];
+    char dat[PLOT_LABEL_MAX + 32], rows[PLOT_LABEL_MAX + 40];
     snprintf(base, sizeof base, single ? "confusion" : "confusion_%s", g->slug);
     snprintf(dat, sizeof dat, "confusion_%s.dat", g->slug);
+    snprintf(rows, sizeof rows, "confusion_%s_rows.dat", g->slug);
     snprintf(what, sizeof what, "confusion matrix of the last epoch%s%s",
              g->label[0] ? ", " : "", g->label);
     if (x->only_run)
@@ -1125,26 +1297,50 @@ static int write_confusion(const plot_experiment *x, const plot_group *g,
     else
         snprintf(sub, sizeof sub, "counts summed over %d run%s", g->n_runs,
                  g->n_runs == 1 ? "" : "s");
+    const struct class_names *cn = NULL;
+    for (size_t i = 0; i < sizeof class_names / sizeof *class_names; i++)
+        if (strcmp(x->dataset, class_names[i].dataset) == 0 && g->k == 10)
+            cn = &class_names[i];
     out_file o = {0};
-    int rc = script_open(&o, x, opt, base, what, 700, 640, e);
+    int rc = script_open(&o, x, opt, base, what, 1400, cn ? 760 : 700, e);
     if (rc)
         return rc;
     FILE *f = o.f;
     fputs("dat = bench_dir.", f);
     gp_str(f, dat);
+    fputs("\nrows = bench_dir.", f);
+    gp_str(f, rows);
     fputc('\n', f);
-    gp_title(f, "set title", what, sub);
     fprintf(f,
             "stats dat matrix using 3 nooutput\n"
             "bench_max = STATS_max > 0 ? STATS_max : 1\n"
+            "set style fill solid 1.0 noborder\n"
             "set xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\n"
-            "set xtics 1\nset ytics 1\nunset grid\nset tics scale 0\n"
-            "set xlabel 'predicted class'\nset ylabel 'true class'\nset cblabel 'count'\n"
-            "set cbrange [0:bench_max]\nset size ratio -1\nunset key\n"
-            "plot dat matrix with image, \\\n"
-            "  dat matrix using 1:2:(sprintf('%%d', $3)):($3 > bench_max / 2 ? 0xffffff : 0x000000)"
-            " with labels tc rgb variable font ',8'\n",
+            "unset grid\nset tics scale 0\nset size ratio -1\nunset key\n"
+            "set xlabel 'predicted class'\nset ylabel 'true class'\n",
             g->k - 1, g->k - 1);
+    if (cn) {
+        fputs("set xtics rotate by 45 right (", f);
+        for (int i = 0; i < 10; i++) {
+            gp_str(f, cn->names[i]);
+            fprintf(f, " %d%s", i, i < 9 ? ", " : ")\nset ytics (");
+        }
+        for (int i = 0; i < 10; i++) {
+            gp_str(f, cn->names[i]);
+            fprintf(f, " %d%s", i, i < 9 ? ", " : ")\n");
+        }
+    } else {
+        fputs("set xtics 1\nset ytics 1\n", f);
+    }
+    fputs("set multiplot layout 1, 2 title ", f);
+    gp_str(f, what);
+    fputs(".\"\\n\".", f);
+    gp_str(f, sub);
+    fputc('\n', f);
+    confusion_panel(f, "dat", "counts", "count", "%d", "bench_max");
+    confusion_panel(f, "rows", "each row / its total (recall on the diagonal)",
+                    "fraction of the true class", "%.2f", "1");
+    fputs("unset multiplot\n", f);
     return out_close(&o, fn, ctx, e);
 }
 
@@ -1210,14 +1406,145 @@ static int write_comparisons(const plot_experiment *x, const plot_options *opt,
         else
             snprintf(base, sizeof base, "%s", stem);
         snprintf(sub, sizeof sub, "%s%smean over seeds", part, part[0] ? "; " : "");
-        line_fig lf = {.base = base, .what = what, .sub = sub, .ylabel = "test accuracy",
-                       .stat = PLOT_TEST_ACC, .key_pos = "bottom right"};
+        char ylabel[64];
+        snprintf(ylabel, sizeof ylabel, "%s accuracy", heldout(x));
+        snprintf(sub, sizeof sub, "%s%smean over seeds, band = +/-1 sd", part,
+                 part[0] ? "; " : "");
+        line_fig lf = {.base = base, .what = what, .sub = sub, .ylabel = ylabel,
+                       .stat = PLOT_TEST_ACC, .key_pos = "bottom right", .bands = true,
+                       .claims = true};
         rc = write_lines(x, &lf, members, tp, n, opt, fn, ctx, e);
     }
 out:
     free(members);
     free(titles);
     free(tp);
+    free(done);
+    return rc;
+}
+
+/* Whether every group's value of key k is a finite number, and they are not all equal. */
+static bool numeric_key(const plot_experiment *x, int k)
+{
+    if (x->keys[k].implied || strcmp(x->keys[k].path, "revision") == 0 || x->n_groups < 2)
+        return false;
+    bool varies = false;
+    for (int g = 0; g < x->n_groups; g++) {
+        char *end;
+        double v = strtod(x->groups[g].values[k], &end);
+        if (end == x->groups[g].values[k] || *end || !isfinite(v))
+            return false;
+        varies |= strcmp(x->groups[g].values[k], x->groups[0].values[k]) != 0;
+    }
+    return varies;
+}
+
+/* The value of key k of group g, as a number (numeric_key holds). */
+static double key_value(const plot_experiment *x, int g, int k)
+{
+    return strtod(x->groups[g].values[k], NULL);
+}
+
+/* For a numeric swept key k: final held-out accuracy (mean +/- 1 sd over seeds, at each
+ * group's last epoch) against the key's value, one figure per combination of the other keys:
+ * vs_KEY[_OTHERS].dat (columns: value, mean, sd, n) and .gp, log x when the values span a
+ * factor of 10 or more. */
+static int write_vs_key(const plot_experiment *x, int k, const plot_options *opt,
+                        plot_file_fn fn, void *ctx, err_info *e)
+{
+    int *members = malloc((size_t)x->n_groups * sizeof *members);
+    bool *done = calloc((size_t)x->n_groups, sizeof *done);
+    int rc = 0;
+    if (!members || !done) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    const char *key = x->keys[k].name, *ho = heldout(x);
+    for (int g = 0; g < x->n_groups && rc == 0; g++) {
+        if (done[g])
+            continue;
+        int n = 0;
+        char part[PLOT_LABEL_MAX] = "";
+        for (int j = 0; j < x->n_keys; j++)
+            if (j != k && !x->keys[j].implied)
+                label_add(part, sizeof part, x->keys[j].name, x->groups[g].values[j]);
+        for (int h = g; h < x->n_groups; h++) {
+            bool same = !done[h];
+            for (int j = 0; j < x->n_keys && same; j++)
+                same = j == k || x->keys[j].implied ||
+                       strcmp(x->groups[g].values[j], x->groups[h].values[j]) == 0;
+            if (!same)
+                continue;
+            done[h] = true;
+            /* sorted by value */
+            int at = n++;
+            while (at > 0 && key_value(x, members[at - 1], k) > key_value(x, h, k)) {
+                members[at] = members[at - 1];
+                at--;
+            }
+            members[at] = h;
+        }
+        if (n < 2)
+            continue;
+        char base[PLOT_LABEL_MAX + 16], slug[PLOT_LABEL_MAX], kslug[PLOT_LABEL_MAX];
+        char name[PLOT_LABEL_MAX * 2 + 32], what[PLOT_LABEL_MAX + 64], sub[PLOT_LABEL_MAX + 64];
+        slugify(kslug, sizeof kslug, key);
+        slugify(slug, sizeof slug, part);
+        snprintf(base, sizeof base, part[0] ? "vs_%.60s_%.180s" : "vs_%.60s", kslug, slug);
+        snprintf(name, sizeof name, "%s.dat", base);
+        out_file o = {0};
+        if ((rc = out_open(&o, opt->dir, name, "data", e)))
+            break;
+        fprintf(o.f, "# bench plot: final %s accuracy against %s", ho, key);
+        if (part[0]) {
+            fputs(", ", o.f);
+            comment_str(o.f, part);
+        }
+        fputs("\n# value mean sd n (mean and sample sd over seeds at each group's last epoch)\n",
+              o.f);
+        double lo = INFINITY, hi = -INFINITY, vmin = INFINITY, vmax = -INFINITY;
+        for (int i = 0; i < n; i++) {
+            const plot_group *gr = &x->groups[members[i]];
+            size_t at = (size_t)(gr->n_epochs - 1) * PLOT_STAT_COUNT + PLOT_TEST_ACC;
+            double v = key_value(x, members[i], k);
+            fprintf(o.f, "%.9g", v);
+            dat_num(o.f, gr->n_epochs ? gr->mean[at] : NAN);
+            dat_num(o.f, gr->n_epochs ? gr->sd[at] : NAN);
+            fprintf(o.f, " %d\n", gr->n_epochs ? gr->n[gr->n_epochs - 1] : 0);
+            if (gr->n_epochs && isfinite(gr->mean[at])) {
+                lo = fmin(lo, gr->mean[at] - gr->sd[at]);
+                hi = fmax(hi, gr->mean[at] + gr->sd[at]);
+            }
+            vmin = fmin(vmin, v);
+            vmax = fmax(vmax, v);
+        }
+        if ((rc = out_close(&o, fn, ctx, e)))
+            break;
+        snprintf(what, sizeof what, "final %s accuracy by %s", ho, key);
+        snprintf(sub, sizeof sub, "%s%smean over seeds, bars = +/-1 sd", part,
+                 part[0] ? "; " : "");
+        if ((rc = script_open(&o, x, opt, base, what, 800, 500, e)))
+            break;
+        FILE *f = o.f;
+        fputs("dat = bench_dir.", f);
+        gp_str(f, name);
+        fputc('\n', f);
+        gp_title(f, "set title", what, sub);
+        fputs("set xlabel ", f);
+        gp_str(f, key);
+        fprintf(f, "\nset ylabel '%s accuracy'\nunset key\n", ho);
+        if (vmin > 0 && vmax / vmin >= 10)
+            fprintf(f, "set logscale x\nset xrange [%.9g:%.9g]\n", vmin / 1.5, vmax * 1.5);
+        else {
+            double pad = (vmax - vmin) * 0.08;
+            fprintf(f, "set xrange [%.9g:%.9g]\n", vmin - pad, vmax + pad);
+        }
+        claim_lines(f, x, opt, lo, hi);
+        fputs("plot dat using 1:2:3 with yerrorlines lt 1 pt 7 ps 1 notitle\n", f);
+        rc = out_close(&o, fn, ctx, e);
+    }
+out:
+    free(members);
     free(done);
     return rc;
 }
@@ -1248,13 +1575,17 @@ int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn f
     }
     /* "test accuracy per epoch by optimizer", "... by batch norm": the display names */
     char what[128];
-    snprintf(what, sizeof what, "test accuracy per epoch by %s",
+    snprintf(what, sizeof what, "%s accuracy per epoch by %s", heldout(x),
              exp_vocab_find("optimizer")->display);
     if (opt_varies)
         rc = write_comparisons(x, opt, "optimizers", what, is_optimizer_key, fn, ctx, e);
-    snprintf(what, sizeof what, "test accuracy per epoch by %s", exp_vocab_find("bn")->display);
+    snprintf(what, sizeof what, "%s accuracy per epoch by %s", heldout(x),
+             exp_vocab_find("bn")->display);
     if (rc == 0 && bn_varies)
         rc = write_comparisons(x, opt, "bn", what, is_bn_key, fn, ctx, e);
+    for (int k = 0; k < x->n_keys && rc == 0; k++)
+        if (numeric_key(x, k))
+            rc = write_vs_key(x, k, opt, fn, ctx, e);
     if (rc)
         return rc;
     /* loss and time: every group */
@@ -1272,9 +1603,14 @@ int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn f
     line_fig loss = {.base = "loss", .what = "training loss per epoch",
                      .sub = "mean over seeds", .ylabel = "training loss (cross-entropy)",
                      .stat = PLOT_TRAIN_LOSS, .key_pos = "top right", .logy = true};
-    line_fig time = {.base = "time", .what = "training time per epoch",
-                     .sub = "mean over seeds", .ylabel = "seconds per epoch (wall clock)",
-                     .stat = PLOT_WALL_S, .key_pos = "bottom right", .from_zero = true};
+    /* CPU time is the code's speed; wall time beside it shows what the machine's load
+     * added (a wall line far above its CPU line: the epoch waited for a core) */
+    line_fig time = {.base = "time", .what = "training time per epoch: CPU (solid), wall clock "
+                                             "(dashed)",
+                     .sub = "mean over seeds; CPU time summed over the run's threads",
+                     .ylabel = "seconds per epoch", .stat = PLOT_CPU_S,
+                     .key_pos = "top left", .from_zero = true, .stat2 = PLOT_WALL_S,
+                     .stat_title = " (CPU)", .stat2_title = " (wall)"};
     rc = write_lines(x, &loss, all, titles, x->n_groups, opt, fn, ctx, e);
     if (rc == 0)
         rc = write_lines(x, &time, all, titles, x->n_groups, opt, fn, ctx, e);

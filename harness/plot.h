@@ -44,6 +44,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "claims.h"
 #include "err.h"
 #include "store.h"
 
@@ -54,9 +55,9 @@
 #define PLOT_MAX_SWEPT 16
 #define PLOT_DIR_NAME_MAX 208 /* plot_dir_name's output, its NUL included */
 
-typedef enum plot_format { PLOT_PNG, PLOT_SVG, PLOT_FORMAT_COUNT } plot_format;
+typedef enum plot_format { PLOT_PNG, PLOT_SVG, PLOT_PDF, PLOT_FORMAT_COUNT } plot_format;
 
-/* "png", "svg" (also the image file extension). */
+/* "png", "svg", "pdf" (also the image file extension). */
 const char *plot_format_name(plot_format f);
 /* *out <- the format named name; ERR_INVALID listing the valid names. */
 int plot_format_parse(plot_format *out, const char *name, err_info *e);
@@ -68,6 +69,7 @@ enum {
     PLOT_TRAIN_LOSS,
     PLOT_TEST_LOSS,
     PLOT_WALL_S,      /* training wall seconds of the epoch */
+    PLOT_CPU_S,       /* training CPU seconds of the epoch (all threads) */
     PLOT_STAT_COUNT
 };
 
@@ -117,6 +119,11 @@ typedef struct plot_experiment {
     char revision[64];              /* short git SHA of the runs' builds ("0123abc", "0123abc-dirty"
                                      * when a build had uncommitted changes), "mixed", "unknown" */
     char newest[32];                /* YYYY-MM-DD of the newest run, "unknown" */
+    char model[64];                 /* the runs' model preset ("paper"), "mixed" when they
+                                     * differ, "" when not recorded */
+    char dataset[128];              /* likewise their data set ("mnist", "fashion-mnist") */
+    bool validation;                /* some run evaluates on a validation split: its "test"
+                                     * figures are validation figures and say so */
     char *only_run;                 /* with plot_query.run_key: that run's key, else NULL */
     int n_runs;
     plot_run *runs;                 /* (n_runs) */
@@ -150,6 +157,8 @@ void plot_set_release(plot_set *p);
 typedef struct plot_options {
     const char *dir;         /* the directory of this experiment's files (created) */
     plot_format format;
+    const claims *claims;    /* accuracy claims drawn on the experiments they name; NULL:
+                              * none */
 } plot_options;
 
 /* Called for every file plot_write wrote, kind "data" or "script"; a non-zero return stops plot_write with that value. */

@@ -13,9 +13,14 @@ if (!exists("bench_format")) bench_format = 'png'
 if (!exists("bench_width")) bench_width = 800
 if (!exists("bench_height")) bench_height = 500
 
+# pdfcairo measures in inches: 100 pixels an inch keeps the proportions.
 if (bench_format eq 'svg') {
     set terminal svg size bench_width, bench_height dynamic font 'Sans,12' background rgb 'white'
-} else {
+}
+if (bench_format eq 'pdf') {
+    set terminal pdfcairo size bench_width / 100.0, bench_height / 100.0 font 'Sans,7'
+}
+if (bench_format ne 'svg' && bench_format ne 'pdf') {
     if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
         set terminal pngcairo size bench_width, bench_height font 'Sans,10' background rgb 'white'
     } else {

@@ -714,6 +714,120 @@ static void test_hostile_names(void **state)
     free(r);
 }
 
+/* The figures a paper reader expects (issue 19): a non-paper network's Fig. 4 is not titled as
+ * the paper's; a validation experiment says "validation", never "test"; claims are labelled
+ * lines; comparisons carry +/-1 sd bands; a numeric swept key gets accuracy against it with
+ * error bars; the confusion matrix has a row-normalised panel, an opaque image and
+ * Fashion-MNIST's class names; the time figure plots CPU seconds beside wall; --format pdf. */
+static void test_figure_content(void **state)
+{
+    fixture *f = *state;
+    char db[400], claims_path[400];
+    snprintf(db, sizeof db, "%s/figs.db", f->dir);
+    snprintf(claims_path, sizeof claims_path, "%s/claims.toml", f->dir);
+    cli_write_text(claims_path, "[[claim]]\nclaim = \"val accuracy (someone 2020)\"\n"
+                                "value = 93.5\nunit = \"%\"\nmetric = \"accuracy\"\n"
+                                "experiment = \"v\"\nsource = \"s\"\n");
+    store *s = NULL;
+    err_info e = {0};
+    if (store_open(&s, db, &e))
+        fail_msg("%s", e.msg);
+    int64_t xid = 0;
+    store_experiment x = {.name = "v", .file = "v.toml", .spec_sha256 = "v1",
+                          .swept = "[\"optimizer\",\"lr\",\"seed\"]"};
+    if (store_experiment_put(s, &xid, &x, &e))
+        fail_msg("%s", e.msg);
+    static const char *const lrs[] = {"0.01", "0.1"};
+    for (int o = 0; o < 2; o++)
+        for (int l = 0; l < 2; l++)
+            for (int seed = 1; seed <= 2; seed++) {
+                char key[64], json[512];
+                snprintf(key, sizeof key, "v%d%d%d0000000000000000", o, l, seed);
+                snprintf(json, sizeof json,
+                         "{\"dataset\":\"fashion-mnist\",\"model\":\"lenet5\",\"validation\":"
+                         "10000,\"optimizer\":{\"kind\":\"%s\",\"lr\":%s},\"seed\":%d}",
+                         optimizers[o], lrs[l], seed);
+                put_run(s, xid, 0, key, json, optimizers[o], o, l, seed);
+            }
+    store_close(s);
+    char out[512];
+    snprintf(out, sizeof out, "%s/content", f->dir);
+    result *r = calloc(1, sizeof *r);
+    BENCH(r, f->dir, "--db", db, "-o", out, "--no-render", "--claims", claims_path);
+    if (r->status != 0)
+        fail_msg("exit %d: %s", r->status, r->err);
+    const char *fig4 = "fig4_optimizer-sgd_lr-0.01.gp";
+    assert_false(file_has(out, fig4, "set title 'Fig. 4"));
+    assert_true(file_has(out, fig4, "train and validation accuracy per epoch: model lenet5 on "
+                                    "fashion-mnist"));
+    assert_true(file_has(out, fig4, "title 'validation'"));
+    assert_false(file_has(out, fig4, "title 'test'"));
+    assert_false(file_has(out, fig4, "test accuracy"));
+    /* the claim: a dashed line and its label */
+    assert_true(file_has(out, fig4, "first 0.935 nohead dt 2"));
+    assert_true(file_has(out, fig4, "'claimed 93.5%: val accuracy (someone 2020)'"));
+    /* comparisons: bands under the lines, legend in the sweep's order (sgd before adam) */
+    const char *cmp = "optimizers.gp"; /* lr is an optimizer parameter: compared with it */
+    assert_true(file_has(out, cmp, "validation accuracy per epoch by optimizer"));
+    assert_true(file_has(out, cmp, "with filledcurves lt 1 notitle"));
+    assert_true(file_has(out, cmp, "with filledcurves lt 2 notitle"));
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s", out, cmp);
+    char *text = cli_read_file(p, NULL);
+    const char *sgd = strstr(text, "title 'optimizer=sgd lr=0.01'");
+    const char *adam = strstr(text, "title 'optimizer=adam lr=0.01'");
+    assert_true(sgd && adam && sgd < adam);
+    free(text);
+    assert_true(file_has(out, cmp, "claimed 93.5%"));
+    /* accuracy against the numeric key, per optimizer: value, mean, sd, n */
+    assert_true(file_has(out, "vs_lr_optimizer-sgd.gp", "with yerrorlines"));
+    assert_true(file_has(out, "vs_lr_optimizer-sgd.gp", "set logscale x"));
+    char want[128];
+    /* sgd (o = 0), last epoch 3: lr 0.01 is b = 0, lr 0.1 is b = 1; seeds 1, 2 */
+    snprintf(want, sizeof want, "0.01 %.9g %.9g 2\n0.1 %.9g", (acc_of(0, 0, 1, 3) + acc_of(0, 0, 2, 3)) / 2,
+             0.004 / sqrt(2.0), (acc_of(0, 1, 1, 3) + acc_of(0, 1, 2, 3)) / 2);
+    if (!file_has(out, "vs_lr_optimizer-sgd.dat", want))
+        fail_msg("vs_lr_optimizer-sgd.dat lacks '%s'", want);
+    assert_false(exists(out, "vs_seed.gp"));
+    /* confusion: counts and rows, opaque, class names */
+    const char *conf = "confusion_optimizer-sgd_lr-0.01.gp";
+    assert_true(file_has(out, conf, "set style fill solid 1.0 noborder"));
+    assert_true(file_has(out, conf, "'T-shirt/top' 0"));
+    assert_true(file_has(out, conf, "'Ankle boot' 9"));
+    assert_true(file_has(out, conf, "set multiplot layout 1, 2"));
+    /* a row of conf_of(seed): 90 + seed on the diagonal, (i + j) % 3 off it, summed over 2 */
+    int64_t row0 = 0;
+    for (int j = 0; j < K; j++)
+        row0 += conf_of(1, 0, j) + conf_of(2, 0, j);
+    snprintf(want, sizeof want, "%.6f %.6f", (double)(91 + 92) / (double)row0,
+             (double)(conf_of(1, 0, 1) + conf_of(2, 0, 1)) / (double)row0);
+    if (!file_has(out, "confusion_optimizer-sgd_lr-0.01_rows.dat", want))
+        fail_msg("rows lack '%s'", want);
+    /* time: CPU (cpu_s column) solid, wall dashed */
+    assert_true(file_has(out, "time.gp", "using 1:13 with linespoints"));
+    assert_true(file_has(out, "time.gp", "using 1:11 with lines lt 1 dt 2"));
+    assert_true(file_has(out, "optimizer-sgd_lr-0.01.dat", "cpu_s_mean cpu_s_sd"));
+    /* what the title rule lets through: the paper's network is the paper's Fig. 4 */
+    assert_true(file_has(out, fig4, "set yrange"));
+    snprintf(out, sizeof out, "%s/paperfig", f->dir);
+    BENCH(r, f->dir, "--db", f->db, "-e", "solo", "-o", out, "--no-render");
+    assert_int_equal(r->status, 0);
+    assert_true(file_has(out, "fig4.gp", "Fig. 4 (Lee & Rhee 2024): train and test accuracy"));
+    assert_true(file_has(out, "fig4.gp", "title 'test'"));
+    if (have_gnuplot()) {
+        snprintf(out, sizeof out, "%s/pdf", f->dir);
+        BENCH(r, f->dir, "--db", db, "-o", out, "--format", "pdf", "--claims", claims_path);
+        if (r->status != 0)
+            fail_msg("exit %d: %s", r->status, r->err);
+        snprintf(p, sizeof p, "%s/%s", out, "confusion_optimizer-sgd_lr-0.01.pdf");
+        char *pdf = cli_read_file(p, NULL);
+        assert_int_equal(strncmp(pdf, "%PDF-", 5), 0);
+        free(pdf);
+        assert_exists(out, "vs_lr_optimizer-adam.pdf");
+    }
+    free(r);
+}
+
 static void test_errors(void **state)
 {
     fixture *f = *state;
@@ -774,6 +888,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_planted_style_is_not_loaded, setup, teardown),
         cmocka_unit_test(test_dir_names),
+        cmocka_unit_test_setup_teardown(test_figure_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_names, setup, teardown),
     };
     return cmocka_run_group_tests_name("plot", tests, NULL, NULL);
