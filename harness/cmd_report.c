@@ -8,13 +8,15 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "html.h"
 #include "report.h"
 #include "store.h"
 
 static const char report_usage[] =
     "usage: bench report [--experiment NAME] [--f1] [--per-class] [--confusion RUN] [--paper]\n"
     "                    [--runs | --provenance] [--group-by KEYS] [--pool-builds] [--epoch N]\n"
-    "                    [--no-compare] [--format FORMAT] [--db PATH]\n"
+    "                    [--no-compare] [--format FORMAT] [--out FILE] [--claims FILE]\n"
+    "                    [--db PATH]\n"
     "\n"
     "Aggregate the runs of the results database over seeds. Runs are averaged only when their\n"
     "configurations differ in nothing but the seed and one build made them; groups are\n"
@@ -42,7 +44,10 @@ static const char report_usage[] =
     "  --epoch N              report at epoch N instead of each run's last\n"
     "  --compare              comparisons even when fewer than 2 groups have n >= 2\n"
     "  --no-compare           no comparisons\n"
-    "  --format FORMAT        table (default), md, csv or json (see README 'Report formats')\n"
+    "  --format FORMAT        table (default), md, csv or json (see README 'Report formats');\n"
+    "                         html: one self-contained page (verdicts, tables, figures as\n"
+    "                         inline SVG, provenance; no network, no JavaScript)\n"
+    "  --out FILE             with --format html: write the page to FILE (default stdout)\n"
     "  --db PATH              results database (default results/bench.db)\n"
     "  -h, --help             this help\n";
 
@@ -61,6 +66,7 @@ enum {
     OPT_NO_COMPARE,
     OPT_FORMAT,
     OPT_CLAIMS,
+    OPT_OUT,
 };
 
 static const struct option report_options_table[] = {
@@ -79,13 +85,14 @@ static const struct option report_options_table[] = {
     {"no-compare", no_argument, NULL, OPT_NO_COMPARE},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"claims", required_argument, NULL, OPT_CLAIMS},
+    {"out", required_argument, NULL, OPT_OUT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 int cmd_report(int argc, char **argv)
 {
-    const char *db = "results/bench.db", *confusion = NULL, *claims_file = NULL;
+    const char *db = "results/bench.db", *confusion = NULL, *claims_file = NULL, *out = NULL;
     bool paper = false;
     table_format fmt = TABLE_TEXT;
     report_options o = report_options_default();
@@ -103,6 +110,7 @@ int cmd_report(int argc, char **argv)
         case OPT_CONFUSION: confusion = optarg; break;
         case OPT_PAPER: paper = true; break;
         case OPT_CLAIMS: claims_file = optarg; break;
+        case OPT_OUT: out = optarg; break;
         case OPT_RUNS: o.runs = true; break;
         case OPT_PROVENANCE: o.provenance = true; break;
         case OPT_GROUP_BY: o.group_by = optarg; break;
@@ -114,7 +122,7 @@ int cmd_report(int argc, char **argv)
         case OPT_COMPARE: o.compare = 1; break;
         case OPT_NO_COMPARE: o.compare = 0; break;
         case OPT_FORMAT:
-            if (table_format_parse(&fmt, optarg, &e))
+            if (table_format_parse_page(&fmt, optarg, &e))
                 return cmd_usage_error("report", "--format: %s", e.msg);
             break;
         default: return cmd_bad_option("report", argv);
@@ -133,11 +141,27 @@ int cmd_report(int argc, char **argv)
                                                : NULL;
     if (view && other)
         return cmd_usage_error("report", "%s and %s are separate reports", view, other);
+    if (out && fmt != TABLE_HTML)
+        return cmd_usage_error("report", "--out writes a page: it needs --format html");
+    if (fmt == TABLE_HTML && (view || other || o.group_by))
+        return cmd_usage_error("report", "--format html is the whole report: not with %s",
+                               view ? view : other ? other : "--group-by");
     store *s = NULL;
     if (store_open_readonly(&s, db, &e))
         return cmd_fail(&e);
     int rc;
-    if (confusion) {
+    if (fmt == TABLE_HTML) {
+        claims cl = {0};
+        char path[4096];
+        rc = claims_locate(path, sizeof path, claims_file, &e);
+        if (!rc)
+            rc = claims_load(&cl, path, &e);
+        html_options h = {.experiment = o.experiment, .db_path = db, .epoch = o.epoch,
+                          .claims = &cl};
+        if (!rc)
+            rc = out ? html_report_file(out, s, &h, &e) : html_report(stdout, s, &h, &e);
+        claims_release(&cl);
+    } else if (confusion) {
         rc = report_confusion(stdout, s, confusion, o.epoch, fmt, &e);
     } else if (paper) {
         report_claim *rows = NULL;
