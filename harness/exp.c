@@ -92,7 +92,7 @@ typedef struct exp_cfg {
     int64_t eval_train, eval_test;
 } exp_cfg;
 
-/* The paper's configuration (DESIGN.md §2) plus the harness's evaluation defaults. */
+/* The paper's configuration (experiments/README.md, "The paper's protocol") plus the harness's evaluation defaults. */
 static void exp_cfg_default(exp_cfg *c)
 {
     memset(c, 0, sizeof *c);

@@ -1,5 +1,5 @@
 /* exp: experiment files. A TOML file becomes a validated experiment and a flat, printable list
- * of fully resolved runs before anything trains (STYLE.md rule 9).
+ * of fully resolved runs before anything trains (README.md "Conventions" rule 9).
  *
  * The schema is documented in experiments/README.md. In short: tables [experiment], [data],
  * [model], [training], [evaluation], [budget], [sweep] and [optimizer.NAME]; every key of

@@ -40,7 +40,7 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
 
 /* ---- schema ------------------------------------------------------------------------------
  * migrations[v] takes a database from user_version v to v+1. A new file starts at 0 and runs
- * them all; never edit a released entry, append a new one. Version 1 is DESIGN.md §4 as first
+ * them all; never edit a released entry, append a new one. Version 1 is the schema as first
  * written; version 2 adds what running sweeps showed was missing (build type and `git
  * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
  * table so that two experiment files may share a run, indexes); version 3 records the owner

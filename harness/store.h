@@ -1,7 +1,7 @@
 /* store: the results database (SQLite), and the only module of bench that touches SQLite.
  *
  * One file (results/bench.db by default) holds experiments, builds, hosts, data sets, runs and
- * their per-epoch metrics (DESIGN.md §4). The store owns one connection in WAL mode with foreign
+ * their per-epoch metrics. The store owns one connection in WAL mode with foreign
  * keys on and a busy timeout, so that several processes may open the same file; the schema
  * version lives in `PRAGMA user_version` and older files are migrated forward on open. Every
  * statement is prepared with bound parameters: text from users (experiment names, configuration

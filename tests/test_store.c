@@ -252,7 +252,7 @@ static void test_schema_created(void **state)
     assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
 }
 
-/* The schema of version 1 as it was released (DESIGN.md §4): a frozen copy, because the point
+/* The schema of version 1 as it was released: a frozen copy, because the point
  * is to migrate a file written by an older bench. */
 static const char v1_schema[] =
     "CREATE TABLE experiments(id INTEGER PRIMARY KEY, name TEXT NOT NULL, file TEXT,"
