@@ -59,30 +59,11 @@ static const struct option plot_options_table[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* The scripts written, to render afterwards. */
-typedef struct script_list {
-    char **v;
-    int n, cap;
-} script_list;
-
+/* Say what was written, and keep the scripts to render. */
 static int note_file(void *ctx, const char *path, const char *kind)
 {
-    script_list *l = ctx;
     printf("wrote %s\n", path);
-    if (strcmp(kind, "script") != 0)
-        return 0;
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 32;
-        char **v = realloc(l->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    if (!(l->v[l->n] = strdup(path)))
-        return ERR_NOMEM;
-    l->n++;
-    return 0;
+    return plot_scripts_note(ctx, path, kind);
 }
 
 /* The image a script writes: its path with .gp replaced by the format's extension. */
@@ -129,7 +110,7 @@ int cmd_plot(int argc, char **argv)
     store *s = NULL;
     plot_set set = {0};
     claims cl = {0};
-    script_list scripts = {0};
+    plot_scripts scripts = {0};
     int rc = CMD_OK;
     if (store_open_readonly(&s, db, &e) || plot_load(&set, s, &q, &e)) {
         rc = cmd_fail(&e);
@@ -188,9 +169,7 @@ int cmd_plot(int argc, char **argv)
         printf("wrote %s\n", image);
     }
 done:
-    for (int i = 0; i < scripts.n; i++)
-        free(scripts.v[i]);
-    free(scripts.v);
+    plot_scripts_free(&scripts);
     plot_set_release(&set);
     claims_release(&cl);
     store_close(s);

@@ -13,7 +13,6 @@
 
 #include "plot.h"
 #include "table.h"
-#include "vec.h"
 
 #ifndef BENCH_VERSION
 #define BENCH_VERSION "unknown"
@@ -27,33 +26,9 @@ static const char html_css[] =
     "th,td{border:1px solid #ddd;padding:.25em .6em;white-space:nowrap}"
     "th{background:#f3f3f3}td.r,th.r{text-align:right}td.l,th.l{text-align:left}"
     "p.notes{font-size:.85em;color:#555}"
-    "figure.plot{margin:1em 0;max-width:100%}figure.plot svg{max-width:100%;height:auto}"
+    "figure.plot{display:inline-block;vertical-align:top;width:49%;margin:.5em 0}"
+    "figure.plot svg{width:100%;height:auto}"
     "figcaption{font-size:.8em;color:#666}.meta{color:#555;font-size:.9em}";
-
-/* The scripts plot_write wrote, to render. */
-typedef struct script_list {
-    char **v;
-    int n, cap;
-} script_list;
-
-static int note_script(void *ctx, const char *path, const char *kind)
-{
-    script_list *l = ctx;
-    if (strcmp(kind, "script") != 0)
-        return 0;
-    if (!vec_grow((void **)&l->v, l->n, &l->cap, sizeof *l->v) || !(l->v[l->n] = strdup(path)))
-        return ERR_NOMEM;
-    l->n++;
-    return 0;
-}
-
-static void scripts_free(script_list *l)
-{
-    for (int i = 0; i < l->n; i++)
-        free(l->v[i]);
-    free(l->v);
-    *l = (script_list){0};
-}
 
 static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -114,10 +89,10 @@ static int figures(FILE *f, const plot_set *set, const html_options *o, const ch
         const plot_experiment *x = &set->x[i];
         char dir[PLOT_PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", tmp, x->dir_name);
-        script_list l = {0};
+        plot_scripts l = {0};
         plot_options po = {.dir = dir, .format = PLOT_SVG, .claims = o->claims};
         table_heading(f, TABLE_HTML, 1, "figures of %s", x->name);
-        rc = plot_write(x, &po, note_script, &l, e);
+        rc = plot_write(x, &po, plot_scripts_note, &l, e);
         if (rc == ERR_NOMEM && !e->msg[0])
             rc = err_set(e, ERR_NOMEM, "out of memory");
         for (int k = 0; k < l.n && !rc; k++) {
@@ -128,7 +103,7 @@ static int figures(FILE *f, const plot_set *set, const html_options *o, const ch
             if (!(rc = plot_render(l.v[k], e)))
                 rc = inline_svg(f, svg, base, e);
         }
-        scripts_free(&l);
+        plot_scripts_free(&l);
     }
     return rc;
 }

@@ -18,6 +18,7 @@
 #include "exp.h"
 #include "proc.h"
 #include "sha256.h"
+#include "vec.h"
 
 static const char *const plot_format_names[PLOT_FORMAT_COUNT] = {
     [PLOT_PNG] = "png",
@@ -1617,6 +1618,25 @@ int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn f
     free(all);
     free(titles);
     return rc;
+}
+
+int plot_scripts_note(void *ctx, const char *path, const char *kind)
+{
+    plot_scripts *l = ctx;
+    if (strcmp(kind, "script") != 0)
+        return 0;
+    if (!vec_grow((void **)&l->v, l->n, &l->cap, sizeof *l->v) || !(l->v[l->n] = strdup(path)))
+        return ERR_NOMEM;
+    l->n++;
+    return 0;
+}
+
+void plot_scripts_free(plot_scripts *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    *l = (plot_scripts){0};
 }
 
 /* ---- rendering ---------------------------------------------------------------------------- */

@@ -164,6 +164,16 @@ typedef struct plot_options {
 /* Called for every file plot_write wrote, kind "data" or "script"; a non-zero return stops plot_write with that value. */
 typedef int (*plot_file_fn)(void *ctx, const char *path, const char *kind);
 
+/* The scripts plot_write wrote, to render afterwards: plot_scripts_note is a plot_file_fn
+ * whose ctx is a plot_scripts (zeroed first); it keeps a copy of each "script" path (ERR_NOMEM
+ * when out of memory). Free with plot_scripts_free. */
+typedef struct plot_scripts {
+    char **v;    /* (n) paths, in the order written */
+    int n, cap;
+} plot_scripts;
+int plot_scripts_note(void *ctx, const char *path, const char *kind);
+void plot_scripts_free(plot_scripts *l);
+
 /* Write x's data files and scripts into o->dir (made with its parents when missing).
  * Errors: ERR_IO naming the directory or file that could not be made or written. */
 int plot_write(const plot_experiment *x, const plot_options *o, plot_file_fn fn, void *ctx,

@@ -89,18 +89,24 @@ static char *page_checks(const char *path)
     return html;
 }
 
+/* bench report --format html --out DIR/page.html on f: the page's path in page. */
+static void write_page(char *page, size_t n, const fix_db *f, cli_result *r)
+{
+    snprintf(page, n, "%s/page.html", f->dir);
+    cli_run_bench(r, NULL, (const char *const[]){"report", "--db", f->db, "--format", "html",
+                                                 "--out", page, NULL});
+    if (r->status != 0)
+        fail_msg("exit %d: %s", r->status, r->err);
+}
+
 static void test_page(void **state)
 {
     (void)state;
     fix_db *f = make_db();
     char page[400];
-    snprintf(page, sizeof page, "%s/page.html", f->dir);
     cli_result *r = malloc(sizeof *r);
     assert_non_null(r);
-    cli_run_bench(r, NULL, (const char *const[]){"report", "--db", f->db, "--format", "html",
-                                                 "--out", page, NULL});
-    if (r->status != 0)
-        fail_msg("exit %d: %s", r->status, r->err);
+    write_page(page, sizeof page, f, r);
     assert_string_equal(r->out, "");
     char *html = page_checks(page);
     if (plot_gnuplot_available()) {
@@ -162,13 +168,9 @@ static void test_browser(void **state)
     }
     fix_db *f = make_db();
     char page[400], cmd[4096];
-    snprintf(page, sizeof page, "%s/page.html", f->dir);
     cli_result *r = malloc(sizeof *r);
     assert_non_null(r);
-    cli_run_bench(r, NULL, (const char *const[]){"report", "--db", f->db, "--format", "html",
-                                                 "--out", page, NULL});
-    if (r->status != 0)
-        fail_msg("exit %d: %s", r->status, r->err);
+    write_page(page, sizeof page, f, r);
     char *html = page_checks(page);
     int figures = count(html, "<figure class=\"plot\">");
     free(html);
