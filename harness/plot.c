@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -637,6 +638,106 @@ static void common_value(char *out, size_t size, json_t **flat, int n, const cha
         }
 }
 
+/* ---- the plan's order ---------------------------------------------------------------------
+ * Runs are read in run-key order; legends list groups in the order the experiment file sweeps
+ * them, which is the plan position each version of the file recorded for its runs. */
+typedef struct keyed_run {
+    const char *key;
+    int run;            /* index into x->runs */
+} keyed_run;
+
+typedef struct plan_ctx {
+    plot_experiment *x;
+    keyed_run *by_key;  /* (x->n_runs) sorted by run key */
+    int64_t *ids;       /* (n) version ids, oldest first */
+    int n, cap;
+    int nomem;
+} plan_ctx;
+
+static int plan_version(void *ctx, const store_experiment_row *row)
+{
+    plan_ctx *p = ctx;
+    if (!vec_grow((void **)&p->ids, p->n, &p->cap, sizeof *p->ids))
+        return p->nomem = ERR_NOMEM;
+    p->ids[p->n++] = row->id;
+    return 0;
+}
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    return strcmp(((const keyed_run *)a)->key, ((const keyed_run *)b)->key);
+}
+
+/* A newer version's position replaces an older one's. */
+static int plan_run(void *ctx, const store_report_row *row)
+{
+    plan_ctx *p = ctx;
+    keyed_run want = {.key = row->run_key};
+    const keyed_run *hit =
+        bsearch(&want, p->by_key, (size_t)p->x->n_runs, sizeof *p->by_key, keyed_cmp);
+    if (hit && row->position >= 0)
+        p->x->runs[hit->run].position = row->position;
+    return 0;
+}
+
+/* Reorder x's groups by the smallest plan position of their runs (stable: groups without
+ * one keep their order, after the others). */
+static int plan_order(plot_experiment *x, store *s, err_info *e)
+{
+    plan_ctx p = {.x = x};
+    int rc = 0;
+    int *order = NULL, *minpos = NULL, *where = NULL;
+    plot_group *sorted = NULL;
+    for (int i = 0; i < x->n_runs; i++)
+        x->runs[i].position = -1;
+    p.by_key = malloc((size_t)x->n_runs * sizeof *p.by_key);
+    order = malloc((size_t)x->n_groups * sizeof *order);
+    minpos = malloc((size_t)x->n_groups * sizeof *minpos);
+    where = malloc((size_t)x->n_groups * sizeof *where);
+    sorted = malloc((size_t)x->n_groups * sizeof *sorted);
+    if (!p.by_key || !order || !minpos || !where || !sorted) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < x->n_runs; i++)
+        p.by_key[i] = (keyed_run){.key = x->runs[i].run_key, .run = i};
+    qsort(p.by_key, (size_t)x->n_runs, sizeof *p.by_key, keyed_cmp);
+    if ((rc = store_experiments(s, x->name, plan_version, &p, e)))
+        goto done;
+    for (int v = 0; v < p.n && !rc; v++)
+        rc = store_report_runs(s, p.ids[v], 0, plan_run, &p, e);
+    if (rc || (rc = p.nomem ? err_set(e, ERR_NOMEM, "out of memory") : 0))
+        goto done;
+    for (int g = 0; g < x->n_groups; g++) {
+        minpos[g] = INT_MAX;
+        order[g] = g;
+    }
+    for (int i = 0; i < x->n_runs; i++)
+        if (x->runs[i].position >= 0 && x->runs[i].position < minpos[x->runs[i].group])
+            minpos[x->runs[i].group] = x->runs[i].position;
+    for (int i = 1; i < x->n_groups; i++) /* insertion sort: stable */
+        for (int j = i; j > 0 && minpos[order[j - 1]] > minpos[order[j]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (int g = 0; g < x->n_groups; g++) {
+        sorted[g] = x->groups[order[g]];
+        where[order[g]] = g;
+    }
+    memcpy(x->groups, sorted, (size_t)x->n_groups * sizeof *sorted);
+    for (int i = 0; i < x->n_runs; i++)
+        x->runs[i].group = where[x->runs[i].group];
+done:
+    free(p.by_key);
+    free(p.ids);
+    free(order);
+    free(minpos);
+    free(where);
+    free(sorted);
+    return rc;
+}
+
 /* Build experiment x from the raw runs idx[0..n) (all of one experiment). */
 static int build_experiment(plot_experiment *x, store *s, const raw_list *l, const int *idx,
                             int n, const char *only_run, err_info *e)
@@ -716,6 +817,8 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
                  x->runs[0].run_key, (long long)x->runs[0].seed);
         snprintf(x->groups[0].slug, sizeof x->groups[0].slug, "run-%.12s", x->runs[0].run_key);
     }
+    if (!only_run && (rc = plan_order(x, s, e)))
+        goto done;
     if (!only_run)
         unique_slugs(x);
     if ((rc = read_series(x, s, l, idx, e)))

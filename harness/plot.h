@@ -83,6 +83,8 @@ typedef struct plot_run {
     int64_t *confusion;     /* (k,k) row = true class, column = predicted, last epoch */
     int confusion_epoch;    /* the epoch it is of */
     int group;              /* index into plot_experiment.groups */
+    int position;           /* its place in the plan of the newest version of its experiment
+                             * file that plans it; -1 when not recorded */
 } plot_run;
 
 /* Runs equal in every configuration key but the seed. */
@@ -132,7 +134,9 @@ typedef struct plot_experiment {
     int n_keys;
     plot_key *keys;                 /* (n_keys) */
     int n_groups;
-    plot_group *groups;             /* (n_groups) in order of first appearance */
+    plot_group *groups;             /* (n_groups) in the order the experiment file plans them
+                                     * (its sweep's order: legends list them so), groups
+                                     * without a recorded plan after, by first appearance */
 } plot_experiment;
 
 typedef struct plot_set {

@@ -71,15 +71,15 @@ static double acc_of(int o, int b, int seed, int ep)
 
 static int64_t conf_of(int seed, int i, int j) { return i == j ? 90 + seed : (i + j) % 3; }
 
-/* A run with N_EPOCHS epochs that ends as `status`. */
-static void put_run_as(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
-                       const char *optimizer, int o, int b, int seed, int status)
+/* A run with N_EPOCHS epochs that ends as `status`, at plan position `position` (-1: none). */
+static void put_run_at(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
+                       const char *optimizer, int o, int b, int seed, int status, int position)
 {
     err_info e = {0};
     store_run r = {.run_key = key, .experiment_id = xid, .build_id = bid, .config_json = json,
                    .model = "paper", .optimizer = optimizer, .lr = 0.1, .bn = b == 0,
                    .seed = seed, .batch = 100, .epochs = N_EPOCHS, .sampling = "shuffle",
-                   .threads = 1, .eval_n = 1000};
+                   .threads = 1, .eval_n = 1000, .position = position};
     bool claimed = false;
     if (store_run_queue(s, NULL, &r, false, &e) || store_run_start(s, key, &claimed, &e) ||
         !claimed)
@@ -106,6 +106,12 @@ static void put_run_as(store *s, int64_t xid, int64_t bid, const char *key, cons
     store_run_end end = {.status = status, .wall_s = 33, .cpu_s = 60};
     if (store_run_finish(s, key, &end, &e))
         fail_msg("%s", e.msg);
+}
+
+static void put_run_as(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
+                       const char *optimizer, int o, int b, int seed, int status)
+{
+    put_run_at(s, xid, bid, key, json, optimizer, o, b, seed, status, -1);
 }
 
 static void put_run(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
@@ -828,6 +834,54 @@ static void test_figure_content(void **state)
     free(r);
 }
 
+/* Groups (and so legends) in the order the experiment file plans them, not in run-key order:
+ * the sweep lists sgd, adam, momentum, whose run keys sort the other way. */
+static void test_sweep_order(void **state)
+{
+    fixture *f = *state;
+    char db[400];
+    snprintf(db, sizeof db, "%s/order.db", f->dir);
+    store *s = NULL;
+    err_info e = {0};
+    if (store_open(&s, db, &e))
+        fail_msg("%s", e.msg);
+    int64_t xid = 0;
+    store_experiment x = {.name = "order", .file = "o.toml", .spec_sha256 = "o1",
+                          .swept = "[\"optimizer\",\"seed\"]"};
+    if (store_experiment_put(s, &xid, &x, &e))
+        fail_msg("%s", e.msg);
+    static const char *const plan[] = {"sgd", "adam", "momentum"};
+    static const char *const keys[] = {"z", "m", "a"}; /* key order: momentum, adam, sgd */
+    for (int o = 2; o >= 0; o--) /* queued in that order too */
+        for (int seed = 1; seed <= 2; seed++) {
+            char key[64], json[256];
+            snprintf(key, sizeof key, "%s%d000000000000000", keys[o], seed);
+            snprintf(json, sizeof json, "{\"optimizer\":{\"kind\":\"%s\"},\"seed\":%d}", plan[o],
+                     seed);
+            put_run_at(s, xid, 0, key, json, plan[o], 0, 0, seed, RUN_COMPLETED,
+                       2 * o + seed - 1);
+        }
+    plot_set set = {0};
+    plot_query q = {.experiment = "order"};
+    if (plot_load(&set, s, &q, &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(set.x[0].n_groups, 3);
+    assert_string_equal(set.x[0].groups[0].label, "optimizer=sgd");
+    assert_string_equal(set.x[0].groups[1].label, "optimizer=adam");
+    assert_string_equal(set.x[0].groups[2].label, "optimizer=momentum");
+    /* each run still points at its own group */
+    for (int i = 0; i < set.x[0].n_runs; i++) {
+        const plot_run *r = &set.x[0].runs[i];
+        const char *want = r->run_key[0] == 'z' ? "optimizer=sgd"
+                           : r->run_key[0] == 'm' ? "optimizer=adam"
+                                                  : "optimizer=momentum";
+        assert_string_equal(set.x[0].groups[r->group].label, want);
+        assert_int_equal(set.x[0].groups[r->group].n_runs, 2);
+    }
+    plot_set_release(&set);
+    store_close(s);
+}
+
 static void test_errors(void **state)
 {
     fixture *f = *state;
@@ -888,6 +942,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_planted_style_is_not_loaded, setup, teardown),
         cmocka_unit_test(test_dir_names),
+        cmocka_unit_test_setup_teardown(test_sweep_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_figure_content, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hostile_names, setup, teardown),
     };
