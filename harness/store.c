@@ -41,7 +41,8 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * written; version 2 adds what running sweeps showed was missing (build type and `git
  * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
  * table so that two experiment files may share a run, indexes); version 3 records the owner
- * process of a RUNNING run; version 4 stores `bench perf` measurements. */
+ * process of a RUNNING run; version 4 stores `bench perf` measurements; version 5 stores how
+ * contended each epoch and measurement was. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -145,6 +146,15 @@ static const char *const migrations[] = {
      "  fwd_pct_peak REAL, bwd_pct_peak REAL,"
      "  PRIMARY KEY(measurement_id, step));"
      "CREATE INDEX perf_measurements_build ON perf_measurements(build_id);"),
+    /* 4 -> 5: time you can trust. Beside an epoch's wall and CPU time, the run-queue wait of
+     * its threads (seconds they were ready but had no CPU) and its involuntary context
+     * switches (timing.h); the same for the timed iterations of a perf measurement, with
+     * their CPU time. NULL where not measured (rows written before). */
+    ("ALTER TABLE epochs ADD COLUMN wait_s REAL;"
+     "ALTER TABLE epochs ADD COLUMN nivcsw INTEGER;"
+     "ALTER TABLE perf_measurements ADD COLUMN cpu_s REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN wait_s REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN nivcsw INTEGER;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -239,6 +249,21 @@ static void bind_real(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_null(st, i);
     else
         sqlite3_bind_double(st, i, v);
+}
+
+/* A count that may be unknown (negative): NULL then. */
+static void bind_count(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v < 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+/* A count read back: -1 for NULL. */
+static int64_t col_count(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -1050,8 +1075,8 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
     rc = prepare(s, &st,
                  "INSERT INTO epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc,"
                  " precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s,"
-                 " cpu_s, images_per_s) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                 " ?12, ?13, ?14)",
+                 " cpu_s, images_per_s, wait_s, nivcsw) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                 " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                  e);
     if (rc)
         goto done;
@@ -1060,9 +1085,11 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
     const double vals[] = {ep->train_loss,      ep->train_acc,    ep->test_loss,
                            ep->test_acc,        ep->precision_macro, ep->recall_macro,
                            ep->f1_macro,        ep->auroc_macro,  ep->f1_weighted,
-                           ep->wall_s,          ep->cpu_s,        ep->images_per_s};
+                           ep->wall_s,          ep->cpu_s,        ep->images_per_s,
+                           ep->wait_s};
     for (int i = 0; i < (int)(sizeof vals / sizeof vals[0]); i++)
         bind_real(st, 3 + i, vals[i]);
+    bind_count(st, 16, ep->nivcsw);
     rc = step_done(s, st, e);
     if (rc)
         goto done;
@@ -1210,9 +1237,10 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
                  "INSERT INTO perf_measurements(created_at, build_id, host_id, dataset_id, data,"
                  " threads, iterations, batch, kernel_set, unfused, kernels, peak_size,"
                  " peak_gflops, iter_ms, gflops, pct_peak, images_per_s, epoch_s, eval_s,"
-                 " peak_rss_bytes, load_before, load_after, torch_epoch_s) VALUES(" NOW_SQL
+                 " peak_rss_bytes, load_before, load_after, torch_epoch_s, cpu_s, wait_s,"
+                 " nivcsw) VALUES(" NOW_SQL
                  ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-                 " ?18, ?19, ?20, ?21, ?22)",
+                 " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
                  e);
     if (rc)
         goto done;
@@ -1235,6 +1263,9 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
     bind_real(st, 20, p->load_before);
     bind_real(st, 21, p->load_after);
     bind_real(st, 22, p->torch_epoch_s);
+    bind_real(st, 23, p->cpu_s);
+    bind_real(st, 24, p->wait_s);
+    bind_count(st, 25, p->nivcsw);
     if ((rc = step_done(s, st, e)) != 0)
         goto done;
     const int64_t mid = sqlite3_last_insert_rowid(s->db);
@@ -1316,6 +1347,9 @@ static int perf_row(sqlite3_stmt *st, void *arg)
             .load_after = col_real(st, 25),
             .torch_epoch_s = col_real(st, 26),
             .n_steps = sqlite3_column_int(st, 27),
+            .cpu_s = col_real(st, 28),
+            .wait_s = col_real(st, 29),
+            .nivcsw = col_count(st, 30),
         },
     };
     return v->fn(v->ctx, &r);
@@ -1331,7 +1365,8 @@ int store_perfs(store *s, store_perf_fn fn, void *ctx, err_info *e)
                      " p.kernel_set, p.unfused, p.kernels, p.peak_size, p.peak_gflops, p.iter_ms,"
                      " p.gflops, p.pct_peak, p.images_per_s, p.epoch_s, p.eval_s,"
                      " p.peak_rss_bytes, p.load_before, p.load_after, p.torch_epoch_s,"
-                     " (SELECT count(*) FROM perf_steps q WHERE q.measurement_id = p.id)"
+                     " (SELECT count(*) FROM perf_steps q WHERE q.measurement_id = p.id),"
+                     " p.cpu_s, p.wait_s, p.nivcsw"
                      " FROM perf_measurements p LEFT JOIN builds b ON b.id = p.build_id"
                      " LEFT JOIN datasets d ON d.id = p.dataset_id"
                      " ORDER BY p.created_at, p.id",
@@ -1715,7 +1750,7 @@ int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_f
     int rc = prepare(s, &st,
                      "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc,"
                      " precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted,"
-                     " wall_s, cpu_s, images_per_s FROM epochs WHERE run_key = ?1"
+                     " wall_s, cpu_s, images_per_s, wait_s, nivcsw FROM epochs WHERE run_key = ?1"
                      " ORDER BY epoch",
                      e);
     if (rc)
@@ -1738,6 +1773,8 @@ int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_f
             .wall_s = col_real(st, 11),
             .cpu_s = col_real(st, 12),
             .images_per_s = col_real(st, 13),
+            .wait_s = col_real(st, 14),
+            .nivcsw = col_count(st, 15),
         };
         epoch_classes c = {0};
         if (with_classes)

@@ -20,13 +20,15 @@
  *   experiment_runs(experiment_id, run_key)   which experiments asked for a run: two experiment
  *        files that resolve to the same configuration share one run (same run_key)
  *   epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,
- *          recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s)
+ *          recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s,
+ *          wait_s, nivcsw)   times of the training iterations (timing.h)
  *   class_metrics(run_key, epoch, class, precision, recall, f1, support)
  *   confusion(run_key, epoch, true_class, pred_class, count)
  *   perf_measurements(id, created_at, build_id, host_id, dataset_id, data, threads,
  *        iterations, batch, kernel_set, unfused, kernels, peak_size, peak_gflops, iter_ms,
  *        gflops, pct_peak, images_per_s, epoch_s, eval_s, peak_rss_bytes, load_before,
- *        load_after, torch_epoch_s)   one `bench perf` figure set at one thread count
+ *        load_after, torch_epoch_s, cpu_s, wait_s, nivcsw)   one `bench perf` figure set at
+ *        one thread count
  *   perf_steps(measurement_id, step, layers, fwd_ms, bwd_ms, fwd_gflops, bwd_gflops,
  *        fwd_pct_peak, bwd_pct_peak)   its per-layer profile, one row per step
  * Deleting a run's epochs cascades to its class_metrics and confusion rows; deleting a
@@ -142,7 +144,10 @@ typedef struct store_epoch {
     int epoch;               /* 1-based */
     double train_loss, train_acc, test_loss, test_acc;
     double precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted;
-    double wall_s, cpu_s, images_per_s;
+    double wall_s, cpu_s, images_per_s; /* of the training iterations (evaluation excluded):
+                              * elapsed, CPU of all threads (user + system) */
+    double wait_s;           /* run-queue wait of its threads (timing.h); NAN unknown (NULL) */
+    int64_t nivcsw;          /* involuntary context switches; -1 unknown (NULL) */
     int k;                   /* number of classes */
     const double *precision; /* (k) */
     const double *recall;    /* (k) */
@@ -190,6 +195,9 @@ typedef struct store_perf {
     int64_t peak_rss_bytes;     /* of the measuring process, 0 = unknown */
     double load_before, load_after; /* 1-minute load average around the measurement */
     double torch_epoch_s;       /* PyTorch's s/epoch (bench perf --torch), else NAN */
+    double cpu_s, wait_s;       /* CPU time and run-queue wait of its timed iterations
+                                 * (timing.h: contended when wait > 10% of CPU); NAN unknown */
+    int64_t nivcsw;             /* their involuntary context switches; -1 unknown */
     int n_steps;
     const store_perf_step *steps; /* (n_steps), may be NULL when n_steps == 0 */
 } store_perf;

@@ -361,6 +361,13 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
 }
 
+/* Version 5 undone: what turns a current file into a version 4 one. */
+static const char undo_v5[] = "ALTER TABLE epochs DROP COLUMN wait_s;"
+                              "ALTER TABLE epochs DROP COLUMN nivcsw;"
+                              "ALTER TABLE perf_measurements DROP COLUMN cpu_s;"
+                              "ALTER TABLE perf_measurements DROP COLUMN wait_s;"
+                              "ALTER TABLE perf_measurements DROP COLUMN nivcsw;";
+
 /* A file of version 3 (the last before the perf tables), with a run: reading it (when the
  * file may be written) or opening it for writing adds the tables and keeps the run. */
 static void test_migrate_from_v3(void **state)
@@ -370,6 +377,7 @@ static void test_migrate_from_v3(void **state)
     queue_ok(s, "run-v3", STORE_ABSENT);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
+    raw_exec(db, undo_v5);
     raw_exec(db, "DROP TABLE perf_steps; DROP TABLE perf_measurements; PRAGMA user_version = 3;");
     sqlite3_close(db);
     err_info e = {0};
@@ -388,6 +396,70 @@ static void test_migrate_from_v3(void **state)
                                       " AND kernel_set = 'generic'",
                                NULL),
                      1);
+}
+
+/* Timings read back from an epoch. */
+typedef struct epoch_times {
+    int n;
+    double wall_s[4], cpu_s[4], wait_s[4];
+    int64_t nivcsw[4];
+} epoch_times;
+
+static int read_times(void *ctx, const store_epoch *ep)
+{
+    epoch_times *w = ctx;
+    if (w->n < 4) {
+        w->wall_s[w->n] = ep->wall_s;
+        w->cpu_s[w->n] = ep->cpu_s;
+        w->wait_s[w->n] = ep->wait_s;
+        w->nivcsw[w->n] = ep->nivcsw;
+    }
+    w->n++;
+    return 0;
+}
+
+/* A file of version 4 with an epoch: opening it adds the contention columns; the old epoch
+ * reads them as unknown (NAN, -1), a new one keeps what it was given. */
+static void test_migrate_from_v4(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    queue_ok(s, "run-v4", STORE_ABSENT);
+    assert_int_equal(run_start(s, "run-v4", &e), 0);
+    put_epoch_ok(s, "run-v4", 1);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, undo_v5);
+    raw_exec(db, "PRAGMA user_version = 4;");
+    sqlite3_close(db);
+
+    s = open_ok(f->db);
+    assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
+    epoch3 x;
+    make_epoch3(&x, "run-v4", 2);
+    x.ep.wait_s = 0.75;
+    x.ep.nivcsw = 42;
+    assert_int_equal(store_epoch_put(s, &x.ep, &e), 0);
+    epoch_times w = {0};
+    assert_int_equal(store_epochs(s, "run-v4", false, read_times, &w, &e), 0);
+    assert_int_equal(w.n, 2);
+    assert_close(w.wall_s[0], 1.5, 0);
+    assert_close(w.cpu_s[0], 2.5, 0);
+    assert_true(isnan(w.wait_s[0]));
+    assert_int_equal(w.nivcsw[0], -1);
+    assert_close(w.wait_s[1], 0.75, 0);
+    assert_int_equal(w.nivcsw[1], 42);
+    /* an unknown wait and count are stored as NULL */
+    make_epoch3(&x, "run-v4", 3);
+    x.ep.wait_s = NAN;
+    x.ep.nivcsw = -1;
+    assert_int_equal(store_epoch_put(s, &x.ep, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs WHERE wait_s IS NULL AND"
+                                      " nivcsw IS NULL",
+                               NULL),
+                     2);
 }
 
 static void test_newer_schema_rejected(void **state)
@@ -858,7 +930,8 @@ static void make_perf2(perf2 *x, int threads, int64_t build_id, int64_t dataset_
         .iter_ms = 10.0 / threads, .gflops = 5.0 * threads, .pct_peak = 10.0 * threads,
         .images_per_s = 10000.0 * threads, .epoch_s = 6.0 / threads, .eval_s = 0.5,
         .peak_rss_bytes = 123456789, .load_before = 0.5, .load_after = 1.5,
-        .torch_epoch_s = NAN, .n_steps = 2, .steps = x->steps,
+        .torch_epoch_s = NAN, .cpu_s = 2.0 * threads, .wait_s = 0.25, .nivcsw = 17,
+        .n_steps = 2, .steps = x->steps,
     };
 }
 
@@ -899,6 +972,9 @@ static void test_perf_rows(void **state)
     assert_true(isnan(p->m.torch_epoch_s));
     assert_close(p->m.load_after, 1.5, 0);
     assert_int_equal(p->m.peak_rss_bytes, 123456789);
+    assert_close(p->m.cpu_s, 4.0, 0);
+    assert_close(p->m.wait_s, 0.25, 0);
+    assert_int_equal(p->m.nivcsw, 17);
     /* no build: no revision; a data set: its checksum; NULL figures read back as NAN */
     p = &w.v[1];
     assert_string_equal(p->git_sha, "(null)");
@@ -1119,6 +1195,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),
