@@ -32,6 +32,7 @@
 #include <sqlite3.h>
 
 #include "cli.h"
+#include "synth.h"
 
 typedef struct fixture {
     char dir[256];   /* temporary working directory */
@@ -48,51 +49,6 @@ static pid_t spawn(const char *cwd, const char *const *args, FILE *out, FILE *er
 
 #define RUN(r, f, ...) \
     cli_run_bench(r, &(cli_opts){.cwd = (f)->dir}, (const char *const[]){__VA_ARGS__, NULL})
-
-static void put_be32(FILE *f, uint32_t v)
-{
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
-    fwrite(b, 1, 4, f);
-}
-
-/* A learnable 10-class task on 1x28x28 images: class c lights a 6x6 patch at a position fixed
- * per class, over noise. Deterministic (LCG). */
-static void write_idx_set(const char *dir, const char *prefix, int n, uint32_t seed)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
-    FILE *fi = fopen(path, "wb");
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    FILE *fl = fopen(path, "wb");
-    assert_non_null(fi);
-    assert_non_null(fl);
-    put_be32(fi, 0x803);
-    put_be32(fi, (uint32_t)n);
-    put_be32(fi, 28);
-    put_be32(fi, 28);
-    put_be32(fl, 0x801);
-    put_be32(fl, (uint32_t)n);
-    uint32_t s = seed;
-    unsigned char img[784];
-    for (int i = 0; i < n; i++) {
-        s = s * 1664525u + 1013904223u;
-        int c = (int)((s >> 16) % 10);
-        for (int p = 0; p < 784; p++) {
-            s = s * 1664525u + 1013904223u;
-            img[p] = (unsigned char)((s >> 24) & 0x7f);
-        }
-        int y0 = 2 + (c / 5) * 12, x0 = 2 + (c % 5) * 5;
-        for (int y = 0; y < 6; y++)
-            for (int x = 0; x < 4; x++)
-                img[(y0 + y) * 28 + x0 + x] = 250;
-        fwrite(img, 1, 784, fi);
-        unsigned char lab = (unsigned char)c;
-        fwrite(&lab, 1, 1, fl);
-    }
-    fclose(fi);
-    fclose(fl);
-}
 
 static void write_text(const char *path, const char *text)
 {
@@ -124,8 +80,8 @@ static int setup(void **state)
     mkdir(p, 0755);
     snprintf(p, sizeof p, "%s/data/synth", f->dir);
     mkdir(p, 0755);
-    write_idx_set(p, "train", 300, 1);
-    write_idx_set(p, "t10k", 100, 2);
+    synth_idx_set(p, "train", 300, 1);
+    synth_idx_set(p, "t10k", 100, 2);
     snprintf(p, sizeof p, "%s/sweep.toml", f->dir);
     write_text(p, sweep_toml);
     *state = f;
