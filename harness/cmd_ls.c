@@ -6,12 +6,15 @@
 
 #include "cmd.h"
 #include "store.h"
+#include "timing.h"
 
 static const char ls_usage[] =
     "usage: bench ls [--db PATH] [--experiment NAME] [--status STATUS]\n"
     "\n"
     "List the runs of the results database, grouped by experiment: run key, status, epochs\n"
-    "done, last test accuracy, wall time and the main configuration keys.\n"
+    "done, last test accuracy, wall time and the main configuration keys. A '*' after the\n"
+    "wall time marks a run trained on a contended machine (in some epoch its threads waited\n"
+    "for a CPU longer than 10%% of the CPU time they got).\n"
     "\n"
     "  --db PATH            results database (default results/bench.db)\n"
     "  -e, --experiment N   only runs of experiment N\n"
@@ -30,8 +33,11 @@ static const struct option ls_options[] = {
 };
 
 typedef struct ls_ctx {
+    store *s;
+    err_info *e;
     int64_t experiment_id;
     int rows;
+    int contended;     /* runs marked */
 } ls_ctx;
 
 static int print_row(void *ctx, const store_run_row *r)
@@ -44,11 +50,16 @@ static int print_row(void *ctx, const store_run_row *r)
                "epochs", "test", "wall", "model", "optimizer", "lr", "bn", "seed");
         c->experiment_id = r->experiment_id;
     }
+    timing_run t;
+    int rc = timing_run_load(&t, c->s, r->run_key, c->e);
+    if (rc)
+        return rc;
+    c->contended += t.contended > 0;
     char acc[16] = "-", wall[16] = "-";
     if (!isnan(r->last_test_acc))
         snprintf(acc, sizeof acc, "%.4f", r->last_test_acc);
     if (!isnan(r->wall_s))
-        snprintf(wall, sizeof wall, "%.1fs", r->wall_s);
+        snprintf(wall, sizeof wall, "%.1fs%s", r->wall_s, t.contended > 0 ? "*" : "");
     char ep[16];
     snprintf(ep, sizeof ep, "%d/%d", r->epochs_done, r->epochs);
     printf("  %-12.12s  %-11s  %6s  %7s  %8s  %-7.7s  %-9.9s  %8g  %-3s  %4lld\n", r->run_key,
@@ -83,7 +94,7 @@ int cmd_ls(int argc, char **argv)
     store *s = NULL;
     if (store_open_readonly(&s, db, &e))
         return cmd_fail(&e);
-    ls_ctx ctx = {0};
+    ls_ctx ctx = {.s = s, .e = &e};
     int rc = store_runs(s, experiment, status, print_row, &ctx, &e);
     store_close(s);
     if (rc)
@@ -95,5 +106,9 @@ int cmd_ls(int argc, char **argv)
         }
         printf("no runs in '%s' yet (bench run FILE.toml adds some)\n", db);
     }
+    if (ctx.contended)
+        printf("\n*: %d run%s trained on a contended machine: other processes held the CPUs in "
+               "some epoch, so the wall time is not the code's (bench show RUN: which epochs)\n",
+               ctx.contended, ctx.contended == 1 ? "" : "s");
     return CMD_OK;
 }

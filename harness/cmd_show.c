@@ -8,13 +8,16 @@
 
 #include "cmd.h"
 #include "store.h"
+#include "timing.h"
 
 static const char show_usage[] =
     "usage: bench show RUN [--db PATH] [--classes]\n"
     "\n"
     "Show one run: status, timing, the resolved configuration, its provenance (git revision,\n"
     "build, host, data set) and every epoch's metrics. RUN is a run key or a unique prefix of\n"
-    "one (at least 4 characters), as printed by bench ls.\n"
+    "one (at least 4 characters), as printed by bench ls. Per epoch, the training's wall and\n"
+    "CPU seconds and its threads' run-queue wait as a share of the CPU time ('*': contended,\n"
+    "above 10%%: other processes held the CPUs).\n"
     "\n"
     "  --db PATH       results database (default results/bench.db)\n"
     "  --classes       also per-class precision, recall and F1 of the last epoch\n"
@@ -31,9 +34,19 @@ static const struct option show_options[] = {
 
 static const char *or_dash(const char *s) { return s && *s ? s : "-"; }
 
+typedef struct epochs_ctx {
+    int rows;
+    int threads;       /* of the run */
+    timing_run time;   /* the epochs folded */
+    bool classes;
+    int last_k;
+    double prec[64], rec[64], f1[64];
+    int64_t support[64];
+} epochs_ctx;
+
 static int print_run(void *ctx, const store_run_row *r)
 {
-    (void)ctx;
+    ((epochs_ctx *)ctx)->threads = r->threads;
     printf("run %s\n", r->run_key);
     printf("  experiment   %s\n", or_dash(r->experiment_name));
     printf("  status       %s", run_status_name(r->status));
@@ -94,23 +107,23 @@ static int print_provenance(void *ctx, const store_provenance *p)
     return 0;
 }
 
-typedef struct epochs_ctx {
-    int rows;
-    bool classes;
-    int last_k;
-    double prec[64], rec[64], f1[64];
-    int64_t support[64];
-} epochs_ctx;
 
 static int print_epoch(void *ctx, const store_epoch *ep)
 {
     epochs_ctx *c = ctx;
     if (c->rows++ == 0)
-        printf("epochs\n  %5s %9s %9s %9s %9s %9s %9s %9s %8s %9s\n", "epoch", "loss", "train",
-               "test", "precision", "recall", "f1", "auroc", "train_s", "img/s");
-    printf("  %5d %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %9.5f %8.2f %9.0f\n", ep->epoch,
+        printf("epochs\n  %5s %9s %9s %9s %9s %9s %9s %9s %8s %8s %6s %9s\n", "epoch", "loss",
+               "train", "test", "precision", "recall", "f1", "auroc", "train_s", "cpu_s", "wait",
+               "img/s");
+    const timing_span t = timing_span_of(ep);
+    timing_run_add(&c->time, &t);
+    char wait[16] = "-";
+    if (!isnan(timing_wait_share(&t)))
+        snprintf(wait, sizeof wait, "%.0f%%%s", 100.0 * timing_wait_share(&t),
+                 timing_contended(&t) ? "*" : "");
+    printf("  %5d %9.4f %9.4f %9.4f %9.4f %9.4f %9.4f %9.5f %8.2f %8.2f %6s %9.0f\n", ep->epoch,
            ep->train_loss, ep->train_acc, ep->test_acc, ep->precision_macro, ep->recall_macro,
-           ep->f1_macro, ep->auroc_macro, ep->wall_s, ep->images_per_s);
+           ep->f1_macro, ep->auroc_macro, ep->wall_s, ep->cpu_s, wait, ep->images_per_s);
     if (c->classes && ep->k > 0 && ep->k <= 64 && ep->precision) {
         c->last_k = ep->k;
         memcpy(c->prec, ep->precision, (size_t)ep->k * sizeof(double));
@@ -148,7 +161,7 @@ int cmd_show(int argc, char **argv)
     epochs_ctx ec = {.classes = classes};
     int rc = store_run_resolve(s, key, argv[optind], &e);
     if (!rc)
-        rc = store_run_get(s, key, print_run, NULL, &e);
+        rc = store_run_get(s, key, print_run, &ec, &e);
     if (!rc)
         rc = store_run_provenance(s, key, print_provenance, NULL, &e);
     if (!rc)
@@ -158,6 +171,10 @@ int cmd_show(int argc, char **argv)
         return cmd_fail(&e);
     if (ec.rows == 0)
         printf("epochs\n  none recorded\n");
+    else if (ec.time.contended > 0)
+        printf("  *: contended, %d of %d epochs (run-queue wait > 10%% of CPU time: other "
+               "processes held the CPUs); gate time %.1f s\n", ec.time.contended,
+               ec.time.epochs, timing_run_gate_s(&ec.time, ec.threads));
     if (ec.last_k) {
         printf("classes (last epoch)\n  %5s %9s %9s %9s %8s\n", "class", "precision", "recall",
                "f1", "support");

@@ -347,6 +347,7 @@ typedef struct epoch_pick {
     report_run *r;
     int want;           /* 0: the last */
     double cum_s;       /* wall_s summed so far */
+    timing_run time;    /* the epochs so far folded */
     err_info *e;
 } epoch_pick;
 
@@ -355,6 +356,8 @@ static int pick_epoch(void *ctx, const store_epoch *ep)
     epoch_pick *p = ctx;
     if (!isnan(ep->wall_s))
         p->cum_s += ep->wall_s;
+    const timing_span span = timing_span_of(ep);
+    timing_run_add(&p->time, &span);
     if (p->want && ep->epoch != p->want)
         return 0;
     report_run *r = p->r;
@@ -364,6 +367,7 @@ static int pick_epoch(void *ctx, const store_epoch *ep)
     r->recall = ep->recall_macro;
     r->f1 = ep->f1_macro;
     r->train_s = p->cum_s;
+    r->time = p->time;
     if (ep->k > 0 && ep->k <= REPORT_MAX_CLASSES && ep->precision) {
         size_t k = (size_t)ep->k;
         if (r->k != ep->k) {
@@ -1382,6 +1386,7 @@ static const char *const cols_runs_human[] = {
 static const char *const cols_runs_csv[] = {
     "<experiment", "<run", "<git_sha", ">git_dirty", "<group", ">seed", "<status", ">epoch",
     ">epochs_done", ">acc", ">f1", ">train_s", ">threads", ">peak_rss_bytes",
+    ">contended_epochs",
 };
 
 /* buf <- "18f866d" or "18f866d-dirty" (7 hex digits of the build's commit), "none" for a
@@ -1438,6 +1443,7 @@ static int runs_rows(tbl *t, const report_section *sec, bool csv, err_info *e)
             cell_raw(c[i++], CELL, has_epoch ? r->train_s : NAN);
             cell_raw(c[i++], CELL, r->threads > 0 ? r->threads : NAN);
             cell_raw(c[i++], CELL, r->peak_rss_bytes > 0 ? (double)r->peak_rss_bytes : NAN);
+            cell_raw(c[i++], CELL, has_epoch ? r->time.contended : NAN);
         } else {
             snprintf(c[i++], CELL, "%.12s", r->key);
             cell_revision(c[i++], CELL, r);
@@ -1448,6 +1454,8 @@ static int runs_rows(tbl *t, const report_section *sec, bool csv, err_info *e)
             cell_num(c[i++], CELL, "%.4f", has_epoch ? r->f1 : NAN);
             cell_int(c[i++], CELL, r->epochs_done);
             cell_num(c[i++], CELL, "%.1f", has_epoch ? r->train_s : NAN);
+            if (has_epoch && r->time.contended > 0) /* contended: marked (timing.h) */
+                strcat(c[i - 1], "*");
             cell_num(c[i++], CELL, "%.0f", r->threads > 0 ? r->threads : NAN);
             cell_num(c[i++], CELL, "%.0f",
                      r->peak_rss_bytes > 0 ? (double)r->peak_rss_bytes / (1024.0 * 1024.0)
@@ -1496,6 +1504,8 @@ static json_t *runs_json(const report_section *sec)
         json_object_set_new(jr, "peak_rss_bytes", r->peak_rss_bytes > 0
                                                       ? json_integer(r->peak_rss_bytes)
                                                       : json_null());
+        json_object_set_new(jr, "contended_epochs", has_epoch ? json_integer(r->time.contended)
+                                                              : json_null());
         json_array_append_new(runs, jr);
     }
     json_object_set_new(jsec, "runs", runs);
@@ -1553,8 +1563,9 @@ static int runs_render(FILE *f, const report *r, report_format fmt, err_info *e)
             fprintf(f, "\n%srun: the first 12 hex digits of the run key; revision: the build's "
                        "git commit (-dirty: with uncommitted changes);\n%sF1: macro; epochs: "
                        "epochs stored; train s: training time without evaluation up to the "
-                       "reported epoch\n",
-                    ind, ind);
+                       "reported epoch\n%s(*: contended in some epoch, other processes held the "
+                       "CPUs: not the code's time)\n",
+                    ind, ind, ind);
     }
     return rc;
 }
@@ -1844,6 +1855,15 @@ int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
         if (unfinished)
             fprintf(f, "%s%d run%s unfinished (queued, running or interrupted), not counted\n",
                     ind, unfinished, unfinished == 1 ? "" : "s");
+        int contended = 0;
+        for (int i = 0; i < sec->n_runs; i++)
+            contended += sec->runs[i].status == RUN_COMPLETED && sec->runs[i].epoch > 0 &&
+                         sec->runs[i].time.contended > 0;
+        if (contended)
+            fprintf(f, "%s%d completed run%s trained on a contended machine (other processes "
+                       "held the CPUs in some epoch): train s includes their time; --runs "
+                       "marks them\n",
+                    ind, contended, contended == 1 ? "" : "s");
         if (shorter)
             fprintf(f, "%s%d completed run%s without epoch %d, not counted\n", ind, shorter,
                     shorter == 1 ? "" : "s", o->epoch);

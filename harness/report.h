@@ -38,6 +38,7 @@
 #include "err.h"
 #include "stats.h"
 #include "store.h"
+#include "timing.h"
 
 #define REPORT_MAX_KEYS 16
 #define REPORT_KEY_MAX 64
@@ -75,6 +76,8 @@ typedef struct report_run {
     int epoch;                  /* the epoch reported; 0 when the run has not stored it */
     double acc, precision, recall, f1; /* macro metrics at that epoch; NAN without it */
     double train_s;             /* sum of epoch wall_s over 1..epoch (NAN without epochs) */
+    timing_run time;            /* epochs 1..epoch folded (timing.h): contended epochs, the
+                                 * gate time */
     int diverged_epoch;
     char git_sha[48];           /* of its build, "" when unknown */
     bool git_dirty;             /* its build had uncommitted changes */

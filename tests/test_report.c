@@ -470,12 +470,13 @@ static void test_runs(void **state)
     char *csv = render(&r, REPORT_CSV);
     char *save = NULL, *line = strtok_r(csv, "\n", &save);
     char *fld[32];
-    assert_int_equal(csv_fields(line, fld, 32), 14);
+    assert_int_equal(csv_fields(line, fld, 32), 15);
     assert_string_equal(fld[1], "run");
     assert_string_equal(fld[13], "peak_rss_bytes");
+    assert_string_equal(fld[14], "contended_epochs");
     int rows = 0;
     while ((line = strtok_r(NULL, "\n", &save))) {
-        assert_int_equal(csv_fields(line, fld, 32), 14);
+        assert_int_equal(csv_fields(line, fld, 32), 15);
         if (rows == 11) { /* the first run of prov */
             assert_string_equal(fld[0], "prov");
             assert_string_equal(fld[1], PROV_KEY1);
@@ -487,6 +488,7 @@ static void test_runs(void **state)
             assert_close(strtod(fld[9], NULL), 0.985, 1e-9);
             assert_close(strtod(fld[11], NULL), 22.0, 1e-9);
             assert_string_equal(fld[13], "104857600");
+            assert_string_equal(fld[14], "0"); /* no wait recorded: not contended */
         }
         if (rows == 0) {
             assert_string_equal(fld[2], ""); /* no build recorded */
