@@ -21,8 +21,8 @@
  *
  * Contended span: its threads waited for a CPU for more than TIMING_CONTENDED_SHARE (10%) of
  *   the CPU time they got: wait > 0.10 * cpu. Its wall time then includes other processes'
- *   work. On a quiet machine a training epoch waits well under 5% of its CPU time; with one
- *   busy process per core beside it, 30% to 190%. A span whose wait is unknown (NAN: an older
+ *   work. Measured on 2 cores: quiet training epochs wait 0 to 3% of their CPU time; beside
+ *   other busy processes, 35% to over 300%. A span whose wait is unknown (NAN: an older
  *   database, a kernel without schedstat) counts as not contended.
  *
  * Gate time of a run (timing_run_gate_s), the training time `bench check --budget` compares:
@@ -35,7 +35,7 @@
  *   the work doubles both the uncontended epochs' wall time and the CPU time. Limit: with more
  *   than one thread, the kernels' threads spin at their barriers while a preempted peer waits
  *   for a CPU, so a multi-threaded run contended in every epoch has its CPU time inflated (up
- *   to 4x measured on 2 cores with 2 busy processes beside it) and the second form
+ *   to 9x per epoch measured on 2 cores with 2 busy processes beside it) and the second form
  *   overestimates; experiments gated under load should train with threads = 1. */
 #ifndef BENCH_TIMING_H
 #define BENCH_TIMING_H
