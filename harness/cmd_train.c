@@ -57,13 +57,15 @@ static const char train_usage[] =
     "output:\n"
     "  --eval-train N      training accuracy on the first N training images (default 10000,\n"
     "                      0 = all)\n"
-    "\n"
-    "Each flag sets the experiment file key of the same name (experiments/README.md):\n"
-    "bench run of a file with those keys trains the same run, bit for bit. Per epoch: wall\n"
-    "and CPU seconds of training, and the run-queue wait as a share of the CPU time\n"
-    "('*': contended, another process held the CPUs; its wall time is not the code's).\n"
     "  --save FILE         write the trained parameters (bench parameter file)\n"
-    "  -h, --help          this help\n";
+    "  -h, --help          this help\n"
+    "\n"
+    "Each flag sets a key of the experiment file schema (experiments/README.md): --model\n"
+    "model.preset, --iters training.iterations, --eval-train evaluation.train_samples, the\n"
+    "others the key of their name (--lr training.lr, --init-std model.init_std); bench run\n"
+    "of a file with those keys trains the same run, bit for bit. Per epoch: wall\n"
+    "and CPU seconds of training, and the run-queue wait as a share of the CPU time\n"
+    "('*': contended, another process held the CPUs; its wall time is not the code's).\n";
 
 /* How a flag's argument becomes a TOML value. */
 typedef enum flag_kind {
