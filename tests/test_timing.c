@@ -5,9 +5,10 @@
  *   - the gate time of a run: its wall time on a quiet machine; unchanged when load stretches
  *     some or all of its epochs; doubled when the work doubles, loaded or not; CPU over threads
  *     when every epoch was contended;
- *   - marks read this process's clocks, run-queue wait and context switches;
- *   - CPU work beside one busy process per CPU (and one more) is measured as contended, and
- *     its CPU time, unlike its wall time, is of the order of the same work measured alone. */
+ *   - marks read this process's clocks, run-queue wait and context switches; a span never
+ *     has a negative wait, and an unknown count stays unknown;
+ *   - CPU work beside one busy process per CPU (and one more) is measured as contended (the
+ *     figures of the same work alone and loaded are printed, not compared). */
 #define _XOPEN_SOURCE 700
 
 #include <setjmp.h>
@@ -106,36 +107,43 @@ static void test_gate_time(void **state)
     assert_float_equal(r.cpu_s, 40.0, 1e-12);
 }
 
-/* Spin the CPU for about `cpu` seconds of this process's CPU time. */
-static void burn(double cpu, const timing_mark *from)
+/* The span of about `cpu` seconds of this process's CPU time spent spinning. */
+static timing_span burn(double cpu)
 {
     volatile double x = 1.0;
-    timing_mark now;
+    timing_mark a, now;
+    timing_mark_now(&a);
     do {
         for (int i = 0; i < 200000; i++)
             x = x * 1.0000001 + 1e-9;
         timing_mark_now(&now);
-    } while (now.cpu - from->cpu < cpu);
+    } while (now.cpu - a.cpu < cpu);
+    return timing_span_between(&a, &now);
+}
+
+static void print_span(const char *what, const timing_span *s)
+{
+    printf("%-7s wall %.3f s, cpu %.3f s, wait %.3f s (%.0f%%), %lld involuntary switches\n", what,
+           s->wall_s, s->cpu_s, s->wait_s, 100.0 * timing_wait_share(s), (long long)s->nivcsw);
 }
 
 static void test_marks(void **state)
 {
     (void)state;
-    timing_mark a, b;
-    timing_mark_now(&a);
-    burn(0.05, &a);
-    timing_mark_now(&b);
-    timing_span s = timing_span_between(&a, &b);
+    timing_span s = burn(0.05);
     assert_true(s.cpu_s >= 0.05);
     assert_true(s.wall_s > 0.0);
     assert_false(isnan(s.wait_s)); /* Linux: /proc/self/task/<tid>/schedstat */
     assert_true(s.wait_s >= 0.0);
     assert_true(s.nivcsw >= 0);
     /* a thread that ended takes its wait along: never a negative wait */
-    timing_mark c = b;
-    c.wait = a.wait - 1.0;
-    s = timing_span_between(&a, &c);
+    timing_mark a = {.wall = 1.0, .cpu = 1.0, .wait = 2.0, .nivcsw = 3};
+    timing_mark b = {.wall = 2.0, .cpu = 1.5, .wait = 1.0, .nivcsw = 5};
+    s = timing_span_between(&a, &b);
     assert_true(s.wait_s == 0.0);
+    assert_int_equal(s.nivcsw, 2);
+    b.nivcsw = -1; /* unknown stays unknown */
+    assert_int_equal(timing_span_between(&a, &b).nivcsw, -1);
 }
 
 /* The same CPU work alone and beside one busy process per CPU and one more: the second is
@@ -144,26 +152,14 @@ static void test_marks(void **state)
 static void test_hogs_are_contention(void **state)
 {
     (void)state;
-    timing_mark a, b;
-    timing_mark_now(&a);
-    burn(0.3, &a);
-    timing_mark_now(&b);
-    const timing_span alone = timing_span_between(&a, &b);
-
+    const timing_span alone = burn(0.3);
     pid_t pids[HOG_MAX];
     const int n = hog_count();
     hog_start(pids, n);
-    timing_mark_now(&a);
-    burn(0.3, &a);
-    timing_mark_now(&b);
+    const timing_span loaded = burn(0.3);
     hog_stop(pids, n);
-    const timing_span loaded = timing_span_between(&a, &b);
-    printf("alone:  wall %.3f s, cpu %.3f s, wait %.3f s (%.0f%%), %lld involuntary switches\n",
-           alone.wall_s, alone.cpu_s, alone.wait_s, 100.0 * timing_wait_share(&alone),
-           (long long)alone.nivcsw);
-    printf("%d hogs: wall %.3f s, cpu %.3f s, wait %.3f s (%.0f%%), %lld involuntary switches\n", n,
-           loaded.wall_s, loaded.cpu_s, loaded.wait_s, 100.0 * timing_wait_share(&loaded),
-           (long long)loaded.nivcsw);
+    print_span("alone:", &alone);
+    print_span("hogs:", &loaded);
     assert_true(timing_contended(&loaded));
     assert_true(loaded.nivcsw > 0);
 }
