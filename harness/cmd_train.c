@@ -348,11 +348,9 @@ int cmd_train(int argc, char **argv)
     rc = training_run(&res, t, &hooks, &e);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
-    if (rc == ERR_DIVERGED) {
+    if (rc == ERR_DIVERGED)
         printf("%5d diverged at iteration %d (loss not finite)\n", res.diverged_epoch,
                res.diverged_iter);
-        goto done;
-    }
     if (rc || (save && (rc = training_save(t, save, &e)) != 0)) {
         cmd_fail(&e);
         goto done;

@@ -8,8 +8,8 @@
  *   - data whose images are not the shape the run was built for is an error naming both;
  *   - training_save writes a parameter file whose bytes hash to the run's SHA-256;
  *   - `bench train` and `bench run` of the same configuration and seed give the same parameter
- *     SHA-256 (the former prints it, the latter stores it), and bench train's flag errors name
- *     the flag. */
+ *     SHA-256 (the former prints it, the latter stores it), bench train's flag errors name
+ *     the flag, and a diverging bench train fails with one line. */
 #define _XOPEN_SOURCE 700
 
 #include <setjmp.h>
@@ -320,6 +320,19 @@ static void test_train_flag_errors(void **state)
     assert_non_null(strstr(r.err, "'no\"such\\dir' is not a directory"));
 }
 
+/* A diverging bench train says where on stdout and fails with one line on stderr. */
+static void test_train_diverges(void **state)
+{
+    fixture *f = *state;
+    static cli_result r;
+    BENCH_IN(&r, f, "train", "--dataset", "idx:data/synth", "--lr", "1e30", "--no-bn", "--init",
+             "he", "--epochs", "2", "--batch", "50", "--threads", "1");
+    assert_int_equal(r.status, 1);
+    assert_non_null(strstr(r.out, "    1 diverged at iteration "));
+    assert_null(strstr(r.out, "parameters sha256"));
+    assert_non_null(strstr(r.err, "bench: loss is "));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +343,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_save, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_and_run_agree, setup, teardown),
         cmocka_unit_test_setup_teardown(test_train_flag_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_diverges, setup, teardown),
     };
     return cmocka_run_group_tests_name("training", tests, NULL, NULL);
 }
