@@ -57,15 +57,14 @@ static const struct {
 /* *seconds <- a duration such as "1200", "90s", "20m", "1.5h"; false when malformed. */
 static bool parse_duration(double *seconds, const char *text)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || !isfinite(v) || v < 0)
+    const char *end;
+    double v;
+    if (!cmd_strict_double(&v, text, &end) || v < 0)
         return false;
     for (size_t i = 0; i < sizeof check_units / sizeof check_units[0]; i++)
         if (strcmp(end, check_units[i].suffix) == 0) {
             *seconds = v * check_units[i].seconds;
-            return true;
+            return isfinite(*seconds);
         }
     return false;
 }
@@ -73,10 +72,9 @@ static bool parse_duration(double *seconds, const char *text)
 /* *acc <- "0.99" or "99%" as a fraction in (0, 1]; false when malformed or out of range. */
 static bool parse_accuracy(double *acc, const char *text)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text)
+    const char *end;
+    double v;
+    if (!cmd_strict_double(&v, text, &end))
         return false;
     if (strcmp(end, "%") == 0)
         v /= 100.0;

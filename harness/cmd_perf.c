@@ -46,7 +46,7 @@ static const char perf_usage[] =
     "batch, GFLOP/s against a measured SGEMM peak, images/s, seconds per 600-iteration epoch\n"
     "for 1 and N threads, evaluation of 10,000 images, peak RSS.\n"
     "\n"
-    "  --threads N       threads of the run (default: all cores)\n"
+    "  --threads N       threads of the run (default: the CPUs it may use)\n"
     "  --iters N         timed iterations per measurement (default 100)\n"
     "  --batch N         mini-batch size (default 100)\n"
     "  --data            time on MNIST batches instead of synthetic data\n"
@@ -133,21 +133,9 @@ static void perf_hook(void *ctx, int first, int last, bool backward, bool after)
     p->seen[first] = true;
 }
 
-static int perf_parse_long(long *out, const char *opt, const char *s, long lo, long hi)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return cmd_usage_error("perf", "--%s: '%s' is not a whole number in [%ld, %ld]", opt, s, lo, hi);
-    *out = v;
-    return 0;
-}
-
 static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *o = (perf_opts){.threads = cores > 0 ? cores : 1, .iters = 100, .batch = 100, .peak_size = 2000, .dataset = "mnist",
+    *o = (perf_opts){.threads = prov_cpus_usable(), .iters = 100, .batch = 100, .peak_size = 2000, .dataset = "mnist",
                      .db = "results/bench.db", .isa = KERN_AUTO};
     optind = 0;
     opterr = 0;
@@ -156,15 +144,15 @@ static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
         int rc = 0;
         switch (c) {
         case 'h': *help = true; return 0;
-        case OPT_THREADS: rc = perf_parse_long(&o->threads, "threads", optarg, 1, 256); break;
-        case OPT_ITERS: rc = perf_parse_long(&o->iters, "iters", optarg, 1, 1000000); break;
-        case OPT_BATCH: rc = perf_parse_long(&o->batch, "batch", optarg, 1, 65536); break;
+        case OPT_THREADS: rc = cmd_parse_long(&o->threads, "perf", "threads", optarg, 1, 256); break;
+        case OPT_ITERS: rc = cmd_parse_long(&o->iters, "perf", "iters", optarg, 1, 1000000); break;
+        case OPT_BATCH: rc = cmd_parse_long(&o->batch, "perf", "batch", optarg, 1, 65536); break;
         case OPT_DATA: o->data = true; break;
         case OPT_DATASET: o->dataset = optarg; o->data = true; break;
         case OPT_DATA_DIR: o->data_dir = optarg; break;
         case OPT_UNFUSED: o->unfused = true; break;
         case OPT_TORCH: o->torch = true; break;
-        case OPT_PEAK_SIZE: rc = perf_parse_long(&o->peak_size, "peak-size", optarg, 16, 20000); break;
+        case OPT_PEAK_SIZE: rc = cmd_parse_long(&o->peak_size, "perf", "peak-size", optarg, 16, 20000); break;
         case OPT_DB: o->db = optarg; o->db_given = true; break;
         case OPT_NO_STORE: o->no_store = true; break;
         case OPT_KERNELS: {

@@ -73,18 +73,6 @@ static const struct option report_options_table[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* *out <- a positive int from text; false when it is not one. */
-static bool parse_positive(int *out, const char *text)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < 1 || v > INT_MAX)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
 int cmd_report(int argc, char **argv)
 {
     const char *db = "results/bench.db", *confusion = NULL;
@@ -108,9 +96,8 @@ int cmd_report(int argc, char **argv)
         case OPT_PROVENANCE: o.provenance = true; break;
         case OPT_GROUP_BY: o.group_by = optarg; break;
         case OPT_EPOCH:
-            if (!parse_positive(&o.epoch, optarg))
-                return cmd_usage_error("report", "--epoch: '%s' is not a positive integer",
-                                       optarg);
+            if (cmd_parse_int(&o.epoch, "report", "epoch", optarg, 1, INT_MAX))
+                return CMD_USAGE;
             break;
         case OPT_COMPARE: o.compare = 1; break;
         case OPT_NO_COMPARE: o.compare = 0; break;

@@ -9,7 +9,6 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <assert.h>
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -23,6 +22,7 @@
 #include "cmd.h"
 #include "data.h"
 #include "exp.h"
+#include "prov.h"
 #include "training.h"
 
 static const char train_usage[] =
@@ -53,7 +53,8 @@ static const char train_usage[] =
     "  --lr-schedule NAME  constant (default, the paper's) or cosine (to 0 over the epochs)\n"
     "  --augment-shift N   translate each training image by up to N pixels (default 0: off)\n"
     "  --seed N            seed of weights, sampling and dropout (default 1)\n"
-    "  --threads N         threads of the matrix products (default: all cores)\n"
+    "  --threads N         threads of the matrix products (default: the CPUs this\n"
+    "                      process may use)\n"
     "output:\n"
     "  --eval-train N      training accuracy on the first N training images (default 10000,\n"
     "                      0 = all)\n"
@@ -157,10 +158,9 @@ static int train_toml_value(char *buf, size_t cap, int i, const char *v)
 {
     size_t len = strlen(buf);
     if (train_flags[i].kind == FLAG_NUM) {
-        char *end;
-        errno = 0;
-        double d = strtod(v, &end);
-        if (errno || end == v || *end || !isfinite(d))
+        /* the syntax here (cmd.h's strict numbers); the range is the schema's (exp_parse) */
+        double d;
+        if (!cmd_strict_double(&d, v, NULL))
             return cmd_usage_error("train", "--%s: '%s' is not a number", train_flags[i].name, v);
         /* a whole number as a TOML integer, else the shortest %g that reads back as d */
         if (d == floor(d) && fabs(d) < 1e15) {
@@ -311,8 +311,7 @@ int cmd_train(int argc, char **argv)
     const run_spec *r = &x.runs[0];
     const char *data_dir = a.value[train_flag_index("data-dir")];
     const char *save = a.value[train_flag_index("save")];
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    const int threads = r->threads > 0 ? r->threads : cores > 0 ? (int)cores : 1;
+    const int threads = r->threads > 0 ? r->threads : prov_cpus_usable();
 
     int status = CMD_FAIL;
     data_source src;

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "proc.h"
+
 static const char *const plot_format_names[PLOT_FORMAT_COUNT] = {
     [PLOT_PNG] = "png",
     [PLOT_SVG] = "svg",
@@ -1293,64 +1295,15 @@ bool plot_gnuplot_available(void)
 int plot_render(const char *script, err_info *e)
 {
     assert(script);
-    int fds[2];
-    if (pipe(fds) != 0)
-        return err_set(e, ERR_IO, "cannot run gnuplot: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return err_set(e, ERR_IO, "cannot run gnuplot: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        /* child: stdin from /dev/null, stdout and stderr into the pipe */
-        int null = open("/dev/null", O_RDONLY);
-        if (null >= 0)
-            dup2(null, 0);
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        char *argv[] = {"gnuplot", (char *)script, NULL};
-        execvp("gnuplot", argv);
-        dprintf(2, "cannot run gnuplot: %s\n", strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
-    /* Keep the last 4 KiB of what gnuplot says, for the message. */
+    /* the last 4 KiB of what gnuplot says, for the message */
     char buf[4096];
-    size_t used = 0;
-    char chunk[1024];
-    ssize_t got;
-    while ((got = read(fds[0], chunk, sizeof chunk)) != 0) {
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        /* chunk is smaller than buf: drop the oldest bytes to make room */
-        if (used + (size_t)got >= sizeof buf) {
-            size_t drop = used + (size_t)got - (sizeof buf - 1);
-            memmove(buf, buf + drop, used - drop);
-            used -= drop;
-        }
-        memcpy(buf + used, chunk, (size_t)got);
-        used += (size_t)got;
-    }
-    buf[used] = '\0';
-    close(fds[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return err_set(e, ERR_IO, "gnuplot on '%s': %s", script, strerror(errno));
+    int st = 0;
+    const char *const argv[] = {"gnuplot", script, NULL};
+    if (proc_run(buf, sizeof buf, &st, argv, e))
+        return err_prefix(e, "gnuplot on '%s'", script);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
-    /* the last non-empty line of its output */
-    while (used > 0 && (buf[used - 1] == '\n' || buf[used - 1] == ' '))
-        buf[--used] = '\0';
-    char *last = strrchr(buf, '\n');
-    last = last ? last + 1 : buf;
+    const char *last = proc_last_line(buf);
     if (WIFEXITED(st))
         return err_set(e, ERR_IO, "gnuplot failed on '%s' (exit %d)%s%s", script,
                        WEXITSTATUS(st), *last ? ": " : "", last);

@@ -16,7 +16,8 @@
  *   runs(run_key PRIMARY KEY, experiment_id, build_id, host_id, dataset_id, config_json, model,
  *        optimizer, lr, bn, seed, batch, epochs, sampling, threads, eval_n, kernels, status,
  *        queued_at, started_at, heartbeat_at, finished_at, wall_s, cpu_s, peak_rss_bytes,
- *        params_sha256, error, diverged_epoch)
+ *        params_sha256, error, diverged_epoch, owner_host, owner_pid, owner_proc,
+ *        owner_task, owner_attempt)   the owner_* columns name who executes a RUNNING run
  *   experiment_runs(experiment_id, run_key)   which experiments asked for a run: two experiment
  *        files that resolve to the same configuration share one run (same run_key)
  *   epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,
@@ -202,6 +203,27 @@ typedef struct store_perf {
     const store_perf_step *steps; /* (n_steps), may be NULL when n_steps == 0 */
 } store_perf;
 
+/* Who executes a RUNNING run. A store writes as the process that opened it; every write to a
+ * run after its claim (epochs, heartbeats, the end) checks that the run is still RUNNING under
+ * the same host, pid and process instance, and fails with ERR_CONFLICT, writing nothing, when
+ * another process has taken it over. */
+typedef struct store_owner {
+    char host[256];  /* gethostname() */
+    int64_t pid;
+    char proc[96];   /* "<boot id>/<start time in ticks>": this process instance, even after
+                      * its pid is reused; "" when /proc cannot tell */
+    char task[192];  /* the Slurm task: "<cluster>/<array job>_<array task>", or
+                      * "<cluster>/<job>" outside an array; "" outside Slurm */
+    int attempt;     /* SLURM_RESTART_COUNT: how often that task was requeued */
+} store_owner;
+
+/* *o <- this process, from gethostname, getpid, /proc and the SLURM_* environment variables. */
+void store_owner_self(store_owner *o);
+
+/* Write as owner o instead of the process (store_owner_self() at open). For tests that play
+ * another process, host or Slurm attempt. */
+void store_set_owner(store *s, const store_owner *o);
+
 /* ---- opening ---------------------------------------------------------------------------- */
 
 /* Open (creating if missing, with its parent directory) the database at path for writing,
@@ -256,32 +278,41 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
  * another process is executing, which the experiment shares but must not queue. */
 int store_run_link(store *s, int64_t experiment_id, const char *run_key, err_info *e);
 
-/* Claim a QUEUED run: RUNNING, started_at = heartbeat_at = now, owned by this process on this
- * host (the coordinator that calls it), and *claimed = true. The claim is one conditional
+/* Claim a QUEUED run: RUNNING, started_at = heartbeat_at = now, owned by the store's owner
+ * (the coordinator process that calls it), and *claimed = true. The claim is one conditional
  * UPDATE, so of two coordinators that planned the same run (two experiment files sharing it,
  * started at the same time) exactly one gets it; a run no longer QUEUED is left alone with
  * *claimed = false. ERR_INVALID when the run is absent. */
 int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e);
 
-/* heartbeat_at = now, for a live run. ERR_INVALID when the run is absent. */
+/* heartbeat_at = now, for a run this store's owner executes. ERR_INVALID when the run is
+ * absent, ERR_CONFLICT (nothing written) when it is not RUNNING under this owner any more. */
 int store_run_heartbeat(store *s, const char *run_key, err_info *e);
 
 /* Record one epoch atomically: the epoch row, its k class_metrics rows and its k*k confusion
- * rows (replacing an earlier record of the same epoch) and the run's heartbeat. */
+ * rows (replacing an earlier record of the same epoch) and the run's heartbeat. Only for a run
+ * RUNNING under this store's owner: else ERR_CONFLICT and nothing is written. */
 int store_epoch_put(store *s, const store_epoch *ep, err_info *e);
 
-/* The run ends: status, finished_at = now, timings, checksum and error text. */
+/* The run ends: status, finished_at = now, timings, checksum and error text. Only for a run
+ * RUNNING under this store's owner: a process that lost its run (taken over while it was
+ * stopped, say) gets ERR_CONFLICT and cannot overwrite the result the other one recorded. */
 int store_run_finish(store *s, const char *run_key, const store_run_end *end, err_info *e);
 
 /* RUNNING runs whose heartbeat is older than stale_after_s seconds become INTERRUPTED
- * (their process died without saying so). *n_marked (may be NULL) <- how many. */
+ * (their process died without saying so, on another host), except runs whose owner is alive
+ * on this host: a process stopped with Ctrl-Z writes no heartbeat but is not dead, and never
+ * stale. *n_marked (may be NULL) <- how many. */
 int store_mark_stale(store *s, int *n_marked, double stale_after_s, err_info *e);
 
-/* RUNNING runs owned by a process of this host that no longer exists (a coordinator killed
- * with SIGKILL) become INTERRUPTED at once. *n_marked (may be NULL) <- how many. */
+/* RUNNING runs whose owner is certainly gone become INTERRUPTED at once: a process of this
+ * host that no longer exists (a coordinator killed with SIGKILL; a pid now used by another
+ * process counts as gone), or an earlier attempt of this store's Slurm task (the task was
+ * requeued, perhaps onto another node). *n_marked (may be NULL) <- how many. */
 int store_reclaim_orphans(store *s, int *n_marked, err_info *e);
 
-/* The given runs, where RUNNING or QUEUED, become INTERRUPTED (Ctrl-C of the coordinator).
+/* The given runs, where QUEUED or RUNNING under this store's owner, become INTERRUPTED
+ * (Ctrl-C of the coordinator); runs another process took over are left alone.
  * *n_marked (may be NULL) <- how many changed. */
 int store_interrupt_running(store *s, int *n_marked, const char *const *keys, int n,
                             err_info *e);
@@ -310,6 +341,34 @@ int store_perfs(store *s, store_perf_fn fn, void *ctx, err_info *e);
 /* Visit the steps of measurement id in step order (none is not an error). */
 typedef int (*store_perf_step_fn)(void *ctx, const store_perf_step *step);
 int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err_info *e);
+
+/* ---- merging databases (bench merge) ------------------------------------------------------ */
+
+/* What store_merge did with a source's runs. */
+typedef struct store_merge_counts {
+    int runs_added;    /* keys the destination did not have */
+    int runs_replaced; /* the destination's copy replaced by the source's better one */
+    int runs_kept;     /* the destination's copy kept: as good or better */
+    int perf_added;    /* bench perf measurements the destination did not have */
+} store_merge_counts;
+
+/* Check, reading only, that the databases paths[0..n) can be merged into s: each exists, is a
+ * bench database of this schema version and has only tables merge knows, and no run key is
+ * COMPLETED with two different parameter hashes anywhere among s and them (a determinism
+ * failure: the same key gave two results; the message names the key and both files).
+ * ERR_IO, ERR_FORMAT or ERR_INVALID otherwise. s must have no transaction open. */
+int store_merge_check(store *s, const char *const *paths, int n, err_info *e);
+
+/* Merge the database at path into s, in one transaction (ATTACH, so s must have no
+ * transaction open): experiments, builds, hosts and data sets by their natural keys (of two
+ * versions of an experiment the earlier created stays); runs by run key, where the better
+ * copy wins whichever file holds it: COMPLETED over DIVERGED over FAILED over unfinished,
+ * then more stored epochs, then the earlier one; a run copied comes with its epochs, class
+ * metrics and confusion cells, and experiment links are united; perf measurements (with their
+ * steps) are added unless an equal one exists. Merging is idempotent and gives the same
+ * contents in any order of the sources. Call store_merge_check first: store_merge itself
+ * does not refuse two different COMPLETED copies (the first one stays). c accumulates. */
+int store_merge(store *s, store_merge_counts *c, const char *path, err_info *e);
 
 /* ---- queries (for ls, show and reports) ------------------------------------------------- */
 

@@ -30,7 +30,6 @@
 
 #include "cli.h"
 #include "hog.h"
-#include "synth.h"
 
 typedef cli_result result;
 
@@ -206,7 +205,9 @@ static void test_check_budget_under_load(void **state)
     static result r;
     char data[300], db[320];
     snprintf(data, sizeof data, "%s/synth", f->dir);
-    synth_data_dir(data, 3000, 50);
+    mkdir(data, 0755);
+    cli_write_synth(data, "train", 3000, 1);
+    cli_write_synth(data, "t10k", 50, 2);
     snprintf(db, sizeof db, "%s/load.db", f->dir);
     const char *sum_wall = "SELECT sum(e.wall_s) FROM epochs e JOIN runs USING(run_key)"
                            " WHERE runs.status = 'COMPLETED'";

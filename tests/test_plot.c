@@ -68,8 +68,9 @@ static double acc_of(int o, int b, int seed, int ep)
 
 static int64_t conf_of(int seed, int i, int j) { return i == j ? 90 + seed : (i + j) % 3; }
 
-static void put_run(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
-                    const char *optimizer, int o, int b, int seed)
+/* A run with N_EPOCHS epochs that ends as `status`. */
+static void put_run_as(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
+                       const char *optimizer, int o, int b, int seed, int status)
 {
     err_info e = {0};
     store_run r = {.run_key = key, .experiment_id = xid, .build_id = bid, .config_json = json,
@@ -99,9 +100,15 @@ static void put_run(store *s, int64_t xid, int64_t bid, const char *key, const c
         if (store_epoch_put(s, &row, &e))
             fail_msg("%s", e.msg);
     }
-    store_run_end end = {.status = RUN_COMPLETED, .wall_s = 33, .cpu_s = 60};
+    store_run_end end = {.status = status, .wall_s = 33, .cpu_s = 60};
     if (store_run_finish(s, key, &end, &e))
         fail_msg("%s", e.msg);
+}
+
+static void put_run(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
+                    const char *optimizer, int o, int b, int seed)
+{
+    put_run_as(s, xid, bid, key, json, optimizer, o, b, seed, RUN_COMPLETED);
 }
 
 static void fill_db(const char *path)
@@ -138,10 +145,8 @@ static void fill_db(const char *path)
     store_experiment xp = {.name = "part", .file = "part.toml", .spec_sha256 = "cc"};
     if (store_experiment_put(s, &part, &xp, &e))
         fail_msg("%s", e.msg);
-    put_run(s, part, bid, "part000000000000", "{\"bn\":true,\"seed\":1}", "momentum", 0, 0, 1);
-    store_run_end stop = {.status = RUN_INTERRUPTED};
-    if (store_run_finish(s, "part000000000000", &stop, &e))
-        fail_msg("%s", e.msg);
+    put_run_as(s, part, bid, "part000000000000", "{\"bn\":true,\"seed\":1}", "momentum", 0, 0, 1,
+               RUN_INTERRUPTED);
     put_run(s, solo, bid, "solo000000000000",
             "{\"bn\":true,\"model\":\"paper\",\"optimizer\":{\"kind\":\"momentum\"},\"seed\":7}",
             "momentum", 0, 0, 7);

@@ -27,7 +27,6 @@
 
 #include "cli.h"
 #include "sha256.h"
-#include "synth.h"
 #include "training.h"
 
 typedef struct fixture {
@@ -45,7 +44,9 @@ static int setup(void **state)
     snprintf(p, sizeof p, "%s/data", f->dir);
     mkdir(p, 0755);
     snprintf(f->data, sizeof f->data, "%s/data/synth", f->dir);
-    synth_data_dir(f->data, 300, 100);
+    mkdir(f->data, 0755);
+    cli_write_synth(f->data, "train", 300, 1);
+    cli_write_synth(f->data, "t10k", 100, 2);
     *state = f;
     return 0;
 }
