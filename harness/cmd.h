@@ -42,16 +42,16 @@ int cmd_train(int argc, char **argv);
 /* bench run FILE.toml [options]: run an experiment's sweep into the results database. */
 int cmd_run(int argc, char **argv);
 
-/* bench ls [--db PATH] [--experiment NAME]: experiments and their runs with status. */
+/* bench ls [--db PATH] [--experiment NAME] [--format F]: experiments and runs with status. */
 int cmd_ls(int argc, char **argv);
 
-/* bench show RUN [--db PATH]: one run's configuration, provenance and epochs. */
+/* bench show RUN [--db PATH] [--format F]: one run's configuration, provenance and epochs. */
 int cmd_show(int argc, char **argv);
 
 /* bench report [options]: runs aggregated over seeds, comparisons, the paper's claims. */
 int cmd_report(int argc, char **argv);
 
-/* bench check [options]: the CI gate on the current revision's runs (exit 0 or 1). */
+/* bench check [options]: the CI gate on the current revision's runs (exit 0 or 1); --format. */
 int cmd_check(int argc, char **argv);
 
 /* bench history [options]: accuracy and training time per git revision; --perf: speed. */

@@ -1,6 +1,6 @@
 /* bench check: the CI gate. Reads the runs of an experiment built from the current git
  * revision, judges them by gate.h's rules and exits 0 only when they reach the accuracy and
- * stay within the time budget; one line per failed condition. */
+ * stay within the time budget; renders every condition in the format asked. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -13,37 +13,43 @@
 #include "prov.h"
 #include "report.h"
 #include "store.h"
+#include "table.h"
 
 static const char check_usage[] =
-    "usage: bench check [--experiment NAME] [--min-accuracy A] [--budget TIME] [--db PATH]\n"
+    "usage: bench check [--experiment NAME] [--min-accuracy A] [--budget TIME]\n"
+    "                   [--format FORMAT] [--db PATH]\n"
     "\n"
-    "The CI gate. Takes the runs of experiment NAME whose build has the current git revision\n"
-    "of the sources (runs of other revisions do not count) and passes (exit 0) only when:\n"
+    "The CI gate. Takes the runs of the newest version of experiment NAME whose build has\n"
+    "the current git revision of the sources (runs of other revisions do not count) and\n"
+    "passes (exit 0) only when:\n"
     "  - at least one run is COMPLETED (missing runs are a failure, not a pass),\n"
     "  - none DIVERGED or FAILED,\n"
-    "  - the mean final test accuracy of the completed runs is >= A,\n"
+    "  - the mean final test accuracy of the completed runs of each configuration is >= A,\n"
     "  - each completed run's training time is <= TIME. The time compared is the mean wall\n"
     "    time of the run's uncontended epochs times its epochs; an epoch is contended when\n"
     "    its threads waited for a CPU longer than 10%% of the CPU time they got (another\n"
     "    process held the CPUs). When every epoch was contended: its CPU time over its\n"
     "    threads. Load does not fail a run; twice the work does.\n"
-    "Otherwise it exits 1 with one line per failed condition, figures included.\n"
+    "Otherwise it exits 1 with one line per failed condition on stderr, figures included.\n"
     "\n"
     "  -e, --experiment NAME  the experiment (default ci)\n"
     "  --min-accuracy A       a fraction (0.99) or a percentage (99%%); default: the\n"
     "                         experiment's [budget] target_accuracy (required without one)\n"
     "  --budget TIME          per-run training time: 1200, 90s, 20m, 1.5h; default: the\n"
     "                         experiment's [budget] minutes (no time check without one)\n"
+    "  --format FORMAT        table (default: the lines above), md, csv or json: every\n"
+    "                         condition with its figures, whether it passed (stdout)\n"
     "  --db PATH              results database (default results/bench.db)\n"
     "  -h, --help             this help\n";
 
-enum { OPT_DB = 256, OPT_MIN_ACC, OPT_BUDGET };
+enum { OPT_DB = 256, OPT_MIN_ACC, OPT_BUDGET, OPT_FORMAT };
 
 static const struct option check_options[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"experiment", required_argument, NULL, 'e'},
     {"min-accuracy", required_argument, NULL, OPT_MIN_ACC},
     {"budget", required_argument, NULL, OPT_BUDGET},
+    {"format", required_argument, NULL, OPT_FORMAT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -86,146 +92,142 @@ static bool parse_accuracy(double *acc, const char *text)
     return true;
 }
 
-/* Seconds for messages: whole seconds from 100 s on, 3 significant digits below. */
-typedef struct secs {
-    char s[32];
-} secs;
+/* What the gate read and decided. */
+typedef struct check_state {
+    const char *experiment;
+    char revision[48];
+    double min_acc, budget_s;   /* from the options; NAN: the experiment's [budget] */
+    gate_result g;
+} check_state;
 
-static secs check_secs(double v)
+/* The conditions in fmt: table, the lines ("ok: ..." on stdout, failures on stderr); the
+ * other formats, every condition on stdout (failures on stderr as well). */
+static int check_render(const check_state *c, table_format fmt, err_info *e)
 {
-    secs out;
-    snprintf(out.s, sizeof out.s, v >= 100.0 ? "%.0f s" : "%.3g s", v);
-    return out;
-}
-
-/* buf <- how run r's gate time was measured, for messages. */
-static void check_time_basis(char *buf, size_t n, const report_run *r)
-{
-    const timing_run *t = &r->time;
-    const int quiet = t->epochs - t->contended;
-    if (t->contended == 0)
-        snprintf(buf, n, "sum of its %d epochs' wall time", t->epochs);
-    else if (quiet > 0)
-        snprintf(buf, n, "wall time of its %d uncontended epoch%s scaled to %d; %d contended "
-                 "epoch%s took %s", quiet, quiet == 1 ? "" : "s", t->epochs, t->contended,
-                 t->contended == 1 ? "" : "s", check_secs(t->wall_s - t->quiet_wall_s).s);
-    else if (r->threads > 1)
-        snprintf(buf, n, "every epoch contended: CPU time over %d threads, which load inflates "
-                 "when threads wait for each other; gate with threads = 1", r->threads);
-    else
-        snprintf(buf, n, "every epoch contended: its CPU time; wall %s", check_secs(t->wall_s).s);
-}
-
-/* One line on stderr for a failed condition of g. */
-static void check_print_finding(const report_section *sec, const gate_result *g,
-                                const gate_finding *f, const char *sha)
-{
-    const report_run *run = f->run >= 0 ? &sec->runs[f->run] : NULL;
-    char basis[256];
-    switch (f->kind) {
-    case GATE_RUN_BROKEN:
-        if (f->value > 0)
-            cmd_error("check: run %.12s: %s in epoch %.0f", run->key,
-                      run_status_name(run->status), f->value);
-        else
-            cmd_error("check: run %.12s: %s", run->key, run_status_name(run->status));
-        break;
-    case GATE_OVER_BUDGET:
-        check_time_basis(basis, sizeof basis, run);
-        cmd_error("check: run %.12s: training %s > budget %s (%s)", run->key,
-                  check_secs(f->value).s, check_secs(f->limit).s, basis);
-        break;
-    case GATE_NO_RUNS:
-        cmd_error("check: no completed runs of experiment '%s' at revision %.12s",
-                  sec->experiment, sha);
-        break;
-    case GATE_LOW_ACCURACY:
-        cmd_error("check: accuracy %.4f < %.4f over %d run%s", f->value, f->limit, g->n,
-                  g->n == 1 ? "" : "s");
-        break;
+    const gate_result *g = &c->g;
+    static const char *const cols[] = {"<condition", "<subject", "<passed", ">measured",
+                                       ">limit", "<message"};
+    static const char *const names[] = {"condition", "subject", "passed", "measured", "limit",
+                                        "message"};
+    json_t *recs = json_array();
+    for (int i = 0; recs && i < g->n; i++) {
+        const gate_condition *k = &g->v[i];
+        if (!k->passed)
+            cmd_error("check: %s", k->message);
+        else if (fmt == TABLE_TEXT)
+            printf("ok: %s\n", k->message);
+        json_array_append_new(recs, json_pack("{s:s, s:o, s:b, s:o, s:o, s:s}", "condition",
+                                              k->name, "subject", table_json_text(k->subject),
+                                              "passed", k->passed, "measured",
+                                              table_json_num(k->measured), "limit",
+                                              table_json_num(k->limit), "message", k->message));
     }
+    if (!recs)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    int rc = 0;
+    bool passed = gate_failed(g) == 0;
+    if (fmt == TABLE_TEXT && passed)
+        printf("check passed\n");
+    if (fmt == TABLE_CSV)
+        table_records_csv(stdout, names, 6, recs);
+    if (fmt == TABLE_MD) {
+        table t;
+        table_init(&t, cols, 6);
+        for (size_t i = 0; i < json_array_size(recs) && !rc; i++) {
+            char cell[6][1024];
+            const char *row[6];
+            for (int j = 0; j < 6; j++) {
+                table_csv_value(cell[j], sizeof cell[j],
+                                json_object_get(json_array_get(recs, i), names[j]));
+                row[j] = cell[j];
+            }
+            rc = table_row(&t, row, e);
+        }
+        printf("## check of experiment %s at revision %.12s: %s\n\n", c->experiment, c->revision,
+               passed ? "passed" : "failed");
+        rc = table_finish(stdout, &t, fmt, "", rc);
+    }
+    if (fmt == TABLE_JSON) {
+        json_t *doc = json_pack("{s:i, s:s, s:s, s:o, s:o, s:b, s:i, s:O}", "format", 1,
+                                "experiment", c->experiment, "revision", c->revision,
+                                "min_accuracy", table_json_num(g->min_accuracy), "budget_s",
+                                table_json_num(g->budget_s), "passed", passed, "runs", g->n_runs,
+                                "conditions", recs);
+        rc = table_json_write(stdout, doc, e);
+    }
+    json_decref(recs);
+    return rc;
+}
+
+/* Read the runs of the current revision and decide (check_state.g); exit code or -1 to go on. */
+static int check_load(check_state *c, report *r, const char *db, err_info *e)
+{
+    prov_build_info b;
+    if (prov_build(&b, NULL, e))
+        return cmd_fail(e);
+    snprintf(c->revision, sizeof c->revision, "%s", b.git_sha);
+    prov_build_release(&b);
+    store *s = NULL;
+    if (store_open_readonly(&s, db, e))
+        return cmd_fail(e);
+    report_options o = report_options_default();
+    o.experiment = c->experiment;
+    o.compare = 0;
+    o.git_sha = c->revision;
+    o.keep_runs = true;
+    o.newest_only = true;
+    int rc = report_load(r, s, &o, e);
+    store_close(s);
+    if (rc)
+        return cmd_fail(e);
+    if ((rc = gate_evaluate(&c->g, &r->sections[0], c->experiment, c->revision, c->min_acc,
+                            c->budget_s, e)) != 0)
+        /* ERR_INVALID: no minimum accuracy, neither from the options nor from the file */
+        return rc == ERR_INVALID ? cmd_usage_error("check", "%s", e->msg) : cmd_fail(e);
+    return -1;
 }
 
 int cmd_check(int argc, char **argv)
 {
-    const char *db = "results/bench.db", *experiment = "ci";
-    double min_acc = NAN, budget_s = NAN;
+    const char *db = "results/bench.db";
+    check_state c = {.experiment = "ci", .min_acc = NAN, .budget_s = NAN};
+    table_format fmt = TABLE_TEXT;
     err_info e = {0};
     optind = 0;
     opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "e:h", check_options, NULL)) != -1) {
-        switch (c) {
+    int opt;
+    while ((opt = getopt_long(argc, argv, "e:h", check_options, NULL)) != -1) {
+        switch (opt) {
         case 'h': fputs(check_usage, stdout); return CMD_OK;
         case OPT_DB: db = optarg; break;
-        case 'e': experiment = optarg; break;
+        case 'e': c.experiment = optarg; break;
         case OPT_MIN_ACC:
-            if (!parse_accuracy(&min_acc, optarg))
+            if (!parse_accuracy(&c.min_acc, optarg))
                 return cmd_usage_error("check",
                                        "--min-accuracy: '%s' is not a fraction in (0, 1] or a "
                                        "percentage",
                                        optarg);
             break;
         case OPT_BUDGET:
-            if (!parse_duration(&budget_s, optarg))
+            if (!parse_duration(&c.budget_s, optarg))
                 return cmd_usage_error("check",
                                        "--budget: '%s' is not a duration (1200, 90s, 20m, 1h)",
                                        optarg);
+            break;
+        case OPT_FORMAT:
+            if (table_format_parse(&fmt, optarg, &e))
+                return cmd_usage_error("check", "--format: %s", e.msg);
             break;
         default: return cmd_bad_option("check", argv);
         }
     }
     if (optind < argc)
         return cmd_usage_error("check", "unexpected argument '%s'", argv[optind]);
-
-    /* The current revision of the sources this binary was built from. */
-    prov_build_info b;
-    if (prov_build(&b, NULL, &e))
-        return cmd_fail(&e);
-    char sha[48];
-    snprintf(sha, sizeof sha, "%s", b.git_sha);
-    prov_build_release(&b);
-
-    store *s = NULL;
-    if (store_open_readonly(&s, db, &e))
-        return cmd_fail(&e);
-    report_options o = report_options_default();
-    o.experiment = experiment;
-    o.group_by = "";
-    o.compare = 0;
-    o.git_sha = sha;
-    report r;
-    int rc = report_load(&r, s, &o, &e);
-    store_close(s);
-    if (rc) {
-        report_release(&r);
-        return cmd_fail(&e);
-    }
-    gate_result g;
-    if ((rc = gate_evaluate(&g, &r.sections[0], min_acc, budget_s, &e)) != 0) {
-        report_release(&r);
-        /* ERR_INVALID: no minimum accuracy, neither from the flags nor from the file */
-        return rc == ERR_INVALID ? cmd_usage_error("check", "%s", e.msg) : cmd_fail(&e);
-    }
-    const report_section *sec = &r.sections[0];
-    for (int i = 0; i < g.n_findings; i++)
-        check_print_finding(sec, &g, &g.findings[i], sha);
-    if (g.n > 0 && g.accuracy >= g.min_accuracy)
-        printf("ok: accuracy %.4f >= %.4f over %d run%s of experiment '%s' at revision %.12s\n",
-               g.accuracy, g.min_accuracy, g.n, g.n == 1 ? "" : "s", experiment, sha);
-    if (g.n > 0 && isnan(g.budget_s)) {
-        printf("ok: no time budget (no --budget and no [budget] minutes)\n");
-    } else if (g.n > 0 && g.slowest_s <= g.budget_s) {
-        char basis[256];
-        check_time_basis(basis, sizeof basis, &sec->runs[g.slowest]);
-        printf("ok: slowest run trained in %s <= budget %s (%s)\n", check_secs(g.slowest_s).s,
-               check_secs(g.budget_s).s, basis);
-    }
-    const bool passed = gate_passed(&g);
-    gate_release(&g);
+    report r = {0}; /* released also when check_load fails before loading it */
+    int rc = check_load(&c, &r, db, &e);
+    if (rc < 0)
+        rc = check_render(&c, fmt, &e) ? cmd_fail(&e) : gate_failed(&c.g) ? CMD_FAIL : CMD_OK;
     report_release(&r);
-    if (!passed)
-        return CMD_FAIL;
-    printf("check passed\n");
-    return CMD_OK;
+    gate_release(&c.g);
+    return rc;
 }

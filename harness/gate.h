@@ -1,16 +1,19 @@
-/* gate: the rules of `bench check`, the CI gate, over the runs of one experiment as report_load
- * reads them (the caller restricts them to the current git revision).
+/* gate: the rules of `bench check`, the CI gate, over the runs of one experiment version as
+ * report_load reads them (the caller keeps the runs and restricts them to the current git
+ * revision); the command only parses its options, loads and renders.
  *
  * The experiment passes when every one of these holds:
  *   - at least one run is COMPLETED (with its reported epoch stored);
  *   - none is DIVERGED or FAILED;
- *   - the mean final test accuracy of the completed runs is >= the minimum accuracy;
+ *   - the mean final test accuracy of the completed runs of each configuration (report
+ *     group) is >= the minimum accuracy;
  *   - each completed run's gate time is <= the budget, when there is a budget. The gate time is
  *     timing.h's: the mean wall time of the run's uncontended epochs times its epochs, or, when
  *     every epoch was contended, its CPU time over its threads; so load from other processes
  *     does not fail a run, and twice the work does.
- * The minimum accuracy and the budget default to the experiment's [budget] target_accuracy and
- * minutes. Each failed condition is one finding, for the caller to print. */
+ * The minimum accuracy and the budget default to the version's [budget] target_accuracy and
+ * minutes. Every condition checked, passed or not, is one record with its figures and the
+ * line that says it, for every output format. */
 #ifndef BENCH_GATE_H
 #define BENCH_GATE_H
 
@@ -19,39 +22,36 @@
 #include "err.h"
 #include "report.h"
 
-typedef enum gate_finding_kind {
-    GATE_RUN_BROKEN,   /* run DIVERGED or FAILED (value: its diverged epoch, 0 if none) */
-    GATE_OVER_BUDGET,  /* run's gate time (value) > budget (limit) */
-    GATE_NO_RUNS,      /* no COMPLETED run */
-    GATE_LOW_ACCURACY, /* mean accuracy (value) < minimum (limit) */
-} gate_finding_kind;
+/* One condition the gate checked. */
+typedef struct gate_condition {
+    char name[16];              /* "runs", "run", "accuracy", "budget" */
+    char subject[600];          /* what it is about: a run key, a group label, "" */
+    bool passed;
+    double measured, limit;     /* NAN when they do not apply (budget: gate times, seconds) */
+    char message[700];          /* the line that says it, without "ok: " or "check: " */
+} gate_condition;
 
-typedef struct gate_finding {
-    gate_finding_kind kind;
-    int run;              /* index into the section's runs; -1 for the experiment */
-    double value, limit;
-} gate_finding;
-
+/* What the gate decided. */
 typedef struct gate_result {
-    double min_accuracy;  /* applied */
-    double budget_s;      /* applied; NAN: no time check */
-    int n;                /* COMPLETED runs judged */
-    double accuracy;      /* their mean final accuracy; NAN when n = 0 */
-    int slowest;          /* the run with the largest gate time; -1 when n = 0 */
-    double slowest_s;     /* its gate time */
-    int n_findings;
-    gate_finding *findings; /* (n_findings): the failed runs in the section's order, then the
-                             * experiment's findings; owned */
+    double min_accuracy;        /* applied */
+    double budget_s;            /* applied; NAN: no time check */
+    int n_runs;                 /* completed runs judged */
+    gate_condition *v;          /* (n) in order: the runs' conditions (in the section's order)
+                                 * and the slowest run's, then runs at all and accuracy per
+                                 * group; owned */
+    int n, cap;
 } gate_result;
 
-/* *out <- the verdict on sec's runs. min_accuracy (a fraction) and budget_s (seconds) of NAN
- * mean the experiment's [budget] values; without a target accuracy either way it is
- * ERR_INVALID ("--min-accuracy is required: ..."). Release with gate_release. */
-int gate_evaluate(gate_result *out, const report_section *sec, double min_accuracy,
-                  double budget_s, err_info *e);
+/* *out <- the verdict on sec's runs, experiment `experiment` at `revision` (for messages).
+ * min_accuracy (a fraction) and budget_s (seconds) of NAN mean the version's [budget] values;
+ * without a target accuracy either way it is ERR_INVALID ("--min-accuracy is required: ...",
+ * saying when an older bench queued the version without storing its [budget]). Release with
+ * gate_release, also after a failure. */
+int gate_evaluate(gate_result *out, const report_section *sec, const char *experiment,
+                  const char *revision, double min_accuracy, double budget_s, err_info *e);
 
-/* True when no condition failed. */
-bool gate_passed(const gate_result *g);
+/* How many conditions failed (0: the gate passes). */
+int gate_failed(const gate_result *g);
 
 /* The gate time of one run (timing_run_gate_s of its epochs up to the reported epoch). */
 double gate_run_time(const report_run *r);

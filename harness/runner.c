@@ -1006,13 +1006,25 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
         rc = sweep_outcome(&c, 0, e);
         goto done;
     }
-    /* Record the provenance and queue the runs, in one transaction. */
-    store_experiment sx = {x->name, x->file, x->sha256, x->text};
+    /* Record the provenance and queue the runs, in one transaction: with the experiment, what
+     * reports read of its file (swept keys, budget), so that they never parse it again. */
+    char *swept = exp_swept_json(x);
+    store_experiment sx = {.name = x->name, .file = x->file, .spec_sha256 = x->sha256,
+                           .spec_text = x->text, .swept = swept,
+                           .budget_minutes = x->budget_minutes,
+                           .target_accuracy = x->target_accuracy};
     int64_t xid, bid, hid;
-    if ((rc = store_begin(c.db, e)) != 0)
+    if (!swept) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
-    if ((rc = store_experiment_put(c.db, &xid, &sx, e)) ||
-        (rc = prov_store(c.db, &bid, &hid, &build, &host, e)))
+    }
+    if ((rc = store_begin(c.db, e)) != 0) {
+        free(swept);
+        goto done;
+    }
+    rc = store_experiment_put(c.db, &xid, &sx, e);
+    free(swept);
+    if (rc || (rc = prov_store(c.db, &bid, &hid, &build, &host, e)))
         goto rollback;
     for (int i = 0; i < c.n_plan; i++) {
         planned_run *p = &c.plan[i];
@@ -1022,8 +1034,10 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
         int64_t did;
         if ((rc = store_dataset_put(c.db, &did, &sd, e)))
             goto rollback;
-        char *json = exp_run_json(r);
-        if (!json) {
+        char *json = exp_run_json(r), *values = exp_run_swept_json(x, r);
+        if (!json || !values) {
+            free(json);
+            free(values);
             rc = err_set(e, ERR_NOMEM, "out of memory");
             goto rollback;
         }
@@ -1033,17 +1047,18 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
         store_run sr = {
             .run_key = p->key, .experiment_id = xid, .build_id = bid, .host_id = hid,
             .dataset_id = did, .config_json = json, .model = r->model,
-            .optimizer = optim_kind_name(r->train.optim.kind), .lr = r->train.optim.lr,
+            .optimizer = optim_kind_name(r->train.optim.kind), .lr = r->num.lr,
             .bn = r->bn, .seed = (int64_t)r->train.seed, .batch = r->train.batch,
             .epochs = r->epochs, .sampling = sampling_kind_name(r->train.sampling),
             .threads = r->threads > 0 ? r->threads : c.threads, .eval_n = (int)r->eval_test_n,
-            .kernels = kernels,
+            .kernels = kernels, .position = r->index, .swept_values = values,
         };
         /* COMPLETED runs are linked to this experiment but left untouched (force=false);
          * runs RUNNING elsewhere, at planning or by now, are only linked (store_run_queue):
          * they are that process's to finish. */
         rc = store_run_queue(c.db, NULL, &sr, p->todo && o->force, e);
         free(json);
+        free(values);
         if (rc)
             goto rollback;
         if (p->todo)

@@ -18,6 +18,7 @@
 
 #include "path.h"
 #include "sha256.h"
+#include "timing.h"
 
 struct store {
     sqlite3 *db;
@@ -46,7 +47,10 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * table so that two experiment files may share a run, indexes); version 3 records the owner
  * process of a RUNNING run; version 4 stores `bench perf` measurements; version 5 identifies
  * the owner of a RUNNING run beyond its pid (the process instance, and the Slurm task);
- * version 6 stores how contended each epoch and measurement was. */
+ * version 6 stores what a report needs from an experiment file when its runs are queued (its
+ * swept keys and budget, each run's plan position and swept values), so that reports never
+ * re-parse old files, and each run's summed training time; version 7 stores how contended
+ * each epoch and measurement was, and each run's sums for the budget gate. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -158,15 +162,41 @@ static const char *const migrations[] = {
     ("ALTER TABLE runs ADD COLUMN owner_proc TEXT;"
      "ALTER TABLE runs ADD COLUMN owner_task TEXT;"
      "ALTER TABLE runs ADD COLUMN owner_attempt INTEGER;"),
-    /* 5 -> 6: time you can trust. Beside an epoch's wall and CPU time, the run-queue wait of
+    /* 5 -> 6: the vocabulary's view of a sweep, stored when a run is queued (NULL in rows
+     * written before: a report then groups by configuration and labels by what varies). And
+     * runs.lr becomes the double of the file, not the float the optimizer used widened to a
+     * double (0.0500000007450581 for 0.05): for old rows, the configuration JSON's decimal. */
+    ("ALTER TABLE experiments ADD COLUMN swept TEXT;"
+     "ALTER TABLE experiments ADD COLUMN budget_minutes REAL;"
+     "ALTER TABLE experiments ADD COLUMN target_accuracy REAL;"
+     "ALTER TABLE experiment_runs ADD COLUMN position INTEGER;"
+     "ALTER TABLE experiment_runs ADD COLUMN swept_values TEXT;"
+     "UPDATE runs SET lr = json_extract(config_json, '$.optimizer.lr')"
+     "  WHERE json_valid(config_json)"
+     "  AND json_type(config_json, '$.optimizer.lr') IN ('integer', 'real');"
+     /* the sum of the epochs' training wall time, kept with each epoch written, so that a
+      * report over 100,000 runs reads one row per run rather than twenty */
+     "ALTER TABLE runs ADD COLUMN train_s REAL;"
+     "UPDATE runs SET train_s = (SELECT sum(e.wall_s) FROM epochs e"
+     "  WHERE e.run_key = runs.run_key);"),
+    /* 6 -> 7: time you can trust. Beside an epoch's wall and CPU time, the run-queue wait of
      * its threads (seconds they were ready but had no CPU) and its involuntary context
      * switches (timing.h); the same for the timed iterations of a perf measurement, with
-     * their CPU time. NULL where not measured (rows written before). */
+     * their CPU time. NULL where not measured (rows written before). And, kept with each
+     * epoch written like train_s, a run's sums for the gate time (timing_run_gate_s): the CPU
+     * time of its epochs, the wall time of those not contended, how many were contended
+     * (none before: an unknown wait is not contention). */
     ("ALTER TABLE epochs ADD COLUMN wait_s REAL;"
      "ALTER TABLE epochs ADD COLUMN nivcsw INTEGER;"
      "ALTER TABLE perf_measurements ADD COLUMN cpu_s REAL;"
      "ALTER TABLE perf_measurements ADD COLUMN wait_s REAL;"
-     "ALTER TABLE perf_measurements ADD COLUMN nivcsw INTEGER;"),
+     "ALTER TABLE perf_measurements ADD COLUMN nivcsw INTEGER;"
+     "ALTER TABLE runs ADD COLUMN train_cpu_s REAL;"
+     "ALTER TABLE runs ADD COLUMN quiet_train_s REAL;"
+     "ALTER TABLE runs ADD COLUMN contended_epochs INTEGER;"
+     "UPDATE runs SET train_cpu_s = (SELECT sum(e.cpu_s) FROM epochs e"
+     "  WHERE e.run_key = runs.run_key), quiet_train_s = train_s,"
+     "  contended_epochs = CASE WHEN train_s IS NULL THEN NULL ELSE 0 END;"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -490,6 +520,18 @@ static int owner_alive(const store *s, const char *host, int64_t pid, const char
 }
 
 /* Shared by both opens: the connection and the store around it. */
+/* SQL bench_contended(wait_s, cpu_s): 1 when an epoch of those times was contended, by
+ * timing.h's rule (the one place it is written), else 0; NULL arguments are unknown, 0. */
+static void sql_contended(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    double v[2];
+    for (int i = 0; i < 2; i++)
+        v[i] = sqlite3_value_type(argv[i]) == SQLITE_NULL ? NAN : sqlite3_value_double(argv[i]);
+    const timing_span span = {.wall_s = NAN, .cpu_s = v[1], .wait_s = v[0], .nivcsw = -1};
+    sqlite3_result_int(cx, timing_contended(&span));
+}
+
 static int open_conn(store **out, const char *path, int flags, err_info *e)
 {
     *out = NULL;
@@ -506,6 +548,13 @@ static int open_conn(store **out, const char *path, int flags, err_info *e)
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    if (sqlite3_create_function_v2(s->db, "bench_contended", 2,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   sql_contended, NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = db_fail(s, e);
+        store_close(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -769,14 +818,27 @@ static int put_and_get_id(store *s, int64_t *id, sqlite3_stmt *ins, sqlite3_stmt
     return 0;
 }
 
+/* v as a bound REAL, NULL when it is not a positive number ("none"). */
+static void bind_positive(sqlite3_stmt *st, int i, double v)
+{
+    if (v > 0.0)
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_info *e)
 {
     assert(s && id && x && x->name && x->spec_sha256);
     sqlite3_stmt *ins = NULL, *sel = NULL;
     int rc = prepare(s, &ins,
-                     "INSERT INTO experiments(name, file, spec_sha256, spec_text, created_at)"
-                     " VALUES(?1, ?2, ?3, ?4, " NOW_SQL ")"
-                     " ON CONFLICT(name, spec_sha256) DO NOTHING",
+                     "INSERT INTO experiments(name, file, spec_sha256, spec_text, created_at,"
+                     " swept, budget_minutes, target_accuracy)"
+                     " VALUES(?1, ?2, ?3, ?4, " NOW_SQL ", ?5, ?6, ?7)"
+                     " ON CONFLICT(name, spec_sha256) DO UPDATE SET"
+                     " swept = coalesce(swept, excluded.swept),"
+                     " budget_minutes = coalesce(budget_minutes, excluded.budget_minutes),"
+                     " target_accuracy = coalesce(target_accuracy, excluded.target_accuracy)",
                      e);
     if (rc)
         goto done;
@@ -787,6 +849,9 @@ int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_i
     bind_text(ins, 2, x->file);
     bind_text(ins, 3, x->spec_sha256);
     bind_text(ins, 4, x->spec_text);
+    bind_text(ins, 5, x->swept);
+    bind_positive(ins, 6, x->budget_minutes);
+    bind_positive(ins, 7, x->target_accuracy);
     bind_text(sel, 1, x->name);
     bind_text(sel, 2, x->spec_sha256);
     rc = put_and_get_id(s, id, ins, sel, e);
@@ -962,17 +1027,23 @@ static void bind_run(sqlite3_stmt *st, const store_run *r)
     bind_text(st, 17, r->kernels);
 }
 
-int store_run_link(store *s, int64_t experiment_id, const char *run_key, err_info *e)
+int store_run_link(store *s, int64_t experiment_id, const char *run_key, int position,
+                   const char *swept_values, err_info *e)
 {
     assert(s && experiment_id > 0 && run_key);
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
-                     "INSERT OR IGNORE INTO experiment_runs(experiment_id, run_key) VALUES(?1, ?2)",
+                     "INSERT INTO experiment_runs(experiment_id, run_key, position, swept_values)"
+                     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(experiment_id, run_key) DO UPDATE SET"
+                     " position = excluded.position,"
+                     " swept_values = coalesce(excluded.swept_values, swept_values)",
                      e);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, experiment_id);
     bind_text(st, 2, run_key);
+    sqlite3_bind_int(st, 3, position);
+    bind_text(st, 4, swept_values);
     rc = step_done(s, st, e);
     sqlite3_finalize(st);
     return rc;
@@ -1026,7 +1097,8 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
                      " status = 'QUEUED', queued_at = " NOW_SQL ", started_at = NULL,"
                      " heartbeat_at = NULL, finished_at = NULL, wall_s = NULL, cpu_s = NULL,"
                      " peak_rss_bytes = NULL, params_sha256 = NULL, error = NULL,"
-                     " diverged_epoch = NULL WHERE run_key = ?1",
+                     " diverged_epoch = NULL, train_s = NULL, train_cpu_s = NULL,"
+                     " quiet_train_s = NULL, contended_epochs = NULL WHERE run_key = ?1",
                      e);
         if (rc)
             goto done;
@@ -1035,7 +1107,7 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
     }
     if (rc || !r->experiment_id)
         goto done;
-    rc = store_run_link(s, r->experiment_id, r->run_key, e);
+    rc = store_run_link(s, r->experiment_id, r->run_key, r->position, r->swept_values, e);
 done:
     sqlite3_finalize(st);
     rc = tx_leave(s, &t, rc, e);
@@ -1320,8 +1392,14 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
         goto done;
     sqlite3_finalize(st);
     st = NULL;
-    rc = update_owned(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1 AND "
-                      OWNED_BY_SELF, ep->run_key, e);
+    /* the run's sums over its epochs, for reports and the gate time (timing.h) */
+    rc = update_owned(s,
+                      "UPDATE runs SET heartbeat_at = " NOW_SQL ", (train_s, train_cpu_s,"
+                      " quiet_train_s, contended_epochs) = (SELECT sum(wall_s), sum(cpu_s),"
+                      " total(CASE WHEN bench_contended(wait_s, cpu_s) THEN 0 ELSE wall_s END),"
+                      " sum(bench_contended(wait_s, cpu_s)) FROM epochs WHERE run_key = ?1)"
+                      " WHERE run_key = ?1 AND " OWNED_BY_SELF,
+                      ep->run_key, e);
 done:
     sqlite3_finalize(st);
     return tx_leave(s, &t, rc, e);
@@ -1630,7 +1708,9 @@ int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err
     " (SELECT count(*) FROM epochs ep WHERE ep.run_key = r.run_key),"                         \
     " (SELECT ep.test_acc FROM epochs ep WHERE ep.run_key = r.run_key"                        \
     "  ORDER BY ep.epoch DESC LIMIT 1),"                                                      \
-    " r.build_id, r.host_id, r.dataset_id"
+    " r.build_id, r.host_id, r.dataset_id,"                                                   \
+    " (SELECT b.git_sha FROM builds b WHERE b.id = r.build_id),"                              \
+    " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id), r.contended_epochs"
 
 static void run_row_from(store_run_row *w, sqlite3_stmt *st)
 {
@@ -1666,6 +1746,9 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .build_id = sqlite3_column_int64(st, 28),
         .host_id = sqlite3_column_int64(st, 29),
         .dataset_id = sqlite3_column_int64(st, 30),
+        .git_sha = col_text(st, 31),
+        .git_dirty = sqlite3_column_int(st, 32),
+        .contended_epochs = sqlite3_column_int(st, 33),
     };
 }
 
@@ -1946,21 +2029,16 @@ done:
     return rc;
 }
 
-int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_fn fn, void *ctx,
-                 err_info *e)
+#define EPOCH_COLUMNS                                                                          \
+    "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,"      \
+    " recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s, wait_s,"  \
+    " nivcsw FROM epochs"
+
+/* Step st (EPOCH_COLUMNS) to its end, handing each epoch (with its classes when asked) to fn. */
+static int visit_epochs(store *s, sqlite3_stmt *st, bool with_classes, store_epoch_fn fn,
+                        void *ctx, err_info *e)
 {
-    assert(s && run_key && fn);
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
-                     "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc,"
-                     " precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted,"
-                     " wall_s, cpu_s, images_per_s, wait_s, nivcsw FROM epochs WHERE run_key = ?1"
-                     " ORDER BY epoch",
-                     e);
-    if (rc)
-        return rc;
-    bind_text(st, 1, run_key);
-    int step;
+    int step, rc = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         store_epoch ep = {
             .run_key = col_text(st, 0),
@@ -1987,15 +2065,68 @@ int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_f
             rc = fn(ctx, &ep);
         free(c.block);
         if (rc)
-            goto done;
+            return rc;
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(s, e);
-done:
+    return step == SQLITE_DONE ? 0 : db_fail(s, e);
+}
+
+int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_fn fn, void *ctx,
+                 err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, EPOCH_COLUMNS " WHERE run_key = ?1 ORDER BY epoch", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    rc = visit_epochs(s, st, with_classes, fn, ctx, e);
     sqlite3_finalize(st);
     return rc;
 }
 
+int store_epoch_get(store *s, const char *run_key, int epoch, bool with_classes,
+                    store_epoch_fn fn, void *ctx, err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, EPOCH_COLUMNS " WHERE run_key = ?1 AND epoch = ?2", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    sqlite3_bind_int(st, 2, epoch);
+    rc = visit_epochs(s, st, with_classes, fn, ctx, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The caller's callback and context, for experiment_row. */
+typedef struct experiment_visit {
+    store_experiment_fn fn;
+    void *ctx;
+} experiment_visit;
+
+static int experiment_row(sqlite3_stmt *st, void *arg)
+{
+    const experiment_visit *v = arg;
+    store_experiment_row x = {
+        .id = sqlite3_column_int64(st, 0),
+        .name = col_text(st, 1),
+        .file = col_text(st, 2),
+        .spec_sha256 = col_text(st, 3),
+        .spec_text = col_text(st, 4),
+        .created_at = col_text(st, 5),
+        .swept = col_text(st, 6),
+        .budget_minutes = col_real(st, 7),
+        .target_accuracy = col_real(st, 8),
+        .version = sqlite3_column_int(st, 9),
+        .n_versions = sqlite3_column_int(st, 10),
+        .n_runs = sqlite3_column_int(st, 11),
+        .n_own = sqlite3_column_int(st, 12),
+    };
+    return v->fn(v->ctx, &x);
+}
+
+/* Versions of one name sort together, in the order of the name's first version. */
 int store_experiments(store *s, const char *name, store_experiment_fn fn, void *ctx,
                       err_info *e)
 {
@@ -2003,30 +2134,111 @@ int store_experiments(store *s, const char *name, store_experiment_fn fn, void *
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
                      "SELECT x.id, x.name, x.file, x.spec_sha256, x.spec_text, x.created_at,"
-                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id)"
-                     " FROM experiments x WHERE (?1 IS NULL OR x.name = ?1) ORDER BY x.id",
+                     " x.swept, x.budget_minutes, x.target_accuracy,"
+                     " (SELECT count(*) FROM experiments y WHERE y.name = x.name AND y.id <= x.id),"
+                     " (SELECT count(*) FROM experiments y WHERE y.name = x.name),"
+                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id),"
+                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id"
+                     "  AND NOT EXISTS (SELECT 1 FROM experiment_runs m"
+                     "   JOIN experiments y ON y.id = m.experiment_id"
+                     "   WHERE m.run_key = l.run_key AND y.name = x.name AND y.id > x.id))"
+                     " FROM experiments x WHERE (?1 IS NULL OR x.name = ?1)"
+                     " ORDER BY (SELECT min(y.id) FROM experiments y WHERE y.name = x.name), x.id",
                      e);
     if (rc)
         return rc;
     bind_text(st, 1, name);
-    int step;
-    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        store_experiment_row x = {
-            .id = sqlite3_column_int64(st, 0),
-            .name = col_text(st, 1),
-            .file = col_text(st, 2),
-            .spec_sha256 = col_text(st, 3),
-            .spec_text = col_text(st, 4),
-            .created_at = col_text(st, 5),
-            .n_runs = sqlite3_column_int(st, 6),
-        };
-        rc = fn(ctx, &x);
-        if (rc)
-            goto done;
-    }
-    if (step != SQLITE_DONE)
-        rc = db_fail(s, e);
-done:
+    rc = visit_rows(s, st, experiment_row, &(experiment_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The caller's callback and context, for report_row. */
+typedef struct report_visit {
+    store_report_fn fn;
+    void *ctx;
+} report_visit;
+
+static int report_row(sqlite3_stmt *st, void *arg)
+{
+    const report_visit *v = arg;
+    bool has_epoch = sqlite3_column_type(st, 17) != SQLITE_NULL;
+    store_report_row r = {
+        .run_key = col_text(st, 0),
+        .position = sqlite3_column_int(st, 1),
+        .swept_values = col_text(st, 2),
+        .config_json = col_text(st, 3),
+        .config_noseed = col_text(st, 4),
+        .status = col_status(st, 5),
+        .build_id = sqlite3_column_int64(st, 6),
+        .host_id = sqlite3_column_int64(st, 7),
+        .dataset_id = sqlite3_column_int64(st, 8),
+        .git_sha = col_text(st, 9),
+        .git_dirty = sqlite3_column_int(st, 10),
+        .kernels = col_text(st, 11),
+        .started_at = col_text(st, 12),
+        .threads = sqlite3_column_int(st, 13),
+        .diverged_epoch = sqlite3_column_int(st, 14),
+        .peak_rss_bytes = sqlite3_column_int64(st, 15),
+        .epochs_done = sqlite3_column_int(st, 16),
+        .epoch = has_epoch ? sqlite3_column_int(st, 17) : 0,
+        .acc = has_epoch ? col_real(st, 18) : NAN,
+        .precision = has_epoch ? col_real(st, 19) : NAN,
+        .recall = has_epoch ? col_real(st, 20) : NAN,
+        .f1 = has_epoch ? col_real(st, 21) : NAN,
+        .train_s = has_epoch ? col_real(st, 22) : NAN,
+        .queued_at = col_text(st, 23),
+        .seed = sqlite3_column_int64(st, 24),
+        .has_seed = sqlite3_column_type(st, 24) == SQLITE_INTEGER,
+        .train_cpu_s = has_epoch ? col_real(st, 25) : NAN,
+        .quiet_train_s = has_epoch ? col_real(st, 26) : NAN,
+        .contended_epochs = has_epoch ? sqlite3_column_int(st, 27) : 0,
+    };
+    return v->fn(v->ctx, &r);
+}
+
+int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,
+                      err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    /* Every per-run figure is an index lookup on epochs(run_key, epoch), the training time
+     * of all epochs is runs.train_s (summed only for an earlier --epoch); no ORDER BY, so that
+     * SQLite never sorts (or holds) the whole result: the caller orders by position. */
+    int rc = prepare(s, &st,
+                     "SELECT r.run_key, coalesce(l.position, -1), l.swept_values, r.config_json,"
+                     " json_remove(r.config_json, '$.seed'), r.status, r.build_id, r.host_id,"
+                     " r.dataset_id, b.git_sha, b.git_dirty, r.kernels, r.started_at, r.threads,"
+                     " r.diverged_epoch, r.peak_rss_bytes,"
+                     " (SELECT count(*) FROM epochs c WHERE c.run_key = r.run_key),"
+                     " ep.epoch, ep.test_acc, ep.precision_macro, ep.recall_macro, ep.f1_macro,"
+                     " CASE WHEN ?2 > 0 THEN (SELECT sum(w.wall_s) FROM epochs w"
+                     "  WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch) ELSE r.train_s END,"
+                     " r.queued_at, r.seed,"
+                     " CASE WHEN ?2 > 0 THEN (SELECT sum(w.cpu_s) FROM epochs w"
+                     "  WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch) ELSE r.train_cpu_s END,"
+                     " CASE WHEN ?2 > 0 THEN (SELECT total(CASE WHEN"
+                     "  bench_contended(w.wait_s, w.cpu_s) THEN 0 ELSE w.wall_s END) FROM epochs w"
+                     "  WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch) ELSE r.quiet_train_s"
+                     "  END,"
+                     " CASE WHEN ?2 > 0 THEN (SELECT sum(bench_contended(w.wait_s, w.cpu_s))"
+                     "  FROM epochs w WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch)"
+                     "  ELSE r.contended_epochs END"
+                     " FROM experiment_runs l JOIN experiments x ON x.id = l.experiment_id"
+                     " JOIN runs r ON r.run_key = l.run_key"
+                     " LEFT JOIN builds b ON b.id = r.build_id"
+                     " LEFT JOIN epochs ep ON ep.run_key = r.run_key AND ep.epoch = CASE"
+                     "  WHEN ?2 > 0 THEN ?2"
+                     "  ELSE (SELECT max(m.epoch) FROM epochs m WHERE m.run_key = r.run_key) END"
+                     " WHERE l.experiment_id = ?1 AND NOT EXISTS (SELECT 1 FROM experiment_runs n"
+                     "  JOIN experiments y ON y.id = n.experiment_id"
+                     "  WHERE n.run_key = l.run_key AND y.name = x.name AND y.id > x.id)",
+                     e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, version_id);
+    sqlite3_bind_int(st, 2, epoch);
+    rc = visit_rows(s, st, report_row, &(report_visit){fn, ctx}, e);
     sqlite3_finalize(st);
     return rc;
 }
@@ -2260,7 +2472,8 @@ static int merge_runs(store *s, store_merge_counts *c, err_info *e)
         "    COALESCE(d.finished_at, d.heartbeat_at, d.started_at, d.queued_at, ''))));"
         /* keep the destination's links of the runs replaced: deleting a run cascades */
         "DROP TABLE IF EXISTS temp.merge_links;"
-        "CREATE TEMP TABLE merge_links AS SELECT experiment_id, run_key FROM main.experiment_runs"
+        "CREATE TEMP TABLE merge_links AS SELECT experiment_id, run_key, position, swept_values"
+        " FROM main.experiment_runs"
         " WHERE run_key IN (SELECT run_key FROM temp.merge_win WHERE replaced);"
         "DELETE FROM main.runs WHERE run_key IN (SELECT run_key FROM temp.merge_win"
         " WHERE replaced);",
@@ -2296,12 +2509,18 @@ static int merge_runs(store *s, store_merge_counts *c, err_info *e)
     }
     if (rc)
         return rc;
+    /* links keep their plan position and swept values (the destination's when both have
+     * them) */
     return exec_sql(s,
-        "INSERT OR IGNORE INTO main.experiment_runs(experiment_id, run_key)"
-        " SELECT experiment_id, run_key FROM temp.merge_links;"
-        "INSERT OR IGNORE INTO main.experiment_runs(experiment_id, run_key)"
-        " SELECT m.dst_id, l.run_key FROM src.experiment_runs l JOIN temp.merge_map m"
-        " ON m.kind = 'experiments' AND m.src_id = l.experiment_id;",
+        "INSERT OR IGNORE INTO main.experiment_runs(experiment_id, run_key, position,"
+        " swept_values) SELECT experiment_id, run_key, position, swept_values"
+        " FROM temp.merge_links;"
+        "INSERT INTO main.experiment_runs(experiment_id, run_key, position, swept_values)"
+        " SELECT m.dst_id, l.run_key, l.position, l.swept_values FROM src.experiment_runs l"
+        " JOIN temp.merge_map m ON m.kind = 'experiments' AND m.src_id = l.experiment_id"
+        " WHERE true ON CONFLICT(experiment_id, run_key) DO UPDATE SET"
+        " position = coalesce(position, excluded.position),"
+        " swept_values = coalesce(swept_values, excluded.swept_values);",
         e);
 }
 
@@ -2320,9 +2539,12 @@ static int merge_parents(store *s, err_info *e)
         if (rc == 0) {
             strbuf_addf(&sql, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x WHERE true"
                     " ON CONFLICT(%s) DO ", t->name, cols.p, vals.p, t->name, t->natural_key);
-            if (strcmp(t->name, "experiments") == 0)
-                strbuf_addf(&sql, "UPDATE SET created_at = excluded.created_at, file = excluded.file"
-                        " WHERE excluded.created_at < created_at;");
+            if (strcmp(t->name, "experiments") == 0) /* and what one of them did not store */
+                strbuf_addf(&sql, "UPDATE SET created_at = min(created_at, excluded.created_at),"
+                        " file = CASE WHEN excluded.created_at < created_at THEN excluded.file"
+                        " ELSE file END, swept = coalesce(swept, excluded.swept),"
+                        " budget_minutes = coalesce(budget_minutes, excluded.budget_minutes),"
+                        " target_accuracy = coalesce(target_accuracy, excluded.target_accuracy);");
             else
                 strbuf_addf(&sql, "NOTHING;");
             strbuf_addf(&sql, "INSERT INTO temp.merge_map SELECT '%s', x.id, d.id FROM src.%s x"

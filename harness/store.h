@@ -8,18 +8,26 @@
  * JSON, error messages) is stored verbatim and never becomes SQL.
  *
  * Tables (see the migrations in store.c for the exact columns):
- *   experiments(id, name, file, spec_sha256, spec_text, created_at)   unique (name, spec_sha256)
+ *   experiments(id, name, file, spec_sha256, spec_text, created_at, swept, budget_minutes,
+ *          target_accuracy)   unique (name, spec_sha256): one row per version of a file;
+ *          swept is the JSON array of its swept keys' labels, in the file's order
  *   builds(id, ident, git_sha, git_branch, git_dirty, git_diff, git_describe, compiler,
  *          compiler_version, cflags, build_type, blas, binary_sha256) ident = hash of all fields
  *   hosts(id, ident, hostname, cpu_model, cpu_flags, cores, ram_bytes, os, kernel)
  *   datasets(id, ident, name, file, sha256, n_images)
  *   runs(run_key PRIMARY KEY, experiment_id, build_id, host_id, dataset_id, config_json, model,
- *        optimizer, lr, bn, seed, batch, epochs, sampling, threads, eval_n, kernels, status,
+ *        optimizer, lr (the file's double), bn, seed, batch, epochs, sampling, threads, eval_n,
+ *        kernels, status, train_s (the sum of its epochs' wall_s, kept by store_epoch_put),
+ *        train_cpu_s, quiet_train_s, contended_epochs (likewise: the sums of its epochs' CPU
+ *        time and of the wall time of those not contended, and how many were, by timing.h's
+ *        rule, which the store's connections know as the SQL function bench_contended),
  *        queued_at, started_at, heartbeat_at, finished_at, wall_s, cpu_s, peak_rss_bytes,
  *        params_sha256, error, diverged_epoch, owner_host, owner_pid, owner_proc,
  *        owner_task, owner_attempt)   the owner_* columns name who executes a RUNNING run
- *   experiment_runs(experiment_id, run_key)   which experiments asked for a run: two experiment
- *        files that resolve to the same configuration share one run (same run_key)
+ *   experiment_runs(experiment_id, run_key, position, swept_values)   which experiments asked
+ *        for a run: two experiment files that resolve to the same configuration share one run
+ *        (same run_key); position is the run's index in that version's plan, swept_values its
+ *        value of each swept key (a JSON array in the order of experiments.swept)
  *   epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,
  *          recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s,
  *          wait_s, nivcsw)   times of the training iterations (timing.h)
@@ -84,6 +92,10 @@ typedef struct store_experiment {
     const char *file;        /* the TOML path as given */
     const char *spec_sha256; /* required: hash of spec_text */
     const char *spec_text;   /* the file's contents */
+    const char *swept;       /* JSON array of the swept keys' labels in the file's order
+                              * ("[\"optimizer\",\"seed\"]"); NULL: not known */
+    double budget_minutes;   /* [budget] minutes, <= 0 or NAN: none */
+    double target_accuracy;  /* [budget] target_accuracy, <= 0 or NAN: none */
 } store_experiment;
 
 typedef struct store_build {
@@ -136,6 +148,9 @@ typedef struct store_run {
     int threads;
     int eval_n;              /* test images evaluated after each epoch (0 = all) */
     const char *kernels;     /* which conv/gemm kernels the core used, may be NULL */
+    int position;            /* its index in the experiment's plan (with experiment_id) */
+    const char *swept_values; /* JSON array of its value of each swept key, typed, in the order
+                               * of the experiment's swept keys; NULL: not known */
 } store_run;
 
 /* One epoch's metrics, with k per-class rows and a k×k confusion matrix. The arrays may be
@@ -252,7 +267,8 @@ int store_rollback(store *s, err_info *e);
 /* ---- upserts ---------------------------------------------------------------------------- */
 
 /* *id <- the row of an equal record, inserting it first when absent. Experiments are equal
- * when name and spec_sha256 are; builds, hosts and data sets when every field is. */
+ * when name and spec_sha256 are (a version recorded by an older bench gets its swept keys and
+ * budget filled in); builds, hosts and data sets when every field is. */
 int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_info *e);
 int store_build_put(store *s, int64_t *id, const store_build *b, err_info *e);
 int store_host_put(store *s, int64_t *id, const store_host *h, err_info *e);
@@ -268,15 +284,18 @@ int store_run_status(store *s, int *status, const char *run_key, err_info *e);
  * - COMPLETED and !force: left untouched (the caller skips it);
  * - otherwise: reset to QUEUED with r's fields, timing/result columns cleared and all its
  *   epochs (with their class and confusion rows) deleted, so that the rerun starts clean.
- * In every case r->experiment_id (when non-zero) is linked to the run in experiment_runs.
+ * In every case r->experiment_id (when non-zero) is linked to the run in experiment_runs, with
+ * its position and swept values (store_run_link).
  * A RUNNING run is reset like the others: the caller first retires runs of dead processes with
  * store_mark_stale() and must not queue a run that another live process is executing (shards
  * of one sweep are disjoint, so this holds for `bench run --shard`). */
 int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e);
 
-/* List an existing run under an experiment (experiment_runs), changing nothing else: for a run
- * another process is executing, which the experiment shares but must not queue. */
-int store_run_link(store *s, int64_t experiment_id, const char *run_key, err_info *e);
+/* List an existing run under an experiment (experiment_runs) at position with swept_values
+ * (may be NULL), replacing an earlier link's, changing nothing else: for a run another process
+ * is executing, which the experiment shares but must not queue. */
+int store_run_link(store *s, int64_t experiment_id, const char *run_key, int position,
+                   const char *swept_values, err_info *e);
 
 /* Claim a QUEUED run: RUNNING, started_at = heartbeat_at = now, owned by the store's owner
  * (the coordinator process that calls it), and *claimed = true. The claim is one conditional
@@ -290,8 +309,10 @@ int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e);
 int store_run_heartbeat(store *s, const char *run_key, err_info *e);
 
 /* Record one epoch atomically: the epoch row, its k class_metrics rows and its k*k confusion
- * rows (replacing an earlier record of the same epoch) and the run's heartbeat. Only for a run
- * RUNNING under this store's owner: else ERR_CONFLICT and nothing is written. */
+ * rows (replacing an earlier record of the same epoch), the run's heartbeat and its sums
+ * (train_s, train_cpu_s, quiet_train_s, contended_epochs). Only for a run RUNNING under this
+ * store's owner: else
+ * ERR_CONFLICT and nothing is written. */
 int store_epoch_put(store *s, const store_epoch *ep, err_info *e);
 
 /* The run ends: status, finished_at = now, timings, checksum and error text. Only for a run
@@ -392,6 +413,9 @@ typedef struct store_run_row {
     int epochs_done;              /* epoch rows stored */
     double last_test_acc;         /* test_acc of the highest stored epoch, NAN if none */
     int64_t build_id, host_id, dataset_id; /* 0 when unset */
+    const char *git_sha;          /* its build's commit, NULL without a build */
+    int git_dirty;                /* its build had uncommitted changes */
+    int contended_epochs;         /* epochs contended (timing.h), 0 when none or unknown */
 } store_run_row;
 
 /* Called once per row; a non-zero return stops the iteration and is returned by the caller. */
@@ -436,14 +460,62 @@ int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_f
 typedef struct store_experiment_row {
     int64_t id;
     const char *name, *file, *spec_sha256, *spec_text, *created_at; /* NULL when unset */
+    const char *swept;            /* JSON array of the swept keys' labels; NULL: the version
+                                   * was recorded by a bench that did not store them */
+    double budget_minutes, target_accuracy; /* NAN when none */
+    int version, n_versions;      /* its number among the versions of its name (1 = oldest) */
     int n_runs;                   /* runs linked to this version (experiment_runs) */
+    int n_own;                    /* of those, the runs no newer version of the name links:
+                                   * a run is reported under the newest version planning it */
 } store_experiment_row;
 typedef int (*store_experiment_fn)(void *ctx, const store_experiment_row *x);
 
-/* Visit experiment versions ordered by id (the order they were first run), all of them when
- * name is NULL, else those called name (none is not an error: the callback is not called).
- * For reports: the spec text says which keys an experiment swept and its [budget]. */
+/* Visit experiment versions, the versions of one name together in id order (the order they
+ * were first run), names in the order of their first version; all of them when name is NULL,
+ * else those called name (none is not an error: the callback is not called). */
 int store_experiments(store *s, const char *name, store_experiment_fn fn, void *ctx,
                       err_info *e);
+
+/* One run of an experiment version as a report reads it, with its figures at one epoch.
+ * Strings are valid during the callback only. */
+typedef struct store_report_row {
+    const char *run_key;
+    int position;                 /* in the version's plan; -1 when not recorded */
+    const char *swept_values;     /* JSON array (experiment_runs.swept_values), may be NULL */
+    const char *config_json;
+    const char *config_noseed;    /* config_json without its "seed": equal for the runs of one
+                                   * configuration */
+    int status;
+    int64_t build_id, host_id, dataset_id; /* 0 when unset */
+    const char *git_sha;          /* of its build, NULL without one */
+    int git_dirty;
+    const char *kernels, *started_at; /* NULL when unset */
+    int threads, diverged_epoch;
+    int64_t peak_rss_bytes;       /* 0 when unset */
+    int epochs_done;              /* epoch rows stored */
+    int epoch;                    /* the reported epoch, 0 when the run has not stored it */
+    double acc, precision, recall, f1; /* at that epoch; NAN without it */
+    double train_s;               /* sum of wall_s over epochs 1..epoch (NAN without it) */
+    const char *queued_at;        /* with position, the plan order */
+    int64_t seed;                 /* runs.seed, when has_seed */
+    bool has_seed;
+    /* over epochs 1..epoch, for the gate time (timing.h); NAN / 0 without it */
+    double train_cpu_s;           /* sum of cpu_s */
+    double quiet_train_s;         /* sum of wall_s of the epochs not contended */
+    int contended_epochs;         /* epochs contended */
+} store_report_row;
+typedef int (*store_report_fn)(void *ctx, const store_report_row *row);
+
+/* Visit the runs reported under experiment version version_id: those it links that no newer
+ * version of the same name links, each at epoch (0: its last stored epoch), in no particular
+ * order (position, then queued_at, is the plan's). One query, streamed: neither SQLite nor
+ * the store holds the rows, so memory does not grow with the runs. */
+int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,
+                      err_info *e);
+
+/* Visit epoch `epoch` of a run, with its per-class rows when with_classes; a run without that
+ * epoch is not an error (fn is not called). */
+int store_epoch_get(store *s, const char *run_key, int epoch, bool with_classes,
+                    store_epoch_fn fn, void *ctx, err_info *e);
 
 #endif

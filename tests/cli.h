@@ -161,7 +161,7 @@ static inline void cli_put_be32(FILE *f, uint32_t v)
  * Deterministic (LCG from seed): a data set that trains in a fraction of a second. */
 static inline void cli_write_synth(const char *dir, const char *prefix, int n, uint32_t seed)
 {
-    char path[1024];
+    char path[1100]; /* a directory of up to 1023 bytes and the file's name */
     snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
     FILE *fi = fopen(path, "wb");
     snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
@@ -193,6 +193,19 @@ static inline void cli_write_synth(const char *dir, const char *prefix, int n, u
     }
     fclose(fi);
     fclose(fl);
+}
+
+/* dir/data/synth: the synthetic data set (cli_write_synth), 300 training and 100 test images,
+ * for experiment files that say dataset = "idx:data/synth" and run in dir. */
+static inline void cli_synth_dir(const char *dir)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/data", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/data/synth", dir);
+    mkdir(p, 0755);
+    cli_write_synth(p, "train", 300, 1);
+    cli_write_synth(p, "t10k", 100, 2);
 }
 
 static inline int cli_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

@@ -1,11 +1,13 @@
-/* Tests of harness/gate, bench check's rules, on runs stored with made-up epochs (two each) and
- * read back by report_load, without the CLI:
+/* Tests of harness/gate, bench check's rules, on runs stored with made-up epochs (two each,
+ * through store_epoch_put, which keeps each run's sums) and read back by report_load, without
+ * the CLI:
  *   - defect 8: identical runs, one trained on a quiet machine and one whose epochs other
  *     processes stretched, both pass a budget the quiet one meets with room to spare, although
  *     the loaded one's wall time is well over it (the old gate compared wall time and failed);
  *   - twice the work fails that budget, on a quiet machine and on a loaded one;
  *   - one contended epoch: the run is judged on its uncontended epoch's wall time;
- *   - every epoch contended with 2 threads: CPU time over the threads;
+ *   - every epoch contended with 2 threads: CPU time over the threads; at an earlier
+ *     --epoch, the sums stop there;
  *   - the other conditions: diverged and failed runs, low accuracy, no runs, the defaults from
  *     [budget], and no target accuracy anywhere (ERR_INVALID). */
 #define _XOPEN_SOURCE 700
@@ -22,9 +24,7 @@
 #include "report_fixture.h"
 
 typedef struct fixture {
-    char dir[256];
-    char db[320];
-    store *s;
+    fix_db *d;
     int64_t ci, build;
 } fixture;
 
@@ -34,13 +34,9 @@ static const char ci_spec[] = "[experiment]\nname = \"ci\"\n"
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    fix_mkdtemp(f->dir, sizeof f->dir, "test_gate");
-    snprintf(f->db, sizeof f->db, "%s/bench.db", f->dir);
-    err_info e = {0};
-    if (store_open(&f->s, f->db, &e))
-        fail_msg("%s", e.msg);
-    f->ci = fix_experiment(f->s, "ci", ci_spec);
-    f->build = fix_build(f->s, "0123456789012345678901234567890123456789");
+    f->d = fix_db_new("test_gate");
+    f->ci = fix_experiment(f->d->s, "ci", ci_spec);
+    f->build = fix_build(f->d->s, "0123456789012345678901234567890123456789");
     *state = f;
     return 0;
 }
@@ -48,8 +44,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    store_close(f->s);
-    fix_rmdir(f->dir);
+    fix_db_free(f->d);
     free(f);
     return 0;
 }
@@ -66,39 +61,50 @@ static void add_timed(fixture *f, const timed_run *t, int seed, double acc)
     const fix_run r = {t->key, "momentum", 1, seed, RUN_COMPLETED, acc, t->wall[0], t->wall[1],
                        f->build, NULL};
     const fix_prov p = {.threads = t->threads};
-    fix_add_prov(f->s, f->ci, &r, &p);
-    /* the fixture stores wall times only: CPU time and wait set on the file directly */
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_open(f->db, &db) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "UPDATE epochs SET cpu_s = ?1, wait_s = ?2 WHERE run_key = ?3"
-                               " AND epoch = ?4", -1, &st, NULL) != SQLITE_OK)
-        fail_msg("sqlite: %s", sqlite3_errmsg(db));
-    for (int ep = 0; ep < 2; ep++) {
-        sqlite3_reset(st);
-        sqlite3_bind_double(st, 1, t->cpu[ep]);
-        sqlite3_bind_double(st, 2, t->wait[ep]);
-        sqlite3_bind_text(st, 3, t->key, -1, SQLITE_STATIC);
-        sqlite3_bind_int(st, 4, ep + 1);
-        if (sqlite3_step(st) != SQLITE_DONE || sqlite3_changes(db) != 1)
-            fail_msg("sqlite: epoch %d of '%s' not changed", ep + 1, t->key);
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
+    const fix_times times = {{t->cpu[0], t->cpu[1]}, {t->wait[0], t->wait[1]}};
+    fix_add_timed(f->d->s, f->ci, &r, &p, &times);
 }
 
-/* gate_evaluate over experiment ci; the report is returned in *r for the run indices. */
-static void judge(gate_result *g, report *r, fixture *f, double min_acc, double budget_s)
+/* gate_evaluate over experiment `name` (its runs kept); the report is returned in *r for the
+ * run indices. */
+static void judge_of(gate_result *g, report *r, fixture *f, const char *name, double min_acc,
+                     double budget_s)
 {
     err_info e = {0};
     report_options o = report_options_default();
-    o.experiment = "ci";
-    o.group_by = "";
+    o.experiment = name;
     o.compare = 0;
-    if (report_load(r, f->s, &o, &e))
+    o.keep_runs = true;
+    o.newest_only = true;
+    if (report_load(r, f->d->s, &o, &e))
         fail_msg("report_load: %s", e.msg);
-    if (gate_evaluate(g, &r->sections[0], min_acc, budget_s, &e))
+    if (gate_evaluate(g, &r->sections[0], name, "0123456", min_acc, budget_s, &e))
         fail_msg("gate_evaluate: %s", e.msg);
+}
+
+static void judge(gate_result *g, report *r, fixture *f, double min_acc, double budget_s)
+{
+    judge_of(g, r, f, "ci", min_acc, budget_s);
+}
+
+/* The run of r called key. */
+static const report_run *run_of(const report *r, const char *key)
+{
+    for (int i = 0; i < r->sections[0].n_runs; i++)
+        if (strcmp(r->sections[0].runs[i].key, key) == 0)
+            return &r->sections[0].runs[i];
+    fail_msg("no run %s", key);
+    return NULL;
+}
+
+/* The failed conditions of g named name, in order, into out (at most 8); how many. */
+static int failed_of(const gate_condition **out, const gate_result *g, const char *name)
+{
+    int n = 0;
+    for (int i = 0; i < g->n && n < 8; i++)
+        if (!g->v[i].passed && strcmp(g->v[i].name, name) == 0)
+            out[n++] = &g->v[i];
+    return n;
 }
 
 /* Quiet: 100 s of work per epoch, 200 s a run. */
@@ -117,15 +123,22 @@ static void test_load_alone_passes(void **state)
     gate_result g;
     report r;
     judge(&g, &r, f, NAN, 300); /* 1.5 times the quiet run's 200 s */
-    assert_true(gate_passed(&g));
-    assert_int_equal(g.n, 2);
-    const report_run *l = &r.sections[0].runs[1];
-    assert_string_equal(l->key, "l01aaaa");
+    assert_int_equal(gate_failed(&g), 0);
+    assert_int_equal(g.n_runs, 2);
+    const report_run *l = run_of(&r, "l01aaaa");
     assert_true(l->train_s > 300); /* 500 s of wall time: the old gate failed here */
     assert_int_equal(l->time.contended, 2);
     assert_float_equal(gate_run_time(l), 200.0, 1e-9);
-    assert_float_equal(gate_run_time(&r.sections[0].runs[0]), 200.0, 1e-9);
-    assert_float_equal(g.slowest_s, 200.0, 1e-9);
+    assert_float_equal(gate_run_time(run_of(&r, "q01aaaa")), 200.0, 1e-9);
+    /* the passed budget condition carries the slowest gate time */
+    const gate_condition *b = NULL;
+    for (int i = 0; i < g.n; i++)
+        if (strcmp(g.v[i].name, "budget") == 0)
+            b = &g.v[i];
+    assert_non_null(b);
+    assert_true(b->passed);
+    assert_float_equal(b->measured, 200.0, 1e-9);
+    assert_non_null(strstr(b->message, "slowest run trained in 200 s <= budget 300 s"));
     gate_release(&g);
     report_release(&r);
 }
@@ -139,16 +152,20 @@ static void test_twice_the_work_fails(void **state)
     gate_result g;
     report r;
     judge(&g, &r, f, NAN, 300);
-    assert_false(gate_passed(&g));
-    assert_int_equal(g.n_findings, 2);
+    assert_int_equal(gate_failed(&g), 2);
+    const gate_condition *over[8];
+    assert_int_equal(failed_of(over, &g, "budget"), 2);
     for (int i = 0; i < 2; i++) {
-        const gate_finding *x = &g.findings[i];
-        assert_int_equal(x->kind, GATE_OVER_BUDGET);
-        assert_int_equal(x->run, i + 1);
-        assert_float_equal(x->value, 400.0, 1e-9);
-        assert_float_equal(x->limit, 300.0, 0);
+        assert_float_equal(over[i]->measured, 400.0, 1e-9);
+        assert_float_equal(over[i]->limit, 300.0, 0);
     }
-    assert_int_equal(g.slowest, 1);
+    const char *subjects[2] = {over[0]->subject, over[1]->subject};
+    if (strcmp(subjects[0], subjects[1]) > 0)
+        subjects[0] = over[1]->subject, subjects[1] = over[0]->subject;
+    assert_string_equal(subjects[0], "t01aaaa");
+    assert_string_equal(subjects[1], "t02aaaa");
+    for (int i = 0; i < 2; i++)
+        assert_non_null(strstr(over[i]->message, "training 400 s > budget 300 s ("));
     gate_release(&g);
     report_release(&r);
 }
@@ -165,12 +182,26 @@ static void test_partly_and_fully_contended(void **state)
     gate_result g;
     report r;
     judge(&g, &r, f, NAN, 170);
-    assert_float_equal(gate_run_time(&r.sections[0].runs[0]), 180.0, 1e-9);
-    assert_int_equal(r.sections[0].runs[0].time.contended, 1);
-    assert_float_equal(gate_run_time(&r.sections[0].runs[1]), 160.0, 1e-9);
-    assert_int_equal(g.n_findings, 1);
-    assert_int_equal(g.findings[0].run, 0);
+    const report_run *p = run_of(&r, "p01aaaa"), *w = run_of(&r, "w01aaaa");
+    assert_float_equal(gate_run_time(p), 180.0, 1e-9);
+    assert_int_equal(p->time.contended, 1);
+    assert_float_equal(gate_run_time(w), 160.0, 1e-9);
+    const gate_condition *over[8];
+    assert_int_equal(failed_of(over, &g, "budget"), 1);
+    assert_string_equal(over[0]->subject, "p01aaaa");
+    assert_non_null(strstr(over[0]->message, "wall time of its 1 uncontended epoch scaled to 2; "
+                                             "1 contended epoch took 400 s"));
     gate_release(&g);
+    report_release(&r);
+    /* the gate time at an earlier epoch: the sums stop there */
+    report_options o = report_options_default();
+    o.experiment = "ci";
+    o.keep_runs = true;
+    o.epoch = 1;
+    err_info e = {0};
+    assert_int_equal(report_load(&r, f->d->s, &o, &e), 0);
+    assert_float_equal(gate_run_time(run_of(&r, "p01aaaa")), 90.0, 1e-9);
+    assert_float_equal(gate_run_time(run_of(&r, "w01aaaa")), 75.0, 1e-9);
     report_release(&r);
 }
 
@@ -179,46 +210,47 @@ static void test_other_conditions(void **state)
     fixture *f = *state;
     gate_result g;
     report r;
+    const gate_condition *bad[8];
     /* no runs at all */
     judge(&g, &r, f, 0.99, NAN);
-    assert_int_equal(g.n_findings, 1);
-    assert_int_equal(g.findings[0].kind, GATE_NO_RUNS);
-    assert_true(isnan(g.accuracy));
+    assert_int_equal(gate_failed(&g), 1);
+    assert_int_equal(failed_of(bad, &g, "runs"), 1);
+    assert_non_null(strstr(bad[0]->message, "no completed runs of experiment 'ci' at revision"));
     gate_release(&g);
     report_release(&r);
 
     add_timed(f, &quiet, 1, 0.985);
     const fix_run d = {"d01aaaa", "momentum", 1, 2, RUN_DIVERGED, 0.1, 10, 10, f->build, NULL};
     const fix_run x = {"f01aaaa", "momentum", 1, 3, RUN_FAILED, 0.1, 10, 10, f->build, NULL};
-    fix_add(f->s, f->ci, &d);
-    fix_add(f->s, f->ci, &x);
+    fix_add(f->d->s, f->ci, &d);
+    fix_add(f->d->s, f->ci, &x);
     judge(&g, &r, f, NAN, NAN); /* [budget]: 0.99 and 5 minutes */
     assert_float_equal(g.min_accuracy, 0.99, 1e-12);
     assert_float_equal(g.budget_s, 300.0, 0);
-    assert_int_equal(g.n, 1);
-    assert_int_equal(g.n_findings, 3);
-    assert_int_equal(g.findings[0].kind, GATE_RUN_BROKEN);
-    assert_float_equal(g.findings[0].value, 2, 0); /* diverged in epoch 2 */
-    assert_int_equal(g.findings[1].kind, GATE_RUN_BROKEN);
-    assert_int_equal(g.findings[2].kind, GATE_LOW_ACCURACY);
-    assert_float_equal(g.findings[2].value, 0.985, 1e-9);
+    assert_int_equal(g.n_runs, 1);
+    assert_int_equal(gate_failed(&g), 3);
+    assert_int_equal(failed_of(bad, &g, "run"), 2);
+    assert_int_equal(failed_of(bad, &g, "accuracy"), 1);
+    assert_float_equal(bad[0]->measured, 0.985, 1e-9);
     gate_release(&g);
-    /* what passes: the accuracy reached, the budget met, broken runs aside */
     report_release(&r);
+    /* what passes: the accuracy reached, the budget met; the broken runs still fail it */
     judge(&g, &r, f, 0.98, 200);
-    assert_int_equal(g.n_findings, 2);
+    assert_int_equal(gate_failed(&g), 2);
+    assert_int_equal(failed_of(bad, &g, "run"), 2);
     gate_release(&g);
     report_release(&r);
 
-    /* no target accuracy in the flags or the file */
-    fix_experiment(f->s, "bare", "[experiment]\nname = \"bare\"\n");
+    /* no target accuracy in the options or the file */
+    fix_experiment(f->d->s, "bare", "[experiment]\nname = \"bare\"\n");
     err_info e = {0};
     report_options o = report_options_default();
     o.experiment = "bare";
-    o.group_by = "";
-    assert_int_equal(report_load(&r, f->s, &o, &e), 0);
-    assert_int_equal(gate_evaluate(&g, &r.sections[0], NAN, NAN, &e), ERR_INVALID);
+    assert_int_equal(report_load(&r, f->d->s, &o, &e), 0);
+    assert_int_equal(gate_evaluate(&g, &r.sections[0], "bare", "0123456", NAN, NAN, &e),
+                     ERR_INVALID);
     assert_non_null(strstr(e.msg, "--min-accuracy is required: experiment 'bare'"));
+    gate_release(&g);
     report_release(&r);
 }
 

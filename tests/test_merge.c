@@ -81,8 +81,11 @@ static void make_db(const char *path, const char *experiment, const char *host,
     snprintf(o.host, sizeof o.host, "%s", host);
     store_set_owner(s, &o);
     int64_t xid = 0, bid = 0, hid = 0, did = 0;
+    /* node-a's bench stored the sweep and budget, node-b's did not (an older bench) */
+    bool old = strcmp(host, "node-a") != 0;
     store_experiment x = {.name = experiment, .file = "x.toml", .spec_sha256 = "spec",
-                          .spec_text = "[training]\nepochs = 2\n"};
+                          .spec_text = "[training]\nepochs = 2\n",
+                          .swept = old ? NULL : "[\"seed\"]", .budget_minutes = old ? 0 : 20};
     store_build b = {.git_sha = "0123456789012345678901234567890123456789", .compiler = "GNU"};
     store_host h = {.hostname = host, .cores = 2};
     store_dataset d = {.name = "mnist", .file = "data/mnist", .sha256 = "dd", .n_images = 70000};
@@ -94,7 +97,8 @@ static void make_db(const char *path, const char *experiment, const char *host,
         store_run r = {.run_key = c->key, .experiment_id = xid, .build_id = bid, .host_id = hid,
                        .dataset_id = did, .config_json = "{\"seed\":1}", .model = "paper",
                        .optimizer = "momentum", .lr = 0.1, .bn = 1, .seed = 1, .batch = 100,
-                       .epochs = 2, .sampling = "with-replacement", .threads = 1};
+                       .epochs = 2, .sampling = "with-replacement", .threads = 1,
+                       .position = atoi(c->key + 1), .swept_values = old ? NULL : "[1]"};
         bool claimed = false;
         if (store_run_queue(s, NULL, &r, false, &e) || store_run_start(s, c->key, &claimed, &e))
             fail_msg("%s", e.msg);
@@ -136,8 +140,8 @@ static void make_db(const char *path, const char *experiment, const char *host,
 static char *dump(const char *path)
 {
     static const char *const queries[] = {
-        "SELECT 'experiment', name, spec_sha256, file, created_at FROM experiments"
-        " ORDER BY name, spec_sha256",
+        "SELECT 'experiment', name, spec_sha256, file, created_at, swept, budget_minutes"
+        " FROM experiments ORDER BY name, spec_sha256",
         "SELECT 'build', ident FROM builds ORDER BY ident",
         "SELECT 'host', ident, hostname FROM hosts ORDER BY ident",
         "SELECT 'dataset', ident FROM datasets ORDER BY ident",
@@ -145,8 +149,8 @@ static char *dump(const char *path)
         " d.ident, r.owner_host, r.finished_at FROM runs r LEFT JOIN experiments x"
         " ON x.id = r.experiment_id LEFT JOIN builds b ON b.id = r.build_id LEFT JOIN hosts h"
         " ON h.id = r.host_id LEFT JOIN datasets d ON d.id = r.dataset_id ORDER BY r.run_key",
-        "SELECT 'link', x.name, l.run_key FROM experiment_runs l JOIN experiments x"
-        " ON x.id = l.experiment_id ORDER BY x.name, l.run_key",
+        "SELECT 'link', x.name, l.run_key, l.position, l.swept_values FROM experiment_runs l"
+        " JOIN experiments x ON x.id = l.experiment_id ORDER BY x.name, l.run_key",
         "SELECT 'epoch', run_key, epoch, printf('%.17g', test_acc) FROM epochs"
         " ORDER BY run_key, epoch",
         "SELECT 'class', run_key, epoch, class, precision, support FROM class_metrics"
@@ -241,6 +245,15 @@ static void test_union_by_key(void **state)
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM datasets"), 1);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM hosts"), 2);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM experiment_runs"), 4);
+    /* what reports read of a sweep comes along: the stored sweep and budget of the version
+     * (from a, b had none), each link's position and swept values (k3 only b knew) */
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM experiments WHERE swept = '[\"seed\"]'"
+                                  " AND budget_minutes = 20"), 1);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM experiment_runs"
+                                  " WHERE position = CAST(substr(run_key, 2) AS INTEGER)"), 4);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM experiment_runs"
+                                  " WHERE swept_values = '[1]'"), 3);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs WHERE train_s IS NOT NULL"), 4);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs r JOIN hosts h ON h.id = r.host_id"
                                   " WHERE r.run_key = 'k2' AND h.hostname = 'node-b'"), 1);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements"), 2);

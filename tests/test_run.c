@@ -68,13 +68,8 @@ static int setup(void **state)
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(f->db, sizeof f->db, "%s/results/bench.db", f->dir);
+    cli_synth_dir(f->dir);
     char p[512];
-    snprintf(p, sizeof p, "%s/data", f->dir);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/data/synth", f->dir);
-    mkdir(p, 0755);
-    cli_write_synth(p, "train", 300, 1);
-    cli_write_synth(p, "t10k", 100, 2);
     snprintf(p, sizeof p, "%s/sweep.toml", f->dir);
     cli_write_text(p, sweep_toml);
     *state = f;
@@ -248,8 +243,8 @@ static void test_sweep_resume_ls_show(void **state)
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "configuration"));
     assert_non_null(strstr(r.out, "provenance"));
-    assert_non_null(strstr(r.out, "\"optimizer\""));
-    assert_non_null(strstr(r.out, "   12 "));
+    assert_non_null(strstr(r.out, "\n  optimizer      momentum"));
+    assert_non_null(strstr(r.out, "      12 "));
     RUN(&r, f, "show", "zzzz");
     assert_int_equal(r.status, 1);
 

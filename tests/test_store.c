@@ -29,12 +29,6 @@
 #include "store.h"
 
 /* |a - b| <= eps, with both values in the failure message. */
-#define assert_close(a, b, eps)                                                                \
-    do {                                                                                       \
-        double a_ = (a), b_ = (b);                                                             \
-        if (!(fabs(a_ - b_) <= (eps)))                                                         \
-            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                 \
-    } while (0)
 
 typedef struct fixture {
     char dir[256];
@@ -364,12 +358,92 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
 }
 
-/* Version 6 undone: what turns a current file into a version 5 one. */
-static const char undo_v6[] = "ALTER TABLE epochs DROP COLUMN wait_s;"
-                              "ALTER TABLE epochs DROP COLUMN nivcsw;"
-                              "ALTER TABLE perf_measurements DROP COLUMN cpu_s;"
-                              "ALTER TABLE perf_measurements DROP COLUMN wait_s;"
-                              "ALTER TABLE perf_measurements DROP COLUMN nivcsw;";
+/* SQL that undoes migration 7 (a current file's schema back to version 6), 6 and 5. */
+#define V7_DROP                                                                                \
+    "ALTER TABLE epochs DROP COLUMN wait_s; ALTER TABLE epochs DROP COLUMN nivcsw;"            \
+    "ALTER TABLE perf_measurements DROP COLUMN cpu_s;"                                         \
+    "ALTER TABLE perf_measurements DROP COLUMN wait_s;"                                        \
+    "ALTER TABLE perf_measurements DROP COLUMN nivcsw;"                                        \
+    "ALTER TABLE runs DROP COLUMN train_cpu_s; ALTER TABLE runs DROP COLUMN quiet_train_s;"    \
+    "ALTER TABLE runs DROP COLUMN contended_epochs;"
+#define V6_DROP                                                                                \
+    "ALTER TABLE experiments DROP COLUMN swept;"                                               \
+    "ALTER TABLE experiments DROP COLUMN budget_minutes;"                                      \
+    "ALTER TABLE experiments DROP COLUMN target_accuracy;"                                     \
+    "ALTER TABLE experiment_runs DROP COLUMN position;"                                        \
+    "ALTER TABLE experiment_runs DROP COLUMN swept_values;"                                   \
+    "ALTER TABLE runs DROP COLUMN train_s;"
+#define V5_DROP                                                                                \
+    "ALTER TABLE runs DROP COLUMN owner_proc; ALTER TABLE runs DROP COLUMN owner_task;"        \
+    "ALTER TABLE runs DROP COLUMN owner_attempt;"
+
+/* Issue 15, defect 6: a file of version 5 holds runs.lr as the float the optimizer used,
+ * widened (0.0500000007450581 for the file's 0.05), so that `WHERE lr = 0.05` found nothing.
+ * Migrating takes the lr of the run's configuration JSON, the file's decimal; a new run stores
+ * the file's double. Versions queued before have no stored sweep (NULL), and say so. */
+static void test_migrate_lr_from_v5(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    int64_t xid = put_experiment(s, "lr-scan", "sha-v4");
+    store_run r = make_run("run-v6", xid);
+    r.config_json = "{\"optimizer\":{\"kind\":\"momentum\",\"lr\":0.05},\"seed\":1}";
+    r.lr = (double)0.05f;
+    err_info e = {0};
+    assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, V7_DROP V6_DROP "PRAGMA user_version = 5;");
+    sqlite3_close(db);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.05", NULL), 0);
+    s = open_ok(f->db);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.05", NULL), 1);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiments WHERE swept IS NULL",
+                               NULL),
+                     1);
+    /* a run queued now: the caller's double, as given */
+    store_run n = make_run("run-v6", xid);
+    n.lr = 0.1;
+    assert_int_equal(store_run_queue(s, NULL, &n, false, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.1", NULL), 1);
+}
+
+/* Version 5 keeps what reports need of a sweep: the experiment's swept keys and budget (filled
+ * in for a version recorded without them, kept otherwise), each link's position and values. */
+static void test_sweep_columns(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    int64_t id = 0, id2 = 0;
+    store_experiment x = {.name = "opt", .spec_sha256 = "s1", .spec_text = "x"};
+    assert_int_equal(store_experiment_put(s, &id, &x, &e), 0);
+    x.swept = "[\"optimizer\",\"seed\"]";
+    x.budget_minutes = 20;
+    x.target_accuracy = NAN;
+    assert_int_equal(store_experiment_put(s, &id2, &x, &e), 0);
+    assert_int_equal(id2, id);
+    x.swept = "[\"bn\"]";
+    assert_int_equal(store_experiment_put(s, &id2, &x, &e), 0);
+    store_run r = make_run("k-pos", id);
+    r.position = 3;
+    r.swept_values = "[\"adam\",2]";
+    assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiments WHERE swept ="
+                                      " '[\"optimizer\",\"seed\"]' AND budget_minutes = 20"
+                                      " AND target_accuracy IS NULL",
+                               NULL),
+                     1);
+    assert_int_equal(count_for(f->db, "SELECT position FROM experiment_runs WHERE run_key = ?1",
+                               "k-pos"),
+                     3);
+    assert_int_equal(count_for(f->db, "SELECT json_extract(swept_values, '$[1]')"
+                                      " FROM experiment_runs WHERE run_key = ?1",
+                               "k-pos"),
+                     2);
+}
 
 /* A file of version 3 (the last before the perf tables), with a run: reading it (when the
  * file may be written) or opening it for writing adds the tables and keeps the run. */
@@ -380,10 +454,8 @@ static void test_migrate_from_v3(void **state)
     queue_ok(s, "run-v3", STORE_ABSENT);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, undo_v6);
-    raw_exec(db, "DROP TABLE perf_steps; DROP TABLE perf_measurements;"
-                 " ALTER TABLE runs DROP COLUMN owner_proc; ALTER TABLE runs DROP COLUMN owner_task;"
-                 " ALTER TABLE runs DROP COLUMN owner_attempt; PRAGMA user_version = 3;");
+    raw_exec(db, V7_DROP "DROP TABLE perf_steps; DROP TABLE perf_measurements;" V6_DROP
+                 V5_DROP "PRAGMA user_version = 3;");
     sqlite3_close(db);
     err_info e = {0};
     assert_int_equal(store_open_readonly(&s, f->db, &e), 0);
@@ -423,31 +495,37 @@ static int read_times(void *ctx, const store_epoch *ep)
     return 0;
 }
 
-/* A file of version 5 with an epoch: opening it adds the contention columns; the old epoch
- * reads them as unknown (NAN, -1), a new one keeps what it was given. */
-static void test_migrate_from_v5(void **state)
+/* A file of version 6 with an epoch: opening it adds the contention columns; the old epoch
+ * reads them as unknown (NAN, -1), a new one keeps what it was given; the run's sums for the
+ * gate time are filled in for the old epoch (not contended: its wait is unknown) and kept with
+ * each epoch written (the second is contended: 0.75 s of wait for 2.5 s of CPU time). */
+static void test_migrate_from_v6(void **state)
 {
     fixture *f = *state;
     store *s = open_ok(f->db);
     err_info e = {0};
-    queue_ok(s, "run-v5", STORE_ABSENT);
-    assert_int_equal(run_start(s, "run-v5", &e), 0);
-    put_epoch_ok(s, "run-v5", 1);
+    queue_ok(s, "run-v6", STORE_ABSENT);
+    assert_int_equal(run_start(s, "run-v6", &e), 0);
+    put_epoch_ok(s, "run-v6", 1);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, undo_v6);
-    raw_exec(db, "PRAGMA user_version = 5;");
+    raw_exec(db, V7_DROP "PRAGMA user_version = 6;");
     sqlite3_close(db);
 
     s = open_ok(f->db);
     assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
+    const char *sums = "SELECT CAST(round(train_s * 10) AS INTEGER) * 1000000"
+                       " + CAST(round(train_cpu_s * 10) AS INTEGER) * 10000"
+                       " + CAST(round(quiet_train_s * 10) AS INTEGER) * 10 + contended_epochs"
+                       " FROM runs WHERE run_key = ?1";
+    assert_int_equal(count_for(f->db, sums, "run-v6"), 15 * 1000000 + 25 * 10000 + 15 * 10 + 0);
     epoch3 x;
-    make_epoch3(&x, "run-v5", 2);
+    make_epoch3(&x, "run-v6", 2);
     x.ep.wait_s = 0.75;
     x.ep.nivcsw = 42;
     assert_int_equal(store_epoch_put(s, &x.ep, &e), 0);
     epoch_times w = {0};
-    assert_int_equal(store_epochs(s, "run-v5", false, read_times, &w, &e), 0);
+    assert_int_equal(store_epochs(s, "run-v6", false, read_times, &w, &e), 0);
     assert_int_equal(w.n, 2);
     assert_close(w.wall_s[0], 1.5, 0);
     assert_close(w.cpu_s[0], 2.5, 0);
@@ -455,8 +533,9 @@ static void test_migrate_from_v5(void **state)
     assert_int_equal(w.nivcsw[0], -1);
     assert_close(w.wait_s[1], 0.75, 0);
     assert_int_equal(w.nivcsw[1], 42);
+    assert_int_equal(count_for(f->db, sums, "run-v6"), 30 * 1000000 + 50 * 10000 + 15 * 10 + 1);
     /* an unknown wait and count are stored as NULL */
-    make_epoch3(&x, "run-v5", 3);
+    make_epoch3(&x, "run-v6", 3);
     x.ep.wait_s = NAN;
     x.ep.nivcsw = -1;
     assert_int_equal(store_epoch_put(s, &x.ep, &e), 0);
@@ -465,6 +544,7 @@ static void test_migrate_from_v5(void **state)
                                       " nivcsw IS NULL",
                                NULL),
                      2);
+    assert_int_equal(count_for(f->db, sums, "run-v6"), 45 * 1000000 + 75 * 10000 + 30 * 10 + 1);
 }
 
 static void test_newer_schema_rejected(void **state)
@@ -1365,7 +1445,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrate_from_v5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_lr_from_v5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),
