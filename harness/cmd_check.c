@@ -100,15 +100,34 @@ typedef struct check_state {
     gate_result g;
 } check_state;
 
+/* A count, null when unknown (negative). */
+static json_t *check_json_count(int v) { return v < 0 ? json_null() : json_integer(v); }
+
+/* One condition as a record (names in check_render). */
+static json_t *check_record(const gate_condition *k)
+{
+    return json_pack("{s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "condition",
+                     k->name, "subject", table_json_text(k->subject), "passed", k->passed,
+                     "measured", table_json_num(k->measured), "limit",
+                     table_json_num(k->limit), "wall_s", table_json_num(k->wall_s), "cpu_s",
+                     table_json_num(k->cpu_s), "epochs", check_json_count(k->epochs),
+                     "contended_epochs", check_json_count(k->contended), "threads",
+                     check_json_count(k->epochs < 0 ? -1 : k->threads), "message",
+                     k->message);
+}
+
 /* The conditions in fmt: table, the lines ("ok: ..." on stdout, failures on stderr); the
- * other formats, every condition on stdout (failures on stderr as well). */
+ * other formats, every condition on stdout (failures on stderr as well); md without the
+ * run's times, which its message says. */
 static int check_render(const check_state *c, table_format fmt, err_info *e)
 {
     const gate_result *g = &c->g;
     static const char *const cols[] = {"<condition", "<subject", "<passed", ">measured",
                                        ">limit", "<message"};
-    static const char *const names[] = {"condition", "subject", "passed", "measured", "limit",
-                                        "message"};
+    static const char *const names[] = {"condition", "subject",  "passed", "measured",
+                                        "limit",     "wall_s",   "cpu_s",  "epochs",
+                                        "contended_epochs", "threads", "message"};
+    static const int md_names[] = {0, 1, 2, 3, 4, 10};
     json_t *recs = json_array();
     for (int i = 0; recs && i < g->n; i++) {
         const gate_condition *k = &g->v[i];
@@ -116,11 +135,7 @@ static int check_render(const check_state *c, table_format fmt, err_info *e)
             cmd_error("check: %s", k->message);
         else if (fmt == TABLE_TEXT)
             printf("ok: %s\n", k->message);
-        json_array_append_new(recs, json_pack("{s:s, s:o, s:b, s:o, s:o, s:s}", "condition",
-                                              k->name, "subject", table_json_text(k->subject),
-                                              "passed", k->passed, "measured",
-                                              table_json_num(k->measured), "limit",
-                                              table_json_num(k->limit), "message", k->message));
+        json_array_append_new(recs, check_record(k));
     }
     if (!recs)
         return err_set(e, ERR_NOMEM, "out of memory");
@@ -129,7 +144,7 @@ static int check_render(const check_state *c, table_format fmt, err_info *e)
     if (fmt == TABLE_TEXT && passed)
         printf("check passed\n");
     if (fmt == TABLE_CSV)
-        table_records_csv(stdout, names, 6, recs);
+        table_records_csv(stdout, names, (int)(sizeof names / sizeof names[0]), recs);
     if (fmt == TABLE_MD) {
         table t;
         table_init(&t, cols, 6);
@@ -138,7 +153,7 @@ static int check_render(const check_state *c, table_format fmt, err_info *e)
             const char *row[6];
             for (int j = 0; j < 6; j++) {
                 table_csv_value(cell[j], sizeof cell[j],
-                                json_object_get(json_array_get(recs, i), names[j]));
+                                json_object_get(json_array_get(recs, i), names[md_names[j]]));
                 row[j] = cell[j];
             }
             rc = table_row(&t, row, e);

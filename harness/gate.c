@@ -16,7 +16,8 @@ static gate_condition *gate_add(gate_result *g, const char *name, const char *su
     if (!vec_grow((void **)&g->v, g->n, &g->cap, sizeof *g->v))
         return NULL;
     gate_condition *k = &g->v[g->n++];
-    *k = (gate_condition){.passed = passed, .measured = measured, .limit = limit};
+    *k = (gate_condition){.passed = passed, .measured = measured, .limit = limit,
+                          .wall_s = NAN, .cpu_s = NAN, .epochs = -1, .contended = -1};
     snprintf(k->name, sizeof k->name, "%s", name);
     snprintf(k->subject, sizeof k->subject, "%s", subject);
     return k;
@@ -32,6 +33,16 @@ static secs gate_secs(double v)
     secs out;
     snprintf(out.s, sizeof out.s, v >= 100.0 ? "%.0f s" : "%.3g s", v);
     return out;
+}
+
+/* k (a budget condition) <- the times of run r it judged. */
+static void gate_times(gate_condition *k, const report_run *r)
+{
+    k->wall_s = r->time.wall_s;
+    k->cpu_s = r->time.cpu_s;
+    k->epochs = r->time.epochs;
+    k->contended = r->time.contended;
+    k->threads = r->threads;
 }
 
 /* buf <- how run r's gate time was measured. */
@@ -82,6 +93,7 @@ static bool gate_runs(gate_result *g, const report_section *sec)
         if (t > g->budget_s) { /* false without a budget (NAN) */
             if (!(k = gate_add(g, "budget", run->key, false, t, g->budget_s)))
                 return false;
+            gate_times(k, run);
             gate_time_basis(basis, sizeof basis, run);
             snprintf(k->message, sizeof k->message, "run %.12s: training %s > budget %s (%s)",
                      run->key, gate_secs(t).s, gate_secs(g->budget_s).s, basis);
@@ -91,6 +103,7 @@ static bool gate_runs(gate_result *g, const report_section *sec)
         gate_condition *k = gate_add(g, "budget", "", true, slowest_s, g->budget_s);
         if (!k)
             return false;
+        gate_times(k, slowest);
         gate_time_basis(basis, sizeof basis, slowest);
         snprintf(k->message, sizeof k->message, "slowest run trained in %s <= budget %s (%s)",
                  gate_secs(slowest_s).s, gate_secs(g->budget_s).s, basis);

@@ -28,6 +28,10 @@ typedef struct gate_condition {
     char subject[600];          /* what it is about: a run key, a group label, "" */
     bool passed;
     double measured, limit;     /* NAN when they do not apply (budget: gate times, seconds) */
+    /* budget conditions, of the run judged (the slowest when passed), else NAN / -1: */
+    double wall_s, cpu_s;       /* sums of its epochs' wall and CPU time */
+    int epochs, contended;      /* its epochs, and how many of them were contended */
+    int threads;                /* threads it trained with (0 unknown) */
     char message[700];          /* the line that says it, without "ok: " or "check: " */
 } gate_condition;
 

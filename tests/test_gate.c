@@ -164,8 +164,16 @@ static void test_twice_the_work_fails(void **state)
         subjects[0] = over[1]->subject, subjects[1] = over[0]->subject;
     assert_string_equal(subjects[0], "t01aaaa");
     assert_string_equal(subjects[1], "t02aaaa");
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
         assert_non_null(strstr(over[i]->message, "training 400 s > budget 300 s ("));
+        /* with the run's times: the same CPU time, the loaded one's wall time all contended */
+        const bool is_loaded = strcmp(over[i]->subject, "t02aaaa") == 0;
+        assert_float_equal(over[i]->cpu_s, 400.0, 1e-9);
+        assert_float_equal(over[i]->wall_s, is_loaded ? 1000.0 : 400.0, 1e-9);
+        assert_int_equal(over[i]->epochs, 2);
+        assert_int_equal(over[i]->contended, is_loaded ? 2 : 0);
+        assert_int_equal(over[i]->threads, 1);
+    }
     gate_release(&g);
     report_release(&r);
 }
