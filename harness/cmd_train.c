@@ -52,6 +52,11 @@ static const char train_usage[] =
     "  --sampling NAME     with-replacement (default, the textbook's) or shuffle\n"
     "  --lr-schedule NAME  constant (default, the paper's) or cosine (to 0 over the epochs)\n"
     "  --augment-shift N   translate each training image by up to N pixels (default 0: off)\n"
+    "  --augment-rotate D  rotate each training image by up to D degrees (default 0: off)\n"
+    "  --augment-scale S   scale its width and height by factors in [1-S, 1+S] (default 0)\n"
+    "  --augment-shear K   shear it horizontally by a factor in [-K, K] (default 0)\n"
+    "  --augment-elastic-alpha A  elastic distortion of A pixels (default 0: off)\n"
+    "  --augment-elastic-sigma S  its smoothness in pixels (default 4)\n"
     "  --seed N            seed of weights, sampling and dropout (default 1)\n"
     "  --threads N         threads of the matrix products (default: the CPUs this\n"
     "                      process may use)\n"
@@ -98,6 +103,11 @@ static const struct train_flag {
     {"sampling", "training.sampling", FLAG_STR},
     {"lr-schedule", "training.lr_schedule", FLAG_STR},
     {"augment-shift", "training.augment_shift", FLAG_NUM},
+    {"augment-rotate", "training.augment_rotate", FLAG_NUM},
+    {"augment-scale", "training.augment_scale", FLAG_NUM},
+    {"augment-shear", "training.augment_shear", FLAG_NUM},
+    {"augment-elastic-alpha", "training.augment_elastic_alpha", FLAG_NUM},
+    {"augment-elastic-sigma", "training.augment_elastic_sigma", FLAG_NUM},
     {"seed", "training.seed", FLAG_NUM},
     {"threads", "training.threads", FLAG_NUM},
     {"eval-train", "evaluation.train_samples", FLAG_NUM},
@@ -322,16 +332,12 @@ int cmd_train(int argc, char **argv)
     }
     const training_data *d = training_data_of(t);
     const bool val = r->validation > 0;
-    const train_config *tc = &r->train;
-    printf("model %s%s (%zu parameters), %s %s, %lld training / %lld %s images\n", r->model,
-           r->bn ? "" : " without BN", net_param_count(training_net(t)), src.name,
-           src.verified ? "verified" : "unverified", (long long)d->train.n,
-           (long long)training_data_eval(d)->n, val ? "validation" : "test");
-    printf("%s lr %g (%s), batch %d, %s sampling, augment shift %d, %d epochs, seed %llu, "
-           "%d threads, kernels %s\n",
-           optim_kind_name(tc->optim.kind), (double)tc->optim.lr, lr_schedule_name(tc->schedule),
-           tc->batch, sampling_kind_name(tc->sampling), tc->augment_shift, r->epochs,
-           (unsigned long long)tc->seed, threads, net_kernels(training_net(t)));
+    char summary[EXP_TEXT_MAX];
+    exp_run_summary(summary, sizeof summary, r); /* the keys as every report names them */
+    printf("%s (%zu parameters), %s %s, %lld training / %lld %s images\n", summary,
+           net_param_count(training_net(t)), src.name, src.verified ? "verified" : "unverified",
+           (long long)d->train.n, (long long)training_data_eval(d)->n, val ? "validation" : "test");
+    printf("%d threads, kernels %s\n", threads, net_kernels(training_net(t)));
     printf("%5s %9s %9s %9s %9s %9s %9s %6s %9s %8s\n", "epoch", "loss", "train",
            val ? "val" : "test", "f1", "train_s", "cpu_s", "wait", "img/s", "eval_s");
 

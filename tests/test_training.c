@@ -265,7 +265,8 @@ static void test_train_and_run_agree(void **state)
     static cli_result r;
     BENCH_IN(&r, f, "train", "--dataset", "idx:data/synth", "--epochs", "2", "--batch", "50",
              "--iters", "5", "--lr", "0.05", "--optimizer", "nesterov", "--augment-shift", "2",
-             "--seed", "7", "--eval-train", "100", "--threads", "2");
+             "--augment-rotate", "8", "--augment-elastic-alpha", "20", "--seed", "7",
+             "--eval-train", "100", "--threads", "2");
     if (r.status != 0)
         fail_msg("bench train: %s%s", r.out, r.err);
     const char *line = strstr(r.out, "parameters sha256 ");
@@ -280,7 +281,8 @@ static void test_train_and_run_agree(void **state)
     assert_non_null(fp);
     fputs("[experiment]\nname = \"same\"\n[data]\ndataset = \"idx:data/synth\"\n"
           "[training]\nepochs = 2\nbatch = 50\niterations = 5\nlr = 0.05\n"
-          "optimizer = \"nesterov\"\naugment_shift = 2\nseed = 7\nthreads = 1\n"
+          "optimizer = \"nesterov\"\naugment_shift = 2\naugment_rotate = 8\n"
+          "augment_elastic_alpha = 20\nseed = 7\nthreads = 1\n"
           "[evaluation]\ntrain_samples = 100\n",
           fp);
     fclose(fp);
@@ -315,6 +317,9 @@ static void test_train_flag_errors(void **state)
     BENCH_IN(&r, f, "train", "--augment-shift", "30");
     assert_int_equal(r.status, 2);
     assert_non_null(strstr(r.err, "--augment-shift: must be less than the 28x28 image"));
+    BENCH_IN(&r, f, "train", "--augment-scale", "1");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--augment-scale: must be a number in [0, 1) (got 1)"));
     /* a data set path with quotes and backslashes reaches the data registry verbatim */
     BENCH_IN(&r, f, "train", "--dataset", "idx:no\"such\\dir");
     assert_int_equal(r.status, 1);
