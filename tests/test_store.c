@@ -358,8 +358,14 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
 }
 
-/* SQL that undoes migration 6 (a current file's schema back to version 5), and 5. */
+/* SQL that undoes migration 7 (a current file's schema back to version 6; the view goes
+ * first, since it reads the columns), 6 and 5. */
+#define V7_DROP                                                                                \
+    "DROP VIEW runs_flat; DROP TABLE run_tags;"                                                \
+    "ALTER TABLE runs DROP COLUMN archived_at; ALTER TABLE runs DROP COLUMN note;"             \
+    "ALTER TABLE experiments DROP COLUMN description;"
 #define V6_DROP                                                                                \
+    V7_DROP                                                                                    \
     "ALTER TABLE experiments DROP COLUMN swept;"                                               \
     "ALTER TABLE experiments DROP COLUMN budget_minutes;"                                      \
     "ALTER TABLE experiments DROP COLUMN target_accuracy;"                                     \
