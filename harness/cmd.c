@@ -1,7 +1,9 @@
+#define _POSIX_C_SOURCE 200809L /* stat */
 /* Helpers shared by the bench commands: one-line error reporting in a single format, and the
  * one strict parser of numeric option values that every command uses. */
 #include "cmd.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -9,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "store.h"
 
 void cmd_error(const char *fmt, ...)
 {
@@ -113,6 +118,23 @@ int cmd_parse_double(double *out, const char *cmd, const char *opt, const char *
                                lo_inclusive ? ">=" : ">", lo);
     *out = v;
     return CMD_OK;
+}
+
+int cmd_open_existing(struct store **s, const char *path, err_info *e)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return err_set(e, ERR_IO, "no results database '%s' (--db names one)", path);
+    return store_open(s, path, e);
+}
+
+char *cmd_enum_arg(char *arg)
+{
+    char *end = strncmp(arg, "idx:", 4) == 0 || strncmp(arg, "IDX:", 4) == 0 ? arg + 4
+                                                                            : arg + strlen(arg);
+    for (char *p = arg; p < end; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return arg;
 }
 
 int cmd_parse_shard(int *index, int *count, const char *cmd, const char *opt, const char *text)
