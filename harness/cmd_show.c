@@ -19,7 +19,8 @@ static const char show_usage[] =
     "Show one run: status, timing, the resolved configuration (every key of the vocabulary\n"
     "with its value), its provenance (git revision, build, host, data set) and every epoch's\n"
     "metrics. RUN is a run key or a unique prefix of one (at least 4 characters), as printed\n"
-    "by bench ls.\n"
+    "by bench ls. The sheet includes the experiment's description and what bench archive,\n"
+    "bench note and bench tag recorded of the run.\n"
     "\n"
     "  --db PATH       results database (default results/bench.db)\n"
     "  --classes       also per-class precision, recall and F1 of the last epoch\n"
@@ -70,6 +71,13 @@ static int add_run(void *ctx, const store_run_row *r)
         table_json_text(r->params_sha256));
     json_object_update(doc, run);
     json_decref(run);
+    /* what the researcher keeps about it (bench archive, note, tag) */
+    json_t *tags = r->tags ? json_loads(r->tags, 0, NULL) : NULL;
+    json_object_set_new(doc, "archived_at", table_json_text(r->archived_at));
+    json_object_set_new(doc, "note", table_json_text(r->note));
+    json_object_set_new(doc, "tags", tags ? tags : json_object());
+    json_object_set_new(doc, "experiment_description",
+                        table_json_text(r->experiment_description));
     json_object_set_new(doc, "values", values);
     json_object_set_new(doc, "configuration", cfg ? cfg : json_null());
     return 0;
@@ -188,13 +196,23 @@ static void show_sheet(const json_t *doc, table_format fmt)
 {
     const bool md = fmt == TABLE_MD;
     const char *ind = md ? "    " : "  ";
-    static const char *const run_fields[] = {"experiment", "status", "diverged_epoch", "error",
+    static const char *const run_fields[] = {"experiment", "experiment_description", "status",
+                                             "archived_at", "note", "diverged_epoch", "error",
                                              "queued_at", "started_at", "finished_at", "wall_s",
                                              "cpu_s", "peak_rss_bytes", "threads", "kernels",
                                              "params_sha256"};
     printf("%srun %s\n%s", md ? "## " : "", json_string_value(json_object_get(doc, "run")),
            md ? "\n" : "");
     print_fields(doc, run_fields, (int)(sizeof run_fields / sizeof run_fields[0]), ind);
+    char tags[2048] = "";
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)json_object_get(doc, "tags"), k, v) {
+        size_t used = strlen(tags);
+        snprintf(tags + used, sizeof tags - used, "%s%s=%s", used ? " " : "", k,
+                 json_string_value(v));
+    }
+    printf("%s%-14s %s\n", ind, "tags", tags[0] ? tags : "-");
     printf("%s%sconfiguration (key, value, where an experiment file sets it)\n%s",
            md ? "\n" : "", md ? "### " : "", md ? "\n" : "");
     const json_t *values = json_object_get(doc, "values");

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -211,7 +212,7 @@ const char *run_status_name(int status)
 int run_status_parse(int *out, const char *name, err_info *e)
 {
     for (int i = 0; i < RUN_STATUS_COUNT; i++)
-        if (name && strcmp(name, run_status_names[i]) == 0) {
+        if (name && strcasecmp(name, run_status_names[i]) == 0) {
             *out = i;
             return 0;
         }
@@ -1670,6 +1671,11 @@ int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err
 /* ---- queries ---------------------------------------------------------------------------- */
 
 /* Columns of a run row, read by run_row_from(); the FROM clause binds r, x (experiment). */
+/* A run's tags as the JSON object {"key": "value", ...}, NULL without tags. */
+#define TAGS_SQL(r)                                                                            \
+    "(SELECT json_group_object(g.key, g.value) FROM run_tags g"                                \
+    " WHERE g.run_key = " r ".run_key HAVING count(*) > 0)"
+
 #define RUN_COLUMNS                                                                            \
     "SELECT r.run_key, x.id, x.name, r.config_json, r.model, r.optimizer, r.sampling,"        \
     " r.kernels, r.lr, r.bn, r.batch, r.epochs, r.threads, r.eval_n, r.seed, r.status,"       \
@@ -1681,7 +1687,9 @@ int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err
     " r.build_id, r.host_id, r.dataset_id,"                                                   \
     " (SELECT b.git_sha FROM builds b WHERE b.id = r.build_id),"                              \
     " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id),"                            \
-    " r.archived_at, r.note, x.description"
+    " r.archived_at, r.note, x.description,"                                                  \
+    " (SELECT m.swept_values FROM experiment_runs m WHERE m.run_key = r.run_key"               \
+    "  AND m.experiment_id = x.id), x.swept, " TAGS_SQL("r")
 
 static void run_row_from(store_run_row *w, sqlite3_stmt *st)
 {
@@ -1722,6 +1730,9 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .archived_at = col_text(st, 33),
         .note = col_text(st, 34),
         .experiment_description = col_text(st, 35),
+        .swept_values = col_text(st, 36),
+        .swept = col_text(st, 37),
+        .tags = col_text(st, 38),
     };
 }
 
@@ -2970,8 +2981,7 @@ int store_export(store *s, const char *experiment, int status, store_export_fn f
     int rc = prepare(s, &st,
                      "SELECT r.run_key, coalesce(?1, x.name), r.config_json, r.status, b.git_sha,"
                      " b.git_dirty, d.sha256, r.archived_at, r.note,"
-                     " (SELECT json_group_object(g.key, g.value) FROM run_tags g"
-                     "  WHERE g.run_key = r.run_key HAVING count(*) > 0), "
+                     " " TAGS_SQL("r") ", "
                      EPOCH_FIELDS("ep")
                      " FROM runs r LEFT JOIN experiments x ON x.id = r.experiment_id"
                      " LEFT JOIN builds b ON b.id = r.build_id"
@@ -3049,8 +3059,7 @@ static int flat_view_sql(store *s, strbuf *b, err_info *e)
         "CREATE VIEW runs_flat AS SELECT r.run_key AS run_key, x.name AS experiment,"
         " x.description AS experiment_description, r.status AS status,"
         " r.archived_at IS NOT NULL AS archived, r.archived_at AS archived_at, r.note AS note,"
-        " (SELECT json_group_object(g.key, g.value) FROM run_tags g"
-        "  WHERE g.run_key = r.run_key HAVING count(*) > 0) AS tags,"
+        " " TAGS_SQL("r") " AS tags,"
         " b.git_sha AS git_sha, b.git_dirty AS git_dirty, d.sha256 AS dataset_sha256,"
         " h.hostname AS hostname, r.queued_at AS queued_at, r.started_at AS started_at,"
         " r.finished_at AS finished_at, r.wall_s AS run_wall_s, r.cpu_s AS run_cpu_s,"

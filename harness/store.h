@@ -504,6 +504,9 @@ typedef struct store_run_row {
     const char *archived_at;      /* when it was archived, NULL when it is not */
     const char *note;             /* the researcher's note, NULL when none */
     const char *experiment_description; /* of the experiment version, NULL when none */
+    const char *swept_values;     /* its link's swept values (JSON array), NULL when unknown */
+    const char *swept;            /* the version's swept keys (JSON array), NULL when unknown */
+    const char *tags;             /* JSON object {"key": "value"} of its tags, NULL without */
 } store_run_row;
 
 /* Called once per row; a non-zero return stops the iteration and is returned by the caller. */
