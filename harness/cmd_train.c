@@ -124,17 +124,17 @@ static int parse_train_opts(train_opts *o, int argc, char **argv, bool *help)
         double d = 0.0;
         switch (c) {
         case 'h': *help = true; return 0;
-        case OPT_MODEL: o->model = optarg; break;
+        case OPT_MODEL: o->model = cmd_enum_arg(optarg); break;
         case OPT_NO_BN: o->bn = false; break;
         case OPT_INIT:
-            if (init_kind_from_name(&o->init, optarg, &e))
+            if (init_kind_from_name(&o->init, cmd_enum_arg(optarg), &e))
                 return cmd_usage_error("train", "--init: %s", e.msg);
             break;
         case OPT_INIT_STD: rc = cmd_parse_double(&d, "train", "init-std", optarg, 0.0, false); o->init_std = (float)d; break;
-        case OPT_DATASET: o->dataset = optarg; break;
+        case OPT_DATASET: o->dataset = cmd_enum_arg(optarg); break;
         case OPT_DATA_DIR: o->data_dir = optarg; break;
         case OPT_VALIDATION: rc = cmd_parse_long(&v, "train", "validation", optarg, 1, 100000000); o->validation = v; break;
-        case OPT_OPTIMIZER: o->optimizer = optarg; break;
+        case OPT_OPTIMIZER: o->optimizer = cmd_enum_arg(optarg); break;
         case OPT_LR: rc = cmd_parse_double(&o->lr, "train", "lr", optarg, 0.0, false); break;
         case OPT_MOMENTUM: rc = cmd_parse_double(&o->momentum, "train", "momentum", optarg, 0.0, true); break;
         case OPT_WEIGHT_DECAY: rc = cmd_parse_double(&o->weight_decay, "train", "weight-decay", optarg, 0.0, true); break;
@@ -142,11 +142,11 @@ static int parse_train_opts(train_opts *o, int argc, char **argv, bool *help)
         case OPT_EPOCHS: rc = cmd_parse_long(&o->epochs, "train", "epochs", optarg, 1, 100000); break;
         case OPT_ITERS: rc = cmd_parse_long(&o->iters, "train", "iters", optarg, 1, 100000000); break;
         case OPT_SAMPLING:
-            if (sampling_kind_from_name(&o->sampling, optarg, &e))
+            if (sampling_kind_from_name(&o->sampling, cmd_enum_arg(optarg), &e))
                 return cmd_usage_error("train", "--sampling: %s", e.msg);
             break;
         case OPT_LR_SCHEDULE:
-            if (lr_schedule_from_name(&o->schedule, optarg, &e))
+            if (lr_schedule_from_name(&o->schedule, cmd_enum_arg(optarg), &e))
                 return cmd_usage_error("train", "--lr-schedule: %s", e.msg);
             break;
         case OPT_AUGMENT_SHIFT: rc = cmd_parse_long(&o->augment_shift, "train", "augment-shift", optarg, 0, 64); break;

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exp.h"
 
@@ -16,7 +17,7 @@ static const char *const table_format_names[] = {
 int table_format_parse(table_format *out, const char *name, err_info *e)
 {
     for (int i = 0; i < 4; i++)
-        if (strcmp(name, table_format_names[i]) == 0) {
+        if (strcasecmp(name, table_format_names[i]) == 0) {
             *out = (table_format)i;
             return 0;
         }
