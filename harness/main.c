@@ -28,6 +28,7 @@ static const struct command {
     {"report", cmd_report, "aggregate runs over seeds: accuracy, F1, CIs, comparisons, paper claims"},
     {"check", cmd_check, "CI gate: accuracy and time budget of the current revision's runs"},
     {"history", cmd_history, "accuracy and training time (--perf: speed) per git revision"},
+    {"export", cmd_export, "a row per run and epoch, every configuration key a column (csv, json)"},
     {"plot", cmd_plot, "gnuplot scripts, data and images of the paper's figures"},
     {"perf", cmd_perf, "time the training core and record it: per-layer ms, GFLOP/s vs peak, s/epoch"},
     {"merge", cmd_merge, "merge results databases into one, by run key (Slurm task databases)"},
