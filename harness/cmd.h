@@ -79,6 +79,9 @@ int cmd_tag(int argc, char **argv);
 /* bench note RUN [TEXT] [--clear]: a run's note. */
 int cmd_note(int argc, char **argv);
 
+/* bench diff RUN RUN: configuration, build and data differences, then the results. */
+int cmd_diff(int argc, char **argv);
+
 /* bench export [--experiment NAME] [--format csv|json]: a row per run and epoch. */
 int cmd_export(int argc, char **argv);
 

@@ -25,6 +25,7 @@ static const struct command {
     {"tag", cmd_tag, "set, remove and print a run's KEY=VALUE tags"},
     {"note", cmd_note, "set, clear and print a run's note"},
     {"show", cmd_show, "show one run: configuration, provenance and per-epoch metrics"},
+    {"diff", cmd_diff, "compare two runs: configuration, build and data, then results"},
     {"report", cmd_report, "aggregate runs over seeds: accuracy, F1, CIs, comparisons, paper claims"},
     {"check", cmd_check, "CI gate: accuracy and time budget of the current revision's runs"},
     {"history", cmd_history, "accuracy and training time (--perf: speed) per git revision"},
