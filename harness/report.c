@@ -1171,7 +1171,7 @@ static int load_provenance(report_section *sec, store *s, err_info *e)
 /* A stored version of an experiment, as store_experiments gave it. */
 typedef struct version {
     int64_t id;
-    char name[128], file[256], sha256[65], created_at[32];
+    char name[128], file[256], sha256[65], created_at[32], description[512];
     char *swept;                /* JSON array of labels, NULL: not stored; owned */
     double budget_minutes, target_accuracy;
     int version, n_versions, n_own;
@@ -1196,6 +1196,7 @@ static int collect_version(void *ctx, const store_experiment_row *x)
     copy_text(v->file, sizeof v->file, x->file);
     copy_text(v->sha256, sizeof v->sha256, x->spec_sha256);
     copy_text(v->created_at, sizeof v->created_at, x->created_at);
+    copy_text(v->description, sizeof v->description, x->description);
     if (x->swept && !(v->swept = strdup(x->swept)))
         return err_set(l->e, ERR_NOMEM, "out of memory listing experiments");
     return 0;
@@ -1209,6 +1210,7 @@ static void section_from_version(report_section *sec, loader *l, const version *
     copy_text(sec->file, sizeof sec->file, v->file);
     copy_text(sec->spec_sha256, sizeof sec->spec_sha256, v->sha256);
     copy_text(sec->created_at, sizeof sec->created_at, v->created_at);
+    copy_text(sec->description, sizeof sec->description, v->description);
     sec->version_id = v->id;
     sec->version = v->version;
     sec->n_versions = v->n_versions;
@@ -1380,6 +1382,8 @@ static void section_title(char *buf, size_t n, const report_section *sec)
 static void section_notes(FILE *f, const report_section *sec, const report_options *o,
                           const char *ind)
 {
+    if (sec->description[0])
+        fprintf(f, "%s%s\n", ind, sec->description);
     if (sec->note[0])
         fprintf(f, "%s%s\n", ind, sec->note);
     if (!sec->sweep_stored && !o->group_by)
@@ -1388,7 +1392,8 @@ static void section_notes(FILE *f, const report_section *sec, const report_optio
     if (sec->pooled[0])
         fprintf(f, "%swarning: groups average runs that differ in %s (%s)\n", ind, sec->pooled,
                 o->group_by ? "--group-by" : "--pool-builds");
-    if (sec->note[0] || (!sec->sweep_stored && !o->group_by) || sec->pooled[0])
+    if (sec->description[0] || sec->note[0] || (!sec->sweep_stored && !o->group_by) ||
+        sec->pooled[0])
         fputc('\n', f);
 }
 
@@ -1406,10 +1411,11 @@ static void warn_pooled(FILE *warn, const report *r)
 /* The version of a section for CSV and JSON: its number, or 1 for a file never changed. */
 static json_t *version_json(const report_section *sec)
 {
-    return json_pack("{s:i, s:i, s:o, s:o, s:o}", "number", sec->version, "of",
+    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "number", sec->version, "of",
                      sec->n_versions, "file", table_json_text(sec->file), "spec_sha256",
                      table_json_text(sec->spec_sha256), "created_at",
-                     table_json_text(sec->created_at));
+                     table_json_text(sec->created_at), "description",
+                     table_json_text(sec->description));
 }
 
 /* ---- rendering: the groups ---------------------------------------------------------------------- */

@@ -6,7 +6,8 @@
  *             experiment, changes nothing with --dry-run or when a run is live (and goes
  *             ahead when its owner is dead), never creates a database;
  *   archive   hides a run from ls, export and report without deleting it; --unarchive;
- *   tag/note  shown by show and ls, selected by ls --tag / --note; bad keys refused;
+ *   tag/note  shown by show and ls, selected by ls --tag / --note; bad keys refused; the
+ *             experiment's description in ls, show and report;
  *   ls        date order by default, --sort, date/revision/label columns, --where on any
  *             vocabulary key (label or TOML path, any case), unknown keys listed;
  *   diff      only differing configuration keys, build/data differences, B - A of results;
@@ -336,6 +337,9 @@ static void test_tag_note(void **state)
     if (!strstr(r.out, "lr looks too low") || !strstr(r.out, "paper=fig4") ||
         !strstr(r.out, "experiment alpha: two optimizers on synthetic data"))
         fail_msg("ls lacks the note, tags or description:\n%s", r.out);
+    BENCH(&r, f, "report", "--db", f->db, "-e", "alpha");
+    if (!strstr(r.out, "experiment alpha") || !strstr(r.out, "two optimizers on synthetic data"))
+        fail_msg("report lacks the description:\n%s", r.out);
 
     /* --tag KEY=VALUE and --tag KEY select; --note searches */
     BENCH(&r, f, "ls", "--db", f->db, "--tag", "paper=fig4", "--format", "csv");
