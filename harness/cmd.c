@@ -120,12 +120,48 @@ int cmd_parse_double(double *out, const char *cmd, const char *opt, const char *
     return CMD_OK;
 }
 
-int cmd_open_existing(struct store **s, const char *path, err_info *e)
+int cmd_open_existing(store **s, const char *path, err_info *e)
 {
     struct stat st;
     if (stat(path, &st) != 0)
         return err_set(e, ERR_IO, "no results database '%s' (--db names one)", path);
     return store_open(s, path, e);
+}
+
+int cmd_parse_tag(store_tag *tags, int *n, int max, const char *cmd, char *arg)
+{
+    char *eq = strchr(arg, '=');
+    if (*n >= max || arg[0] == '=' || arg[0] == '\0')
+        return cmd_usage_error(cmd, "--tag: '%s' is not KEY or KEY=VALUE (at most %d)", arg,
+                               max);
+    if (eq)
+        *eq = '\0';
+    tags[(*n)++] = (store_tag){.key = arg, .value = eq ? eq + 1 : NULL};
+    return CMD_OK;
+}
+
+int cmd_parse_where(exp_where *w, int *n, int max, const char *cmd, const char *arg)
+{
+    err_info e = {0};
+    if (*n >= max)
+        return cmd_usage_error(cmd, "--where: at most %d conditions", max);
+    if (exp_where_parse(&w[*n], arg, &e))
+        return cmd_usage_error(cmd, "--where: %s", e.msg);
+    ++*n;
+    return CMD_OK;
+}
+
+void cmd_tags_text(char *buf, size_t n, const char *tags_json)
+{
+    buf[0] = '\0';
+    json_t *tags = tags_json ? json_loads(tags_json, 0, NULL) : NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(tags, k, v) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, n - used, "%s%s=%s", used ? " " : "", k, json_string_value(v));
+    }
+    json_decref(tags);
 }
 
 char *cmd_enum_arg(char *arg)

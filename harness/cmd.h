@@ -30,6 +30,8 @@
 #include <stdbool.h>
 
 #include "err.h"
+#include "exp.h"
+#include "store.h"
 
 enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2, CMD_UNFINISHED = 3 };
 
@@ -137,8 +139,18 @@ char *cmd_enum_arg(char *arg);
 
 /* *s <- the results database at path opened for writing, which must exist already (a command
  * that edits runs never creates an empty database from a mistyped --db). */
-struct store;
-int cmd_open_existing(struct store **s, const char *path, err_info *e);
+int cmd_open_existing(store **s, const char *path, err_info *e);
+
+/* The run selections of ls and export. --tag KEY[=VALUE]: tags[*n] <- KEY and VALUE (NULL:
+ * any value), pointing into arg (its '=' replaced by a NUL); --where KEY=VALUE: w[*n] <- the
+ * condition (exp_where_parse). Both count *n up, and return CMD_OK, or a usage error of cmd
+ * when arg is not such a text or *n == max. */
+int cmd_parse_tag(store_tag *tags, int *n, int max, const char *cmd, char *arg);
+int cmd_parse_where(exp_where *w, int *n, int max, const char *cmd, const char *arg);
+
+/* buf <- "key=value key=value" of a run's tags (the JSON object of store_run_row.tags), ""
+ * without tags. */
+void cmd_tags_text(char *buf, size_t n, const char *tags_json);
 
 /* --shard I/N: *index <- I, *count <- N with 1 <= I <= N <= CMD_SHARDS_MAX (1-based, as
  * typed). A usage error otherwise. */

@@ -72,25 +72,11 @@ typedef struct export_ctx {
     err_info *e;
 } export_ctx;
 
-/* "k=v k=v" of a tags object (JSON text), NULL without tags. */
-static json_t *export_tags(const char *tags_json)
-{
-    json_t *tags = tags_json ? json_loads(tags_json, 0, NULL) : NULL;
-    char buf[2048] = "";
-    const char *k;
-    json_t *v;
-    json_object_foreach(tags, k, v) {
-        size_t used = strlen(buf);
-        snprintf(buf + used, sizeof buf - used, "%s%s=%s", used ? " " : "", k,
-                 json_string_value(v));
-    }
-    json_decref(tags);
-    return table_json_text(buf);
-}
-
 static int export_row(void *ctx, const store_export_row *r)
 {
     export_ctx *c = ctx;
+    char tags[2048];
+    cmd_tags_text(tags, sizeof tags, r->tags);
     json_t *cfg = r->config_json ? json_loads(r->config_json, 0, NULL) : NULL;
     if (c->n_where && !(cfg && exp_where_match(c->where, c->n_where, cfg))) {
         json_decref(cfg);
@@ -102,7 +88,7 @@ static int export_row(void *ctx, const store_export_row *r)
                             "git_dirty", r->git_dirty != 0, "dataset_sha256",
                             table_json_text(r->dataset_sha256), "archived",
                             r->archived_at != NULL, "note", table_json_text(r->note), "tags",
-                            export_tags(r->tags));
+                            table_json_text(tags));
     for (int k = 0; rec && k < exp_vocab_count(); k++) {
         exp_value v = {.type = EXP_NONE};
         if (cfg)
@@ -134,6 +120,7 @@ int cmd_export(int argc, char **argv)
     store_tag tags[EXPORT_MAX_CONDS];
     store_filter filter = {.tags = tags};
     err_info e = {0};
+    int rc = 0;
     optind = 0;
     opterr = 0;
     int c;
@@ -152,18 +139,13 @@ int cmd_export(int argc, char **argv)
                 return cmd_usage_error("export", "--format: '%s' is not csv or json", optarg);
             break;
         case 'w':
-            if (n_where == EXPORT_MAX_CONDS || exp_where_parse(&where[n_where++], optarg, &e))
-                return cmd_usage_error("export", "--where: %s", e.msg[0] ? e.msg : "too many");
+            if ((rc = cmd_parse_where(where, &n_where, EXPORT_MAX_CONDS, "export", optarg)))
+                return rc;
             break;
-        case 't': {
-            char *eq = strchr(optarg, '=');
-            if (filter.n_tags == EXPORT_MAX_CONDS || optarg[0] == '=')
-                return cmd_usage_error("export", "--tag: '%s' is not KEY or KEY=VALUE", optarg);
-            if (eq)
-                *eq = '\0';
-            tags[filter.n_tags++] = (store_tag){.key = optarg, .value = eq ? eq + 1 : NULL};
+        case 't':
+            if ((rc = cmd_parse_tag(tags, &filter.n_tags, EXPORT_MAX_CONDS, "export", optarg)))
+                return rc;
             break;
-        }
         default: return cmd_bad_option("export", argv);
         }
     }
@@ -173,7 +155,7 @@ int cmd_export(int argc, char **argv)
     if (store_open_readonly(&s, db, &e))
         return cmd_fail(&e);
     export_ctx ctx = {.rows = json_array(), .where = where, .n_where = n_where, .e = &e};
-    int rc = ctx.rows ? store_set_filter(s, &filter, &e) : err_set(&e, ERR_NOMEM, "out of memory");
+    rc = ctx.rows ? store_set_filter(s, &filter, &e) : err_set(&e, ERR_NOMEM, "out of memory");
     if (!rc)
         rc = store_export(s, experiment, status, export_row, &ctx, &e);
     store_close(s);

@@ -118,20 +118,6 @@ static void run_values(exp_value *v, const store_run_row *r)
     v[4] = (exp_value){.type = EXP_INT, .i = r->seed};
 }
 
-/* "k=v k=v" of a tags object (JSON text), "" without tags. */
-static void tags_text(char *buf, size_t n, const char *tags_json)
-{
-    buf[0] = '\0';
-    json_t *tags = tags_json ? json_loads(tags_json, 0, NULL) : NULL;
-    const char *k;
-    json_t *v;
-    json_object_foreach(tags, k, v) {
-        size_t used = strlen(buf);
-        snprintf(buf + used, n - used, "%s%s=%s", used ? " " : "", k, json_string_value(v));
-    }
-    json_decref(tags);
-}
-
 /* One run as a record: run, date, revision, status, epochs_done, epochs, acc, wall_s, then
  * ls_keys, label, tags, note, archived. */
 static json_t *run_record(const store_run_row *r)
@@ -142,7 +128,7 @@ static json_t *run_record(const store_run_row *r)
     if (r->git_sha)
         snprintf(rev, sizeof rev, "%.8s%s", r->git_sha, r->git_dirty ? "*" : "");
     exp_label_from_stored(label, sizeof label, r->swept, r->swept_values);
-    tags_text(tags, sizeof tags, r->tags);
+    cmd_tags_text(tags, sizeof tags, r->tags);
     json_t *j = json_pack("{s:s, s:o, s:o, s:s, s:i, s:i, s:o, s:o}", "run", r->run_key,
                           "date", table_json_text(r->started_at ? r->started_at : r->queued_at),
                           "revision", table_json_text(rev), "status",
@@ -369,6 +355,7 @@ int cmd_ls(int argc, char **argv)
     store_filter filter = {.tags = tags};
     const struct ls_sort *order = &ls_sorts[0];
     err_info e = {0};
+    int rc = 0;
     optind = 0;
     opterr = 0;
     int c;
@@ -380,18 +367,13 @@ int cmd_ls(int argc, char **argv)
         case OPT_NOTE: note = optarg; break;
         case OPT_ARCHIVED: filter.archived = true; break;
         case 'w':
-            if (n_where == LS_MAX_CONDS || exp_where_parse(&where[n_where++], optarg, &e))
-                return cmd_usage_error("ls", "--where: %s", e.msg[0] ? e.msg : "too many");
+            if ((rc = cmd_parse_where(where, &n_where, LS_MAX_CONDS, "ls", optarg)))
+                return rc;
             break;
-        case 't': {
-            char *eq = strchr(optarg, '=');
-            if (filter.n_tags == LS_MAX_CONDS || optarg[0] == '=')
-                return cmd_usage_error("ls", "--tag: '%s' is not KEY or KEY=VALUE", optarg);
-            if (eq)
-                *eq = '\0';
-            tags[filter.n_tags++] = (store_tag){.key = optarg, .value = eq ? eq + 1 : NULL};
+        case 't':
+            if ((rc = cmd_parse_tag(tags, &filter.n_tags, LS_MAX_CONDS, "ls", optarg)))
+                return rc;
             break;
-        }
         case OPT_SORT: {
             int k = 0;
             while (k < LS_N_SORTS && strcasecmp(optarg, ls_sorts[k].name) != 0)
@@ -420,7 +402,7 @@ int cmd_ls(int argc, char **argv)
         return cmd_fail(&e);
     ls_ctx ctx = {.versions = json_object(), .where = where, .n_where = n_where, .note = note,
                   .e = &e};
-    int rc = ctx.versions ? 0 : err_set(&e, ERR_NOMEM, "out of memory");
+    rc = ctx.versions ? 0 : err_set(&e, ERR_NOMEM, "out of memory");
     if (!rc)
         rc = store_set_filter(s, &filter, &e);
     if (!rc)

@@ -204,14 +204,10 @@ static void show_sheet(const json_t *doc, table_format fmt)
     printf("%srun %s\n%s", md ? "## " : "", json_string_value(json_object_get(doc, "run")),
            md ? "\n" : "");
     print_fields(doc, run_fields, (int)(sizeof run_fields / sizeof run_fields[0]), ind);
-    char tags[2048] = "";
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)json_object_get(doc, "tags"), k, v) {
-        size_t used = strlen(tags);
-        snprintf(tags + used, sizeof tags - used, "%s%s=%s", used ? " " : "", k,
-                 json_string_value(v));
-    }
+    char tags[2048];
+    char *tags_json = json_dumps(json_object_get(doc, "tags"), JSON_COMPACT);
+    cmd_tags_text(tags, sizeof tags, tags_json);
+    free(tags_json);
     printf("%s%-14s %s\n", ind, "tags", tags[0] ? tags : "-");
     printf("%s%sconfiguration (key, value, where an experiment file sets it)\n%s",
            md ? "\n" : "", md ? "### " : "", md ? "\n" : "");

@@ -38,6 +38,7 @@ typedef struct group {
     char dir[256];  /* data/synth, alpha.toml, beta.toml, base.db */
     char base[320];
     char sgd[80], adam[80], momentum[80]; /* the run keys */
+    char sgd12[16], adam12[16];           /* as ls prints them */
 } group;
 
 typedef struct fixture {
@@ -48,22 +49,6 @@ typedef struct fixture {
 /* Run bench in the group's directory; r is static storage (outputs are large). */
 #define BENCH(r, f, ...)                                                                       \
     cli_run_bench(r, &(cli_opts){.cwd = (f)->g->dir}, (const char *const[]){__VA_ARGS__, NULL})
-
-static int64_t sql_int(const char *db_path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *st = NULL;
-    assert_int_equal(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    int step = sqlite3_step(st);
-    int64_t v = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-    if (step != SQLITE_ROW && step != SQLITE_DONE)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
 
 /* out <- the first column of the first row of sql, "" when none. */
 static void sql_text(char *out, size_t n, const char *db_path, const char *sql)
@@ -149,6 +134,8 @@ static int group_setup(void **state)
     key_of(g->sgd, g->base, "sgd");
     key_of(g->adam, g->base, "adam");
     key_of(g->momentum, g->base, "momentum");
+    snprintf(g->sgd12, sizeof g->sgd12, "%.12s", g->sgd);
+    snprintf(g->adam12, sizeof g->adam12, "%.12s", g->adam);
     *state = g;
     return 0;
 }
@@ -189,7 +176,7 @@ static int64_t count_of(const char *db, const char *table, const char *key)
 {
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE run_key = '%s'", table, key);
-    return sql_int(db, sql);
+    return cli_db_int(db, sql);
 }
 
 /* ---- rm ------------------------------------------------------------------------------------ */
@@ -216,7 +203,7 @@ static void test_rm(void **state)
     snprintf(want, sizeof want, "would remove %.12s alpha COMPLETED optimizer=adam", g->adam);
     if (!strstr(r.out, want) || !strstr(r.out, "would unlink"))
         fail_msg("dry run:\n%s", r.out);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM runs"), 3);
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM runs"), 3);
 
     /* by experiment: adam goes with its epochs and class rows; sgd stays for beta */
     assert_true(count_of(f->db, "class_metrics", g->adam) > 0);
@@ -229,7 +216,7 @@ static void test_rm(void **state)
     assert_int_equal(count_of(f->db, "confusion", g->adam), 0);
     assert_int_equal(count_of(f->db, "runs", g->sgd), 1);
     assert_int_equal(count_of(f->db, "epochs", g->sgd), 2);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM experiments WHERE name = 'alpha'"), 0);
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM experiments WHERE name = 'alpha'"), 0);
     BENCH(&r, f, "ls", "--db", f->db);
     assert_null(strstr(r.out, "experiment alpha"));
     assert_non_null(strstr(r.out, "experiment beta"));
@@ -237,7 +224,7 @@ static void test_rm(void **state)
     /* --status selects (in any case); none in a status is an error */
     BENCH(&r, f, "rm", "--db", f->db, "-e", "beta", "--status", "failed");
     assert_int_equal(r.status, 1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM runs"), 2);
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM runs"), 2);
 
     /* a live RUNNING run stops the whole command, nothing removed... */
     char host[256] = "", sql[1024];
@@ -254,7 +241,7 @@ static void test_rm(void **state)
     BENCH(&r, f, "rm", "--db", f->db, sgd4, mom4);
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "RUNNING"));
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM runs"), 2);
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM runs"), 2);
     /* ...but one whose process is gone is removed */
     pid_t child = fork();
     if (child == 0)
@@ -265,9 +252,9 @@ static void test_rm(void **state)
     sql_exec(f->db, sql);
     BENCH(&r, f, "rm", "--db", f->db, sgd4, mom4);
     assert_int_equal(r.status, 0);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM runs"), 0);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM epochs"), 0);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM experiments"), 0);
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM runs"), 0);
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM epochs"), 0);
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM experiments"), 0);
 }
 
 /* ---- archive, tag, note -------------------------------------------------------------------- */
@@ -277,8 +264,7 @@ static void test_archive(void **state)
     fixture *f = *state;
     const group *g = f->g;
     static cli_result r;
-    char adam[16];
-    snprintf(adam, sizeof adam, "%.12s", g->adam);
+    const char *adam = g->adam12;
     BENCH(&r, f, "archive", "--db", f->db, adam);
     assert_int_equal(r.status, 0);
     BENCH(&r, f, "ls", "--db", f->db);
@@ -300,7 +286,7 @@ static void test_archive(void **state)
     /* unarchive; a bad key changes nothing, even for the good keys before it */
     BENCH(&r, f, "archive", "--db", f->db, "--unarchive", adam, "zzzzzzzz");
     assert_int_equal(r.status, 1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM runs WHERE archived_at IS NOT NULL"),
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM runs WHERE archived_at IS NOT NULL"),
                      1);
     BENCH(&r, f, "archive", "--db", f->db, "--unarchive", adam);
     assert_int_equal(r.status, 0);
@@ -313,9 +299,7 @@ static void test_tag_note(void **state)
     fixture *f = *state;
     const group *g = f->g;
     static cli_result r;
-    char adam[16], sgd[16];
-    snprintf(adam, sizeof adam, "%.12s", g->adam);
-    snprintf(sgd, sizeof sgd, "%.12s", g->sgd);
+    const char *adam = g->adam12, *sgd = g->sgd12;
     BENCH(&r, f, "tag", "--db", f->db, adam, "paper=fig4", "owner=ana");
     assert_int_equal(r.status, 0);
     assert_string_equal(r.out, "owner=ana\npaper=fig4\n");
@@ -355,7 +339,7 @@ static void test_tag_note(void **state)
     /* deleting the run takes its tags */
     BENCH(&r, f, "rm", "--db", f->db, adam);
     assert_int_equal(r.status, 0);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM run_tags"), 1);
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM run_tags"), 1);
 }
 
 /* ---- ls -------------------------------------------------------------------------------------- */
@@ -374,9 +358,8 @@ static void test_ls(void **state)
     fixture *f = *state;
     const group *g = f->g;
     static cli_result r;
-    char adam[16], sgd[16], sql[512];
-    snprintf(adam, sizeof adam, "%.12s", g->adam);
-    snprintf(sgd, sizeof sgd, "%.12s", g->sgd);
+    const char *adam = g->adam12, *sgd = g->sgd12;
+    char sql[512];
     /* adam started a year before sgd: date order puts it first, whatever the key order */
     snprintf(sql, sizeof sql, "UPDATE runs SET started_at = '2025-01-02T03:04:05.000Z'"
              " WHERE run_key = '%s'", g->adam);
@@ -436,9 +419,7 @@ static void test_diff(void **state)
     fixture *f = *state;
     const group *g = f->g;
     static cli_result r;
-    char adam[16], sgd[16];
-    snprintf(adam, sizeof adam, "%.12s", g->adam);
-    snprintf(sgd, sizeof sgd, "%.12s", g->sgd);
+    const char *adam = g->adam12, *sgd = g->sgd12;
     BENCH(&r, f, "diff", "--db", f->db, sgd, adam, "--format", "json");
     assert_int_equal(r.status, 0);
     json_t *doc = json_out(&r);
@@ -553,7 +534,7 @@ static void test_runs_flat(void **state)
         snprintf(sql, sizeof sql,
                  "SELECT count(*) FROM pragma_table_info('runs_flat') WHERE name = '%s'",
                  exp_vocab_at(k)->label);
-        if (sql_int(f->db, sql) != 1)
+        if (cli_db_int(f->db, sql) != 1)
             fail_msg("runs_flat lacks the column '%s'", exp_vocab_at(k)->label);
     }
     /* typed: pandas gets numbers and booleans, not text */
@@ -569,8 +550,8 @@ static void test_runs_flat(void **state)
              "SELECT count(*) FROM runs_flat v JOIN epochs e ON e.run_key = v.run_key"
              " AND e.epoch = 2 WHERE v.epoch = 2 AND v.test_acc = e.test_acc"
              " AND v.f1_macro = e.f1_macro AND v.run_key = '%s'", g->sgd);
-    assert_int_equal(sql_int(f->db, sql), 1);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM runs_flat"), 3);
+    assert_int_equal(cli_db_int(f->db, sql), 1);
+    assert_int_equal(cli_db_int(f->db, "SELECT count(*) FROM runs_flat"), 3);
 }
 
 /* ---- merge carries what researchers wrote ---------------------------------------------------- */
@@ -580,9 +561,8 @@ static void test_merge_carries(void **state)
     fixture *f = *state;
     const group *g = f->g;
     static cli_result r;
-    char adam[16], sgd[16], other[400], into[400];
-    snprintf(adam, sizeof adam, "%.12s", g->adam);
-    snprintf(sgd, sizeof sgd, "%.12s", g->sgd);
+    const char *adam = g->adam12, *sgd = g->sgd12;
+    char other[400], into[400];
     snprintf(other, sizeof other, "%s.other", f->db);
     snprintf(into, sizeof into, "%s.into", f->db);
     char sql[1024];
@@ -608,7 +588,7 @@ static void test_merge_carries(void **state)
     assert_string_equal(text, "ours");
     snprintf(sql, sizeof sql, "SELECT archived_at IS NOT NULL FROM runs WHERE run_key = '%s'",
              g->sgd);
-    assert_int_equal(sql_int(into, sql), 1);
+    assert_int_equal(cli_db_int(into, sql), 1);
     snprintf(sql, sizeof sql, "SELECT group_concat(key || '=' || value, ' ') FROM (SELECT *"
              " FROM run_tags WHERE run_key = '%s' ORDER BY key)", g->sgd);
     sql_text(text, sizeof text, into, sql);
