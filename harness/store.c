@@ -55,7 +55,9 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * swept keys and budget, each run's plan position and swept values), so that reports never
  * re-parse old files, and each run's summed training time; version 7 adds what a researcher
  * keeps about runs (an archive mark, a note, tags) and an experiment's description. After the
- * steps, the runs_flat view is (re)made from the vocabulary (flat_view_refresh). */
+ * steps, the runs_flat view is (re)made from the vocabulary (flat_view_refresh); a future
+ * step that drops or renames a column the view reads starts with DROP VIEW IF EXISTS
+ * runs_flat (SQLite refuses to drop a column a view uses), and the view comes back after it. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("

@@ -44,7 +44,7 @@
  * One view for other programs: runs_flat, a row per run with every configuration key of the
  * vocabulary (exp.h) as a typed column and the metrics of its last stored epoch, so that
  * `SELECT * FROM runs_flat` (pandas.read_sql) is the whole study. Its SQL is made from the
- * vocabulary and the epochs table's columns (store_flat_view_sql) and refreshed whenever a
+ * vocabulary and the epochs table's columns (flat_view_sql in store.c) and refreshed whenever a
  * writing open finds it different.
  *
  * Timestamps are UTC ISO-8601 text with milliseconds ("2024-05-01T12:34:56.789Z"), taken from
