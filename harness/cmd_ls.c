@@ -24,7 +24,9 @@ static const char ls_usage[] =
     "queued), git revision ('*' when the build had uncommitted changes), status, epochs done,\n"
     "last test accuracy, wall time, the main configuration keys (model, optimizer, lr, bn,\n"
     "seed), the run's label (its swept values), its tags and its note. Archived runs (bench\n"
-    "archive) are left out unless --archived.\n"
+    "archive) are left out unless --archived. A '*' after the wall time (CSV and JSON:\n"
+    "contended_epochs > 0) marks a run trained on a contended machine: in some epoch its\n"
+    "threads waited for a CPU longer than 10%% of the CPU time they got.\n"
     "\n"
     "  --db PATH            results database (default results/bench.db)\n"
     "  -e, --experiment N   only runs of experiment N\n"
@@ -118,8 +120,8 @@ static void run_values(exp_value *v, const store_run_row *r)
     v[4] = (exp_value){.type = EXP_INT, .i = r->seed};
 }
 
-/* One run as a record: run, date, revision, status, epochs_done, epochs, acc, wall_s, then
- * ls_keys, label, tags, note, archived. */
+/* One run as a record: run, date, revision, status, epochs_done, epochs, acc, wall_s,
+ * contended_epochs, then ls_keys, label, tags, note, archived. */
 static json_t *run_record(const store_run_row *r)
 {
     exp_value v[LS_KEYS];
@@ -129,12 +131,12 @@ static json_t *run_record(const store_run_row *r)
         snprintf(rev, sizeof rev, "%.8s%s", r->git_sha, r->git_dirty ? "*" : "");
     exp_label_from_stored(label, sizeof label, r->swept, r->swept_values);
     cmd_tags_text(tags, sizeof tags, r->tags);
-    json_t *j = json_pack("{s:s, s:o, s:o, s:s, s:i, s:i, s:o, s:o}", "run", r->run_key,
+    json_t *j = json_pack("{s:s, s:o, s:o, s:s, s:i, s:i, s:o, s:o, s:i}", "run", r->run_key,
                           "date", table_json_text(r->started_at ? r->started_at : r->queued_at),
                           "revision", table_json_text(rev), "status",
                           run_status_name(r->status), "epochs_done", r->epochs_done, "epochs",
                           r->epochs, "acc", table_json_num(r->last_test_acc), "wall_s",
-                          table_json_num(r->wall_s));
+                          table_json_num(r->wall_s), "contended_epochs", r->contended_epochs);
     for (int k = 0; j && k < LS_KEYS; k++)
         json_object_set_new(j, exp_vocab_find(ls_keys[k])->label, exp_value_json(&v[k]));
     if (j) {
@@ -243,7 +245,7 @@ static int ls_tables(const ls_ctx *c, table_format fmt, err_info *e)
     }
     static const char *const tail_cols[] = {"<label", "<tags", "<note"};
     memcpy(cols + LS_HEAD + LS_KEYS, tail_cols, sizeof tail_cols);
-    int rc = 0;
+    int rc = 0, contended = 0;
     for (int b = 0; b < c->n && !rc; b++) {
         char title[1024];
         block_title(title, sizeof title, &c->v[b]);
@@ -258,10 +260,19 @@ static int ls_tables(const ls_ctx *c, table_format fmt, err_info *e)
             ls_cells(cell, json_array_get(c->v[b].runs, i));
             for (int k = 0; k < LS_COLS; k++)
                 row[k] = cell[k][0] ? cell[k] : "-";
+            const json_t *r = json_array_get(c->v[b].runs, i);
+            if (json_integer_value(json_object_get(r, "contended_epochs")) > 0 && cell[6][0]) {
+                strcat(cell[6], "*"); /* contended (timing.h) */
+                contended++;
+            }
             rc = table_row(&t, row, e);
         }
         rc = table_finish(stdout, &t, fmt, "  ", rc);
     }
+    if (!rc && contended)
+        printf("\n*: contended, %d run%s: in some epoch other processes held the CPUs, so the "
+               "wall time is not the code's alone (bench show RUN: which epochs)\n",
+               contended, contended == 1 ? "" : "s");
     return rc;
 }
 
@@ -334,6 +345,7 @@ static int ls_render(const ls_ctx *c, table_format fmt, err_info *e)
     int rc = all && exps ? 0 : err_set(e, ERR_NOMEM, "out of memory listing runs");
     static const char *const names[] = {"experiment", "version", "run", "date", "revision",
                                         "status", "epochs_done", "epochs", "acc", "wall_s",
+                                        "contended_epochs",
                                         "model", "optimizer", "lr", "bn", "seed", "label",
                                         "tags", "note", "archived"};
     if (!rc && fmt == TABLE_CSV)
