@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -148,7 +149,7 @@ static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
         case OPT_ITERS: rc = cmd_parse_long(&o->iters, "perf", "iters", optarg, 1, 1000000); break;
         case OPT_BATCH: rc = cmd_parse_long(&o->batch, "perf", "batch", optarg, 1, 65536); break;
         case OPT_DATA: o->data = true; break;
-        case OPT_DATASET: o->dataset = optarg; o->data = true; break;
+        case OPT_DATASET: o->dataset = cmd_enum_arg(optarg); o->data = true; break;
         case OPT_DATA_DIR: o->data_dir = optarg; break;
         case OPT_UNFUSED: o->unfused = true; break;
         case OPT_TORCH: o->torch = true; break;
@@ -157,7 +158,7 @@ static int perf_parse(perf_opts *o, int argc, char **argv, bool *help)
         case OPT_NO_STORE: o->no_store = true; break;
         case OPT_KERNELS: {
             int k = 0;
-            while (k < PERF_N_KERNEL_SETS && strcmp(optarg, perf_kernel_sets[k].name) != 0)
+            while (k < PERF_N_KERNEL_SETS && strcasecmp(optarg, perf_kernel_sets[k].name) != 0)
                 k++;
             if (k == PERF_N_KERNEL_SETS)
                 return cmd_usage_error("perf", "--kernels: unknown kernel set '%s' (valid: auto, generic)",

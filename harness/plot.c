@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -35,7 +36,7 @@ const char *plot_format_name(plot_format f)
 int plot_format_parse(plot_format *out, const char *name, err_info *e)
 {
     for (int i = 0; i < PLOT_FORMAT_COUNT; i++)
-        if (name && strcmp(name, plot_format_names[i]) == 0) {
+        if (name && strcasecmp(name, plot_format_names[i]) == 0) {
             *out = (plot_format)i;
             return 0;
         }

@@ -1178,7 +1178,7 @@ static int load_provenance(report_section *sec, store *s, err_info *e)
 /* A stored version of an experiment, as store_experiments gave it. */
 typedef struct version {
     int64_t id;
-    char name[128], file[256], sha256[65], created_at[32];
+    char name[128], file[256], sha256[65], created_at[32], description[512];
     char *swept;                /* JSON array of labels, NULL: not stored; owned */
     double budget_minutes, target_accuracy;
     int version, n_versions, n_own;
@@ -1203,6 +1203,7 @@ static int collect_version(void *ctx, const store_experiment_row *x)
     copy_text(v->file, sizeof v->file, x->file);
     copy_text(v->sha256, sizeof v->sha256, x->spec_sha256);
     copy_text(v->created_at, sizeof v->created_at, x->created_at);
+    copy_text(v->description, sizeof v->description, x->description);
     if (x->swept && !(v->swept = strdup(x->swept)))
         return err_set(l->e, ERR_NOMEM, "out of memory listing experiments");
     return 0;
@@ -1216,6 +1217,7 @@ static void section_from_version(report_section *sec, loader *l, const version *
     copy_text(sec->file, sizeof sec->file, v->file);
     copy_text(sec->spec_sha256, sizeof sec->spec_sha256, v->sha256);
     copy_text(sec->created_at, sizeof sec->created_at, v->created_at);
+    copy_text(sec->description, sizeof sec->description, v->description);
     sec->version_id = v->id;
     sec->version = v->version;
     sec->n_versions = v->n_versions;
@@ -1387,6 +1389,8 @@ static void section_title(char *buf, size_t n, const report_section *sec)
 static void section_notes(FILE *f, const report_section *sec, const report_options *o,
                           table_format fmt)
 {
+    if (sec->description[0])
+        table_line(f, fmt, "%s", sec->description);
     if (sec->note[0])
         table_line(f, fmt, "%s", sec->note);
     if (!sec->sweep_stored && !o->group_by)
@@ -1395,7 +1399,8 @@ static void section_notes(FILE *f, const report_section *sec, const report_optio
     if (sec->pooled[0])
         table_line(f, fmt, "warning: groups average runs that differ in %s (%s)", sec->pooled,
                    o->group_by ? "--group-by" : "--pool-builds");
-    if (sec->note[0] || (!sec->sweep_stored && !o->group_by) || sec->pooled[0])
+    if (sec->description[0] || sec->note[0] || (!sec->sweep_stored && !o->group_by) ||
+        sec->pooled[0])
         table_gap(f, fmt);
 }
 
@@ -1413,10 +1418,11 @@ static void warn_pooled(FILE *warn, const report *r)
 /* The version of a section for CSV and JSON: its number, or 1 for a file never changed. */
 static json_t *version_json(const report_section *sec)
 {
-    return json_pack("{s:i, s:i, s:o, s:o, s:o}", "number", sec->version, "of",
+    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "number", sec->version, "of",
                      sec->n_versions, "file", table_json_text(sec->file), "spec_sha256",
                      table_json_text(sec->spec_sha256), "created_at",
-                     table_json_text(sec->created_at));
+                     table_json_text(sec->created_at), "description",
+                     table_json_text(sec->description));
 }
 
 /* ---- rendering: the groups ---------------------------------------------------------------------- */

@@ -167,6 +167,7 @@ typedef struct report_section {
     int64_t version_id;         /* experiments.id of the version */
     int version, n_versions;    /* its number among its name's versions, and how many */
     char file[256], spec_sha256[65], created_at[32];
+    char description[512];      /* [experiment] description, "" none: printed under the title */
     bool sweep_stored;          /* the version stored its swept keys when queued */
     double budget_minutes;      /* [budget] of the version, 0 none */
     double target_accuracy;

@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exp.h"
 
@@ -21,7 +22,7 @@ static int format_parse(table_format *out, const char *name, int n, err_info *e)
 {
     char valid[64] = "";
     for (int i = 0; i < n; i++) {
-        if (strcmp(name, table_format_names[i]) == 0) {
+        if (strcasecmp(name, table_format_names[i]) == 0) { /* any case, as every enum */
             *out = (table_format)i;
             return 0;
         }

@@ -358,8 +358,14 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
 }
 
-/* SQL that undoes migration 7 (a current file's schema back to version 6), 6 and 5. */
+/* SQL that undoes migration 8 (a current file's schema back to version 7; the view goes
+ * first, since it reads the columns), 7, 6 and 5. */
+#define V8_DROP                                                                                \
+    "DROP VIEW runs_flat; DROP TABLE run_tags;"                                                \
+    "ALTER TABLE runs DROP COLUMN archived_at; ALTER TABLE runs DROP COLUMN note;"             \
+    "ALTER TABLE experiments DROP COLUMN description;"
 #define V7_DROP                                                                                \
+    V8_DROP                                                                                    \
     "ALTER TABLE epochs DROP COLUMN wait_s; ALTER TABLE epochs DROP COLUMN nivcsw;"            \
     "ALTER TABLE perf_measurements DROP COLUMN cpu_s;"                                         \
     "ALTER TABLE perf_measurements DROP COLUMN wait_s;"                                        \
@@ -1438,6 +1444,113 @@ static void test_two_connections(void **state)
     sqlite3_close(db);
 }
 
+/* ---- run management (schema 7) ---- */
+
+static int count_row(void *ctx, const store_run_row *r)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int count_export(void *ctx, const store_export_row *r)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int runs_seen(store *s, const char *experiment)
+{
+    err_info e = {0};
+    int n = 0;
+    assert_int_equal(store_runs(s, experiment, -1, count_row, &n, &e), 0);
+    return n;
+}
+
+/* The filter hides archived runs from the many-run queries (never from a run's own), selects
+ * by tags; removing a run takes its epochs, class rows and tags, and unlinks a shared run
+ * from one experiment only; an emptied experiment version goes. */
+static void test_manage_runs(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    int64_t xa = put_experiment(s, "a", "sha-a"), xb = put_experiment(s, "b", "sha-b");
+    const char *const keys[] = {"k-one", "k-two", "k-shared"};
+    for (int i = 0; i < 3; i++) {
+        store_run r = make_run(keys[i], i == 1 ? xb : xa);
+        assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+        assert_int_equal(run_start(s, keys[i], &e), 0);
+        put_epoch_ok(s, keys[i], 1);
+        put_epoch_ok(s, keys[i], 2);
+        store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
+        assert_int_equal(store_run_finish(s, keys[i], &end, &e), 0);
+    }
+    assert_int_equal(store_run_link(s, xb, "k-shared", 1, NULL, &e), 0);
+    assert_int_equal(runs_seen(s, NULL), 4); /* k-shared under both */
+
+    /* archive: hidden from store_runs and store_export, still there for store_run_get */
+    assert_int_equal(store_run_archive(s, "k-one", true, &e), 0);
+    assert_int_equal(runs_seen(s, "a"), 1);
+    int n = 0;
+    assert_int_equal(store_export(s, NULL, -1, count_export, &n, &e), 0);
+    assert_int_equal(n, 4); /* two runs, two epochs each */
+    n = 0;
+    assert_int_equal(store_run_get(s, "k-one", count_row, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_set_filter(s, &(store_filter){.archived = true}, &e), 0);
+    assert_int_equal(runs_seen(s, "a"), 2);
+    assert_int_equal(store_run_archive(s, "nope", true, &e), ERR_INVALID);
+
+    /* tags: one value a key; the filter wants every tag asked for */
+    assert_int_equal(store_tag_set(s, "k-two", "paper", "fig3", &e), 0);
+    assert_int_equal(store_tag_set(s, "k-two", "paper", "fig4", &e), 0);
+    assert_int_equal(store_tag_set(s, "k-one", "paper", "fig4", &e), 0);
+    assert_int_equal(store_tag_set(s, "k-one", "owner", "ana", &e), 0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM run_tags", NULL), 3);
+    store_tag want[] = {{"paper", "fig4"}, {"owner", NULL}};
+    assert_int_equal(store_set_filter(s, &(store_filter){.archived = true, .n_tags = 1,
+                                                        .tags = want}, &e), 0);
+    assert_int_equal(runs_seen(s, NULL), 2);
+    assert_int_equal(store_set_filter(s, &(store_filter){.archived = true, .n_tags = 2,
+                                                        .tags = want}, &e), 0);
+    assert_int_equal(runs_seen(s, NULL), 1);
+    assert_int_equal(store_set_filter(s, NULL, &e), 0);
+    assert_int_equal(store_note_set(s, "k-two", "look again", &e), 0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE note = 'look again'",
+                               NULL), 1);
+
+    /* a shared run removed from one experiment stays for the other, credited to it */
+    bool deleted = true;
+    assert_int_equal(store_run_remove(s, &deleted, "k-shared", "a", 30.0, &e), 0);
+    assert_false(deleted);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs WHERE run_key = 'k-shared'",
+                               NULL), 2);
+    assert_int_equal(count_for(f->db, "SELECT experiment_id FROM runs WHERE run_key ="
+                                      " 'k-shared'", NULL), xb);
+    assert_int_equal(store_run_remove(s, NULL, "k-two", "a", 30.0, &e), ERR_INVALID);
+    /* a run removed for good: its rows all go; experiment a, now empty, goes too */
+    assert_int_equal(store_run_remove(s, &deleted, "k-one", NULL, 30.0, &e), 0);
+    assert_true(deleted);
+    static const char *const tables[] = {"runs", "epochs", "class_metrics", "confusion",
+                                         "run_tags", "experiment_runs"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE run_key = 'k-one'", tables[i]);
+        assert_int_equal(count_for(f->db, sql, NULL), 0);
+    }
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiments WHERE name = 'a'",
+                               NULL), 0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM class_metrics", NULL), 12);
+    /* a RUNNING run whose process lives (this one) is refused, nothing changed */
+    queue_ok(s, "k-live", STORE_ABSENT);
+    assert_int_equal(run_start(s, "k-live", &e), 0);
+    assert_int_equal(store_run_remove(s, NULL, "k-live", NULL, 30.0, &e), ERR_CONFLICT);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs", NULL), 3);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1466,6 +1579,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resolve_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manage_runs, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
