@@ -20,6 +20,7 @@
 #include "exp.h"
 #include "proc.h"
 #include "sha256.h"
+#include "timing.h"
 #include "vec.h"
 
 static const char *const plot_format_names[PLOT_FORMAT_COUNT] = {
@@ -334,6 +335,8 @@ static int epoch_collect(void *ctx, const store_epoch *ep)
     row[PLOT_TEST_LOSS] = ep->test_loss;
     row[PLOT_WALL_S] = ep->wall_s;
     row[PLOT_CPU_S] = ep->cpu_s;
+    const timing_span span = timing_span_of(ep);
+    row[PLOT_CONTENDED] = isnan(span.wait_s) ? NAN : timing_contended(&span) ? 1.0 : 0.0;
     if (ep->k > 0 && ep->k <= PLOT_MAX_CLASSES && ep->confusion && ep->epoch >= r->confusion_epoch) {
         size_t kk = (size_t)ep->k * (size_t)ep->k;
         if (ep->k != r->k) {
@@ -996,7 +999,7 @@ static void dat_num(FILE *f, double v)
 static const char *const stat_names[PLOT_STAT_COUNT] = {
     [PLOT_TRAIN_ACC] = "train_acc", [PLOT_TEST_ACC] = "test_acc",
     [PLOT_TRAIN_LOSS] = "train_loss", [PLOT_TEST_LOSS] = "test_loss",
-    [PLOT_WALL_S] = "wall_s", [PLOT_CPU_S] = "cpu_s",
+    [PLOT_WALL_S] = "wall_s", [PLOT_CPU_S] = "cpu_s", [PLOT_CONTENDED] = "contended",
 };
 
 /* gnuplot column of the mean of stat s in a group .dat file (sd is the next one). */
@@ -1022,7 +1025,8 @@ static int write_group_dat(const plot_experiment *x, const plot_group *g, const 
             fprintf(f, " %lld", (long long)x->runs[i].seed);
     fputs("\n# per epoch: n = runs with a test accuracy at that epoch; mean and sample sd (n-1)"
           " over them\n# (sd 0 for a single run). wall_s, cpu_s = training wall and CPU seconds of"
-          " the epoch.\n"
+          " the epoch;\n# contended = share of the runs whose epoch was contended (run-queue wait over 10%"
+          " of its CPU time).\n"
           "# epoch n",
           f);
     for (int s = 0; s < PLOT_STAT_COUNT; s++)
@@ -1282,6 +1286,7 @@ typedef struct line_fig {
     bool claims;           /* draw the accuracy claims of the experiment */
     int stat2;             /* > 0: a second statistic, drawn dashed in the same colour */
     const char *stat2_title; /* its suffix in the key: " (wall)" */
+    bool mark_contended;     /* circle the second statistic where a run's epoch was contended */
     const char *stat_title;  /* the first one's, "" when there is no second */
 } line_fig;
 
@@ -1353,6 +1358,12 @@ static int write_lines(const plot_experiment *x, const line_fig *lf, const int *
             gp_str(f, titles[i]);
             fputs(".", f);
             gp_str(f, lf->stat2_title);
+            if (lf->mark_contended) {
+                fputs(", \\\n  bench_dir.", f);
+                gp_str(f, name);
+                fprintf(f, " using 1:($%d > 0 ? $%d : NaN) with points lt %d pt 6 ps 2 notitle",
+                        dat_col(PLOT_CONTENDED), dat_col(lf->stat2), i % 8 + 1);
+            }
         }
         fputs(i + 1 < n ? ", \\\n" : "\n", f);
     }
@@ -1712,10 +1723,12 @@ int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn f
      * added (a wall line far above its CPU line: the epoch waited for a core) */
     line_fig time = {.base = "time", .what = "training time per epoch: CPU (solid), wall clock "
                                              "(dashed)",
-                     .sub = "mean over seeds; CPU time summed over the run's threads",
+                     .sub = "mean over seeds; CPU time summed over the run's threads; circled: "
+                            "a run's epoch contended (its wall time is the machine's load)",
                      .ylabel = "seconds per epoch", .stat = PLOT_CPU_S,
                      .key_pos = "top left", .from_zero = true, .stat2 = PLOT_WALL_S,
-                     .stat_title = " (CPU)", .stat2_title = " (wall)"};
+                     .stat_title = " (CPU)", .stat2_title = " (wall)",
+                     .mark_contended = true};
     rc = write_lines(x, &loss, all, titles, x->n_groups, opt, fn, ctx, e);
     if (rc == 0)
         rc = write_lines(x, &time, all, titles, x->n_groups, opt, fn, ctx, e);

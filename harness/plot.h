@@ -70,6 +70,8 @@ enum {
     PLOT_TEST_LOSS,
     PLOT_WALL_S,      /* training wall seconds of the epoch */
     PLOT_CPU_S,       /* training CPU seconds of the epoch (all threads) */
+    PLOT_CONTENDED,   /* 1 when the epoch was contended (timing.h's rule), 0 when not; the
+                       * group's mean is the share of its runs contended at that epoch */
     PLOT_STAT_COUNT
 };
 

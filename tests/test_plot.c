@@ -60,7 +60,8 @@ typedef cli_result result;
 /* ---- the fabricated database ---------------------------------------------------------------
  * Run (o, b, seed) at epoch ep (1-based) has
  *   test_acc  = 0.90 + 0.02 ep + 0.01 o - 0.03 b + 0.004 seed
- *   train_acc = test_acc + 0.01,  train_loss = 1 / (ep + seed),  wall_s = 10 + o + seed
+ *   train_acc = test_acc + 0.01,  train_loss = 1 / (ep + seed),  wall_s = 10 + o + seed,
+ *   cpu_s = 20, wait_s = 5 (contended) at seed 2's epoch 2, else 0
  * so within a group (fixed o, b) the seeds 1 and 2 differ by 0.004 in accuracy: mean at seed
  * 1.5, sample sd = 0.004 / sqrt(2). The confusion matrix has 90 + seed on the diagonal and
  * (i + j) % 3 elsewhere. */
@@ -98,7 +99,8 @@ static void put_run_at(store *s, int64_t xid, int64_t bid, const char *key, cons
                            .train_acc = acc + 0.01, .test_loss = 0.5 / ep, .test_acc = acc,
                            .precision_macro = acc, .recall_macro = acc, .f1_macro = acc,
                            .auroc_macro = 0.99, .f1_weighted = acc, .wall_s = 10 + o + seed,
-                           .cpu_s = 20, .images_per_s = 6000, .k = K, .precision = prec,
+                           .cpu_s = 20, .wait_s = seed == 2 && ep == 2 ? 5.0 : 0.0,
+                           .images_per_s = 6000, .k = K, .precision = prec,
                            .recall = rec, .f1 = f1, .support = support, .confusion = conf};
         if (store_epoch_put(s, &row, &e))
             fail_msg("%s", e.msg);
@@ -813,6 +815,12 @@ static void test_figure_content(void **state)
     assert_true(file_has(out, "time.gp", "using 1:13 with linespoints"));
     assert_true(file_has(out, "time.gp", "using 1:11 with lines lt 1 dt 2"));
     assert_true(file_has(out, "optimizer-sgd_lr-0.01.dat", "cpu_s_mean cpu_s_sd"));
+    /* contended epochs circled on the wall line: the share of runs contended is column 15,
+     * half the group's runs at epoch 2 (seed 2's), none at epoch 1 */
+    assert_true(file_has(out, "time.gp", "using 1:($15 > 0 ? $11 : NaN) with points lt 1 pt 6"));
+    assert_true(file_has(out, "optimizer-sgd_lr-0.01.dat", "contended_mean contended_sd"));
+    assert_true(file_has(out, "optimizer-sgd_lr-0.01.dat", " 0.5 0.707106781\n"));
+    assert_true(file_has(out, "optimizer-sgd_lr-0.01.dat", "\n1 2 "));
     /* what the title rule lets through: the paper's network is the paper's Fig. 4 */
     assert_true(file_has(out, fig4, "set yrange"));
     snprintf(out, sizeof out, "%s/paperfig", f->dir);
