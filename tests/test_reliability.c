@@ -325,7 +325,9 @@ static void test_bad_corpus(void **state)
     }
     closedir(d);
 
-    /* Generated: a 10 MB line, as a string value and as an array of numbers. */
+    /* Generated: a 3 MiB line (under the 4 MiB cap on an experiment file), as a string value
+     * and as an array of numbers; then a file over the cap, and /dev/zero, refused for their
+     * size in one line that names them (issue 18.4: /dev/zero grew the reader to 24 GB). */
     const char *big[] = {"long_string.toml", "long_array.toml"};
     for (int k = 0; k < 2; k++) {
         char path[600];
@@ -334,12 +336,12 @@ static void test_bad_corpus(void **state)
         assert_non_null(fp);
         if (k == 0) {
             fputs("[experiment]\nname = \"", fp);
-            for (int i = 0; i < 10 * 1024 * 1024; i++)
+            for (int i = 0; i < 3 * 1024 * 1024; i++)
                 fputc('x', fp);
             fputs("\"\n", fp);
         } else {
             fputs("[training]\nepochs = 1\n[sweep]\nseed = [", fp);
-            for (int i = 0; i < 1300000; i++)
+            for (int i = 0; i < 1500000; i++)
                 fprintf(fp, "%d,", i % 10);
             fputs("1]\n", fp);
         }
@@ -347,6 +349,25 @@ static void test_bad_corpus(void **state)
         check_bad_file(f, path, big[k], &r);
         files++;
     }
+    char huge[600];
+    snprintf(huge, sizeof huge, "%s/huge.toml", f->dir);
+    FILE *fp = fopen(huge, "w");
+    assert_non_null(fp);
+    fputs("[training]\nepochs = 1\n", fp);
+    for (int i = 0; i < 5 * 1024 * 1024; i++)
+        fputc(i % 64 == 63 ? '\n' : '#', fp);
+    fclose(fp);
+    const char *capped[] = {"huge.toml", "/dev/zero"};
+    for (int k = 0; k < 2; k++) {
+        RUN(&r, f, "run", capped[k], "--dry-run", "--db", f->db);
+        assert_int_equal(r.status, 1);
+        char want[700];
+        snprintf(want, sizeof want, "bench: '%s' is larger than 4 MiB: not an experiment file\n",
+                 capped[k]);
+        assert_string_equal(r.err, want);
+        files++;
+    }
+    assert_db_unchanged(f, "files over the size cap");
     assert_true(files >= 100);
     print_message("%d bad experiment files refused, database byte-identical\n", files);
 }
