@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "data.h"
 #include "models.h"
+#include "path.h"
 #include "prov.h"
 #include "sha256.h"
 #include "train.h"
@@ -203,23 +204,7 @@ static int save_params(const net *n, const char *path, char sha[65], err_info *e
         return err_set(e, ERR_NOMEM, "out of memory saving parameters");
     net_save(n, buf);
     sha256_hex(sha, buf, len);
-    int rc = 0;
-    if (path) {
-        /* write to a temporary name, then rename: never a half-written parameter file */
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        FILE *f = fopen(tmp, "wb");
-        if (!f) {
-            rc = err_set(e, ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-        } else {
-            bool ok = fwrite(buf, 1, len, f) == len;
-            ok = (fclose(f) == 0) && ok;
-            if (!ok || rename(tmp, path) != 0) {
-                rc = err_set(e, ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-                remove(tmp);
-            }
-        }
-    }
+    int rc = path ? path_write_file(path, buf, len, e) : 0;
     free(buf);
     return rc;
 }
