@@ -279,6 +279,17 @@ static int get_num(double *out, const key_ctx *k, const toml_value *v, double lo
 }
 
 /* A string of at most cap-1 bytes without embedded NULs. */
+/* The first control character of s (C0, including tab and newline, or DEL), NULL if none:
+ * names and texts reach terminals, Markdown and gnuplot, where such bytes act rather than
+ * print, so they are refused where they enter. */
+static const char *exp_control_char(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return s;
+    return NULL;
+}
+
 static int get_str(char *out, size_t cap, const key_ctx *k, const toml_value *v)
 {
     if (toml_type_of(v) != TOML_STRING)
@@ -288,6 +299,10 @@ static int get_str(char *out, size_t cap, const key_ctx *k, const toml_value *v)
         return exp_key_err(k, "must not contain NUL characters");
     if (len >= cap)
         return exp_key_err(k, "longer than %zu bytes", cap - 1);
+    const char *at = exp_control_char(toml_string(v));
+    if (at)
+        return exp_key_err(k, "must not contain control characters (byte 0x%02x at offset %zu)",
+                           (unsigned)(unsigned char)*at, (size_t)(at - toml_string(v)));
     memcpy(out, toml_string(v), len + 1);
     return 0;
 }
@@ -1395,6 +1410,11 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
         memcpy(out->name, base->name, sizeof out->name);
     else
         exp_base_name(out->name, sizeof out->name, filename);
+    if (exp_control_char(out->name)) {
+        rc = err_set(e, ERR_INVALID, "the experiment file's name, the default experiment name, "
+                                     "contains control characters: give [experiment] name");
+        goto done;
+    }
     memcpy(out->description, base->description, sizeof out->description);
     out->budget_minutes = base->budget_minutes;
     out->target_accuracy = base->target_accuracy;

@@ -560,6 +560,36 @@ static void test_file_size_cap(void **state)
     unlink(path);
 }
 
+/* Issue 18.8: control characters in names reached the terminal and the Markdown output raw.
+ * They are refused at load, in every string value (named by byte, never echoed) and in the
+ * file name that gives the default experiment name; other text, UTF-8 included, is kept. */
+static void test_control_characters(void **state)
+{
+    (void)state;
+    err_info e = {0};
+    parse_bad(&e, "[experiment]\nname = \"a\\u001b[31mb\"\n", ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:2: key 'experiment.name': must not contain control "
+                               "characters (byte 0x1b at offset 1)");
+    parse_bad(&e, "[experiment]\ndescription = \"\"\"one\ntwo\"\"\"\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "key 'experiment.description': must not contain control "
+                                  "characters (byte 0x0a at offset 3)"));
+    parse_bad(&e, "[experiment]\nname = \"tab\\there\"\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "(byte 0x09 at offset 3)"));
+    parse_bad(&e, "[data]\ndataset = \"idx:d\\u007f\"\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "key 'data.dataset': must not contain control characters"));
+    experiment x;
+    const char *text = "[training]\nepochs = 1\n";
+    assert_int_equal(exp_parse(&x, text, strlen(text), "dir/x\x1b]0;t\x07.toml", &e),
+                     ERR_INVALID);
+    assert_null(strchr(e.msg, '\x1b'));
+    assert_non_null(strstr(e.msg, "give [experiment] name"));
+    /* what passes: the same file with a name, and non-ASCII text */
+    const char *named = "[experiment]\nname = \"r\xc3\xa9sum\xc3\xa9 \\\"q\\\" 'a/b'\"\n";
+    assert_int_equal(exp_parse(&x, named, strlen(named), "dir/x\x1b.toml", &e), 0);
+    assert_string_equal(x.name, "r\xc3\xa9sum\xc3\xa9 \"q\" 'a/b'");
+    exp_release(&x);
+}
+
 /* ---- JSON and keys ----------------------------------------------------------------------- */
 
 static void test_run_json(void **state)
@@ -990,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_sweep_size_before_values),
         cmocka_unit_test(test_float_parameters),
         cmocka_unit_test(test_file_size_cap),
+        cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_run_json),
         cmocka_unit_test(test_run_json_ignores_unused_params),
         cmocka_unit_test(test_run_key),
