@@ -1022,7 +1022,7 @@ static void bind_run(sqlite3_stmt *st, const store_run *r)
     sqlite3_bind_int(st, 13, r->epochs);
     bind_text(st, 14, r->sampling);
     sqlite3_bind_int(st, 15, r->threads);
-    sqlite3_bind_int(st, 16, r->eval_n);
+    sqlite3_bind_int64(st, 16, r->eval_n);
     bind_text(st, 17, r->kernels);
 }
 
@@ -1712,7 +1712,7 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .batch = sqlite3_column_int(st, 10),
         .epochs = sqlite3_column_int(st, 11),
         .threads = sqlite3_column_int(st, 12),
-        .eval_n = sqlite3_column_int(st, 13),
+        .eval_n = sqlite3_column_int64(st, 13),
         .seed = sqlite3_column_int64(st, 14),
         .status = col_status(st, 15),
         .queued_at = col_text(st, 16),
