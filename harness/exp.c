@@ -1054,7 +1054,7 @@ static int exp_check_axis(const exp_axis *a, const exp_cfg *base, const exp_read
     exp_swept_value *sv = malloc(n * sizeof *sv);
     int rc = 0;
     if (!scratch || !sv) {
-        rc = err_set(rd->e, ERR_NOMEM, "out of memory checking '%s'", a->key);
+        rc = err_set(rd->e, ERR_NOMEM, "%s: out of memory checking '%s'", rd->file, a->key);
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
@@ -1136,8 +1136,8 @@ static bool exp_same_layers(const layer_spec *a, const layer_spec *b, int n)
 }
 
 /* Prove r's layers fit its input shape and classes by building the network (batch 1). A
- * model that does not fit, or does not fit in memory, is blamed on where the file chose it,
- * else (the default preset) on the idx: shape key that set the input it does not fit. */
+ * model that does not fit is blamed on where the file chose it, else (the default preset) on
+ * the idx: shape key that set the input it does not fit; running out of memory on none. */
 static int exp_check_shapes(exp_shape_cache *sc, const run_spec *r, const exp_cfg *c,
                             const exp_reader *rd)
 {
@@ -1159,6 +1159,11 @@ static int exp_check_shapes(exp_shape_cache *sc, const run_spec *r, const exp_cf
     net *n = NULL;
     int rc = net_new(&n, &nc, r->layers, r->n_layers, rd->e);
     net_free(n);
+    if (rc == ERR_NOMEM) /* not a fault of the file: no key is blamed (issue 18.11) */
+        return err_set(rd->e, ERR_NOMEM,
+                       "%s: out of memory building the network to check its shapes (input "
+                       "%dx%dx%d, %d classes)",
+                       rd->file, r->channels, r->height, r->width, r->classes);
     if (rc) {
         key_ctx k = {rd->file, "model.preset", 1, NULL, rd->e};
         if (c->model_line) {
@@ -1355,7 +1360,8 @@ static int exp_expand(experiment *out, const exp_cfg *base, const exp_axis *axes
 {
     out->runs = calloc((size_t)n_runs, sizeof *out->runs);
     if (!out->runs)
-        return err_set(rd->e, ERR_NOMEM, "out of memory expanding %" PRId64 " runs", n_runs);
+        return err_set(rd->e, ERR_NOMEM, "%s: out of memory expanding %" PRId64 " runs", rd->file,
+                       n_runs);
     bool any_idx = false;
     for (int64_t i = 0; i < n_runs; i++) {
         /* Digits of i in the mixed radix of the axis lengths, the last axis fastest. */
