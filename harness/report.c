@@ -1023,7 +1023,7 @@ static int build_comparisons(report_section *sec, err_info *e)
             free((char *)v[i].label);
     }
     free(v);
-    if (!rc) /* in table order: by a, then b */
+    if (!rc && sec->n_cmp > 0) /* in table order: by a, then b (cmp is NULL when empty) */
         qsort(sec->cmp, (size_t)sec->n_cmp, sizeof *sec->cmp, cmp_pair);
     double *p = rc ? NULL : malloc((size_t)(sec->n_cmp ? sec->n_cmp : 1) * sizeof *p);
     if (!rc && !p)
