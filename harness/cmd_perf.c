@@ -36,6 +36,8 @@
 #include "revision.h" /* generated at build time: BENCH_GIT_HEAD */
 #include "rng.h"
 #include "store.h"
+#include "timing.h"
+#include "training.h"
 
 static const char perf_usage[] =
     "usage: bench perf [options]\n"
@@ -264,22 +266,19 @@ static void perf_fill(perf_run *r, const dataset *d, rng *g, int batch, size_t i
         r->y[b] = (uint8_t)rng_below(g, 10);
 }
 
-static int perf_run_new(perf_run *r, const perf_opts *o, int threads, const layer_spec *specs, int n_specs,
-                        err_info *e)
+/* The network of run spec (the paper's, as training builds it) with threads threads and the
+ * kernel options of o, its parameters initialised from the run's seed. */
+static int perf_run_new(perf_run *r, const perf_opts *o, int threads, const run_spec *spec, err_info *e)
 {
     memset(r, 0, sizeof *r);
-    net_config nc = net_config_default();
-    nc.max_batch = (int)o->batch;
-    nc.gemm.threads = threads;
+    net_config nc = training_net_config(spec, threads);
     nc.gemm.isa = o->isa;
     nc.unfused = o->unfused;
-    int rc = net_new(&r->net, &nc, specs, n_specs, e);
+    int rc = net_new(&r->net, &nc, spec->layers, spec->n_layers, e);
     if (rc)
         return rc;
-    net_init_params(r->net, 1);
-    optim_config oc = optim_defaults(OPTIM_MOMENTUM);
-    oc.lr = 0.1f;
-    if ((rc = optim_new(&r->opt, &oc, net_param_count(r->net), e)) != 0)
+    net_init_params(r->net, spec->train.seed);
+    if ((rc = optim_new(&r->opt, &spec->train.optim, net_param_count(r->net), e)) != 0)
         return rc;
     r->x = malloc((size_t)o->batch * 784 * sizeof *r->x);
     r->y = malloc((size_t)o->batch);
@@ -297,8 +296,9 @@ static void perf_run_free(perf_run *r)
 }
 
 /* Seconds per iteration over o->iters iterations after 5 warm-up ones; batches are refilled
- * outside the timed region. */
-static double perf_time_iters(perf_run *r, const perf_opts *o, const dataset *d, rng *g)
+ * outside the timed region. *span <- what the timed iterations cost this process (timing.h),
+ * refills included: whether other processes held the CPUs meanwhile. */
+static double perf_time_iters(timing_span *span, perf_run *r, const perf_opts *o, const dataset *d, rng *g)
 {
     const int B = (int)o->batch;
     for (int i = 0; i < 5; i++) {
@@ -306,12 +306,16 @@ static double perf_time_iters(perf_run *r, const perf_opts *o, const dataset *d,
         perf_iteration(r, B, NULL);
     }
     double total = 0.0;
+    timing_mark a, b;
+    timing_mark_now(&a);
     for (long i = 0; i < o->iters; i++) {
         perf_fill(r, d, g, B, 784);
         double t0 = clock_wall();
         perf_iteration(r, B, NULL);
         total += clock_wall() - t0;
     }
+    timing_mark_now(&b);
+    *span = timing_span_between(&a, &b);
     return total / (double)o->iters;
 }
 
@@ -368,6 +372,15 @@ static double perf_load(double load[3])
         load[0] = load[1] = load[2] = NAN;
     fclose(lf);
     return load[0];
+}
+
+/* One line on how contended the timed iterations at `threads` threads were (timing.h). */
+static void perf_print_contention(int threads, const timing_span *s)
+{
+    printf("timed iterations, %d thread%s: %.2f s cpu, run-queue wait %.0f%% of it, %lld involuntary "
+           "switches%s\n", threads, threads > 1 ? "s" : "", s->cpu_s, 100.0 * timing_wait_share(s),
+           (long long)s->nivcsw,
+           timing_contended(s) ? ": CONTENDED, other processes held the CPUs (not the code's speed)" : "");
 }
 
 /* The per-step profile: the hook's totals over iters iterations of batch B. */
@@ -473,7 +486,8 @@ int cmd_perf(int argc, char **argv)
     err_info e = {0};
     int status = CMD_FAIL;
     data_source src;
-    dataset train = {0}, test = {0};
+    experiment x = {0};
+    training_data td = {0};
     perf_run par = {0}, one = {0};
     store *db = NULL;
     prov_build_info build = {0};
@@ -490,25 +504,24 @@ int cmd_perf(int argc, char **argv)
         if (store_open(&db, o.db, &e))
             goto fail;
     }
-    const model_preset *preset;
-    if (models_find(&preset, "paper", &e))
+    /* The paper's run (an experiment file of defaults) at the batch asked for: its network and
+     * data are built as training builds them (training.h). */
+    char spec_text[64];
+    snprintf(spec_text, sizeof spec_text, "[training]\nbatch = %ld\n", o.batch);
+    if (exp_parse(&x, spec_text, strlen(spec_text), "perf", &e))
         goto fail;
-    layer_spec specs[MODELS_MAX_LAYERS];
-    const int n_specs = models_layers(specs, MODELS_MAX_LAYERS, preset, 10, true);
-    if (o.data) {
-        if (data_open(&src, o.dataset, o.data_dir, &e) || data_load(&train, &test, &src, &e))
-            goto fail;
-        if (train.c != 1 || train.h != 28 || train.w != 28 || src.classes != 10) {
-            err_set(&e, ERR_INVALID, "'%s' is not a 1x28x28, 10-class data set", o.dataset);
-            goto fail;
-        }
-    }
-    const dataset *d = o.data ? &train : NULL;
+    const run_spec *spec = &x.runs[0];
+    const layer_spec *specs = spec->layers;
+    const int n_specs = spec->n_layers;
+    if (o.data && (data_open(&src, o.dataset, o.data_dir, &e) ||
+                   training_data_load(&td, spec, &src, &e)))
+        goto fail;
+    const dataset *d = o.data ? &td.train : NULL;
 
     double load[3];
     const double load_before = perf_load(load);
     const int nt = (int)o.threads;
-    if (perf_run_new(&par, &o, nt, specs, n_specs, &e))
+    if (perf_run_new(&par, &o, nt, spec, &e))
         goto fail;
     printf("bench perf: the paper's network, batch %ld, %ld timed iterations, %s data\n", o.batch, o.iters,
            o.data ? o.dataset : "synthetic");
@@ -525,7 +538,8 @@ int cmd_perf(int argc, char **argv)
 
     rng g;
     rng_init(&g, 7, RNG_STREAM_SAMPLE);
-    const double it_par = perf_time_iters(&par, &o, d, &g);
+    timing_span span_par, span_one = {.wait_s = NAN, .nivcsw = -1};
+    const double it_par = perf_time_iters(&span_par, &par, &o, d, &g);
 
     /* per-layer profile, in separate iterations so the hook's clock reads do not bias it_par */
     memset(&par.prof, 0, sizeof par.prof);
@@ -552,9 +566,9 @@ int cmd_perf(int argc, char **argv)
     /* 1 thread (when N > 1) */
     double it_one = it_par;
     if (nt > 1) {
-        if (perf_run_new(&one, &o, 1, specs, n_specs, &e))
+        if (perf_run_new(&one, &o, 1, spec, &e))
             goto fail;
-        it_one = perf_time_iters(&one, &o, d, &g);
+        it_one = perf_time_iters(&span_one, &one, &o, d, &g);
     }
     const double iters_epoch = 60000.0 / B;
     if (nt > 1)
@@ -564,8 +578,12 @@ int cmd_perf(int argc, char **argv)
         printf("seconds per epoch (%.0f iterations of %ld): %.2f s with 1 thread\n", iters_epoch, o.batch,
                it_one * iters_epoch);
 
+    perf_print_contention(nt, &span_par);
+    if (nt > 1)
+        perf_print_contention(1, &span_one);
+
     /* evaluation of 10,000 images in inference mode, in batches of B */
-    const dataset *ev = o.data ? &test : NULL;
+    const dataset *ev = o.data ? &td.test : NULL;
     double t0 = clock_wall();
     for (int start = 0; start < 10000; start += (int)o.batch) {
         int b = 10000 - start < o.batch ? 10000 - start : (int)o.batch;
@@ -592,7 +610,8 @@ int cmd_perf(int argc, char **argv)
         .iter_ms = it_par * 1e3, .gflops = gflops, .pct_peak = 100.0 * gflops / peak,
         .images_per_s = B / it_par, .epoch_s = it_par * iters_epoch, .eval_s = t_eval,
         .peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024, .load_before = load_before,
-        .load_after = load_after, .torch_epoch_s = NAN, .n_steps = steps.n, .steps = steps.v,
+        .load_after = load_after, .torch_epoch_s = NAN, .cpu_s = span_par.cpu_s,
+        .wait_s = span_par.wait_s, .nivcsw = span_par.nivcsw, .n_steps = steps.n, .steps = steps.v,
     };
     const int n_m = nt > 1 ? 2 : 1;
     if (nt > 1) {
@@ -605,6 +624,9 @@ int cmd_perf(int argc, char **argv)
         m[1].gflops = steps.flops / it_one * 1e-9;
         m[1].images_per_s = B / it_one;
         m[1].epoch_s = it_one * iters_epoch;
+        m[1].cpu_s = span_one.cpu_s;
+        m[1].wait_s = span_one.wait_s;
+        m[1].nivcsw = span_one.nivcsw;
         m[1].n_steps = 0;
         m[1].steps = NULL;
     }
@@ -630,7 +652,7 @@ done:
         prov_build_release(&build);
     perf_run_free(&par);
     perf_run_free(&one);
-    dataset_release(&train);
-    dataset_release(&test);
+    training_data_release(&td);
+    exp_release(&x);
     return status;
 }
