@@ -1,6 +1,7 @@
 #include "net.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +184,10 @@ static int layer_shape(net_layer *l, int index, err_info *e)
     }
     l->in_n = (size_t)l->in_c * (size_t)l->in_h * (size_t)l->in_w;
     l->out_n = (size_t)l->out_c * (size_t)l->out_h * (size_t)l->out_w;
+    /* The kernels index one image's values with int. */
+    if (l->out_n > INT_MAX)
+        return err_set(e, ERR_INVALID, "layer %d (%s): %dx%dx%d outputs per image are more than "
+                       "%d", index, kname, l->out_c, l->out_h, l->out_w, INT_MAX);
     return 0;
 }
 
@@ -311,9 +316,13 @@ static uint32_t arch_hash(const net_config *cfg, const layer_spec *specs, int n_
     return (uint32_t)crc;
 }
 
-int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_specs, err_info *e)
+/* The shapes and sizes of n (whose cfg, n_layers and zeroed layers are set) built from specs:
+ * every layer's shape and views' offsets, the block sizes, the fused groups and the arena's
+ * size. Allocates nothing: net_plan and net_new share it, so a plan is what net_new builds. */
+static int net_layout(net *n, const layer_spec *specs, err_info *e)
 {
-    *out = NULL;
+    const net_config *cfg = &n->cfg;
+    const int n_specs = n->n_layers;
     if (n_specs < 1)
         return err_set(e, ERR_INVALID, "the model has no layers");
     if (cfg->c < 1 || cfg->h < 1 || cfg->w < 1 || cfg->classes < 2 || cfg->max_batch < 1 ||
@@ -322,18 +331,6 @@ int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_spe
                        "classes, batch %d)", cfg->c, cfg->h, cfg->w, cfg->classes, cfg->max_batch);
     if (!(cfg->bn_eps > 0.0f) || !(cfg->bn_momentum >= 0.0f && cfg->bn_momentum < 1.0f))
         return err_set(e, ERR_INVALID, "batch-norm momentum must be in [0,1) and eps > 0");
-
-    int rc = ERR_NOMEM;
-    net *n = calloc(1, sizeof *n);
-    if (!n)
-        goto nomem;
-    n->cfg = *cfg;
-    n->n_layers = n_specs;
-    n->layers = calloc((size_t)n_specs, sizeof *n->layers);
-    if (!n->layers)
-        goto nomem;
-
-    /* Shapes first. */
     int c = cfg->c, h = cfg->h, w = cfg->w;
     for (int i = 0; i < n_specs; i++) {
         net_layer *l = &n->layers[i];
@@ -341,9 +338,9 @@ int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_spe
         l->in_c = c;
         l->in_h = h;
         l->in_w = w;
-        rc = layer_shape(l, i + 1, e);
+        int rc = layer_shape(l, i + 1, e);
         if (rc)
-            goto fail;
+            return rc;
         l->off_w = n->n_params;
         n->n_params += l->n_w;
         l->off_b = n->n_params;
@@ -356,20 +353,67 @@ int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_spe
         h = l->out_h;
         w = l->out_w;
     }
-    if ((size_t)c * (size_t)h * (size_t)w != (size_t)cfg->classes) {
-        rc = err_set(e, ERR_INVALID,
-                     "the last layer outputs %dx%dx%d values but the data set has %d classes", c,
-                     h, w, cfg->classes);
-        goto fail;
-    }
-    if (n->n_params == 0) {
-        rc = err_set(e, ERR_INVALID, "the model has no trainable parameters");
-        goto fail;
-    }
-
-    /* Fused groups (see net_plan_fusion), then the blocks, each one allocation. */
+    if ((size_t)c * (size_t)h * (size_t)w != (size_t)cfg->classes)
+        return err_set(e, ERR_INVALID,
+                       "the last layer outputs %dx%dx%d values but the data set has %d classes", c,
+                       h, w, cfg->classes);
+    if (n->n_params == 0)
+        return err_set(e, ERR_INVALID, "the model has no trainable parameters");
     n->cfg.gemm.isa = kern_resolve(cfg->gemm.isa);
     net_plan_fusion(n, specs);
+    n->arena_bytes = layout_arena(n, NULL);
+    return 0;
+}
+
+/* A net with its layer table and nothing else, for net_layout. */
+static net *net_shell(const net_config *cfg, int n_specs)
+{
+    net *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->cfg = *cfg;
+    n->n_layers = n_specs;
+    n->layers = calloc(n_specs > 0 ? (size_t)n_specs : 1, sizeof *n->layers);
+    if (!n->layers) {
+        free(n);
+        return NULL;
+    }
+    return n;
+}
+
+int net_plan(net_sizes *out, const net_config *cfg, const layer_spec *specs, int n_specs,
+             err_info *e)
+{
+    memset(out, 0, sizeof *out);
+    net *n = net_shell(cfg, n_specs);
+    if (!n)
+        return err_set(e, ERR_NOMEM, "out of memory planning the network");
+    int rc = net_layout(n, specs, e);
+    if (rc == 0) {
+        out->params = n->n_params;
+        out->state = n->n_state;
+        out->arena_bytes = n->arena_bytes;
+        /* params and grads (float), decay mask (byte), state (float, at least one), arena */
+        out->bytes = n->n_params * (2 * sizeof(float) + 1) +
+                     (n->n_state ? n->n_state : 1) * sizeof(float) + n->arena_bytes +
+                     sizeof *n + (size_t)n_specs * sizeof *n->layers;
+    }
+    free(n->layers);
+    free(n);
+    return rc;
+}
+
+int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_specs, err_info *e)
+{
+    *out = NULL;
+    int rc = ERR_NOMEM;
+    net *n = net_shell(cfg, n_specs);
+    if (!n)
+        goto nomem;
+    /* Shapes, sizes and fused groups first (net_layout), then the blocks, each one
+     * allocation. */
+    if ((rc = net_layout(n, specs, e)) != 0)
+        goto fail;
     rc = ERR_NOMEM;
     n->params = calloc(n->n_params, sizeof(float));
     n->grads = calloc(n->n_params, sizeof(float));
@@ -377,7 +421,6 @@ int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_spe
     n->state = calloc(n->n_state ? n->n_state : 1, sizeof(float));
     if (!n->params || !n->grads || !n->decay || !n->state)
         goto nomem;
-    n->arena_bytes = layout_arena(n, NULL);
     n->arena = aligned_alloc(64, n->arena_bytes);
     if (!n->arena)
         goto nomem;

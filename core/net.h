@@ -65,6 +65,21 @@ net_config net_config_default(void);
 
 typedef struct net net;
 
+/* What net_new would build from cfg and specs, without building it (net_new lays a network
+ * out with the same code, so the two cannot disagree). Sizes of the blocks in floats, of the
+ * rest in bytes. */
+typedef struct net_sizes {
+    size_t params;      /* parameters; the gradient block and the decay mask are as long */
+    size_t state;       /* BN running mean and variance */
+    size_t arena_bytes; /* activations, caches and workspaces for cfg->max_batch images */
+    size_t bytes;       /* everything net_new allocates: the blocks, the arena, the tables */
+} net_sizes;
+
+/* *out <- the sizes of the network cfg and specs describe, after the checks net_new makes (same
+ * errors); allocates only the small layer table, never the blocks. */
+int net_plan(net_sizes *out, const net_config *cfg, const layer_spec *specs, int n_specs,
+             err_info *e);
+
 /* Validate specs against cfg (shapes must fit, the last layer must output cfg.classes) and
  * allocate the network. Errors name the layer by index and kind, e.g.
  * "layer 3 (conv): kernel 5 larger than input 4x4 plus padding". */

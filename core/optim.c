@@ -95,6 +95,12 @@ int optim_config_validate(const optim_config *cfg, err_info *e)
     return 0;
 }
 
+size_t optim_bytes(optim_kind kind, size_t n_params)
+{
+    assert((int)kind >= 0 && (int)kind < OPTIM_KIND_COUNT);
+    return sizeof(optim) + (size_t)optim_state_vectors[kind] * n_params * sizeof(float);
+}
+
 int optim_new(optim **out, const optim_config *cfg, size_t n_params, err_info *e)
 {
     *out = NULL;

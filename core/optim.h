@@ -79,6 +79,9 @@ typedef struct optim optim; /* opaque */
  * parameter depending on kind). ERR_INVALID or ERR_NOMEM on failure, *out = NULL then. */
 int optim_new(optim **out, const optim_config *cfg, size_t n_params, err_info *e);
 
+/* Bytes optim_new allocates for kind over n_params parameters (the struct and its state). */
+size_t optim_bytes(optim_kind kind, size_t n_params);
+
 /* Release o (NULL is fine). */
 void optim_free(optim *o);
 

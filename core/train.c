@@ -120,6 +120,30 @@ struct trainer {
     uint32_t *order;  /* (n) permutation for "shuffle"; (B) indices for "with-replacement" */
 };
 
+int train_memory_plan(train_memory *out, const net_config *nc, const layer_spec *specs,
+                      int n_specs, const train_config *cfg, int64_t n_train, int64_t n_eval,
+                      err_info *e)
+{
+    memset(out, 0, sizeof *out);
+    net_sizes ns;
+    int rc = net_plan(&ns, nc, specs, n_specs, e);
+    if (rc)
+        return rc;
+    const size_t img = (size_t)nc->c * (size_t)nc->h * (size_t)nc->w;
+    const size_t batch = (size_t)cfg->batch, eval_b = (size_t)nc->max_batch;
+    const size_t n_order = cfg->sampling == SAMPLING_SHUFFLE ? (size_t)n_train : batch;
+    const size_t n_ev = n_eval > 0 ? (size_t)n_eval : 0;
+    out->params = (ns.params + ns.state) * sizeof(float);
+    out->grads = ns.params * (sizeof(float) + 1);
+    out->optim = optim_bytes(cfg->optim.kind, ns.params);
+    out->activations = ns.arena_bytes;
+    /* trainer_new: x (B,C,H,W), y (B), order; trainer_evaluate: prob (n,k), x, labels (n) */
+    out->buffers = batch * img * sizeof(float) + batch + n_order * sizeof(uint32_t) +
+                   n_ev * ((size_t)nc->classes * sizeof(float) + 1) + eval_b * img * sizeof(float);
+    out->total = out->params + out->grads + out->optim + out->activations + out->buffers;
+    return 0;
+}
+
 int trainer_new(trainer **out, net *n, const dataset *train, const train_config *cfg, bool init,
                 err_info *e)
 {

@@ -90,6 +90,24 @@ typedef struct train_stats {
 
 typedef struct trainer trainer;
 
+/* The memory one run needs, in bytes, computed before anything is allocated: what net_new
+ * (net_plan), trainer_new and trainer_evaluate allocate for a network of nc and specs trained
+ * under cfg on n_train images and evaluated on at most n_eval. The augmentation's scratch
+ * (a few images per thread) is not counted; the data set is the caller's to add. */
+typedef struct train_memory {
+    size_t params;      /* the parameter block and the BN running statistics */
+    size_t grads;       /* the gradient block and the weight-decay mask */
+    size_t optim;       /* the optimizer's state (optim_bytes) */
+    size_t activations; /* the network's arena: activations, caches, workspaces for the batch */
+    size_t buffers;     /* the trainer's batch and sampling order, the evaluation's outputs */
+    size_t total;       /* the sum */
+} train_memory;
+
+/* *out <- the memory of such a run; fails as net_plan does on layers that do not fit. */
+int train_memory_plan(train_memory *out, const net_config *nc, const layer_spec *specs,
+                      int n_specs, const train_config *cfg, int64_t n_train, int64_t n_eval,
+                      err_info *e);
+
 /* Create a trainer for network n on the training set. The net's max_batch must be at least
  * cfg->batch; the optimizer configuration is validated here. Does not initialise the
  * parameters: call net_init_params(n, cfg->seed) (trainer_new does it when init is true). */

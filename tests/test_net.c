@@ -54,6 +54,52 @@ static void test_paper_shapes(void **state)
     net_free(n);
 }
 
+/* net_plan gives the sizes net_new builds (for every preset, with and without BN), and plans a
+ * network far larger than any machine without allocating it; a layer whose output would
+ * overflow the kernels' int indexing is refused by both. */
+static void test_plan(void **state)
+{
+    (void)state;
+    const char *presets[] = {"paper", "lenet5", "ji2018"};
+    err_info e = {0};
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+        for (int bn = 0; bn < 2; bn++) {
+            net *n = make_preset(presets[i], bn, 100);
+            const model_preset *p;
+            assert_int_equal(models_find(&p, presets[i], &e), 0);
+            layer_spec specs[MODELS_MAX_LAYERS];
+            int ns = models_layers(specs, MODELS_MAX_LAYERS, p, 10, bn);
+            net_config cfg = net_config_default();
+            cfg.max_batch = 100;
+            net_sizes z;
+            assert_int_equal(net_plan(&z, &cfg, specs, ns, &e), 0);
+            assert_int_equal(z.params, net_param_count(n));
+            assert_int_equal(z.state, net_state_count(n));
+            assert_int_equal(z.arena_bytes, net_arena_bytes(n));
+            assert_true(z.bytes > z.arena_bytes + 2 * 4 * z.params);
+            net_free(n);
+        }
+    }
+    /* 1x4096x4096 input, conv 64@3x3 then an affine of 65536 units: 64*4094*4094 * 65536
+     * weights, about 70 trillion, 280 TB: planned, never allocated. */
+    layer_spec big[] = {{.kind = LAYER_CONV, .filters = 64, .size = 3},
+                        {.kind = LAYER_AFFINE, .units = 65536},
+                        {.kind = LAYER_AFFINE, .units = 10}};
+    net_config cfg = net_config_default();
+    cfg.h = cfg.w = 4096;
+    net_sizes z;
+    assert_int_equal(net_plan(&z, &cfg, big, 3, &e), 0);
+    assert_true(z.params == (size_t)64 * 9 + 64 + (size_t)64 * 4094 * 4094 * 65536 + 65536 +
+                               (size_t)65536 * 10 + 10);
+    /* 4096 filters of 4094x4094 are 6.9e10 values per image: more than an int indexes */
+    big[0].filters = 4096;
+    assert_int_equal(net_plan(&z, &cfg, big, 3, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "layer 1 (conv)"));
+    net *n = NULL;
+    assert_int_equal(net_new(&n, &cfg, big, 3, &e), ERR_INVALID);
+    assert_null(n);
+}
+
 /* LeNet-5: C1 6x1x5x5+6=156, C3 16x6x5x5+16=2416, C5 120x16x5x5+120=48120,
  * F6 120x84+84=10164, output 84x10+10=850: 61706 parameters. */
 static void test_lenet5_and_ji2018_shapes(void **state)
@@ -269,6 +315,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_paper_shapes),
         cmocka_unit_test(test_lenet5_and_ji2018_shapes),
+        cmocka_unit_test(test_plan),
         cmocka_unit_test(test_bad_specs),
         cmocka_unit_test(test_gradient_check),
         cmocka_unit_test(test_determinism_and_seeds),
