@@ -12,8 +12,9 @@
  *      same message as a bad [training] lr), and for duplicates (by sorting);
  *   5. each grid point applies its swept values over a copy of the base exp_cfg and is resolved
  *      into a run_spec: optimizer parameters by precedence, the layer list sized to the data
- *      set's classes, and the layer shapes proved by building the network once (net_new with
- *      max_batch 1) per distinct architecture.
+ *      set's classes, and the layer shapes proved once per distinct architecture by net_plan
+ *      (the layout net_new builds, computed without allocating the network: a valid file of
+ *      4096x4096 images is checked in microseconds and a few KiB).
  * A file is read whole but never more than EXP_FILE_MAX bytes. Every optimizer parameter is
  * checked as the float the optimizer will use where it is given, so a value that overflows a
  * float (lr = 1e308) is an error at its own key and line.
@@ -1116,7 +1117,7 @@ static int exp_read_sweep(exp_axis *axes, int *n_axes, const exp_cfg *base,
 
 /* ---- resolution ------------------------------------------------------------------------- */
 
-/* Architectures already proved to fit, so that net_new runs once per distinct one. */
+/* Architectures already proved to fit, so that net_plan runs once per distinct one. */
 #define EXP_SHAPE_CACHE 32
 typedef struct exp_shape_cache {
     int n;
@@ -1137,9 +1138,11 @@ static bool exp_same_layers(const layer_spec *a, const layer_spec *b, int n)
     return true;
 }
 
-/* Prove r's layers fit its input shape and classes by building the network (batch 1). A
- * model that does not fit is blamed on where the file chose it, else (the default preset) on
- * the idx: shape key that set the input it does not fit; running out of memory on none. */
+/* Prove r's layers fit its input shape and classes by planning the network (net_plan, batch
+ * 1: the checks net_new makes, nothing allocated but its layer table). A model that does not
+ * fit is blamed on where the file chose it, else (the default preset) on the idx: shape key
+ * that set the input it does not fit; running out of memory on none. Whether the run fits the
+ * machine's memory is the runner's to check, once the data is known (runner.c). */
 static int exp_check_shapes(exp_shape_cache *sc, const run_spec *r, const exp_cfg *c,
                             const exp_reader *rd)
 {
@@ -1158,12 +1161,11 @@ static int exp_check_shapes(exp_shape_cache *sc, const run_spec *r, const exp_cf
     nc.max_batch = 1;
     nc.init = r->init;
     nc.init_std = r->init_std;
-    net *n = NULL;
-    int rc = net_new(&n, &nc, r->layers, r->n_layers, rd->e);
-    net_free(n);
+    net_sizes sizes;
+    int rc = net_plan(&sizes, &nc, r->layers, r->n_layers, rd->e);
     if (rc == ERR_NOMEM) /* not a fault of the file: no key is blamed (issue 18.11) */
         return err_set(rd->e, ERR_NOMEM,
-                       "%s: out of memory building the network to check its shapes (input "
+                       "%s: out of memory planning the network to check its shapes (input "
                        "%dx%dx%d, %d classes)",
                        rd->file, r->channels, r->height, r->width, r->classes);
     if (rc) {
