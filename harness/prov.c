@@ -386,6 +386,25 @@ int prov_cpus_usable(void)
     return cores > 0 ? (int)cores : 1;
 }
 
+int64_t prov_memory_limit(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    int64_t limit = pages > 0 && page > 0 ? (int64_t)pages * (int64_t)page : 0;
+    FILE *f = fopen("/sys/fs/cgroup/memory.max", "r");
+    if (f) {
+        char buf[64];
+        if (fgets(buf, sizeof buf, f)) {
+            char *end;
+            errno = 0;
+            long long v = strtoll(buf, &end, 10); /* "max" reads as no number: no limit */
+            if (end != buf && errno == 0 && v > 0 && (limit == 0 || v < limit))
+                limit = (int64_t)v;
+        }
+        fclose(f);
+    }
+    return limit;
+}
+
 void prov_build_to_store(store_build *out, const prov_build_info *b)
 {
     *out = (store_build){

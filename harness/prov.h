@@ -99,6 +99,11 @@ int prov_path_dirties_tree(bool *dirties, const char *path, err_info *e);
  * this, never from the machine's total (prov_host_info.cores describes the machine). */
 int prov_cpus_usable(void);
 
+/* Bytes of memory this process may use: the physical memory (sysconf _SC_PHYS_PAGES *
+ * _SC_PAGESIZE), or the cgroup v2 limit of /sys/fs/cgroup/memory.max when that is lower
+ * ("max" or an unreadable file: no limit). 0 when neither can be read. */
+int64_t prov_memory_limit(void);
+
 /* Views for the store (pointers into b / h, valid while they live). */
 void prov_build_to_store(store_build *out, const prov_build_info *b);
 void prov_host_to_store(store_host *out, const prov_host_info *h);

@@ -732,30 +732,72 @@ static void print_plan(const coordinator *c)
 /* ---- checking the runs against their data ----
  * exp.c validates everything a file says on its own; what depends on the data (a batch or a
  * validation split larger than the training set, labels beyond the declared classes, an
- * image shape the layers were not checked for) is known only once the files are read. The
+ * image shape the layers were not checked for, a run that needs more memory than the machine
+ * has) is known only once the files are read. The
  * coordinator reads each data set once, before the database is opened, so that such a run is
  * a one-line error that names the experiment file, line and key, the database stays
  * byte-identical, and no worker is started (otherwise every worker would fail the same way
  * after its run had been queued). */
 
 /* Line where the experiment's file sets a key: [sweep] short (when that key is swept), else
- * [table] short, else [data] dataset (the data set is then the culprit), else 1. The file was
- * already parsed once by exp_load, so parsing it again cannot fail except out of memory. */
-static int key_line(const experiment *x, const char *table, const char *shrt)
+ * [table] short, else (with or_dataset) [data] dataset (the data set is then the culprit); 0
+ * when none. The file was already parsed once by exp_load, so parsing it again cannot fail
+ * except out of memory. */
+static int key_find(const experiment *x, const char *table, const char *shrt, bool or_dataset)
 {
     toml_value *root = NULL;
     if (toml_parse(&root, x->text, x->text_len, x->file, NULL) != 0)
-        return 1;
+        return 0;
     int line = 0;
     const char *where[][2] = {{"sweep", shrt}, {table, shrt}, {"data", "dataset"}};
-    for (size_t i = 0; line == 0 && i < sizeof where / sizeof where[0]; i++) {
+    const size_t n_where = sizeof where / sizeof where[0] - (or_dataset ? 0 : 1);
+    for (size_t i = 0; line == 0 && i < n_where; i++) {
         const toml_value *t = toml_get(root, where[i][0]);
         long k = t && toml_type_of(t) == TOML_TABLE ? toml_find(t, where[i][1]) : -1;
         if (k >= 0)
             line = toml_key_line(t, (size_t)k);
     }
     toml_free(root);
+    return line;
+}
+
+/* key_find with the data set as the fallback culprit, else line 1. */
+static int key_line(const experiment *x, const char *table, const char *shrt)
+{
+    int line = key_find(x, table, shrt, true);
     return line > 0 ? line : 1;
+}
+
+/* The keys that size a run's memory, most telling first: the one the file sets is named when
+ * a run does not fit the machine (the default model on a large idx: image is the image's). */
+static const char *const memory_keys[][2] = {
+    {"model", "layers"}, {"model", "preset"}, {"data", "height"}, {"data", "width"},
+    {"data", "channels"}, {"training", "batch"},
+};
+
+/* Refuse run r when what it would hold, trained on train and test, is more than limit bytes
+ * (training_memory_check), naming the first key of memory_keys the file sets. */
+static int check_run_memory(const experiment *x, const run_spec *r, const dataset *train,
+                            const dataset *test, int64_t limit, err_info *e)
+{
+    training_memory m;
+    int rc = training_memory_plan(&m, r, r->threads > 0 ? r->threads : 1, train, test, e);
+    if (rc == 0)
+        rc = training_memory_check(&m, limit, e);
+    if (rc == 0)
+        return 0;
+    const size_t n_keys = sizeof memory_keys / sizeof memory_keys[0];
+    size_t k = 0;
+    int line = 0;
+    for (; k < n_keys && (line = key_find(x, memory_keys[k][0], memory_keys[k][1], false)) == 0; k++)
+        ;
+    if (k == n_keys) /* nothing set: the defaults on the data set the file names */
+        return err_prefix(e, "%s:%d: key 'data.dataset': run %d (%dx%dx%d images, batch %d)",
+                          x->file, key_line(x, "data", "dataset"), r->index + 1, r->channels,
+                          r->height, r->width, r->train.batch);
+    return err_prefix(e, "%s:%d: key '%s.%s': run %d (%dx%dx%d images, batch %d)", x->file, line,
+                      memory_keys[k][0], memory_keys[k][1], r->index + 1, r->channels, r->height,
+                      r->width, r->train.batch);
 }
 
 /* Check run r against the training set of its data (images as loaded). */
@@ -782,9 +824,11 @@ static int check_run_data(const experiment *x, const run_spec *r, const data_sou
 }
 
 /* Load every data set of the plan once (labels checked against the fewest classes any of its
- * runs declares), check each run against it, and free it again. */
+ * runs declares), check each run against it and against the machine's memory, and free it
+ * again. */
 static int check_plan_data(const coordinator *c, err_info *e)
 {
+    const int64_t limit = prov_memory_limit();
     for (int s = 0; s < c->n_sources; s++) {
         data_source src = c->sources[s];
         src.classes = 256;
@@ -798,8 +842,9 @@ static int check_plan_data(const coordinator *c, err_info *e)
             return rc;
         }
         for (int i = 0; rc == 0 && i < c->n_plan; i++)
-            if (c->plan[i].source == s)
-                rc = check_run_data(c->x, c->plan[i].spec, &src, &train, e);
+            if (c->plan[i].source == s &&
+                (rc = check_run_data(c->x, c->plan[i].spec, &src, &train, e)) == 0)
+                rc = check_run_memory(c->x, c->plan[i].spec, &train, &test, limit, e);
         dataset_release(&train);
         dataset_release(&test);
         if (rc)

@@ -1,12 +1,14 @@
 #include "training.h"
 
 #include <assert.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
 #include "path.h"
+#include "prov.h"
 #include "sha256.h"
 
 struct training {
@@ -30,6 +32,41 @@ net_config training_net_config(const run_spec *r, int threads)
     nc.init_std = r->init_std;
     nc.gemm.threads = threads;
     return nc;
+}
+
+int training_memory_plan(training_memory *out, const run_spec *r, int threads,
+                         const dataset *train, const dataset *test, err_info *e)
+{
+    memset(out, 0, sizeof *out);
+    const net_config nc = training_net_config(r, threads);
+    const int64_t n_train = train->n - (r->validation > 0 ? r->validation : 0);
+    const int64_t n_eval_set = r->validation > 0 ? r->validation : test->n;
+    /* trainer_evaluate holds the outputs of the larger of the two evaluations */
+    int64_t n_eval = r->eval_train_n > 0 && r->eval_train_n < train->n ? r->eval_train_n
+                                                                        : train->n;
+    const int64_t n_test = r->eval_test_n > 0 && r->eval_test_n < n_eval_set ? r->eval_test_n
+                                                                             : n_eval_set;
+    if (n_test > n_eval)
+        n_eval = n_test;
+    int rc = train_memory_plan(&out->run, &nc, r->layers, r->n_layers, &r->train,
+                               n_train > 0 ? n_train : 0, n_eval, e);
+    if (rc)
+        return rc;
+    const size_t img = (size_t)r->channels * (size_t)r->height * (size_t)r->width;
+    out->data = ((size_t)train->n + (size_t)test->n) * (img + 1);
+    out->total = out->run.total + out->data;
+    return 0;
+}
+
+int training_memory_check(const training_memory *m, int64_t limit, err_info *e)
+{
+    if (limit <= 0 || m->total <= (uint64_t)limit)
+        return 0;
+    const double mib = 1024.0 * 1024.0;
+    return err_set(e, ERR_INVALID, "needs %.0f MiB (network and training %.0f MiB, data %.0f "
+                   "MiB), more than the %.0f MiB this machine has", ceil((double)m->total / mib),
+                   ceil((double)m->run.total / mib), ceil((double)m->data / mib),
+                   floor((double)limit / mib));
 }
 
 int training_data_load(training_data *out, const run_spec *r, const data_source *src,
@@ -86,6 +123,14 @@ int training_new(training **out, const run_spec *r, const data_source *src, int 
     int rc = training_data_load(&t->data, r, src, e);
     if (rc)
         goto fail;
+    /* What the run will hold, before any of it is allocated (the data is already). */
+    training_memory mem;
+    if ((rc = training_memory_plan(&mem, r, threads, &t->data.all, &t->data.test, e)) != 0 ||
+        (rc = training_memory_check(&mem, prov_memory_limit(), e)) != 0) {
+        err_prefix(e, "model '%s' on '%s' (%dx%dx%d images, batch %d)", r->model, src->name,
+                   r->channels, r->height, r->width, r->train.batch);
+        goto fail;
+    }
     const net_config nc = training_net_config(r, threads);
     if ((rc = net_new(&t->net, &nc, r->layers, r->n_layers, e)) != 0 ||
         (rc = trainer_new(&t->trainer, t->net, &t->data.train, &r->train, true, e)) != 0)

@@ -6,7 +6,10 @@
  * the run's classes, images against its shape), holds out the validation split (the last
  * r->validation training images, evaluated instead of the test set), builds the network from
  * training_net_config (the one place a run's net_config is filled) and the trainer, and
- * initialises the parameters from the run's seed. training_run trains the epochs; each one is
+ * initialises the parameters from the run's seed. Between the data and the network it
+ * computes what the run will hold in memory (training_memory_plan) and refuses a run that
+ * needs more than the machine has (prov_memory_limit), before allocating any of it; the
+ * runner makes the same check at planning time, --dry-run included. training_run trains the epochs; each one is
  * timed (timing.h: wall, CPU, run-queue wait, involuntary context switches of this process),
  * then evaluated on the first r->eval_train_n training images and the first r->eval_test_n
  * evaluation images (0 = all; inference mode), and handed to the caller's epoch callback.
@@ -35,6 +38,25 @@
  * and fusion at their defaults (bench perf may change the last two: they are not part of a
  * run). */
 net_config training_net_config(const run_spec *r, int threads);
+
+/* The memory of one run, in bytes, computed before the network is allocated. */
+typedef struct training_memory {
+    train_memory run; /* the network, its gradients, the optimizer and the trainer's buffers
+                       * (train_memory_plan) */
+    size_t data;      /* the training and test sets as loaded: pixels and labels */
+    size_t total;     /* run.total + data */
+} training_memory;
+
+/* *out <- the memory run r needs trained with threads threads (>= 1) on the sets train (as
+ * loaded: the validation split is inside it) and test, whose images have r's shape. Fails as
+ * net_plan does on layers that do not fit. */
+int training_memory_plan(training_memory *out, const run_spec *r, int threads,
+                         const dataset *train, const dataset *test, err_info *e);
+
+/* ERR_INVALID "needs X MiB (network and training Y MiB, data Z MiB), more than the L MiB this
+ * machine has" when m->total exceeds limit bytes (prov_memory_limit; 0 = unknown: nothing is
+ * refused), else 0. The caller prefixes what the run is. */
+int training_memory_check(const training_memory *m, int64_t limit, err_info *e);
 
 /* A run's data: the loaded sets and the views trained and evaluated on. */
 typedef struct training_data {

@@ -12,7 +12,9 @@
  *   - concurrency: two bench run processes on one database (same and different experiments):
  *     no "database is locked", no duplicate or lost rows; bench ls while a sweep writes;
  *   - injection: names and values with quotes, semicolons and SQL stored and shown verbatim;
- *   - bench train --save onto a FIFO, a link to /dev/null, a directory, a regular file. */
+ *   - bench train --save onto a FIFO, a link to /dev/null, a directory, a regular file;
+ *   - memory: a valid file of 1024x1024 images plans in bounded memory, a run larger than the
+ *     machine is refused before anything of it is allocated (issue 18.4). */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
 
@@ -857,6 +859,116 @@ static void test_save_targets(void **state)
 
 /* ---- findings of fuzz_idx, kept as tests ---- */
 
+/* ---- memory before checking (issue 18.4) ---- */
+
+/* Run bench with args (NULL-terminated) in f->dir; *rss_kib <- the child's peak resident set
+ * (wait4's ru_maxrss). */
+static void run_rss(result *r, long *rss_kib, const fixture *f, const char *const *args)
+{
+    FILE *out = tmpfile(), *err = tmpfile();
+    assert_true(out && err);
+    pid_t pid = spawn(f->dir, args, out, err, false);
+    int st = 0;
+    struct rusage ru;
+    assert_int_equal(wait4(pid, &st, 0, &ru), pid);
+    r->status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    *rss_kib = ru.ru_maxrss;
+    cli_slurp(r->out, out);
+    cli_slurp(r->err, err);
+}
+
+/* DIR/data/NAME: n_train and 2 test images of 1 x side x side, all zeros but a pixel. */
+static void write_square_idx(const fixture *f, const char *name, int n_train, int side)
+{
+    char dir[600];
+    snprintf(dir, sizeof dir, "%s/data/%s", f->dir, name);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    const char *prefix[] = {"train", "t10k"};
+    unsigned char *img = calloc((size_t)side * (size_t)side, 1);
+    assert_non_null(img);
+    for (int k = 0; k < 2; k++) {
+        int n = k == 0 ? n_train : 2;
+        char path[700];
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix[k]);
+        FILE *fi = fopen(path, "wb");
+        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix[k]);
+        FILE *fl = fopen(path, "wb");
+        assert_true(fi && fl);
+        put_be32(fi, 0x803);
+        put_be32(fi, (uint32_t)n);
+        put_be32(fi, (uint32_t)side);
+        put_be32(fi, (uint32_t)side);
+        put_be32(fl, 0x801);
+        put_be32(fl, (uint32_t)n);
+        for (int i = 0; i < n; i++) {
+            img[i] = 255;
+            assert_int_equal(fwrite(img, 1, (size_t)side * (size_t)side, fi),
+                             (size_t)side * (size_t)side);
+            img[i] = 0;
+            fputc(i % 10, fl);
+        }
+        fclose(fi);
+        fclose(fl);
+    }
+    free(img);
+}
+
+/* A valid file of 1024x1024 images was checked by building its network: the paper's 780
+ * million weights made --dry-run take 6.2 GB and 28 s. Shapes are now planned (net_plan), so
+ * the dry run stays under 200 MiB; and a run too large for the machine (a custom stack of 70
+ * trillion weights, which no machine holds) is refused at planning, before anything of it is
+ * allocated, in one line naming the file, the key and both figures, the database untouched.
+ * What the guard lets through: the paper's network on the fixture's 28x28 data, planned and
+ * trained (the setup's runs), and the 1024x1024 paper network at batch 1 (about 7 GB with
+ * SGD) on a machine that holds it. */
+static void test_memory_before_checking(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    long rss;
+    write_square_idx(f, "big", 4, 1024);
+    char path[600];
+    snprintf(path, sizeof path, "%s/big.toml", f->dir);
+    write_text(path, "[data]\ndataset = \"idx:data/big\"\nheight = 1024\nwidth = 1024\n"
+                     "[training]\nbatch = 1\noptimizer = \"sgd\"\n");
+    run_rss(&r, &rss, f, (const char *const[]){"run", "big.toml", "--dry-run", "--db", f->db, NULL});
+    print_message("1024x1024 paper network, --dry-run: exit %d, peak RSS %ld KiB\n", r.status, rss);
+    assert_true(rss < 200 * 1024);
+    if (r.status == 0) {
+        assert_non_null(strstr(r.out, "1 run, 1 to run"));
+    } else {
+        /* a machine with less than the run's ~7 GB refuses it, in the same one line */
+        assert_int_equal(r.status, 1);
+        assert_non_null(strstr(r.err, "bench: big.toml:3: key 'data.height': run 1 (1x1024x1024 "
+                                      "images, batch 1): needs "));
+    }
+
+    snprintf(path, sizeof path, "%s/huge.toml", f->dir);
+    write_text(path, "[experiment]\nname = \"huge\"\n"
+                     "[data]\ndataset = \"idx:data/big\"\nheight = 1024\nwidth = 1024\n"
+                     "[model]\nlayers = [{type = \"conv\", filters = 1024, size = 1},\n"
+                     "  {type = \"affine\", units = 65536}, {type = \"affine\", units = \"classes\"}]\n"
+                     "[training]\nbatch = 2\n");
+    const char *modes[] = {"--dry-run", NULL};
+    for (int m = 0; m < 2; m++) {
+        run_rss(&r, &rss, f, (const char *const[]){"run", "huge.toml", "--db", f->db, modes[m], NULL});
+        print_message("70 trillion weights, %s: exit %d, peak RSS %ld KiB: %s", modes[m] ? modes[m] : "run",
+                      r.status, rss, r.err);
+        assert_int_equal(r.status, 1);
+        assert_true(rss < 200 * 1024);
+        assert_non_null(strstr(r.err, "bench: huge.toml:8: key 'model.layers': run 1 (1x1024x1024 "
+                                      "images, batch 2): needs "));
+        assert_non_null(strstr(r.err, " MiB this machine has\n"));
+        assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1); /* one line */
+    }
+    assert_db_unchanged(f, "a run too large for the machine");
+
+    /* let through: the fixture's own experiment plans (its runs trained in the setup) */
+    RUN(&r, f, "run", "ref.toml", "--dry-run", "--db", f->db);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "0 to run, 2 already complete"));
+}
+
 /* A gzip file whose trailer claims 2 GiB (ISIZE) for 8 bytes of IDX: the reader used to
  * allocate the claimed size up front, so a 40-byte file cost 2 GiB. With the address space
  * capped at 1 GiB the reader must still get to the real error, the bad trailer. (Skipped
@@ -904,6 +1016,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_different_experiments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ls_while_writing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_before_checking, setup, teardown),
         cmocka_unit_test(test_gzip_isize_lie),
         cmocka_unit_test(test_save_targets),
     };

@@ -6,6 +6,8 @@
  *   - the stop flag (set by a caller's signal handler) stops the run within an epoch, and
  *     after an epoch before the next; no parameter hash then;
  *   - data whose images are not the shape the run was built for is an error naming both;
+ *   - training_memory_plan sizes the run as training_new builds it, and training_memory_check
+ *     refuses a run one byte over the limit with both figures;
  *   - training_save writes a parameter file whose bytes hash to the run's SHA-256;
  *   - `bench train` and `bench run` of the same configuration and seed give the same parameter
  *     SHA-256 (the former prints it, the latter stores it), bench train's flag errors name
@@ -116,6 +118,39 @@ static int train(training_result *out, const one_run *o, int threads, seen *s,
 }
 
 static const char small[] = "[training]\nepochs = 3\nbatch = 50\niterations = 4\nseed = 5\n";
+
+/* training_memory_plan: what net_new builds (the same parameter count as the network
+ * training_new makes), the data set's bytes, the sum; training_memory_check refuses one byte
+ * over the limit with both figures and lets the limit itself (and an unknown limit) through. */
+static void test_memory_plan(void **state)
+{
+    fixture *f = *state;
+    one_run o;
+    make_run(&o, f, "", small);
+    training *t = NULL;
+    err_info e = {0};
+    if (training_new(&t, &o.x.runs[0], &o.src, 1, &e))
+        fail_msg("training_new: %s", e.msg);
+    const training_data *d = training_data_of(t);
+    training_memory m;
+    assert_int_equal(training_memory_plan(&m, &o.x.runs[0], 1, &d->all, &d->test, &e), 0);
+    const net *n = training_net(t);
+    assert_int_equal(m.run.params, (net_param_count(n) + net_state_count(n)) * sizeof(float));
+    assert_int_equal(m.run.activations, net_arena_bytes(n));
+    assert_int_equal(m.data, (300 + 100) * (28 * 28 + 1));
+    assert_int_equal(m.total, m.run.total + m.data);
+    training_free(t);
+
+    assert_int_equal(training_memory_check(&m, (int64_t)m.total, &e), 0);
+    assert_int_equal(training_memory_check(&m, 0, &e), 0);
+    assert_int_equal(training_memory_check(&m, (int64_t)m.total - 1, &e), ERR_INVALID);
+    char want[200];
+    snprintf(want, sizeof want, "needs %d MiB (network and training %d MiB, data 1 MiB), more "
+             "than the %d MiB this machine has", (int)((m.total + (1 << 20) - 1) >> 20),
+             (int)((m.run.total + (1 << 20) - 1) >> 20), (int)((m.total - 1) >> 20));
+    assert_string_equal(e.msg, want);
+    exp_release(&o.x);
+}
 
 static void test_bitwise_and_threads(void **state)
 {
@@ -343,6 +378,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bitwise_and_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_plan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shape_mismatch, setup, teardown),
