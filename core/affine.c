@@ -12,7 +12,7 @@ void affine_forward(const gemm_ctx *ctx, float *y, const float *x, const float *
     /* y starts as the bias broadcast over rows, then y += x(B,D) . W(D,N). */
     for (int i = 0; i < batch; i++)
         memcpy(y + (size_t)i * (size_t)n, b, (size_t)n * sizeof *y);
-    gemm(ctx, false, false, batch, n, d, 1.0f, x, d, w, n, 1.0f, y, n);
+    gemm(ctx, false, false, batch, n, d, x, d, w, n, true, y, n);
 }
 
 void affine_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, const float *dy, const float *x,
@@ -27,8 +27,8 @@ void affine_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, const
         db[j] += (float)acc;
     }
     /* dW(D,N) += x(B,D)^T . dy(B,N) */
-    gemm(ctx, true, false, d, n, batch, 1.0f, x, d, dy, n, 1.0f, dw, n);
+    gemm(ctx, true, false, d, n, batch, x, d, dy, n, true, dw, n);
     /* dx(B,D) = dy(B,N) . W(D,N)^T */
     if (dx)
-        gemm(ctx, false, true, batch, d, n, 1.0f, dy, n, w, n, 0.0f, dx, d);
+        gemm(ctx, false, true, batch, d, n, dy, n, w, n, false, dx, d);
 }

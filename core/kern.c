@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define KERN_HAVE_AVX2 1
@@ -19,6 +20,7 @@ static const struct {
     {KERN_AUTO, "auto"},
     {KERN_GENERIC, "generic"},
     {KERN_AVX2, "avx2"},
+    {KERN_AVX512, "avx512"},
 };
 
 const char *kern_isa_name(kern_isa isa)
@@ -27,6 +29,16 @@ const char *kern_isa_name(kern_isa isa)
         if (kern_names[i].isa == isa)
             return kern_names[i].name;
     return "?";
+}
+
+bool kern_isa_from_name(kern_isa *out, const char *name)
+{
+    for (size_t i = 0; i < sizeof kern_names / sizeof kern_names[0]; i++)
+        if (strcmp(kern_names[i].name, name) == 0) {
+            *out = kern_names[i].isa;
+            return true;
+        }
+    return false;
 }
 
 /* Whether the running CPU can execute the AVX2 + FMA kernels. __builtin_cpu_supports reads the
@@ -40,9 +52,22 @@ static bool kern_cpu_avx2(void)
 #endif
 }
 
+/* Whether it can also execute the AVX-512F kernels (the check includes the OS's saving of the
+ * ZMM state). */
+static bool kern_cpu_avx512(void)
+{
+#if KERN_HAVE_AVX2
+    return kern_cpu_avx2() && __builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+}
+
 kern_isa kern_resolve(kern_isa want)
 {
-    if (want == KERN_AUTO || want == KERN_AVX2)
+    if ((want == KERN_AUTO || want == KERN_AVX512) && kern_cpu_avx512())
+        return KERN_AVX512;
+    if (want == KERN_AUTO || want == KERN_AVX512 || want == KERN_AVX2)
         return kern_cpu_avx2() ? KERN_AVX2 : KERN_GENERIC;
     return KERN_GENERIC;
 }
@@ -491,6 +516,186 @@ KERN_TARGET_AVX2 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, con
     }
 }
 
+/* ---- AVX-512: the convolution fused with its 2x2 max-pool ---- */
+
+#define KERN_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/* Wide forward tile: NF <= 6 filters x NV <= 4 vectors of 16 positions p = p0 + ... of the
+ * "wide" convolution output, where position p = oy*W + ox stands for output (oy, ox) and its
+ * taps are x(c, i, p + i*W + j): every tap is one contiguous load. Columns ox >= OW of a wide
+ * row are junk (their taps wrap into the next row) and are never pooled. Positions >= len
+ * (past the last output) are masked out of loads and stores. Accumulators start at the bias
+ * and take the taps in the order of kern_conv_fwd_direct_avx2, so the valid positions hold
+ * its bits. */
+KERN_TARGET_AVX512 KERN_INLINE void kern_wfwd_tile512(float *y, size_t ys, const float *w, const float *b,
+                                                      const float *x, int p0, int len, int c, int h, int wd, int k,
+                                                      const int NF, const int NV)
+{
+    __m512 acc[24];
+    __mmask16 mk[4];
+    const int q = c * k * k;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+        const int left = len - p0 - 16 * v;
+        mk[v] = (__mmask16)(left >= 16 ? 0xffffu : left > 0 ? (1u << left) - 1 : 0u);
+    }
+#pragma GCC unroll 6
+    for (int f = 0; f < NF; f++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[f * NV + v] = _mm512_set1_ps(b[f]);
+    for (int ci = 0; ci < c; ci++)
+        for (int i = 0; i < k; i++) {
+            const float *xr = x + ((size_t)ci * (size_t)h + (size_t)i) * (size_t)wd + (size_t)p0;
+            const int t0 = (ci * k + i) * k;
+            for (int j = 0; j < k; j++) {
+                __m512 xv[4];
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    xv[v] = _mm512_maskz_loadu_ps(mk[v], xr + j + 16 * v);
+#pragma GCC unroll 6
+                for (int f = 0; f < NF; f++) {
+                    const __m512 wv = _mm512_set1_ps(w[(size_t)f * (size_t)q + (size_t)(t0 + j)]);
+#pragma GCC unroll 4
+                    for (int v = 0; v < NV; v++)
+                        acc[f * NV + v] = _mm512_fmadd_ps(wv, xv[v], acc[f * NV + v]);
+                }
+            }
+        }
+#pragma GCC unroll 6
+    for (int f = 0; f < NF; f++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            _mm512_mask_storeu_ps(y + (size_t)f * ys + (size_t)(p0 + 16 * v), mk[v], acc[f * NV + v]);
+}
+
+/* kern_wfwd_tile512 with constant NF and NV (so that the accumulators stay in registers) */
+KERN_TARGET_AVX512 static void kern_wfwd_any512(float *y, size_t ys, const float *w, const float *b, const float *x,
+                                                int p0, int len, int c, int h, int wd, int k, int nf, int nv)
+{
+#define KERN_WF(NF, NV)                                                                                 \
+    case (NF) * 8 + (NV):                                                                               \
+        kern_wfwd_tile512(y, ys, w, b, x, p0, len, c, h, wd, k, NF, NV);                                \
+        break;
+    switch (nf * 8 + nv) {
+        KERN_WF(6, 4) KERN_WF(6, 3) KERN_WF(6, 2) KERN_WF(6, 1) KERN_WF(5, 4) KERN_WF(5, 3) KERN_WF(5, 2)
+        KERN_WF(5, 1) KERN_WF(4, 4) KERN_WF(4, 3) KERN_WF(4, 2) KERN_WF(4, 1) KERN_WF(3, 4) KERN_WF(3, 3)
+        KERN_WF(3, 2) KERN_WF(3, 1) KERN_WF(2, 4) KERN_WF(2, 3) KERN_WF(2, 2) KERN_WF(2, 1) KERN_WF(1, 4)
+        KERN_WF(1, 3) KERN_WF(1, 2) KERN_WF(1, 1)
+    default: assert(!"unreachable tile shape");
+    }
+#undef KERN_WF
+}
+
+/* 2x2 stride-2 max-pool (+ ReLU) of one wide conv plane y (OH rows of stride W, OW valid
+ * columns) into out (OH/2, OW/2) with argmax iy*OW + ix: the rules of kern_maxpool2_avx2
+ * (window order (0,0), (0,1), (1,0), (1,1), strictly greater replaces), 16 outputs at a time;
+ * even and odd columns are split by a two-source permutation. */
+KERN_TARGET_AVX512 static void kern_pool2_wide512(float *out, int32_t *argmax, const float *y, int oh, int ow,
+                                                  int wd, bool relu)
+{
+    const int ph = oh / 2, pw = ow / 2;
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_add_epi32(ie, _mm512_set1_epi32(1));
+    const __m512i lane2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int py = 0; py < ph; py++) {
+        const float *r0 = y + (size_t)(2 * py) * (size_t)wd, *r1 = r0 + wd;
+        for (int cb = 0; cb < pw; cb += 16) {
+            const int n = pw - cb < 16 ? pw - cb : 16, cols = 2 * n;
+            const __mmask16 mlo = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1);
+            const __mmask16 mhi = (__mmask16)(cols >= 32 ? 0xffffu : cols > 16 ? (1u << (cols - 16)) - 1 : 0u);
+            const __mmask16 mout = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1);
+            const __m512 a0 = _mm512_maskz_loadu_ps(mlo, r0 + 2 * cb), a1 = _mm512_maskz_loadu_ps(mhi, r0 + 2 * cb + 16);
+            const __m512 b0 = _mm512_maskz_loadu_ps(mlo, r1 + 2 * cb), b1 = _mm512_maskz_loadu_ps(mhi, r1 + 2 * cb + 16);
+            const __m512 e00 = _mm512_permutex2var_ps(a0, ie, a1), e01 = _mm512_permutex2var_ps(a0, io, a1);
+            const __m512 e10 = _mm512_permutex2var_ps(b0, ie, b1), e11 = _mm512_permutex2var_ps(b0, io, b1);
+            __m512 best = e00;
+            const __mmask16 g1 = _mm512_cmp_ps_mask(e01, best, _CMP_GT_OQ);
+            best = _mm512_mask_blend_ps(g1, best, e01);
+            const __mmask16 g2 = _mm512_cmp_ps_mask(e10, best, _CMP_GT_OQ);
+            best = _mm512_mask_blend_ps(g2, best, e10);
+            const __mmask16 g3 = _mm512_cmp_ps_mask(e11, best, _CMP_GT_OQ);
+            best = _mm512_mask_blend_ps(g3, best, e11);
+            if (relu)
+                best = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(best, zero, _CMP_GT_OQ), best);
+            _mm512_mask_storeu_ps(out + (size_t)py * (size_t)pw + (size_t)cb, mout, best);
+            if (argmax) {
+                const __m512i i00 = _mm512_add_epi32(_mm512_set1_epi32(2 * py * ow + 2 * cb), lane2);
+                __m512i bi = i00;
+                bi = _mm512_mask_add_epi32(bi, g1, i00, _mm512_set1_epi32(1));
+                bi = _mm512_mask_add_epi32(bi, g2, i00, _mm512_set1_epi32(ow));
+                bi = _mm512_mask_add_epi32(bi, g3, i00, _mm512_set1_epi32(ow + 1));
+                _mm512_mask_storeu_epi32(argmax + (size_t)py * (size_t)pw + (size_t)cb, mout, bi);
+            }
+        }
+    }
+}
+
+KERN_TARGET_AVX512 void kern_conv_pool_avx512(float *out, int32_t *argmax, float *tmp, const float *w,
+                                              const float *b, const float *x, int f, int c, int h, int wd, int k,
+                                              bool relu)
+{
+    assert(out && tmp && w && b && x && f >= 1 && c >= 1 && k >= 1 && k <= h && k <= wd);
+    assert(kern_cpu_avx512());
+    const int oh = h - k + 1, ow = wd - k + 1, q = c * k * k;
+    const int len = (oh - 1) * wd + ow; /* wide positions up to the last output */
+    const size_t ys = (size_t)oh * (size_t)wd, pp = (size_t)(oh / 2) * (size_t)(ow / 2);
+    for (int f0 = 0; f0 < f; f0 += KERN_WIDE_FILTERS) {
+        const int nf = f - f0 < KERN_WIDE_FILTERS ? f - f0 : KERN_WIDE_FILTERS;
+        const float *wf = w + (size_t)f0 * (size_t)q, *bf = b + f0;
+        for (int p0 = 0; p0 < len; p0 += 64) {
+            const int nv = len - p0 >= 64 ? 4 : (len - p0 + 15) / 16;
+            kern_wfwd_any512(tmp, ys, wf, bf, x, p0, len, c, h, wd, k, nf, nv);
+        }
+        /* the planes are pooled while still in L1 */
+        for (int j = 0; j < nf; j++)
+            kern_pool2_wide512(out + (size_t)(f0 + j) * pp, argmax ? argmax + (size_t)(f0 + j) * pp : NULL,
+                               tmp + (size_t)j * ys, oh, ow, wd, relu);
+    }
+}
+
+/* ---- the physical peak (kern.h) ---- */
+
+/* independent accumulators: 2 FMA pipes x a latency of up to 6 cycles, in the registers */
+enum { KERN_PEAK_AVX512 = 12, KERN_PEAK_AVX2 = 12, KERN_PEAK_SSE = 12 };
+
+KERN_TARGET_AVX512 static float kern_peak512(long iters)
+{
+    __m512 a[KERN_PEAK_AVX512];
+    for (int i = 0; i < KERN_PEAK_AVX512; i++)
+        a[i] = _mm512_set1_ps(0.001f * (float)i);
+    const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-3f);
+    for (long n = 0; n < iters; n++) {
+#pragma GCC unroll 16
+        for (int i = 0; i < KERN_PEAK_AVX512; i++)
+            a[i] = _mm512_fmadd_ps(a[i], m, c);
+    }
+    __m512 s = a[0];
+    for (int i = 1; i < KERN_PEAK_AVX512; i++)
+        s = _mm512_add_ps(s, a[i]);
+    return _mm512_reduce_add_ps(s);
+}
+
+KERN_TARGET_AVX2 static float kern_peak256(long iters)
+{
+    __m256 a[KERN_PEAK_AVX2];
+    for (int i = 0; i < KERN_PEAK_AVX2; i++)
+        a[i] = _mm256_set1_ps(0.001f * (float)i);
+    const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-3f);
+    for (long n = 0; n < iters; n++) {
+#pragma GCC unroll 16
+        for (int i = 0; i < KERN_PEAK_AVX2; i++)
+            a[i] = _mm256_fmadd_ps(a[i], m, c);
+    }
+    __m256 s = a[0];
+    for (int i = 1; i < KERN_PEAK_AVX2; i++)
+        s = _mm256_add_ps(s, a[i]);
+    float t[8];
+    _mm256_storeu_ps(t, s);
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+
 #else /* no AVX2 build: kern_resolve() never selects these */
 
 void kern_conv_fwd_avx2(float *y, const float *w, const float *b, const float *col, int f, int q, int p)
@@ -525,4 +730,71 @@ void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argma
     assert(!"kern_conv_dw_sparse_avx2 called in a build without AVX2 kernels");
 }
 
+void kern_conv_pool_avx512(float *out, int32_t *argmax, float *tmp, const float *w, const float *b, const float *x,
+                           int f, int c, int h, int wd, int k, bool relu)
+{
+    (void)out, (void)argmax, (void)tmp, (void)w, (void)b, (void)x, (void)f, (void)c, (void)h, (void)wd, (void)k;
+    (void)relu;
+    assert(!"kern_conv_pool_avx512 called in a build without AVX-512 kernels");
+}
+
 #endif
+
+/* The baseline set: SSE multiply then add on x86-64 (no FMA there), plain C elsewhere. */
+#if KERN_HAVE_AVX2
+static float kern_peak_sse(long iters)
+{
+    __m128 a[KERN_PEAK_SSE];
+    for (int i = 0; i < KERN_PEAK_SSE; i++)
+        a[i] = _mm_set1_ps(0.001f * (float)i);
+    const __m128 m = _mm_set1_ps(0.999f), c = _mm_set1_ps(1e-3f);
+    for (long n = 0; n < iters; n++) {
+#pragma GCC unroll 16
+        for (int i = 0; i < KERN_PEAK_SSE; i++)
+            a[i] = _mm_add_ps(_mm_mul_ps(a[i], m), c);
+    }
+    __m128 s = a[0];
+    for (int i = 1; i < KERN_PEAK_SSE; i++)
+        s = _mm_add_ps(s, a[i]);
+    float t[4];
+    _mm_storeu_ps(t, s);
+    return t[0] + t[1] + t[2] + t[3];
+}
+#define KERN_PEAK_LANES_GENERIC 4
+#else
+enum { KERN_PEAK_SSE = 12 };
+static float kern_peak_sse(long iters)
+{
+    float a[KERN_PEAK_SSE];
+    for (int i = 0; i < KERN_PEAK_SSE; i++)
+        a[i] = 0.001f * (float)i;
+    for (long n = 0; n < iters; n++)
+        for (int i = 0; i < KERN_PEAK_SSE; i++)
+            a[i] = a[i] * 0.999f + 1e-3f;
+    float s = 0.0f;
+    for (int i = 0; i < KERN_PEAK_SSE; i++)
+        s += a[i];
+    return s;
+}
+#define KERN_PEAK_LANES_GENERIC 1
+#endif
+
+float kern_fma_peak(kern_isa isa, long iters)
+{
+    assert(isa != KERN_AUTO && kern_resolve(isa) == isa && iters >= 0);
+#if KERN_HAVE_AVX2
+    if (isa == KERN_AVX512)
+        return kern_peak512(iters);
+    if (isa == KERN_AVX2)
+        return kern_peak256(iters);
+#endif
+    return kern_peak_sse(iters);
+}
+
+double kern_peak_flops(kern_isa isa, long iters)
+{
+    const double per_round = isa == KERN_AVX512 ? 2.0 * 16 * KERN_PEAK_AVX512
+                             : isa == KERN_AVX2 ? 2.0 * 8 * KERN_PEAK_AVX2
+                                                : 2.0 * KERN_PEAK_LANES_GENERIC * KERN_PEAK_SSE;
+    return per_round * (double)iters;
+}

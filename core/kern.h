@@ -25,15 +25,23 @@
 typedef enum kern_isa {
     KERN_AUTO = 0,    /* the best set this CPU supports */
     KERN_GENERIC = 1, /* portable C and the BLAS (the core's original im2col + GEMM path) */
-    KERN_AVX2 = 2,    /* AVX2 + FMA direct kernels */
+    KERN_AVX2 = 2,    /* AVX2 + FMA kernels */
+    KERN_AVX512 = 3,  /* AVX-512F kernels where the core has them, AVX2 + FMA elsewhere */
 } kern_isa;
 
 /* The kernel set that runs when `want` is asked for: KERN_AUTO becomes the best supported set;
- * a set this CPU (or this compiler) cannot run becomes KERN_GENERIC. */
+ * a set this CPU (or this compiler) cannot run becomes the best one below it that it can
+ * (KERN_AVX512 -> KERN_AVX2 -> KERN_GENERIC). */
 kern_isa kern_resolve(kern_isa want);
 
-/* "generic", "avx2"; "auto" for KERN_AUTO. */
+/* Whether a resolved set runs the AVX2 + FMA kernels (KERN_AVX2 and KERN_AVX512 do). */
+static inline bool kern_has_avx2(kern_isa isa) { return isa >= KERN_AVX2; }
+
+/* "generic", "avx2", "avx512"; "auto" for KERN_AUTO. */
 const char *kern_isa_name(kern_isa isa);
+
+/* *out <- the set called name ("auto", "generic", "avx2", "avx512"); false for another name. */
+bool kern_isa_from_name(kern_isa *out, const char *name);
 
 /* Forward product with bias, y(F,P) = b broadcast + W(F,Q) . col(Q,P):
  *   y(f,p) = fma(W(f,Q-1), col(Q-1,p), ... fma(W(f,0), col(0,p), b(f)))
@@ -92,5 +100,32 @@ typedef struct kern_pool_geom {
 void kern_conv_dw_sparse_avx2(float *dw /*(F,C,K,K) +=*/, const float *dout /*(B,F,O)*/,
                               const int32_t *argmax /*(B,F,O)*/, const int32_t *xoff /*(OH*OW)*/,
                               const float *x /*(B,C,H,W)*/, const kern_pool_geom *g, int f0, int f1);
+
+/* ---- the machine's physical peak ----
+ * kern_fma_peak() runs `iters` rounds of independent vector multiply-adds in registers, for
+ * the caller to time: fused multiply-adds on 16 lanes (KERN_AVX512) or 8 lanes (KERN_AVX2),
+ * multiply then add on 4 SSE lanes (KERN_GENERIC on x86-64; plain C elsewhere), with enough
+ * independent chains to cover the FMA latency on every pipe. No memory is touched, so the
+ * time is the core's arithmetic throughput: the ceiling any kernel of that set can reach.
+ * Returns a value that depends on every result (so that no work can be dropped). isa must be
+ * resolved (kern_resolve). kern_peak_flops() gives the floating-point operations of one call
+ * (a fused multiply-add counts 2). */
+float kern_fma_peak(kern_isa isa, long iters);
+double kern_peak_flops(kern_isa isa, long iters);
+
+/* filters a kern_conv_pool_avx512 tile computes together (its tmp holds that many planes) */
+enum { KERN_WIDE_FILTERS = 6 };
+
+/* Convolution (stride 1, no padding) of one image fused with a 2x2 stride-2 max-pool and
+ * optionally ReLU: out(f, py, px) and argmax are those of kern_conv_fwd_direct_avx2 followed
+ * by kern_maxpool2_avx2, bitwise (the same fma chain per conv output, the same pooling rules),
+ * for any W (no W >= 16 requirement). The conv output is computed KERN_WIDE_FILTERS planes at
+ * a time into tmp, KERN_WIDE_FILTERS * OH * W floats, as "wide" rows of the input's width W
+ * (each tap one contiguous load; the W - OW junk columns of a row are never pooled), and
+ * pooled from there while in L1. argmax may be NULL. Requires KERN_AVX512. */
+void kern_conv_pool_avx512(float *out /*(F,OH/2,OW/2)*/, int32_t *argmax /*(F,OH/2,OW/2) or NULL*/,
+                           float *tmp /*(KERN_WIDE_FILTERS,OH,W)*/, const float *w /*(F,C,K,K)*/,
+                           const float *b /*(F)*/, const float *x /*(C,H,W)*/, int f, int c, int h, int wd, int k,
+                           bool relu);
 
 #endif

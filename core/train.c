@@ -260,8 +260,8 @@ int trainer_train_epoch(trainer *t, train_stats *stats, train_progress_fn cb, vo
         for (int b = 0; b < B; b++)
             correct += metrics_argmax(p + (size_t)b * (size_t)k, k) == t->y[b];
         net_backward(t->net, t->y, B);
-        optim_step_threads(t->opt, net_params(t->net), net_grads(t->net), net_decay_mask(t->net),
-                           net_param_count(t->net), net_get_config(t->net)->gemm.threads);
+        optim_step_par(t->opt, net_params(t->net), net_grads(t->net), net_decay_mask(t->net),
+                       net_param_count(t->net), net_get_config(t->net)->gemm.team);
         loss_sum += loss;
         stats->iterations = it + 1;
         if (cb && cb(cb_ctx, epoch, it + 1, iters, loss) != 0) {

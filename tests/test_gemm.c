@@ -1,0 +1,165 @@
+/* Tests of core/gemm: the own AVX-512 and AVX2 kernels against a scalar loop of fmaf in the
+ * order gemm.h documents (bitwise), for every transpose combination, shapes that hit every tile
+ * remainder (m, n not multiples of the tiles, k longer than a slice), accumulate on and off,
+ * teams of 1 to 3 threads; the BLAS path against the same reference (to rounding); and the
+ * backend names. The own-kernel cases are skipped on a CPU without them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm.h"
+#include "gradcheck.h"
+
+/* op(A)(i,p) of A stored row-major with stride ld, transposed or not */
+static float at(const float *a, int ld, bool trans, int i, int p)
+{
+    return trans ? a[(size_t)p * (size_t)ld + (size_t)i] : a[(size_t)i * (size_t)ld + (size_t)p];
+}
+
+/* The contract of gemm.h: one fmaf chain per element over p in increasing order. */
+static void ref_gemm(bool ta, bool tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                     bool acc, float *c, int ldc)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float s = acc ? c[(size_t)i * (size_t)ldc + (size_t)j] : 0.0f;
+            for (int p = 0; p < k; p++)
+                s = fmaf(at(a, lda, ta, i, p), at(b, ldb, tb, p, j), s);
+            c[(size_t)i * (size_t)ldc + (size_t)j] = s;
+        }
+}
+
+static void fill(float *a, size_t n, gc_rand *r)
+{
+    for (size_t i = 0; i < n; i++)
+        a[i] = (float)(2.0 * gc_uniform(r) - 1.0);
+}
+
+/* One product of shape (m,n,k) through gemm() with isa on a team of `threads`, against the
+ * reference: bitwise when exact, else within a relative 1e-5 of the largest |C|. Operands are
+ * stored with row strides larger than needed (the padding must not be read into C or written). */
+static void check(kern_isa isa, int threads, bool ta, bool tb, int m, int n, int k, bool acc, bool exact)
+{
+    const int lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 5, ldc = n + 7;
+    const size_t na = (size_t)(ta ? k : m) * (size_t)lda, nb = (size_t)(tb ? n : k) * (size_t)ldb;
+    const size_t nc = (size_t)m * (size_t)ldc;
+    gc_rand r = {(uint64_t)(m * 131 + n * 17 + k + (ta ? 7 : 0) + (tb ? 3 : 0))};
+    float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4), *want = malloc(nc * 4);
+    fill(a, na, &r);
+    fill(b, nb, &r);
+    fill(c, nc, &r);
+    memcpy(want, c, nc * 4);
+    par_team *team = NULL;
+    assert_int_equal(par_new(&team, threads, NULL), 0);
+    const gemm_ctx ctx = {.threads = threads, .isa = isa, .team = team};
+    gemm(&ctx, ta, tb, m, n, k, a, lda, b, ldb, acc, c, ldc);
+    ref_gemm(ta, tb, m, n, k, a, lda, b, ldb, acc, want, ldc);
+    if (exact) {
+        assert_memory_equal(c, want, nc * 4); /* the padding columns too: untouched */
+    } else {
+        double big = 0.0;
+        for (size_t i = 0; i < nc; i++)
+            big = fmax(big, fabs(want[i]));
+        for (size_t i = 0; i < nc; i++)
+            assert_true(fabs((double)c[i] - want[i]) <= 1e-5 * big);
+    }
+    par_free(team);
+    free(a), free(b), free(c), free(want);
+}
+
+/* The paper's three products of its 4320 -> 100 affine layer, its 100 -> 10 layer, and small
+ * shapes around every remainder of the 10 x 32 and 6 x 16 tiles, k past a 192 slice. */
+static const int shapes[][3] = {
+    {100, 100, 4320}, {4320, 100, 100}, {100, 4320, 100}, {100, 10, 100}, {100, 100, 10},
+    {1, 1, 1},        {7, 5, 3},        {13, 33, 200},    {11, 17, 385},  {6, 16, 8},
+    {10, 32, 192},    {25, 48, 31},     {3, 100, 193},
+};
+
+static void run_isa(kern_isa isa)
+{
+    if (kern_resolve(isa) != isa)
+        skip();
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++) {
+            const bool ta = t & 1, tb = t & 2;
+            const int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+            check(isa, 1, ta, tb, m, n, k, false, true);
+            check(isa, 1, ta, tb, m, n, k, true, true);
+            check(isa, s % 2 ? 2 : 3, ta, tb, m, n, k, t == 1, true);
+        }
+}
+
+static void test_avx512_bitwise(void **state)
+{
+    (void)state;
+    run_isa(KERN_AVX512);
+}
+
+static void test_avx2_bitwise(void **state)
+{
+    (void)state;
+    run_isa(KERN_AVX2);
+}
+
+/* BLIS (one thread) agrees with the fma chains to rounding. */
+static void test_generic_close(void **state)
+{
+    (void)state;
+    for (int t = 0; t < 4; t++) {
+        check(KERN_GENERIC, 2, t & 1, t & 2, 100, 100, 4320, false, false);
+        check(KERN_GENERIC, 1, t & 1, t & 2, 13, 33, 200, true, false);
+    }
+}
+
+/* k = 0 leaves C (accumulate) or zeroes it; m = 0 or n = 0 touches nothing. */
+static void test_empty(void **state)
+{
+    (void)state;
+    const kern_isa isas[] = {KERN_AUTO, KERN_GENERIC};
+    for (int i = 0; i < 2; i++) {
+        const gemm_ctx ctx = {.threads = 1, .isa = isas[i]};
+        float c[6] = {1, 2, 3, 4, 5, 6}, a[1] = {9}, b[1] = {9};
+        gemm(&ctx, false, false, 2, 3, 0, a, 1, b, 3, true, c, 3);
+        assert_true(c[0] == 1.0f && c[5] == 6.0f);
+        gemm(&ctx, false, false, 0, 3, 1, a, 1, b, 3, false, c, 3);
+        gemm(&ctx, false, false, 2, 0, 1, a, 1, b, 3, false, c, 3);
+        assert_true(c[0] == 1.0f && c[5] == 6.0f);
+        gemm(&ctx, false, false, 2, 3, 0, a, 1, b, 3, false, c, 3);
+        for (int j = 0; j < 6; j++)
+            assert_true(c[j] == 0.0f && !signbit(c[j]));
+    }
+}
+
+static void test_backend_names(void **state)
+{
+    (void)state;
+    char s[64];
+    gemm_backend(s, sizeof s, KERN_AVX512);
+    assert_string_equal(s, "avx512-6x64");
+    gemm_backend(s, sizeof s, KERN_AVX2);
+    assert_string_equal(s, "avx2-6x16");
+    gemm_backend(s, sizeof s, KERN_GENERIC);
+    assert_memory_equal(s, "blis-", 5);
+    gemm_numerics(s, sizeof s, KERN_AVX512);
+    assert_string_equal(s, "fma-chains");
+    gemm_numerics(s, sizeof s, KERN_AVX2);
+    assert_string_equal(s, "fma-chains");
+    gemm_numerics(s, sizeof s, KERN_GENERIC);
+    assert_memory_equal(s, "generic+blis-", 13);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_avx512_bitwise), cmocka_unit_test(test_avx2_bitwise),
+        cmocka_unit_test(test_generic_close),  cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_backend_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
