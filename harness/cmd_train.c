@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "data.h"
 #include "models.h"
+#include "perf.h"
 #include "sha256.h"
 #include "train.h"
 
@@ -293,6 +294,11 @@ int cmd_train(int argc, char **argv)
     nc.init_std = o.init_std;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     nc.gemm.threads = (int)(o.threads > 0 ? o.threads : cores > 0 ? cores : 1);
+    /* the kernel set: by the CPU's features and by timing the candidates on this network */
+    perf_choice choice;
+    if (perf_choose(&choice, KERN_AUTO, &nc, specs, n_specs, &e))
+        goto fail;
+    nc.gemm.isa = choice.isa;
     if (net_new(&n, &nc, specs, n_specs, &e))
         goto fail;
 
@@ -324,6 +330,7 @@ int cmd_train(int argc, char **argv)
            optim_kind_name(ok), (double)tc.optim.lr, lr_schedule_name(o.schedule), o.batch,
            sampling_kind_name(o.sampling), o.augment_shift,
            o.epochs, (unsigned long long)o.seed, nc.gemm.threads, net_kernels(n));
+    printf("kernel choice: %s\n", choice.why);
     printf("%5s %9s %9s %9s %9s %9s %9s %8s\n", "epoch", "loss", "train", o.validation ? "val" : "test",
            "f1", "train_s", "img/s", "eval_s");
 

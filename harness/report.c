@@ -2399,7 +2399,9 @@ static int collect_perf(void *ctx, const store_perf_row *r)
         .setup = {.threads = r->m.threads, .batch = r->m.batch, .unfused = r->m.unfused != 0},
         .epoch_s = r->m.epoch_s,
         .images_per_s = r->m.images_per_s,
-        .pct_peak = r->m.pct_peak,
+        /* against the physical peak only: before schema 5 the "peak" was an SGEMM through the
+         * linked BLAS (peak_kind 'sgemm'), a ceiling of another kind */
+        .pct_peak = r->m.peak_kind && strcmp(r->m.peak_kind, "sgemm") != 0 ? r->m.pct_peak : NAN,
     };
     copy_text(p->git_sha, sizeof p->git_sha, r->git_sha ? r->git_sha : "none");
     copy_text(p->date, sizeof p->date, r->created_at);

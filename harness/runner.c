@@ -19,6 +19,7 @@
 
 #include "clock.h"
 #include "data.h"
+#include "perf.h"
 #include "prov.h"
 #include "revision.h" /* generated at build time: BENCH_GIT_HEAD */
 #include "sha256.h"
@@ -147,8 +148,23 @@ static int worker_progress(void *ctx, int epoch, int iter, int iters, double los
     return stop_signal ? 1 : 0;
 }
 
+/* The network configuration a worker builds for run r with `threads` threads. */
+static net_config run_net_config(const run_spec *r, int threads)
+{
+    net_config nc = net_config_default();
+    nc.c = r->channels;
+    nc.h = r->height;
+    nc.w = r->width;
+    nc.classes = r->classes;
+    nc.max_batch = r->train.batch;
+    nc.init = r->init;
+    nc.init_std = r->init_std;
+    nc.gemm.threads = threads;
+    return nc;
+}
+
 /* Train run r on the data of src, reporting on fd. Never returns. */
-static void worker_main(int fd, const run_spec *r, const data_source *src, int threads)
+static void worker_main(int fd, const run_spec *r, const data_source *src, int threads, kern_isa isa)
 {
     msg_done done;
     memset(&done, 0, sizeof done);
@@ -178,15 +194,11 @@ static void worker_main(int fd, const run_spec *r, const data_source *src, int t
             goto finish;
         eval = &val;
     }
-    net_config nc = net_config_default();
+    net_config nc = run_net_config(r, threads);
     nc.c = train.c;
     nc.h = train.h;
     nc.w = train.w;
-    nc.classes = r->classes;
-    nc.max_batch = r->train.batch;
-    nc.init = r->init;
-    nc.init_std = r->init_std;
-    nc.gemm.threads = threads;
+    nc.gemm.isa = isa;
     if (net_new(&n, &nc, r->layers, r->n_layers, &e) ||
         trainer_new(&t, n, &train, &r->train, true, &e))
         goto finish;
@@ -263,6 +275,8 @@ typedef struct planned_run {
     int source;      /* index into the data sources */
     int prev_status; /* before this execution, STORE_ABSENT if new */
     bool todo;
+    kern_isa isa;    /* the kernel set it trains with (choose_kernels) */
+    char kernels[256]; /* net_kernels_describe() with that set */
 } planned_run;
 
 typedef struct slot {
@@ -296,6 +310,49 @@ typedef struct coordinator {
     int epochs_finished;
     int epochs_total;      /* epochs of all runs to do */
 } coordinator;
+
+/* The kernel set of every planned run (perf_choose: by the CPU's features and by timing the
+ * candidates, which compute the same bits, on the run's network) and its description for the
+ * store. Runs of the same network, batch and threads share one timing. */
+static int choose_kernels(coordinator *c, err_info *e)
+{
+    for (int i = 0; i < c->n_plan; i++) {
+        planned_run *p = &c->plan[i];
+        const run_spec *r = p->spec;
+        const int threads = r->threads > 0 ? r->threads : c->threads;
+        net_config nc = run_net_config(r, threads);
+        p->isa = kern_resolve(KERN_AUTO);
+        if (!p->todo) { /* not trained here: described with the set the CPU offers first */
+            net_kernels_describe(p->kernels, sizeof p->kernels, &nc, r->layers, r->n_layers);
+            continue;
+        }
+        char desc[256];
+        net_kernels_describe(desc, sizeof desc, &nc, r->layers, r->n_layers);
+        const planned_run *same = NULL;
+        for (int j = 0; j < i && !same; j++) {
+            const planned_run *q = &c->plan[j];
+            if (q->todo && strcmp(q->spec->model, r->model) == 0 && q->spec->train.batch == r->train.batch &&
+                (q->spec->threads > 0 ? q->spec->threads : c->threads) == threads &&
+                q->spec->n_layers == r->n_layers && q->spec->channels == r->channels &&
+                q->spec->height == r->height && q->spec->width == r->width && q->spec->classes == r->classes)
+                same = q;
+        }
+        if (same) {
+            p->isa = same->isa;
+        } else {
+            perf_choice choice;
+            int rc = perf_choose(&choice, KERN_AUTO, &nc, r->layers, r->n_layers, e);
+            if (rc)
+                return rc;
+            p->isa = choice.isa;
+            fprintf(c->o->out, "kernel choice for %s (batch %d, %d thread%s): %s\n", r->model, r->train.batch,
+                    threads, threads == 1 ? "" : "s", choice.why);
+        }
+        nc.gemm.isa = p->isa;
+        net_kernels_describe(p->kernels, sizeof p->kernels, &nc, r->layers, r->n_layers);
+    }
+    return 0;
+}
 
 static const char *run_label(const run_spec *r, char *buf, size_t n)
 {
@@ -425,7 +482,7 @@ static int launch(coordinator *c, slot *s, int run, err_info *e)
             if (c->slots[i].fd >= 0)
                 close(c->slots[i].fd);
         int threads = p->spec->threads > 0 ? p->spec->threads : c->threads;
-        worker_main(fds[1], p->spec, &c->sources[p->source], threads);
+        worker_main(fds[1], p->spec, &c->sources[p->source], threads, p->isa);
     }
     close(fds[1]);
     double now = clock_wall();
@@ -894,6 +951,8 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     print_plan(&c);
     if (o->dry_run)
         goto done;
+    if ((rc = choose_kernels(&c, e)) != 0)
+        goto done;
 
     /* Record the provenance and queue the runs, in one transaction. */
     store_experiment sx = {x->name, x->file, x->sha256, x->text};
@@ -916,9 +975,6 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             rc = err_set(e, ERR_NOMEM, "out of memory");
             goto rollback;
         }
-        char kernels[160];
-        net_config kc = net_config_default();
-        net_kernels_describe(kernels, sizeof kernels, &kc, r->layers, r->n_layers);
         store_run sr = {
             .run_key = p->key, .experiment_id = xid, .build_id = bid, .host_id = hid,
             .dataset_id = did, .config_json = json, .model = r->model,
@@ -926,7 +982,7 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             .bn = r->bn, .seed = (int64_t)r->train.seed, .batch = r->train.batch,
             .epochs = r->epochs, .sampling = sampling_kind_name(r->train.sampling),
             .threads = r->threads > 0 ? r->threads : c.threads, .eval_n = (int)r->eval_test_n,
-            .kernels = kernels,
+            .kernels = p->kernels,
         };
         /* COMPLETED runs are linked to this experiment but left untouched (force=false);
          * runs RUNNING elsewhere, at planning or by now, are only linked (store_run_queue):

@@ -37,11 +37,13 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
 
 /* ---- schema ------------------------------------------------------------------------------
  * migrations[v] takes a database from user_version v to v+1. A new file starts at 0 and runs
- * them all; never edit a released entry, append a new one. Version 1 is DESIGN.md §4 as first
- * written; version 2 adds what running sweeps showed was missing (build type and `git
+ * them all; never edit a released entry, append a new one. Version 1 is the design's schema
+ * as first written; version 2 adds what running sweeps showed was missing (build type and `git
  * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
  * table so that two experiment files may share a run, indexes); version 3 records the owner
- * process of a RUNNING run; version 4 stores `bench perf` measurements. */
+ * process of a RUNNING run; version 4 stores `bench perf` measurements; version 5 measures
+ * them against the physical peak and keeps each library's SGEMM and the spread of the
+ * alternated repetitions beside them. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -145,6 +147,23 @@ static const char *const migrations[] = {
      "  fwd_pct_peak REAL, bwd_pct_peak REAL,"
      "  PRIMARY KEY(measurement_id, step));"
      "CREATE INDEX perf_measurements_build ON perf_measurements(build_id);"),
+    /* 4 -> 5: until now peak_gflops was an SGEMM through the linked BLAS (peak_kind 'sgemm');
+     * from now on it is the physical FMA peak, and the SGEMMs of the libraries are a table. */
+    ("ALTER TABLE perf_measurements ADD COLUMN peak_kind TEXT;"
+     "ALTER TABLE perf_measurements ADD COLUMN peak_core_gflops REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN kernel_choice TEXT;"
+     "ALTER TABLE perf_measurements ADD COLUMN reps INTEGER;"
+     "ALTER TABLE perf_measurements ADD COLUMN epoch_s_median REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN epoch_s_max REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN torch_epoch_s_median REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN torch_epoch_s_max REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN torch_setting TEXT;"
+     "UPDATE perf_measurements SET peak_kind = 'sgemm' WHERE peak_gflops IS NOT NULL;"
+     "CREATE TABLE perf_sgemm("
+     "  measurement_id INTEGER NOT NULL REFERENCES perf_measurements(id) ON DELETE CASCADE,"
+     "  library TEXT NOT NULL, shape TEXT NOT NULL,"
+     "  m INTEGER, n INTEGER, k INTEGER, trans_a INTEGER, trans_b INTEGER, ms REAL, gflops REAL,"
+     "  PRIMARY KEY(measurement_id, library, shape));"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1210,9 +1229,11 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
                  "INSERT INTO perf_measurements(created_at, build_id, host_id, dataset_id, data,"
                  " threads, iterations, batch, kernel_set, unfused, kernels, peak_size,"
                  " peak_gflops, iter_ms, gflops, pct_peak, images_per_s, epoch_s, eval_s,"
-                 " peak_rss_bytes, load_before, load_after, torch_epoch_s) VALUES(" NOW_SQL
+                 " peak_rss_bytes, load_before, load_after, torch_epoch_s, peak_kind,"
+                 " peak_core_gflops, kernel_choice, reps, epoch_s_median, epoch_s_max,"
+                 " torch_epoch_s_median, torch_epoch_s_max, torch_setting) VALUES(" NOW_SQL
                  ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-                 " ?18, ?19, ?20, ?21, ?22)",
+                 " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
                  e);
     if (rc)
         goto done;
@@ -1235,6 +1256,15 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
     bind_real(st, 20, p->load_before);
     bind_real(st, 21, p->load_after);
     bind_real(st, 22, p->torch_epoch_s);
+    bind_text(st, 23, p->peak_kind);
+    bind_real(st, 24, p->peak_core_gflops);
+    bind_text(st, 25, p->kernel_choice);
+    bind_id(st, 26, p->reps);
+    bind_real(st, 27, p->epoch_s_median);
+    bind_real(st, 28, p->epoch_s_max);
+    bind_real(st, 29, p->torch_epoch_s_median);
+    bind_real(st, 30, p->torch_epoch_s_max);
+    bind_text(st, 31, p->torch_setting);
     if ((rc = step_done(s, st, e)) != 0)
         goto done;
     const int64_t mid = sqlite3_last_insert_rowid(s->db);
@@ -1255,6 +1285,28 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
                              q->bwd_gflops,   q->fwd_pct_peak, q->bwd_pct_peak};
         for (int k = 0; k < (int)(sizeof sv / sizeof sv[0]); k++)
             bind_real(st, 4 + k, sv[k]);
+        rc = step_done(s, st, e);
+    }
+    if (rc == 0 && p->n_sgemm > 0) {
+        assert(p->sgemm);
+        sqlite3_finalize(st);
+        rc = prepare(s, &st,
+                     "INSERT INTO perf_sgemm(measurement_id, library, shape, m, n, k, trans_a, trans_b, ms,"
+                     " gflops) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     e);
+    }
+    for (int i = 0; i < p->n_sgemm && rc == 0; i++) {
+        const store_perf_sgemm *g = &p->sgemm[i];
+        assert(g->library && g->shape);
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, mid);
+        bind_text(st, 2, g->library);
+        bind_text(st, 3, g->shape);
+        const int iv[] = {g->m, g->n, g->k, g->trans_a, g->trans_b};
+        for (int k = 0; k < 5; k++)
+            sqlite3_bind_int(st, 4 + k, iv[k]);
+        bind_real(st, 9, g->ms);
+        bind_real(st, 10, g->gflops);
         rc = step_done(s, st, e);
     }
     if (rc == 0 && id)
@@ -1316,6 +1368,16 @@ static int perf_row(sqlite3_stmt *st, void *arg)
             .load_after = col_real(st, 25),
             .torch_epoch_s = col_real(st, 26),
             .n_steps = sqlite3_column_int(st, 27),
+            .peak_kind = col_text(st, 28),
+            .peak_core_gflops = col_real(st, 29),
+            .kernel_choice = col_text(st, 30),
+            .reps = sqlite3_column_int(st, 31),
+            .epoch_s_median = col_real(st, 32),
+            .epoch_s_max = col_real(st, 33),
+            .torch_epoch_s_median = col_real(st, 34),
+            .torch_epoch_s_max = col_real(st, 35),
+            .torch_setting = col_text(st, 36),
+            .n_sgemm = sqlite3_column_int(st, 37),
         },
     };
     return v->fn(v->ctx, &r);
@@ -1331,7 +1393,10 @@ int store_perfs(store *s, store_perf_fn fn, void *ctx, err_info *e)
                      " p.kernel_set, p.unfused, p.kernels, p.peak_size, p.peak_gflops, p.iter_ms,"
                      " p.gflops, p.pct_peak, p.images_per_s, p.epoch_s, p.eval_s,"
                      " p.peak_rss_bytes, p.load_before, p.load_after, p.torch_epoch_s,"
-                     " (SELECT count(*) FROM perf_steps q WHERE q.measurement_id = p.id)"
+                     " (SELECT count(*) FROM perf_steps q WHERE q.measurement_id = p.id),"
+                     " p.peak_kind, p.peak_core_gflops, p.kernel_choice, p.reps, p.epoch_s_median,"
+                     " p.epoch_s_max, p.torch_epoch_s_median, p.torch_epoch_s_max, p.torch_setting,"
+                     " (SELECT count(*) FROM perf_sgemm g WHERE g.measurement_id = p.id)"
                      " FROM perf_measurements p LEFT JOIN builds b ON b.id = p.build_id"
                      " LEFT JOIN datasets d ON d.id = p.dataset_id"
                      " ORDER BY p.created_at, p.id",
@@ -1376,6 +1441,44 @@ int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err
         return rc;
     sqlite3_bind_int64(st, 1, id);
     rc = visit_rows(s, st, perf_step_row, &(perf_step_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+typedef struct perf_sgemm_visit {
+    store_perf_sgemm_fn fn;
+    void *ctx;
+} perf_sgemm_visit;
+
+static int perf_sgemm_row(sqlite3_stmt *st, void *arg)
+{
+    const perf_sgemm_visit *v = arg;
+    store_perf_sgemm g = {
+        .library = col_text(st, 0),
+        .shape = col_text(st, 1),
+        .m = sqlite3_column_int(st, 2),
+        .n = sqlite3_column_int(st, 3),
+        .k = sqlite3_column_int(st, 4),
+        .trans_a = sqlite3_column_int(st, 5),
+        .trans_b = sqlite3_column_int(st, 6),
+        .ms = col_real(st, 7),
+        .gflops = col_real(st, 8),
+    };
+    return v->fn(v->ctx, &g);
+}
+
+int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT library, shape, m, n, k, trans_a, trans_b, ms, gflops FROM perf_sgemm"
+                     " WHERE measurement_id = ?1 ORDER BY rowid",
+                     e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = visit_rows(s, st, perf_sgemm_row, &(perf_sgemm_visit){fn, ctx}, e);
     sqlite3_finalize(st);
     return rc;
 }

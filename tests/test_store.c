@@ -370,7 +370,8 @@ static void test_migrate_from_v3(void **state)
     queue_ok(s, "run-v3", STORE_ABSENT);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, "DROP TABLE perf_steps; DROP TABLE perf_measurements; PRAGMA user_version = 3;");
+    raw_exec(db, "DROP TABLE perf_sgemm; DROP TABLE perf_steps; DROP TABLE perf_measurements;"
+                 " PRAGMA user_version = 3;");
     sqlite3_close(db);
     err_info e = {0};
     assert_int_equal(store_open_readonly(&s, f->db, &e), 0);
@@ -388,6 +389,77 @@ static void test_migrate_from_v3(void **state)
                                       " AND kernel_set = 'generic'",
                                NULL),
                      1);
+}
+
+/* A file of version 4: its measurements' peak was an SGEMM; opening it marks them so
+ * (peak_kind 'sgemm'), and adds the columns and the SGEMM table, which take a new measurement
+ * and read back. */
+static int see_kind(void *ctx, const store_perf_row *r)
+{
+    char *kinds = ctx;
+    const size_t used = strlen(kinds);
+    snprintf(kinds + used, 64 - used, "%s;", r->m.peak_kind ? r->m.peak_kind : "null");
+    return 0;
+}
+
+static int see_sgemm(void *ctx, const store_perf_sgemm *g)
+{
+    char *seen = ctx;
+    const size_t used = strlen(seen);
+    snprintf(seen + used, 128 - used, "%s %s %dx%dx%d %d%d %.1f;", g->library, g->shape, g->m, g->n, g->k,
+             g->trans_a, g->trans_b, g->ms);
+    return 0;
+}
+
+static void test_migrate_from_v4(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, "DROP TABLE perf_sgemm;"
+                 "ALTER TABLE perf_measurements DROP COLUMN peak_kind;"
+                 "ALTER TABLE perf_measurements DROP COLUMN peak_core_gflops;"
+                 "ALTER TABLE perf_measurements DROP COLUMN kernel_choice;"
+                 "ALTER TABLE perf_measurements DROP COLUMN reps;"
+                 "ALTER TABLE perf_measurements DROP COLUMN epoch_s_median;"
+                 "ALTER TABLE perf_measurements DROP COLUMN epoch_s_max;"
+                 "ALTER TABLE perf_measurements DROP COLUMN torch_epoch_s_median;"
+                 "ALTER TABLE perf_measurements DROP COLUMN torch_epoch_s_max;"
+                 "ALTER TABLE perf_measurements DROP COLUMN torch_setting;"
+                 "INSERT INTO perf_measurements(created_at, data, threads, iterations, batch, kernel_set,"
+                 " unfused, peak_gflops, epoch_s) VALUES('2024-01-01T00:00:00.000Z', 'synthetic', 2, 100,"
+                 " 100, 'auto', 0, 82.1, 3.0);"
+                 "PRAGMA user_version = 4;");
+    sqlite3_close(db);
+    s = open_ok(f->db);
+    assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
+    const store_perf_sgemm rows[2] = {
+        {.library = "bench avx512-6x64", .shape = "2000^3", .m = 2000, .n = 2000, .k = 2000, .ms = 40.0, .gflops = 400},
+        {.library = "blis-generic", .shape = "4320->100 dx", .m = 100, .n = 4320, .k = 100, .trans_b = 1, .ms = 2.5},
+    };
+    store_perf m = {.data = "synthetic", .threads = 2, .iterations = 1, .batch = 4, .kernel_set = "auto",
+                    .peak_kind = "fma-avx512", .peak_gflops = 536.0, .peak_core_gflops = 269.0, .reps = 3,
+                    .epoch_s = 1.0, .epoch_s_median = 1.1, .epoch_s_max = 1.3, .torch_epoch_s = 6.0,
+                    .torch_epoch_s_median = 7.0, .torch_epoch_s_max = 9.0, .torch_setting = "torch 1.13, 1 thread",
+                    .kernel_choice = "avx512: faster", .n_sgemm = 2, .sgemm = rows};
+    err_info e = {0};
+    int64_t id = 0;
+    assert_int_equal(store_perf_put(s, &id, &m, &e), 0);
+    char kinds[64] = "", seen[128] = "";
+    assert_int_equal(store_perfs(s, see_kind, kinds, &e), 0);
+    assert_string_equal(kinds, "sgemm;fma-avx512;");
+    assert_int_equal(store_perf_sgemms(s, id, see_sgemm, seen, &e), 0);
+    assert_string_equal(seen, "bench avx512-6x64 2000^3 2000x2000x2000 00 40.0;blis-generic 4320->100 dx "
+                              "100x4320x100 01 2.5;");
+    fix_perfs w = fix_perfs_read(s);
+    store_close(s);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.v[1].m.n_sgemm, 2);
+    assert_int_equal(w.v[1].m.reps, 3);
+    assert_true(w.v[1].m.peak_core_gflops == 269.0 && w.v[1].m.epoch_s_max == 1.3);
+    assert_true(w.v[1].m.torch_epoch_s_median == 7.0 && w.v[1].m.torch_epoch_s_max == 9.0);
+    assert_true(isnan(w.v[0].m.peak_core_gflops) && w.v[0].m.peak_gflops == 82.1);
 }
 
 static void test_newer_schema_rejected(void **state)
@@ -1119,6 +1191,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v4, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),
