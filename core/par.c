@@ -20,10 +20,12 @@ enum { PAR_MAX_THREADS = 256 };
 
 /* How long a thread without work stays awake before it sleeps on a futex: PAR_SPIN_PAUSE polls
  * with a pause instruction (a few microseconds: the gaps between the loops of one training
- * step), then PAR_SPIN_YIELD polls each after a sched_yield() (which runs any other thread
- * waiting for this core first), then sleep. A sleeping thread costs a futex wake-up, tens of
- * microseconds on a virtual machine, so the spin covers the short gaps only. */
-enum { PAR_SPIN_PAUSE = 4000, PAR_SPIN_YIELD = 64 };
+ * step), then PAR_SPIN_YIELD polls each after a sched_yield(), which hands the core to any
+ * other thread that wants it (so the spinning never holds a core another process needs;
+ * alone on its core a yield returns at once, about a microsecond), then sleep. A sleeping
+ * thread costs a futex wake-up, tens of microseconds on a virtual machine, so the yields
+ * cover the gap between two training steps as well. */
+enum { PAR_SPIN_PAUSE = 100, PAR_SPIN_YIELD = 200 };
 
 /* next's task index while a job is being set up: no task can be taken */
 #define PAR_CLOSED UINT32_MAX
