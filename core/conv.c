@@ -188,6 +188,7 @@ typedef struct conv_job {
     const int32_t *cargmax;
     const int32_t *xoff;
     bool relu, direct, pool2, wide;
+    bool dense;      /* conv_pool_back_task: the dense dW path */
 } conv_job;
 
 /* Images [*lo, *hi) of chunk ch: floor(ch*B/chunks) .. floor((ch+1)*B/chunks). */
@@ -448,32 +449,10 @@ static void conv_sparse_task(void *ctx, int task, int thread)
     }
 }
 
-/* Chunk `task` of the input gradient after a sparse dW: dx_b = col2im(W^T . dy_b) of each
- * image's dense conv output gradient (rebuilt in the chunk's slot from the argmax). */
-static void conv_pool_dx_task(void *ctx, int task, int thread)
-{
-    (void)thread;
-    const conv_job *j = ctx;
-    const conv_geom *g = j->g;
-    const pool_geom *pg = j->pg;
-    const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
-    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w;
-    const size_t osz = (size_t)pg->c * (size_t)pg->oh * (size_t)pg->ow;
-    float *slot = conv_slot(j->ws, g, j->batch, task);
-    const gemm_ctx one = {.threads = 1, .isa = j->isa};
-    int lo, hi;
-    conv_chunk(&lo, &hi, task, j->batch, j->chunks);
-    for (int bi = lo; bi < hi; bi++) {
-        float *col = j->ws + (size_t)bi * (size_t)ckk * (size_t)p;
-        pool_max_backward(slot, j->dy + (size_t)bi * osz, j->cargmax + (size_t)bi * osz, pg, 1);
-        gemm(&one, true, false, ckk, p, f, j->w, ckk, slot, p, false, col, p);
-        conv_col2im(j->dx + (size_t)bi * xsz, col, g);
-    }
-}
-
-/* Chunk `task` of the dense fused backward: each image's conv output gradient rebuilt in the
- * chunk's slot, then conv_backward_image into the chunk's partial sums. */
-static void conv_pool_dense_task(void *ctx, int task, int thread)
+/* Chunk `task` of the fused backward, image by image: the dense conv output gradient rebuilt in
+ * the chunk's slot from the argmax, then either (j->dense) conv_backward_image into the
+ * chunk's partial sums, or (after a sparse dW) only dx_b = col2im(W^T . dy_b). */
+static void conv_pool_back_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const conv_job *j = ctx;
@@ -486,13 +465,19 @@ static void conv_pool_dense_task(void *ctx, int task, int thread)
     float *part = j->ws + (size_t)j->batch * (size_t)ckk * (size_t)p; /* (chunks, F*C*K*K + F) */
     float *pw = part + (size_t)task * (wsz + (size_t)f), *pb = pw + wsz;
     float *slot = conv_slot(j->ws, g, j->batch, task);
+    const gemm_ctx one = {.threads = 1, .isa = j->isa};
     int lo, hi;
     conv_chunk(&lo, &hi, task, j->batch, j->chunks);
     for (int bi = lo; bi < hi; bi++) {
-        /* the conv output gradient of image bi: the pooled gradient routed to the argmax */
+        float *col = j->ws + (size_t)bi * (size_t)ckk * (size_t)p;
+        float *dxb = j->dx ? j->dx + (size_t)bi * xsz : NULL;
         pool_max_backward(slot, j->dy + (size_t)bi * osz, j->cargmax + (size_t)bi * osz, pg, 1);
-        conv_backward_image(j->isa, pw, pb, j->dx ? j->dx + (size_t)bi * xsz : NULL,
-                            j->ws + (size_t)bi * (size_t)ckk * (size_t)p, slot, j->w, g, bi == lo);
+        if (j->dense) {
+            conv_backward_image(j->isa, pw, pb, dxb, col, slot, j->w, g, bi == lo);
+        } else {
+            gemm(&one, true, false, ckk, p, f, j->w, ckk, slot, p, false, col, p);
+            conv_col2im(dxb, col, g);
+        }
     }
 }
 
@@ -507,7 +492,8 @@ void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, fl
                   .chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS, .ws = ws, .dx = dx, .dw = dw, .db = db,
                   .x = x, .w = w, .dy = dy, .cargmax = argmax};
     if (!conv_pool_sparse_dw(j.isa, g->k, g->pad)) {
-        par_run(ctx->team, j.chunks, conv_pool_dense_task, &j);
+        j.dense = true;
+        par_run(ctx->team, j.chunks, conv_pool_back_task, &j);
         par_run(ctx->team, CONV_REDUCE_PARTS, conv_reduce_task, &j);
         return;
     }
@@ -518,5 +504,5 @@ void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, fl
     j.xoff = xoff;
     par_run(ctx->team, (g->f + CONV_SPARSE_FILTERS - 1) / CONV_SPARSE_FILTERS, conv_sparse_task, &j);
     if (dx)
-        par_run(ctx->team, j.chunks, conv_pool_dx_task, &j);
+        par_run(ctx->team, j.chunks, conv_pool_back_task, &j);
 }

@@ -660,37 +660,28 @@ KERN_TARGET_AVX512 void kern_conv_pool_avx512(float *out, int32_t *argmax, float
 /* independent accumulators: 2 FMA pipes x a latency of up to 6 cycles, in the registers */
 enum { KERN_PEAK_AVX512 = 12, KERN_PEAK_AVX2 = 12, KERN_PEAK_SSE = 12 };
 
+/* The loop of kern_fma_peak for one vector type: N accumulators a[i] = a[i] * m + c, fused. */
+#define KERN_PEAK_LOOP(VEC, SET1, FMADD, ADD, N)                                                       \
+    VEC a[N];                                                                                          \
+    for (int i = 0; i < (N); i++)                                                                      \
+        a[i] = SET1(0.001f * (float)i);                                                                \
+    const VEC m = SET1(0.999f), c = SET1(1e-3f);                                                       \
+    for (long n = 0; n < iters; n++) {                                                                 \
+        _Pragma("GCC unroll 16") for (int i = 0; i < (N); i++) a[i] = FMADD(a[i], m, c);               \
+    }                                                                                                  \
+    VEC s = a[0];                                                                                      \
+    for (int i = 1; i < (N); i++)                                                                      \
+        s = ADD(s, a[i]);
+
 KERN_TARGET_AVX512 static float kern_peak512(long iters)
 {
-    __m512 a[KERN_PEAK_AVX512];
-    for (int i = 0; i < KERN_PEAK_AVX512; i++)
-        a[i] = _mm512_set1_ps(0.001f * (float)i);
-    const __m512 m = _mm512_set1_ps(0.999f), c = _mm512_set1_ps(1e-3f);
-    for (long n = 0; n < iters; n++) {
-#pragma GCC unroll 16
-        for (int i = 0; i < KERN_PEAK_AVX512; i++)
-            a[i] = _mm512_fmadd_ps(a[i], m, c);
-    }
-    __m512 s = a[0];
-    for (int i = 1; i < KERN_PEAK_AVX512; i++)
-        s = _mm512_add_ps(s, a[i]);
+    KERN_PEAK_LOOP(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, KERN_PEAK_AVX512)
     return _mm512_reduce_add_ps(s);
 }
 
 KERN_TARGET_AVX2 static float kern_peak256(long iters)
 {
-    __m256 a[KERN_PEAK_AVX2];
-    for (int i = 0; i < KERN_PEAK_AVX2; i++)
-        a[i] = _mm256_set1_ps(0.001f * (float)i);
-    const __m256 m = _mm256_set1_ps(0.999f), c = _mm256_set1_ps(1e-3f);
-    for (long n = 0; n < iters; n++) {
-#pragma GCC unroll 16
-        for (int i = 0; i < KERN_PEAK_AVX2; i++)
-            a[i] = _mm256_fmadd_ps(a[i], m, c);
-    }
-    __m256 s = a[0];
-    for (int i = 1; i < KERN_PEAK_AVX2; i++)
-        s = _mm256_add_ps(s, a[i]);
+    KERN_PEAK_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, KERN_PEAK_AVX2)
     float t[8];
     _mm256_storeu_ps(t, s);
     return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
@@ -742,20 +733,12 @@ void kern_conv_pool_avx512(float *out, int32_t *argmax, float *tmp, const float 
 
 /* The baseline set: SSE multiply then add on x86-64 (no FMA there), plain C elsewhere. */
 #if KERN_HAVE_AVX2
+/* SSE has no fused multiply-add: multiply, then add */
+static inline __m128 kern_mul_add_sse(__m128 a, __m128 m, __m128 c) { return _mm_add_ps(_mm_mul_ps(a, m), c); }
+
 static float kern_peak_sse(long iters)
 {
-    __m128 a[KERN_PEAK_SSE];
-    for (int i = 0; i < KERN_PEAK_SSE; i++)
-        a[i] = _mm_set1_ps(0.001f * (float)i);
-    const __m128 m = _mm_set1_ps(0.999f), c = _mm_set1_ps(1e-3f);
-    for (long n = 0; n < iters; n++) {
-#pragma GCC unroll 16
-        for (int i = 0; i < KERN_PEAK_SSE; i++)
-            a[i] = _mm_add_ps(_mm_mul_ps(a[i], m), c);
-    }
-    __m128 s = a[0];
-    for (int i = 1; i < KERN_PEAK_SSE; i++)
-        s = _mm_add_ps(s, a[i]);
+    KERN_PEAK_LOOP(__m128, _mm_set1_ps, kern_mul_add_sse, _mm_add_ps, KERN_PEAK_SSE)
     float t[4];
     _mm_storeu_ps(t, s);
     return t[0] + t[1] + t[2] + t[3];
