@@ -66,6 +66,7 @@ static void gemm_blis(bool trans_a, bool trans_b, int m, int n, int k, const flo
  * with tm = t / tasks_n, tn = t % tasks_n. */
 typedef struct gemm_job {
     bool trans_a, trans_b, accumulate;
+    bool skip;       /* gemm_skip: leave out the steps where a tile's rows of A are all zero */
     int m, n, k;
     const float *a, *b;
     float *c;
@@ -84,10 +85,11 @@ typedef struct gemm_job {
 /* C(mr x nr) (+)= A(mr x kc) . B(kc x nr) with nr <= NV*16: the lanes of B and C past nr are
  * neither read nor written (masks). A(i,p) = a[i*rsa + p*csa]; COLA means rsa == 1 (A stored
  * (k,m)), FULL means mr == MR (no clamped rows). load_c: the chains start at C, else at +0.
+ * kidx: NULL for every step p = 0 .. kc-1, else only the kc steps kidx[0 .. kc) (gemm_skip).
  * MR*NV accumulators, NV vectors of B and a broadcast: MR*NV + NV + 1 <= 32 registers. */
 GEMM_AVX512 GEMM_INLINE void gemm_tile512(float *c, size_t ldc, const float *a, size_t rsa, size_t csa,
-                                          const float *b, size_t ldb, int kc, int mr, int nr, bool load_c,
-                                          const int MR, const int NV, const bool cola, const bool full)
+                                          const float *b, size_t ldb, int kc, const int32_t *kidx, int mr, int nr,
+                                          bool load_c, const int MR, const int NV, const bool cola, const bool full)
 {
     __m512 acc[28];
     __mmask16 mk[4];
@@ -106,7 +108,8 @@ GEMM_AVX512 GEMM_INLINE void gemm_tile512(float *c, size_t ldc, const float *a, 
         for (int v = 0; v < NV; v++)
             acc[r * NV + v] = load_c && (full || r < mr) ? _mm512_maskz_loadu_ps(mk[v], c + (size_t)r * ldc + 16 * v)
                                                          : _mm512_setzero_ps();
-    for (int p = 0; p < kc; p++) {
+    for (int t = 0; t < kc; t++) {
+        const int p = kidx ? kidx[t] : t; /* the loop is unswitched: no test per step */
         const float *bp = b + (size_t)p * ldb;
         const float *ap = a + (size_t)p * (cola ? csa : 1);
         __m512 bv[4];
@@ -136,13 +139,14 @@ static const int gemm_mr512[5] = {0, 28, 14, 9, 6};
 
 /* gemm_tile512 with constant shape, cola and full, so that its accumulators live in registers */
 GEMM_AVX512 static void gemm_tile512_any(float *c, size_t ldc, const float *a, size_t rsa, size_t csa,
-                                         const float *b, size_t ldb, int kc, int mr, int nr, bool load_c, int nv,
-                                         bool cola)
+                                         const float *b, size_t ldb, int kc, const int32_t *kidx, int mr, int nr,
+                                         bool load_c, int nv, bool cola)
 {
     const bool full = mr == gemm_mr512[nv];
 #define GEMM_T512(NV, COLA, FULL)                                                                       \
     case (NV) * 4 + (COLA) * 2 + (FULL):                                                                \
-        gemm_tile512(c, ldc, a, rsa, csa, b, ldb, kc, mr, nr, load_c, gemm_mr512_##NV, NV, COLA, FULL); \
+        gemm_tile512(c, ldc, a, rsa, csa, b, ldb, kc, kidx, mr, nr, load_c, gemm_mr512_##NV, NV, COLA,  \
+                     FULL);                                                                             \
         break;
     enum { gemm_mr512_1 = 28, gemm_mr512_2 = 14, gemm_mr512_3 = 9, gemm_mr512_4 = 6 };
     switch (nv * 4 + (int)cola * 2 + (int)full) {
@@ -206,11 +210,47 @@ GEMM_AVX512 static void gemm_pack_bt512(float *pack, const float *b, size_t ldb,
         }
 }
 
+/* kidx[0 .. return) <- the steps p < kc, in increasing order, at which some of the mr rows of
+ * A (as gemm_tile512 reads it) is not zero: 16 steps at a time (A row-major), or the mr values
+ * of one step at a time (A stored (k,m): they are contiguous). */
+GEMM_AVX512 static int gemm_steps512(int32_t *kidx, const float *a, size_t rsa, size_t csa, int mr, int kc,
+                                     bool cola)
+{
+    const __m512 zero = _mm512_setzero_ps();
+    int nk = 0;
+    if (cola) {
+        /* mr <= 28: two vectors of rows at most */
+        const __mmask16 r0 = (__mmask16)(mr >= 16 ? 0xffffu : (1u << mr) - 1);
+        const __mmask16 r1 = (__mmask16)(mr > 16 ? (1u << (mr - 16)) - 1 : 0u);
+        for (int p = 0; p < kc; p++) {
+            const float *ap = a + (size_t)p * csa;
+            const __mmask16 nz = _mm512_mask_cmp_ps_mask(r0, _mm512_maskz_loadu_ps(r0, ap), zero, _CMP_NEQ_UQ) |
+                                 _mm512_mask_cmp_ps_mask(r1, _mm512_maskz_loadu_ps(r1, ap + 16), zero, _CMP_NEQ_UQ);
+            kidx[nk] = p;
+            nk += nz != 0;
+        }
+        return nk;
+    }
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (int p0 = 0; p0 < kc; p0 += 16) {
+        const __mmask16 in = (__mmask16)(kc - p0 >= 16 ? 0xffffu : (1u << (kc - p0)) - 1);
+        __mmask16 nz = 0;
+        for (int r = 0; r < mr; r++)
+            nz |= _mm512_mask_cmp_ps_mask(in, _mm512_maskz_loadu_ps(in, a + (size_t)r * rsa + (size_t)p0), zero,
+                                          _CMP_NEQ_UQ);
+        _mm512_storeu_si512(kidx + nk, _mm512_maskz_compress_epi32(nz, _mm512_add_epi32(lane, _mm512_set1_epi32(p0))));
+        nk += __builtin_popcount(nz);
+    }
+    return nk;
+}
+
 /* Rows [i0, i1) and columns [j0, j1) of C, every slice of k: panels of GEMM_NV512 vectors,
- * the last one of as many as the columns left need (each with its own tile height). */
+ * the last one of as many as the columns left need (each with its own tile height). With
+ * g->skip, each tile runs only the steps of its slice at which its rows of A are not all zero. */
 GEMM_AVX512 static void gemm_block512(const gemm_job *g, int i0, int i1, int j0, int j1)
 {
     float pack[GEMM_KC * GEMM_NR512] __attribute__((aligned(64)));
+    int32_t kidx[GEMM_KC + 16]; /* gemm_steps512 writes whole vectors */
     const size_t rsa = g->trans_a ? 1 : g->lda, csa = g->trans_a ? g->lda : 1;
     for (int pc = 0; pc < g->k; pc += GEMM_KC) {
         const int kc = g->k - pc < GEMM_KC ? g->k - pc : GEMM_KC;
@@ -227,9 +267,10 @@ GEMM_AVX512 static void gemm_block512(const gemm_job *g, int i0, int i1, int j0,
             }
             for (int i = i0; i < i1; i += mrt) {
                 const int mr = i1 - i < mrt ? i1 - i : mrt;
-                gemm_tile512_any(g->c + (size_t)i * g->ldc + (size_t)j, g->ldc,
-                                 g->a + (size_t)i * rsa + (size_t)pc * csa, rsa, csa, bp, ldbp, kc, mr, nr, load_c,
-                                 nv, g->trans_a);
+                const float *ap = g->a + (size_t)i * rsa + (size_t)pc * csa;
+                const int nk = g->skip ? gemm_steps512(kidx, ap, rsa, csa, mr, kc, g->trans_a) : kc;
+                gemm_tile512_any(g->c + (size_t)i * g->ldc + (size_t)j, g->ldc, ap, rsa, csa, bp, ldbp, nk,
+                                 g->skip ? kidx : NULL, mr, nr, load_c, nv, g->trans_a);
             }
             j += nr;
         }
@@ -434,8 +475,8 @@ static void gemm_plan(int *mb, int *nb, int m, int n, int mr, int nr, bool trans
     *nb = (panels + tn - 1) / tn * nr;
 }
 
-void gemm(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda,
-          const float *b, int ldb, bool accumulate, float *c, int ldc)
+static void gemm_run(const gemm_ctx *ctx, bool skip, bool trans_a, bool trans_b, int m, int n, int k, const float *a,
+                     int lda, const float *b, int ldb, bool accumulate, float *c, int ldc)
 {
     assert(ctx && m >= 0 && n >= 0 && k >= 0);
     if (m == 0 || n == 0)
@@ -450,9 +491,10 @@ void gemm(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, 
         gemm_blis(trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
         return;
     }
-    gemm_job g = {.trans_a = trans_a, .trans_b = trans_b, .accumulate = accumulate, .m = m, .n = n, .k = k,
-                  .a = a, .b = b, .c = c, .lda = (size_t)lda, .ldb = (size_t)ldb, .ldc = (size_t)ldc};
     const bool wide = isa == KERN_AVX512;
+    /* the AVX2 kernels compute every step: the same bits (gemm.h), only slower */
+    gemm_job g = {.trans_a = trans_a, .trans_b = trans_b, .accumulate = accumulate, .skip = skip && wide, .m = m,
+                  .n = n, .k = k, .a = a, .b = b, .c = c, .lda = (size_t)lda, .ldb = (size_t)ldb, .ldc = (size_t)ldc};
     const double macs = (double)m * (double)n * (double)k;
     gemm_plan(&g.mb, &g.nb, m, n, wide ? GEMM_MR512 : GEMM_MR256, wide ? GEMM_NR512 : GEMM_NR256, trans_b,
               par_threads(ctx->team), macs);
@@ -460,6 +502,18 @@ void gemm(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, 
     const int tasks = (m + g.mb - 1) / g.mb * g.tasks_n;
     gemm_task_ctx t = {&g, isa};
     par_run(macs < GEMM_PAR_MACS ? NULL : ctx->team, tasks, gemm_task, &t);
+}
+
+void gemm(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda,
+          const float *b, int ldb, bool accumulate, float *c, int ldc)
+{
+    gemm_run(ctx, false, trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+}
+
+void gemm_skip(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda,
+               const float *b, int ldb, bool accumulate, float *c, int ldc)
+{
+    gemm_run(ctx, true, trans_a, trans_b, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
 }
 
 void gemm_backend(char *out, size_t cap, kern_isa isa)

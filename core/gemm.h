@@ -40,6 +40,16 @@ typedef struct gemm_ctx {
 void gemm(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda,
           const float *b, int ldb, bool accumulate, float *c, int ldc);
 
+/* gemm() for an A with many zeros (a ReLU's output): a micro-tile of the AVX-512 kernels leaves
+ * out the steps p at which A(i,p) is zero (+0 or -0) in all of its rows. A left-out term is a
+ * product of a zero and a finite B, a signed zero, and adding a signed zero to a chain leaves
+ * it as it was unless the chain's value is -0 (RN: -0 + +0 = +0); a chain reaches -0 only from
+ * a start c0 = -0 (x + (-x) rounds to +0). So the result is bitwise gemm()'s whenever B is
+ * finite and no start value is -0; the caller guarantees both. Which steps a tile skips then
+ * does not matter, and the AVX2 kernels (which skip none) give the same bits. */
+void gemm_skip(const gemm_ctx *ctx, bool trans_a, bool trans_b, int m, int n, int k, const float *a, int lda,
+               const float *b, int ldb, bool accumulate, float *c, int ldc);
+
 /* out[0..cap) <- what computes the products of kernel set `isa` (resolved), for provenance:
  * "avx512-10x32" or "avx2-6x16" (the core's micro-kernel and its tile, rows x columns of C),
  * or for KERN_GENERIC "blis-" and the kernel set BLIS chose for this CPU ("blis-zen3"). */

@@ -1,8 +1,8 @@
 /* Tests of core/gemm: the own AVX-512 and AVX2 kernels against a scalar loop of fmaf in the
  * order gemm.h documents (bitwise), for every transpose combination, shapes that hit every tile
  * remainder (m, n not multiples of the tiles, k longer than a slice), accumulate on and off,
- * teams of 1 to 3 threads; the BLAS path against the same reference (to rounding); and the
- * backend names. The own-kernel cases are skipped on a CPU without them. */
+ * teams of 1 to 3 threads; gemm_skip on mostly-zero inputs (the same bits, steps really
+ * skipped); the BLAS path against the same reference (to rounding); and the backend names. The own-kernel cases are skipped on a CPU without them. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -107,6 +107,68 @@ static void test_avx2_bitwise(void **state)
     run_isa(KERN_AVX2);
 }
 
+/* gemm_skip == the reference bitwise on an A that is mostly zero (as a ReLU leaves it: zero
+ * rows, zero columns, scattered zeros, some -0) with starts that are never -0, for both
+ * layouts of A and every kernel set; with AVX-512 the skipped steps are really skipped: an
+ * infinity in B at a step where a whole tile of A is zero does not reach C (0 * inf would be
+ * NaN). */
+static void skip_case(kern_isa isa, int threads, bool ta, int m, int n, int k)
+{
+    const int lda = ta ? m : k, ldb = n, ldc = n;
+    gc_rand r = {(uint64_t)(m + 7 * n + 13 * k + ta)};
+    float *a = malloc(sizeof(float) * (size_t)(m * k)), *b = malloc(sizeof(float) * (size_t)(k * n));
+    float *c = malloc(sizeof(float) * (size_t)(m * n)), *want = malloc(sizeof(float) * (size_t)(m * n));
+    fill(a, (size_t)(m * k), &r);
+    fill(b, (size_t)(k * n), &r);
+    fill(c, (size_t)(m * n), &r);
+    for (int i = 0; i < m; i++)
+        for (int p = 0; p < k; p++) {
+            const double u = gc_uniform(&r);
+            float *v = ta ? &a[(size_t)p * (size_t)lda + (size_t)i] : &a[(size_t)i * (size_t)lda + (size_t)p];
+            if (u < 0.6 || p % 7 == 3 || i % 11 == 5) /* scattered, whole steps, whole rows */
+                *v = u < 0.05 ? -0.0f : 0.0f;
+        }
+    for (int i = 0; i < m * n; i++)
+        if (c[i] == 0.0f)
+            c[i] = 0.5f;
+    c[0] = 0.0f; /* +0 is a fine start */
+    memcpy(want, c, sizeof(float) * (size_t)(m * n));
+    par_team *team = NULL;
+    assert_int_equal(par_new(&team, threads, NULL), 0);
+    const gemm_ctx ctx = {.threads = threads, .isa = isa, .team = team};
+    gemm_skip(&ctx, ta, false, m, n, k, a, lda, b, ldb, true, c, ldc);
+    ref_gemm(ta, false, m, n, k, a, lda, b, ldb, true, want, ldc);
+    assert_memory_equal(c, want, sizeof(float) * (size_t)(m * n));
+    if (isa == KERN_AVX512) {
+        /* step 3 is zero in every row (p % 7 == 3): an infinity there is never multiplied */
+        for (int j = 0; j < n; j++)
+            b[(size_t)3 * (size_t)ldb + (size_t)j] = INFINITY;
+        gemm_skip(&ctx, ta, false, m, n, k, a, lda, b, ldb, false, c, ldc);
+        for (int i = 0; i < m * n; i++)
+            assert_true(isfinite(c[i]));
+        gemm(&ctx, ta, false, m, n, k, a, lda, b, ldb, false, c, ldc);
+        assert_true(isnan(c[0])); /* while gemm() does multiply it */
+    }
+    par_free(team);
+    free(a), free(b), free(c), free(want);
+}
+
+static void test_skip_zeros(void **state)
+{
+    (void)state;
+    const kern_isa isas[] = {KERN_AVX512, KERN_AVX2};
+    for (int s = 0; s < 2; s++) {
+        if (kern_resolve(isas[s]) != isas[s])
+            continue;
+        for (int ta = 0; ta < 2; ta++) {
+            skip_case(isas[s], 1, ta, 100, 100, 430);  /* the paper's forward, smaller k */
+            skip_case(isas[s], 2, ta, 433, 100, 100);  /* its weight gradient; m past the tiles */
+            skip_case(isas[s], 1, ta, 37, 17, 211);    /* 1-vector panels: 28-row tiles */
+            skip_case(isas[s], 3, ta, 20, 45, 390);    /* a 3-vector panel, k past a slice */
+        }
+    }
+}
+
 /* BLIS (one thread) agrees with the fma chains to rounding. */
 static void test_generic_close(void **state)
 {
@@ -158,6 +220,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_avx512_bitwise), cmocka_unit_test(test_avx2_bitwise),
+        cmocka_unit_test(test_skip_zeros),
         cmocka_unit_test(test_generic_close),  cmocka_unit_test(test_empty),
         cmocka_unit_test(test_backend_names),
     };
