@@ -22,9 +22,10 @@
  * conv_backward uses the rest of ws as scratch and destroys the cached blocks when dx != NULL.
  * Nothing is allocated here.
  *
- * Kernels: ctx->isa selects the direct AVX2 products (kern.h, fused bias, no packing) or the
- * BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes through the BLAS. The
- * fused conv+maxpool layers add AVX2-only paths (no im2col, sparse dW; see below). */
+ * Kernels: ctx->isa selects the direct AVX2 products (kern.h, fused bias, no packing; also
+ * under KERN_AVX512) or the BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes
+ * through gemm(). The fused conv+maxpool layers add AVX2 paths (no im2col, sparse dW) and an
+ * AVX-512 conv+pool kernel (see below); conv_kernel_name() says which runs. */
 #ifndef BENCH_CONV_H
 #define BENCH_CONV_H
 

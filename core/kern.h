@@ -3,12 +3,15 @@
  * The default build targets baseline x86-64 (no -march=native); the kernels here are compiled
  * for wider instruction sets through function target attributes and selected by kern_resolve()
  * from what the running CPU reports (__builtin_cpu_supports), so one binary runs everywhere and
- * uses AVX2+FMA where it exists. No state is cached: the choice is a pure function of the CPU
- * and of the kern_isa the caller asks for (gemm_ctx.isa), and callers record it for provenance.
+ * uses AVX-512 or AVX2+FMA where they exist. No state is cached: what a CPU can run is a pure
+ * function of the CPU and of the kern_isa the caller asks for (gemm_ctx.isa); which of those
+ * sets trains is the harness's choice (it times them), and callers record it for provenance.
  *
  * Numerics: a kernel set is deterministic (fixed operation order, independent of the thread
- * count), but two kernel sets differ in rounding (fused multiply-add, lane-wise partial sums),
- * so a result is bitwise repeatable for a given kern_isa, not across them.
+ * count). KERN_AVX512 and KERN_AVX2 compute the same operations in the same order (the
+ * AVX-512 kernels here reproduce the AVX2 ones' chains, and gemm.h's products are one fma
+ * chain per element in either), so they give the same bits; KERN_GENERIC rounds differently
+ * (a BLAS's order of additions, no fused multiply-add).
  *
  * The kernels are the two products of a convolution over its im2col matrix col (Q,P), with
  * Q = C*K*K taps and P = OH*OW output pixels (conv.h), written without packing for the small Q
@@ -45,7 +48,7 @@ bool kern_isa_from_name(kern_isa *out, const char *name);
 
 /* Forward product with bias, y(F,P) = b broadcast + W(F,Q) . col(Q,P):
  *   y(f,p) = fma(W(f,Q-1), col(Q-1,p), ... fma(W(f,0), col(0,p), b(f)))
- * one fused multiply-add chain per output, taps in increasing order. Requires KERN_AVX2. */
+ * one fused multiply-add chain per output, taps in increasing order. Requires kern_has_avx2(). */
 void kern_conv_fwd_avx2(float *y /*(F,P)*/, const float *w /*(F,Q)*/, const float *b /*(F)*/,
                         const float *col /*(Q,P)*/, int f, int q, int p);
 
@@ -53,7 +56,7 @@ void kern_conv_fwd_avx2(float *y /*(F,P)*/, const float *w /*(F,Q)*/, const floa
  * y(f, oy, ox) = the fma chain of kern_conv_fwd_avx2 with col(q, p) = x(c, oy + i, ox + j),
  * q = (c*K + i)*K + j, p = oy*OW + ox, so the result is bitwise that of im2col followed by
  * kern_conv_fwd_avx2. OH = H - K + 1, OW = W - K + 1. Reads x only inside (C,H,W).
- * Requires KERN_AVX2. */
+ * Requires kern_has_avx2(). */
 void kern_conv_fwd_direct_avx2(float *y /*(F,OH,OW)*/, const float *w /*(F,C,K,K)*/, const float *b /*(F)*/,
                                const float *x /*(C,H,W)*/, int f, int c, int h, int wd, int k);
 
@@ -61,7 +64,7 @@ void kern_conv_fwd_direct_avx2(float *y /*(F,OH,OW)*/, const float *w /*(F,C,K,K
  * in 8 lanes (lane l takes p = l mod 8 over the first 8*floor(P/8) pixels, by fused
  * multiply-add in increasing p), the lanes are added in the fixed tree
  * ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then the remaining pixels follow in order.
- * accumulate: add to dw; else overwrite it. Requires KERN_AVX2. */
+ * accumulate: add to dw; else overwrite it. Requires kern_has_avx2(). */
 void kern_conv_dw_avx2(float *dw /*(F,Q)*/, const float *dy /*(F,P)*/, const float *col /*(Q,P)*/,
                        int f, int q, int p, bool accumulate);
 
@@ -69,7 +72,7 @@ void kern_conv_dw_avx2(float *dw /*(F,Q)*/, const float *dy /*(F,P)*/, const flo
  * the rules of pool_max_forward (pool.h: argmax = iy*W + ix of the first maximum in window
  * order (0,0), (0,1), (1,0), (1,1), an element replacing the maximum only when strictly
  * greater) and act_relu_forward (y = v > 0 ? v : +0): bitwise the same outputs and argmax.
- * argmax may be NULL. Requires W >= 16 (two vectors of inputs per row) and KERN_AVX2. */
+ * argmax may be NULL. Requires W >= 16 (two vectors of inputs per row) and kern_has_avx2(). */
 void kern_maxpool2_avx2(float *y /*(H/2,W/2)*/, int32_t *argmax /*(H/2,W/2) or NULL*/, const float *x /*(H,W)*/,
                         int h, int w, bool relu);
 
@@ -96,7 +99,7 @@ typedef struct kern_pool_geom {
  * are those of the full chains unless x holds an infinity or NaN. A filter's result
  * depends on nothing else, in particular not on which range [f0, f1) it was computed in, so
  * threads may split the filters any way. Reads lanes past a patch row only inside x (masked
- * on the last image). Requires KERN_AVX2. */
+ * on the last image). Requires kern_has_avx2(). */
 void kern_conv_dw_sparse_avx2(float *dw /*(F,C,K,K) +=*/, const float *dout /*(B,F,O)*/,
                               const int32_t *argmax /*(B,F,O)*/, const int32_t *xoff /*(OH*OW)*/,
                               const float *x /*(B,C,H,W)*/, const kern_pool_geom *g, int f0, int f1);
