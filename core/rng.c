@@ -35,7 +35,8 @@ void rng_init(rng *r, uint64_t seed, uint64_t stream)
         r->s[i] = rng_splitmix_next(&sm);
 }
 
-uint64_t rng_next(rng *r)
+/* One step of xoshiro256**; inlined into rng_next and rng_fill. */
+static inline uint64_t rng_step(rng *r)
 {
     uint64_t *s = r->s;
     const uint64_t result = rng_rotl(s[1] * 5, 7) * 9;
@@ -47,6 +48,17 @@ uint64_t rng_next(rng *r)
     s[2] ^= t;
     s[3] = rng_rotl(s[3], 45);
     return result;
+}
+
+uint64_t rng_next(rng *r)
+{
+    return rng_step(r);
+}
+
+void rng_fill(rng *r, uint64_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = rng_step(r);
 }
 
 double rng_uniform(rng *r)

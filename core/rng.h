@@ -28,6 +28,7 @@
 #ifndef BENCH_RNG_H
 #define BENCH_RNG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct rng {
@@ -41,6 +42,8 @@ enum rng_stream {
     RNG_STREAM_SAMPLE = 2,  /* mini-batch sampling / epoch shuffles */
     RNG_STREAM_DROPOUT = 3, /* dropout masks and any other training-time noise */
     RNG_STREAM_AUGMENT = 4, /* data augmentation: the random translation of each training image */
+    RNG_STREAM_AFFINE = 5,  /* augmentation: rotation, scales and shear of each image (augment.h) */
+    RNG_STREAM_ELASTIC = 6, /* augmentation: the seeds of the elastic fields, and the fields */
 };
 
 /* Seed r from (seed, stream) as described above. Any seed is valid, 0 included. */
@@ -48,6 +51,9 @@ void rng_init(rng *r, uint64_t seed, uint64_t stream);
 
 /* Next 64-bit output of xoshiro256**. */
 uint64_t rng_next(rng *r);
+
+/* out (n) = the next n outputs of rng_next, in order (a loop without a call per output). */
+void rng_fill(rng *r, uint64_t *out, size_t n);
 
 /* Uniform double in [0, 1): the top 53 bits of one output times 2^-53. One output. */
 double rng_uniform(rng *r);

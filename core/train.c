@@ -102,6 +102,7 @@ train_config train_config_default(void)
         .schedule = LR_CONSTANT,
         .epochs = 20,
         .augment_shift = 0,
+        .augment = augment_config_default(),
         .seed = 1,
     };
 }
@@ -112,12 +113,11 @@ struct trainer {
     train_config cfg;
     optim *opt;
     rng sample_rng;   /* RNG_STREAM_SAMPLE */
-    rng augment_rng;  /* RNG_STREAM_AUGMENT */
+    augment *aug;     /* the training images' augmentation */
     int epochs_done;
     float *x;         /* (B,C,H,W) current batch */
     uint8_t *y;       /* (B) its labels */
     uint32_t *order;  /* (n) permutation for "shuffle"; (B) indices for "with-replacement" */
-    float *shift_tmp; /* (H*W) scratch of dataset_translate, when augmenting */
 };
 
 int trainer_new(trainer **out, net *n, const dataset *train, const train_config *cfg, bool init,
@@ -144,10 +144,6 @@ int trainer_new(trainer **out, net *n, const dataset *train, const train_config 
     if (cfg->schedule == LR_COSINE && cfg->epochs < 1)
         return err_set(e, ERR_INVALID, "a cosine schedule needs the run's epochs (>= 1), got %d",
                        cfg->epochs);
-    if (cfg->augment_shift < 0 || cfg->augment_shift >= nc->h || cfg->augment_shift >= nc->w)
-        return err_set(e, ERR_INVALID, "augmentation shift %d must be in 0..%d for %dx%d images",
-                       cfg->augment_shift, (nc->h < nc->w ? nc->h : nc->w) - 1, nc->h, nc->w);
-
     int rc = ERR_NOMEM;
     trainer *t = calloc(1, sizeof *t);
     if (!t)
@@ -164,12 +160,13 @@ int trainer_new(trainer **out, net *n, const dataset *train, const train_config 
     t->x = malloc((size_t)cfg->batch * img * sizeof(float));
     t->y = malloc((size_t)cfg->batch);
     t->order = malloc(n_order * sizeof(uint32_t));
-    if (cfg->augment_shift > 0)
-        t->shift_tmp = malloc((size_t)nc->h * (size_t)nc->w * sizeof(float));
-    if (!t->x || !t->y || !t->order || (cfg->augment_shift > 0 && !t->shift_tmp))
+    if (!t->x || !t->y || !t->order)
         goto nomem;
+    rc = augment_new(&t->aug, &cfg->augment, cfg->augment_shift, nc->c, nc->h, nc->w, cfg->batch,
+                     nc->gemm.team, cfg->seed, e);
+    if (rc)
+        goto fail;
     rng_init(&t->sample_rng, cfg->seed, RNG_STREAM_SAMPLE);
-    rng_init(&t->augment_rng, cfg->seed, RNG_STREAM_AUGMENT);
     if (init)
         net_init_params(n, cfg->seed);
     *out = t;
@@ -190,7 +187,7 @@ void trainer_free(trainer *t)
     free(t->x);
     free(t->y);
     free(t->order);
-    free(t->shift_tmp);
+    augment_free(t->aug);
     free(t);
 }
 
@@ -220,8 +217,6 @@ int trainer_train_epoch(trainer *t, train_stats *stats, train_progress_fn cb, vo
         return err_set(e, ERR_INVALID, "the cosine schedule spans %d epochs; epoch %d is past it",
                        t->cfg.epochs, epoch);
     const int64_t steps = (int64_t)t->cfg.epochs * iters; /* the schedule's length */
-    const size_t img = (size_t)nc->c * (size_t)nc->h * (size_t)nc->w;
-    const uint32_t shifts = 2u * (uint32_t)t->cfg.augment_shift + 1u;
 
     if (t->cfg.sampling == SAMPLING_SHUFFLE)
         rng_permute(&t->sample_rng, t->order, (uint32_t)t->train->n);
@@ -238,11 +233,7 @@ int trainer_train_epoch(trainer *t, train_stats *stats, train_progress_fn cb, vo
             idx = t->order;
         }
         dataset_gather(t->x, t->y, t->train, idx, 0, B);
-        for (int b = 0; b < B && t->cfg.augment_shift > 0; b++) {
-            const int dx = (int)rng_below(&t->augment_rng, shifts) - t->cfg.augment_shift;
-            const int dy = (int)rng_below(&t->augment_rng, shifts) - t->cfg.augment_shift;
-            dataset_translate(t->x + (size_t)b * img, nc->c, nc->h, nc->w, dx, dy, t->shift_tmp);
-        }
+        augment_batch(t->aug, t->x, B);
         if (t->cfg.schedule != LR_CONSTANT)
             optim_set_lr(t->opt, lr_schedule_at(t->cfg.schedule, t->cfg.optim.lr,
                                                 (int64_t)(epoch - 1) * iters + it, steps));

@@ -11,8 +11,11 @@
  *
  * Each iteration: forward in training mode, loss, backward, one optimizer step. Randomness comes
  * from the run's seed only: stream RNG_STREAM_INIT initialises the weights (net_init_params),
- * RNG_STREAM_SAMPLE draws the batches, RNG_STREAM_DROPOUT the dropout masks, RNG_STREAM_AUGMENT
- * the translations of augmentation (when augment_shift > 0). Before each step the optimizer gets
+ * RNG_STREAM_SAMPLE draws the batches, RNG_STREAM_DROPOUT the dropout masks, and the
+ * augmentation (augment.h) draws the translations (when augment_shift > 0) from
+ * RNG_STREAM_AUGMENT, the affine distortions from RNG_STREAM_AFFINE and the elastic fields from
+ * RNG_STREAM_ELASTIC, each only when it is on, right after the batch is gathered and only for
+ * training batches: evaluation never augments. Before each step the optimizer gets
  * the schedule's learning rate (lr_schedule_at; never touched under "constant"). The same
  * configuration, seed, data, build and thread count give bitwise identical results.
  *
@@ -24,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "augment.h"
 #include "dataset.h"
 #include "err.h"
 #include "metrics.h"
@@ -60,7 +64,10 @@ typedef struct train_config {
     int augment_shift;      /* 0 (the paper): none; s > 0: every training image of every batch is
                              * translated by (dx, dy) drawn uniformly from [-s, s]^2 on stream
                              * RNG_STREAM_AUGMENT (dx first, then dy, image by image), zero fill
-                             * (dataset_translate) */
+                             * (dataset_translate; with a distortion on, the translation of its
+                             * affine map instead, so that the image is interpolated once) */
+    augment_config augment; /* rotation, scaling, shear, elastic distortion of every training
+                             * image (augment.h); augment_config_default(): all off */
     uint64_t seed;
 } train_config;
 

@@ -1,5 +1,6 @@
 /* Tests of core/train: learning on a synthetic task, bitwise determinism, seeds, both sampling
- * protocols, divergence, interruption, and the paper's configuration end to end on MNIST. */
+ * protocols, the augmentation's distortions, divergence, interruption, and the paper's
+ * configuration end to end on MNIST. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,6 +53,15 @@ static const layer_spec small_specs[] = {
     {.kind = LAYER_AFFINE, .units = 3},
 };
 
+/* The paper's training configuration at the small net's batch of 20, with the given seed. */
+static train_config small_config(uint64_t seed)
+{
+    train_config tc = train_config_default();
+    tc.batch = 20;
+    tc.seed = seed;
+    return tc;
+}
+
 typedef struct run_result {
     float *params;
     size_t n_params;
@@ -83,9 +93,7 @@ static void train_small_cfg(run_result *out, const dataset *train, const dataset
 static void train_small(run_result *out, const dataset *train, const dataset *test,
                         uint64_t seed, sampling_kind sampling, int epochs)
 {
-    train_config tc = train_config_default();
-    tc.batch = 20;
-    tc.seed = seed;
+    train_config tc = small_config(seed);
     tc.sampling = sampling;
     train_small_cfg(out, train, test, &tc, epochs);
 }
@@ -169,9 +177,7 @@ static void test_augment_and_schedule(void **state)
     dataset train, test;
     make_synthetic(&train, 2000, 11);
     make_synthetic(&test, 500, 12);
-    train_config base = train_config_default();
-    base.batch = 20;
-    base.seed = 3;
+    train_config base = small_config(3);
     train_config aug = base, cos = base;
     aug.augment_shift = 1;
     cos.schedule = LR_COSINE;
@@ -215,6 +221,139 @@ static void test_augment_and_schedule(void **state)
     assert_int_equal(trainer_train_epoch(t, &st, NULL, NULL, &e), ERR_INVALID);
     assert_string_equal(e.msg, "the cosine schedule spans 1 epochs; epoch 2 is past it");
     trainer_free(t);
+    net_free(n);
+    dataset_release(&train);
+    dataset_release(&test);
+}
+
+/* The training loop as it was before the distortions existed (with-replacement sampling,
+ * constant rate), written out from its parts: sample on RNG_STREAM_SAMPLE, gather, translate
+ * each image by (dx, dy) = rng_below(2s+1) - s twice on RNG_STREAM_AUGMENT, forward, backward,
+ * optimizer step. The parameters after `epochs` epochs go to out. */
+static void train_reference(run_result *out, const dataset *train, const train_config *tc,
+                            int epochs)
+{
+    net_config nc = net_config_default();
+    nc.c = 1; nc.h = 8; nc.w = 8; nc.classes = 3; nc.max_batch = 20;
+    err_info e = {0};
+    net *n = NULL;
+    optim *o = NULL;
+    assert_int_equal(net_new(&n, &nc, small_specs, 8, &e), 0);
+    assert_int_equal(optim_new(&o, &tc->optim, net_param_count(n), &e), 0);
+    net_init_params(n, tc->seed);
+    rng sample, shift;
+    rng_init(&sample, tc->seed, RNG_STREAM_SAMPLE);
+    rng_init(&shift, tc->seed, RNG_STREAM_AUGMENT);
+    const int B = tc->batch, s = tc->augment_shift;
+    float x[20 * 64], tmp[64];
+    uint8_t y[20];
+    uint32_t idx[20];
+    for (int ep = 0; ep < epochs; ep++)
+        for (int it = 0; it < (int)(train->n / B); it++) {
+            for (int b = 0; b < B; b++)
+                idx[b] = rng_below(&sample, (uint32_t)train->n);
+            dataset_gather(x, y, train, idx, 0, B);
+            for (int b = 0; b < B && s > 0; b++) {
+                const int dx = (int)rng_below(&shift, 2u * (uint32_t)s + 1u) - s;
+                const int dy = (int)rng_below(&shift, 2u * (uint32_t)s + 1u) - s;
+                dataset_translate(x + b * 64, 1, 8, 8, dx, dy, tmp);
+            }
+            net_forward(n, x, y, B, true);
+            net_backward(n, y, B);
+            optim_step_par(o, net_params(n), net_grads(n), net_decay_mask(n), net_param_count(n), NULL);
+        }
+    out->n_params = net_param_count(n);
+    out->params = malloc(out->n_params * sizeof(float));
+    memcpy(out->params, net_params(n), out->n_params * sizeof(float));
+    optim_free(o);
+    net_free(n);
+}
+
+/* With every distortion off (the default augment_config), training is bitwise the loop above,
+ * with and without the shift: adding the distortions moved no draw and no bit of the paths that
+ * existed before them. And a distortion that is on changes the parameters (the comparison can
+ * fail). */
+static void test_distortions_off_are_the_old_path(void **state)
+{
+    (void)state;
+    dataset train, test;
+    make_synthetic(&train, 600, 21);
+    make_synthetic(&test, 100, 22);
+    for (int s = 0; s <= 1; s++) {
+        train_config tc = small_config(4);
+        tc.augment_shift = s;
+        assert_false(augment_config_distorts(&tc.augment));
+        run_result got, want;
+        train_small_cfg(&got, &train, &test, &tc, 2);
+        train_reference(&want, &train, &tc, 2);
+        assert_int_equal(got.n_params, want.n_params);
+        assert_memory_equal(got.params, want.params, got.n_params * sizeof(float));
+        free(got.params);
+        tc.augment.rotate_deg = 10.0f;
+        train_small_cfg(&got, &train, &test, &tc, 2);
+        assert_memory_not_equal(got.params, want.params, got.n_params * sizeof(float));
+        free(got.params);
+        free(want.params);
+    }
+    dataset_release(&train);
+    dataset_release(&test);
+}
+
+/* Training with every distortion on (and the shift): bitwise repeatable, other parameters than
+ * without them, the task still learnt; a bad value is refused by trainer_new; and evaluation
+ * does not augment: the trained net gives the same metrics through a trainer without any
+ * augmentation. */
+static void test_distortions_train(void **state)
+{
+    (void)state;
+    dataset train, test;
+    make_synthetic(&train, 2000, 23);
+    make_synthetic(&test, 500, 24);
+    train_config base = small_config(7);
+    train_config aug = base;
+    aug.augment_shift = 1;
+    aug.augment.rotate_deg = 8.0f;
+    aug.augment.scale = 0.1f;
+    aug.augment.shear = 0.1f;
+    aug.augment.elastic_alpha = 4.0f;
+    aug.augment.elastic_sigma = 2.0f;
+    run_result b, a1, a2;
+    train_small_cfg(&b, &train, &test, &base, 2);
+    train_small_cfg(&a1, &train, &test, &aug, 2);
+    train_small_cfg(&a2, &train, &test, &aug, 2);
+    assert_memory_equal(a1.params, a2.params, a1.n_params * sizeof(float));
+    assert_memory_equal(&a1.test, &a2.test, sizeof a1.test);
+    assert_memory_not_equal(b.params, a1.params, b.n_params * sizeof(float));
+    print_message("distorted training: test accuracy %.3f (undistorted %.3f)\n",
+                  a1.test.accuracy, b.test.accuracy);
+    assert_true(a1.test.accuracy > 0.85);
+    free(b.params);
+    free(a1.params);
+    free(a2.params);
+
+    net_config nc = net_config_default();
+    nc.c = 1; nc.h = 8; nc.w = 8; nc.classes = 3; nc.max_batch = 20;
+    err_info e = {0};
+    net *n = NULL;
+    trainer *t = NULL, *plain = NULL;
+    assert_int_equal(net_new(&n, &nc, small_specs, 8, &e), 0);
+    train_config bad = aug;
+    bad.augment.rotate_deg = 200.0f;
+    assert_int_equal(trainer_new(&t, n, &train, &bad, true, &e), ERR_INVALID);
+    assert_string_equal(e.msg, "augmentation rotate_deg 200 must be in [0, 180]");
+    assert_null(t);
+    assert_int_equal(trainer_new(&t, n, &train, &aug, true, &e), 0);
+    train_stats st;
+    assert_int_equal(trainer_train_epoch(t, &st, NULL, NULL, &e), 0);
+    assert_int_equal(trainer_new(&plain, n, &train, &base, false, &e), 0);
+    metrics m1, m2, m3;
+    assert_int_equal(trainer_evaluate(t, &m1, &test, 0, &e), 0);
+    assert_int_equal(trainer_evaluate(plain, &m2, &test, 0, &e), 0);
+    assert_int_equal(trainer_evaluate(t, &m3, &test, 0, &e), 0);
+    assert_memory_equal(&m1, &m2, sizeof m1);
+    assert_memory_equal(&m1, &m3, sizeof m1);
+    trainer_free(t);
+    trainer_free(plain);
     net_free(n);
     dataset_release(&train);
     dataset_release(&test);
@@ -383,6 +522,8 @@ int main(void)
         cmocka_unit_test(test_shuffle_protocol),
         cmocka_unit_test(test_lr_schedule),
         cmocka_unit_test(test_augment_and_schedule),
+        cmocka_unit_test(test_distortions_off_are_the_old_path),
+        cmocka_unit_test(test_distortions_train),
         cmocka_unit_test(test_divergence_is_reported),
         cmocka_unit_test(test_interrupt_and_bad_config),
         cmocka_unit_test(test_paper_one_epoch_mnist),
