@@ -133,16 +133,19 @@ static void conv_col2im(float *dx /*(C,H,W)*/, const float *dcol /*(C*K*K, OH*OW
 }
 
 /* One image's forward product into y_b(F,P) from its im2col block col_b(Q,P): the direct AVX2
- * kernel with the bias fused in, or (KERN_GENERIC) the bias broadcast then one BLAS GEMM. */
+ * kernel with the bias fused in, or the bias broadcast then one gemm() (KERN_GENERIC: BLIS). */
 static void conv_product(kern_isa isa, float *yb /*(F,P)*/, const float *col /*(Q,P)*/,
                          const float *w /*(F,Q)*/, const float *b /*(F)*/, const conv_geom *g)
 {
     const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
-    if (kern_has_avx2(isa)) {
+    if (kern_has_avx2(isa) && p >= 16) {
         kern_conv_fwd_avx2(yb, w, b, col, f, ckk, p);
         return;
     }
-    /* y_b(F, P) = bias broadcast along rows, then += W(F, C*K*K) . col_b(C*K*K, P) */
+    /* y_b(F, P) = bias broadcast along rows, then += W(F, C*K*K) . col_b(C*K*K, P). With the
+     * own kernels that is kern_conv_fwd_avx2's chain exactly (both gemm.h and kern.h: the fma
+     * chain over the taps from the bias), so the few pixels it would do one by one (P < 16,
+     * LeNet-5's 120 filters of one pixel) go through gemm's micro-kernels with the same bits. */
     for (int fi = 0; fi < f; fi++)
         for (int i = 0; i < p; i++)
             yb[(size_t)fi * (size_t)p + (size_t)i] = b[fi];

@@ -428,6 +428,8 @@ static void test_fused_conv_pool_bitwise(void **state)
     for (int s = 0; s < 2; s++) {
         fused_case(sets[s], true, 5, 2, 9, 3, 3, 1);   /* 9x9 pad 1 -> 9x9, pool floors to 4x4 */
         fused_case(sets[s], false, 3, 1, 10, 4, 3, 0); /* 8x8 -> 4x4 */
+        fused_case(sets[s], true, 4, 2, 5, 6, 3, 0);   /* 3x3 -> 1x1: the unfused product (P = 9
+                                                        * < 16) goes through gemm, the same chain */
         fused_case(sets[s], true, 17, 1, 28, 30, 5, 0); /* the paper: 24x24 -> 12x12, 17 > 16 chunks */
     }
 }
