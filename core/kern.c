@@ -587,18 +587,41 @@ KERN_TARGET_AVX512 static void kern_wfwd_any512(float *y, size_t ys, const float
 #undef KERN_WF
 }
 
+/* The 2x2 windows of up to 16 pooled outputs whose four candidates are e00 (row 0, even
+ * column), e01 (row 0, odd), e10 and e11 (row 1): the rules of kern_maxpool2_avx2 (window order
+ * (0,0), (0,1), (1,0), (1,1), strictly greater replaces; ReLU after), stored under mout to out
+ * and, with argmax, the index i00 + {0, 1, OW, OW + 1} of each winner (i00: of its (0,0)). */
+KERN_TARGET_AVX512 KERN_INLINE void kern_pool4_512(float *out, int32_t *argmax, __m512 e00, __m512 e01, __m512 e10,
+                                                   __m512 e11, __mmask16 mout, __m512i i00, int ow, bool relu)
+{
+    __m512 best = e00;
+    const __mmask16 g1 = _mm512_cmp_ps_mask(e01, best, _CMP_GT_OQ);
+    best = _mm512_mask_blend_ps(g1, best, e01);
+    const __mmask16 g2 = _mm512_cmp_ps_mask(e10, best, _CMP_GT_OQ);
+    best = _mm512_mask_blend_ps(g2, best, e10);
+    const __mmask16 g3 = _mm512_cmp_ps_mask(e11, best, _CMP_GT_OQ);
+    best = _mm512_mask_blend_ps(g3, best, e11);
+    if (relu)
+        best = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_GT_OQ), best);
+    _mm512_mask_storeu_ps(out, mout, best);
+    if (argmax) {
+        __m512i bi = i00;
+        bi = _mm512_mask_add_epi32(bi, g1, i00, _mm512_set1_epi32(1));
+        bi = _mm512_mask_add_epi32(bi, g2, i00, _mm512_set1_epi32(ow));
+        bi = _mm512_mask_add_epi32(bi, g3, i00, _mm512_set1_epi32(ow + 1));
+        _mm512_mask_storeu_epi32(argmax, mout, bi);
+    }
+}
+
 /* 2x2 stride-2 max-pool (+ ReLU) of one wide conv plane y (OH rows of stride W, OW valid
- * columns) into out (OH/2, OW/2) with argmax iy*OW + ix: the rules of kern_maxpool2_avx2
- * (window order (0,0), (0,1), (1,0), (1,1), strictly greater replaces), 16 outputs at a time;
- * even and odd columns are split by a two-source permutation. */
+ * columns) into out (OH/2, OW/2) with argmax iy*OW + ix, 16 outputs at a time; even and odd
+ * columns are split by a two-source permutation. */
 KERN_TARGET_AVX512 static void kern_pool2_wide512(float *out, int32_t *argmax, const float *y, int oh, int ow,
                                                   int wd, bool relu)
 {
     const int ph = oh / 2, pw = ow / 2;
     const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i io = _mm512_add_epi32(ie, _mm512_set1_epi32(1));
-    const __m512i lane2 = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    const __m512 zero = _mm512_setzero_ps();
     for (int py = 0; py < ph; py++) {
         const float *r0 = y + (size_t)(2 * py) * (size_t)wd, *r1 = r0 + wd;
         for (int cb = 0; cb < pw; cb += 16) {
@@ -608,28 +631,96 @@ KERN_TARGET_AVX512 static void kern_pool2_wide512(float *out, int32_t *argmax, c
             const __mmask16 mout = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1);
             const __m512 a0 = _mm512_maskz_loadu_ps(mlo, r0 + 2 * cb), a1 = _mm512_maskz_loadu_ps(mhi, r0 + 2 * cb + 16);
             const __m512 b0 = _mm512_maskz_loadu_ps(mlo, r1 + 2 * cb), b1 = _mm512_maskz_loadu_ps(mhi, r1 + 2 * cb + 16);
-            const __m512 e00 = _mm512_permutex2var_ps(a0, ie, a1), e01 = _mm512_permutex2var_ps(a0, io, a1);
-            const __m512 e10 = _mm512_permutex2var_ps(b0, ie, b1), e11 = _mm512_permutex2var_ps(b0, io, b1);
-            __m512 best = e00;
-            const __mmask16 g1 = _mm512_cmp_ps_mask(e01, best, _CMP_GT_OQ);
-            best = _mm512_mask_blend_ps(g1, best, e01);
-            const __mmask16 g2 = _mm512_cmp_ps_mask(e10, best, _CMP_GT_OQ);
-            best = _mm512_mask_blend_ps(g2, best, e10);
-            const __mmask16 g3 = _mm512_cmp_ps_mask(e11, best, _CMP_GT_OQ);
-            best = _mm512_mask_blend_ps(g3, best, e11);
-            if (relu)
-                best = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(best, zero, _CMP_GT_OQ), best);
-            _mm512_mask_storeu_ps(out + (size_t)py * (size_t)pw + (size_t)cb, mout, best);
-            if (argmax) {
-                const __m512i i00 = _mm512_add_epi32(_mm512_set1_epi32(2 * py * ow + 2 * cb), lane2);
-                __m512i bi = i00;
-                bi = _mm512_mask_add_epi32(bi, g1, i00, _mm512_set1_epi32(1));
-                bi = _mm512_mask_add_epi32(bi, g2, i00, _mm512_set1_epi32(ow));
-                bi = _mm512_mask_add_epi32(bi, g3, i00, _mm512_set1_epi32(ow + 1));
-                _mm512_mask_storeu_epi32(argmax + (size_t)py * (size_t)pw + (size_t)cb, mout, bi);
-            }
+            kern_pool4_512(out + (size_t)py * (size_t)pw + (size_t)cb,
+                           argmax ? argmax + (size_t)py * (size_t)pw + (size_t)cb : NULL,
+                           _mm512_permutex2var_ps(a0, ie, a1), _mm512_permutex2var_ps(a0, io, a1),
+                           _mm512_permutex2var_ps(b0, ie, b1), _mm512_permutex2var_ps(b0, io, b1), mout,
+                           _mm512_add_epi32(_mm512_set1_epi32(2 * py * ow + 2 * cb), ie), ow, relu);
         }
     }
+}
+
+/* Row-pair tile, for OW in {16, 24, 32}: NF <= 6 filters x conv rows 2py and 2py+1 (2*OW
+ * outputs = NV vectors, lane q of the pair at row q / OW, column q % OW; for OW = 24 the middle
+ * vector holds the end of the first row and the start of the second, loaded as two halves),
+ * accumulated as kern_conv_fwd_direct_avx2 does each output, then pooled in registers into
+ * pooled row py (no conv output is stored). */
+KERN_TARGET_AVX512 KERN_INLINE void kern_rows2_tile512(float *out, int32_t *argmax, size_t pp, const float *w,
+                                                       const float *b, const float *x, int py, int c, int h, int wd,
+                                                       int k, bool relu, const int NF, const int NV)
+{
+    const int ow = 8 * NV; /* 2*OW = 16*NV */
+    __m512 acc[6][4];
+    const int q = c * k * k;
+#pragma GCC unroll 6
+    for (int f = 0; f < NF; f++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[f][v] = _mm512_set1_ps(b[f]);
+    for (int ci = 0; ci < c; ci++)
+        for (int i = 0; i < k; i++) {
+            /* rows 2py + i and 2py + 1 + i of channel ci */
+            const float *r0 = x + ((size_t)ci * (size_t)h + (size_t)(2 * py + i)) * (size_t)wd, *r1 = r0 + wd;
+            const int t0 = (ci * k + i) * k;
+            for (int j = 0; j < k; j++) {
+                __m512 xv[4];
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++) {
+                    const int q0 = 16 * v; /* first lane's position in the pair */
+                    if (q0 + 16 <= ow)
+                        xv[v] = _mm512_loadu_ps(r0 + q0 + j);
+                    else if (q0 >= ow)
+                        xv[v] = _mm512_loadu_ps(r1 + (q0 - ow) + j);
+                    else /* the first row's last 8 columns, then the second row's first 8 */
+                        xv[v] = _mm512_castpd_ps(_mm512_insertf64x4(
+                            _mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(r0 + q0 + j))),
+                            _mm256_castps_pd(_mm256_loadu_ps(r1 + j)), 1));
+                }
+#pragma GCC unroll 6
+                for (int f = 0; f < NF; f++) {
+                    const __m512 wv = _mm512_set1_ps(w[(size_t)f * (size_t)q + (size_t)(t0 + j)]);
+#pragma GCC unroll 4
+                    for (int v = 0; v < NV; v++)
+                        acc[f][v] = _mm512_fmadd_ps(wv, xv[v], acc[f][v]);
+                }
+            }
+        }
+    /* pooled column u takes row r's columns 2u, 2u+1 at pair positions r*OW + 2u (+1): from the
+     * two vectors starting at row r's first lane */
+    const __m512i two = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int v1 = ow / 16, s1 = ow % 16; /* row 1 starts in vector v1 at lane s1 */
+    const __m512i ie0 = two, io0 = _mm512_add_epi32(two, _mm512_set1_epi32(1));
+    const __m512i ie1 = _mm512_add_epi32(two, _mm512_set1_epi32(s1)), io1 = _mm512_add_epi32(ie1, _mm512_set1_epi32(1));
+    const __mmask16 mout = (__mmask16)((1u << (ow / 2)) - 1);
+    const __m512i i00 = _mm512_add_epi32(_mm512_set1_epi32(2 * py * ow), two);
+#pragma GCC unroll 6
+    for (int f = 0; f < NF; f++) {
+        const __m512 r0a = acc[f][0], r0b = acc[f][NV > 1 ? 1 : 0];
+        const __m512 r1a = acc[f][v1 < NV ? v1 : NV - 1], r1b = acc[f][v1 + 1 < NV ? v1 + 1 : NV - 1];
+        kern_pool4_512(out + (size_t)f * pp + (size_t)py * (size_t)(ow / 2),
+                       argmax ? argmax + (size_t)f * pp + (size_t)py * (size_t)(ow / 2) : NULL,
+                       _mm512_permutex2var_ps(r0a, ie0, r0b), _mm512_permutex2var_ps(r0a, io0, r0b),
+                       _mm512_permutex2var_ps(r1a, ie1, r1b), _mm512_permutex2var_ps(r1a, io1, r1b), mout, i00, ow,
+                       relu);
+    }
+}
+
+/* kern_rows2_tile512 with constant NF and NV */
+KERN_TARGET_AVX512 static void kern_rows2_any512(float *out, int32_t *argmax, size_t pp, const float *w,
+                                                 const float *b, const float *x, int py, int c, int h, int wd, int k,
+                                                 bool relu, int nf, int nv)
+{
+#define KERN_R2(NF, NV)                                                                                 \
+    case (NF) * 8 + (NV):                                                                               \
+        kern_rows2_tile512(out, argmax, pp, w, b, x, py, c, h, wd, k, relu, NF, NV);                    \
+        break;
+    switch (nf * 8 + nv) {
+        KERN_R2(6, 4) KERN_R2(6, 3) KERN_R2(6, 2) KERN_R2(5, 4) KERN_R2(5, 3) KERN_R2(5, 2) KERN_R2(4, 4)
+        KERN_R2(4, 3) KERN_R2(4, 2) KERN_R2(3, 4) KERN_R2(3, 3) KERN_R2(3, 2) KERN_R2(2, 4) KERN_R2(2, 3)
+        KERN_R2(2, 2) KERN_R2(1, 4) KERN_R2(1, 3) KERN_R2(1, 2)
+    default: assert(!"unreachable tile shape");
+    }
+#undef KERN_R2
 }
 
 KERN_TARGET_AVX512 void kern_conv_pool_avx512(float *out, int32_t *argmax, float *tmp, const float *w,
@@ -641,6 +732,16 @@ KERN_TARGET_AVX512 void kern_conv_pool_avx512(float *out, int32_t *argmax, float
     const int oh = h - k + 1, ow = wd - k + 1, q = c * k * k;
     const int len = (oh - 1) * wd + ow; /* wide positions up to the last output */
     const size_t ys = (size_t)oh * (size_t)wd, pp = (size_t)(oh / 2) * (size_t)(ow / 2);
+    if (ow == 16 || ow == 24 || ow == 32) {
+        /* two conv rows a tile, pooled in registers: no junk columns, no conv output stored */
+        for (int f0 = 0; f0 < f; f0 += KERN_WIDE_FILTERS) {
+            const int nf = f - f0 < KERN_WIDE_FILTERS ? f - f0 : KERN_WIDE_FILTERS;
+            for (int py = 0; py < oh / 2; py++)
+                kern_rows2_any512(out + (size_t)f0 * pp, argmax ? argmax + (size_t)f0 * pp : NULL, pp,
+                                  w + (size_t)f0 * (size_t)q, b + f0, x, py, c, h, wd, k, relu, nf, ow / 8);
+        }
+        return;
+    }
     for (int f0 = 0; f0 < f; f0 += KERN_WIDE_FILTERS) {
         const int nf = f - f0 < KERN_WIDE_FILTERS ? f - f0 : KERN_WIDE_FILTERS;
         const float *wf = w + (size_t)f0 * (size_t)q, *bf = b + f0;

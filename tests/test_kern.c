@@ -160,7 +160,8 @@ static void test_maxpool2_bitwise(void **state)
 
 /* The AVX-512 convolution fused with its 2x2 max-pool (+ ReLU) against the scalar fma chain of
  * kern.h (conv) then pool_max_forward (+ act_relu_forward): bitwise in values and argmax.
- * Shapes cover W < 16, odd OW and OH (floor), more than 16 pooled columns (two and three
+ * Shapes cover both of its paths (row pairs pooled in registers for OW = 16, 24, 32; wide
+ * planes otherwise), W < 16, odd OW and OH (floor), more than 16 pooled columns (two and three
  * column blocks), several channels, F not a multiple of the 6-filter tile, OH = 1 (no pooled
  * row); values once continuous, once on a grid of halves (exact sums: ties, zeros, and -0 from
  * a filter whose bias is -0). */
@@ -170,8 +171,10 @@ static void test_conv_pool_avx512_bitwise(void **state)
     if (!have_avx512())
         skip();
     /* f, c, h, w, k */
-    const int shapes[][5] = {{30, 1, 28, 28, 5}, {7, 3, 10, 12, 5}, {1, 2, 9, 9, 5},  {5, 1, 6, 33, 5},
-                             {13, 2, 7, 42, 3},  {2, 1, 3, 3, 3},   {8, 1, 40, 70, 5}, {6, 4, 11, 20, 1}};
+    const int shapes[][5] = {{30, 1, 28, 28, 5}, {7, 3, 10, 12, 5}, {1, 2, 9, 9, 5},   {5, 1, 6, 33, 5},
+                             {13, 2, 7, 42, 3},  {2, 1, 3, 3, 3},   {8, 1, 40, 70, 5},  {6, 4, 11, 20, 1},
+                             /* the row-pair tiles: OW = 16, 24 with OH odd, 32; K = 3, C = 3 */
+                             {4, 2, 20, 20, 5},  {3, 1, 27, 28, 5}, {7, 1, 36, 36, 5},  {2, 3, 18, 18, 3}};
     gc_rand r = {18};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int grid = 0; grid < 2; grid++) {
