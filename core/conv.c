@@ -350,7 +350,7 @@ const char *conv_kernel_name(kern_isa isa, int k, int stride, int pad, bool fuse
     if (!kern_has_avx2(isa))
         return "im2col-blas";
     if (fused && conv_pool_fwd_wide(isa, k, stride, pad, pk, ps))
-        return "wide-avx512";
+        return "direct-avx512";
     if (fused && conv_pool_fwd_direct(isa, k, stride, pad))
         return "direct-avx2";
     return "im2col-avx2";

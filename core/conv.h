@@ -98,7 +98,7 @@ bool conv_pool_sparse_dw(kern_isa isa, int k, int pad);
 
 /* The forward kernel of a convolution (kernel k, stride, pad) under kernel set `isa` (as
  * resolved), for provenance; fused: it is fused with the max-pool (window pk, stride ps) after
- * it (conv_pool_forward). "wide-avx512" (kern_conv_pool_avx512: AVX-512, stride 1, no padding,
+ * it (conv_pool_forward). "direct-avx512" (kern_conv_pool_avx512: AVX-512, stride 1, no padding,
  * k <= 8, a 2x2 stride-2 pool), "direct-avx2" (kern_conv_fwd_direct_avx2 then the pool: the
  * same without AVX-512 or with another pool), "im2col-avx2" (im2col and kern_conv_fwd_avx2) or
  * "im2col-blas" (KERN_GENERIC). */

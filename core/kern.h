@@ -122,10 +122,12 @@ enum { KERN_WIDE_FILTERS = 6 };
 /* Convolution (stride 1, no padding) of one image fused with a 2x2 stride-2 max-pool and
  * optionally ReLU: out(f, py, px) and argmax are those of kern_conv_fwd_direct_avx2 followed
  * by kern_maxpool2_avx2, bitwise (the same fma chain per conv output, the same pooling rules),
- * for any W (no W >= 16 requirement). The conv output is computed KERN_WIDE_FILTERS planes at
- * a time into tmp, KERN_WIDE_FILTERS * OH * W floats, as "wide" rows of the input's width W
- * (each tap one contiguous load; the W - OW junk columns of a row are never pooled), and
- * pooled from there while in L1. argmax may be NULL. Requires KERN_AVX512. */
+ * for any W (no W >= 16 requirement). KERN_WIDE_FILTERS filters at a time: for OW = 16, 24
+ * or 32 (the paper's 24) a tile holds two conv rows (2*OW outputs, whole vectors) and pools
+ * them in registers, tmp unused; otherwise the conv output goes to tmp, KERN_WIDE_FILTERS * OH
+ * * W floats, as "wide" rows of the input's width W (each tap one contiguous load; the W - OW
+ * junk columns of a row are never pooled), pooled from there while in L1. argmax may be NULL.
+ * Requires KERN_AVX512. */
 void kern_conv_pool_avx512(float *out /*(F,OH/2,OW/2)*/, int32_t *argmax /*(F,OH/2,OW/2) or NULL*/,
                            float *tmp /*(KERN_WIDE_FILTERS,OH,W)*/, const float *w /*(F,C,K,K)*/,
                            const float *b /*(F)*/, const float *x /*(C,H,W)*/, int f, int c, int h, int wd, int k,

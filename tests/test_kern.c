@@ -520,7 +520,7 @@ static void test_net_fused_threads_kernels(void **state)
     }
     /* provenance strings */
     assert_non_null(strstr(net_kernels(base), "fused:conv+relu+maxpool"));
-    const char *want = have_avx512() ? "conv:wide-avx512 gemm:avx512-6x64"
+    const char *want = have_avx512() ? "conv:direct-avx512 gemm:avx512-6x64"
                        : have_avx2() ? "conv:direct-avx2 gemm:avx2-6x16"
                                      : "conv:im2col-blas gemm:blis-";
     assert_non_null(strstr(net_kernels(base), want));
