@@ -223,7 +223,7 @@ int cmd_perf(int argc, char **argv)
     nc.c = o->c, nc.h = o->h, nc.w = o->w, nc.classes = o->classes;
     if (perf_peak_measure(&peak, o->threads, &e) ||
         perf_sgemm_measure(&sg, &nc, specs, n_specs, o->batch, o->threads, (int)c.peak_size, &e) ||
-        perf_measure(&r, o, stdout, &e))
+        perf_measure(&r, o, stdout, &e) || perf_peak_again(&peak, &e))
         goto fail;
     perf_print(stdout, o, &peak, &sg, &r);
     load_ba[1] = perf_load(load);

@@ -131,6 +131,17 @@ int perf_peak_measure(perf_peak *out, int threads, err_info *e)
     return out->gflops > 0.0 ? 0 : (e && e->code ? e->code : ERR_INVALID);
 }
 
+int perf_peak_again(perf_peak *p, err_info *e)
+{
+    perf_peak q;
+    int rc = perf_peak_measure(&q, p->threads, e);
+    if (rc)
+        return rc;
+    p->core_gflops = q.core_gflops > p->core_gflops ? q.core_gflops : p->core_gflops;
+    p->gflops = q.gflops > p->gflops ? q.gflops : p->gflops;
+    return 0;
+}
+
 /* The peak's name as recorded: "fma-avx512", "fma-avx2", "sse". */
 static const char *perf_peak_kind(kern_isa isa)
 {
@@ -737,7 +748,9 @@ done:
 void perf_print(FILE *f, const perf_options *o, const perf_peak *peak, const perf_sgemm *sg, const perf_result *r)
 {
     const int nt = o->threads;
-    fprintf(f, "physical peak (%s loop, kern_fma_peak): %.1f GFLOP/s on 1 thread, %.1f GFLOP/s on %d thread%s\n",
+    fprintf(f,
+            "physical peak (%s loop, kern_fma_peak, best before and after): %.1f GFLOP/s on 1 thread, %.1f "
+            "GFLOP/s on %d thread%s\n",
             perf_peak_kind(peak->isa), peak->core_gflops, peak->gflops, nt, nt > 1 ? "s" : "");
     fprintf(f, "kernels: %s\n", r->kernels);
     fprintf(f, "kernel choice: %s\n", r->choice.why);

@@ -56,6 +56,11 @@ typedef struct perf_peak {
  * best of 3 runs of about 0.1 s. ERR_INVALID when a thread cannot be started. */
 int perf_peak_measure(perf_peak *out, int threads, err_info *e);
 
+/* Measure again and keep the better of each figure in *p: a peak measured in a moment when
+ * another process held a core says nothing of the machine, so bench perf takes it before and
+ * after the rest and keeps the best. */
+int perf_peak_again(perf_peak *p, err_info *e);
+
 /* ---- the SGEMM of each library ---- */
 
 typedef struct perf_shape {
