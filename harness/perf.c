@@ -150,6 +150,19 @@ static const char *perf_peak_kind(kern_isa isa)
 
 /* ---- the SGEMM of each library ---- */
 
+/* RTLD_DEEPBIND makes a loaded BLAS call its own functions rather than the linked BLIS's of the
+ * same name; AddressSanitizer refuses it, and without it the libraries still time apart. */
+#if defined(__SANITIZE_ADDRESS__)
+#define PERF_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PERF_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL)
+#endif
+#endif
+#ifndef PERF_DLOPEN_FLAGS
+#define PERF_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND)
+#endif
+
 /* cblas_sgemm, as OpenBLAS and BLIS both export it */
 typedef void (*perf_cblas_sgemm_fn)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha,
                                     const float *a, int lda, const float *b, int ldb, float beta, float *c,
@@ -163,7 +176,7 @@ enum { PERF_CBLAS_ROW_MAJOR = 101, PERF_CBLAS_NO_TRANS = 111, PERF_CBLAS_TRANS =
 static bool perf_blas_open(perf_cblas_sgemm_fn *fn, char *name, size_t n_name, char *note, size_t n_note,
                            const char *file, bool openblas, int threads)
 {
-    void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    void *dl = dlopen(file, PERF_DLOPEN_FLAGS);
     if (!dl) {
         snprintf(note, n_note, "not installed (%s)", file);
         return false;
