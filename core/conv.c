@@ -427,8 +427,9 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
     par_run(ctx->team, j.chunks, conv_pool_forward_task, &j);
 }
 
-/* filters per task of the sparse weight gradient (each task reads the whole input once) */
-enum { CONV_SPARSE_FILTERS = 4 };
+/* filters per task of the sparse weight gradient (each task reads the whole input once): the
+ * paper's 30 filters make 10 tasks, 5 for each of two threads */
+enum { CONV_SPARSE_FILTERS = 3 };
 
 /* The sparse parameter gradients of conv_pool_backward for the filters of task `task`: dW from
  * the argmax and the input (kern.h), and db(f) = sum over images in order, in double, of each
