@@ -57,9 +57,12 @@ static void conv_valid_range(int *lo, int *hi, int off, int n, int stride, int o
 }
 
 /* Sum of a[0..n) in double with 8 interleaved partial sums combined in a fixed order: as
- * deterministic as one running sum, but without its serial add latency (and vectorizable). */
-static double conv_sum(const float *a, size_t n)
+ * deterministic as one running sum, but without its serial add latency; kern_sum8_avx2 is the
+ * same sum (the same partials, the same tree) in vector registers. */
+static double conv_sum(kern_isa isa, const float *a, size_t n)
 {
+    if (kern_has_avx2(isa))
+        return kern_sum8_avx2(a, n);
     double acc[8] = {0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -165,7 +168,7 @@ static void conv_backward_image(kern_isa isa, float *pw /*(F,Q)*/, float *pb /*(
     const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
     const gemm_ctx one = {.threads = 1, .isa = isa};
     for (int fi = 0; fi < f; fi++) {
-        const float s = (float)conv_sum(dyb + (size_t)fi * (size_t)p, (size_t)p);
+        const float s = (float)conv_sum(isa, dyb + (size_t)fi * (size_t)p, (size_t)p);
         pb[fi] = first ? s : pb[fi] + s;
     }
     if (kern_has_avx2(isa))
@@ -448,7 +451,7 @@ static void conv_sparse_task(void *ctx, int task, int thread)
     for (int fi = f0; fi < f1; fi++) {
         double acc = 0.0;
         for (int bi = 0; bi < kg.batch; bi++)
-            acc += conv_sum(j->dy + (size_t)bi * osz + (size_t)fi * o, o);
+            acc += conv_sum(j->isa, j->dy + (size_t)bi * osz + (size_t)fi * o, o);
         j->db[fi] += (float)acc;
     }
 }

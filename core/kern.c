@@ -516,6 +516,22 @@ KERN_TARGET_AVX2 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, con
     }
 }
 
+KERN_TARGET_AVX2 double kern_sum8_avx2(const float *a, size_t n)
+{
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd(); /* partials 0..3, 4..7 */
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm_loadu_ps(a + i)));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)));
+    }
+    double s[8];
+    _mm256_storeu_pd(s, lo);
+    _mm256_storeu_pd(s + 4, hi);
+    for (; i < n; i++)
+        s[i % 8] += a[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 /* ---- AVX-512: the convolution fused with its 2x2 max-pool ---- */
 
 #define KERN_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
@@ -820,6 +836,13 @@ void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argma
 {
     (void)dw, (void)dout, (void)argmax, (void)xoff, (void)x, (void)g, (void)f0, (void)f1;
     assert(!"kern_conv_dw_sparse_avx2 called in a build without AVX2 kernels");
+}
+
+double kern_sum8_avx2(const float *a, size_t n)
+{
+    (void)a, (void)n;
+    assert(!"kern_sum8_avx2 called in a build without AVX2 kernels");
+    return 0.0;
 }
 
 void kern_conv_pool_avx512(float *out, int32_t *argmax, float *tmp, const float *w, const float *b, const float *x,

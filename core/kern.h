@@ -23,6 +23,7 @@
 #define BENCH_KERN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum kern_isa {
@@ -103,6 +104,11 @@ typedef struct kern_pool_geom {
 void kern_conv_dw_sparse_avx2(float *dw /*(F,C,K,K) +=*/, const float *dout /*(B,F,O)*/,
                               const int32_t *argmax /*(B,F,O)*/, const int32_t *xoff /*(OH*OW)*/,
                               const float *x /*(B,C,H,W)*/, const kern_pool_geom *g, int f0, int f1);
+
+/* Sum of a[0..n) in double in 8 partial sums (partial l takes the a[i] with i mod 8 == l, in
+ * increasing i), combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)): the partial
+ * sums are two 4-lane double vectors. Requires kern_has_avx2(). */
+double kern_sum8_avx2(const float *a, size_t n);
 
 /* ---- the machine's physical peak ----
  * kern_fma_peak() runs `iters` rounds of independent vector multiply-adds in registers, for

@@ -237,6 +237,27 @@ static void test_conv_pool_avx512_bitwise(void **state)
         }
 }
 
+/* kern_sum8_avx2 == the scalar sum of kern.h's order, bitwise, for lengths around multiples of
+ * 8 (the tail goes to the partial of its index) and values of very different sizes. */
+static void test_sum8_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    gc_rand r = {19};
+    float a[300];
+    for (int i = 0; i < 300; i++)
+        a[i] = (float)((gc_uniform(&r) - 0.5) * (i % 3 == 0 ? 1e6 : i % 3 == 1 ? 1.0 : 1e-6));
+    for (size_t n = 0; n <= 300; n += n < 20 ? 1 : 37) {
+        double s[8] = {0};
+        for (size_t i = 0; i < n; i++)
+            s[i % 8] += a[i];
+        const double want = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+        const double got = kern_sum8_avx2(a, n);
+        assert_memory_equal(&got, &want, sizeof got);
+    }
+}
+
 /* The reference follows kern.h's order: 8 lanes by fma in increasing p, the lane tree, the
  * tail. Also checks accumulate adds to (and only to) the previous value. */
 static void test_dw_bitwise(void **state)
@@ -578,6 +599,7 @@ int main(void)
         cmocka_unit_test(test_dw_bitwise),
         cmocka_unit_test(test_dw_sparse_bitwise),
         cmocka_unit_test(test_fused_conv_pool_bitwise),
+        cmocka_unit_test(test_sum8_bitwise),
         cmocka_unit_test(test_conv_pool_avx512_bitwise),
         cmocka_unit_test(test_net_fused_threads_kernels),
         cmocka_unit_test(test_relu_pool_group),
