@@ -62,8 +62,9 @@ static void gemm_blis(bool trans_a, bool trans_b, int m, int n, int k, const flo
 
 /* ---- the own kernels ---- */
 
-/* One product as the tasks see it. Task t owns rows [tm*mb, ..) and columns [tn*nb, ..) of C
- * with tm = t / tasks_n, tn = t % tasks_n. */
+/* One product as the tasks see it: C cut into tasks_m x tasks_n tasks, the micro-tile rows
+ * (of mr) and panels (of nr) spread as evenly as they go; task t is row part t / tasks_n and
+ * column part t % tasks_n. */
 typedef struct gemm_job {
     bool trans_a, trans_b, accumulate;
     bool skip;       /* gemm_skip: leave out the steps where a tile's rows of A are all zero */
@@ -71,7 +72,8 @@ typedef struct gemm_job {
     const float *a, *b;
     float *c;
     size_t lda, ldb, ldc;
-    int mb, nb, tasks_n;
+    int mr, nr;      /* the split's units: whole micro-tiles */
+    int tasks_m, tasks_n;
 } gemm_job;
 
 #if GEMM_HAVE_X86
@@ -436,43 +438,43 @@ static void gemm_task(void *ctx, int task, int thread)
     const gemm_task_ctx *t = ctx;
     const gemm_job *g = t->job;
     const int tm = task / g->tasks_n, tn = task % g->tasks_n;
-    const int i0 = tm * g->mb, j0 = tn * g->nb;
-    const int i1 = g->m - i0 < g->mb ? g->m : i0 + g->mb, j1 = g->n - j0 < g->nb ? g->n : j0 + g->nb;
+    size_t i0, i1, j0, j1;
+    par_split(&i0, &i1, (size_t)g->m, tm, g->tasks_m, (size_t)g->mr);
+    par_split(&j0, &j1, (size_t)g->n, tn, g->tasks_n, (size_t)g->nr);
 #if GEMM_HAVE_X86
     if (t->isa == KERN_AVX512)
-        gemm_block512(g, i0, i1, j0, j1);
+        gemm_block512(g, (int)i0, (int)i1, (int)j0, (int)j1);
     else
-        gemm_block256(g, i0, i1, j0, j1);
+        gemm_block256(g, (int)i0, (int)i1, (int)j0, (int)j1);
 #else
     (void)i1, (void)j1;
     assert(!"own gemm kernels called in a build without them");
 #endif
 }
 
-/* How the product is cut into tasks for `threads` threads: *mb rows by *nb columns each (whole
- * micro-tiles). About 4 tasks per thread, so that a thread that is descheduled leaves little
- * for the others to wait on. Splitting m makes every task read all of B; splitting n makes
- * every task read all of A and, with trans_b, pack its own panels of B only: so n first when B
- * is packed, m first otherwise. */
-static void gemm_plan(int *mb, int *nb, int m, int n, int mr, int nr, bool trans_b, int threads, double macs)
+/* How the product is cut into tasks for `threads` threads: *tm row parts by *tn column parts
+ * (of whole micro-tiles, spread evenly by gemm_task), twice as many as threads: few enough
+ * that a task keeps its operands in cache (splitting m makes every task read all of B,
+ * splitting n all of A), enough that a thread that is descheduled leaves the others at most
+ * half its share to wait on. n first when B is packed (trans_b: each task then packs its own
+ * panels only), m first otherwise. (On the shared 2-core machine this was written on, 1, 2
+ * and 4 tasks a thread could not be told apart in the noise; the even spread matters: whole
+ * tiles rounded up gave the paper's forward tasks of 18, 18, ..., 10 rows.) */
+static void gemm_plan(int *tm, int *tn, int m, int n, int mr, int nr, bool trans_b, int threads, double macs)
 {
-    *mb = m;
-    *nb = n;
+    *tm = *tn = 1;
     if (threads <= 1 || macs < GEMM_PAR_MACS)
         return;
-    const int want = 4 * threads, tiles = (m + mr - 1) / mr, panels = (n + nr - 1) / nr;
-    int tm, tn;
+    const int want = 2 * threads, tiles = (m + mr - 1) / mr, panels = (n + nr - 1) / nr;
     if (trans_b) {
-        tn = panels < want ? panels : want;
-        tm = want / tn < tiles ? want / tn : tiles;
+        *tn = panels < want ? panels : want;
+        *tm = want / *tn < tiles ? want / *tn : tiles;
     } else {
-        tm = tiles < want ? tiles : want;
-        tn = want / tm < panels ? want / tm : panels;
+        *tm = tiles < want ? tiles : want;
+        *tn = want / *tm < panels ? want / *tm : panels;
     }
-    tm = tm < 1 ? 1 : tm;
-    tn = tn < 1 ? 1 : tn;
-    *mb = (tiles + tm - 1) / tm * mr;
-    *nb = (panels + tn - 1) / tn * nr;
+    *tm = *tm < 1 ? 1 : *tm;
+    *tn = *tn < 1 ? 1 : *tn;
 }
 
 static void gemm_run(const gemm_ctx *ctx, bool skip, bool trans_a, bool trans_b, int m, int n, int k, const float *a,
@@ -496,10 +498,10 @@ static void gemm_run(const gemm_ctx *ctx, bool skip, bool trans_a, bool trans_b,
     gemm_job g = {.trans_a = trans_a, .trans_b = trans_b, .accumulate = accumulate, .skip = skip && wide, .m = m,
                   .n = n, .k = k, .a = a, .b = b, .c = c, .lda = (size_t)lda, .ldb = (size_t)ldb, .ldc = (size_t)ldc};
     const double macs = (double)m * (double)n * (double)k;
-    gemm_plan(&g.mb, &g.nb, m, n, wide ? GEMM_MR512 : GEMM_MR256, wide ? GEMM_NR512 : GEMM_NR256, trans_b,
-              par_threads(ctx->team), macs);
-    g.tasks_n = (n + g.nb - 1) / g.nb;
-    const int tasks = (m + g.mb - 1) / g.mb * g.tasks_n;
+    g.mr = wide ? GEMM_MR512 : GEMM_MR256;
+    g.nr = wide ? GEMM_NR512 : GEMM_NR256;
+    gemm_plan(&g.tasks_m, &g.tasks_n, m, n, g.mr, g.nr, trans_b, par_threads(ctx->team), macs);
+    const int tasks = g.tasks_m * g.tasks_n;
     gemm_task_ctx t = {&g, isa};
     par_run(macs < GEMM_PAR_MACS ? NULL : ctx->team, tasks, gemm_task, &t);
 }
