@@ -16,6 +16,7 @@ enum {
     ERR_DIVERGED = -5, /* training produced a non-finite loss */
     ERR_CHECKSUM = -6, /* data does not match its expected checksum */
     ERR_INTERRUPTED = -7, /* stopped on request (signal, callback) */
+    ERR_CONFLICT = -8, /* the record belongs to another writer now (a run taken over) */
 };
 
 #define ERR_MSG_MAX 512

@@ -1,9 +1,14 @@
-/* Helpers shared by the bench commands: one-line error reporting in a single format. */
+/* Helpers shared by the bench commands: one-line error reporting in a single format, and the
+ * one strict parser of numeric option values that every command uses. */
 #include "cmd.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 void cmd_error(const char *fmt, ...)
 {
@@ -40,4 +45,92 @@ int cmd_bad_option(const char *cmd, char **argv)
     if (optopt && arg[0] == '-' && arg[1] != '-')
         return cmd_usage_error(cmd, "unknown option or missing argument '-%c'", optopt);
     return cmd_usage_error(cmd, "unknown option or missing argument '%s'", arg);
+}
+
+/* ---- numbers ----
+ * strtol and strtod alone accept too much for an option value: leading blanks, a '+', hex
+ * ("0x10"), "inf" and "nan", and values that do not fit (sscanf's %d even wraps them
+ * silently: 99999999999 became 1215752191). These take exactly a decimal number that fits. */
+
+bool cmd_strict_long(long *out, const char *text)
+{
+    const char *p = text[0] == '-' ? text + 1 : text;
+    if (*p < '0' || *p > '9')
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (errno || *end)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool cmd_strict_double(double *out, const char *text, const char **rest)
+{
+    const char *p = text[0] == '-' ? text + 1 : text;
+    if (!((*p >= '0' && *p <= '9') || (*p == '.' && p[1] >= '0' && p[1] <= '9')))
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    /* a digit first rules out inf and nan; hex needs an 'x' right after the first digit */
+    if (errno || end == text || !isfinite(v) || p[1] == 'x' || p[1] == 'X')
+        return false;
+    if (!rest && *end)
+        return false;
+    if (rest)
+        *rest = end;
+    *out = v;
+    return true;
+}
+
+int cmd_parse_long(long *out, const char *cmd, const char *opt, const char *text, long lo, long hi)
+{
+    long v;
+    if (!cmd_strict_long(&v, text) || v < lo || v > hi)
+        return cmd_usage_error(cmd, "--%s: '%s' is not a whole number in [%ld, %ld]", opt, text,
+                               lo, hi);
+    *out = v;
+    return CMD_OK;
+}
+
+int cmd_parse_int(int *out, const char *cmd, const char *opt, const char *text, int lo, int hi)
+{
+    long v = 0;
+    int rc = cmd_parse_long(&v, cmd, opt, text, lo, hi);
+    if (rc == CMD_OK)
+        *out = (int)v;
+    return rc;
+}
+
+int cmd_parse_double(double *out, const char *cmd, const char *opt, const char *text, double lo,
+                     bool lo_inclusive)
+{
+    double v;
+    if (!cmd_strict_double(&v, text, NULL) || v < lo || (!lo_inclusive && v == lo))
+        return cmd_usage_error(cmd, "--%s: '%s' is not a finite number %s %g", opt, text,
+                               lo_inclusive ? ">=" : ">", lo);
+    *out = v;
+    return CMD_OK;
+}
+
+int cmd_parse_shard(int *index, int *count, const char *cmd, const char *opt, const char *text)
+{
+    const char *slash = strchr(text, '/');
+    char num[32];
+    long i = 0, n = 0;
+    bool ok = slash && (size_t)(slash - text) < sizeof num;
+    if (ok) {
+        memcpy(num, text, (size_t)(slash - text));
+        num[slash - text] = '\0';
+        ok = cmd_strict_long(&i, num) && cmd_strict_long(&n, slash + 1) && n >= 1 &&
+             n <= CMD_SHARDS_MAX && i >= 1 && i <= n;
+    }
+    if (!ok)
+        return cmd_usage_error(cmd, "--%s: '%s' is not I/N with 1 <= I <= N <= %d", opt, text,
+                               CMD_SHARDS_MAX);
+    *index = (int)i;
+    *count = (int)n;
+    return CMD_OK;
 }

@@ -9,6 +9,8 @@
  *   CMD_OK 0       success
  *   CMD_FAIL 1     the command ran and failed (missing data, bad file, failed check...)
  *   CMD_USAGE 2    the command line itself is wrong (unknown option, missing argument)
+ *   CMD_UNFINISHED 3  bench run stopped with runs of its shard not finished (a signal, or runs
+ *                  that another process is executing); running it again resumes them
  *
  * Errors are printed as a single line `bench: <message>` on stderr through cmd_error /
  * cmd_fail / cmd_usage_error; a command never calls exit().
@@ -17,16 +19,19 @@
  *   1. declare `int cmd_foo(int argc, char **argv);` below, with a one-line comment;
  *   2. define it in harness/cmd_foo.c (picked up by harness/CMakeLists.txt's glob; re-run cmake),
  *      starting from cmd_data.c: a static const struct option table, a usage text printed by
- *      --help, the getopt_long loop, then the work through the library modules;
+ *      --help, the getopt_long loop (numbers through cmd_parse_long & co. below, never
+ *      strtol or sscanf of its own), then the work through the library modules;
  *   3. add a row {"foo", cmd_foo, "one-line help"} to the commands[] table in harness/main.c;
  *   4. test it by running the built binary in tests/test_cli.c (BENCH_BINARY), and list it in
  *      README.md's Usage section. */
 #ifndef BENCH_CMD_H
 #define BENCH_CMD_H
 
+#include <stdbool.h>
+
 #include "err.h"
 
-enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2 };
+enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2, CMD_UNFINISHED = 3 };
 
 /* bench data status|fetch [NAME] [--data-dir DIR]: where the data sets are, fetch and verify. */
 int cmd_data(int argc, char **argv);
@@ -37,16 +42,16 @@ int cmd_train(int argc, char **argv);
 /* bench run FILE.toml [options]: run an experiment's sweep into the results database. */
 int cmd_run(int argc, char **argv);
 
-/* bench ls [--db PATH] [--experiment NAME]: experiments and their runs with status. */
+/* bench ls [--db PATH] [--experiment NAME] [--format F]: experiments and runs with status. */
 int cmd_ls(int argc, char **argv);
 
-/* bench show RUN [--db PATH]: one run's configuration, provenance and epochs. */
+/* bench show RUN [--db PATH] [--format F]: one run's configuration, provenance and epochs. */
 int cmd_show(int argc, char **argv);
 
 /* bench report [options]: runs aggregated over seeds, comparisons, the paper's claims. */
 int cmd_report(int argc, char **argv);
 
-/* bench check [options]: the CI gate on the current revision's runs (exit 0 or 1). */
+/* bench check [options]: the CI gate on the current revision's runs (exit 0 or 1); --format. */
 int cmd_check(int argc, char **argv);
 
 /* bench history [options]: accuracy and training time per git revision; --perf: speed. */
@@ -58,6 +63,12 @@ int cmd_plot(int argc, char **argv);
 /* bench perf [--threads N] [--iters N] [--batch N] [--data] [--torch] [--db PATH | --no-store]:
  * speed of the core, recorded in the results database. */
 int cmd_perf(int argc, char **argv);
+
+/* bench merge A.db B.db ... --into X.db: results databases into one, by run key. */
+int cmd_merge(int argc, char **argv);
+
+/* bench slurm submit|status: a sweep as a Slurm job array, and where it stands. */
+int cmd_slurm(int argc, char **argv);
 
 /* --- helpers shared by the commands (harness/cmd.c) --- */
 
@@ -81,5 +92,29 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...)
 /* Report the option getopt_long rejected (it returned '?' or ':' with opterr = 0) as a usage
  * error of cmd and return CMD_USAGE. argv and the current optind/optopt identify the option. */
 int cmd_bad_option(const char *cmd, char **argv);
+
+/* The strict number syntax of option values: decimal only, an optional leading '-', no blanks,
+ * '+', hex, "inf" or "nan", and a value that fits (no silent wrap-around). cmd_strict_long
+ * wants the whole text; cmd_strict_double stops where the number ends and sets *rest there
+ * (for a unit suffix such as "20m" or "99%"), or with rest NULL wants the whole text.
+ * Both return false, leaving *out alone, when text is not such a number. */
+bool cmd_strict_long(long *out, const char *text);
+bool cmd_strict_double(double *out, const char *text, const char **rest);
+
+/* Option value parsers for command cmd's option --opt: *out <- text when it is a number in
+ * range, else a usage error naming the option, the text and the valid range, e.g.
+ * "bench: run: --jobs: '0' is not a whole number in [1, 256]". Return CMD_OK or CMD_USAGE:
+ * `if ((rc = cmd_parse_int(&o.jobs, "run", "jobs", optarg, 1, 256))) return rc;`.
+ * cmd_parse_double takes a finite number >= lo (lo_inclusive) or > lo. */
+int cmd_parse_long(long *out, const char *cmd, const char *opt, const char *text, long lo,
+                   long hi);
+int cmd_parse_int(int *out, const char *cmd, const char *opt, const char *text, int lo, int hi);
+int cmd_parse_double(double *out, const char *cmd, const char *opt, const char *text, double lo,
+                     bool lo_inclusive);
+
+/* --shard I/N: *index <- I, *count <- N with 1 <= I <= N <= CMD_SHARDS_MAX (1-based, as
+ * typed). A usage error otherwise. */
+#define CMD_SHARDS_MAX 1000000
+int cmd_parse_shard(int *index, int *count, const char *cmd, const char *opt, const char *text);
 
 #endif

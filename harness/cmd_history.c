@@ -1,23 +1,23 @@
-/* bench history: test accuracy and training time of an experiment per git revision, with a
- * mark where they moved beyond the noise across seeds (report_history); with --perf, the
- * speed `bench perf` measured per git revision instead (report_perf_history). */
+/* bench history: test accuracy and training time of an experiment's configurations per git
+ * revision, with a mark where they moved beyond the noise across seeds (history_load); with
+ * --perf, the speed `bench perf` measured per git revision instead (history_perf_load). */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "report.h"
+#include "history.h"
 #include "store.h"
 
 static const char history_usage[] =
     "usage: bench history [--experiment NAME | --perf] [--format FORMAT] [--db PATH]\n"
     "\n"
-    "One row per git revision that produced completed runs of the experiment, oldest first\n"
-    "(by its first run's start): date, revision, n runs, test accuracy mean ± sd, training\n"
-    "time per run, and a mark where accuracy or time moved by more than twice the pooled sd\n"
-    "of the runs (the rule is printed under the table). Runs of every configuration of the\n"
-    "experiment are pooled: use it on single-configuration experiments such as ci or paper.\n"
+    "Per configuration of the experiment (runs equal but for the seed), one row per build\n"
+    "(git revision) that produced completed runs of it, oldest first (by its first run's\n"
+    "start): date, revision, n runs, test accuracy mean ± sd, training time per run, and a\n"
+    "mark where accuracy or time moved by more than twice the pooled sd of the runs (the rule\n"
+    "is printed under the table). Configurations are never pooled.\n"
     "\n"
     "With --perf, the speed `bench perf` recorded instead: one section per thread count (and\n"
     "batch, data, kernel options), one row per git revision (-dirty: uncommitted changes),\n"
@@ -64,16 +64,41 @@ static int collect_name(void *ctx, const store_experiment_row *x)
 }
 
 /* The --perf history of the database db, open in s. */
-static int history_perf(store *s, const char *db, report_format fmt, err_info *e)
+static int history_perf(store *s, const char *db, table_format fmt, err_info *e)
 {
-    report_perf_setup *v = NULL;
+    history_perf_setup *v = NULL;
     int n = 0;
-    int rc = report_perf_history(&v, &n, s, e);
+    int rc = history_perf_load(&v, &n, s, e);
     if (!rc && n == 0)
         rc = err_set(e, ERR_INVALID, "no perf measurements in '%s' yet (bench perf adds some)", db);
     if (!rc)
-        rc = report_perf_history_render(stdout, v, n, fmt, e);
-    report_perf_history_free(v, n);
+        rc = history_perf_render(stdout, v, n, fmt, e);
+    history_perf_free(v, n);
+    return rc;
+}
+
+/* The history of every experiment called experiment (NULL: every one) in s. */
+static int history_experiments(store *s, const char *db, const char *experiment,
+                               table_format fmt, err_info *e)
+{
+    names l = {.e = e};
+    int rc = store_experiments(s, experiment, collect_name, &l, e);
+    if (!rc && l.n == 0)
+        rc = experiment ? err_set(e, ERR_INVALID, "no experiment '%s' in '%s'", experiment, db)
+                        : err_set(e, ERR_INVALID,
+                                  "no experiments in '%s' yet (bench run FILE.toml adds some)",
+                                  db);
+    history_set *sets = calloc((size_t)(l.n ? l.n : 1), sizeof *sets);
+    if (!rc && !sets)
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+    for (int i = 0; i < l.n && !rc; i++)
+        rc = history_load(&sets[i], s, l.v[i], e);
+    if (!rc)
+        rc = history_render(stdout, sets, l.n, fmt, e);
+    for (int i = 0; sets && i < l.n; i++)
+        history_release(&sets[i]);
+    free(sets);
+    free(l.v);
     return rc;
 }
 
@@ -81,7 +106,7 @@ int cmd_history(int argc, char **argv)
 {
     const char *db = "results/bench.db", *experiment = NULL;
     bool perf = false;
-    report_format fmt = REPORT_TABLE;
+    table_format fmt = TABLE_TEXT;
     err_info e = {0};
     optind = 0;
     opterr = 0;
@@ -93,7 +118,7 @@ int cmd_history(int argc, char **argv)
         case 'e': experiment = optarg; break;
         case OPT_PERF: perf = true; break;
         case OPT_FORMAT:
-            if (report_format_parse(&fmt, optarg, &e))
+            if (table_format_parse(&fmt, optarg, &e))
                 return cmd_usage_error("history", "--format: %s", e.msg);
             break;
         default: return cmd_bad_option("history", argv);
@@ -108,33 +133,7 @@ int cmd_history(int argc, char **argv)
     store *s = NULL;
     if (store_open_readonly(&s, db, &e))
         return cmd_fail(&e);
-    if (perf) {
-        int rc = history_perf(s, db, fmt, &e);
-        store_close(s);
-        return rc ? cmd_fail(&e) : CMD_OK;
-    }
-    names l = {.e = &e};
-    int rc = store_experiments(s, experiment, collect_name, &l, &e);
-    if (!rc && l.n == 0)
-        rc = experiment ? err_set(&e, ERR_INVALID, "no experiment '%s' in '%s'", experiment, db)
-                        : err_set(&e, ERR_INVALID,
-                                  "no experiments in '%s' yet (bench run FILE.toml adds some)",
-                                  db);
-    report_history_set *sets = calloc((size_t)(l.n ? l.n : 1), sizeof *sets);
-    if (!rc && !sets)
-        rc = err_set(&e, ERR_NOMEM, "out of memory");
-    for (int i = 0; i < l.n && !rc; i++) {
-        report_revision *h = NULL;
-        sets[i].experiment = l.v[i];
-        rc = report_history(&h, &sets[i].n, s, l.v[i], &e);
-        sets[i].rows = h;
-    }
-    if (!rc)
-        rc = report_history_render(stdout, sets, l.n, fmt, &e);
-    for (int i = 0; sets && i < l.n; i++)
-        free((void *)sets[i].rows);
-    free(sets);
-    free(l.v);
+    int rc = perf ? history_perf(s, db, fmt, &e) : history_experiments(s, db, experiment, fmt, &e);
     store_close(s);
     return rc ? cmd_fail(&e) : CMD_OK;
 }

@@ -34,7 +34,7 @@ static const char perf_usage[] =
     "(min / median / max of alternated repetitions); evaluation of 10,000 images; peak RSS.\n"
     "\n"
     "  --model NAME      paper (default), lenet5, ji2018\n"
-    "  --threads N       threads of the run (default: all cores)\n"
+    "  --threads N       threads of the run (default: the CPUs it may use)\n"
     "  --iters N         timed iterations per repetition (default 100)\n"
     "  --reps N          alternated repetitions (default 3)\n"
     "  --batch N         mini-batch size (default 100)\n"
@@ -85,42 +85,29 @@ typedef struct perf_cli {
     const char *dataset, *data_dir, *db;
 } perf_cli;
 
-static int perf_parse_long(long *out, const char *opt, const char *s, long lo, long hi)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return cmd_usage_error("perf", "--%s: '%s' is not a whole number in [%ld, %ld]", opt, s, lo, hi);
-    *out = v;
-    return 0;
-}
-
 static int perf_parse(perf_cli *c, int argc, char **argv, bool *help)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    *c = (perf_cli){.o = {.model = "paper", .threads = cores > 0 ? (int)cores : 1, .iters = 100, .batch = 100,
+    *c = (perf_cli){.o = {.model = "paper", .threads = prov_cpus_usable(), .iters = 100, .batch = 100,
                           .reps = 3, .isa = KERN_AUTO},
                     .peak_size = 2000, .dataset = "mnist", .db = "results/bench.db"};
     optind = 0;
     opterr = 0;
     int ch;
     while ((ch = getopt_long(argc, argv, "h", perf_options_table, NULL)) != -1) {
-        long v = 0;
         int rc = 0;
         switch (ch) {
         case 'h': *help = true; return 0;
         case OPT_MODEL: c->o.model = optarg; break;
-        case OPT_THREADS: rc = perf_parse_long(&v, "threads", optarg, 1, 256), c->o.threads = (int)v; break;
-        case OPT_ITERS: rc = perf_parse_long(&v, "iters", optarg, 1, 1000000), c->o.iters = (int)v; break;
-        case OPT_REPS: rc = perf_parse_long(&v, "reps", optarg, 1, PERF_MAX_REPS), c->o.reps = (int)v; break;
-        case OPT_BATCH: rc = perf_parse_long(&v, "batch", optarg, 1, 65536), c->o.batch = (int)v; break;
+        case OPT_THREADS: rc = cmd_parse_int(&c->o.threads, "perf", "threads", optarg, 1, 256); break;
+        case OPT_ITERS: rc = cmd_parse_int(&c->o.iters, "perf", "iters", optarg, 1, 1000000); break;
+        case OPT_REPS: rc = cmd_parse_int(&c->o.reps, "perf", "reps", optarg, 1, PERF_MAX_REPS); break;
+        case OPT_BATCH: rc = cmd_parse_int(&c->o.batch, "perf", "batch", optarg, 1, 65536); break;
         case OPT_DATA: c->data = true; break;
         case OPT_DATASET: c->dataset = optarg; c->data = true; break;
         case OPT_DATA_DIR: c->data_dir = optarg; break;
         case OPT_UNFUSED: c->o.unfused = true; break;
         case OPT_TORCH: c->o.torch = true; break;
-        case OPT_PEAK_SIZE: rc = perf_parse_long(&c->peak_size, "peak-size", optarg, 16, 20000); break;
+        case OPT_PEAK_SIZE: rc = cmd_parse_long(&c->peak_size, "perf", "peak-size", optarg, 16, 20000); break;
         case OPT_DB: c->db = optarg; c->db_given = true; break;
         case OPT_NO_STORE: c->no_store = true; break;
         case OPT_KERNELS:

@@ -20,7 +20,7 @@ static const char plot_usage[] =
     "  fig4[_GROUP]        train and test accuracy per epoch (the paper's Fig. 4), mean over\n"
     "                      seeds with a +/-1 sd band\n"
     "  optimizers[_...]    test accuracy per epoch, one line per optimizer (when it varies)\n"
-    "  bn[_...]            test accuracy per epoch, BN on vs off (when bn varies)\n"
+    "  bn[_...]            test accuracy per epoch by batch norm (when bn varies)\n"
     "  loss, time          training loss and training seconds per epoch, one line per group\n"
     "  confusion[_GROUP]   confusion matrix of the last epoch, summed over the group's runs\n"
     "Each figure's footer names the experiment, the git revision of the runs' build and the\n"

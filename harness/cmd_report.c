@@ -1,5 +1,5 @@
 /* bench report: runs aggregated over seeds, the paper's claims, per-class metrics and
- * confusion matrices, as a table, Markdown, CSV or JSON (report.h). */
+ * confusion matrices, as a table, Markdown, CSV or JSON (report.h, table.h). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -13,14 +13,17 @@
 
 static const char report_usage[] =
     "usage: bench report [--experiment NAME] [--f1] [--per-class] [--confusion RUN] [--paper]\n"
-    "                    [--runs | --provenance] [--group-by KEYS] [--epoch N] [--no-compare]\n"
-    "                    [--format FORMAT] [--db PATH]\n"
+    "                    [--runs | --provenance] [--group-by KEYS] [--pool-builds] [--epoch N]\n"
+    "                    [--no-compare] [--format FORMAT] [--db PATH]\n"
     "\n"
-    "Aggregate the runs of the results database over seeds. Runs are grouped by every key the\n"
-    "experiment file swept except the seed; per group: n completed runs, test accuracy mean,\n"
-    "sd and 95% confidence interval (Student t), best and worst, macro F1, training time per\n"
-    "run and per epoch, and the diverged/failed runs (counted, never averaged in). Groups that\n"
-    "differ in one key are compared (Welch's t-test, Holm-corrected).\n"
+    "Aggregate the runs of the results database over seeds. Runs are averaged only when their\n"
+    "configurations differ in nothing but the seed and one build made them; groups are\n"
+    "labelled by the keys the experiment file swept (more when two would read the same). Per\n"
+    "group: n completed runs, test accuracy mean, sd and 95% confidence interval (Student t,\n"
+    "clipped to [0, 100]%), best and worst, macro F1, training time per run and per epoch, and\n"
+    "the diverged/failed runs (counted, never averaged in). Groups that differ in one key are\n"
+    "compared (Welch's t-test from the printed n, mean and sd, Holm-corrected within the\n"
+    "table). A file that changed is reported one version at a time.\n"
     "\n"
     "  -e, --experiment NAME  only this experiment (default: every experiment, one section each)\n"
     "  --f1                   add macro precision, recall and F1 (mean ± sd), sort by F1\n"
@@ -31,8 +34,10 @@ static const char report_usage[] =
     "                         git revision, configuration and seed, status, accuracy, F1,\n"
     "                         epochs, training time, threads, peak RSS\n"
     "  --provenance           the builds, hosts and data sets the runs used, with run counts\n"
-    "  --group-by KEYS        comma-separated grouping keys instead of the swept ones\n"
-    "                         (optimizer, bn, lr, batch, model, dataset, seed, ...)\n"
+    "  --group-by KEYS        comma-separated grouping keys instead of the configuration (any\n"
+    "                         key of the vocabulary: optimizer, bn, lr, batch, model, ...); runs\n"
+    "                         that differ in other keys are then averaged, with a warning\n"
+    "  --pool-builds          average runs of different builds (revisions) of a configuration\n"
     "  --epoch N              report at epoch N instead of each run's last\n"
     "  --compare              comparisons even when fewer than 2 groups have n >= 2\n"
     "  --no-compare           no comparisons\n"
@@ -49,6 +54,7 @@ enum {
     OPT_RUNS,
     OPT_PROVENANCE,
     OPT_GROUP_BY,
+    OPT_POOL_BUILDS,
     OPT_EPOCH,
     OPT_COMPARE,
     OPT_NO_COMPARE,
@@ -65,6 +71,7 @@ static const struct option report_options_table[] = {
     {"runs", no_argument, NULL, OPT_RUNS},
     {"provenance", no_argument, NULL, OPT_PROVENANCE},
     {"group-by", required_argument, NULL, OPT_GROUP_BY},
+    {"pool-builds", no_argument, NULL, OPT_POOL_BUILDS},
     {"epoch", required_argument, NULL, OPT_EPOCH},
     {"compare", no_argument, NULL, OPT_COMPARE},
     {"no-compare", no_argument, NULL, OPT_NO_COMPARE},
@@ -73,23 +80,11 @@ static const struct option report_options_table[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* *out <- a positive int from text; false when it is not one. */
-static bool parse_positive(int *out, const char *text)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < 1 || v > INT_MAX)
-        return false;
-    *out = (int)v;
-    return true;
-}
-
 int cmd_report(int argc, char **argv)
 {
     const char *db = "results/bench.db", *confusion = NULL;
     bool paper = false;
-    report_format fmt = REPORT_TABLE;
+    table_format fmt = TABLE_TEXT;
     report_options o = report_options_default();
     err_info e = {0};
     optind = 0;
@@ -107,15 +102,15 @@ int cmd_report(int argc, char **argv)
         case OPT_RUNS: o.runs = true; break;
         case OPT_PROVENANCE: o.provenance = true; break;
         case OPT_GROUP_BY: o.group_by = optarg; break;
+        case OPT_POOL_BUILDS: o.pool_builds = true; break;
         case OPT_EPOCH:
-            if (!parse_positive(&o.epoch, optarg))
-                return cmd_usage_error("report", "--epoch: '%s' is not a positive integer",
-                                       optarg);
+            if (cmd_parse_int(&o.epoch, "report", "epoch", optarg, 1, INT_MAX))
+                return CMD_USAGE;
             break;
         case OPT_COMPARE: o.compare = 1; break;
         case OPT_NO_COMPARE: o.compare = 0; break;
         case OPT_FORMAT:
-            if (report_format_parse(&fmt, optarg, &e))
+            if (table_format_parse(&fmt, optarg, &e))
                 return cmd_usage_error("report", "--format: %s", e.msg);
             break;
         default: return cmd_bad_option("report", argv);
@@ -141,15 +136,18 @@ int cmd_report(int argc, char **argv)
     if (confusion) {
         rc = report_confusion(stdout, s, confusion, o.epoch, fmt, &e);
     } else if (paper) {
-        report_claim claims[REPORT_N_CLAIMS];
-        rc = report_paper(claims, s, o.epoch, &e);
+        report_claim *claims = NULL;
+        int n = 0;
+        rc = report_paper(&claims, &n, s, o.epoch, &e);
         if (!rc)
-            rc = report_paper_render(stdout, claims, REPORT_N_CLAIMS, fmt, &e);
+            rc = report_paper_render(stdout, claims, n, fmt, &e);
+        free(claims);
     } else {
         report r;
+        o.keep_runs = fmt == TABLE_JSON; /* the JSON lists each group's runs */
         rc = report_load(&r, s, &o, &e);
         if (!rc)
-            rc = report_render(stdout, &r, fmt, &e);
+            rc = report_render(stdout, stderr, &r, fmt, &e);
         report_release(&r);
     }
     store_close(s);

@@ -1,6 +1,5 @@
 /* bench run FILE.toml: expand an experiment into runs, execute them in worker processes and
  * record every epoch in the results database (resumable). */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +8,7 @@
 #include "cmd.h"
 #include "exp.h"
 #include "runner.h"
+#include "slurm.h"
 
 static const char run_usage[] =
     "usage: bench run FILE.toml [options]\n"
@@ -23,9 +23,15 @@ static const char run_usage[] =
     "  -n, --dry-run      print the plan and stop\n"
     "  -f, --force        rerun runs that are already COMPLETED\n"
     "  --shard I/N        run only the I-th of N interleaved shards (1 <= I <= N)\n"
-    "  -h, --help         this help\n";
+    "  --plan FILE        the plan of 'bench slurm submit': refuse to run when the shard's run\n"
+    "                     keys differ from it (the tree, build or data changed since)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "Exit status: 0 every run of the shard is COMPLETED; 1 a run failed or diverged, or an\n"
+    "error; 2 usage; 3 runs left unfinished (interrupted by a signal, or running in another\n"
+    "bench run): running the same command again finishes them.\n";
 
-enum { OPT_DB = 256, OPT_DATA_DIR, OPT_SHARD };
+enum { OPT_DB = 256, OPT_DATA_DIR, OPT_SHARD, OPT_PLAN };
 
 static const struct option run_options[] = {
     {"db", required_argument, NULL, OPT_DB},
@@ -34,18 +40,38 @@ static const struct option run_options[] = {
     {"dry-run", no_argument, NULL, 'n'},
     {"force", no_argument, NULL, 'f'},
     {"shard", required_argument, NULL, OPT_SHARD},
+    {"plan", required_argument, NULL, OPT_PLAN},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
+/* The keys the plan gives this shard, for runner_options.expect. */
+static int load_expect(runner_expect *x, slurm_plan *plan, const char ***keys, const char *path,
+                       const runner_options *o, err_info *e)
+{
+    int rc = slurm_plan_load(plan, path, e);
+    if (rc)
+        return rc;
+    if (plan->tasks != o->shard_count)
+        return err_set(e, ERR_INVALID, "the plan '%s' has %d task%s: run it with --shard I/%d, "
+                       "not %d/%d", path, plan->tasks, plan->tasks == 1 ? "" : "s", plan->tasks,
+                       o->shard_index + 1, o->shard_count);
+    *keys = calloc((size_t)plan->n_runs, sizeof **keys);
+    if (!*keys)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    *x = (runner_expect){.source = path, .identity = plan->identity, .keys = *keys};
+    slurm_plan_task_keys(*keys, &x->n, plan, o->shard_index + 1);
+    return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
     runner_options o = runner_options_default();
+    const char *plan_path = NULL;
     optind = 0;
     opterr = 0;
-    int c;
+    int c, rc = 0;
     while ((c = getopt_long(argc, argv, "j:nfh", run_options, NULL)) != -1) {
-        char *end;
         switch (c) {
         case 'h':
             fputs(run_usage, stdout);
@@ -56,33 +82,28 @@ int cmd_run(int argc, char **argv)
         case OPT_DATA_DIR:
             o.data_dir = optarg;
             break;
-        case 'j': {
-            errno = 0;
-            long j = strtol(optarg, &end, 10);
-            if (errno || *end || end == optarg || j < 1 || j > 256)
-                return cmd_usage_error("run", "--jobs: '%s' is not a whole number in [1, 256]",
-                                       optarg);
-            o.jobs = (int)j;
+        case 'j':
+            rc = cmd_parse_int(&o.jobs, "run", "jobs", optarg, 1, 256);
             break;
-        }
         case 'n':
             o.dry_run = true;
             break;
         case 'f':
             o.force = true;
             break;
-        case OPT_SHARD: {
-            int i, n, len = 0;
-            if (sscanf(optarg, "%d/%d%n", &i, &n, &len) != 2 || optarg[len] || n < 1 || i < 1 ||
-                i > n)
-                return cmd_usage_error("run", "--shard: '%s' is not I/N with 1 <= I <= N", optarg);
-            o.shard_index = i - 1;
-            o.shard_count = n;
+        case OPT_SHARD:
+            if ((rc = cmd_parse_shard(&o.shard_index, &o.shard_count, "run", "shard", optarg)) ==
+                CMD_OK)
+                o.shard_index--;
             break;
-        }
+        case OPT_PLAN:
+            plan_path = optarg;
+            break;
         default:
             return cmd_bad_option("run", argv);
         }
+        if (rc)
+            return rc;
     }
     if (optind >= argc)
         return cmd_usage_error("run", "missing the experiment file");
@@ -93,12 +114,23 @@ int cmd_run(int argc, char **argv)
     experiment x;
     if (exp_load(&x, argv[optind], &e))
         return cmd_fail(&e);
+    slurm_plan plan = {0};
+    runner_expect expect;
+    const char **keys = NULL;
+    if (plan_path && (rc = load_expect(&expect, &plan, &keys, plan_path, &o, &e)) == 0)
+        o.expect = &expect;
     runner_summary sum;
-    int rc = runner_execute(&sum, &x, &o, &e);
+    if (rc == 0)
+        rc = runner_execute(&sum, &x, &o, &e);
     exp_release(&x);
+    free(keys);
+    slurm_plan_release(&plan);
     if (!o.dry_run && rc == 0)
-        printf("done: %d completed now, %d already complete%s\n", sum.completed, sum.skipped,
-               sum.busy ? ", some running elsewhere" : "");
+        printf("done: %d completed now, %d already complete\n", sum.completed, sum.skipped);
+    if (rc == ERR_INTERRUPTED) {
+        cmd_fail(&e);
+        return CMD_UNFINISHED;
+    }
     if (rc)
         return cmd_fail(&e);
     return CMD_OK;

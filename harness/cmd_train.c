@@ -19,6 +19,7 @@
 #include "data.h"
 #include "models.h"
 #include "perf.h"
+#include "prov.h"
 #include "sha256.h"
 #include "train.h"
 
@@ -50,7 +51,8 @@ static const char train_usage[] =
     "  --lr-schedule NAME  constant (default, the paper's) or cosine (to 0 over the epochs)\n"
     "  --augment-shift N   translate each training image by up to N pixels (default 0: off)\n"
     "  --seed N            seed of weights, sampling and dropout (default 1)\n"
-    "  --threads N         threads of the matrix products (default: all cores)\n"
+    "  --threads N         threads of the matrix products (default: the CPUs this\n"
+    "                      process may use)\n"
     "output:\n"
     "  --eval-train N      training accuracy on the first N training images (default 10000,\n"
     "                      0 = all)\n"
@@ -104,32 +106,6 @@ typedef struct train_opts {
     long augment_shift;
 } train_opts;
 
-/* Parse a whole number in [lo, hi] or fail with a usage error naming the option. */
-static int parse_long(long *out, const char *opt, const char *s, long lo, long hi)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return cmd_usage_error("train", "--%s: '%s' is not a whole number in [%ld, %ld]", opt, s,
-                               lo, hi);
-    *out = v;
-    return 0;
-}
-
-/* Parse a finite number > lo (or >= lo when inclusive). */
-static int parse_double(double *out, const char *opt, const char *s, double lo, bool inclusive)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || *end || !isfinite(v) || v < lo || (!inclusive && v == lo))
-        return cmd_usage_error("train", "--%s: '%s' is not a finite number %s %g", opt, s,
-                               inclusive ? ">=" : ">", lo);
-    *out = v;
-    return 0;
-}
-
 static int parse_train_opts(train_opts *o, int argc, char **argv, bool *help)
 {
     long v = 0;
@@ -155,17 +131,17 @@ static int parse_train_opts(train_opts *o, int argc, char **argv, bool *help)
             if (init_kind_from_name(&o->init, optarg, &e))
                 return cmd_usage_error("train", "--init: %s", e.msg);
             break;
-        case OPT_INIT_STD: rc = parse_double(&d, "init-std", optarg, 0.0, false); o->init_std = (float)d; break;
+        case OPT_INIT_STD: rc = cmd_parse_double(&d, "train", "init-std", optarg, 0.0, false); o->init_std = (float)d; break;
         case OPT_DATASET: o->dataset = optarg; break;
         case OPT_DATA_DIR: o->data_dir = optarg; break;
-        case OPT_VALIDATION: rc = parse_long(&v, "validation", optarg, 1, 100000000); o->validation = v; break;
+        case OPT_VALIDATION: rc = cmd_parse_long(&v, "train", "validation", optarg, 1, 100000000); o->validation = v; break;
         case OPT_OPTIMIZER: o->optimizer = optarg; break;
-        case OPT_LR: rc = parse_double(&o->lr, "lr", optarg, 0.0, false); break;
-        case OPT_MOMENTUM: rc = parse_double(&o->momentum, "momentum", optarg, 0.0, true); break;
-        case OPT_WEIGHT_DECAY: rc = parse_double(&o->weight_decay, "weight-decay", optarg, 0.0, true); break;
-        case OPT_BATCH: rc = parse_long(&o->batch, "batch", optarg, 1, 65536); break;
-        case OPT_EPOCHS: rc = parse_long(&o->epochs, "epochs", optarg, 1, 100000); break;
-        case OPT_ITERS: rc = parse_long(&o->iters, "iters", optarg, 1, 100000000); break;
+        case OPT_LR: rc = cmd_parse_double(&o->lr, "train", "lr", optarg, 0.0, false); break;
+        case OPT_MOMENTUM: rc = cmd_parse_double(&o->momentum, "train", "momentum", optarg, 0.0, true); break;
+        case OPT_WEIGHT_DECAY: rc = cmd_parse_double(&o->weight_decay, "train", "weight-decay", optarg, 0.0, true); break;
+        case OPT_BATCH: rc = cmd_parse_long(&o->batch, "train", "batch", optarg, 1, 65536); break;
+        case OPT_EPOCHS: rc = cmd_parse_long(&o->epochs, "train", "epochs", optarg, 1, 100000); break;
+        case OPT_ITERS: rc = cmd_parse_long(&o->iters, "train", "iters", optarg, 1, 100000000); break;
         case OPT_SAMPLING:
             if (sampling_kind_from_name(&o->sampling, optarg, &e))
                 return cmd_usage_error("train", "--sampling: %s", e.msg);
@@ -174,10 +150,10 @@ static int parse_train_opts(train_opts *o, int argc, char **argv, bool *help)
             if (lr_schedule_from_name(&o->schedule, optarg, &e))
                 return cmd_usage_error("train", "--lr-schedule: %s", e.msg);
             break;
-        case OPT_AUGMENT_SHIFT: rc = parse_long(&o->augment_shift, "augment-shift", optarg, 0, 64); break;
-        case OPT_SEED: rc = parse_long(&v, "seed", optarg, 0, 2147483647L); o->seed = (uint64_t)v; break;
-        case OPT_THREADS: rc = parse_long(&o->threads, "threads", optarg, 1, 256); break;
-        case OPT_EVAL_TRAIN: rc = parse_long(&v, "eval-train", optarg, 0, 100000000); o->eval_train = v; break;
+        case OPT_AUGMENT_SHIFT: rc = cmd_parse_long(&o->augment_shift, "train", "augment-shift", optarg, 0, 64); break;
+        case OPT_SEED: rc = cmd_parse_long(&v, "train", "seed", optarg, 0, 2147483647L); o->seed = (uint64_t)v; break;
+        case OPT_THREADS: rc = cmd_parse_long(&o->threads, "train", "threads", optarg, 1, 256); break;
+        case OPT_EVAL_TRAIN: rc = cmd_parse_long(&v, "train", "eval-train", optarg, 0, 100000000); o->eval_train = v; break;
         case OPT_SAVE: o->save = optarg; break;
         default: return cmd_bad_option("train", argv);
         }
@@ -292,8 +268,7 @@ int cmd_train(int argc, char **argv)
     nc.max_batch = (int)o.batch;
     nc.init = o.init;
     nc.init_std = o.init_std;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    nc.gemm.threads = (int)(o.threads > 0 ? o.threads : cores > 0 ? cores : 1);
+    nc.gemm.threads = o.threads > 0 ? (int)o.threads : prov_cpus_usable();
     /* the kernel set: by the CPU's features and by timing the candidates on this network */
     perf_choice choice;
     if (perf_choose(&choice, KERN_AUTO, &nc, specs, n_specs, &e))

@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,8 +124,7 @@ typedef struct key_ctx {
     err_info *e;
 } key_ctx;
 
-/* buf <- the shortest "%.Ng" that reads back as d (nan, inf and -inf spelled so). */
-static void exp_fmt_double(char *buf, size_t n, double d)
+void exp_format_number(char *buf, size_t n, double d)
 {
     if (isnan(d)) {
         snprintf(buf, n, "nan");
@@ -171,7 +171,7 @@ static void exp_describe(char *buf, size_t n, const toml_value *v)
         snprintf(buf, n, "%" PRId64, toml_integer(v));
         break;
     case TOML_FLOAT:
-        exp_fmt_double(buf, n, toml_float(v));
+        exp_format_number(buf, n, toml_float(v));
         /* 20.0 must not read like the integer 20 in "must be an integer (got 20.0)". */
         if (isfinite(toml_float(v)) && !strpbrk(buf, ".e"))
             strncat(buf, ".0", n - strlen(buf) - 1);
@@ -253,8 +253,8 @@ static int get_num(double *out, const key_ctx *k, const toml_value *v, double lo
                    double hi, bool hi_open)
 {
     char what[96], a[32], b[32];
-    exp_fmt_double(a, sizeof a, lo);
-    exp_fmt_double(b, sizeof b, hi);
+    exp_format_number(a, sizeof a, lo);
+    exp_format_number(b, sizeof b, hi);
     if (isinf(hi))
         snprintf(what, sizeof what, "a finite number %s %s", lo_open ? ">" : ">=", a);
     else
@@ -673,49 +673,78 @@ static int set_target(exp_cfg *c, const key_ctx *k, const toml_value *v)
     return get_num(&c->target_accuracy, k, v, 0.0, true, 1.0, false);
 }
 
-/* The schema: every key of every table, and the short name under which [sweep] accepts it
- * (NULL: not sweepable). Order within a table is the order of "valid: ..." lists. */
+/* The schema and the vocabulary in one table: every key of every table, its label (the short
+ * name [sweep] accepts when sweepable), its display name, its field in the run's configuration
+ * JSON (NULL: not part of a run's configuration) and its type, the setter that checks and
+ * stores it, and where run_numbers keeps the file's double of a float parameter. Order within
+ * a table is the order of "valid: ..." lists; the configuration keys' order is the display
+ * order of exp_vocab_at. */
 typedef struct exp_key {
-    const char *table;
-    const char *name;
-    const char *sweep;
+    exp_vocab_key v;
     exp_set_fn set;
+    int num;          /* offsetof(run_numbers, field), or -1 */
 } exp_key;
 
+#define NUM(f) ((int)offsetof(run_numbers, f))
 static const exp_key exp_keys[] = {
-    {"experiment", "name", NULL, set_name},
-    {"experiment", "description", NULL, set_description},
-    {"data", "dataset", "dataset", set_dataset},
-    {"data", "validation", "validation", set_validation},
-    {"data", "classes", NULL, set_classes},
-    {"data", "channels", NULL, set_channels},
-    {"data", "height", NULL, set_height},
-    {"data", "width", NULL, set_width},
-    {"model", "preset", "model", set_preset},
-    {"model", "layers", NULL, set_layers},
-    {"model", "bn", "bn", set_bn},
-    {"model", "init", "init", set_init},
-    {"model", "init_std", "init_std", set_init_std},
-    {"training", "epochs", "epochs", set_epochs},
-    {"training", "batch", "batch", set_batch},
-    {"training", "sampling", "sampling", set_sampling},
-    {"training", "lr_schedule", "lr_schedule", set_lr_schedule},
-    {"training", "augment_shift", "augment_shift", set_augment_shift},
-    {"training", "iterations", NULL, set_iterations},
-    {"training", "optimizer", "optimizer", set_optimizer},
-    {"training", "lr", "lr", set_lr},
-    {"training", "momentum", "momentum", set_momentum},
-    {"training", "beta1", NULL, set_beta1},
-    {"training", "beta2", NULL, set_beta2},
-    {"training", "decay_rate", NULL, set_decay_rate},
-    {"training", "weight_decay", "weight_decay", set_weight_decay},
-    {"training", "seed", "seed", set_seed},
-    {"training", "threads", "threads", set_threads},
-    {"evaluation", "train_samples", NULL, set_eval_train},
-    {"evaluation", "test_samples", NULL, set_eval_test},
-    {"budget", "minutes", NULL, set_minutes},
-    {"budget", "target_accuracy", NULL, set_target},
+    {{"experiment", "name", "name", "experiment name", NULL, EXP_STR, false}, set_name, -1},
+    {{"experiment", "description", "description", "description", NULL, EXP_STR, false},
+     set_description, -1},
+    {{"data", "dataset", "dataset", "data set", "dataset", EXP_STR, true}, set_dataset, -1},
+    {{"data", "validation", "validation", "validation images", "validation", EXP_INT, true},
+     set_validation, -1},
+    {{"data", "classes", "classes", "classes", "classes", EXP_INT, false}, set_classes, -1},
+    {{"data", "channels", "channels", "image channels", "input.0", EXP_INT, false}, set_channels,
+     -1},
+    {{"data", "height", "height", "image height", "input.1", EXP_INT, false}, set_height, -1},
+    {{"data", "width", "width", "image width", "input.2", EXP_INT, false}, set_width, -1},
+    {{"model", "preset", "model", "model", "model", EXP_STR, true}, set_preset, -1},
+    {{"model", "layers", "layers", "layers", "layers", EXP_LAYERS, false}, set_layers, -1},
+    {{"model", "bn", "bn", "batch norm", "bn", EXP_BOOL, true}, set_bn, -1},
+    {{"model", "init", "init", "weight init", "init", EXP_STR, true}, set_init, -1},
+    {{"model", "init_std", "init_std", "init std", "init_std", EXP_NUM, true}, set_init_std,
+     NUM(init_std)},
+    {{"training", "epochs", "epochs", "epochs", "epochs", EXP_INT, true}, set_epochs, -1},
+    {{"training", "batch", "batch", "batch size", "batch", EXP_INT, true}, set_batch, -1},
+    {{"training", "sampling", "sampling", "sampling", "sampling", EXP_STR, true}, set_sampling,
+     -1},
+    {{"training", "lr_schedule", "lr_schedule", "lr schedule", "lr_schedule", EXP_STR, true},
+     set_lr_schedule, -1},
+    {{"training", "augment_shift", "augment_shift", "shift augmentation", "augment_shift",
+      EXP_INT, true},
+     set_augment_shift, -1},
+    {{"training", "iterations", "iterations", "iterations per epoch", "iterations", EXP_INT,
+      false},
+     set_iterations, -1},
+    {{"training", "optimizer", "optimizer", "optimizer", "optimizer.kind", EXP_STR, true},
+     set_optimizer, -1},
+    {{"training", "lr", "lr", "learning rate", "optimizer.lr", EXP_NUM, true}, set_lr, NUM(lr)},
+    {{"training", "momentum", "momentum", "momentum", "optimizer.momentum", EXP_NUM, true},
+     set_momentum, NUM(momentum)},
+    {{"training", "beta1", "beta1", "Adam beta1", "optimizer.beta1", EXP_NUM, false}, set_beta1,
+     NUM(beta1)},
+    {{"training", "beta2", "beta2", "Adam beta2", "optimizer.beta2", EXP_NUM, false}, set_beta2,
+     NUM(beta2)},
+    {{"training", "decay_rate", "decay_rate", "RMSprop decay rate", "optimizer.decay_rate",
+      EXP_NUM, false},
+     set_decay_rate, NUM(decay_rate)},
+    {{"training", "weight_decay", "weight_decay", "weight decay", "optimizer.weight_decay",
+      EXP_NUM, true},
+     set_weight_decay, NUM(weight_decay)},
+    {{"training", "seed", "seed", "seed", "seed", EXP_INT, true}, set_seed, -1},
+    {{"training", "threads", "threads", "threads", "threads", EXP_INT, true}, set_threads, -1},
+    {{"evaluation", "train_samples", "train_samples", "training-accuracy images",
+      "eval_train_n", EXP_INT, false},
+     set_eval_train, -1},
+    {{"evaluation", "test_samples", "test_samples", "evaluation images per epoch",
+      "eval_test_n", EXP_INT, false},
+     set_eval_test, -1},
+    {{"budget", "minutes", "minutes", "time budget (minutes)", NULL, EXP_NUM, false},
+     set_minutes, -1},
+    {{"budget", "target_accuracy", "target_accuracy", "target accuracy", NULL, EXP_NUM, false},
+     set_target, -1},
 };
+#undef NUM
 #define EXP_N_KEYS (sizeof exp_keys / sizeof exp_keys[0])
 
 /* Top-level tables; "optimizer" and "sweep" have their own readers. */
@@ -727,21 +756,24 @@ static const char *const exp_tables[] = {
 static const exp_key *exp_key_find(const char *table, const char *name)
 {
     for (size_t i = 0; i < EXP_N_KEYS; i++)
-        if (strcmp(exp_keys[i].table, table) == 0 && strcmp(exp_keys[i].name, name) == 0)
+        if (strcmp(exp_keys[i].v.table, table) == 0 && strcmp(exp_keys[i].v.name, name) == 0)
             return &exp_keys[i];
     return NULL;
 }
 
-/* The sweepable key called name: a short name ("lr") or a full one ("training.lr"). */
+/* Whether name is k's TOML path "table.name". */
+static bool exp_is_path(const exp_vocab_key *k, const char *name)
+{
+    size_t tl = strlen(k->table);
+    return strncmp(name, k->table, tl) == 0 && name[tl] == '.' && strcmp(name + tl + 1, k->name) == 0;
+}
+
+/* The sweepable key called name: a label ("lr") or a TOML path ("training.lr"). */
 static const exp_key *exp_sweep_find(const char *name)
 {
     for (size_t i = 0; i < EXP_N_KEYS; i++) {
         const exp_key *d = &exp_keys[i];
-        if (!d->sweep)
-            continue;
-        size_t tl = strlen(d->table);
-        if (strcmp(d->sweep, name) == 0 ||
-            (strncmp(name, d->table, tl) == 0 && name[tl] == '.' && strcmp(name + tl + 1, d->name) == 0))
+        if (d->v.sweepable && (strcmp(d->v.label, name) == 0 || exp_is_path(&d->v, name)))
             return d;
     }
     return NULL;
@@ -761,8 +793,9 @@ static int exp_unknown_key(const exp_reader *rd, int line, const char *prefix, c
 {
     char list[512] = "";
     for (size_t i = 0; i < EXP_N_KEYS; i++) {
-        const char *n = sweep ? exp_keys[i].sweep : exp_keys[i].name;
-        if (!n || (!sweep && strcmp(exp_keys[i].table, table) != 0))
+        const exp_vocab_key *v = &exp_keys[i].v;
+        const char *n = sweep ? v->label : v->name;
+        if ((sweep && !v->sweepable) || (!sweep && strcmp(v->table, table) != 0))
             continue;
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", n);
     }
@@ -880,7 +913,7 @@ static int exp_add_axis(exp_axis *axes, int *n_axes, const exp_cfg *base, const 
     key_ctx k = {rd->file, a->key, key_line, NULL, rd->e};
     for (int i = 0; i < *n_axes; i++)
         if (axes[i].def == d)
-            return exp_key_err(&k, "'%s' is swept twice", d->sweep);
+            return exp_key_err(&k, "'%s' is swept twice", d->v.label);
     if (*n_axes >= EXP_MAX_SWEPT)
         return exp_key_err(&k, "more than %d swept keys", EXP_MAX_SWEPT);
     if (toml_type_of(v) != TOML_ARRAY)
@@ -1045,6 +1078,7 @@ static int exp_resolve(run_spec *r, const exp_cfg *c, exp_shape_cache *sc, const
     }
     r->init = c->init;
     r->init_std = (float)c->init_std;
+    r->num.init_std = c->init_std;
 
     r->epochs = c->epochs;
     r->train = train_config_default();
@@ -1064,22 +1098,24 @@ static int exp_resolve(run_spec *r, const exp_cfg *c, exp_shape_cache *sc, const
     optim_config o = optim_defaults(c->optimizer);
     if (c->optimizer == OPTIM_MOMENTUM)
         o.lr = 0.1f; /* the paper's learning rate; the textbook's default would be 0.01 */
-    const oparams *levels[3] = {&c->training, &c->per_opt[c->optimizer], &c->sweep};
-    for (int l = 0; l < 3; l++) {
-        const oparams *p = levels[l];
-        if (p->set[OP_LR])
-            o.lr = (float)p->v[OP_LR];
-        if (p->set[OP_MOMENTUM])
-            o.momentum = (float)p->v[OP_MOMENTUM];
-        if (p->set[OP_BETA1])
-            o.beta1 = (float)p->v[OP_BETA1];
-        if (p->set[OP_BETA2])
-            o.beta2 = (float)p->v[OP_BETA2];
-        if (p->set[OP_DECAY_RATE])
-            o.decay_rate = (float)p->v[OP_DECAY_RATE];
-        if (p->set[OP_WEIGHT_DECAY])
-            o.weight_decay = (float)p->v[OP_WEIGHT_DECAY];
+    /* The parameters in OP_ order: the float the optimizer uses and the double reports print
+     * (a default's double is its float's shortest decimal: 0.9f -> 0.9). */
+    float *fv[OP_COUNT] = {&o.lr, &o.momentum, &o.beta1, &o.beta2, &o.decay_rate,
+                           &o.weight_decay};
+    double *dv[OP_COUNT] = {&r->num.lr, &r->num.momentum, &r->num.beta1, &r->num.beta2,
+                            &r->num.decay_rate, &r->num.weight_decay};
+    for (int p = 0; p < OP_COUNT; p++) {
+        char buf[32];
+        exp_fmt_float(buf, sizeof buf, *fv[p]);
+        *dv[p] = strtod(buf, NULL);
     }
+    const oparams *levels[3] = {&c->training, &c->per_opt[c->optimizer], &c->sweep};
+    for (int l = 0; l < 3; l++)
+        for (int p = 0; p < OP_COUNT; p++)
+            if (levels[l]->set[p]) {
+                *fv[p] = (float)levels[l]->v[p];
+                *dv[p] = levels[l]->v[p];
+            }
     r->train.optim = o;
     if (optim_config_validate(&o, rd->e)) {
         /* Ranges were checked key by key, so this is a value rounded out of range as a float
@@ -1094,27 +1130,21 @@ static int exp_resolve(run_spec *r, const exp_cfg *c, exp_shape_cache *sc, const
     return exp_check_shapes(sc, r, c, rd);
 }
 
-/* Append "key=value" for one swept value to a label. */
-static void exp_label_add(char *label, size_t n, const char *key, const toml_value *v)
+/* Append "key=value" for one swept value to a label, spelled as the vocabulary spells the
+ * key's values (a swept lr = 1 is the number 1, as the run's configuration holds it). */
+static void exp_label_add(char *label, size_t n, const exp_key *d, const toml_value *v)
 {
-    char val[EXP_TEXT_MAX];
+    exp_value x = {.type = d->v.type};
     switch (toml_type_of(v)) {
-    case TOML_STRING:
-        snprintf(val, sizeof val, "%s", toml_string(v));
-        break;
-    case TOML_FLOAT:
-        exp_fmt_double(val, sizeof val, toml_float(v));
-        break;
-    default:
-        exp_describe(val, sizeof val, v);
+    case TOML_STRING: snprintf(x.s, sizeof x.s, "%s", toml_string(v)); break;
+    case TOML_BOOL: x.b = toml_bool(v); break;
+    case TOML_FLOAT: x.d = toml_float(v); break;
+    default: /* an integer, for an int or a number key */
+        x.i = toml_integer(v);
+        x.d = (double)x.i;
         break;
     }
-    size_t used = strlen(label);
-    /* A label longer than the buffer (long idx: paths) is cut and ends in "..."; testing the
-     * result also tells gcc the truncation is handled. */
-    int w = snprintf(label + used, n - used, "%s%s=%s", used ? " " : "", key, val);
-    if (w < 0 || (size_t)w >= n - used)
-        memcpy(label + n - 4, "...", 4);
+    exp_label_append(label, n, d->v.label, &x);
 }
 
 /* ---- public API ------------------------------------------------------------------------- */
@@ -1140,6 +1170,81 @@ static void exp_base_name(char *out, size_t n, const char *filename)
     memcpy(out, b, len);
     out[len] = '\0';
 }
+
+/* *n_runs <- the size of the grid of axes, without overflow; a sweep of more than
+ * EXP_MAX_RUNS runs is an error at the [sweep] line. */
+static int exp_grid_size(int64_t *n_runs, const exp_axis *axes, int n_axes,
+                         const toml_value *root, const char *filename, err_info *e)
+{
+    *n_runs = 1;
+    for (int a = 0; a < n_axes; a++) {
+        int64_t len_a = (int64_t)toml_len(axes[a].values);
+        if (*n_runs <= EXP_MAX_RUNS / len_a) {
+            *n_runs *= len_a;
+            continue;
+        }
+        int64_t total = 1;
+        bool huge = false;
+        for (int b = 0; b < n_axes; b++) {
+            int64_t lb = (int64_t)toml_len(axes[b].values);
+            if (total > INT64_MAX / lb)
+                huge = true;
+            else
+                total *= lb;
+        }
+        long sweep_line = toml_find(root, "sweep");
+        key_ctx k = {filename, "sweep", toml_key_line(root, (size_t)sweep_line), NULL, e};
+        return huge ? exp_key_err(&k, "the sweep has too many runs (limit %d)", EXP_MAX_RUNS)
+                    : exp_key_err(&k, "the sweep has %" PRId64 " runs (limit %d)", total,
+                                  EXP_MAX_RUNS);
+    }
+    return 0;
+}
+
+/* out->runs <- the n_runs points of the grid of axes over base, resolved and labelled (the
+ * first axis varies slowest); [data] shape keys without an idx: data set are an error. */
+static int exp_expand(experiment *out, const exp_cfg *base, const exp_axis *axes, int n_axes,
+                      exp_shape_cache *sc, const exp_reader *rd, int64_t n_runs)
+{
+    out->runs = calloc((size_t)n_runs, sizeof *out->runs);
+    if (!out->runs)
+        return err_set(rd->e, ERR_NOMEM, "out of memory expanding %" PRId64 " runs", n_runs);
+    bool any_idx = false;
+    for (int64_t i = 0; i < n_runs; i++) {
+        /* Digits of i in the mixed radix of the axis lengths, the last axis fastest. */
+        size_t digit[EXP_MAX_SWEPT];
+        int64_t rest = i;
+        for (int a = n_axes - 1; a >= 0; a--) {
+            int64_t len_a = (int64_t)toml_len(axes[a].values);
+            digit[a] = (size_t)(rest % len_a);
+            rest /= len_a;
+        }
+        exp_cfg c = *base;
+        char label[EXP_TEXT_MAX] = "";
+        for (int a = 0; a < n_axes; a++) {
+            const toml_value *v = toml_value_at(axes[a].values, digit[a]);
+            key_ctx k = {rd->file, axes[a].key, toml_line(v), &c.sweep, rd->e};
+            int rc = axes[a].def->set(&c, &k, v);
+            assert(rc == 0); /* every value was checked by exp_add_axis */
+            (void)rc;
+            exp_label_add(label, sizeof label, axes[a].def, v);
+        }
+        run_spec *r = &out->runs[i];
+        int rc = exp_resolve(r, &c, sc, rd);
+        if (rc)
+            return rc;
+        r->index = (int)i;
+        memcpy(r->label, label, sizeof r->label);
+        any_idx = any_idx || strncmp(r->dataset, "idx:", 4) == 0;
+        out->n_runs = (int)i + 1;
+    }
+    if (base->idx_line && !any_idx) {
+        key_ctx k = {rd->file, base->idx_key, base->idx_line, NULL, rd->e};
+        return exp_key_err(&k, "only for 'idx:' data sets (the registered ones know their shape)");
+    }
+    return 0;
+}
+
 
 int exp_parse(experiment *out, const char *text, size_t len, const char *filename, err_info *e)
 {
@@ -1204,29 +1309,9 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
     if (sweep && (rc = exp_read_sweep(axes, &n_axes, base, &rd, sweep)))
         goto done;
 
-    /* The grid size, without overflow: each axis has at most... anything, so divide. */
     int64_t n_runs = 1;
-    for (int a = 0; a < n_axes; a++) {
-        int64_t len_a = (int64_t)toml_len(axes[a].values);
-        if (n_runs > EXP_MAX_RUNS / len_a) {
-            int64_t total = 1;
-            bool huge = false;
-            for (int b = 0; b < n_axes; b++) {
-                int64_t lb = (int64_t)toml_len(axes[b].values);
-                if (total > INT64_MAX / lb)
-                    huge = true;
-                else
-                    total *= lb;
-            }
-            long sweep_line = toml_find(root, "sweep");
-            key_ctx k = {filename, "sweep", toml_key_line(root, (size_t)sweep_line), NULL, e};
-            rc = huge ? exp_key_err(&k, "the sweep has too many runs (limit %d)", EXP_MAX_RUNS)
-                      : exp_key_err(&k, "the sweep has %" PRId64 " runs (limit %d)", total,
-                                    EXP_MAX_RUNS);
-            goto done;
-        }
-        n_runs *= len_a;
-    }
+    if ((rc = exp_grid_size(&n_runs, axes, n_axes, root, filename, e)))
+        goto done;
 
     if (base->name[0])
         memcpy(out->name, base->name, sizeof out->name);
@@ -1237,46 +1322,10 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
     out->target_accuracy = base->target_accuracy;
     out->n_swept = n_axes;
     for (int a = 0; a < n_axes; a++)
-        snprintf(out->swept[a], sizeof out->swept[a], "%s", axes[a].def->sweep);
+        snprintf(out->swept[a], sizeof out->swept[a], "%s", axes[a].def->v.label);
 
-    out->runs = calloc((size_t)n_runs, sizeof *out->runs);
-    if (!out->runs) {
-        rc = err_set(e, ERR_NOMEM, "out of memory expanding %" PRId64 " runs", n_runs);
+    if ((rc = exp_expand(out, base, axes, n_axes, sc, &rd, n_runs)))
         goto done;
-    }
-    bool any_idx = false;
-    for (int64_t i = 0; i < n_runs; i++) {
-        /* Digits of i in the mixed radix of the axis lengths, the last axis fastest. */
-        size_t digit[EXP_MAX_SWEPT];
-        int64_t rest = i;
-        for (int a = n_axes - 1; a >= 0; a--) {
-            int64_t len_a = (int64_t)toml_len(axes[a].values);
-            digit[a] = (size_t)(rest % len_a);
-            rest /= len_a;
-        }
-        exp_cfg c = *base;
-        char label[EXP_TEXT_MAX] = "";
-        for (int a = 0; a < n_axes; a++) {
-            const toml_value *v = toml_value_at(axes[a].values, digit[a]);
-            key_ctx k = {filename, axes[a].key, toml_line(v), &c.sweep, e};
-            rc = axes[a].def->set(&c, &k, v);
-            assert(rc == 0); /* every value was checked by exp_add_axis */
-            exp_label_add(label, sizeof label, axes[a].def->sweep, v);
-        }
-        run_spec *r = &out->runs[i];
-        rc = exp_resolve(r, &c, sc, &rd);
-        if (rc)
-            goto done;
-        r->index = (int)i;
-        memcpy(r->label, label, sizeof r->label);
-        any_idx = any_idx || strncmp(r->dataset, "idx:", 4) == 0;
-        out->n_runs = (int)i + 1;
-    }
-    if (base->idx_line && !any_idx) {
-        key_ctx k = {filename, base->idx_key, base->idx_line, NULL, e};
-        rc = exp_key_err(&k, "only for 'idx:' data sets (the registered ones know their shape)");
-        goto done;
-    }
     rc = 0;
 
 done:
@@ -1340,9 +1389,9 @@ static int exp_stride(const layer_spec *l)
     return l->kind == LAYER_CONV ? 1 : l->size;
 }
 
-char *exp_run_json(const run_spec *r)
+/* The canonical configuration of r as a JSON object (new reference), NULL when out of memory. */
+static json_t *exp_run_object(const run_spec *r)
 {
-    char *s = NULL;
     json_t *layers = json_array();
     json_t *opt = NULL, *root = NULL;
     if (!layers)
@@ -1410,11 +1459,22 @@ char *exp_run_json(const run_spec *r)
     if (json_object_set_new(root, "lr_schedule", json_string(lr_schedule_name(r->train.schedule))) ||
         json_object_set_new(root, "augment_shift", json_integer(r->train.augment_shift)))
         goto done;
-    s = json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(9));
+    json_decref(opt);
+    json_decref(layers);
+    return root;
 done:
     json_decref(root);
     json_decref(opt);
     json_decref(layers);
+    return NULL;
+}
+
+char *exp_run_json(const run_spec *r)
+{
+    json_t *root = exp_run_object(r);
+    char *s = root ? json_dumps(root, JSON_SORT_KEYS | JSON_COMPACT | JSON_REAL_PRECISION(9))
+                   : NULL;
+    json_decref(root);
     return s;
 }
 
@@ -1447,22 +1507,365 @@ int exp_run_key(char out[65], const run_spec *r, const char *dataset_id, const c
     return 0;
 }
 
+/* ---- the vocabulary ------------------------------------------------------------------ */
+
+int exp_vocab_count(void)
+{
+    int n = 0;
+    for (size_t i = 0; i < EXP_N_KEYS; i++)
+        n += exp_keys[i].v.json != NULL;
+    return n;
+}
+
+/* The i-th configuration key of the table (the keys with a JSON path), NULL past the end. */
+static const exp_key *exp_config_key(int i)
+{
+    for (size_t j = 0; j < EXP_N_KEYS; j++)
+        if (exp_keys[j].v.json && i-- == 0)
+            return &exp_keys[j];
+    return NULL;
+}
+
+const exp_vocab_key *exp_vocab_at(int i)
+{
+    const exp_key *k = exp_config_key(i);
+    return k ? &k->v : NULL;
+}
+
+/* The table row of configuration key called name (label, TOML path or JSON path). */
+static const exp_key *exp_vocab_row(const char *name)
+{
+    for (size_t i = 0; i < EXP_N_KEYS; i++) {
+        const exp_vocab_key *k = &exp_keys[i].v;
+        if (k->json && (strcmp(k->label, name) == 0 || strcmp(k->json, name) == 0 ||
+                        exp_is_path(k, name)))
+            return &exp_keys[i];
+    }
+    return NULL;
+}
+
+const exp_vocab_key *exp_vocab_find(const char *name)
+{
+    const exp_key *k = exp_vocab_row(name);
+    return k ? &k->v : NULL;
+}
+
+void exp_vocab_labels(char *buf, size_t n)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < exp_vocab_count(); i++) {
+        int w = snprintf(buf + used, n - used, "%s%s", i ? ", " : "", exp_vocab_at(i)->label);
+        if (w < 0 || (size_t)w >= n - used)
+            return;
+        used += (size_t)w;
+    }
+}
+
+void exp_value_format(char *buf, size_t n, const exp_value *v)
+{
+    switch (v->type) {
+    case EXP_INT: snprintf(buf, n, "%" PRId64, v->i); break;
+    case EXP_NUM: exp_format_number(buf, n, v->d); break;
+    case EXP_BOOL: snprintf(buf, n, "%s", v->b ? "true" : "false"); break;
+    case EXP_STR:
+    case EXP_LAYERS: snprintf(buf, n, "%s", v->s); break;
+    default: snprintf(buf, n, "-"); break;
+    }
+}
+
+void exp_label_append(char *buf, size_t n, const char *label, const exp_value *v)
+{
+    char val[EXP_TEXT_MAX];
+    exp_value_format(val, sizeof val, v);
+    size_t used = strlen(buf);
+    if (used + 4 >= n)
+        return;
+    /* A label longer than the buffer (long idx: paths) is cut and ends in "..."; testing the
+     * result also tells gcc the truncation is handled. */
+    int w = snprintf(buf + used, n - used, "%s%s=%s", used ? " " : "", label, val);
+    if (w < 0 || (size_t)w >= n - used)
+        memcpy(buf + n - 4, "...", 4);
+}
+
+json_t *exp_value_json(const exp_value *v)
+{
+    switch (v->type) {
+    case EXP_INT: return json_integer((json_int_t)v->i);
+    case EXP_NUM: return isfinite(v->d) ? json_real(v->d) : json_null();
+    case EXP_BOOL: return json_boolean(v->b);
+    case EXP_STR:
+    case EXP_LAYERS: return json_string(v->s);
+    default: return json_null();
+    }
+}
+
+bool exp_value_equal(const exp_value *a, const exp_value *b)
+{
+    bool na = a->type == EXP_INT || a->type == EXP_NUM, nb = b->type == EXP_INT || b->type == EXP_NUM;
+    if (na && nb)
+        return (a->type == EXP_INT ? (double)a->i : a->d) == (b->type == EXP_INT ? (double)b->i : b->d);
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case EXP_BOOL: return a->b == b->b;
+    case EXP_STR:
+    case EXP_LAYERS: return strcmp(a->s, b->s) == 0;
+    default: return true; /* both absent */
+    }
+}
+
+/* Append one layer of a configuration's layer list to buf: "conv30x5" (stride s and pad p when
+ * not 1 and 0: "conv6x5p2"), "maxpool2" (stride when not the size), "affine100",
+ * "dropout0.5", else the type. */
+static void exp_layer_summary(char *buf, size_t n, const json_t *l)
+{
+    const char *type = json_string_value(json_object_get(l, "type"));
+    long long size = json_integer_value(json_object_get(l, "size"));
+    long long stride = json_integer_value(json_object_get(l, "stride"));
+    char part[96], ratio[32];
+    if (!type)
+        type = "?";
+    if (strcmp(type, "conv") == 0) {
+        long long pad = json_integer_value(json_object_get(l, "pad"));
+        int w = snprintf(part, sizeof part, "conv%lldx%lld",
+                         json_integer_value(json_object_get(l, "filters")), size);
+        if (stride != 1 && w > 0 && (size_t)w < sizeof part)
+            w += snprintf(part + w, sizeof part - (size_t)w, "s%lld", stride);
+        if (pad != 0 && w > 0 && (size_t)w < sizeof part)
+            snprintf(part + w, sizeof part - (size_t)w, "p%lld", pad);
+    } else if (strcmp(type, "maxpool") == 0 || strcmp(type, "avgpool") == 0) {
+        if (stride == size)
+            snprintf(part, sizeof part, "%s%lld", type, size);
+        else
+            snprintf(part, sizeof part, "%s%llds%lld", type, size, stride);
+    } else if (strcmp(type, "affine") == 0) {
+        snprintf(part, sizeof part, "affine%lld", json_integer_value(json_object_get(l, "units")));
+    } else if (strcmp(type, "dropout") == 0) {
+        exp_format_number(ratio, sizeof ratio, json_number_value(json_object_get(l, "ratio")));
+        snprintf(part, sizeof part, "dropout%s", ratio);
+    } else {
+        snprintf(part, sizeof part, "%.60s", type);
+    }
+    size_t used = strlen(buf);
+    snprintf(buf + used, n - used, "%s%s", used ? "-" : "", part);
+}
+
+/* The JSON value at a dotted path ("optimizer.lr", "input.0": digits index an array). */
+static const json_t *exp_json_at(const json_t *cfg, const char *path)
+{
+    const json_t *v = cfg;
+    char part[64];
+    while (v && *path) {
+        size_t len = strcspn(path, ".");
+        if (len >= sizeof part)
+            return NULL;
+        memcpy(part, path, len);
+        part[len] = '\0';
+        if (json_is_array(v) && part[0] >= '0' && part[0] <= '9')
+            v = json_array_get(v, (size_t)strtoul(part, NULL, 10));
+        else
+            v = json_is_object(v) ? json_object_get(v, part) : NULL;
+        path += len + (path[len] == '.');
+    }
+    return v;
+}
+
+void exp_value_from_json(exp_value *out, const exp_vocab_key *k, const json_t *cfg)
+{
+    const json_t *v = exp_json_at(cfg, k->json);
+    out->type = EXP_NONE;
+    out->s[0] = '\0';
+    if (!v)
+        return;
+    switch (k->type) {
+    case EXP_INT:
+    case EXP_NUM:
+        if (!json_is_number(v))
+            return;
+        out->i = json_is_integer(v) ? (int64_t)json_integer_value(v) : 0;
+        out->d = json_number_value(v);
+        break;
+    case EXP_BOOL:
+        if (!json_is_boolean(v))
+            return;
+        out->b = json_is_true(v);
+        break;
+    case EXP_STR:
+        if (!json_is_string(v))
+            return;
+        snprintf(out->s, sizeof out->s, "%s", json_string_value(v));
+        break;
+    case EXP_LAYERS:
+        if (!json_is_array(v))
+            return;
+        for (size_t i = 0; i < json_array_size(v); i++)
+            exp_layer_summary(out->s, sizeof out->s, json_array_get(v, i));
+        break;
+    default: return;
+    }
+    out->type = k->type;
+}
+
+void exp_value_from_stored(exp_value *out, const json_t *v)
+{
+    *out = (exp_value){.type = EXP_NONE};
+    if (json_is_integer(v)) {
+        out->type = EXP_INT;
+        out->i = (int64_t)json_integer_value(v);
+        out->d = (double)out->i;
+    } else if (json_is_real(v)) {
+        out->type = EXP_NUM;
+        out->d = json_real_value(v);
+    } else if (json_is_boolean(v)) {
+        out->type = EXP_BOOL;
+        out->b = json_is_true(v);
+    } else if (json_is_string(v)) {
+        out->type = EXP_STR;
+        snprintf(out->s, sizeof out->s, "%s", json_string_value(v));
+    }
+}
+
+int exp_run_values(exp_value *out, const run_spec *r, const exp_vocab_key *const *keys, int n,
+                   err_info *e)
+{
+    json_t *cfg = exp_run_object(r);
+    if (!cfg)
+        return err_set(e, ERR_NOMEM, "out of memory describing run %d", r->index);
+    for (int i = 0; i < n; i++) {
+        const exp_key *k = exp_vocab_row(keys[i]->label);
+        exp_value_from_json(&out[i], keys[i], cfg);
+        if (k && k->num >= 0 && out[i].type == EXP_NUM) /* the file's double, not the float's */
+            memcpy(&out[i].d, (const char *)&r->num + k->num, sizeof out[i].d);
+    }
+    json_decref(cfg);
+    return 0;
+}
+
+/* A growing text buffer for the compact JSON the store keeps. */
+typedef struct exp_buf {
+    char *s;
+    size_t len, cap;
+    bool oom;
+} exp_buf;
+
+static void exp_buf_add(exp_buf *b, const char *t)
+{
+    size_t n = strlen(t);
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? 2 * b->cap : 128;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = true;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, t, n + 1);
+    b->len += n;
+}
+
+/* Append v as compact JSON: a string quoted and escaped, a number as the shortest decimal
+ * (with ".0" when it looks like an integer, so that it reads back as a real). */
+static void exp_buf_value(exp_buf *b, const exp_value *v)
+{
+    char num[64];
+    if (v->type == EXP_NUM && isfinite(v->d)) {
+        exp_format_number(num, sizeof num, v->d);
+        exp_buf_add(b, num);
+        if (!strpbrk(num, ".e"))
+            exp_buf_add(b, ".0");
+        return;
+    }
+    json_t *j = exp_value_json(v);
+    char *t = j ? json_dumps(j, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    if (t)
+        exp_buf_add(b, t);
+    else
+        b->oom = true;
+    free(t);
+    json_decref(j);
+}
+
+/* The buffer's text (the caller frees), or NULL when it ran out of memory. */
+static char *exp_buf_take(exp_buf *b)
+{
+    if (b->oom) {
+        free(b->s);
+        return NULL;
+    }
+    return b->s;
+}
+
+char *exp_swept_json(const experiment *x)
+{
+    exp_buf b = {0};
+    exp_buf_add(&b, "[");
+    for (int i = 0; i < x->n_swept; i++) {
+        exp_value v = {.type = EXP_STR};
+        snprintf(v.s, sizeof v.s, "%s", x->swept[i]);
+        exp_buf_add(&b, i ? "," : "");
+        exp_buf_value(&b, &v);
+    }
+    exp_buf_add(&b, "]");
+    return exp_buf_take(&b);
+}
+
+char *exp_run_swept_json(const experiment *x, const run_spec *r)
+{
+    const exp_vocab_key *keys[EXP_MAX_SWEPT];
+    exp_value *v = malloc(EXP_MAX_SWEPT * sizeof *v);
+    exp_buf b = {0};
+    for (int i = 0; i < x->n_swept; i++)
+        keys[i] = exp_vocab_find(x->swept[i]);
+    if (!v || exp_run_values(v, r, keys, x->n_swept, NULL)) {
+        free(v);
+        return NULL;
+    }
+    exp_buf_add(&b, "[");
+    for (int i = 0; i < x->n_swept; i++) {
+        exp_buf_add(&b, i ? "," : "");
+        exp_buf_value(&b, &v[i]);
+    }
+    exp_buf_add(&b, "]");
+    free(v);
+    return exp_buf_take(&b);
+}
+
+/* The keys of a summary and whether each shows always or only away from the paper's value. */
+static const struct {
+    const char *label;
+    const char *paper; /* NULL: always shown; else shown when the value prints otherwise */
+} exp_summary_keys[] = {
+    {"model", NULL},        {"bn", NULL},           {"optimizer", NULL},
+    {"lr", NULL},           {"batch", NULL},        {"epochs", NULL},
+    {"seed", NULL},         {"weight_decay", "0"},  {"lr_schedule", "constant"},
+    {"augment_shift", "0"}, {"dataset", "mnist"},
+};
+
 void exp_run_summary(char *buf, size_t n, const run_spec *r)
 {
-    char lr[32];
-    exp_fmt_float(lr, sizeof lr, r->train.optim.lr);
-    int used = snprintf(buf, n, "%s bn=%s %s lr=%s batch=%d epochs=%d seed=%" PRIu64,
-                        r->model, r->bn ? "on" : "off", optim_kind_name(r->train.optim.kind), lr,
-                        r->train.batch, r->train.epochs, r->train.seed);
-    if (used >= 0 && (size_t)used < n && r->train.optim.weight_decay > 0.0f) {
-        char wd[32];
-        exp_fmt_float(wd, sizeof wd, r->train.optim.weight_decay);
-        used += snprintf(buf + used, n - (size_t)used, " wd=%s", wd);
+    enum { N = sizeof exp_summary_keys / sizeof exp_summary_keys[0] };
+    const exp_vocab_key *keys[N];
+    exp_value *v = malloc(N * sizeof *v);
+    buf[0] = '\0';
+    for (int i = 0; i < N; i++)
+        keys[i] = exp_vocab_find(exp_summary_keys[i].label);
+    if (!v || exp_run_values(v, r, keys, N, NULL)) {
+        snprintf(buf, n, "run %d", r->index + 1); /* out of memory: a summary still */
+        free(v);
+        return;
     }
-    if (used >= 0 && (size_t)used < n && r->train.schedule != LR_CONSTANT)
-        used += snprintf(buf + used, n - (size_t)used, " %s", lr_schedule_name(r->train.schedule));
-    if (used >= 0 && (size_t)used < n && r->train.augment_shift > 0)
-        used += snprintf(buf + used, n - (size_t)used, " shift=%d", r->train.augment_shift);
-    if (used >= 0 && (size_t)used < n && strcmp(r->dataset, "mnist") != 0)
-        snprintf(buf + used, n - (size_t)used, " data=%s", r->dataset);
+    for (int i = 0; i < N; i++) {
+        char text[EXP_TEXT_MAX];
+        exp_value_format(text, sizeof text, &v[i]);
+        if (!exp_summary_keys[i].paper || strcmp(text, exp_summary_keys[i].paper) != 0)
+            exp_label_append(buf, n, keys[i]->label, &v[i]);
+    }
+    free(v);
 }

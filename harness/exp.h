@@ -25,10 +25,19 @@
 #include "net.h"
 #include "train.h"
 
+#include <jansson.h>
+
 #define EXP_MAX_RUNS 10000
 #define EXP_NAME_MAX 128
 #define EXP_TEXT_MAX 512
 #define EXP_MAX_SWEPT 16
+
+/* The numbers of a run as the file wrote them (or, for defaults, the shortest decimal of the
+ * float the optimizer uses): what reports print and the store's columns hold. Training uses
+ * their float roundings (run_spec.init_std, run_spec.train.optim). */
+typedef struct run_numbers {
+    double init_std, lr, momentum, beta1, beta2, decay_rate, weight_decay;
+} run_numbers;
 
 /* One fully resolved run: everything that determines its result except the build and the
  * data's bytes (those enter the run key separately). */
@@ -59,6 +68,7 @@ typedef struct run_spec {
     /* evaluation */
     int64_t eval_train_n;            /* training-accuracy sample: first N images, 0 = all */
     int64_t eval_test_n;             /* test images evaluated per epoch, 0 = all */
+    run_numbers num;                 /* the file's doubles of the float parameters above */
 } run_spec;
 
 typedef struct experiment {
@@ -71,7 +81,8 @@ typedef struct experiment {
     double budget_minutes;           /* [budget] minutes, 0 = none */
     double target_accuracy;          /* [budget] target_accuracy, 0 = none */
     int n_swept;
-    char swept[EXP_MAX_SWEPT][64];   /* the swept keys, short names ("optimizer", "bn", ...) */
+    char swept[EXP_MAX_SWEPT][64];   /* the swept keys' labels ("optimizer", "bn", ...), in the
+                                      * file's order (the first varies slowest) */
     int n_runs;
     run_spec *runs;                  /* (n_runs) */
 } experiment;
@@ -93,7 +104,93 @@ char *exp_run_json(const run_spec *r);
 int exp_run_key(char out[65], const run_spec *r, const char *dataset_id, const char *build_identity,
                 err_info *e);
 
-/* Print-friendly one-line summary of a run: "paper bn=on momentum lr=0.1 batch=100 epochs=20 seed=1". */
+/* One-line summary of a run in the vocabulary's spelling: "model=paper bn=true
+ * optimizer=momentum lr=0.1 batch=100 epochs=20 seed=1", then weight_decay, lr_schedule,
+ * augment_shift and dataset when they are not the paper's. */
 void exp_run_summary(char *buf, size_t n, const run_spec *r);
+
+/* ---- the vocabulary ----------------------------------------------------------------------
+ * Every key of a run's configuration is named once, here, for every command and format:
+ *   TOML path      training.lr          where an experiment file sets it
+ *   label          lr                   its short name: the [sweep] name of sweepable keys, the
+ *                                       KEY of "KEY=VALUE" group labels, --group-by, the field
+ *                                       name in CSV and JSON outputs
+ *   display name   learning rate        for people: headings and figure titles
+ *   JSON path      optimizer.lr         its field in the run's configuration JSON
+ * and its values print one way (exp_value_format): integers in decimal, numbers as the
+ * shortest decimal that reads back to the same double (0.05, 1e-05, 20), booleans as true
+ * or false, strings as they are, a layer list as "conv30x5-relu-maxpool2-affine100-...";
+ * JSON carries them typed (exp_value_json), CSV as that text. */
+
+typedef enum exp_type { EXP_NONE, EXP_INT, EXP_NUM, EXP_BOOL, EXP_STR, EXP_LAYERS } exp_type;
+
+/* One key of the vocabulary. The TOML path is table.name. */
+typedef struct exp_vocab_key {
+    const char *table, *name; /* "training", "lr" */
+    const char *label;        /* "lr" */
+    const char *display;      /* "learning rate" */
+    const char *json;         /* "optimizer.lr"; an array element is "input.0" */
+    exp_type type;
+    bool sweepable;           /* accepted in [sweep] under its label or TOML path */
+} exp_vocab_key;
+
+/* The configuration keys in display order (data, model, training, evaluation); i in
+ * 0..exp_vocab_count()-1. */
+int exp_vocab_count(void);
+const exp_vocab_key *exp_vocab_at(int i);
+
+/* The configuration key called name: its label ("lr"), TOML path ("training.lr") or JSON
+ * path ("optimizer.lr"); NULL when there is none. */
+const exp_vocab_key *exp_vocab_find(const char *name);
+
+/* buf <- "dataset, validation, ..., test_samples": the labels, for "(valid: ...)" messages. */
+void exp_vocab_labels(char *buf, size_t n);
+
+/* A value of a key. Strings (and a layer list's summary) are copied into s. */
+typedef struct exp_value {
+    exp_type type;            /* EXP_NONE: the key is absent */
+    int64_t i;                /* EXP_INT */
+    double d;                 /* EXP_NUM */
+    bool b;                   /* EXP_BOOL */
+    char s[EXP_TEXT_MAX];     /* EXP_STR, EXP_LAYERS */
+} exp_value;
+
+/* buf <- the shortest decimal that reads back (strtod) as d; integers whole ("20"), "nan",
+ * "inf" and "-inf" spelled so. The one number format of the vocabulary and of every
+ * machine-readable output. */
+void exp_format_number(char *buf, size_t n, double d);
+
+/* buf <- v as text (see above); "-" for EXP_NONE. */
+void exp_value_format(char *buf, size_t n, const exp_value *v);
+
+/* Append " label=value" (no leading space on an empty buffer) to the label in buf; a label
+ * longer than the buffer ends in "...". */
+void exp_label_append(char *buf, size_t n, const char *label, const exp_value *v);
+
+/* v as a JSON value: integer, real, true/false, string; null for EXP_NONE. New reference,
+ * NULL when out of memory. */
+json_t *exp_value_json(const exp_value *v);
+
+/* Whether a and b are the same value (an integer and a number compare by value). */
+bool exp_value_equal(const exp_value *a, const exp_value *b);
+
+/* *out <- key k's value in a run's configuration JSON (exp_run_json), typed as the key is:
+ * EXP_NONE when cfg lacks it. */
+void exp_value_from_json(exp_value *out, const exp_vocab_key *k, const json_t *cfg);
+
+/* *out <- a JSON value as stored by a reader of exp_value_json (a swept value): integer,
+ * real, boolean or string; EXP_NONE for anything else. */
+void exp_value_from_stored(exp_value *out, const json_t *v);
+
+/* out[i] <- run r's value of keys[i], for i < n: the file's double for float parameters
+ * (run_numbers), else as in its configuration JSON. ERR_NOMEM when out of memory. */
+int exp_run_values(exp_value *out, const run_spec *r, const exp_vocab_key *const *keys, int n,
+                   err_info *e);
+
+/* What the store keeps of a sweep when its runs are queued, as compact JSON (malloc'd, NULL
+ * when out of memory): the swept keys' labels in the file's order ('["optimizer","seed"]'),
+ * and run r's value of each, typed, numbers the shortest decimal ('["adam",3]'). */
+char *exp_swept_json(const experiment *x);
+char *exp_run_swept_json(const experiment *x, const run_spec *r);
 
 #endif

@@ -26,6 +26,8 @@ static const struct command {
     {"history", cmd_history, "accuracy and training time (--perf: speed) per git revision"},
     {"plot", cmd_plot, "gnuplot scripts, data and images of the paper's figures"},
     {"perf", cmd_perf, "time the training core and record it: per-layer ms, GFLOP/s vs peak, s/epoch"},
+    {"merge", cmd_merge, "merge results databases into one, by run key (Slurm task databases)"},
+    {"slurm", cmd_slurm, "run a sweep as a Slurm job array plus a merge job; follow it"},
 };
 
 enum { N_COMMANDS = sizeof commands / sizeof commands[0] };

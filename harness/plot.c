@@ -15,6 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "exp.h"
+#include "proc.h"
+
 static const char *const plot_format_names[PLOT_FORMAT_COUNT] = {
     [PLOT_PNG] = "png",
     [PLOT_SVG] = "svg",
@@ -107,6 +110,8 @@ typedef struct raw_run {
     char *config_json;
     int64_t seed;
     char date[32];     /* finished_at, else started_at, else queued_at ("" when none) */
+    int64_t build_id;  /* 0 without a recorded build */
+    char revision[48]; /* "1a2b3c4", "1a2b3c4-dirty", "none" outside git, "-" without a build */
 } raw_run;
 
 typedef struct raw_list {
@@ -149,7 +154,12 @@ static int raw_collect(void *ctx, const store_run_row *r)
         l->cap = cap;
     }
     raw_run *w = &l->v[l->n];
-    *w = (raw_run){.seed = r->seed};
+    *w = (raw_run){.seed = r->seed, .build_id = r->build_id};
+    if (!r->build_id)
+        snprintf(w->revision, sizeof w->revision, "-");
+    else
+        snprintf(w->revision, sizeof w->revision, "%.7s%s", r->git_sha ? r->git_sha : "none",
+                 r->git_dirty ? "-dirty" : "");
     w->experiment = strdup(xname);
     w->run_key = strdup(r->run_key);
     w->config_json = strdup(r->config_json ? r->config_json : "{}");
@@ -164,80 +174,45 @@ static int raw_collect(void *ctx, const store_run_row *r)
     return 0;
 }
 
-/* Flatten a configuration into path -> display-ready scalar text: nested objects become dotted
- * paths ("optimizer.kind"); arrays (the layer list) stay whole, as compact JSON. */
-static int flatten(json_t *flat, const char *prefix, json_t *v)
+/* A run's values as the vocabulary prints them, label -> text (exp_value_format), and its
+ * build's revision as "revision". Keys absent from the configuration are absent. */
+static int vocab_values(json_t *flat, const json_t *cfg, const char *revision)
 {
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *c;
-        json_object_foreach(v, k, c) {
-            char path[512];
-            snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", k);
-            if (flatten(flat, path, c))
-                return -1;
-        }
-        return 0;
+    exp_value v;
+    for (int k = 0; k < exp_vocab_count(); k++) {
+        const exp_vocab_key *key = exp_vocab_at(k);
+        exp_value_from_json(&v, key, cfg);
+        if (v.type == EXP_NONE)
+            continue;
+        char text[EXP_TEXT_MAX];
+        exp_value_format(text, sizeof text, &v);
+        if (json_object_set_new(flat, key->label, json_string(text)))
+            return -1;
     }
-    char buf[64];
-    char *dumped = NULL;
-    const char *text;
-    if (json_is_string(v))
-        text = json_string_value(v);
-    else if (json_is_integer(v)) {
-        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-        text = buf;
-    } else if (json_is_real(v)) {
-        snprintf(buf, sizeof buf, "%.9g", json_real_value(v));
-        text = buf;
-    } else if (json_is_true(v))
-        text = "true";
-    else if (json_is_false(v))
-        text = "false";
-    else if (json_is_null(v))
-        text = "null";
-    else {
-        dumped = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-        text = dumped ? dumped : "?";
-    }
-    int rc = json_object_set_new(flat, prefix, json_string(text));
-    free(dumped);
-    return rc;
+    return json_object_set_new(flat, "revision", json_string(revision));
 }
 
-/* Display names and order of the keys a group label may show; keys not listed follow in
- * alphabetical order under their flattened path. */
-static const struct {
-    const char *path, *name;
-} plot_key_names[] = {
-    {"model", "model"},          {"dataset", "data"},       {"optimizer.kind", "optimizer"},
-    {"optimizer.lr", "lr"},      {"bn", "bn"},              {"batch", "batch"},
-    {"sampling", "sampling"},    {"epochs", "epochs"},      {"init", "init"},
-    {"init_std", "init_std"},    {"optimizer.momentum", "momentum"},
-    {"optimizer.weight_decay", "weight_decay"}, {"lr_schedule", "schedule"},
-    {"augment_shift", "shift"},
-};
-enum { N_KEY_NAMES = sizeof plot_key_names / sizeof plot_key_names[0] };
-
-static int key_rank(const char *path)
+/* Where key label sits in a label: the experiment's swept keys first, in its file's order,
+ * then the vocabulary's order with a layer list last, then the revision. */
+static int key_rank(const plot_experiment *x, const char *label)
 {
-    for (int i = 0; i < N_KEY_NAMES; i++)
-        if (strcmp(plot_key_names[i].path, path) == 0)
+    for (int i = 0; i < x->n_swept; i++)
+        if (strcmp(x->swept[i], label) == 0)
             return i;
-    return N_KEY_NAMES;
+    const exp_vocab_key *k = exp_vocab_find(label);
+    if (!k)
+        return 10000;
+    for (int i = 0; i < exp_vocab_count(); i++)
+        if (exp_vocab_at(i) == k)
+            return 1000 + i + (k->type == EXP_LAYERS ? 500 : 0);
+    return 10000;
 }
 
-static const char *key_display(const char *path)
-{
-    int r = key_rank(path);
-    return r < N_KEY_NAMES ? plot_key_names[r].name : path;
-}
-
+/* qsort's context-free comparison: keys carry their rank. */
 static int key_cmp(const void *a, const void *b)
 {
     const plot_key *x = a, *y = b;
-    int rx = key_rank(x->path), ry = key_rank(y->path);
-    return rx != ry ? (rx < ry ? -1 : 1) : strcmp(x->path, y->path);
+    return x->rank != y->rank ? (x->rank < y->rank ? -1 : 1) : strcmp(x->path, y->path);
 }
 
 /* A run's value of path, "" when its configuration lacks the key. */
@@ -257,30 +232,6 @@ static bool key_determines(json_t **flat, int n, const char *a, const char *b)
                 strcmp(flat_get(flat[i], b), flat_get(flat[j], b)) != 0)
                 return false;
     return true;
-}
-
-/* The text a label shows for a value: bn as on/off, scalars as stored, arrays and objects as
- * "v1", "v2"... in order of first appearance among the experiment's runs. */
-static char *value_display(const plot_key *k, const char *v, json_t **flat, int n)
-{
-    if (strcmp(k->path, "bn") == 0)
-        return strdup(strcmp(v, "true") == 0 ? "on" : strcmp(v, "false") == 0 ? "off" : v);
-    if (v[0] != '[' && v[0] != '{')
-        return strdup(*v ? v : "-");
-    int variant = 0;
-    for (int i = 0; i < n; i++) {
-        const char *w = flat_get(flat[i], k->path);
-        bool seen = false;
-        for (int j = 0; j < i && !seen; j++)
-            seen = strcmp(flat_get(flat[j], k->path), w) == 0;
-        if (!seen)
-            variant++;
-        if (strcmp(w, v) == 0)
-            break;
-    }
-    char buf[32];
-    snprintf(buf, sizeof buf, "v%d", variant);
-    return strdup(buf);
 }
 
 /* The file-name form of a label: letters, digits, '.', '-' kept; '=' becomes '-', a space
@@ -448,7 +399,8 @@ static int find_keys(plot_experiment *x, json_t **flat, int n, err_info *e)
             continue;
         plot_key *pk = &x->keys[x->n_keys++];
         pk->path = strdup(k);
-        pk->name = strdup(key_display(k));
+        pk->name = strdup(k);
+        pk->rank = key_rank(x, k);
         if (!pk->path || !pk->name) {
             rc = err_set(e, ERR_NOMEM, "out of memory");
             goto done;
@@ -540,6 +492,97 @@ static int group_stats(plot_experiment *x, int g, err_info *e)
     return 0;
 }
 
+/* x->swept <- the swept keys of the newest version of x's file (versions come oldest first);
+ * none when it was not stored. */
+static int read_sweep(void *ctx, const store_experiment_row *row)
+{
+    plot_experiment *x = ctx;
+    json_t *sw = row->swept ? json_loads(row->swept, 0, NULL) : NULL;
+    x->n_swept = 0;
+    for (size_t i = 0; i < json_array_size(sw) && x->n_swept < PLOT_MAX_SWEPT; i++)
+        snprintf(x->swept[x->n_swept++], sizeof x->swept[0], "%s",
+                 json_string_value(json_array_get(sw, i)) ? json_string_value(json_array_get(sw, i))
+                                                          : "");
+    json_decref(sw);
+    return 0;
+}
+
+/* rev <- the revision of run idx[i] among the runs idx[0..n) of an experiment: its build's
+ * ("1a2b3c4-dirty"), with "/bN" (build id) when another build of them reads the same, so
+ * that runs of two builds are never one group. */
+static void revision_of(char *rev, size_t n_rev, const raw_list *l, const int *idx, int n, int i)
+{
+    const raw_run *w = &l->v[idx[i]];
+    snprintf(rev, n_rev, "%s", w->revision);
+    for (int j = 0; j < n; j++) {
+        const raw_run *o = &l->v[idx[j]];
+        if (o->build_id != w->build_id && strcmp(o->revision, w->revision) == 0) {
+            snprintf(rev, n_rev, "%s/b%lld", w->revision, (long long)w->build_id);
+            return;
+        }
+    }
+}
+
+/* Each group's slug from its label, unique: a label cut to size or made of unsafe characters
+ * may collide, and gets "-2", "-3". */
+static void unique_slugs(plot_experiment *x)
+{
+    for (int g = 0; g < x->n_groups; g++) {
+        plot_group *gr = &x->groups[g];
+        char base[200];
+        slugify(base, sizeof base, gr->label);
+        snprintf(gr->slug, sizeof gr->slug, "%s", base);
+        for (int dup = 2, clash = 1; clash; dup++) {
+            clash = 0;
+            for (int h = 0; h < g; h++)
+                clash |= strcmp(x->groups[h].slug, gr->slug) == 0;
+            if (clash)
+                snprintf(gr->slug, sizeof gr->slug, "%s-%d", base, dup);
+        }
+    }
+}
+
+/* Every run's epochs (series and confusion), the revision of the runs' builds and the date of
+ * the newest run (idx: the runs' places in l). */
+static int read_series(plot_experiment *x, store *s, const raw_list *l, const int *idx,
+                       err_info *e)
+{
+    prov_acc prov = {0};
+    char newest[32] = "";
+    for (int i = 0; i < x->n_runs; i++) {
+        epoch_acc acc = {.run = &x->runs[i]};
+        int rc = store_epochs(s, x->runs[i].run_key, true, epoch_collect, &acc, e);
+        if (rc == 0)
+            rc = store_run_provenance(s, x->runs[i].run_key, prov_collect, &prov, e);
+        if (rc)
+            return acc.nomem ? err_set(e, ERR_NOMEM, "out of memory") : rc;
+        if (strcmp(l->v[idx[i]].date, newest) > 0)
+            snprintf(newest, sizeof newest, "%s", l->v[idx[i]].date);
+    }
+    snprintf(x->revision, sizeof x->revision, "%s%s",
+             !prov.known ? "unknown" : prov.mixed ? "mixed" : prov.sha,
+             prov.known && !prov.mixed && prov.dirty ? "-dirty" : "");
+    snprintf(x->newest, sizeof x->newest, "%.10s", newest[0] ? newest : "unknown");
+    return 0;
+}
+
+/* gr <- a new group of x with the values of a run's flattened values flat: its value of each
+ * varying key, its label from the non-implied ones. */
+static int new_group(plot_group *gr, const plot_experiment *x, json_t *flat, err_info *e)
+{
+    gr->values = calloc((size_t)(x->n_keys ? x->n_keys : 1), sizeof *gr->values);
+    if (!gr->values)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    for (int k = 0; k < x->n_keys; k++) {
+        const char *v = flat_get(flat, x->keys[k].path);
+        if (!(gr->values[k] = strdup(*v ? v : "-")))
+            return err_set(e, ERR_NOMEM, "out of memory");
+        if (!x->keys[k].implied)
+            label_add(gr->label, sizeof gr->label, x->keys[k].name, gr->values[k]);
+    }
+    return 0;
+}
+
 /* Build experiment x from the raw runs idx[0..n) (all of one experiment). */
 static int build_experiment(plot_experiment *x, store *s, const raw_list *l, const int *idx,
                             int n, const char *only_run, err_info *e)
@@ -564,15 +607,17 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
         const raw_run *w = &l->v[idx[i]];
         json_error_t je;
         json_t *cfg = json_loads(w->config_json, 0, &je);
+        char rev[64];
+        revision_of(rev, sizeof rev, l, idx, n, i);
         flat[i] = json_object();
-        if (!flat[i] || (cfg && flatten(flat[i], "", cfg))) {
+        if (!flat[i] || (cfg && vocab_values(flat[i], cfg, rev))) {
             json_decref(cfg);
             rc = err_set(e, ERR_NOMEM, "out of memory");
             goto done;
         }
         json_decref(cfg);
     }
-    if ((rc = find_keys(x, flat, n, e)))
+    if ((rc = store_experiments(s, x->name, read_sweep, x, e)) || (rc = find_keys(x, flat, n, e)))
         goto done;
     /* Group runs by the values of every varying key (implied ones included). */
     for (int i = 0; i < n; i++) {
@@ -601,23 +646,9 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
             r->group = x->runs[g].group;
             continue;
         }
-        /* a new group: its label from the non-implied keys */
         r->group = x->n_groups++;
-        plot_group *gr = &x->groups[r->group];
-        gr->values = calloc((size_t)(x->n_keys ? x->n_keys : 1), sizeof *gr->values);
-        if (!gr->values) {
-            rc = err_set(e, ERR_NOMEM, "out of memory");
+        if ((rc = new_group(&x->groups[r->group], x, flat[i], e)))
             goto done;
-        }
-        for (int k = 0; k < x->n_keys; k++) {
-            gr->values[k] = value_display(&x->keys[k], flat_get(flat[i], x->keys[k].path), flat, n);
-            if (!gr->values[k]) {
-                rc = err_set(e, ERR_NOMEM, "out of memory");
-                goto done;
-            }
-            if (!x->keys[k].implied)
-                label_add(gr->label, sizeof gr->label, x->keys[k].name, gr->values[k]);
-        }
     }
     if (only_run) {
         /* one run: its own label, and the group is the run */
@@ -625,40 +656,10 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
                  x->runs[0].run_key, (long long)x->runs[0].seed);
         snprintf(x->groups[0].slug, sizeof x->groups[0].slug, "run-%.12s", x->runs[0].run_key);
     }
-    /* Unique slugs: a label cut to size or made of unsafe characters may collide. */
-    for (int g = 0; g < x->n_groups && !only_run; g++) {
-        plot_group *gr = &x->groups[g];
-        char base[200];
-        slugify(base, sizeof base, gr->label);
-        snprintf(gr->slug, sizeof gr->slug, "%s", base);
-        for (int dup = 2, clash = 1; clash; dup++) {
-            clash = 0;
-            for (int h = 0; h < g; h++)
-                clash |= strcmp(x->groups[h].slug, gr->slug) == 0;
-            if (clash)
-                snprintf(gr->slug, sizeof gr->slug, "%s-%d", base, dup);
-        }
-    }
-    /* Epochs, provenance and the date of the newest run. */
-    prov_acc prov = {0};
-    char newest[32] = "";
-    for (int i = 0; i < x->n_runs; i++) {
-        epoch_acc acc = {.run = &x->runs[i]};
-        rc = store_epochs(s, x->runs[i].run_key, true, epoch_collect, &acc, e);
-        if (rc == 0)
-            rc = store_run_provenance(s, x->runs[i].run_key, prov_collect, &prov, e);
-        if (rc) {
-            if (acc.nomem)
-                err_set(e, ERR_NOMEM, "out of memory");
-            goto done;
-        }
-        if (strcmp(l->v[idx[i]].date, newest) > 0)
-            snprintf(newest, sizeof newest, "%s", l->v[idx[i]].date);
-    }
-    snprintf(x->revision, sizeof x->revision, "%s%s",
-             !prov.known ? "unknown" : prov.mixed ? "mixed" : prov.sha,
-             prov.known && !prov.mixed && prov.dirty ? "-dirty" : "");
-    snprintf(x->newest, sizeof x->newest, "%.10s", newest[0] ? newest : "unknown");
+    if (!only_run)
+        unique_slugs(x);
+    if ((rc = read_series(x, s, l, idx, e)))
+        goto done;
     for (int g = 0; g < x->n_groups; g++)
         if ((rc = group_stats(x, g, e)))
             goto done;
@@ -1121,7 +1122,12 @@ static bool same_partition(const plot_experiment *x, int a, int b, key_skip_fn s
     return true;
 }
 
-static bool is_optimizer_key(const plot_key *k) { return strncmp(k->path, "optimizer", 9) == 0; }
+/* The optimizer and its parameters (their configuration fields are optimizer.*). */
+static bool is_optimizer_key(const plot_key *k)
+{
+    const exp_vocab_key *v = exp_vocab_find(k->path);
+    return v && strncmp(v->json, "optimizer.", 10) == 0;
+}
 static bool is_bn_key(const plot_key *k) { return strcmp(k->path, "bn") == 0; }
 
 /* One comparison figure per combination of the other keys: test accuracy per epoch with one
@@ -1153,21 +1159,9 @@ static int write_comparisons(const plot_experiment *x, const plot_options *opt,
             done[h] = true;
             members[n] = h;
             titles[n][0] = '\0';
-            for (int k = 0; k < x->n_keys; k++) {
-                if (x->keys[k].implied || !compared(&x->keys[k]))
-                    continue;
-                const char *v = x->groups[h].values[k];
-                if (strcmp(x->keys[k].path, "optimizer.kind") == 0 && !titles[n][0])
-                    snprintf(titles[n], PLOT_LABEL_MAX, "%s", v);
-                else if (is_bn_key(&x->keys[k]))
-                    label_add(titles[n], PLOT_LABEL_MAX, "BN", v);
-                else
-                    label_add(titles[n], PLOT_LABEL_MAX, x->keys[k].name, v);
-            }
-            /* "BN=on" reads better as "BN on" */
-            char *eq = strstr(titles[n], "BN=");
-            if (eq)
-                eq[2] = ' ';
+            for (int k = 0; k < x->n_keys; k++)
+                if (!x->keys[k].implied && compared(&x->keys[k]))
+                    label_add(titles[n], PLOT_LABEL_MAX, x->keys[k].name, x->groups[h].values[k]);
             tp[n] = titles[n];
             n++;
         }
@@ -1229,15 +1223,18 @@ int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn f
         return rc;
     bool opt_varies = false, bn_varies = false;
     for (int k = 0; k < x->n_keys; k++) {
-        opt_varies |= !x->keys[k].implied && strcmp(x->keys[k].path, "optimizer.kind") == 0;
+        opt_varies |= !x->keys[k].implied && strcmp(x->keys[k].path, "optimizer") == 0;
         bn_varies |= !x->keys[k].implied && is_bn_key(&x->keys[k]);
     }
+    /* "test accuracy per epoch by optimizer", "... by batch norm": the display names */
+    char what[128];
+    snprintf(what, sizeof what, "test accuracy per epoch by %s",
+             exp_vocab_find("optimizer")->display);
     if (opt_varies)
-        rc = write_comparisons(x, opt, "optimizers", "test accuracy per epoch by optimizer",
-                               is_optimizer_key, fn, ctx, e);
+        rc = write_comparisons(x, opt, "optimizers", what, is_optimizer_key, fn, ctx, e);
+    snprintf(what, sizeof what, "test accuracy per epoch by %s", exp_vocab_find("bn")->display);
     if (rc == 0 && bn_varies)
-        rc = write_comparisons(x, opt, "bn", "test accuracy per epoch, batch norm on vs off",
-                               is_bn_key, fn, ctx, e);
+        rc = write_comparisons(x, opt, "bn", what, is_bn_key, fn, ctx, e);
     if (rc)
         return rc;
     /* loss and time: every group */
@@ -1293,64 +1290,15 @@ bool plot_gnuplot_available(void)
 int plot_render(const char *script, err_info *e)
 {
     assert(script);
-    int fds[2];
-    if (pipe(fds) != 0)
-        return err_set(e, ERR_IO, "cannot run gnuplot: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return err_set(e, ERR_IO, "cannot run gnuplot: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        /* child: stdin from /dev/null, stdout and stderr into the pipe */
-        int null = open("/dev/null", O_RDONLY);
-        if (null >= 0)
-            dup2(null, 0);
-        dup2(fds[1], 1);
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        char *argv[] = {"gnuplot", (char *)script, NULL};
-        execvp("gnuplot", argv);
-        dprintf(2, "cannot run gnuplot: %s\n", strerror(errno));
-        _exit(127);
-    }
-    close(fds[1]);
-    /* Keep the last 4 KiB of what gnuplot says, for the message. */
+    /* the last 4 KiB of what gnuplot says, for the message */
     char buf[4096];
-    size_t used = 0;
-    char chunk[1024];
-    ssize_t got;
-    while ((got = read(fds[0], chunk, sizeof chunk)) != 0) {
-        if (got < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        /* chunk is smaller than buf: drop the oldest bytes to make room */
-        if (used + (size_t)got >= sizeof buf) {
-            size_t drop = used + (size_t)got - (sizeof buf - 1);
-            memmove(buf, buf + drop, used - drop);
-            used -= drop;
-        }
-        memcpy(buf + used, chunk, (size_t)got);
-        used += (size_t)got;
-    }
-    buf[used] = '\0';
-    close(fds[0]);
-    int st;
-    while (waitpid(pid, &st, 0) < 0)
-        if (errno != EINTR)
-            return err_set(e, ERR_IO, "gnuplot on '%s': %s", script, strerror(errno));
+    int st = 0;
+    const char *const argv[] = {"gnuplot", script, NULL};
+    if (proc_run(buf, sizeof buf, &st, argv, e))
+        return err_prefix(e, "gnuplot on '%s'", script);
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
         return 0;
-    /* the last non-empty line of its output */
-    while (used > 0 && (buf[used - 1] == '\n' || buf[used - 1] == ' '))
-        buf[--used] = '\0';
-    char *last = strrchr(buf, '\n');
-    last = last ? last + 1 : buf;
+    const char *last = proc_last_line(buf);
     if (WIFEXITED(st))
         return err_set(e, ERR_IO, "gnuplot failed on '%s' (exit %d)%s%s", script,
                        WEXITSTATUS(st), *last ? ": " : "", last);

@@ -3,9 +3,10 @@
  * The module owns three steps, used in order by `bench plot` (cmd_plot.c):
  *   1. plot_load: read runs and their epochs from the results database and gather them into
  *      experiments and groups. A group is the set of runs of one experiment whose resolved
- *      configurations (runs.config_json) are equal except for the seed; the group's label names
- *      the configuration keys that differ between the experiment's groups ("optimizer=adam
- *      bn=on"), so it is the sweep minus the seed whatever the experiment file swept.
+ *      configurations (runs.config_json) are equal except for the seed and whose build is the
+ *      same; the group's label names the keys that differ between the experiment's groups in
+ *      the vocabulary's spelling (exp.h): "optimizer=adam bn=true", "revision=1a2b3c4" when
+ *      builds differ, so it is the sweep minus the seed whatever the experiment file swept.
  *   2. plot_write: per experiment, one `.dat` file per group (per-epoch mean and sample sd over
  *      the group's runs) and one confusion matrix per group, plus `.gp` scripts that load the
  *      shared style file and draw (GROUP is the group's slug; an experiment with a single
@@ -13,8 +14,9 @@
  *        fig4_GROUP.gp    the paper's Fig. 4: train and test accuracy per epoch, lines titled
  *                         exactly "train" and "test", mean over seeds with a +/-1 sd band;
  *        optimizers*.gp   test accuracy per epoch, one line per optimizer (when it varies),
- *                         one figure per combination of the other keys (optimizers_bn-on.gp);
- *        bn*.gp           test accuracy per epoch, BN on vs off (when bn varies), likewise;
+ *                         one figure per combination of the other keys (optimizers_bn-true.gp),
+ *                         lines titled by the compared keys ("optimizer=adam");
+ *        bn*.gp           test accuracy per epoch by batch norm (when bn varies), likewise;
  *        loss.gp          training loss per epoch, one line per group;
  *        time.gp          training seconds per epoch, one line per group;
  *        confusion_GROUP.gp  heat map of the last epoch's confusion matrix with its counts.
@@ -43,6 +45,7 @@
 #define PLOT_LABEL_MAX 256  /* a group label */
 #define PLOT_PATH_MAX 4096
 #define PLOT_MAX_CLASSES 256 /* confusion matrices larger than this are not drawn */
+#define PLOT_MAX_SWEPT 16
 
 typedef enum plot_format { PLOT_PNG, PLOT_SVG, PLOT_FORMAT_COUNT } plot_format;
 
@@ -75,11 +78,12 @@ typedef struct plot_run {
 
 /* Runs equal in every configuration key but the seed. */
 typedef struct plot_group {
-    char label[PLOT_LABEL_MAX]; /* "optimizer=adam bn=on"; "" when the experiment has one group */
-    char slug[PLOT_LABEL_MAX];  /* the label as a file-name part, "optimizer-adam_bn-on";
+    char label[PLOT_LABEL_MAX]; /* "optimizer=adam bn=true"; "" when the experiment has one group */
+    char slug[PLOT_LABEL_MAX];  /* the label as a file-name part, "optimizer-adam_bn-true";
                                  * unique within the experiment; "all" for the only group */
     char **values;              /* (n_keys of the experiment) this group's value of each key
-                                 * that varies between groups, display form ("on", "adam") */
+                                 * that varies between groups, as the vocabulary prints it
+                                 * ("true", "adam", "0.05") */
     int n_runs;
     int n_epochs;               /* the longest of its runs */
     int *n;                     /* (n_epochs) runs with a finite test accuracy at each epoch */
@@ -89,12 +93,15 @@ typedef struct plot_group {
     int64_t *confusion;         /* (k,k) summed over the group's runs' last epochs */
 } plot_group;
 
-/* The keys that vary between groups, in display order ("optimizer" before "lr" before "bn"). */
+/* The keys that vary between groups, in label order: the experiment's swept keys in its
+ * file's order, then the vocabulary's (exp.h) with a layer list last, then "revision". */
 typedef struct plot_key {
-    char *path;     /* flattened config_json path: "optimizer.kind", "bn", "layers" */
-    char *name;     /* display name: "optimizer", "lr", "bn", "layers" */
-    bool implied;   /* follows from another varying key (layers from bn, optimizer.beta1
-                     * from optimizer.kind): part of the grouping, left out of labels */
+    char *path;     /* the key's vocabulary label ("optimizer", "bn", "layers"), or
+                     * "revision" (the runs' build) */
+    char *name;     /* as labels show it: the same label */
+    int rank;       /* its place in label order */
+    bool implied;   /* follows from another varying key (layers from bn, beta1 from the
+                     * optimizer): part of the grouping, left out of labels */
 } plot_key;
 
 typedef struct plot_experiment {
@@ -106,6 +113,8 @@ typedef struct plot_experiment {
     char *only_run;                 /* with plot_query.run_key: that run's key, else NULL */
     int n_runs;
     plot_run *runs;                 /* (n_runs) */
+    int n_swept;                    /* the swept keys of the newest version of its file */
+    char swept[PLOT_MAX_SWEPT][64]; /* (n_swept) labels, in the file's order */
     int n_keys;
     plot_key *keys;                 /* (n_keys) */
     int n_groups;

@@ -1,11 +1,14 @@
 /* prov: provenance of builds and hosts. See prov.h for the contract. */
-#define _DEFAULT_SOURCE /* gethostname, sysinfo */
+#define _GNU_SOURCE /* gethostname, sysinfo, sched_getaffinity */
 
 #include "prov.h"
 
 #include <ctype.h>
 
 #include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -219,6 +222,52 @@ int prov_build(prov_build_info *out, const char *repo_dir, err_info *e)
     return rc;
 }
 
+int prov_path_dirties_tree(bool *dirties, const char *path, err_info *e)
+{
+    *dirties = false;
+    char real[4096], top[4096], head[4096];
+    /* resolve the longest prefix that exists, then append the rest as it is */
+    if (snprintf(head, sizeof head, "%s", path) >= (int)sizeof head)
+        return err_set(e, ERR_INVALID, "path '%.100s...' is too long", path);
+    size_t cut = strlen(head);
+    while (!realpath(head, real)) {
+        char *slash = strrchr(head, '/');
+        if (errno != ENOENT || !slash || slash == head)
+            return err_set(e, ERR_IO, "cannot resolve '%s': %s", path, strerror(errno));
+        *slash = '\0';
+        cut = (size_t)(slash - head);
+    }
+    if (path[cut] && strlen(real) + strlen(path + cut) < sizeof real)
+        strcat(real, path + cut);
+    if (git_libgit2_init() < 0)
+        return err_set(e, ERR_IO, "cannot initialise libgit2");
+    git_repository *repo = NULL;
+    int rc = 0;
+    const char *workdir = NULL;
+    /* no repository, or a bare one: nothing a file could make dirty */
+    if (git_repository_open_ext(&repo, BENCH_SOURCE_DIR, 0, NULL) != 0 ||
+        !(workdir = git_repository_workdir(repo)) || !realpath(workdir, top))
+        goto done;
+    size_t n = strlen(top);
+    while (n > 1 && top[n - 1] == '/')
+        top[--n] = '\0';
+    if (strncmp(real, top, n) != 0 || (real[n] != '/' && real[n] != '\0'))
+        goto done;
+    /* inside the work tree: files there count unless git ignores them (build/, results/) */
+    const char *rel = real[n] ? real + n + 1 : ".";
+    char dir[4200];
+    SET(dir, "%s/", rel);
+    int ignored = 0;
+    if (git_ignore_path_is_ignored(&ignored, repo, dir) != 0)
+        rc = git_fail(e, "cannot read the ignore rules", top);
+    else
+        *dirties = !ignored;
+done:
+    git_repository_free(repo);
+    git_libgit2_shutdown();
+    return rc;
+}
+
 void prov_build_release(prov_build_info *b)
 {
     if (!b)
@@ -325,6 +374,16 @@ int prov_host(prov_host_info *out, err_info *e)
     if (!os_pretty_name(out->os, sizeof out->os))
         SET(out->os, "unknown");
     return 0;
+}
+
+int prov_cpus_usable(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+        return CPU_COUNT(&set);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 ? (int)cores : 1;
 }
 
 void prov_build_to_store(store_build *out, const prov_build_info *b)

@@ -19,6 +19,7 @@
 #ifndef BENCH_PROV_H
 #define BENCH_PROV_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -85,6 +86,19 @@ int prov_build_identity(char *buf, size_t n, const prov_build_info *b);
  * otherwise ERR_INVALID, "bench was built from commit X but the source tree is at Y; rebuild
  * it". (Edits to an already dirty tree after the build are not detected.) */
 int prov_check_built_from(const prov_build_info *b, const char *built_head, err_info *e);
+
+/* *dirties <- whether files written under the directory path would make the source tree this
+ * binary was built from dirty (and so change every run key after them): path lies inside its
+ * git work tree and git does not ignore it. False outside a repository. path need not exist
+ * (its longest existing prefix is resolved, symbolic links included). ERR_IO when that
+ * cannot be resolved or the repository cannot be read. */
+int prov_path_dirties_tree(bool *dirties, const char *path, err_info *e);
+
+/* The CPUs this process may run on: the size of its affinity mask (sched_getaffinity), which
+ * is what a batch system binds it to (Slurm's --cpus-per-task, a cpuset, taskset); the online
+ * processors when the mask cannot be read; at least 1. Worker and thread counts derive from
+ * this, never from the machine's total (prov_host_info.cores describes the machine). */
+int prov_cpus_usable(void);
 
 /* Views for the store (pointers into b / h, valid while they live). */
 void prov_build_to_store(store_build *out, const prov_build_info *b);

@@ -1,4 +1,13 @@
-/* report: grouping, aggregation and rendering of stored runs (see report.h). */
+/* report: grouping, aggregation, comparison and rendering of stored runs (see report.h).
+ *
+ * Loading a section takes three steps:
+ *   1. cells: every run reported under the version is streamed once (store_report_runs) into
+ *      its cell, the runs of one configuration (configuration JSON without the seed) and one
+ *      build; a cell keeps running sums (stats_acc), never the runs (unless asked);
+ *   2. groups: cells are merged into groups, by configuration (and build unless pool_builds),
+ *      or by the values of --group-by's keys; groups are ordered as the file plans them;
+ *   3. labels and comparisons: each group is labelled by the grouping keys, extended until no
+ *      two groups read the same; groups that differ in one key are compared. */
 #define _POSIX_C_SOURCE 200809L /* strdup */
 #include "report.h"
 
@@ -9,388 +18,408 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "exp.h"
+#include "vec.h"
 
-/* ---- grouping keys ------------------------------------------------------------------------ */
-
-/* Short sweep names (exp.c's schema) -> the field of the run's configuration JSON
- * (exp_run_json) holding the resolved value. */
-static const struct report_key {
-    const char *name;
-    const char *path;
-} report_keys[] = {
-    {"dataset", "dataset"},     {"validation", "validation"},
-    {"model", "model"},         {"bn", "bn"},
-    {"init", "init"},           {"init_std", "init_std"},
-    {"epochs", "epochs"},       {"batch", "batch"},
-    {"sampling", "sampling"},   {"optimizer", "optimizer.kind"},
-    {"lr", "optimizer.lr"},     {"momentum", "optimizer.momentum"},
-    {"weight_decay", "optimizer.weight_decay"},
-    {"lr_schedule", "lr_schedule"}, {"augment_shift", "augment_shift"},
-    {"seed", "seed"},           {"threads", "threads"},
-};
-#define REPORT_N_KEYS (sizeof report_keys / sizeof report_keys[0])
-
-const char *report_key_names(void)
-{
-    return "dataset, validation, model, bn, init, init_std, epochs, batch, sampling, optimizer, "
-           "lr, momentum, weight_decay, lr_schedule, augment_shift, seed, threads (or a dotted path into the run's "
-           "configuration JSON)";
-}
-
-/* The JSON path of key: its table entry, or the key itself taken as a dotted path. */
-static const char *report_key_path(const char *key)
-{
-    for (size_t i = 0; i < REPORT_N_KEYS; i++)
-        if (strcmp(report_keys[i].name, key) == 0)
-            return report_keys[i].path;
-    return key;
-}
-
-static const char *const report_format_names[] = {
-    [REPORT_TABLE] = "table", [REPORT_MD] = "md", [REPORT_CSV] = "csv", [REPORT_JSON] = "json"};
-
-int report_format_parse(report_format *out, const char *name, err_info *e)
-{
-    for (int i = 0; i < 4; i++)
-        if (strcmp(name, report_format_names[i]) == 0) {
-            *out = (report_format)i;
-            return 0;
-        }
-    return err_set(e, ERR_INVALID, "unknown format '%s' (valid: table, md, csv, json)", name);
-}
-
-report_options report_options_default(void)
-{
-    return (report_options){.compare = -1};
-}
-
-/* buf <- the shortest "%.Ng" (N <= 17) that reads back as d. */
-static void fmt_shortest(char *buf, size_t n, double d)
-{
-    for (int p = 1; p <= 17; p++) {
-        snprintf(buf, n, "%.*g", p, d);
-        if (strtod(buf, NULL) == d)
-            return;
-    }
-}
-
-/* buf <- the value at the dotted path of cfg as text; "-" when absent. */
-static void json_path_value(char buf[REPORT_VALUE_MAX], json_t *cfg, const char *path)
-{
-    snprintf(buf, REPORT_VALUE_MAX, "-");
-    json_t *v = cfg;
-    char part[REPORT_KEY_MAX];
-    const char *p = path;
-    while (v && *p) {
-        size_t len = strcspn(p, ".");
-        if (len >= sizeof part)
-            return;
-        memcpy(part, p, len);
-        part[len] = '\0';
-        v = json_is_object(v) ? json_object_get(v, part) : NULL;
-        p += len + (p[len] == '.');
-    }
-    if (!v)
-        return;
-    if (json_is_string(v))
-        snprintf(buf, REPORT_VALUE_MAX, "%s", json_string_value(v));
-    else if (json_is_boolean(v))
-        snprintf(buf, REPORT_VALUE_MAX, "%s", json_is_true(v) ? "true" : "false");
-    else if (json_is_integer(v))
-        snprintf(buf, REPORT_VALUE_MAX, "%lld", (long long)json_integer_value(v));
-    else if (json_is_real(v))
-        fmt_shortest(buf, REPORT_VALUE_MAX, json_real_value(v));
-    else if (!json_is_null(v)) {
-        char *d = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
-        snprintf(buf, REPORT_VALUE_MAX, "%s", d ? d : "?");
-        free(d);
-    }
-}
-
-/* ---- loading -------------------------------------------------------------------------------- */
-
-/* One experiment name as found in the store: its swept keys (union over the stored versions
- * of its file) and the [budget] of the newest version. */
-typedef struct exp_info {
-    char name[128];
-    int n_swept;
-    char swept[REPORT_MAX_KEYS][REPORT_KEY_MAX];
-    bool parsed;        /* at least one version parsed; else keys are inferred from the runs */
-    char **grid;        /* (n_grid) exp_run_json of every run of every version, in sweep
-                         * order: groups are listed in the order the sweep first reaches them */
-    int n_grid;
-    double budget_minutes, target_accuracy;
-} exp_info;
-
-typedef struct exp_list {
-    exp_info *v;
-    int n, cap;
-    err_info *e;
-} exp_list;
-
-static int collect_experiment(void *ctx, const store_experiment_row *x)
-{
-    exp_list *l = ctx;
-    exp_info *in = NULL;
-    for (int i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].name, x->name) == 0)
-            in = &l->v[i];
-    if (!in) {
-        if (l->n == l->cap) {
-            int cap = l->cap ? 2 * l->cap : 8;
-            exp_info *v = realloc(l->v, (size_t)cap * sizeof *v);
-            if (!v)
-                return err_set(l->e, ERR_NOMEM, "out of memory listing experiments");
-            l->v = v;
-            l->cap = cap;
-        }
-        in = &l->v[l->n++];
-        memset(in, 0, sizeof *in);
-        snprintf(in->name, sizeof in->name, "%s", x->name);
-    }
-    if (!x->spec_text)
-        return 0;
-    /* Re-parse the stored file to learn what it swept. A file this build no longer accepts
-     * (an older schema) is not an error: the keys are then inferred from the runs. */
-    experiment xp;
-    err_info pe = {0};
-    if (exp_parse(&xp, x->spec_text, strlen(x->spec_text), x->file ? x->file : x->name, &pe))
-        return 0;
-    in->parsed = true;
-    char **grid = realloc(in->grid, (size_t)(in->n_grid + xp.n_runs) * sizeof *grid);
-    if (!grid) {
-        exp_release(&xp);
-        return err_set(l->e, ERR_NOMEM, "out of memory reading experiment '%s'", in->name);
-    }
-    in->grid = grid;
-    for (int i = 0; i < xp.n_runs; i++)
-        if ((grid[in->n_grid] = exp_run_json(&xp.runs[i])))
-            in->n_grid++;
-    in->budget_minutes = xp.budget_minutes; /* versions come oldest first: newest wins */
-    in->target_accuracy = xp.target_accuracy;
-    for (int i = 0; i < xp.n_swept; i++) {
-        bool seen = false;
-        for (int j = 0; j < in->n_swept; j++)
-            seen = seen || strcmp(in->swept[j], xp.swept[i]) == 0;
-        if (!seen && in->n_swept < REPORT_MAX_KEYS)
-            snprintf(in->swept[in->n_swept++], REPORT_KEY_MAX, "%s", xp.swept[i]);
-    }
-    exp_release(&xp);
-    return 0;
-}
-
-/* Runs of one section as visited by store_runs, before epochs are read. */
-typedef struct run_list {
-    report_run *v;
-    char **config;      /* (n) config_json copies */
-    int n, cap;
-    err_info *e;
-} run_list;
-
-static int collect_run(void *ctx, const store_run_row *r)
-{
-    run_list *l = ctx;
-    /* A run linked to two versions of one experiment file is visited twice: keep one. */
-    for (int i = 0; i < l->n; i++)
-        if (strcmp(l->v[i].key, r->run_key) == 0)
-            return 0;
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 16;
-        report_run *v = realloc(l->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return err_set(l->e, ERR_NOMEM, "out of memory reading runs");
-        l->v = v;
-        char **c = realloc(l->config, (size_t)cap * sizeof *c);
-        if (!c)
-            return err_set(l->e, ERR_NOMEM, "out of memory reading runs");
-        l->config = c;
-        l->cap = cap;
-    }
-    report_run *w = &l->v[l->n];
-    memset(w, 0, sizeof *w);
-    snprintf(w->key, sizeof w->key, "%s", r->run_key);
-    w->status = r->status;
-    w->diverged_epoch = r->diverged_epoch;
-    w->acc = w->precision = w->recall = w->f1 = w->train_s = NAN;
-    w->epochs_done = r->epochs_done;
-    w->threads = r->threads;
-    w->peak_rss_bytes = r->peak_rss_bytes;
-    w->build_id = r->build_id;
-    w->host_id = r->host_id;
-    w->dataset_id = r->dataset_id;
-    snprintf(w->kernels, sizeof w->kernels, "%s", r->kernels ? r->kernels : "");
-    if (r->started_at)
-        snprintf(w->started_at, sizeof w->started_at, "%s", r->started_at);
-    l->config[l->n] = strdup(r->config_json ? r->config_json : "{}");
-    if (!l->config[l->n])
-        return err_set(l->e, ERR_NOMEM, "out of memory reading runs");
-    l->n++;
-    return 0;
-}
-
-/* Whether run r belongs in a report restricted to git_sha (NULL: every run; "none" matches
- * runs built outside git or without a recorded build). */
-static bool run_wanted(const report_run *r, const char *git_sha)
-{
-    return !git_sha || strcmp(r->git_sha[0] ? r->git_sha : "none", git_sha) == 0;
-}
+report_options report_options_default(void) { return (report_options){.compare = -1}; }
 
 /* dst <- s, "" for NULL, cut to n - 1 bytes. */
 static void copy_text(char *dst, size_t n, const char *s) { snprintf(dst, n, "%s", s ? s : ""); }
 
-/* *v (of *cap elements of size sz) grown to hold n + 1; false when out of memory. */
-static bool grow(void **v, int n, int *cap, size_t sz)
+/* ---- a string -> index map ------------------------------------------------------------------
+ * Open addressing over FNV-1a hashes; keys are owned. Cells and groups are found through it, so
+ * that streaming 100,000 runs costs one hash per run. */
+typedef struct smap {
+    char **keys;        /* (cap) NULL where empty */
+    int *vals;          /* (cap) */
+    int n, cap;         /* cap a power of two, kept at least twice n */
+} smap;
+
+static uint64_t smap_hash(const char *s)
 {
-    if (n < *cap)
-        return true;
-    int c = *cap ? 2 * *cap : 4;
-    void *w = realloc(*v, (size_t)c * sz);
-    if (!w)
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static void smap_free(smap *m)
+{
+    for (int i = 0; i < m->cap; i++)
+        free(m->keys ? m->keys[i] : NULL);
+    free(m->keys);
+    free(m->vals);
+    *m = (smap){0};
+}
+
+/* Insert key -> val into m's tables (no resize, no copy). */
+static void smap_place(smap *m, char *key, int val)
+{
+    size_t mask = (size_t)m->cap - 1, i = (size_t)smap_hash(key) & mask;
+    while (m->keys[i])
+        i = (i + 1) & mask;
+    m->keys[i] = key;
+    m->vals[i] = val;
+    m->n++;
+}
+
+static bool smap_grow(smap *m)
+{
+    smap w = {.cap = m->cap ? 2 * m->cap : 64};
+    w.keys = calloc((size_t)w.cap, sizeof *w.keys);
+    w.vals = malloc((size_t)w.cap * sizeof *w.vals);
+    if (!w.keys || !w.vals) {
+        free(w.keys);
+        free(w.vals);
         return false;
-    *v = w;
-    *cap = c;
+    }
+    for (int i = 0; i < m->cap; i++)
+        if (m->keys[i])
+            smap_place(&w, m->keys[i], m->vals[i]);
+    free(m->keys);
+    free(m->vals);
+    *m = w;
     return true;
 }
 
-/* Reads one run's provenance (store_run_provenance): its revision into the run, and, when the
- * run is wanted, one more use of its build (with its kernels), host and data set in the
- * section's distinct lists, each entry added at its first use. */
-typedef struct prov_pick {
-    report_section *sec;
-    report_run *r;          /* the run being read */
-    const char *git_sha;    /* report_options.git_sha */
-    int cap_builds, cap_hosts, cap_datasets;
-    err_info *e;
-} prov_pick;
-
-static int read_provenance(void *ctx, const store_provenance *p)
+/* *val <- the value of key; when absent, key is added with *val = fresh and *added is true.
+ * false when out of memory. */
+static bool smap_get(smap *m, const char *key, int fresh, int *val, bool *added)
 {
-    prov_pick *pp = ctx;
-    report_section *sec = pp->sec;
-    report_run *r = pp->r;
-    const store_build *b = p->build;
-    const store_host *h = p->host;
-    const store_dataset *d = p->dataset;
-    if (b) {
-        copy_text(r->git_sha, sizeof r->git_sha, b->git_sha);
-        r->git_dirty = b->git_dirty != 0;
+    *added = false;
+    if (m->cap) {
+        size_t mask = (size_t)m->cap - 1, i = (size_t)smap_hash(key) & mask;
+        for (; m->keys[i]; i = (i + 1) & mask)
+            if (strcmp(m->keys[i], key) == 0) {
+                *val = m->vals[i];
+                return true;
+            }
     }
-    if (!run_wanted(r, pp->git_sha))
+    if (2 * (m->n + 1) > m->cap && !smap_grow(m))
+        return false;
+    char *k = strdup(key);
+    if (!k)
+        return false;
+    smap_place(m, k, fresh);
+    *val = fresh;
+    *added = true;
+    return true;
+}
+
+/* ---- aggregates ----------------------------------------------------------------------------- */
+
+/* What a cell or a group sums up of its runs. */
+typedef struct agg {
+    int n_diverged, n_failed, n_unfinished, n_short;
+    stats_acc acc, precision, recall, f1, train_s;
+    double sum_epochs;          /* epochs of the aggregated runs, for s/epoch */
+    int k;                      /* classes of cls; -1 when runs disagree (no per-class means) */
+    double *cls;                /* (4,k) sums of precision, recall, f1, support */
+} agg;
+
+/* Add one run's figures: counted by status, aggregated when COMPLETED at the epoch. */
+static void agg_run(agg *a, const store_report_row *r)
+{
+    switch (r->status) {
+    case RUN_COMPLETED:
+        if (r->epoch == 0) {
+            a->n_short++;
+            return;
+        }
+        break;
+    case RUN_DIVERGED: a->n_diverged++; return;
+    case RUN_FAILED: a->n_failed++; return;
+    default: a->n_unfinished++; return;
+    }
+    stats_acc_add(&a->acc, r->acc);
+    stats_acc_add(&a->precision, r->precision);
+    stats_acc_add(&a->recall, r->recall);
+    stats_acc_add(&a->f1, r->f1);
+    stats_acc_add(&a->train_s, r->train_s);
+    a->sum_epochs += r->epoch;
+}
+
+/* Add per-class sums (k classes, rows as report_group.cls); classes that disagree with what
+ * a already holds disable the per-class means. false when out of memory. */
+static bool agg_classes(agg *a, const double *cls, int k)
+{
+    if (a->k < 0 || k <= 0 || (a->cls && a->k != k)) {
+        a->k = -1;
+        return true;
+    }
+    if (!a->cls) {
+        if (!(a->cls = calloc(4 * (size_t)k, sizeof *a->cls)))
+            return false;
+        a->k = k;
+    }
+    for (int c = 0; c < 4 * k; c++)
+        a->cls[c] += cls[c];
+    return true;
+}
+
+static bool agg_merge(agg *a, const agg *b)
+{
+    a->n_diverged += b->n_diverged;
+    a->n_failed += b->n_failed;
+    a->n_unfinished += b->n_unfinished;
+    a->n_short += b->n_short;
+    stats_acc_merge(&a->acc, &b->acc);
+    stats_acc_merge(&a->precision, &b->precision);
+    stats_acc_merge(&a->recall, &b->recall);
+    stats_acc_merge(&a->f1, &b->f1);
+    stats_acc_merge(&a->train_s, &b->train_s);
+    a->sum_epochs += b->sum_epochs;
+    if (b->k < 0)
+        a->k = -1;
+    else if (b->cls)
+        return agg_classes(a, b->cls, b->k);
+    return true;
+}
+
+/* g's figures from the aggregate: summaries (accuracy CI clipped to [0, 1]), s/epoch,
+ * per-class means. */
+static void agg_finish(report_group *g, agg *a)
+{
+    g->n = a->acc.n;
+    g->n_diverged = a->n_diverged;
+    g->n_failed = a->n_failed;
+    g->n_unfinished = a->n_unfinished;
+    g->n_short = a->n_short;
+    stats_acc_summary(&g->acc, &a->acc);
+    stats_clip_ci(&g->acc, 0.0, 1.0);
+    stats_acc_summary(&g->precision, &a->precision);
+    stats_acc_summary(&g->recall, &a->recall);
+    stats_acc_summary(&g->f1, &a->f1);
+    stats_acc_summary(&g->train_s, &a->train_s);
+    g->epoch_s = g->n ? a->train_s.mean * g->n / a->sum_epochs : NAN;
+    if (a->k > 0 && a->cls && g->n > 0) {
+        for (int c = 0; c < 4 * a->k; c++)
+            a->cls[c] /= g->n;
+        g->k = a->k;
+        g->cls = a->cls;
+        a->cls = NULL;
+    }
+}
+
+/* ---- cells ---------------------------------------------------------------------------------- */
+
+/* The runs of one configuration and one build (and one seed when --group-by names it). */
+typedef struct cell {
+    char *config;               /* configuration JSON without the seed (with it for seed
+                                 * cells); owned */
+    char *swept;                /* swept_values of its first run (JSON array); owned, may be NULL */
+    int64_t build_id;
+    char git_sha[48];
+    bool git_dirty;
+    int position;               /* smallest plan position of its runs, INT_MAX unknown */
+    char queued[32];            /* earliest queue time */
+    char started[32];           /* earliest start, "" none */
+    agg a;
+    int group;
+} cell;
+
+/* What loading one section keeps while the runs stream by. */
+typedef struct loader {
+    report_section *sec;
+    const report_options *o;
+    store *s;
+    char swept[EXP_MAX_SWEPT][64]; /* the version's swept labels (sweep_stored) */
+    int n_swept;
+    bool seed_cells;            /* group_by names the seed: cells are single seeds */
+    cell *cells;
+    int n_cells, cap_cells, cap_runs, cap_builds, cap_hosts, cap_datasets;
+    smap cell_index;
+    char *key;                  /* scratch for a cell's key, reused run after run */
+    size_t key_cap;
+    err_info *e;
+} loader;
+
+/* The cell of r (configuration and build), added when new. NULL when out of memory. */
+static cell *cell_of(loader *l, const store_report_row *r)
+{
+    const char *cfg = l->seed_cells ? r->config_json : r->config_noseed;
+    cfg = cfg ? cfg : "{}";
+    size_t len = strlen(cfg);
+    if (len + 24 > l->key_cap) {
+        char *k = realloc(l->key, len + 24);
+        if (!k)
+            return NULL;
+        l->key = k;
+        l->key_cap = len + 24;
+    }
+    memcpy(l->key, cfg, len);
+    snprintf(l->key + len, 24, "\x1f%lld", (long long)r->build_id);
+    int i;
+    bool added;
+    if (!smap_get(&l->cell_index, l->key, l->n_cells, &i, &added))
+        return NULL;
+    if (!added)
+        return &l->cells[i];
+    if (!vec_grow((void **)&l->cells, l->n_cells, &l->cap_cells, sizeof *l->cells))
+        return NULL;
+    cell *c = &l->cells[l->n_cells++];
+    *c = (cell){.build_id = r->build_id, .git_dirty = r->git_dirty != 0, .position = INT_MAX};
+    c->config = strdup(cfg);
+    c->swept = r->swept_values ? strdup(r->swept_values) : NULL;
+    copy_text(c->git_sha, sizeof c->git_sha, r->git_sha);
+    copy_text(c->queued, sizeof c->queued, r->queued_at);
+    if (!c->config || (r->swept_values && !c->swept))
+        return NULL;
+    json_t *cj = json_loads(cfg, 0, NULL);
+    if (json_integer_value(json_object_get(cj, "validation")) > 0)
+        l->sec->validation = true;
+    json_decref(cj);
+    return c;
+}
+
+/* The cell's place in the plan: its first position, else its first queue time. */
+static void cell_note_order(cell *c, const store_report_row *r)
+{
+    if (r->position >= 0 && r->position < c->position)
+        c->position = r->position;
+    if (r->queued_at && strcmp(r->queued_at, c->queued) < 0)
+        copy_text(c->queued, sizeof c->queued, r->queued_at);
+    if (r->started_at && (!c->started[0] || strcmp(r->started_at, c->started) < 0))
+        copy_text(c->started, sizeof c->started, r->started_at);
+}
+
+/* Collects one epoch's per-class rows (store_epoch_get) as report_group.cls rows. */
+typedef struct class_pick {
+    double *cls;
+    int k;
+} class_pick;
+
+static int pick_classes(void *ctx, const store_epoch *ep)
+{
+    class_pick *p = ctx;
+    if (ep->k <= 0 || ep->k > REPORT_MAX_CLASSES || !ep->precision)
         return 0;
+    size_t k = (size_t)ep->k;
+    if (!(p->cls = malloc(4 * k * sizeof *p->cls)))
+        return ERR_NOMEM;
+    p->k = ep->k;
+    for (size_t c = 0; c < k; c++) {
+        p->cls[c] = ep->precision[c];
+        p->cls[k + c] = ep->recall[c];
+        p->cls[2 * k + c] = ep->f1[c];
+        p->cls[3 * k + c] = (double)ep->support[c];
+    }
+    return 0;
+}
+
+/* Add r's per-class metrics at its reported epoch to c. */
+static int cell_classes(loader *l, cell *c, const store_report_row *r)
+{
+    class_pick p = {0};
+    int rc = store_epoch_get(l->s, r->run_key, r->epoch, true, pick_classes, &p, l->e);
+    if (rc == ERR_NOMEM)
+        rc = err_set(l->e, ERR_NOMEM, "out of memory reading per-class metrics");
+    if (!rc && !agg_classes(&c->a, p.cls, p.k))
+        rc = err_set(l->e, ERR_NOMEM, "out of memory reading per-class metrics");
+    free(p.cls);
+    return rc;
+}
+
+/* Keep r as a report_run (report_section.runs). */
+static int keep_run(loader *l, const store_report_row *r, int cell_index)
+{
+    report_section *sec = l->sec;
+    if (!vec_grow((void **)&sec->runs, sec->n_runs, &l->cap_runs, sizeof *sec->runs))
+        return err_set(l->e, ERR_NOMEM, "out of memory reading runs");
+    report_run *w = &sec->runs[sec->n_runs++];
+    *w = (report_run){.status = r->status, .epoch = r->epoch, .acc = r->acc,
+                      .precision = r->precision, .recall = r->recall, .f1 = r->f1,
+                      .train_s = r->train_s, .diverged_epoch = r->diverged_epoch,
+                      .git_dirty = r->git_dirty != 0, .epochs_done = r->epochs_done,
+                      .threads = r->threads, .peak_rss_bytes = r->peak_rss_bytes,
+                      .group = cell_index, .position = r->position};
+    copy_text(w->key, sizeof w->key, r->run_key);
+    copy_text(w->git_sha, sizeof w->git_sha, r->git_sha);
+    copy_text(w->queued_at, sizeof w->queued_at, r->queued_at);
+    w->has_seed = r->has_seed;
+    w->seed = r->seed;
+    return 0;
+}
+
+/* Count r's use of its build (split by kernels), host and data set, each entry added at its
+ * first use; details are read afterwards (load_provenance). */
+static int count_provenance(loader *l, const store_report_row *r)
+{
+    report_section *sec = l->sec;
+    const char *kernels = r->kernels ? r->kernels : "";
     int i = 0;
-    while (i < sec->n_builds && !(sec->builds[i].id == r->build_id &&
-                                  strcmp(sec->builds[i].kernels, r->kernels) == 0))
+    while (i < sec->n_builds &&
+           !(sec->builds[i].id == r->build_id && strcmp(sec->builds[i].kernels, kernels) == 0))
         i++;
     if (i == sec->n_builds) {
-        if (!grow((void **)&sec->builds, sec->n_builds, &pp->cap_builds, sizeof *sec->builds))
-            return err_set(pp->e, ERR_NOMEM, "out of memory reading provenance");
-        report_build *nb = &sec->builds[sec->n_builds++];
-        memset(nb, 0, sizeof *nb);
-        nb->id = r->build_id;
-        copy_text(nb->kernels, sizeof nb->kernels, r->kernels);
-        if (b) {
-            copy_text(nb->git_sha, sizeof nb->git_sha, b->git_sha);
-            copy_text(nb->git_branch, sizeof nb->git_branch, b->git_branch);
-            copy_text(nb->git_describe, sizeof nb->git_describe, b->git_describe);
-            nb->git_dirty = b->git_dirty != 0;
-            copy_text(nb->compiler, sizeof nb->compiler, b->compiler);
-            copy_text(nb->compiler_version, sizeof nb->compiler_version, b->compiler_version);
-            copy_text(nb->cflags, sizeof nb->cflags, b->cflags);
-            copy_text(nb->build_type, sizeof nb->build_type, b->build_type);
-            copy_text(nb->blas, sizeof nb->blas, b->blas);
-            copy_text(nb->binary_sha256, sizeof nb->binary_sha256, b->binary_sha256);
-        }
+        if (!vec_grow((void **)&sec->builds, sec->n_builds, &l->cap_builds, sizeof *sec->builds))
+            return err_set(l->e, ERR_NOMEM, "out of memory reading provenance");
+        sec->builds[sec->n_builds++] = (report_build){.id = r->build_id};
+        copy_text(sec->builds[i].kernels, sizeof sec->builds[i].kernels, kernels);
+        copy_text(sec->builds[i].first_run, sizeof sec->builds[i].first_run, r->run_key);
     }
     sec->builds[i].n_runs++;
     for (i = 0; i < sec->n_hosts && sec->hosts[i].id != r->host_id; i++)
         ;
     if (i == sec->n_hosts) {
-        if (!grow((void **)&sec->hosts, sec->n_hosts, &pp->cap_hosts, sizeof *sec->hosts))
-            return err_set(pp->e, ERR_NOMEM, "out of memory reading provenance");
-        report_host *nh = &sec->hosts[sec->n_hosts++];
-        memset(nh, 0, sizeof *nh);
-        nh->id = r->host_id;
-        if (h) {
-            copy_text(nh->hostname, sizeof nh->hostname, h->hostname);
-            copy_text(nh->cpu_model, sizeof nh->cpu_model, h->cpu_model);
-            copy_text(nh->os, sizeof nh->os, h->os);
-            copy_text(nh->kernel, sizeof nh->kernel, h->kernel);
-            nh->cores = h->cores;
-            nh->ram_bytes = h->ram_bytes;
-        }
+        if (!vec_grow((void **)&sec->hosts, sec->n_hosts, &l->cap_hosts, sizeof *sec->hosts))
+            return err_set(l->e, ERR_NOMEM, "out of memory reading provenance");
+        sec->hosts[sec->n_hosts++] = (report_host){.id = r->host_id};
+        copy_text(sec->hosts[i].first_run, sizeof sec->hosts[i].first_run, r->run_key);
     }
     sec->hosts[i].n_runs++;
     for (i = 0; i < sec->n_datasets && sec->datasets[i].id != r->dataset_id; i++)
         ;
     if (i == sec->n_datasets) {
-        if (!grow((void **)&sec->datasets, sec->n_datasets, &pp->cap_datasets,
-                  sizeof *sec->datasets))
-            return err_set(pp->e, ERR_NOMEM, "out of memory reading provenance");
-        report_dataset *nd = &sec->datasets[sec->n_datasets++];
-        memset(nd, 0, sizeof *nd);
-        nd->id = r->dataset_id;
-        if (d) {
-            copy_text(nd->name, sizeof nd->name, d->name);
-            copy_text(nd->sha256, sizeof nd->sha256, d->sha256);
-            nd->n_images = d->n_images;
-        }
+        if (!vec_grow((void **)&sec->datasets, sec->n_datasets, &l->cap_datasets,
+                      sizeof *sec->datasets))
+            return err_set(l->e, ERR_NOMEM, "out of memory reading provenance");
+        sec->datasets[sec->n_datasets++] = (report_dataset){.id = r->dataset_id};
+        copy_text(sec->datasets[i].first_run, sizeof sec->datasets[i].first_run, r->run_key);
     }
     sec->datasets[i].n_runs++;
     return 0;
 }
 
-/* Picks the reported epoch of one run while store_epochs visits them in order. */
-typedef struct epoch_pick {
-    report_run *r;
-    int want;           /* 0: the last */
-    double cum_s;       /* wall_s summed so far */
-    err_info *e;
-} epoch_pick;
-
-static int pick_epoch(void *ctx, const store_epoch *ep)
+/* store_report_runs' callback: one run into its cell (and the kept runs and provenance). */
+static int take_run(void *ctx, const store_report_row *r)
 {
-    epoch_pick *p = ctx;
-    if (!isnan(ep->wall_s))
-        p->cum_s += ep->wall_s;
-    if (p->want && ep->epoch != p->want)
+    loader *l = ctx;
+    const report_options *o = l->o;
+    if (o->git_sha && strcmp(r->git_sha ? r->git_sha : "none", o->git_sha) != 0)
         return 0;
-    report_run *r = p->r;
-    r->epoch = ep->epoch;
-    r->acc = ep->test_acc;
-    r->precision = ep->precision_macro;
-    r->recall = ep->recall_macro;
-    r->f1 = ep->f1_macro;
-    r->train_s = p->cum_s;
-    if (ep->k > 0 && ep->k <= REPORT_MAX_CLASSES && ep->precision) {
-        size_t k = (size_t)ep->k;
-        if (r->k != ep->k) {
-            free(r->cls);
-            r->cls = malloc(4 * k * sizeof *r->cls);
-            if (!r->cls) {
-                r->k = 0;
-                return err_set(p->e, ERR_NOMEM, "out of memory reading per-class metrics");
-            }
-            r->k = ep->k;
-        }
-        for (size_t c = 0; c < k; c++) {
-            r->cls[c] = ep->precision[c];
-            r->cls[k + c] = ep->recall[c];
-            r->cls[2 * k + c] = ep->f1[c];
-            r->cls[3 * k + c] = (double)ep->support[c];
-        }
-    }
-    return 0;
+    l->sec->n_total++;
+    cell *c = cell_of(l, r);
+    if (!c)
+        return err_set(l->e, ERR_NOMEM, "out of memory grouping runs");
+    cell_note_order(c, r);
+    agg_run(&c->a, r);
+    int rc = 0;
+    if (o->per_class && r->status == RUN_COMPLETED && r->epoch > 0)
+        rc = cell_classes(l, c, r);
+    if (!rc && (o->runs || o->keep_runs))
+        rc = keep_run(l, r, (int)(c - l->cells));
+    if (!rc && o->provenance)
+        rc = count_provenance(l, r);
+    return rc;
 }
 
-/* Split a comma list of keys into keys[]; "" gives none. */
+/* ---- groups --------------------------------------------------------------------------------- */
+
+/* A group while it forms: its representative (first) cell, its running sums and plan place. */
+typedef struct gtmp {
+    int rep;
+    agg a;
+    int position;
+    char queued[32];
+} gtmp;
+
+/* Split a comma list of keys into sec->keys, each a vocabulary key (stored by its label);
+ * "" gives none. ERR_INVALID for an unknown key, listing the valid ones. */
 static int parse_group_by(report_section *sec, const char *list, err_info *e)
 {
     sec->n_keys = 0;
-    const char *p = list;
-    while (*p) {
+    for (const char *p = list; *p;) {
         while (*p == ' ' || *p == ',')
             p++;
         size_t len = strcspn(p, ",");
@@ -398,12 +427,20 @@ static int parse_group_by(report_section *sec, const char *list, err_info *e)
             len--;
         if (len == 0)
             break;
-        if (len >= REPORT_KEY_MAX)
-            return err_set(e, ERR_INVALID, "grouping key '%.*s...' is too long", 32, p);
+        char name[REPORT_KEY_MAX];
+        if (len >= sizeof name)
+            return err_set(e, ERR_INVALID, "grouping key '%.32s...' is too long", p);
+        memcpy(name, p, len);
+        name[len] = '\0';
+        const exp_vocab_key *k = exp_vocab_find(name);
+        if (!k) {
+            char valid[1024];
+            exp_vocab_labels(valid, sizeof valid);
+            return err_set(e, ERR_INVALID, "unknown grouping key '%s' (valid: %s)", name, valid);
+        }
         if (sec->n_keys == REPORT_MAX_KEYS)
             return err_set(e, ERR_INVALID, "more than %d grouping keys", REPORT_MAX_KEYS);
-        memcpy(sec->keys[sec->n_keys], p, len);
-        sec->keys[sec->n_keys++][len] = '\0';
+        snprintf(sec->keys[sec->n_keys++], REPORT_KEY_MAX, "%s", k->label);
         p += len;
         while (*p && *p != ',')
             p++;
@@ -411,436 +448,853 @@ static int parse_group_by(report_section *sec, const char *list, err_info *e)
     return 0;
 }
 
-/* Without a parsable file: group by every known key (but seed) whose value varies. */
-static void infer_keys(report_section *sec, json_t **cfg)
+/* *out <- cell c's value of key k: its stored swept value when the version swept k (the
+ * file's own value), else the value in its configuration cfg (parsed c->config). */
+static void cell_value(exp_value *out, const loader *l, const cell *c, const json_t *cfg,
+                       const exp_vocab_key *k)
 {
-    sec->n_keys = 0;
-    for (size_t k = 0; k < REPORT_N_KEYS && sec->n_keys < REPORT_MAX_KEYS; k++) {
-        if (strcmp(report_keys[k].name, "seed") == 0)
-            continue;
-        char first[REPORT_VALUE_MAX], v[REPORT_VALUE_MAX];
-        bool varies = false;
-        for (int i = 0; i < sec->n_runs && !varies; i++) {
-            json_path_value(v, cfg[i], report_keys[k].path);
-            if (i == 0)
-                memcpy(first, v, sizeof first);
-            else
-                varies = strcmp(first, v) != 0;
+    for (int i = 0; i < l->n_swept && c->swept; i++)
+        if (strcmp(l->swept[i], k->label) == 0) {
+            json_t *arr = json_loads(c->swept, 0, NULL);
+            exp_value_from_stored(out, json_array_get(arr, (size_t)i));
+            json_decref(arr);
+            if (out->type != EXP_NONE)
+                return;
         }
-        if (varies)
-            snprintf(sec->keys[sec->n_keys++], REPORT_KEY_MAX, "%s", report_keys[k].name);
-    }
+    exp_value_from_json(out, k, cfg);
 }
 
-static int cmp_f1_desc(const void *x, const void *y)
+/* buf <- the grouping identity of cell c: its configuration, or its values of the --group-by
+ * keys; then its build unless builds are pooled. NULL when out of memory (caller frees). */
+static char *group_identity(const loader *l, const cell *c)
 {
-    const report_group *a = x, *b = y;
-    double fa = a->f1.mean, fb = b->f1.mean;
-    if (isnan(fa) || isnan(fb))
-        return isnan(fa) - isnan(fb); /* NAN last */
-    return (fa < fb) - (fa > fb);
-}
-
-/* After groups moved: point every run at the group with its values again. */
-static void remap_runs(report_section *sec)
-{
-    for (int i = 0; i < sec->n_runs; i++)
-        for (int g = 0; g < sec->n_groups; g++) {
-            bool same = true;
-            for (int k = 0; k < sec->n_keys && same; k++)
-                same = strcmp(sec->groups[g].values[k], sec->runs[i].values[k]) == 0;
-            if (same) {
-                sec->runs[i].group = g;
-                break;
-            }
-        }
-}
-
-/* Order groups as the experiment's sweep first reaches them (its grid order: the first swept
- * key varies slowest), which is stable across invocations; groups the current file does not
- * produce (older versions, --group-by paths) follow in order of first appearance. */
-static void order_by_grid(report_section *sec, const exp_info *x)
-{
-    if (sec->n_groups < 2 || x->n_grid == 0)
-        return;
-    int *rank = malloc((size_t)sec->n_groups * sizeof *rank);
-    if (!rank)
-        return; /* out of memory: first-appearance order, still a valid report */
-    for (int g = 0; g < sec->n_groups; g++)
-        rank[g] = x->n_grid + g;
-    for (int i = 0; i < x->n_grid; i++) {
-        json_t *cfg = json_loads(x->grid[i], 0, NULL);
-        if (!cfg)
-            continue;
-        char v[REPORT_MAX_KEYS][REPORT_VALUE_MAX];
-        for (int k = 0; k < sec->n_keys; k++)
-            json_path_value(v[k], cfg, report_key_path(sec->keys[k]));
-        json_decref(cfg);
-        for (int g = 0; g < sec->n_groups; g++) {
-            bool same = rank[g] >= x->n_grid;
-            for (int k = 0; k < sec->n_keys && same; k++)
-                same = strcmp(sec->groups[g].values[k], v[k]) == 0;
-            if (same)
-                rank[g] = i;
-        }
-    }
-    /* insertion sort: stable, and groups are few */
-    for (int g = 1; g < sec->n_groups; g++) {
-        report_group t = sec->groups[g];
-        int r = rank[g], j = g - 1;
-        for (; j >= 0 && rank[j] > r; j--) {
-            sec->groups[j + 1] = sec->groups[j];
-            rank[j + 1] = rank[j];
-        }
-        sec->groups[j + 1] = t;
-        rank[j + 1] = r;
-    }
-    free(rank);
-    remap_runs(sec);
-}
-
-/* Aggregate the runs of sec into groups (runs already carry their values), listed in the
- * sweep's order (x) or by F1. */
-static int build_groups(report_section *sec, const exp_info *x, const report_options *o,
-                        err_info *e)
-{
-    sec->groups = calloc((size_t)(sec->n_runs ? sec->n_runs : 1), sizeof *sec->groups);
-    if (!sec->groups)
-        return err_set(e, ERR_NOMEM, "out of memory grouping runs");
-    for (int i = 0; i < sec->n_runs; i++) {
-        report_run *r = &sec->runs[i];
-        int g = 0;
-        for (; g < sec->n_groups; g++) {
-            bool same = true;
-            for (int k = 0; k < sec->n_keys && same; k++)
-                same = strcmp(sec->groups[g].values[k], r->values[k]) == 0;
-            if (same)
-                break;
-        }
-        if (g == sec->n_groups) {
-            report_group *ng = &sec->groups[sec->n_groups++];
-            size_t used = 0;
-            ng->label[0] = '\0';
-            for (int k = 0; k < sec->n_keys; k++) {
-                ng->values[k] = r->values[k];
-                int w = snprintf(ng->label + used, sizeof ng->label - used, "%s%s=%s",
-                                 k ? " " : "", sec->keys[k], r->values[k]);
-                if (w > 0 && used + (size_t)w < sizeof ng->label)
-                    used += (size_t)w;
-            }
-            if (sec->n_keys == 0)
-                snprintf(ng->label, sizeof ng->label, "all");
-        }
-        r->group = g;
-    }
-    order_by_grid(sec, x);
-    /* Aggregate. Scratch arrays sized for the largest group. */
-    size_t n = (size_t)(sec->n_runs ? sec->n_runs : 1);
-    double *buf = malloc(5 * n * sizeof *buf);
+    const report_section *sec = l->sec;
+    size_t n = strlen(c->config) + 32 + (size_t)sec->n_keys * EXP_TEXT_MAX;
+    char *buf = malloc(n);
     if (!buf)
-        return err_set(e, ERR_NOMEM, "out of memory aggregating runs");
-    int rc = 0;
-    for (int g = 0; g < sec->n_groups; g++) {
-        report_group *gr = &sec->groups[g];
-        double *acc = buf, *pr = buf + n, *re = buf + 2 * n, *f1 = buf + 3 * n, *ts = buf + 4 * n;
-        int m = 0, k = -1;
-        double sum_s = 0.0, sum_epochs = 0.0;
-        for (int i = 0; i < sec->n_runs; i++) {
-            const report_run *r = &sec->runs[i];
-            if (r->group != g)
-                continue;
-            switch (r->status) {
-            case RUN_COMPLETED:
-                if (r->epoch == 0) {
-                    gr->n_short++;
-                    continue;
-                }
-                break;
-            case RUN_DIVERGED: gr->n_diverged++; continue;
-            case RUN_FAILED: gr->n_failed++; continue;
-            default: gr->n_unfinished++; continue;
-            }
-            acc[m] = r->acc;
-            pr[m] = r->precision;
-            re[m] = r->recall;
-            f1[m] = r->f1;
-            ts[m] = r->train_s;
-            sum_s += r->train_s;
-            sum_epochs += r->epoch;
-            /* per-class means only when every aggregated run has the same classes */
-            if (o->per_class)
-                k = (k == -1 || k == r->k) ? r->k : 0;
-            m++;
+        return NULL;
+    if (l->o->group_by) {
+        json_t *cfg = json_loads(c->config, 0, NULL);
+        exp_value *v = malloc(sizeof *v);
+        buf[0] = '\0';
+        for (int k = 0; k < sec->n_keys && v; k++) {
+            cell_value(v, l, c, cfg, exp_vocab_find(sec->keys[k]));
+            size_t used = strlen(buf);
+            exp_value_format(buf + used, n - used - 1, v);
+            strcat(buf, "\x1f");
         }
-        stats_summarize(&gr->acc, acc, m);
-        stats_summarize(&gr->precision, pr, m);
-        stats_summarize(&gr->recall, re, m);
-        stats_summarize(&gr->f1, f1, m);
-        stats_summarize(&gr->train_s, ts, m);
-        gr->n = m;
-        gr->epoch_s = m ? sum_s / sum_epochs : NAN;
-        gr->accs = malloc((size_t)(m ? m : 1) * sizeof *gr->accs);
-        if (!gr->accs) {
-            rc = err_set(e, ERR_NOMEM, "out of memory aggregating runs");
+        free(v);
+        json_decref(cfg);
+    } else {
+        snprintf(buf, n, "%s", c->config);
+    }
+    if (!l->o->pool_builds)
+        snprintf(buf + strlen(buf), 32, "\x1f%lld", (long long)c->build_id);
+    return buf;
+}
+
+static int cmp_gtmp(const void *x, const void *y)
+{
+    const gtmp *a = x, *b = y;
+    if (a->position != b->position)
+        return a->position < b->position ? -1 : 1;
+    int c = strcmp(a->queued, b->queued);
+    return c ? c : (a->rep > b->rep) - (a->rep < b->rep);
+}
+
+/* Note cell c in its group g: the configuration and build while they are the group's only
+ * ones (report_group.config, build_id...), the earliest start. false when out of memory. */
+static bool group_note_cell(report_group *g, const cell *c, bool first)
+{
+    if (first) {
+        g->config = strdup(c->config);
+        g->build_id = c->build_id;
+        copy_text(g->git_sha, sizeof g->git_sha, c->git_sha);
+        g->git_dirty = c->git_dirty;
+        copy_text(g->started, sizeof g->started, c->started);
+        return g->config != NULL;
+    }
+    if (g->config && strcmp(g->config, c->config) != 0) {
+        free(g->config);
+        g->config = NULL;
+    }
+    if (g->build_id != c->build_id) {
+        g->build_id = -1;
+        g->git_sha[0] = '\0';
+        g->git_dirty = false;
+    }
+    if (c->started[0] && (!g->started[0] || strcmp(c->started, g->started) < 0))
+        copy_text(g->started, sizeof g->started, c->started);
+    return true;
+}
+
+/* Sort the groups (and their gtmp) into plan order and point cells at their new index. */
+static int order_groups(loader *l, gtmp *t)
+{
+    report_section *sec = l->sec;
+    int n = sec->n_groups;
+    int *where = malloc((size_t)(n ? n : 1) * sizeof *where);
+    report_group *g = malloc((size_t)(n ? n : 1) * sizeof *g);
+    if (!where || !g) {
+        free(where);
+        free(g);
+        return err_set(l->e, ERR_NOMEM, "out of memory ordering groups");
+    }
+    /* Ties in position and queue time fall back on rep, the cell index: cells are numbered in
+     * the order their runs came in. A group's old index is its rep cell's group. */
+    qsort(t, (size_t)n, sizeof *t, cmp_gtmp);
+    for (int i = 0; i < n; i++) {
+        int old = l->cells[t[i].rep].group;
+        where[old] = i;
+        g[i] = sec->groups[old];
+    }
+    memcpy(sec->groups, g, (size_t)n * sizeof *g);
+    for (int i = 0; i < l->n_cells; i++)
+        l->cells[i].group = where[l->cells[i].group];
+    free(where);
+    free(g);
+    return 0;
+}
+
+/* Merge the cells into groups (by configuration and build, or as report.h says), in plan
+ * order, with their figures. */
+static int form_groups(loader *l)
+{
+    report_section *sec = l->sec;
+    smap index = {0};
+    int rc = 0, n = 0;
+    gtmp *t = calloc((size_t)(l->n_cells ? l->n_cells : 1), sizeof *t);
+    sec->groups = calloc((size_t)(l->n_cells ? l->n_cells : 1), sizeof *sec->groups);
+    if (!t || !sec->groups) {
+        rc = err_set(l->e, ERR_NOMEM, "out of memory grouping runs");
+        goto done;
+    }
+    for (int i = 0; i < l->n_cells && !rc; i++) {
+        cell *c = &l->cells[i];
+        char *id = group_identity(l, c);
+        int g = 0;
+        bool added = false, ok = id && smap_get(&index, id, n, &g, &added);
+        free(id);
+        if (ok && added) {
+            t[g] = (gtmp){.rep = i, .position = INT_MAX};
+            copy_text(t[g].queued, sizeof t[g].queued, c->queued);
+            n++;
+        }
+        if (!ok || !group_note_cell(&sec->groups[g], c, added) || !agg_merge(&t[g].a, &c->a)) {
+            rc = err_set(l->e, ERR_NOMEM, "out of memory grouping runs");
             break;
         }
-        memcpy(gr->accs, acc, (size_t)m * sizeof *acc);
-        if (k > 0) {
-            gr->cls = calloc(4 * (size_t)k, sizeof *gr->cls);
-            if (!gr->cls) {
-                rc = err_set(e, ERR_NOMEM, "out of memory aggregating classes");
-                break;
-            }
-            gr->k = k;
-            for (int i = 0; i < sec->n_runs; i++) {
-                const report_run *r = &sec->runs[i];
-                if (r->group == g && r->status == RUN_COMPLETED && r->epoch > 0)
-                    for (int c = 0; c < 4 * k; c++)
-                        gr->cls[c] += r->cls[c] / m;
-            }
+        c->group = g;
+        sec->groups[g].n_cells++;
+        if (c->position < t[g].position)
+            t[g].position = c->position;
+        if (strcmp(c->queued, t[g].queued) < 0)
+            copy_text(t[g].queued, sizeof t[g].queued, c->queued);
+    }
+    sec->n_groups = n;
+    if (!rc)
+        rc = order_groups(l, t);
+    for (int g = 0; g < n && !rc; g++)
+        agg_finish(&sec->groups[g], &t[g].a);
+done:
+    for (int g = 0; t && g < n; g++)
+        free(t[g].a.cls);
+    free(t);
+    smap_free(&index);
+    return rc;
+}
+
+/* ---- labels --------------------------------------------------------------------------------- */
+
+/* out[i] <- group g's value of keys[i] (read from its first cell). false when out of memory. */
+static bool group_values(const loader *l, int g, const exp_vocab_key *const *keys, int nk,
+                         exp_value *out)
+{
+    const cell *c = NULL;
+    for (int i = 0; i < l->n_cells && !c; i++)
+        if (l->cells[i].group == g)
+            c = &l->cells[i];
+    json_t *cfg = c ? json_loads(c->config, 0, NULL) : NULL;
+    for (int i = 0; i < nk; i++) {
+        if (c)
+            cell_value(&out[i], l, c, cfg, keys[i]);
+        else
+            out[i] = (exp_value){.type = EXP_NONE};
+    }
+    json_decref(cfg);
+    return true;
+}
+
+/* The vocabulary's keys in the order labels consider them: a layer list last, since it
+ * follows from others (model, bn) more often than not. order: (exp_vocab_count()). */
+static void label_order(int *order)
+{
+    int nv = exp_vocab_count(), n = 0;
+    assert(nv <= 64); /* the callers' arrays */
+    for (int pass = 0; pass < 2; pass++)
+        for (int k = 0; k < nv; k++)
+            if ((exp_vocab_at(k)->type == EXP_LAYERS) == (pass == 1))
+                order[n++] = k;
+}
+
+/* A pair of value hashes of one group, for testing whether one key determines another. */
+typedef struct hpair {
+    uint64_t a, b;
+} hpair;
+
+static int cmp_hpair(const void *x, const void *y)
+{
+    const hpair *p = x, *q = y;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    return (p->b > q->b) - (p->b < q->b);
+}
+
+/* Whether, over the groups, key a's value determines key b's (h: (G, nv) value hashes). */
+static bool determines(const uint64_t *h, int G, int nv, int a, int b, hpair *scratch)
+{
+    for (int g = 0; g < G; g++)
+        scratch[g] = (hpair){h[(size_t)g * (size_t)nv + (size_t)a],
+                             h[(size_t)g * (size_t)nv + (size_t)b]};
+    qsort(scratch, (size_t)G, sizeof *scratch, cmp_hpair);
+    for (int g = 1; g < G; g++)
+        if (scratch[g].a == scratch[g - 1].a && scratch[g].b != scratch[g - 1].b)
+            return false;
+    return true;
+}
+
+/* The keys of a version without a stored sweep: the vocabulary's keys but the seed whose
+ * value differs between groups, less those another kept key determines (the layer list of
+ * a bn sweep, the lr of an optimizer sweep), in label order. */
+static int infer_keys(loader *l)
+{
+    report_section *sec = l->sec;
+    int nv = exp_vocab_count(), G = sec->n_groups, order[64], kept[64], nk = 0;
+    const exp_vocab_key *keys[64];
+    exp_value *v = malloc((size_t)nv * sizeof *v);
+    uint64_t *h = malloc((size_t)(G ? G : 1) * (size_t)nv * sizeof *h);
+    hpair *scratch = malloc((size_t)(G ? G : 1) * sizeof *scratch);
+    if (!v || !h || !scratch || nv > 64) {
+        free(v);
+        free(h);
+        free(scratch);
+        return err_set(l->e, ERR_NOMEM, "out of memory labelling groups");
+    }
+    for (int k = 0; k < nv; k++)
+        keys[k] = exp_vocab_at(k);
+    for (int g = 0; g < G; g++) {
+        group_values(l, g, keys, nv, v);
+        for (int k = 0; k < nv; k++) {
+            char text[EXP_TEXT_MAX];
+            exp_value_format(text, sizeof text, &v[k]);
+            h[(size_t)g * (size_t)nv + (size_t)k] = smap_hash(text);
         }
     }
-    free(buf);
-    if (rc)
-        return rc;
-    if (o->sort_f1) {
-        /* qsort moves groups: the runs' indices are remapped through their labels. */
-        qsort(sec->groups, (size_t)sec->n_groups, sizeof *sec->groups, cmp_f1_desc);
-        remap_runs(sec);
+    label_order(order);
+    for (int i = 0; i < nv && sec->n_keys < REPORT_MAX_KEYS; i++) {
+        int k = order[i];
+        bool varies = false, implied = false;
+        for (int g = 1; g < G && !varies; g++)
+            varies = h[(size_t)g * (size_t)nv + (size_t)k] != h[(size_t)k];
+        for (int j = 0; j < nk && varies && !implied; j++)
+            implied = determines(h, G, nv, kept[j], k, scratch);
+        if (!varies || implied || strcmp(keys[k]->label, "seed") == 0)
+            continue;
+        kept[nk++] = k;
+        snprintf(sec->keys[sec->n_keys++], REPORT_KEY_MAX, "%s", keys[k]->label);
+    }
+    free(v);
+    free(h);
+    free(scratch);
+    return 0;
+}
+
+/* The grouping keys: --group-by's, the version's swept keys but the seed, or inferred. */
+static int grouping_keys(loader *l)
+{
+    report_section *sec = l->sec;
+    if (l->o->group_by)
+        return parse_group_by(sec, l->o->group_by, l->e);
+    if (!sec->sweep_stored)
+        return 0; /* inferred once the groups exist (infer_keys) */
+    sec->n_keys = 0;
+    for (int i = 0; i < l->n_swept; i++)
+        if (strcmp(l->swept[i], "seed") != 0 && exp_vocab_find(l->swept[i]))
+            snprintf(sec->keys[sec->n_keys++], REPORT_KEY_MAX, "%s", l->swept[i]);
+    return 0;
+}
+
+/* Set each group's values of the vocabulary keys among sec->keys[from..n_keys). */
+static int fill_values(loader *l, int from)
+{
+    report_section *sec = l->sec;
+    const exp_vocab_key *keys[REPORT_MAX_KEYS];
+    int nk = 0, at[REPORT_MAX_KEYS];
+    for (int k = from; k < sec->n_keys; k++)
+        if ((keys[nk] = exp_vocab_find(sec->keys[k])))
+            at[nk++] = k;
+    exp_value *v = malloc((size_t)(nk ? nk : 1) * sizeof *v);
+    if (!v)
+        return err_set(l->e, ERR_NOMEM, "out of memory labelling groups");
+    int rc = 0;
+    for (int g = 0; g < sec->n_groups && !rc; g++) {
+        report_group *gr = &sec->groups[g];
+        if (!gr->values && !(gr->values = json_object()))
+            rc = err_set(l->e, ERR_NOMEM, "out of memory labelling groups");
+        group_values(l, g, keys, nk, v);
+        for (int i = 0; i < nk && !rc; i++)
+            if (json_object_set_new(gr->values, sec->keys[at[i]], exp_value_json(&v[i])))
+                rc = err_set(l->e, ERR_NOMEM, "out of memory labelling groups");
+    }
+    free(v);
+    return rc;
+}
+
+/* Each group's label from its values, in key order: "optimizer=adam bn=true", "all". */
+static int make_labels(report_section *sec, err_info *e)
+{
+    exp_value *v = malloc(sizeof *v);
+    int rc = v ? 0 : err_set(e, ERR_NOMEM, "out of memory labelling groups");
+    for (int g = 0; g < sec->n_groups && !rc; g++) {
+        report_group *gr = &sec->groups[g];
+        char label[1024] = "";
+        for (int k = 0; k < sec->n_keys; k++) {
+            exp_value_from_stored(v, json_object_get(gr->values, sec->keys[k]));
+            exp_label_append(label, sizeof label, sec->keys[k], v);
+        }
+        free(gr->label);
+        if (!(gr->label = strdup(label[0] ? label : "all")))
+            rc = err_set(e, ERR_NOMEM, "out of memory labelling groups");
+    }
+    free(v);
+    return rc;
+}
+
+/* A text about group g (its label, or its values but one key), for finding groups whose
+ * texts are equal by sorting. */
+typedef struct lab {
+    const char *label;
+    int g;
+} lab;
+
+static int cmp_lab(const void *x, const void *y)
+{
+    const lab *a = x, *b = y;
+    int c = strcmp(a->label, b->label);
+    return c ? c : (a->g > b->g) - (a->g < b->g);
+}
+
+/* v[0..n) <- the groups sorted by label; same[g] <- whether group g's label is another's too.
+ * Returns how many groups share their label. */
+static int same_labels(const report_section *sec, lab *v, bool *same)
+{
+    int n = sec->n_groups, n_same = 0;
+    for (int g = 0; g < n; g++)
+        v[g] = (lab){sec->groups[g].label, g};
+    qsort(v, (size_t)n, sizeof *v, cmp_lab);
+    for (int i = 0; i < n; i++) {
+        bool s = (i > 0 && strcmp(v[i].label, v[i - 1].label) == 0) ||
+                 (i + 1 < n && strcmp(v[i].label, v[i + 1].label) == 0);
+        same[v[i].g] = s;
+        n_same += s;
+    }
+    return n_same;
+}
+
+/* Whether key tells apart two groups that read the same (v and same from same_labels);
+ * text: scratch of n_groups * EXP_TEXT_MAX. */
+static bool key_splits(const loader *l, const exp_vocab_key *key, const lab *v, const bool *same,
+                       char (*text)[EXP_TEXT_MAX], exp_value *val)
+{
+    const report_section *sec = l->sec;
+    for (int g = 0; g < sec->n_groups; g++)
+        if (same[g]) {
+            group_values(l, g, &key, 1, val);
+            exp_value_format(text[g], EXP_TEXT_MAX, val);
+        }
+    for (int i = 1; i < sec->n_groups; i++)
+        if (same[v[i].g] && strcmp(v[i].label, v[i - 1].label) == 0 &&
+            strcmp(text[v[i].g], text[v[i - 1].g]) != 0)
+            return true;
+    return false;
+}
+
+/* The revision of a group's build, as labels show it: "1a2b3c4", "1a2b3c4-dirty", "none"
+ * outside git, "-" without a recorded build; "/bN" (build id) when two builds of the
+ * section share the text. */
+static void revision_text(char *buf, size_t n, const report_section *sec, int g)
+{
+    const report_group *gr = &sec->groups[g];
+    if (gr->build_id <= 0 || !gr->git_sha[0]) {
+        snprintf(buf, n, "%s", gr->build_id == 0 ? "-" : "none");
+        return;
+    }
+    snprintf(buf, n, "%.7s%s", gr->git_sha, gr->git_dirty ? "-dirty" : "");
+    for (int h = 0; h < sec->n_groups; h++) {
+        const report_group *o = &sec->groups[h];
+        if (o->build_id != gr->build_id && o->git_dirty == gr->git_dirty &&
+            strncmp(o->git_sha, gr->git_sha, 7) == 0) {
+            snprintf(buf + strlen(buf), n - strlen(buf), "/b%lld", (long long)gr->build_id);
+            return;
+        }
+    }
+}
+
+/* Add key (a vocabulary label, or "revision") to the label keys and to every group's values.
+ * ERR_NOMEM. */
+static int add_key(loader *l, const char *key)
+{
+    report_section *sec = l->sec;
+    snprintf(sec->keys[sec->n_keys++], REPORT_KEY_MAX, "%s", key);
+    if (strcmp(key, "revision") != 0)
+        return fill_values(l, sec->n_keys - 1);
+    for (int g = 0; g < sec->n_groups; g++) {
+        char rev[80];
+        revision_text(rev, sizeof rev, sec, g);
+        if (json_object_set_new(sec->groups[g].values, "revision", json_string(rev)))
+            return err_set(l->e, ERR_NOMEM, "out of memory labelling groups");
     }
     return 0;
 }
 
-/* Pairs of groups that differ in exactly one key, both with n >= 2. */
+/* Until no two groups read the same: add the first vocabulary key that tells some of them
+ * apart, then the revision of their builds; what still reads the same (a difference outside
+ * the vocabulary) is numbered "(2)", "(3)". */
+static int extend_labels(loader *l)
+{
+    report_section *sec = l->sec;
+    int G = sec->n_groups, rc = 0;
+    lab *v = malloc((size_t)(G ? G : 1) * sizeof *v);
+    bool *same = calloc((size_t)(G ? G : 1), sizeof *same);
+    char(*text)[EXP_TEXT_MAX] = malloc((size_t)(G ? G : 1) * sizeof *text);
+    exp_value *val = malloc(sizeof *val);
+    if (!v || !same || !text || !val) {
+        rc = err_set(l->e, ERR_NOMEM, "out of memory labelling groups");
+        goto done;
+    }
+    int n_same = same_labels(sec, v, same), order[64];
+    label_order(order);
+    for (int i = 0; i < exp_vocab_count() && n_same && !rc; i++) {
+        const exp_vocab_key *key = exp_vocab_at(order[i]);
+        bool have = strcmp(key->label, "seed") == 0 || sec->n_keys >= REPORT_MAX_KEYS - 1;
+        for (int i = 0; i < sec->n_keys && !have; i++)
+            have = strcmp(sec->keys[i], key->label) == 0;
+        if (have || !key_splits(l, key, v, same, text, val))
+            continue;
+        if (!(rc = add_key(l, key->label)) && !(rc = make_labels(sec, l->e)))
+            n_same = same_labels(sec, v, same);
+    }
+    if (n_same && !rc && !l->o->pool_builds && sec->n_keys < REPORT_MAX_KEYS) {
+        if (!(rc = add_key(l, "revision")) && !(rc = make_labels(sec, l->e)))
+            n_same = same_labels(sec, v, same);
+    }
+    /* numbers from the second of each run of equal labels (v is sorted by label, then group) */
+    int *num = n_same && !rc ? calloc((size_t)G, sizeof *num) : NULL;
+    for (int i = 1, start = 0; num && i < G; i++) {
+        if (strcmp(v[i].label, v[start].label) != 0)
+            start = i;
+        else
+            num[v[i].g] = i - start + 1;
+    }
+    for (int g = 0; num && g < G && !rc; g++) {
+        report_group *gr = &sec->groups[g];
+        size_t len = strlen(gr->label) + 16;
+        char *w = num[g] ? malloc(len) : NULL;
+        if (num[g] && !w)
+            rc = err_set(l->e, ERR_NOMEM, "out of memory labelling groups");
+        if (w) {
+            snprintf(w, len, "%s (%d)", gr->label, num[g]);
+            free(gr->label);
+            gr->label = w;
+        }
+    }
+    if (n_same && !rc && !num)
+        rc = err_set(l->e, ERR_NOMEM, "out of memory labelling groups");
+    free(num);
+done:
+    free(v);
+    free(same);
+    free(text);
+    free(val);
+    return rc;
+}
+
+/* sec->pooled <- what the groups average over besides seeds: the vocabulary keys whose value
+ * differs between the cells of a group, then the builds ("bn, lr; builds 1a2b3c4, 5d6e7f8"). */
+static int describe_pooled(loader *l)
+{
+    report_section *sec = l->sec;
+    int nv = exp_vocab_count();
+    bool *differs = calloc((size_t)nv + 1, sizeof *differs);
+    exp_value *v = malloc(2 * sizeof *v);
+    if (!differs || !v) {
+        free(differs);
+        free(v);
+        return err_set(l->e, ERR_NOMEM, "out of memory describing groups");
+    }
+    for (int i = 0; i < l->n_cells; i++) {
+        const cell *c = &l->cells[i], *first = NULL;
+        for (int j = 0; j < i && !first; j++)
+            if (l->cells[j].group == c->group)
+                first = &l->cells[j];
+        if (!first)
+            continue;
+        differs[nv] |= first->build_id != c->build_id;
+        if (strcmp(first->config, c->config) == 0)
+            continue;
+        json_t *a = json_loads(first->config, 0, NULL), *b = json_loads(c->config, 0, NULL);
+        for (int k = 0; k < nv; k++) {
+            exp_value_from_json(&v[0], exp_vocab_at(k), a);
+            exp_value_from_json(&v[1], exp_vocab_at(k), b);
+            differs[k] |= strcmp(exp_vocab_at(k)->label, "seed") != 0 &&
+                          !exp_value_equal(&v[0], &v[1]);
+        }
+        json_decref(a);
+        json_decref(b);
+    }
+    char *p = sec->pooled;
+    size_t n = sizeof sec->pooled;
+    int order[64];
+    label_order(order);
+    p[0] = '\0';
+    for (int i = 0; i < nv; i++)
+        if (differs[order[i]])
+            snprintf(p + strlen(p), n - strlen(p), "%s%s", p[0] ? ", " : "",
+                     exp_vocab_at(order[i])->label);
+    if (differs[nv])
+        snprintf(p + strlen(p), n - strlen(p), "%sbuilds (several revisions or compilers)",
+                 p[0] ? "; " : "");
+    free(differs);
+    free(v);
+    return 0;
+}
+
+/* ---- comparisons ------------------------------------------------------------------------------ */
+
+/* Append the comparison of groups a and b (differing in key k) to sec. */
+static int add_comparison(report_section *sec, int *cap, int k, int a, int b, err_info *e)
+{
+    if (!vec_grow((void **)&sec->cmp, sec->n_cmp, cap, sizeof *sec->cmp))
+        return err_set(e, ERR_NOMEM, "out of memory comparing groups");
+    report_comparison *c = &sec->cmp[sec->n_cmp++];
+    *c = (report_comparison){.key = k, .a = a, .b = b, .p_holm = NAN};
+    int rc = stats_welch_summary(&c->w, &sec->groups[a].acc, &sec->groups[b].acc, e);
+    /* a difference of two accuracies lies in [-1, 1]; so does its interval (as stats_clip_ci) */
+    c->w.ci_lo = fmax(c->w.ci_lo, -1.0);
+    c->w.ci_hi = fmin(c->w.ci_hi, 1.0);
+    return rc;
+}
+
+static int cmp_pair(const void *x, const void *y)
+{
+    const report_comparison *p = x, *q = y;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    return (p->b > q->b) - (p->b < q->b);
+}
+
+/* Pairs of groups that differ in exactly one label key, both with n >= 2, a planned before b
+ * (groups are in plan order here); then Holm over the section's comparisons. */
 static int build_comparisons(report_section *sec, err_info *e)
 {
-    int cap = 0;
-    for (int a = 0; a < sec->n_groups; a++)
-        for (int b = a + 1; b < sec->n_groups; b++) {
-            const report_group *ga = &sec->groups[a], *gb = &sec->groups[b];
-            if (ga->n < 2 || gb->n < 2)
+    int G = sec->n_groups, cap = 0, rc = 0;
+    /* each group's values but key k, as text: groups with equal texts differ only in k */
+    lab *v = calloc((size_t)(G ? G : 1), sizeof *v);
+    if (!v)
+        return err_set(e, ERR_NOMEM, "out of memory comparing groups");
+    for (int k = 0; k < sec->n_keys && !rc; k++) {
+        int m = 0;
+        for (int g = 0; g < G && !rc; g++) {
+            if (sec->groups[g].n < 2)
                 continue;
-            int diff = 0, key = -1;
-            for (int k = 0; k < sec->n_keys; k++)
-                if (strcmp(ga->values[k], gb->values[k]) != 0) {
-                    diff++;
-                    key = k;
-                }
-            if (diff != 1)
-                continue;
-            if (sec->n_cmp == cap) {
-                cap = cap ? 2 * cap : 8;
-                report_comparison *v = realloc(sec->cmp, (size_t)cap * sizeof *v);
-                if (!v)
-                    return err_set(e, ERR_NOMEM, "out of memory comparing groups");
-                sec->cmp = v;
-            }
-            report_comparison *c = &sec->cmp[sec->n_cmp++];
-            *c = (report_comparison){.key = key, .a = a, .b = b, .p_holm = NAN};
-            int rc = stats_welch_test(&c->w, ga->accs, ga->n, gb->accs, gb->n, e);
-            if (rc)
-                return rc;
+            json_t *rest = json_copy(sec->groups[g].values);
+            json_object_del(rest, sec->keys[k]);
+            v[m] = (lab){json_dumps(rest, JSON_COMPACT | JSON_SORT_KEYS), g};
+            json_decref(rest);
+            if (!v[m++].label)
+                rc = err_set(e, ERR_NOMEM, "out of memory comparing groups");
         }
-    return 0;
-}
-
-/* Holm over every comparison of every section. */
-static int correct_comparisons(report *r, err_info *e)
-{
-    int m = 0;
-    for (int s = 0; s < r->n_sections; s++)
-        m += r->sections[s].n_cmp;
-    if (m == 0)
-        return 0;
-    double *p = malloc((size_t)m * sizeof *p);
-    if (!p)
-        return err_set(e, ERR_NOMEM, "out of memory correcting p-values");
-    int i = 0;
-    for (int s = 0; s < r->n_sections; s++)
-        for (int c = 0; c < r->sections[s].n_cmp; c++)
-            p[i++] = r->sections[s].cmp[c].w.p;
-    int rc = stats_holm(p, p, m, e);
-    i = 0;
-    for (int s = 0; s < r->n_sections && !rc; s++)
-        for (int c = 0; c < r->sections[s].n_cmp; c++)
-            r->sections[s].cmp[c].p_holm = p[i++];
+        qsort(v, (size_t)m, sizeof *v, cmp_lab);
+        for (int i = 0; i < m && !rc; i++)
+            for (int j = i + 1; j < m && strcmp(v[i].label, v[j].label) == 0 && !rc; j++)
+                rc = add_comparison(sec, &cap, k, v[i].g, v[j].g, e);
+        for (int i = 0; i < m; i++)
+            free((char *)v[i].label);
+    }
+    free(v);
+    if (!rc) /* in table order: by a, then b */
+        qsort(sec->cmp, (size_t)sec->n_cmp, sizeof *sec->cmp, cmp_pair);
+    double *p = rc ? NULL : malloc((size_t)(sec->n_cmp ? sec->n_cmp : 1) * sizeof *p);
+    if (!rc && !p)
+        rc = err_set(e, ERR_NOMEM, "out of memory correcting p-values");
+    for (int c = 0; p && c < sec->n_cmp; c++)
+        p[c] = sec->cmp[c].w.p;
+    if (p && !(rc = stats_holm(p, p, sec->n_cmp, e)))
+        for (int c = 0; c < sec->n_cmp; c++)
+            sec->cmp[c].p_holm = p[c];
     free(p);
     return rc;
 }
 
-/* Where a run falls in the listing order of --runs (see order_by_plan). */
-typedef struct plan_pos {
-    int rank;           /* index of the first grid entry planning it; INT_MAX: none */
-    int group;
-    long long seed;     /* LLONG_MIN when not an integer */
-    int idx;            /* in the store's order */
-} plan_pos;
+/* ---- display order ------------------------------------------------------------------------------ */
 
-static int cmp_plan(const void *x, const void *y)
+/* A group's index with its F1, for sorting. */
+typedef struct f1_rank {
+    double f1;
+    int g;
+} f1_rank;
+
+static int cmp_f1_desc(const void *x, const void *y)
 {
-    const plan_pos *a = x, *b = y;
-    if (a->rank != b->rank)
-        return a->rank < b->rank ? -1 : 1;
+    const f1_rank *a = x, *b = y;
+    if (isnan(a->f1) || isnan(b->f1)) {
+        if (isnan(a->f1) != isnan(b->f1))
+            return isnan(a->f1) - isnan(b->f1); /* NAN last */
+    } else if (a->f1 != b->f1) {
+        return a->f1 < b->f1 ? 1 : -1;
+    }
+    return (a->g > b->g) - (a->g < b->g);
+}
+
+/* Show the groups by mean F1, highest first. Comparisons keep their direction (a is still
+ * the group planned first); their indices and the runs' follow the groups. */
+static int sort_by_f1(report_section *sec, err_info *e)
+{
+    int G = sec->n_groups;
+    f1_rank *r = malloc((size_t)(G ? G : 1) * sizeof *r);
+    int *where = malloc((size_t)(G ? G : 1) * sizeof *where);
+    report_group *g = malloc((size_t)(G ? G : 1) * sizeof *g);
+    if (!r || !where || !g) {
+        free(r);
+        free(where);
+        free(g);
+        return err_set(e, ERR_NOMEM, "out of memory sorting groups");
+    }
+    for (int i = 0; i < G; i++)
+        r[i] = (f1_rank){sec->groups[i].f1.mean, i};
+    qsort(r, (size_t)G, sizeof *r, cmp_f1_desc);
+    for (int i = 0; i < G; i++) {
+        where[r[i].g] = i;
+        g[i] = sec->groups[r[i].g];
+    }
+    memcpy(sec->groups, g, (size_t)G * sizeof *g);
+    for (int c = 0; c < sec->n_cmp; c++) {
+        sec->cmp[c].a = where[sec->cmp[c].a];
+        sec->cmp[c].b = where[sec->cmp[c].b];
+    }
+    for (int i = 0; i < sec->n_runs; i++)
+        sec->runs[i].group = where[sec->runs[i].group];
+    free(r);
+    free(where);
+    free(g);
+    return 0;
+}
+
+/* Runs in plan order: position (unknown last), then group, seed, queue time, key. */
+static int cmp_run_plan(const void *x, const void *y)
+{
+    const report_run *a = x, *b = y;
+    long pa = a->position < 0 ? LONG_MAX : a->position, pb = b->position < 0 ? LONG_MAX : b->position;
+    if (pa != pb)
+        return pa < pb ? -1 : 1;
     if (a->group != b->group)
         return a->group < b->group ? -1 : 1;
     if (a->seed != b->seed)
         return a->seed < b->seed ? -1 : 1;
-    return (a->idx > b->idx) - (a->idx < b->idx);
+    int c = strcmp(a->queued_at, b->queued_at);
+    return c ? c : strcmp(a->key, b->key);
 }
 
-/* sec->order <- the runs in the order the experiment's file plans them: a run's rank is the
- * first entry of x's grid (the sweep of every stored version, oldest first; the first swept
- * key varies slowest) with the run's values of every swept key and of the seed. Runs no entry
- * plans (a file that no longer parses, values from an older version's code) follow, by group
- * in the report's order, then seed; runs of equal rank (the same configuration from two
- * builds) keep the store's order (queue time, run key). Needs the groups built. */
-static int order_by_plan(report_section *sec, const exp_info *x, json_t **cfg, err_info *e)
+/* ---- provenance ------------------------------------------------------------------------------ */
+
+/* Which entry store_run_provenance's answer fills in. */
+typedef struct prov_fill {
+    report_build *b;
+    report_host *h;
+    report_dataset *d;
+} prov_fill;
+
+static int fill_provenance(void *ctx, const store_provenance *p)
 {
-    int n = sec->n_runs, nk = 0, rc = 0;
-    const char *keys[REPORT_MAX_KEYS + 1];
-    for (int k = 0; k < x->n_swept; k++)
-        if (strcmp(x->swept[k], "seed") != 0)
-            keys[nk++] = report_key_path(x->swept[k]);
-    keys[nk++] = "seed";
-    sec->order = malloc((size_t)(n ? n : 1) * sizeof *sec->order);
-    plan_pos *pos = malloc((size_t)(n ? n : 1) * sizeof *pos);
-    /* (n_grid, nk) values of the grid's runs, then (n, nk) of the section's */
-    char(*gv)[REPORT_VALUE_MAX] =
-        malloc(((size_t)x->n_grid + (size_t)n + 1) * (size_t)nk * sizeof *gv);
-    if (!sec->order || !pos || !gv) {
-        rc = err_set(e, ERR_NOMEM, "out of memory ordering runs");
-        goto done;
+    prov_fill *f = ctx;
+    const store_build *b = p->build;
+    const store_host *h = p->host;
+    const store_dataset *d = p->dataset;
+    if (f->b && b) {
+        report_build *nb = f->b;
+        copy_text(nb->git_sha, sizeof nb->git_sha, b->git_sha);
+        copy_text(nb->git_branch, sizeof nb->git_branch, b->git_branch);
+        copy_text(nb->git_describe, sizeof nb->git_describe, b->git_describe);
+        nb->git_dirty = b->git_dirty != 0;
+        copy_text(nb->compiler, sizeof nb->compiler, b->compiler);
+        copy_text(nb->compiler_version, sizeof nb->compiler_version, b->compiler_version);
+        copy_text(nb->cflags, sizeof nb->cflags, b->cflags);
+        copy_text(nb->build_type, sizeof nb->build_type, b->build_type);
+        copy_text(nb->blas, sizeof nb->blas, b->blas);
+        copy_text(nb->binary_sha256, sizeof nb->binary_sha256, b->binary_sha256);
     }
-    for (int g = 0; g < x->n_grid; g++) {
-        json_t *c = json_loads(x->grid[g], 0, NULL);
-        for (int k = 0; k < nk; k++)
-            json_path_value(gv[(size_t)g * (size_t)nk + (size_t)k], c, keys[k]);
-        json_decref(c); /* NULL-safe; an unreadable entry reads "-" and plans nothing real */
+    if (f->h && h) {
+        report_host *nh = f->h;
+        copy_text(nh->hostname, sizeof nh->hostname, h->hostname);
+        copy_text(nh->cpu_model, sizeof nh->cpu_model, h->cpu_model);
+        copy_text(nh->os, sizeof nh->os, h->os);
+        copy_text(nh->kernel, sizeof nh->kernel, h->kernel);
+        nh->cores = h->cores;
+        nh->ram_bytes = h->ram_bytes;
     }
-    char(*rv)[REPORT_VALUE_MAX] = gv + (size_t)x->n_grid * (size_t)nk;
-    for (int i = 0; i < n; i++) {
-        const report_run *r = &sec->runs[i];
-        for (int k = 0; k < nk; k++)
-            json_path_value(rv[k], cfg[i], keys[k]);
-        pos[i] = (plan_pos){.rank = INT_MAX, .group = r->group, .seed = LLONG_MIN, .idx = i};
-        for (int g = 0; g < x->n_grid && pos[i].rank == INT_MAX; g++) {
-            bool same = true;
-            for (int k = 0; k < nk && same; k++)
-                same = strcmp(gv[(size_t)g * (size_t)nk + (size_t)k], rv[k]) == 0;
-            if (same)
-                pos[i].rank = g;
-        }
-        char *end;
-        long long sd = strtoll(r->seed, &end, 10);
-        if (end != r->seed && *end == '\0')
-            pos[i].seed = sd;
+    if (f->d && d) {
+        copy_text(f->d->name, sizeof f->d->name, d->name);
+        copy_text(f->d->sha256, sizeof f->d->sha256, d->sha256);
+        f->d->n_images = d->n_images;
     }
-    qsort(pos, (size_t)n, sizeof *pos, cmp_plan);
-    for (int i = 0; i < n; i++)
-        sec->order[i] = pos[i].idx;
-done:
-    free(pos);
-    free(gv);
+    return 0;
+}
+
+/* The details of each distinct build, host and data set, read through a run that used it. */
+static int load_provenance(report_section *sec, store *s, err_info *e)
+{
+    int rc = 0;
+    for (int i = 0; i < sec->n_builds && !rc; i++)
+        rc = store_run_provenance(s, sec->builds[i].first_run, fill_provenance,
+                                  &(prov_fill){.b = &sec->builds[i]}, e);
+    for (int i = 0; i < sec->n_hosts && !rc; i++)
+        rc = store_run_provenance(s, sec->hosts[i].first_run, fill_provenance,
+                                  &(prov_fill){.h = &sec->hosts[i]}, e);
+    for (int i = 0; i < sec->n_datasets && !rc; i++)
+        rc = store_run_provenance(s, sec->datasets[i].first_run, fill_provenance,
+                                  &(prov_fill){.d = &sec->datasets[i]}, e);
     return rc;
 }
 
-/* Read, group and aggregate the runs of one experiment. */
-static int load_section(report_section *sec, store *s, const exp_info *x, const report_options *o,
-                        err_info *e)
+/* ---- sections ---------------------------------------------------------------------------------- */
+
+/* A stored version of an experiment, as store_experiments gave it. */
+typedef struct version {
+    int64_t id;
+    char name[128], file[256], sha256[65], created_at[32];
+    char *swept;                /* JSON array of labels, NULL: not stored; owned */
+    double budget_minutes, target_accuracy;
+    int version, n_versions, n_own;
+} version;
+
+typedef struct version_list {
+    version *v;
+    int n, cap;
+    err_info *e;
+} version_list;
+
+static int collect_version(void *ctx, const store_experiment_row *x)
 {
-    run_list l = {.e = e};
-    json_t **cfg = NULL;
-    snprintf(sec->experiment, sizeof sec->experiment, "%s", x->name);
-    sec->budget_minutes = x->budget_minutes;
-    sec->target_accuracy = x->target_accuracy;
-    int rc = store_runs(s, x->name, -1, collect_run, &l, e);
-    if (rc)
-        goto done;
-    /* Drop runs of other revisions first when asked (bench check). */
-    prov_pick pp = {.sec = sec, .git_sha = o->git_sha, .e = e};
-    for (int i = 0; i < l.n; i++) {
-        pp.r = &l.v[i];
-        if ((rc = store_run_provenance(s, l.v[i].key, read_provenance, &pp, e)))
-            goto done;
+    version_list *l = ctx;
+    if (!vec_grow((void **)&l->v, l->n, &l->cap, sizeof *l->v))
+        return err_set(l->e, ERR_NOMEM, "out of memory listing experiments");
+    version *v = &l->v[l->n++];
+    *v = (version){.id = x->id, .budget_minutes = x->budget_minutes,
+                   .target_accuracy = x->target_accuracy, .version = x->version,
+                   .n_versions = x->n_versions, .n_own = x->n_own};
+    copy_text(v->name, sizeof v->name, x->name);
+    copy_text(v->file, sizeof v->file, x->file);
+    copy_text(v->sha256, sizeof v->sha256, x->spec_sha256);
+    copy_text(v->created_at, sizeof v->created_at, x->created_at);
+    if (x->swept && !(v->swept = strdup(x->swept)))
+        return err_set(l->e, ERR_NOMEM, "out of memory listing experiments");
+    return 0;
+}
+
+/* The section's heading facts from its version, and the line about a changed file. */
+static void section_from_version(report_section *sec, loader *l, const version *v,
+                                 const version_list *all)
+{
+    copy_text(sec->experiment, sizeof sec->experiment, v->name);
+    copy_text(sec->file, sizeof sec->file, v->file);
+    copy_text(sec->spec_sha256, sizeof sec->spec_sha256, v->sha256);
+    copy_text(sec->created_at, sizeof sec->created_at, v->created_at);
+    sec->version_id = v->id;
+    sec->version = v->version;
+    sec->n_versions = v->n_versions;
+    sec->budget_minutes = v->budget_minutes > 0 ? v->budget_minutes : 0;
+    sec->target_accuracy = v->target_accuracy > 0 ? v->target_accuracy : 0;
+    json_t *sw = v->swept ? json_loads(v->swept, 0, NULL) : NULL;
+    sec->sweep_stored = json_is_array(sw);
+    for (size_t i = 0; i < json_array_size(sw) && l->n_swept < EXP_MAX_SWEPT; i++)
+        copy_text(l->swept[l->n_swept++], sizeof l->swept[0],
+                  json_string_value(json_array_get(sw, i)));
+    json_decref(sw);
+    if (v->n_versions < 2)
+        return;
+    char empty[128] = "";
+    for (int i = 0; i < all->n; i++)
+        if (strcmp(all->v[i].name, v->name) == 0 && all->v[i].n_own == 0 &&
+            all->v[i].version != v->n_versions)
+            snprintf(empty + strlen(empty), sizeof empty - strlen(empty), "%s%d",
+                     empty[0] ? ", " : "", all->v[i].version);
+    snprintf(sec->note, sizeof sec->note,
+             "the file of experiment %s changed: %d versions, each reported on its own (a run "
+             "under the newest version that plans it)%s%s%s",
+             v->name, v->n_versions, empty[0] ? "; without runs of their own: version " : "",
+             empty, empty[0] ? "" : "");
+}
+
+static void loader_release(loader *l)
+{
+    for (int i = 0; i < l->n_cells; i++) {
+        free(l->cells[i].config);
+        free(l->cells[i].swept);
+        free(l->cells[i].a.cls);
     }
-    int kept = 0;
-    for (int i = 0; i < l.n; i++) {
-        if (!run_wanted(&l.v[i], o->git_sha)) {
-            free(l.config[i]);
-            continue;
-        }
-        l.v[kept] = l.v[i];
-        l.config[kept++] = l.config[i];
-    }
-    l.n = kept;
-    sec->runs = l.v;
-    sec->n_runs = l.n;
-    l.v = NULL;
-    cfg = calloc((size_t)(l.n ? l.n : 1), sizeof *cfg);
-    if (!cfg) {
-        rc = err_set(e, ERR_NOMEM, "out of memory reading configurations");
-        goto done;
-    }
-    for (int i = 0; i < l.n; i++) {
-        json_error_t je;
-        cfg[i] = json_loads(l.config[i], 0, &je);
-        if (!cfg[i])
-            cfg[i] = json_object(); /* unreadable configuration: every key reads "-" */
-        json_path_value(sec->runs[i].seed, cfg[i], "seed");
-        if (json_integer_value(json_object_get(cfg[i], "validation")) > 0)
-            sec->validation = true;
-        epoch_pick p = {.r = &sec->runs[i], .want = o->epoch, .e = e};
-        if ((rc = store_epochs(s, sec->runs[i].key, o->per_class, pick_epoch, &p, e)))
-            goto done;
-    }
-    /* The grouping keys. */
-    if (o->group_by) {
-        if ((rc = parse_group_by(sec, o->group_by, e)))
-            goto done;
-        for (int k = 0; k < sec->n_keys; k++) {
-            const char *path = report_key_path(sec->keys[k]);
-            bool known = path != sec->keys[k];
-            for (int i = 0; i < l.n && !known; i++) {
-                char v[REPORT_VALUE_MAX];
-                json_path_value(v, cfg[i], path);
-                known = strcmp(v, "-") != 0;
-            }
-            if (!known && l.n > 0) {
-                rc = err_set(e, ERR_INVALID, "unknown grouping key '%s' (valid: %s)",
-                             sec->keys[k], report_key_names());
-                goto done;
-            }
-        }
-    } else if (x->parsed) {
-        for (int k = 0; k < x->n_swept; k++)
-            if (strcmp(x->swept[k], "seed") != 0)
-                snprintf(sec->keys[sec->n_keys++], REPORT_KEY_MAX, "%s", x->swept[k]);
-    } else {
-        infer_keys(sec, cfg);
-    }
-    for (int i = 0; i < l.n; i++)
-        for (int k = 0; k < sec->n_keys; k++)
-            json_path_value(sec->runs[i].values[k], cfg[i], report_key_path(sec->keys[k]));
-    if ((rc = build_groups(sec, x, o, e)) || (rc = order_by_plan(sec, x, cfg, e)))
-        goto done;
+    free(l->cells);
+    free(l->key);
+    smap_free(&l->cell_index);
+}
+
+/* Label the groups: the grouping keys, extended until no two read the same; what is pooled. */
+static int label_groups(loader *l)
+{
+    report_section *sec = l->sec;
+    int rc = 0;
+    if (!l->o->group_by && !sec->sweep_stored)
+        rc = infer_keys(l);
+    sec->n_group_keys = sec->n_keys;
+    if (!rc)
+        rc = fill_values(l, 0);
+    if (!rc)
+        rc = make_labels(sec, l->e);
+    if (!rc)
+        rc = extend_labels(l);
+    if (!rc && (l->o->group_by || l->o->pool_builds))
+        rc = describe_pooled(l);
+    return rc;
+}
+
+/* Read, group, label and compare the runs of one version. */
+static int load_section(report_section *sec, store *s, const version *v,
+                        const version_list *all, const report_options *o, err_info *e)
+{
+    loader l = {.sec = sec, .o = o, .s = s, .e = e};
+    section_from_version(sec, &l, v, all);
+    int rc = grouping_keys(&l);
+    for (int k = 0; k < sec->n_keys && o->group_by; k++)
+        l.seed_cells = l.seed_cells || strcmp(sec->keys[k], "seed") == 0;
+    if (!rc)
+        rc = store_report_runs(s, v->id, o->epoch, take_run, &l, e);
+    if (!rc)
+        rc = form_groups(&l);
+    if (!rc)
+        rc = label_groups(&l);
+    for (int i = 0; i < sec->n_runs && !rc; i++)
+        sec->runs[i].group = l.cells[sec->runs[i].group].group;
     int with_n2 = 0;
     for (int g = 0; g < sec->n_groups; g++)
         with_n2 += sec->groups[g].n >= 2;
-    if (o->compare == 1 || (o->compare < 0 && with_n2 >= 2))
+    if (!rc && (o->compare == 1 || (o->compare < 0 && with_n2 >= 2)))
         rc = build_comparisons(sec, e);
-done:
-    if (cfg)
-        for (int i = 0; i < l.n; i++)
-            json_decref(cfg[i]);
-    free(cfg);
-    for (int i = 0; i < l.n; i++)
-        free(l.config[i]);
-    free(l.config);
-    if (l.v) { /* failed before the runs were handed over */
-        for (int i = 0; i < l.n; i++)
-            free(l.v[i].cls);
-        free(l.v);
-    }
+    if (!rc && o->sort_f1)
+        rc = sort_by_f1(sec, e);
+    if (!rc && sec->n_runs > 1)
+        qsort(sec->runs, (size_t)sec->n_runs, sizeof *sec->runs, cmp_run_plan);
+    if (!rc && o->provenance)
+        rc = load_provenance(sec, s, e);
+    loader_release(&l);
     return rc;
 }
 
@@ -848,11 +1302,11 @@ int report_load(report *out, store *s, const report_options *o, err_info *e)
 {
     memset(out, 0, sizeof *out);
     out->opt = *o;
-    exp_list xl = {.e = e};
-    int rc = store_experiments(s, o->experiment, collect_experiment, &xl, e);
+    version_list vl = {.e = e};
+    int rc = store_experiments(s, o->experiment, collect_version, &vl, e);
     if (rc)
         goto done;
-    if (xl.n == 0) {
+    if (vl.n == 0) {
         rc = o->experiment
                  ? err_set(e, ERR_INVALID, "no experiment '%s' in '%s'", o->experiment,
                            store_path(s))
@@ -861,24 +1315,22 @@ int report_load(report *out, store *s, const report_options *o, err_info *e)
                            store_path(s));
         goto done;
     }
-    out->sections = calloc((size_t)xl.n, sizeof *out->sections);
+    out->sections = calloc((size_t)vl.n, sizeof *out->sections);
     if (!out->sections) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
-    for (int i = 0; i < xl.n; i++) {
-        out->n_sections++;
-        if ((rc = load_section(&out->sections[i], s, &xl.v[i], o, e)))
-            goto done;
+    for (int i = 0; i < vl.n && !rc; i++) {
+        const version *v = &vl.v[i];
+        bool newest = v->version == v->n_versions;
+        if (!newest && (o->newest_only || v->n_own == 0))
+            continue;
+        rc = load_section(&out->sections[out->n_sections++], s, v, &vl, o, e);
     }
-    rc = correct_comparisons(out, e);
 done:
-    for (int i = 0; i < xl.n; i++) {
-        for (int j = 0; j < xl.v[i].n_grid; j++)
-            free(xl.v[i].grid[j]);
-        free(xl.v[i].grid);
-    }
-    free(xl.v);
+    for (int i = 0; i < vl.n; i++)
+        free(vl.v[i].swept);
+    free(vl.v);
     return rc;
 }
 
@@ -886,14 +1338,13 @@ void report_release(report *r)
 {
     for (int s = 0; s < r->n_sections; s++) {
         report_section *sec = &r->sections[s];
-        for (int i = 0; i < sec->n_runs; i++)
-            free(sec->runs[i].cls);
         for (int g = 0; g < sec->n_groups; g++) {
-            free(sec->groups[g].accs);
+            free(sec->groups[g].label);
+            free(sec->groups[g].config);
             free(sec->groups[g].cls);
+            json_decref(sec->groups[g].values);
         }
         free(sec->runs);
-        free(sec->order);
         free(sec->groups);
         free(sec->cmp);
         free(sec->builds);
@@ -904,484 +1355,449 @@ void report_release(report *r)
     memset(r, 0, sizeof *r);
 }
 
-/* ---- tables: one builder, three text renderers ---------------------------------------------- */
-
-#define TBL_MAX_COLS 24
-
-typedef struct tbl {
-    int ncols;
-    const char *head[TBL_MAX_COLS];
-    bool left[TBL_MAX_COLS];   /* left-aligned (text) rather than right-aligned (numbers) */
-    int nrows, cap;
-    char **cells;              /* (nrows, ncols), owned */
-} tbl;
-
-/* Columns from a spec like "<group|>n|>acc": '<' left, '>' right aligned. */
-static void tbl_init(tbl *t, const char *const *cols, int n)
-{
-    assert(n <= TBL_MAX_COLS);
-    memset(t, 0, sizeof *t);
-    t->ncols = n;
-    for (int i = 0; i < n; i++) {
-        t->left[i] = cols[i][0] == '<';
-        t->head[i] = cols[i] + 1;
-    }
-}
-
-static int tbl_row(tbl *t, const char *const *cells, err_info *e)
-{
-    if (t->nrows == t->cap) {
-        int cap = t->cap ? 2 * t->cap : 16;
-        char **c = realloc(t->cells, (size_t)cap * (size_t)t->ncols * sizeof *c);
-        if (!c)
-            return err_set(e, ERR_NOMEM, "out of memory building a table");
-        t->cells = c;
-        t->cap = cap;
-    }
-    char **row = t->cells + (size_t)t->nrows * (size_t)t->ncols;
-    for (int i = 0; i < t->ncols; i++) {
-        row[i] = strdup(cells[i] ? cells[i] : "");
-        if (!row[i]) {
-            for (int j = 0; j < i; j++)
-                free(row[j]);
-            return err_set(e, ERR_NOMEM, "out of memory building a table");
-        }
-    }
-    t->nrows++;
-    return 0;
-}
-
-static void tbl_free(tbl *t)
-{
-    for (size_t i = 0; i < (size_t)t->nrows * (size_t)t->ncols; i++)
-        free(t->cells[i]);
-    free(t->cells);
-    memset(t, 0, sizeof *t);
-}
-
-/* Display width of UTF-8 text: code points, not bytes ("±" is one column). */
-static int utf8_width(const char *s)
-{
-    int w = 0;
-    for (; *s; s++)
-        w += ((unsigned char)*s & 0xC0) != 0x80;
-    return w;
-}
-
-static void csv_cell(FILE *f, const char *s)
-{
-    if (strpbrk(s, ",\"\n\r") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', f);
-        fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-/* Write t as an aligned table (two spaces between columns, indented by indent), a Markdown
- * pipe table, or CSV (RFC 4180 quoting; header line first). */
-static void tbl_print(FILE *f, const tbl *t, report_format fmt, const char *indent)
-{
-    int w[TBL_MAX_COLS];
-    for (int c = 0; c < t->ncols; c++) {
-        w[c] = utf8_width(t->head[c]);
-        for (int r = 0; r < t->nrows; r++) {
-            int cw = utf8_width(t->cells[(size_t)r * (size_t)t->ncols + (size_t)c]);
-            w[c] = cw > w[c] ? cw : w[c];
-        }
-    }
-    /* Aligned rows are written to a buffer first so that trailing blanks (of empty last
-     * cells) can be cut; the other formats go straight to out. */
-    FILE *out = f;
-    char *line = NULL;
-    size_t line_len = 0;
-    for (int r = -1; r < t->nrows; r++) {
-        const char *const *row = r < 0 ? t->head : (const char *const *)t->cells +
-                                                        (size_t)r * (size_t)t->ncols;
-        if (fmt == REPORT_TABLE) {
-            f = open_memstream(&line, &line_len);
-            if (!f) {
-                f = out; /* no memory: write directly, blanks and all */
-            }
-            fputs(indent, f);
-        }
-        else if (fmt == REPORT_MD)
-            fputs("|", f);
-        for (int c = 0; c < t->ncols; c++) {
-            const char *s = row[c];
-            if (fmt == REPORT_CSV) {
-                if (c)
-                    fputc(',', f);
-                csv_cell(f, s);
-                continue;
-            }
-            int pad = w[c] - utf8_width(s);
-            if (fmt == REPORT_MD) {
-                /* '|' inside a cell would end it */
-                fputc(' ', f);
-                for (const char *p = s; *p; p++)
-                    fputs(*p == '|' ? "\\|" : (char[]){*p, 0}, f);
-                fputs(" |", f);
-                continue;
-            }
-            if (c)
-                fputs("  ", f);
-            if (!t->left[c])
-                fprintf(f, "%*s", pad, "");
-            fputs(s, f);
-            if (t->left[c] && c + 1 < t->ncols)
-                fprintf(f, "%*s", pad, "");
-        }
-        if (f != out) {
-            fclose(f);
-            f = out;
-            while (line_len > 0 && line[line_len - 1] == ' ')
-                line_len--;
-            fwrite(line, 1, line_len, f);
-            free(line);
-            line = NULL;
-        }
-        fputc('\n', f);
-        if (r < 0 && fmt == REPORT_MD) {
-            fputs("|", f);
-            for (int c = 0; c < t->ncols; c++)
-                fputs(t->left[c] ? "---|" : "---:|", f);
-            fputc('\n', f);
-        }
-    }
-}
-
-/* The end of a table built with rc as its status: print it when rc is 0, free it; returns rc. */
-static int tbl_finish(FILE *f, tbl *t, report_format fmt, const char *indent, int rc)
-{
-    if (!rc)
-        tbl_print(f, t, fmt, indent);
-    tbl_free(t);
-    return rc;
-}
-
-/* ---- number formatting ------------------------------------------------------------------- */
-
-/* Cells for people: NAN prints as "-". */
-static void cell_num(char *buf, size_t n, const char *fmt, double v)
-{
-    if (isnan(v))
-        snprintf(buf, n, "-");
-    else
-        snprintf(buf, n, fmt, v);
-}
-
-/* "mean ± sd" with scale (100 for percent) and decimals; "mean ± -" for one run. */
-static void cell_pm(char *buf, size_t n, const stats_summary *s, double scale, int dec)
-{
-    if (s->n == 0)
-        snprintf(buf, n, "-");
-    else if (isnan(s->sd))
-        snprintf(buf, n, "%.*f ± -", dec, s->mean * scale);
-    else
-        snprintf(buf, n, "%.*f ± %.*f", dec, s->mean * scale, dec, s->sd * scale);
-}
-
-static void cell_ci(char *buf, size_t n, double lo, double hi, double scale, int dec)
-{
-    if (isnan(lo) || isnan(hi))
-        snprintf(buf, n, "-");
-    else
-        snprintf(buf, n, "[%.*f, %.*f]", dec, lo * scale, dec, hi * scale);
-}
-
-/* Cells for scripts: full precision, "" for NAN. */
-static void cell_raw(char *buf, size_t n, double v)
-{
-    if (isnan(v))
-        buf[0] = '\0';
-    else
-        snprintf(buf, n, "%.10g", v);
-}
-
-static void cell_int(char *buf, size_t n, long long v) { snprintf(buf, n, "%lld", v); }
-
-/* JSON number, null for NAN and infinities. */
-static json_t *jnum(double v) { return isfinite(v) ? json_real(v) : json_null(); }
-
-/* ---- rendering the groups ----------------------------------------------------------------- */
+/* ---- rendering: headings ----------------------------------------------------------------------- */
 
 enum { CELL = 64 };
+#define NCOLS(a) ((int)(sizeof a / sizeof a[0]))
+
+/* "experiment NAME" and, for a file with several versions, ", version V of N (FILE, sha
+ * 1a2b3c4d, first queued DATE)". */
+static void section_title(char *buf, size_t n, const report_section *sec)
+{
+    if (sec->n_versions < 2) {
+        snprintf(buf, n, "experiment %s", sec->experiment);
+        return;
+    }
+    char date[32];
+    table_cell_date(date, sizeof date, sec->created_at);
+    snprintf(buf, n, "experiment %s, version %d of %d (%s, sha %.8s, first queued %s)",
+             sec->experiment, sec->version, sec->n_versions, sec->file[0] ? sec->file : "-",
+             sec->spec_sha256, date);
+}
+
+/* The lines every view prints under a section's heading: the file's versions, a sweep that
+ * was not stored, what groups pool. ind: the indent of text lines. */
+static void section_notes(FILE *f, const report_section *sec, const report_options *o,
+                          const char *ind)
+{
+    if (sec->note[0])
+        fprintf(f, "%s%s\n", ind, sec->note);
+    if (!sec->sweep_stored && !o->group_by)
+        fprintf(f, "%s(its sweep was not stored: queued by an older bench; labelled by the keys "
+                   "that vary)\n", ind);
+    if (sec->pooled[0])
+        fprintf(f, "%swarning: groups average runs that differ in %s (%s)\n", ind, sec->pooled,
+                o->group_by ? "--group-by" : "--pool-builds");
+    if (sec->note[0] || (!sec->sweep_stored && !o->group_by) || sec->pooled[0])
+        fputc('\n', f);
+}
+
+/* For CSV and JSON, where the notes have no place: the pooling warning on warn. */
+static void warn_pooled(FILE *warn, const report *r)
+{
+    for (int s = 0; warn && s < r->n_sections; s++)
+        if (r->sections[s].pooled[0])
+            fprintf(warn, "bench: warning: experiment %s: groups average runs that differ in "
+                          "%s (%s)\n",
+                    r->sections[s].experiment, r->sections[s].pooled,
+                    r->opt.group_by ? "--group-by" : "--pool-builds");
+}
+
+/* The version of a section for CSV and JSON: its number, or 1 for a file never changed. */
+static json_t *version_json(const report_section *sec)
+{
+    return json_pack("{s:i, s:i, s:o, s:o, s:o}", "number", sec->version, "of",
+                     sec->n_versions, "file", table_json_text(sec->file), "spec_sha256",
+                     table_json_text(sec->spec_sha256), "created_at",
+                     table_json_text(sec->created_at));
+}
+
+/* ---- rendering: the groups ---------------------------------------------------------------------- */
 
 static const char *const cols_human[] = {
     "<group", ">n", ">acc % (mean ± sd)", ">95% CI", ">best", ">worst", ">F1",
-    ">train s/run", ">s/epoch", ">diverged", ">failed",
+    ">train s/run (mean ± sd)", ">min", ">s/epoch", ">diverged", ">failed",
 };
 static const char *const cols_human_f1[] = {
-    "<group", ">n", ">acc % (mean ± sd)", ">precision", ">recall", ">F1", ">train s/run",
+    "<group", ">n", ">acc % (mean ± sd)", ">precision", ">recall", ">F1",
+    ">train s/run (mean ± sd)",
     ">diverged", ">failed",
 };
 static const char *const cols_csv[] = {
-    "<experiment", "<group", ">n", ">diverged", ">failed", ">unfinished", ">acc_mean",
-    ">acc_sd", ">acc_ci_low", ">acc_ci_high", ">acc_best", ">acc_worst", ">precision_mean",
-    ">precision_sd", ">recall_mean", ">recall_sd", ">f1_mean", ">f1_sd", ">train_s_per_run",
-    ">train_s_per_epoch",
+    "experiment", "version", "group", "n", "diverged", "failed", "unfinished", "acc_mean",
+    "acc_sd", "acc_ci_low", "acc_ci_high", "acc_best", "acc_worst", "precision_mean",
+    "precision_sd", "recall_mean", "recall_sd", "f1_mean", "f1_sd", "train_s_per_run",
+    "train_s_sd", "train_s_min", "train_s_per_epoch",
 };
+/* cols_csv[CSV_SUMMARIES..CSV_TIMES): the summaries JSON nests (accuracy, precision...) */
+enum { CSV_SUMMARIES = 7, CSV_TIMES = 19 };
 static const char *const cols_cls_human[] = {
     "<class", ">precision", ">recall", ">F1", ">support",
 };
 static const char *const cols_cls_csv[] = {
-    "<experiment", "<group", ">class", ">precision", ">recall", ">f1", ">support",
+    "experiment", "version", "group", "class", "precision", "recall", "f1", "support",
 };
 static const char *const cols_cmp[] = {
-    "<key", "<a", "<b", "<same", ">Δ acc pp (a - b)", ">95% CI", ">p", ">p (Holm)", "<",
+    "<key", "<a", "<b", "<same", ">n a", ">acc a % (mean ± sd)", ">n b", ">acc b % (mean ± sd)",
+    ">Δ acc pp (a - b)", ">95% CI", ">p", ">p (Holm)", "<",
 };
-#define NCOLS(a) ((int)(sizeof a / sizeof a[0]))
 
-static int groups_table(tbl *t, const report_section *sec, bool f1, err_info *e)
+static int groups_table(table *t, const report_section *sec, bool f1, err_info *e)
 {
-    char c[TBL_MAX_COLS][CELL];
-    const char *row[TBL_MAX_COLS];
-    for (int i = 0; i < TBL_MAX_COLS; i++)
-        row[i] = c[i];
+    char c[TABLE_MAX_COLS][CELL];
+    const char *row[TABLE_MAX_COLS];
     for (int g = 0; g < sec->n_groups; g++) {
         const report_group *gr = &sec->groups[g];
-        int i = 0;
-        row[i++] = gr->label;
-        cell_int(c[i++], CELL, gr->n);
-        cell_pm(c[i++], CELL, &gr->acc, 100.0, 2);
+        int i = 1;
+        for (int k = 0; k < TABLE_MAX_COLS; k++)
+            row[k] = c[k];
+        row[0] = gr->label;
+        snprintf(c[i++], CELL, "%d", gr->n);
+        table_cell_pm(c[i++], CELL, &gr->acc, 100.0, 2);
         if (f1) {
-            cell_pm(c[i++], CELL, &gr->precision, 1.0, 4);
-            cell_pm(c[i++], CELL, &gr->recall, 1.0, 4);
-            cell_pm(c[i++], CELL, &gr->f1, 1.0, 4);
-            cell_num(c[i++], CELL, "%.1f", gr->train_s.mean);
+            table_cell_pm(c[i++], CELL, &gr->precision, 1.0, 4);
+            table_cell_pm(c[i++], CELL, &gr->recall, 1.0, 4);
+            table_cell_pm(c[i++], CELL, &gr->f1, 1.0, 4);
+            table_cell_pm(c[i++], CELL, &gr->train_s, 1.0, 1);
         } else {
-            cell_ci(c[i++], CELL, gr->acc.ci_lo, gr->acc.ci_hi, 100.0, 2);
-            cell_num(c[i++], CELL, "%.2f", gr->acc.max * 100.0);
-            cell_num(c[i++], CELL, "%.2f", gr->acc.min * 100.0);
-            cell_num(c[i++], CELL, "%.4f", gr->f1.mean);
-            cell_num(c[i++], CELL, "%.1f", gr->train_s.mean);
-            cell_num(c[i++], CELL, "%.2f", gr->epoch_s);
+            table_cell_ci(c[i++], CELL, gr->acc.ci_lo, gr->acc.ci_hi, 100.0, 2);
+            table_cell_num(c[i++], CELL, "%.2f", gr->acc.max * 100.0);
+            table_cell_num(c[i++], CELL, "%.2f", gr->acc.min * 100.0);
+            table_cell_num(c[i++], CELL, "%.4f", gr->f1.mean);
+            table_cell_pm(c[i++], CELL, &gr->train_s, 1.0, 1);
+            table_cell_num(c[i++], CELL, "%.1f", gr->train_s.min);
+            table_cell_num(c[i++], CELL, "%.2f", gr->epoch_s);
         }
-        cell_int(c[i++], CELL, gr->n_diverged);
-        cell_int(c[i++], CELL, gr->n_failed);
-        int rc = tbl_row(t, row, e);
-        row[0] = c[0];
+        snprintf(c[i++], CELL, "%d", gr->n_diverged);
+        snprintf(c[i++], CELL, "%d", gr->n_failed);
+        int rc = table_row(t, row, e);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static int groups_csv(tbl *t, const report_section *sec, err_info *e)
-{
-    char c[TBL_MAX_COLS][CELL];
-    const char *row[TBL_MAX_COLS];
-    for (int i = 0; i < TBL_MAX_COLS; i++)
-        row[i] = c[i];
-    for (int g = 0; g < sec->n_groups; g++) {
-        const report_group *gr = &sec->groups[g];
-        int i = 0;
-        row[i++] = sec->experiment;
-        row[i++] = gr->label;
-        cell_int(c[i++], CELL, gr->n);
-        cell_int(c[i++], CELL, gr->n_diverged);
-        cell_int(c[i++], CELL, gr->n_failed);
-        cell_int(c[i++], CELL, gr->n_unfinished + gr->n_short);
-        const double v[] = {gr->acc.mean, gr->acc.sd, gr->acc.ci_lo, gr->acc.ci_hi,
-                            gr->acc.max, gr->acc.min, gr->precision.mean, gr->precision.sd,
-                            gr->recall.mean, gr->recall.sd, gr->f1.mean, gr->f1.sd,
-                            gr->train_s.mean, gr->epoch_s};
-        for (size_t j = 0; j < sizeof v / sizeof v[0]; j++)
-            cell_raw(c[i++], CELL, v[j]);
-        int rc = tbl_row(t, row, e);
-        row[0] = c[0];
-        row[1] = c[1];
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-static int classes_rows(tbl *t, const report_section *sec, const report_group *gr, bool csv,
-                        err_info *e)
-{
-    char c[8][CELL];
-    const char *row[8];
-    int k = gr->k;
-    for (int cl = 0; cl < k; cl++) {
-        int i = 0;
-        if (csv) {
-            row[i++] = sec->experiment;
-            row[i++] = gr->label;
-        }
-        for (int j = i; j < i + 5; j++)
-            row[j] = c[j];
-        cell_int(c[i++], CELL, cl);
-        for (int m = 0; m < 3; m++) {
-            double v = gr->cls[(size_t)m * (size_t)k + (size_t)cl];
-            if (csv)
-                cell_raw(c[i++], CELL, v);
-            else
-                cell_num(c[i++], CELL, "%.4f", v);
-        }
-        double sup = gr->cls[3 * (size_t)k + (size_t)cl];
-        if (csv)
-            cell_raw(c[i++], CELL, sup);
-        else
-            cell_num(c[i++], CELL, "%.0f", sup);
-        int rc = tbl_row(t, row, e);
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
-/* "bn=true" for the keys two compared groups share. */
-static void cmp_same(char *buf, size_t n, const report_section *sec, const report_comparison *c)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int k = 0; k < sec->n_keys; k++) {
-        if (k == c->key)
-            continue;
-        int w = snprintf(buf + used, n - used, "%s%s=%s", used ? " " : "", sec->keys[k],
-                         sec->groups[c->a].values[k]);
-        if (w < 0 || used + (size_t)w >= n)
-            break;
-        used += (size_t)w;
-    }
-    if (!buf[0])
-        snprintf(buf, n, "-");
-}
-
-static int cmp_table(tbl *t, const report_section *sec, err_info *e)
-{
-    char c[TBL_MAX_COLS][256];
-    const char *row[TBL_MAX_COLS];
-    for (int i = 0; i < TBL_MAX_COLS; i++)
-        row[i] = c[i];
-    for (int j = 0; j < sec->n_cmp; j++) {
-        const report_comparison *x = &sec->cmp[j];
-        int i = 0;
-        row[i++] = sec->keys[x->key];
-        row[i++] = sec->groups[x->a].values[x->key];
-        row[i++] = sec->groups[x->b].values[x->key];
-        cmp_same(c[i++], 256, sec, x);
-        snprintf(c[i++], 256, "%+.3f", x->w.diff * 100.0);
-        if (isnan(x->w.ci_lo))
-            snprintf(c[i++], 256, "-");
-        else
-            snprintf(c[i++], 256, "[%+.3f, %+.3f]", x->w.ci_lo * 100.0, x->w.ci_hi * 100.0);
-        snprintf(c[i++], 256, "%.4f", x->w.p);
-        snprintf(c[i++], 256, "%.4f", x->p_holm);
-        snprintf(c[i++], 256, "%s", x->p_holm < 0.05 ? "*" : "");
-        int rc = tbl_row(t, row, e);
-        row[0] = c[0];
-        row[1] = c[1];
-        row[2] = c[2];
-        if (rc)
-            return rc;
-    }
-    return 0;
-}
-
+/* A summary as JSON: mean, sd (and with ci the interval, best, worst). */
 static json_t *summary_json(const stats_summary *s, bool ci)
 {
     json_t *o = json_object();
-    json_object_set_new(o, "mean", jnum(s->mean));
-    json_object_set_new(o, "sd", jnum(s->sd));
+    json_object_set_new(o, "mean", table_json_num(s->mean));
+    json_object_set_new(o, "sd", table_json_num(s->sd));
     if (ci) {
-        json_object_set_new(o, "ci_low", jnum(s->ci_lo));
-        json_object_set_new(o, "ci_high", jnum(s->ci_hi));
-        json_object_set_new(o, "best", jnum(s->max));
-        json_object_set_new(o, "worst", jnum(s->min));
+        json_object_set_new(o, "ci_low", table_json_num(s->ci_lo));
+        json_object_set_new(o, "ci_high", table_json_num(s->ci_hi));
+        json_object_set_new(o, "best", table_json_num(s->max));
+        json_object_set_new(o, "worst", table_json_num(s->min));
     }
     return o;
 }
 
-static json_t *section_json(const report_section *sec)
+/* One CSV record per group (cols_csv): the machine view of the group table. */
+static json_t *group_record(const report_section *sec, const report_group *gr)
+{
+    json_t *r = json_pack("{s:s, s:i, s:s, s:i, s:i, s:i, s:i}", "experiment", sec->experiment,
+                          "version", sec->version, "group", gr->label, "n", gr->n, "diverged",
+                          gr->n_diverged, "failed", gr->n_failed, "unfinished",
+                          gr->n_unfinished + gr->n_short);
+    const double v[] = {gr->acc.mean,       gr->acc.sd,     gr->acc.ci_lo,   gr->acc.ci_hi,
+                        gr->acc.max,        gr->acc.min,    gr->precision.mean,
+                        gr->precision.sd,   gr->recall.mean, gr->recall.sd,  gr->f1.mean,
+                        gr->f1.sd,          gr->train_s.mean, gr->train_s.sd, gr->train_s.min,
+                        gr->epoch_s};
+    for (int i = 0; r && i < NCOLS(v); i++)
+        json_object_set_new(r, cols_csv[CSV_SUMMARIES + i], table_json_num(v[i]));
+    return r;
+}
+
+/* Per-class records (cols_cls_csv) of a group, or table rows for people. */
+static int classes_rows(table *t, json_t *recs, const report_section *sec,
+                        const report_group *gr, err_info *e)
+{
+    char c[5][CELL];
+    const char *row[5] = {c[0], c[1], c[2], c[3], c[4]};
+    size_t k = (size_t)gr->k;
+    for (size_t cl = 0; cl < k; cl++) {
+        const double *m = gr->cls;
+        if (recs) {
+            json_t *r = json_pack("{s:s, s:i, s:s, s:i, s:o, s:o, s:o, s:o}", "experiment",
+                                  sec->experiment, "version", sec->version, "group", gr->label,
+                                  "class", (int)cl, "precision", table_json_num(m[cl]),
+                                  "recall", table_json_num(m[k + cl]), "f1",
+                                  table_json_num(m[2 * k + cl]), "support",
+                                  table_json_num(m[3 * k + cl]));
+            if (!r || json_array_append_new(recs, r))
+                return err_set(e, ERR_NOMEM, "out of memory writing per-class rows");
+            continue;
+        }
+        snprintf(c[0], CELL, "%zu", cl);
+        for (int j = 0; j < 3; j++)
+            table_cell_num(c[1 + j], CELL, "%.4f", m[(size_t)j * k + cl]);
+        table_cell_num(c[4], CELL, "%.0f", m[3 * k + cl]);
+        int rc = table_row(t, row, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* buf <- "bn=true" for the label keys two compared groups share; "-" when none. */
+static void cmp_same(char *buf, size_t n, const report_section *sec, const report_comparison *c)
+{
+    exp_value v;
+    buf[0] = '\0';
+    for (int k = 0; k < sec->n_keys; k++)
+        if (k != c->key) {
+            exp_value_from_stored(&v, json_object_get(sec->groups[c->a].values, sec->keys[k]));
+            exp_label_append(buf, n, sec->keys[k], &v);
+        }
+    if (!buf[0])
+        snprintf(buf, n, "-");
+}
+
+/* buf <- group g's value of key k as its label shows it. */
+static void group_value_text(char *buf, size_t n, const report_section *sec, int g, int k)
+{
+    exp_value v;
+    exp_value_from_stored(&v, json_object_get(sec->groups[g].values, sec->keys[k]));
+    exp_value_format(buf, n, &v);
+}
+
+/* The comparison rows: with each side's n and mean ± sd (4 decimals of a percent), so that
+ * a reader can redo the test from the table. */
+static int cmp_table(table *t, const report_section *sec, err_info *e)
+{
+    char c[TABLE_MAX_COLS][EXP_TEXT_MAX];
+    const char *row[TABLE_MAX_COLS];
+    for (int j = 0; j < sec->n_cmp; j++) {
+        const report_comparison *x = &sec->cmp[j];
+        const report_group *a = &sec->groups[x->a], *b = &sec->groups[x->b];
+        int i = 0;
+        for (int k = 0; k < TABLE_MAX_COLS; k++)
+            row[k] = c[k];
+        row[i++] = sec->keys[x->key];
+        group_value_text(c[i++], EXP_TEXT_MAX, sec, x->a, x->key);
+        group_value_text(c[i++], EXP_TEXT_MAX, sec, x->b, x->key);
+        cmp_same(c[i++], EXP_TEXT_MAX, sec, x);
+        snprintf(c[i++], CELL, "%d", a->acc.n);
+        table_cell_pm(c[i++], CELL, &a->acc, 100.0, 4);
+        snprintf(c[i++], CELL, "%d", b->acc.n);
+        table_cell_pm(c[i++], CELL, &b->acc, 100.0, 4);
+        snprintf(c[i++], CELL, "%+.3f", x->w.diff * 100.0);
+        if (isnan(x->w.ci_lo))
+            snprintf(c[i++], CELL, "-");
+        else
+            snprintf(c[i++], CELL, "[%+.3f, %+.3f]", x->w.ci_lo * 100.0, x->w.ci_hi * 100.0);
+        snprintf(c[i++], CELL, "%.4f", x->w.p);
+        snprintf(c[i++], CELL, "%.4f", x->p_holm);
+        snprintf(c[i++], CELL, "%s", x->p_holm < 0.05 ? "*" : "");
+        int rc = table_row(t, row, e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static json_t *comparison_json(const report_section *sec, const report_comparison *x)
+{
+    const report_group *a = &sec->groups[x->a], *b = &sec->groups[x->b];
+    return json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:o, s:o, s:o,"
+                     " s:o, s:o, s:i}",
+                     "key", sec->keys[x->key], "a", a->label, "b", b->label, "n_a", a->acc.n,
+                     "mean_a", table_json_num(a->acc.mean), "sd_a", table_json_num(a->acc.sd),
+                     "n_b", b->acc.n, "mean_b", table_json_num(b->acc.mean), "sd_b",
+                     table_json_num(b->acc.sd), "diff", table_json_num(x->w.diff), "ci_low",
+                     table_json_num(x->w.ci_lo), "ci_high", table_json_num(x->w.ci_hi), "t",
+                     table_json_num(x->w.t), "dof", table_json_num(x->w.dof), "p",
+                     table_json_num(x->w.p), "p_holm", table_json_num(x->p_holm), "family",
+                     sec->n_cmp);
+}
+
+/* The runs of group g as JSON (kept runs only). */
+static json_t *group_runs_json(const report_section *sec, int g)
+{
+    json_t *runs = json_array();
+    for (int i = 0; runs && i < sec->n_runs; i++) {
+        const report_run *r = &sec->runs[i];
+        if (r->group == g)
+            json_array_append_new(
+                runs, json_pack("{s:s, s:s, s:o, s:o, s:o}", "run", r->key, "status",
+                                run_status_name(r->status), "epoch",
+                                r->epoch ? json_integer(r->epoch) : json_null(), "accuracy",
+                                table_json_num(r->acc), "train_s", table_json_num(r->train_s)));
+    }
+    return runs;
+}
+
+static json_t *section_json(const report_section *sec, const report_options *o)
 {
     json_t *jsec = json_object(), *keys = json_array(), *groups = json_array(),
            *cmps = json_array();
     json_object_set_new(jsec, "experiment", json_string(sec->experiment));
+    json_object_set_new(jsec, "version", version_json(sec));
+    json_object_set_new(jsec, "note", table_json_text(sec->note));
     for (int k = 0; k < sec->n_keys; k++)
         json_array_append_new(keys, json_string(sec->keys[k]));
     json_object_set_new(jsec, "keys", keys);
+    json_object_set_new(jsec, "pooled", table_json_text(sec->pooled));
     for (int g = 0; g < sec->n_groups; g++) {
         const report_group *gr = &sec->groups[g];
-        json_t *jg = json_object(), *vals = json_object(), *runs = json_array();
-        json_object_set_new(jg, "group", json_string(gr->label));
-        for (int k = 0; k < sec->n_keys; k++)
-            json_object_set_new(vals, sec->keys[k], json_string(gr->values[k]));
-        json_object_set_new(jg, "values", vals);
-        json_object_set_new(jg, "n", json_integer(gr->n));
-        json_object_set_new(jg, "diverged", json_integer(gr->n_diverged));
-        json_object_set_new(jg, "failed", json_integer(gr->n_failed));
-        json_object_set_new(jg, "unfinished", json_integer(gr->n_unfinished + gr->n_short));
+        json_t *jg = group_record(sec, gr);
+        json_object_del(jg, "experiment");
+        json_object_del(jg, "version");
+        json_object_set(jg, "values", gr->values);
         json_object_set_new(jg, "accuracy", summary_json(&gr->acc, true));
         json_object_set_new(jg, "precision", summary_json(&gr->precision, false));
         json_object_set_new(jg, "recall", summary_json(&gr->recall, false));
         json_object_set_new(jg, "f1", summary_json(&gr->f1, false));
-        json_object_set_new(jg, "train_s_per_run", jnum(gr->train_s.mean));
-        json_object_set_new(jg, "train_s_per_epoch", jnum(gr->epoch_s));
-        for (int i = 0; i < sec->n_runs; i++)
-            if (sec->runs[i].group == g)
-                json_array_append_new(runs, json_pack("{s:s, s:s, s:i, s:o, s:o}", "run",
-                                                      sec->runs[i].key, "status",
-                                                      run_status_name(sec->runs[i].status),
-                                                      "epoch", sec->runs[i].epoch, "accuracy",
-                                                      jnum(sec->runs[i].acc), "train_s",
-                                                      jnum(sec->runs[i].train_s)));
-        json_object_set_new(jg, "runs", runs);
+        for (int i = CSV_SUMMARIES; i < CSV_TIMES; i++)
+            json_object_del(jg, cols_csv[i]); /* the flat CSV fields, nested above */
+        if (o->keep_runs || o->runs)
+            json_object_set_new(jg, "runs", group_runs_json(sec, g));
         if (gr->k > 0) {
             json_t *pc = json_array();
-            size_t k = (size_t)gr->k;
-            for (size_t c = 0; c < k; c++)
-                json_array_append_new(
-                    pc, json_pack("{s:i, s:o, s:o, s:o, s:o}", "class", (int)c, "precision",
-                                  jnum(gr->cls[c]), "recall", jnum(gr->cls[k + c]), "f1",
-                                  jnum(gr->cls[2 * k + c]), "support",
-                                  jnum(gr->cls[3 * k + c])));
+            classes_rows(NULL, pc, sec, gr, NULL);
             json_object_set_new(jg, "per_class", pc);
         }
         json_array_append_new(groups, jg);
     }
     json_object_set_new(jsec, "groups", groups);
-    for (int j = 0; j < sec->n_cmp; j++) {
-        const report_comparison *x = &sec->cmp[j];
-        json_array_append_new(
-            cmps, json_pack("{s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "key",
-                            sec->keys[x->key], "a", sec->groups[x->a].label, "b",
-                            sec->groups[x->b].label, "diff", jnum(x->w.diff), "ci_low",
-                            jnum(x->w.ci_lo), "ci_high", jnum(x->w.ci_hi), "dof", jnum(x->w.dof),
-                            "p", jnum(x->w.p), "p_holm", jnum(x->p_holm)));
-    }
+    for (int j = 0; j < sec->n_cmp; j++)
+        json_array_append_new(cmps, comparison_json(sec, &sec->cmp[j]));
     json_object_set_new(jsec, "comparisons", cmps);
     return jsec;
 }
 
-/* Dump j on f, one document and a newline. */
-static int json_out(FILE *f, json_t *j, err_info *e)
+/* {"format": 1, "epoch": N or null, "experiments": [one(section)...]} for every section. */
+static int sections_json_out(FILE *f, const report *r,
+                             json_t *(*one)(const report_section *, const report_options *),
+                             err_info *e)
 {
-    int rc = 0;
-    if (!j || json_dumpf(j, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)))
-        rc = err_set(e, ERR_NOMEM, "cannot write the JSON report");
-    else
-        fputc('\n', f);
-    json_decref(j);
+    json_t *root = json_object(), *secs = json_array();
+    json_object_set_new(root, "format", json_integer(1));
+    json_object_set_new(root, "epoch", r->opt.epoch ? json_integer(r->opt.epoch) : json_null());
+    for (int s = 0; s < r->n_sections; s++)
+        json_array_append_new(secs, one(&r->sections[s], &r->opt));
+    json_object_set_new(root, "experiments", secs);
+    return table_json_write(f, root, e);
+}
+
+/* CSV of the groups (or with per_class their classes) of every section. */
+static int groups_csv(FILE *f, const report *r, err_info *e)
+{
+    json_t *recs = json_array();
+    int rc = recs ? 0 : err_set(e, ERR_NOMEM, "out of memory writing CSV");
+    for (int s = 0; s < r->n_sections && !rc; s++)
+        for (int g = 0; g < r->sections[s].n_groups && !rc; g++) {
+            const report_section *sec = &r->sections[s];
+            if (r->opt.per_class)
+                rc = classes_rows(NULL, recs, sec, &sec->groups[g], e);
+            else if (json_array_append_new(recs, group_record(sec, &sec->groups[g])))
+                rc = err_set(e, ERR_NOMEM, "out of memory writing CSV");
+        }
+    if (!rc && r->opt.per_class)
+        table_records_csv(f, cols_cls_csv, NCOLS(cols_cls_csv), recs);
+    else if (!rc)
+        table_records_csv(f, cols_csv, NCOLS(cols_csv), recs);
+    json_decref(recs);
     return rc;
 }
 
-/* ---- rendering the runs (--runs) ------------------------------------------------------- */
+static const char groups_rule[] =
+    "n: COMPLETED runs averaged (runs of one configuration and build, seeds apart, unless the\n"
+    "section's heading names what else they pool); sd and CI need n >= 2 (\"-\" otherwise);\n"
+    "95% CI of the mean (Student t, n-1 dof), clipped to [0, 100]%; F1, precision, recall:\n"
+    "macro averages over the classes; train s: training time without evaluation (mean ± sd,\n"
+    "and the fastest run: min)";
+
+/* The notes, comparisons and per-class tables under a section's group table. */
+static int section_tail(FILE *f, const report_section *sec, const report_options *o,
+                        table_format fmt, err_info *e)
+{
+    const bool md = fmt == TABLE_MD;
+    const char *ind = md ? "" : "  ";
+    int unfinished = 0, shorter = 0, rc = 0;
+    for (int g = 0; g < sec->n_groups; g++) {
+        unfinished += sec->groups[g].n_unfinished;
+        shorter += sec->groups[g].n_short;
+    }
+    table_notes(f, groups_rule, fmt);
+    if (unfinished)
+        fprintf(f, "%s%d run%s unfinished (queued, running or interrupted), not counted\n", ind,
+                unfinished, unfinished == 1 ? "" : "s");
+    if (shorter)
+        fprintf(f, "%s%d completed run%s without epoch %d, not counted\n", ind, shorter,
+                shorter == 1 ? "" : "s", o->epoch);
+    table t;
+    if (sec->n_cmp > 0) {
+        fprintf(f, "\n%scomparisons (Welch's t-test of mean test accuracy, a - b in percentage "
+                   "points, 95%% CI, a: the group the file plans first; p Holm-corrected over "
+                   "the %d comparison%s of this table; * = p (Holm) < 0.05)\n\n",
+                ind, sec->n_cmp, sec->n_cmp == 1 ? "" : "s");
+        table_init(&t, cols_cmp, NCOLS(cols_cmp));
+        rc = table_finish(f, &t, fmt, "  ", cmp_table(&t, sec, e));
+    }
+    for (int g = 0; g < sec->n_groups && o->per_class && !rc; g++) {
+        const report_group *gr = &sec->groups[g];
+        fprintf(f, "\n%sper class: %s (mean over %d run%s)\n\n", md ? "### " : "  ", gr->label,
+                gr->n, gr->n == 1 ? "" : "s");
+        if (gr->k == 0) {
+            fprintf(f, "%sno per-class metrics stored\n", ind);
+            continue;
+        }
+        table_init(&t, cols_cls_human, NCOLS(cols_cls_human));
+        rc = table_finish(f, &t, fmt, "  ", classes_rows(&t, NULL, sec, gr, e));
+    }
+    return rc;
+}
+
+/* The group tables of every section, for people. */
+static int groups_render(FILE *f, const report *r, table_format fmt, err_info *e)
+{
+    const report_options *o = &r->opt;
+    const bool md = fmt == TABLE_MD;
+    const char *ind = md ? "" : "  ";
+    char at[64], title[512];
+    if (o->epoch)
+        snprintf(at, sizeof at, "epoch %d", o->epoch);
+    else
+        snprintf(at, sizeof at, "last epoch");
+    int rc = 0;
+    for (int s = 0; s < r->n_sections && !rc; s++) {
+        const report_section *sec = &r->sections[s];
+        section_title(title, sizeof title, sec);
+        fprintf(f, "%s%s %s: %d run%s, %s accuracy at the %s%s\n\n", s ? "\n" : "",
+                md ? "##" : "==", title, sec->n_total, sec->n_total == 1 ? "" : "s",
+                sec->validation ? "validation (held-out training images)" : "test", at,
+                o->sort_f1 ? ", sorted by macro F1" : "");
+        section_notes(f, sec, o, ind);
+        if (sec->validation)
+            fprintf(f, "%s(every accuracy, F1 and comparison of this experiment is on its "
+                       "validation split; the test set is not read)\n\n", ind);
+        if (sec->n_groups == 0) {
+            fprintf(f, "%sno runs\n", ind);
+            continue;
+        }
+        table t;
+        if (o->sort_f1)
+            table_init(&t, cols_human_f1, NCOLS(cols_human_f1));
+        else
+            table_init(&t, cols_human, NCOLS(cols_human));
+        rc = table_finish(f, &t, fmt, "  ", groups_table(&t, sec, o->sort_f1, e));
+        if (!rc)
+            rc = section_tail(f, sec, o, fmt, e);
+    }
+    return rc;
+}
+
+/* ---- rendering: the runs (--runs) ------------------------------------------------------------- */
 
 static const char *const cols_runs_human[] = {
     "<run", "<revision", "<config", "<status", ">acc %", ">F1", ">epochs", ">train s",
     ">threads", ">peak RSS MiB",
 };
 static const char *const cols_runs_csv[] = {
-    "<experiment", "<run", "<git_sha", ">git_dirty", "<group", ">seed", "<status", ">epoch",
-    ">epochs_done", ">acc", ">f1", ">train_s", ">threads", ">peak_rss_bytes",
+    "experiment", "version", "run", "git_sha", "git_dirty", "group", "seed", "status", "epoch",
+    "epochs_done", "acc", "f1", "train_s", "threads", "peak_rss_bytes",
 };
 
 /* buf <- "18f866d" or "18f866d-dirty" (7 hex digits of the build's commit), "none" for a
@@ -1395,171 +1811,145 @@ static void cell_revision(char *buf, size_t n, const report_run *r)
 }
 
 /* buf <- the run's group label and seed: "optimizer=adam bn=true seed=3"; the label alone
- * when the seed is a grouping key, the seed alone when there are no grouping keys. */
+ * when the seed is a label key, the seed alone when there are no label keys. */
 static void cell_config(char *buf, size_t n, const report_section *sec, const report_run *r)
 {
     bool seed_key = false;
     for (int k = 0; k < sec->n_keys; k++)
-        seed_key = seed_key || strcmp(report_key_path(sec->keys[k]), "seed") == 0;
+        seed_key = seed_key || strcmp(sec->keys[k], "seed") == 0;
     const char *label = sec->groups[r->group].label;
-    if (seed_key || strcmp(r->seed, "-") == 0)
+    if (seed_key || !r->has_seed)
         snprintf(buf, n, "%s", label);
     else if (sec->n_keys == 0)
-        snprintf(buf, n, "seed=%s", r->seed);
+        snprintf(buf, n, "seed=%lld", (long long)r->seed);
     else
-        snprintf(buf, n, "%s seed=%s", label, r->seed);
+        snprintf(buf, n, "%s seed=%lld", label, (long long)r->seed);
 }
 
-static int runs_rows(tbl *t, const report_section *sec, bool csv, err_info *e)
+/* One run as a record (cols_runs_csv, and "values" for JSON). */
+static json_t *run_record(const report_section *sec, const report_run *r)
 {
-    char c[TBL_MAX_COLS][CELL], config[sizeof sec->groups[0].label + 80];
-    const char *row[TBL_MAX_COLS];
+    const bool has_epoch = r->epoch > 0;
+    json_t *j = json_object();
+    json_object_set_new(j, "experiment", json_string(sec->experiment));
+    json_object_set_new(j, "version", json_integer(sec->version));
+    json_object_set_new(j, "run", json_string(r->key));
+    json_object_set_new(j, "git_sha", table_json_text(r->git_sha));
+    json_object_set_new(j, "git_dirty", r->git_sha[0] ? json_boolean(r->git_dirty) : json_null());
+    json_object_set_new(j, "group", json_string(sec->groups[r->group].label));
+    json_object_set(j, "values", sec->groups[r->group].values);
+    json_object_set_new(j, "seed", r->has_seed ? json_integer(r->seed) : json_null());
+    json_object_set_new(j, "status", json_string(run_status_name(r->status)));
+    json_object_set_new(j, "epoch", has_epoch ? json_integer(r->epoch) : json_null());
+    json_object_set_new(j, "epochs_done", json_integer(r->epochs_done));
+    json_object_set_new(j, "acc", table_json_num(has_epoch ? r->acc : NAN));
+    json_object_set_new(j, "f1", table_json_num(has_epoch ? r->f1 : NAN));
+    json_object_set_new(j, "train_s", table_json_num(has_epoch ? r->train_s : NAN));
+    json_object_set_new(j, "threads", r->threads > 0 ? json_integer(r->threads) : json_null());
+    json_object_set_new(j, "peak_rss_bytes",
+                        r->peak_rss_bytes > 0 ? json_integer(r->peak_rss_bytes) : json_null());
+    return j;
+}
+
+static int runs_rows(table *t, const report_section *sec, err_info *e)
+{
+    char c[TABLE_MAX_COLS][CELL], config[1200];
+    const char *row[TABLE_MAX_COLS];
     for (int j = 0; j < sec->n_runs; j++) {
-        const report_run *r = &sec->runs[sec->order[j]];
+        const report_run *r = &sec->runs[j];
         const bool has_epoch = r->epoch > 0;
         int i = 0;
-        for (int k = 0; k < TBL_MAX_COLS; k++)
+        for (int k = 0; k < TABLE_MAX_COLS; k++)
             row[k] = c[k];
-        if (csv) {
-            row[i++] = sec->experiment;
-            row[i++] = r->key;
-            row[i++] = r->git_sha;
-            snprintf(c[i++], CELL, "%s", r->git_sha[0] ? (r->git_dirty ? "1" : "0") : "");
-            row[i++] = sec->groups[r->group].label;
-            snprintf(c[i++], CELL, "%s", strcmp(r->seed, "-") ? r->seed : "");
-            row[i++] = run_status_name(r->status);
-            if (has_epoch)
-                cell_int(c[i++], CELL, r->epoch);
-            else
-                c[i++][0] = '\0';
-            cell_int(c[i++], CELL, r->epochs_done);
-            cell_raw(c[i++], CELL, has_epoch ? r->acc : NAN);
-            cell_raw(c[i++], CELL, has_epoch ? r->f1 : NAN);
-            cell_raw(c[i++], CELL, has_epoch ? r->train_s : NAN);
-            cell_raw(c[i++], CELL, r->threads > 0 ? r->threads : NAN);
-            cell_raw(c[i++], CELL, r->peak_rss_bytes > 0 ? (double)r->peak_rss_bytes : NAN);
-        } else {
-            snprintf(c[i++], CELL, "%.12s", r->key);
-            cell_revision(c[i++], CELL, r);
-            cell_config(config, sizeof config, sec, r);
-            row[i++] = config;
-            row[i++] = run_status_name(r->status);
-            cell_num(c[i++], CELL, "%.2f", has_epoch ? r->acc * 100.0 : NAN);
-            cell_num(c[i++], CELL, "%.4f", has_epoch ? r->f1 : NAN);
-            cell_int(c[i++], CELL, r->epochs_done);
-            cell_num(c[i++], CELL, "%.1f", has_epoch ? r->train_s : NAN);
-            cell_num(c[i++], CELL, "%.0f", r->threads > 0 ? r->threads : NAN);
-            cell_num(c[i++], CELL, "%.0f",
-                     r->peak_rss_bytes > 0 ? (double)r->peak_rss_bytes / (1024.0 * 1024.0)
-                                           : NAN);
-        }
-        int rc = tbl_row(t, row, e);
+        snprintf(c[i++], CELL, "%.12s", r->key);
+        cell_revision(c[i++], CELL, r);
+        cell_config(config, sizeof config, sec, r);
+        row[i++] = config;
+        row[i++] = run_status_name(r->status);
+        table_cell_num(c[i++], CELL, "%.2f", has_epoch ? r->acc * 100.0 : NAN);
+        table_cell_num(c[i++], CELL, "%.4f", has_epoch ? r->f1 : NAN);
+        snprintf(c[i++], CELL, "%d", r->epochs_done);
+        table_cell_num(c[i++], CELL, "%.1f", has_epoch ? r->train_s : NAN);
+        table_cell_num(c[i++], CELL, "%.0f", r->threads > 0 ? r->threads : NAN);
+        table_cell_num(c[i++], CELL, "%.0f",
+                       r->peak_rss_bytes > 0 ? (double)r->peak_rss_bytes / (1024.0 * 1024.0)
+                                             : NAN);
+        int rc = table_row(t, row, e);
         if (rc)
             return rc;
     }
     return 0;
 }
 
-static json_t *jtext(const char *s) { return s[0] ? json_string(s) : json_null(); }
-
-static json_t *runs_json(const report_section *sec)
+static json_t *runs_json(const report_section *sec, const report_options *o)
 {
+    (void)o;
     json_t *jsec = json_object(), *keys = json_array(), *runs = json_array();
     json_object_set_new(jsec, "experiment", json_string(sec->experiment));
+    json_object_set_new(jsec, "version", version_json(sec));
     for (int k = 0; k < sec->n_keys; k++)
         json_array_append_new(keys, json_string(sec->keys[k]));
     json_object_set_new(jsec, "keys", keys);
     for (int j = 0; j < sec->n_runs; j++) {
-        const report_run *r = &sec->runs[sec->order[j]];
-        const bool has_epoch = r->epoch > 0;
-        json_t *jr = json_object(), *vals = json_object();
-        json_object_set_new(jr, "run", json_string(r->key));
-        json_object_set_new(jr, "git_sha", jtext(r->git_sha));
-        json_object_set_new(jr, "git_dirty", r->git_sha[0] ? json_boolean(r->git_dirty)
-                                                           : json_null());
-        json_object_set_new(jr, "group", json_string(sec->groups[r->group].label));
-        for (int k = 0; k < sec->n_keys; k++)
-            json_object_set_new(vals, sec->keys[k], json_string(r->values[k]));
-        json_object_set_new(jr, "values", vals);
-        char *end;
-        long long seed = strtoll(r->seed, &end, 10);
-        json_object_set_new(jr, "seed", end != r->seed && *end == '\0' ? json_integer(seed)
-                                                                      : json_null());
-        json_object_set_new(jr, "status", json_string(run_status_name(r->status)));
-        json_object_set_new(jr, "epoch", has_epoch ? json_integer(r->epoch) : json_null());
-        json_object_set_new(jr, "epochs_done", json_integer(r->epochs_done));
-        json_object_set_new(jr, "accuracy", jnum(has_epoch ? r->acc : NAN));
-        json_object_set_new(jr, "f1", jnum(has_epoch ? r->f1 : NAN));
-        json_object_set_new(jr, "train_s", jnum(has_epoch ? r->train_s : NAN));
-        json_object_set_new(jr, "threads", r->threads > 0 ? json_integer(r->threads)
-                                                          : json_null());
-        json_object_set_new(jr, "peak_rss_bytes", r->peak_rss_bytes > 0
-                                                      ? json_integer(r->peak_rss_bytes)
-                                                      : json_null());
+        json_t *jr = run_record(sec, &sec->runs[j]);
+        json_object_del(jr, "experiment");
+        json_object_del(jr, "version");
         json_array_append_new(runs, jr);
     }
     json_object_set_new(jsec, "runs", runs);
     return jsec;
 }
 
-/* {"format": 1, "epoch": N or null, "experiments": [one(section)...]} for every section. */
-static int sections_json_out(FILE *f, const report *r, json_t *(*one)(const report_section *),
-                             err_info *e)
-{
-    json_t *root = json_object(), *secs = json_array();
-    json_object_set_new(root, "format", json_integer(1));
-    json_object_set_new(root, "epoch", r->opt.epoch ? json_integer(r->opt.epoch) : json_null());
-    for (int s = 0; s < r->n_sections; s++)
-        json_array_append_new(secs, one(&r->sections[s]));
-    json_object_set_new(root, "experiments", secs);
-    return json_out(f, root, e);
-}
+static const char runs_rule[] =
+    "run: the first 12 hex digits of the run key; revision: the build's git commit (-dirty:\n"
+    "with uncommitted changes); F1: macro; epochs: epochs stored; train s: training time\n"
+    "without evaluation up to the reported epoch";
 
 /* The runs of every section of r, one per row in planned order (report_render, opt.runs). */
-static int runs_render(FILE *f, const report *r, report_format fmt, err_info *e)
+static int runs_render(FILE *f, const report *r, table_format fmt, err_info *e)
 {
     const report_options *o = &r->opt;
-    if (fmt == REPORT_JSON)
+    if (fmt == TABLE_JSON)
         return sections_json_out(f, r, runs_json, e);
     int rc = 0;
-    tbl t = {0};
-    if (fmt == REPORT_CSV) {
-        tbl_init(&t, cols_runs_csv, NCOLS(cols_runs_csv));
-        for (int s = 0; s < r->n_sections && !rc; s++)
-            rc = runs_rows(&t, &r->sections[s], true, e);
-        return tbl_finish(f, &t, fmt, "", rc);
+    if (fmt == TABLE_CSV) {
+        json_t *recs = json_array();
+        for (int s = 0; recs && s < r->n_sections; s++)
+            for (int j = 0; j < r->sections[s].n_runs; j++)
+                json_array_append_new(recs, run_record(&r->sections[s], &r->sections[s].runs[j]));
+        if (!recs)
+            return err_set(e, ERR_NOMEM, "out of memory writing CSV");
+        table_records_csv(f, cols_runs_csv, NCOLS(cols_runs_csv), recs);
+        json_decref(recs);
+        return 0;
     }
-    const bool md = fmt == REPORT_MD;
+    const bool md = fmt == TABLE_MD;
     const char *ind = md ? "" : "  ";
-    char at[64];
+    char at[64], title[512];
     if (o->epoch)
         snprintf(at, sizeof at, "epoch %d", o->epoch);
     else
         snprintf(at, sizeof at, "the last epoch");
     for (int s = 0; s < r->n_sections && !rc; s++) {
         const report_section *sec = &r->sections[s];
-        fprintf(f, "%s%s runs of experiment %s: %d run%s in planned order, %s accuracy at "
-                   "%s\n\n",
-                s ? "\n" : "", md ? "##" : "==", sec->experiment, sec->n_runs,
+        section_title(title, sizeof title, sec);
+        fprintf(f, "%s%s runs of %s: %d run%s in planned order, %s accuracy at %s\n\n",
+                s ? "\n" : "", md ? "##" : "==", title, sec->n_runs,
                 sec->n_runs == 1 ? "" : "s", sec->validation ? "validation" : "test", at);
+        section_notes(f, sec, o, ind);
         if (sec->n_runs == 0) {
             fprintf(f, "%sno runs\n", ind);
             continue;
         }
-        tbl_init(&t, cols_runs_human, NCOLS(cols_runs_human));
-        rc = runs_rows(&t, sec, false, e);
-        rc = tbl_finish(f, &t, fmt, "  ", rc);
+        table t;
+        table_init(&t, cols_runs_human, NCOLS(cols_runs_human));
+        rc = table_finish(f, &t, fmt, "  ", runs_rows(&t, sec, e));
         if (!rc)
-            fprintf(f, "\n%srun: the first 12 hex digits of the run key; revision: the build's "
-                       "git commit (-dirty: with uncommitted changes);\n%sF1: macro; epochs: "
-                       "epochs stored; train s: training time without evaluation up to the "
-                       "reported epoch\n",
-                    ind, ind);
+            table_notes(f, runs_rule, fmt);
     }
     return rc;
 }
-
-/* ---- rendering the provenance (--provenance) ------------------------------------------------ */
+/* ---- rendering: the provenance (--provenance) ------------------------------------------------ */
 
 static const char *const cols_builds[] = {
     "<git SHA", "<rev", "<branch", "<dirty", "<describe", "<compiler", "<cflags",
@@ -1572,113 +1962,94 @@ static const char *const cols_datasets[] = {
     "<name", "<sha256", ">images", ">runs",
 };
 static const char *const cols_prov_csv[] = {
-    "<experiment", "<kind", ">runs", "<git_sha", "<git_branch", ">git_dirty", "<git_describe",
-    "<compiler", "<compiler_version", "<cflags", "<build_type", "<blas", "<kernels",
-    "<binary_sha256", "<hostname", "<cpu_model", ">cores", ">ram_bytes", "<os", "<kernel",
-    "<dataset", "<dataset_sha256", ">n_images",
+    "experiment", "version", "kind", "runs", "git_sha", "git_branch", "git_dirty",
+    "git_describe", "compiler", "compiler_version", "cflags", "build_type", "blas", "kernels",
+    "binary_sha256", "hostname", "cpu_model", "cores", "ram_bytes", "os", "kernel", "dataset",
+    "dataset_sha256", "n_images",
 };
 
 /* Text for people: "-" for "". */
 static const char *dash(const char *s) { return s[0] ? s : "-"; }
 
-/* The CSV table: one row per build, host and data set (kind "build", "host", "dataset"),
- * with that kind's fields (from column PROV_HOST for hosts, PROV_DATASET for data sets) and
- * the others empty. */
-enum { PROV_CSV_COLS = NCOLS(cols_prov_csv), PROV_HOST = 14, PROV_DATASET = 20 };
+/* A positive count as JSON, null for 0 (not recorded). */
+static json_t *jcount(int64_t v) { return v > 0 ? json_integer(v) : json_null(); }
 
-static int prov_csv_rows(tbl *t, const report_section *sec, err_info *e)
+static json_t *build_json(const report_build *b)
 {
-    char c[PROV_CSV_COLS][CELL];
-    const char *row[PROV_CSV_COLS];
-    int rc = 0;
-    for (int i = 0; i < sec->n_builds + sec->n_hosts + sec->n_datasets && !rc; i++) {
-        for (int k = 0; k < PROV_CSV_COLS; k++) {
-            c[k][0] = '\0';
-            row[k] = c[k];
-        }
-        row[0] = sec->experiment;
-        if (i < sec->n_builds) {
-            const report_build *b = &sec->builds[i];
-            row[1] = "build";
-            cell_int(c[2], CELL, b->n_runs);
-            const char *v[] = {b->git_sha, b->git_branch, "", b->git_describe, b->compiler,
-                               b->compiler_version, b->cflags, b->build_type, b->blas,
-                               b->kernels, b->binary_sha256};
-            for (int k = 0; k < NCOLS(v); k++)
-                row[3 + k] = v[k];
-            row[5] = c[5]; /* git_dirty: empty without a recorded build */
-            if (b->id)
-                snprintf(c[5], CELL, "%d", b->git_dirty ? 1 : 0);
-        } else if (i < sec->n_builds + sec->n_hosts) {
-            const report_host *h = &sec->hosts[i - sec->n_builds];
-            row[1] = "host";
-            cell_int(c[2], CELL, h->n_runs);
-            row[PROV_HOST] = h->hostname;
-            row[PROV_HOST + 1] = h->cpu_model;
-            if (h->cores > 0)
-                cell_int(c[PROV_HOST + 2], CELL, h->cores);
-            if (h->ram_bytes > 0)
-                cell_int(c[PROV_HOST + 3], CELL, h->ram_bytes);
-            row[PROV_HOST + 4] = h->os;
-            row[PROV_HOST + 5] = h->kernel;
-        } else {
-            const report_dataset *d = &sec->datasets[i - sec->n_builds - sec->n_hosts];
-            row[1] = "dataset";
-            cell_int(c[2], CELL, d->n_runs);
-            row[PROV_DATASET] = d->name;
-            row[PROV_DATASET + 1] = d->sha256;
-            if (d->n_images > 0)
-                cell_int(c[PROV_DATASET + 2], CELL, d->n_images);
-        }
-        rc = tbl_row(t, row, e);
-    }
-    return rc;
+    json_t *j = json_object();
+    json_object_set_new(j, "git_sha", table_json_text(b->git_sha));
+    json_object_set_new(j, "git_branch", table_json_text(b->git_branch));
+    json_object_set_new(j, "git_dirty", b->id ? json_boolean(b->git_dirty) : json_null());
+    json_object_set_new(j, "git_describe", table_json_text(b->git_describe));
+    json_object_set_new(j, "compiler", table_json_text(b->compiler));
+    json_object_set_new(j, "compiler_version", table_json_text(b->compiler_version));
+    json_object_set_new(j, "cflags", table_json_text(b->cflags));
+    json_object_set_new(j, "build_type", table_json_text(b->build_type));
+    json_object_set_new(j, "blas", table_json_text(b->blas));
+    json_object_set_new(j, "kernels", table_json_text(b->kernels));
+    json_object_set_new(j, "binary_sha256", table_json_text(b->binary_sha256));
+    json_object_set_new(j, "runs", json_integer(b->n_runs));
+    return j;
 }
 
-static json_t *provenance_json(const report_section *sec)
+static json_t *host_json(const report_host *h)
 {
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:i}", "hostname",
+                     table_json_text(h->hostname), "cpu_model", table_json_text(h->cpu_model),
+                     "cores", jcount(h->cores), "ram_bytes", jcount(h->ram_bytes), "os",
+                     table_json_text(h->os), "kernel", table_json_text(h->kernel), "runs",
+                     h->n_runs);
+}
+
+static json_t *dataset_json(const report_dataset *d)
+{
+    return json_pack("{s:o, s:o, s:o, s:i}", "name", table_json_text(d->name), "sha256",
+                     table_json_text(d->sha256), "n_images", jcount(d->n_images), "runs",
+                     d->n_runs);
+}
+
+/* The CSV records of a section: one per build, host and data set (kind "build", "host",
+ * "dataset"), with that kind's fields (a data set's name and sha256 as dataset and
+ * dataset_sha256) and the others empty. */
+static int prov_records(json_t *recs, const report_section *sec, err_info *e)
+{
+    int n = sec->n_builds + sec->n_hosts + sec->n_datasets;
+    for (int i = 0; i < n; i++) {
+        json_t *r;
+        if (i < sec->n_builds) {
+            r = build_json(&sec->builds[i]);
+            json_object_set_new(r, "kind", json_string("build"));
+        } else if (i < sec->n_builds + sec->n_hosts) {
+            r = host_json(&sec->hosts[i - sec->n_builds]);
+            json_object_set_new(r, "kind", json_string("host"));
+        } else {
+            const report_dataset *d = &sec->datasets[i - sec->n_builds - sec->n_hosts];
+            r = json_pack("{s:s, s:o, s:o, s:o, s:i}", "kind", "dataset", "dataset",
+                          table_json_text(d->name), "dataset_sha256", table_json_text(d->sha256),
+                          "n_images", jcount(d->n_images), "runs", d->n_runs);
+        }
+        if (!r || json_object_set_new(r, "experiment", json_string(sec->experiment)) ||
+            json_object_set_new(r, "version", json_integer(sec->version)) ||
+            json_array_append_new(recs, r))
+            return err_set(e, ERR_NOMEM, "out of memory writing provenance");
+    }
+    return 0;
+}
+
+static json_t *provenance_json(const report_section *sec, const report_options *o)
+{
+    (void)o;
     json_t *jsec = json_object(), *builds = json_array(), *hosts = json_array(),
            *datasets = json_array();
     json_object_set_new(jsec, "experiment", json_string(sec->experiment));
-    json_object_set_new(jsec, "n_runs", json_integer(sec->n_runs));
-    for (int i = 0; i < sec->n_builds; i++) {
-        const report_build *b = &sec->builds[i];
-        json_t *j = json_object();
-        json_object_set_new(j, "git_sha", jtext(b->git_sha));
-        json_object_set_new(j, "git_branch", jtext(b->git_branch));
-        json_object_set_new(j, "git_dirty", b->id ? json_boolean(b->git_dirty) : json_null());
-        json_object_set_new(j, "git_describe", jtext(b->git_describe));
-        json_object_set_new(j, "compiler", jtext(b->compiler));
-        json_object_set_new(j, "compiler_version", jtext(b->compiler_version));
-        json_object_set_new(j, "cflags", jtext(b->cflags));
-        json_object_set_new(j, "build_type", jtext(b->build_type));
-        json_object_set_new(j, "blas", jtext(b->blas));
-        json_object_set_new(j, "kernels", jtext(b->kernels));
-        json_object_set_new(j, "binary_sha256", jtext(b->binary_sha256));
-        json_object_set_new(j, "runs", json_integer(b->n_runs));
-        json_array_append_new(builds, j);
-    }
-    for (int i = 0; i < sec->n_hosts; i++) {
-        const report_host *h = &sec->hosts[i];
-        json_t *j = json_object();
-        json_object_set_new(j, "hostname", jtext(h->hostname));
-        json_object_set_new(j, "cpu_model", jtext(h->cpu_model));
-        json_object_set_new(j, "cores", h->cores > 0 ? json_integer(h->cores) : json_null());
-        json_object_set_new(j, "ram_bytes", h->ram_bytes > 0 ? json_integer(h->ram_bytes)
-                                                             : json_null());
-        json_object_set_new(j, "os", jtext(h->os));
-        json_object_set_new(j, "kernel", jtext(h->kernel));
-        json_object_set_new(j, "runs", json_integer(h->n_runs));
-        json_array_append_new(hosts, j);
-    }
-    for (int i = 0; i < sec->n_datasets; i++) {
-        const report_dataset *d = &sec->datasets[i];
-        json_array_append_new(
-            datasets, json_pack("{s:o, s:o, s:o, s:i}", "name", jtext(d->name), "sha256",
-                                jtext(d->sha256), "n_images",
-                                d->n_images > 0 ? json_integer(d->n_images) : json_null(),
-                                "runs", d->n_runs));
-    }
+    json_object_set_new(jsec, "version", version_json(sec));
+    json_object_set_new(jsec, "n_runs", json_integer(sec->n_total));
+    for (int i = 0; i < sec->n_builds; i++)
+        json_array_append_new(builds, build_json(&sec->builds[i]));
+    for (int i = 0; i < sec->n_hosts; i++)
+        json_array_append_new(hosts, host_json(&sec->hosts[i]));
+    for (int i = 0; i < sec->n_datasets; i++)
+        json_array_append_new(datasets, dataset_json(&sec->datasets[i]));
     json_object_set_new(jsec, "builds", builds);
     json_object_set_new(jsec, "hosts", hosts);
     json_object_set_new(jsec, "datasets", datasets);
@@ -1686,194 +2057,112 @@ static json_t *provenance_json(const report_section *sec)
 }
 
 /* The three small tables of one section, for people. */
-static int provenance_tables(FILE *f, const report_section *sec, report_format fmt,
+static int provenance_tables(FILE *f, const report_section *sec, table_format fmt,
                              err_info *e)
 {
-    const bool md = fmt == REPORT_MD;
+    const bool md = fmt == TABLE_MD;
     char c[4][CELL];
-    tbl t;
+    table t;
     int rc = 0;
     fprintf(f, "%sbuilds\n\n", md ? "### " : "  ");
-    tbl_init(&t, cols_builds, NCOLS(cols_builds));
+    table_init(&t, cols_builds, NCOLS(cols_builds));
     for (int i = 0; i < sec->n_builds && !rc; i++) {
         const report_build *b = &sec->builds[i];
         char compiler[sizeof b->compiler + sizeof b->compiler_version + 1];
         snprintf(compiler, sizeof compiler, "%s%s%s", b->compiler,
                  b->compiler[0] && b->compiler_version[0] ? " " : "", b->compiler_version);
         snprintf(c[0], CELL, "%.7s", b->git_sha);
-        snprintf(c[1], CELL, "%s", b->id ? (b->git_dirty ? "yes" : "no") : "");
+        snprintf(c[1], CELL, "%s", b->id ? (b->git_dirty ? "true" : "false") : "");
         snprintf(c[2], CELL, "%.12s", b->binary_sha256);
-        cell_int(c[3], CELL, b->n_runs);
+        snprintf(c[3], CELL, "%lld", (long long)(b->n_runs));
         const char *v[] = {dash(b->git_sha), dash(c[0]), dash(b->git_branch), dash(c[1]),
                            dash(b->git_describe), dash(compiler), dash(b->cflags),
                            dash(b->build_type), dash(b->blas), dash(b->kernels), dash(c[2]),
                            c[3]};
-        rc = tbl_row(&t, v, e);
+        rc = table_row(&t, v, e);
     }
-    rc = tbl_finish(f, &t, fmt, "  ", rc);
+    rc = table_finish(f, &t, fmt, "  ", rc);
     if (rc)
         return rc;
     fprintf(f, "\n%shosts\n\n", md ? "### " : "  ");
-    tbl_init(&t, cols_hosts, NCOLS(cols_hosts));
+    table_init(&t, cols_hosts, NCOLS(cols_hosts));
     for (int i = 0; i < sec->n_hosts && !rc; i++) {
         const report_host *h = &sec->hosts[i];
-        cell_num(c[0], CELL, "%.0f", h->cores > 0 ? h->cores : NAN);
-        cell_num(c[1], CELL, "%.1f",
+        table_cell_num(c[0], CELL, "%.0f", h->cores > 0 ? h->cores : NAN);
+        table_cell_num(c[1], CELL, "%.1f",
                  h->ram_bytes > 0 ? (double)h->ram_bytes / (1024.0 * 1024.0 * 1024.0) : NAN);
-        cell_int(c[2], CELL, h->n_runs);
+        snprintf(c[2], CELL, "%lld", (long long)(h->n_runs));
         const char *v[] = {dash(h->hostname), dash(h->cpu_model), c[0], c[1], dash(h->os),
                            dash(h->kernel), c[2]};
-        rc = tbl_row(&t, v, e);
+        rc = table_row(&t, v, e);
     }
-    rc = tbl_finish(f, &t, fmt, "  ", rc);
+    rc = table_finish(f, &t, fmt, "  ", rc);
     if (rc)
         return rc;
     fprintf(f, "\n%sdata sets\n\n", md ? "### " : "  ");
-    tbl_init(&t, cols_datasets, NCOLS(cols_datasets));
+    table_init(&t, cols_datasets, NCOLS(cols_datasets));
     for (int i = 0; i < sec->n_datasets && !rc; i++) {
         const report_dataset *d = &sec->datasets[i];
         snprintf(c[0], CELL, "%.12s", d->sha256);
-        cell_num(c[1], CELL, "%.0f", d->n_images > 0 ? (double)d->n_images : NAN);
-        cell_int(c[2], CELL, d->n_runs);
+        table_cell_num(c[1], CELL, "%.0f", d->n_images > 0 ? (double)d->n_images : NAN);
+        snprintf(c[2], CELL, "%lld", (long long)(d->n_runs));
         const char *v[] = {dash(d->name), dash(c[0]), c[1], c[2]};
-        rc = tbl_row(&t, v, e);
+        rc = table_row(&t, v, e);
     }
-    return tbl_finish(f, &t, fmt, "  ", rc);
+    return table_finish(f, &t, fmt, "  ", rc);
 }
 
 /* The builds, hosts and data sets of every section (report_render, opt.provenance). */
-static int provenance_render(FILE *f, const report *r, report_format fmt, err_info *e)
+static int provenance_render(FILE *f, const report *r, table_format fmt, err_info *e)
 {
-    if (fmt == REPORT_JSON) {
-        json_t *root = json_object(), *secs = json_array();
-        json_object_set_new(root, "format", json_integer(1));
-        for (int s = 0; s < r->n_sections; s++)
-            json_array_append_new(secs, provenance_json(&r->sections[s]));
-        json_object_set_new(root, "experiments", secs);
-        return json_out(f, root, e);
-    }
+    if (fmt == TABLE_JSON)
+        return sections_json_out(f, r, provenance_json, e);
     int rc = 0;
-    if (fmt == REPORT_CSV) {
-        tbl t;
-        tbl_init(&t, cols_prov_csv, NCOLS(cols_prov_csv));
+    if (fmt == TABLE_CSV) {
+        json_t *recs = json_array();
+        rc = recs ? 0 : err_set(e, ERR_NOMEM, "out of memory writing provenance");
         for (int s = 0; s < r->n_sections && !rc; s++)
-            rc = prov_csv_rows(&t, &r->sections[s], e);
-        return tbl_finish(f, &t, fmt, "", rc);
+            rc = prov_records(recs, &r->sections[s], e);
+        if (!rc)
+            table_records_csv(f, cols_prov_csv, NCOLS(cols_prov_csv), recs);
+        json_decref(recs);
+        return rc;
     }
-    const bool md = fmt == REPORT_MD;
+    const bool md = fmt == TABLE_MD;
     const char *ind = md ? "" : "  ";
+    char title[512];
     for (int s = 0; s < r->n_sections && !rc; s++) {
         const report_section *sec = &r->sections[s];
-        fprintf(f, "%s%s provenance of experiment %s: %d run%s\n\n", s ? "\n" : "",
-                md ? "##" : "==", sec->experiment, sec->n_runs, sec->n_runs == 1 ? "" : "s");
-        if (sec->n_runs == 0) {
+        section_title(title, sizeof title, sec);
+        fprintf(f, "%s%s provenance of %s: %d run%s\n\n", s ? "\n" : "", md ? "##" : "==", title,
+                sec->n_total, sec->n_total == 1 ? "" : "s");
+        section_notes(f, sec, &r->opt, ind);
+        if (sec->n_total == 0) {
             fprintf(f, "%sno runs\n", ind);
             continue;
         }
         rc = provenance_tables(f, sec, fmt, e);
         if (!rc)
-            fprintf(f, "\n%sruns: how many of the experiment's runs used each; a build is "
-                       "listed once per kernel set its runs used;\n%s\"-\": not recorded\n",
-                    ind, ind);
+            table_notes(f, "runs: how many of the experiment's runs used each; a build is listed "
+                           "once per kernel set its runs used;\n\"-\": not recorded", fmt);
     }
     return rc;
 }
 
-int report_render(FILE *f, const report *r, report_format fmt, err_info *e)
+int report_render(FILE *f, FILE *warn, const report *r, table_format fmt, err_info *e)
 {
     const report_options *o = &r->opt;
+    if (fmt == TABLE_CSV || fmt == TABLE_JSON)
+        warn_pooled(warn, r);
     if (o->runs)
         return runs_render(f, r, fmt, e);
     if (o->provenance)
         return provenance_render(f, r, fmt, e);
-    if (fmt == REPORT_JSON)
+    if (fmt == TABLE_JSON)
         return sections_json_out(f, r, section_json, e);
-    int rc = 0;
-    tbl t = {0};
-    if (fmt == REPORT_CSV) {
-        if (o->per_class) {
-            tbl_init(&t, cols_cls_csv, NCOLS(cols_cls_csv));
-            for (int s = 0; s < r->n_sections && !rc; s++)
-                for (int g = 0; g < r->sections[s].n_groups && !rc; g++)
-                    rc = classes_rows(&t, &r->sections[s], &r->sections[s].groups[g], true, e);
-        } else {
-            tbl_init(&t, cols_csv, NCOLS(cols_csv));
-            for (int s = 0; s < r->n_sections && !rc; s++)
-                rc = groups_csv(&t, &r->sections[s], e);
-        }
-        return tbl_finish(f, &t, fmt, "", rc);
-    }
-    const bool md = fmt == REPORT_MD;
-    char at[64];
-    if (o->epoch)
-        snprintf(at, sizeof at, "epoch %d", o->epoch);
-    else
-        snprintf(at, sizeof at, "last epoch");
-    for (int s = 0; s < r->n_sections && !rc; s++) {
-        const report_section *sec = &r->sections[s];
-        int unfinished = 0, shorter = 0;
-        for (int g = 0; g < sec->n_groups; g++) {
-            unfinished += sec->groups[g].n_unfinished;
-            shorter += sec->groups[g].n_short;
-        }
-        fprintf(f, "%s%s experiment %s: %d run%s, %s accuracy at the %s%s\n\n",
-                s ? "\n" : "", md ? "##" : "==", sec->experiment, sec->n_runs,
-                sec->n_runs == 1 ? "" : "s",
-                sec->validation ? "validation (held-out training images)" : "test", at,
-                o->sort_f1 ? ", sorted by macro F1" : "");
-        if (sec->validation)
-            fprintf(f, "%s(every accuracy, F1 and comparison of this experiment is on its validation "
-                       "split; the test set is not read)\n\n", md ? "" : "  ");
-        if (sec->n_groups == 0) {
-            fprintf(f, "%sno runs\n", md ? "" : "  ");
-            continue;
-        }
-        if (o->sort_f1)
-            tbl_init(&t, cols_human_f1, NCOLS(cols_human_f1));
-        else
-            tbl_init(&t, cols_human, NCOLS(cols_human));
-        rc = groups_table(&t, sec, o->sort_f1, e);
-        rc = tbl_finish(f, &t, fmt, "  ", rc);
-        if (rc)
-            break;
-        const char *ind = md ? "" : "  ";
-        fprintf(f, "\n%sn: COMPLETED runs averaged; sd and CI need n >= 2 (\"-\" otherwise); "
-                   "95%% CI of the mean (Student t, n-1 dof);\n%sF1, precision, recall: macro "
-                   "averages over the classes; train s: training time without evaluation\n",
-                ind, ind);
-        if (unfinished)
-            fprintf(f, "%s%d run%s unfinished (queued, running or interrupted), not counted\n",
-                    ind, unfinished, unfinished == 1 ? "" : "s");
-        if (shorter)
-            fprintf(f, "%s%d completed run%s without epoch %d, not counted\n", ind, shorter,
-                    shorter == 1 ? "" : "s", o->epoch);
-        if (sec->n_cmp > 0) {
-            int total = 0;
-            for (int j = 0; j < r->n_sections; j++)
-                total += r->sections[j].n_cmp;
-            fprintf(f, "\n%scomparisons (Welch's t-test of mean test accuracy, a - b in "
-                       "percentage points, 95%% CI; p Holm-corrected over the %d comparison%s "
-                       "of this report; * = p (Holm) < 0.05)\n\n",
-                    md ? "" : "  ", total, total == 1 ? "" : "s");
-            tbl_init(&t, cols_cmp, NCOLS(cols_cmp));
-            rc = cmp_table(&t, sec, e);
-            rc = tbl_finish(f, &t, fmt, "  ", rc);
-        }
-        if (o->per_class)
-            for (int g = 0; g < sec->n_groups && !rc; g++) {
-                const report_group *gr = &sec->groups[g];
-                fprintf(f, "\n%sper class: %s (mean over %d run%s)\n\n",
-                        md ? "### " : "  ", gr->label, gr->n, gr->n == 1 ? "" : "s");
-                if (gr->k == 0) {
-                    fprintf(f, "%sno per-class metrics stored\n", md ? "" : "  ");
-                    continue;
-                }
-                tbl_init(&t, cols_cls_human, NCOLS(cols_cls_human));
-                rc = classes_rows(&t, sec, gr, false, e);
-                rc = tbl_finish(f, &t, fmt, "  ", rc);
-            }
-    }
-    return rc;
+    if (fmt == TABLE_CSV)
+        return groups_csv(f, r, e);
+    return groups_render(f, r, fmt, e);
 }
 
 /* ---- the paper's claims ----------------------------------------------------------------- */
@@ -1902,15 +2191,15 @@ report_verdict report_verdict_time(double claim_s, const stats_summary *m)
     return m->mean <= claim_s ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
 }
 
-/* The claims (DESIGN.md §2) and where each is measured: the first experiment of the list
- * that has any run. */
-enum { CLAIM_ACC, CLAIM_F1, CLAIM_TIME };
+/* The claims (Lee & Rhee 2024 and its comparison points) and where each is measured: the
+ * first experiment of the list that has any run. */
+enum { CLAIM_ACC, CLAIM_F1, CLAIM_TIME, N_CLAIMS = 5 };
 static const struct claim_def {
     const char *what, *claimed;
     double claim;
     int metric;
     const char *experiments[2];
-} claim_defs[REPORT_N_CLAIMS] = {
+} claim_defs[N_CLAIMS] = {
     {"test accuracy (Lee & Rhee 2024)", "99.22%", 0.9922, CLAIM_ACC, {"paper", "ci"}},
     {"macro F1 (Lee & Rhee 2024)", "0.9919", 0.9919, CLAIM_F1, {"paper", "ci"}},
     {"training time per run", "~20 min", 1200.0, CLAIM_TIME, {"paper", "ci"}},
@@ -1918,130 +2207,136 @@ static const struct claim_def {
     {"CNN with BN test accuracy (Ji 2018)", "99%", 0.99, CLAIM_ACC, {"ji2018", NULL}},
 };
 
-int report_paper(report_claim out[REPORT_N_CLAIMS], store *s, int epoch, err_info *e)
+/* Append one row for claim d measured on group g of section sec (NULL: nowhere). */
+static int claim_row(report_claim **v, int *n, int *cap, const struct claim_def *d,
+                     const report_section *sec, const report_group *g, err_info *e)
 {
-    int rc = 0;
-    for (int i = 0; i < REPORT_N_CLAIMS; i++) {
-        const struct claim_def *d = &claim_defs[i];
-        report_claim *c = &out[i];
-        *c = (report_claim){.what = d->what, .claimed = d->claimed, .claim = d->claim,
-                            .is_time = d->metric == CLAIM_TIME};
-        stats_summarize(&c->m, NULL, 0);
-        for (int x = 0; x < 2 && d->experiments[x] && !c->experiment[0]; x++) {
-            report_options o = report_options_default();
-            o.experiment = d->experiments[x];
-            o.group_by = "";
-            o.epoch = epoch;
-            o.compare = 0;
-            report r;
-            err_info le = {0};
-            rc = report_load(&r, s, &o, &le);
-            if (rc == ERR_INVALID && strncmp(le.msg, "no experiment", 13) == 0) {
-                report_release(&r);
-                rc = 0;
-                continue; /* not run yet: try the next source */
-            }
-            if (rc) {
-                *e = le;
-                report_release(&r);
-                return rc;
-            }
-            if (r.n_sections == 1 && r.sections[0].n_groups == 1) {
-                const report_group *g = &r.sections[0].groups[0];
-                snprintf(c->experiment, sizeof c->experiment, "%s", d->experiments[x]);
-                c->m = d->metric == CLAIM_ACC ? g->acc
-                       : d->metric == CLAIM_F1 ? g->f1
-                                               : g->train_s;
-            }
-            report_release(&r);
-        }
-        c->verdict = c->is_time ? report_verdict_time(c->claim, &c->m)
-                                : report_verdict_accuracy(c->claim, &c->m);
+    if (!vec_grow((void **)v, *n, cap, sizeof **v))
+        return err_set(e, ERR_NOMEM, "out of memory measuring the claims");
+    report_claim *c = &(*v)[(*n)++];
+    *c = (report_claim){.what = d->what, .claimed = d->claimed, .claim = d->claim,
+                        .is_time = d->metric == CLAIM_TIME};
+    stats_summarize(&c->m, NULL, 0);
+    if (g) {
+        copy_text(c->experiment, sizeof c->experiment, sec->experiment);
+        if (sec->n_versions > 1)
+            snprintf(c->group, sizeof c->group, "version %d: %s", sec->version, g->label);
+        else
+            copy_text(c->group, sizeof c->group, g->label);
+        c->m = d->metric == CLAIM_ACC ? g->acc : d->metric == CLAIM_F1 ? g->f1 : g->train_s;
     }
+    c->verdict = c->is_time ? report_verdict_time(c->claim, &c->m)
+                            : report_verdict_accuracy(c->claim, &c->m);
+    return 0;
+}
+
+/* The rows of claim d: one per group of the first of its experiments that has runs. */
+static int claim_rows(report_claim **v, int *n, int *cap, const struct claim_def *d, store *s,
+                      int epoch, err_info *e)
+{
+    for (int x = 0; x < 2 && d->experiments[x]; x++) {
+        report_options o = report_options_default();
+        o.experiment = d->experiments[x];
+        o.epoch = epoch;
+        o.compare = 0;
+        report r;
+        err_info le = {0};
+        int rc = report_load(&r, s, &o, &le), rows = 0;
+        if (rc == ERR_INVALID && strncmp(le.msg, "no experiment", 13) == 0)
+            rc = 0; /* not run yet: try the next source */
+        else if (rc)
+            *e = le;
+        for (int i = 0; i < r.n_sections && !rc; i++)
+            for (int g = 0; g < r.sections[i].n_groups && !rc; g++, rows++)
+                rc = claim_row(v, n, cap, d, &r.sections[i], &r.sections[i].groups[g], e);
+        report_release(&r);
+        if (rc || rows)
+            return rc;
+    }
+    return claim_row(v, n, cap, d, NULL, NULL, e);
+}
+
+int report_paper(report_claim **out, int *n, store *s, int epoch, err_info *e)
+{
+    report_claim *v = NULL;
+    int cap = 0, rc = 0;
+    *n = 0;
+    for (int i = 0; i < N_CLAIMS && !rc; i++)
+        rc = claim_rows(&v, n, &cap, &claim_defs[i], s, epoch, e);
+    *out = v;
     return rc;
 }
 
 static const char *const cols_paper[] = {
-    "<claim", ">claimed", "<experiment", ">n", ">measured (mean ± sd)", ">95% CI", "<verdict",
+    "<claim", ">claimed", "<experiment", "<group", ">n", ">measured (mean ± sd)", ">95% CI",
+    "<verdict",
 };
 static const char *const cols_paper_csv[] = {
-    "<claim", ">claimed", "<experiment", ">n", ">mean", ">sd", ">ci_low", ">ci_high",
-    "<verdict",
+    "claim", "claimed", "experiment", "group", "n", "mean", "sd", "ci_low", "ci_high", "verdict",
 };
 
 static const char paper_rules[] =
     "accuracy and F1 claims: reproduced when the claim lies inside the 95% CI of the mean or\n"
     "the mean is at least the claim; not reproduced when the whole CI lies below the claim;\n"
     "inconclusive with fewer than 2 completed runs. time claim: reproduced when the mean\n"
-    "training time per run is at most the claim (the paper: an i7-13700K, Python, no GPU).\n";
+    "training time per run is at most the claim (the paper: an i7-13700K, Python, no GPU).\n"
+    "group: each configuration and build of the experiment is measured on its own.";
 
-int report_paper_render(FILE *f, const report_claim *cl, int n, report_format fmt, err_info *e)
+static json_t *claim_record(const report_claim *c)
 {
-    if (fmt == REPORT_JSON) {
-        json_t *arr = json_array();
-        for (int i = 0; i < n; i++) {
-            const report_claim *c = &cl[i];
-            json_array_append_new(
-                arr, json_pack("{s:s, s:s, s:f, s:s, s:s?, s:i, s:o, s:o, s:o, s:o, s:s}",
-                               "claim", c->what, "claimed", c->claimed, "claim_value", c->claim,
-                               "unit", c->is_time ? "s" : "fraction", "experiment",
-                               c->experiment[0] ? c->experiment : NULL, "n", c->m.n, "mean",
-                               jnum(c->m.mean), "sd", jnum(c->m.sd), "ci_low", jnum(c->m.ci_lo),
-                               "ci_high", jnum(c->m.ci_hi), "verdict",
-                               report_verdict_name(c->verdict)));
-        }
-        json_t *root = json_pack("{s:i, s:o, s:s}", "format", 1, "claims", arr, "rule",
-                                 paper_rules);
-        return json_out(f, root, e);
-    }
-    bool csv = fmt == REPORT_CSV;
-    tbl t;
-    if (csv)
-        tbl_init(&t, cols_paper_csv, NCOLS(cols_paper_csv));
-    else
-        tbl_init(&t, cols_paper, NCOLS(cols_paper));
+    return json_pack("{s:s, s:s, s:f, s:s, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:s}", "claim",
+                     c->what, "claimed", c->claimed, "claim_value", c->claim, "unit",
+                     c->is_time ? "s" : "fraction", "experiment",
+                     table_json_text(c->experiment), "group", table_json_text(c->group), "n",
+                     c->m.n, "mean", table_json_num(c->m.mean), "sd", table_json_num(c->m.sd),
+                     "ci_low", table_json_num(c->m.ci_lo), "ci_high",
+                     table_json_num(c->m.ci_hi), "verdict", report_verdict_name(c->verdict));
+}
+
+/* The claims table for people: accuracies in percent, F1 as a fraction, time in minutes. */
+static int paper_table(table *t, const report_claim *cl, int n, err_info *e)
+{
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
         const report_claim *c = &cl[i];
-        char nb[16], a[CELL], b[CELL], ci_l[CELL], ci_h[CELL];
-        cell_int(nb, sizeof nb, c->m.n);
-        const char *exp_name = c->experiment[0] ? c->experiment : "-";
-        if (csv) {
-            cell_raw(a, CELL, c->m.mean);
-            cell_raw(b, CELL, c->m.sd);
-            cell_raw(ci_l, CELL, c->m.ci_lo);
-            cell_raw(ci_h, CELL, c->m.ci_hi);
-            const char *row[] = {c->what, c->claimed, exp_name, nb, a, b, ci_l, ci_h,
-                                 report_verdict_name(c->verdict)};
-            rc = tbl_row(&t, row, e);
-        } else {
-            /* accuracies in percent, F1 as a fraction, time in minutes */
-            double scale = c->is_time ? 1.0 / 60.0 : strchr(c->claimed, '%') ? 100.0 : 1.0;
-            int dec = c->is_time ? 1 : scale == 100.0 ? 2 : 4;
-            cell_pm(a, CELL, &c->m, scale, dec);
-            if (c->is_time && c->m.n)
-                snprintf(a + strlen(a), CELL - strlen(a), " min");
-            cell_ci(b, CELL, c->m.ci_lo, c->m.ci_hi, scale, dec);
-            const char *row[] = {c->what, c->claimed, exp_name, nb, a, b,
-                                 report_verdict_name(c->verdict)};
-            rc = tbl_row(&t, row, e);
-        }
+        char nb[16], a[CELL], b[CELL];
+        snprintf(nb, sizeof nb, "%d", c->m.n);
+        double scale = c->is_time ? 1.0 / 60.0 : strchr(c->claimed, '%') ? 100.0 : 1.0;
+        int dec = c->is_time ? 1 : scale == 100.0 ? 2 : 4;
+        table_cell_pm(a, CELL, &c->m, scale, dec);
+        if (c->is_time && c->m.n)
+            snprintf(a + strlen(a), CELL - strlen(a), " min");
+        table_cell_ci(b, CELL, c->m.ci_lo, c->m.ci_hi, scale, dec);
+        const char *row[] = {c->what, c->claimed, c->experiment[0] ? c->experiment : "-",
+                             c->group[0] ? c->group : "-", nb, a, b,
+                             report_verdict_name(c->verdict)};
+        rc = table_row(t, row, e);
     }
-    if (!rc) {
-        if (!csv)
-            fprintf(f, "%s claimed versus measured (Lee & Rhee 2024 and its comparison points)\n\n",
-                    fmt == REPORT_MD ? "##" : "==");
-        tbl_print(f, &t, fmt, "  ");
-        if (!csv) {
-            fputc('\n', f);
-            for (const char *p = paper_rules; *p;) {
-                size_t len = strcspn(p, "\n");
-                fprintf(f, "%s%.*s\n", fmt == REPORT_MD ? "" : "  ", (int)len, p);
-                p += len + (p[len] == '\n');
-            }
-        }
+    return rc;
+}
+
+int report_paper_render(FILE *f, const report_claim *cl, int n, table_format fmt, err_info *e)
+{
+    if (fmt == TABLE_JSON || fmt == TABLE_CSV) {
+        json_t *arr = json_array();
+        for (int i = 0; arr && i < n; i++)
+            json_array_append_new(arr, claim_record(&cl[i]));
+        if (fmt == TABLE_JSON)
+            return table_json_write(f, json_pack("{s:i, s:o, s:s}", "format", 1, "claims", arr,
+                                                 "rule", paper_rules),
+                                    e);
+        if (arr)
+            table_records_csv(f, cols_paper_csv, NCOLS(cols_paper_csv), arr);
+        json_decref(arr);
+        return arr ? 0 : err_set(e, ERR_NOMEM, "out of memory writing the claims");
     }
-    tbl_free(&t);
+    table t;
+    table_init(&t, cols_paper, NCOLS(cols_paper));
+    fprintf(f, "%s claimed versus measured (Lee & Rhee 2024 and its comparison points)\n\n",
+            fmt == TABLE_MD ? "##" : "==");
+    int rc = table_finish(f, &t, fmt, "  ", paper_table(&t, cl, n, e));
+    if (!rc)
+        table_notes(f, paper_rules, fmt);
     return rc;
 }
 
@@ -2073,12 +2368,12 @@ static int pick_confusion(void *ctx, const store_epoch *ep)
     return 0;
 }
 
-int report_confusion(FILE *f, store *s, const char *run, int epoch, report_format fmt,
+int report_confusion(FILE *f, store *s, const char *run, int epoch, table_format fmt,
                      err_info *e)
 {
     char key[STORE_KEY_MAX];
     conf_pick p = {.want = epoch, .e = e};
-    tbl t = {0};
+    table t = {0};
     int rc = store_run_resolve(s, key, run, e);
     if (!rc)
         rc = store_epochs(s, key, true, pick_confusion, &p, e);
@@ -2095,7 +2390,7 @@ int report_confusion(FILE *f, store *s, const char *run, int epoch, report_forma
         goto done;
     }
     size_t k = (size_t)p.k;
-    if (fmt == REPORT_JSON) {
+    if (fmt == TABLE_JSON) {
         json_t *rows = json_array();
         for (size_t i = 0; i < k; i++) {
             json_t *row = json_array();
@@ -2103,7 +2398,7 @@ int report_confusion(FILE *f, store *s, const char *run, int epoch, report_forma
                 json_array_append_new(row, json_integer(p.m[i * k + j]));
             json_array_append_new(rows, row);
         }
-        rc = json_out(f, json_pack("{s:i, s:s, s:i, s:i, s:o}", "format", 1, "run", key,
+        rc = table_json_write(f, json_pack("{s:i, s:s, s:i, s:i, s:o}", "format", 1, "run", key,
                                    "epoch", p.epoch, "classes", p.k, "matrix", rows),
                       e);
         goto done;
@@ -2113,524 +2408,32 @@ int report_confusion(FILE *f, store *s, const char *run, int epoch, report_forma
                                         ">6", ">7", ">8", ">9", ">10", ">11", ">12", ">13",
                                         ">14", ">15", ">16", ">17", ">18", ">19", ">20", ">21",
                                         ">22"};
-    if (k + 1 > TBL_MAX_COLS) {
+    if (k + 1 > (size_t)NCOLS(heads)) {
         rc = err_set(e, ERR_INVALID, "run '%.12s' has %zu classes: too many to print (json "
                      "format has no limit)", key, k);
         goto done;
     }
-    tbl_init(&t, heads, (int)k + 1);
-    char c[TBL_MAX_COLS][24];
-    const char *row[TBL_MAX_COLS];
+    table_init(&t, heads, (int)k + 1);
+    char c[TABLE_MAX_COLS][24];
+    const char *row[TABLE_MAX_COLS];
     for (size_t i = 0; i < k && !rc; i++) {
         for (size_t j = 0; j <= k; j++)
             row[j] = c[j];
         snprintf(c[0], sizeof c[0], "%zu", i);
         for (size_t j = 0; j < k; j++)
             snprintf(c[j + 1], sizeof c[j + 1], "%lld", (long long)p.m[i * k + j]);
-        rc = tbl_row(&t, row, e);
+        rc = table_row(&t, row, e);
     }
     if (rc)
         goto done;
-    if (fmt != REPORT_CSV)
+    if (fmt != TABLE_CSV)
         fprintf(f, "%s confusion matrix of run %s at epoch %d (rows: true class, columns: "
                    "predicted)\n\n",
-                fmt == REPORT_MD ? "##" : "==", key, p.epoch);
-    tbl_print(f, &t, fmt, "  ");
+                fmt == TABLE_MD ? "##" : "==", key, p.epoch);
+    table_print(f, &t, fmt, "  ");
 done:
-    tbl_free(&t);
+    table_free(&t);
     free(p.m);
     return rc;
 }
 
-/* ---- history -------------------------------------------------------------------------------- */
-
-/* Pooled sd of two samples; NAN when neither has a spread (n1 + n2 - 2 <= 0). */
-static double pooled_sd(const stats_summary *a, const stats_summary *b)
-{
-    double ss = 0.0;
-    int dof = 0;
-    const stats_summary *v[2] = {a, b};
-    for (int i = 0; i < 2; i++)
-        if (v[i]->n >= 2) {
-            ss += (v[i]->n - 1) * v[i]->sd * v[i]->sd;
-            dof += v[i]->n - 1;
-        }
-    return dof > 0 ? sqrt(ss / dof) : NAN;
-}
-
-bool report_moved(const stats_summary *prev, const stats_summary *cur, double fallback_sd)
-{
-    if (prev->n == 0 || cur->n == 0)
-        return false;
-    double sd = pooled_sd(prev, cur);
-    if (isnan(sd))
-        sd = fallback_sd;
-    if (isnan(sd))
-        return false;
-    return fabs(cur->mean - prev->mean) > 2.0 * sd;
-}
-
-/* The noise of a sequence of revisions so far, pooled over those with two or more values:
- * the fallback sd of report_moved for revisions of a single value. */
-typedef struct noise {
-    double ss;
-    int dof;
-} noise;
-
-static double noise_sd(const noise *z) { return z->dof ? sqrt(z->ss / z->dof) : NAN; }
-
-static void noise_add(noise *z, const stats_summary *s)
-{
-    if (s->n >= 2) {
-        z->ss += (s->n - 1) * s->sd * s->sd;
-        z->dof += s->n - 1;
-    }
-}
-
-static int cmp_revision(const void *x, const void *y)
-{
-    const report_revision *a = x, *b = y;
-    return strcmp(a->date, b->date);
-}
-
-int report_history(report_revision **out, int *n_out, store *s, const char *experiment,
-                   err_info *e)
-{
-    *out = NULL;
-    *n_out = 0;
-    report_options o = report_options_default();
-    o.experiment = experiment;
-    o.group_by = "";
-    o.compare = 0;
-    report r;
-    report_revision *h = NULL;
-    double *acc = NULL, *ts = NULL;
-    int n = 0;
-    int rc = report_load(&r, s, &o, e);
-    if (rc)
-        goto done;
-    const report_section *sec = &r.sections[0];
-    size_t cap = (size_t)(sec->n_runs ? sec->n_runs : 1);
-    h = calloc(cap, sizeof *h);
-    acc = malloc(cap * sizeof *acc);
-    ts = malloc(cap * sizeof *ts);
-    if (!h || !acc || !ts) {
-        rc = err_set(e, ERR_NOMEM, "out of memory building the history");
-        goto done;
-    }
-    /* Revisions in order of first appearance; date = earliest started_at of their runs. */
-    for (int i = 0; i < sec->n_runs; i++) {
-        const report_run *run = &sec->runs[i];
-        if (run->status != RUN_COMPLETED || run->epoch == 0)
-            continue;
-        const char *sha = run->git_sha[0] ? run->git_sha : "none";
-        int j = 0;
-        while (j < n && strcmp(h[j].git_sha, sha) != 0)
-            j++;
-        if (j == n) {
-            snprintf(h[n].git_sha, sizeof h[n].git_sha, "%s", sha);
-            snprintf(h[n].date, sizeof h[n].date, "%s", run->started_at);
-            n++;
-        } else if (run->started_at[0] && strcmp(run->started_at, h[j].date) < 0) {
-            snprintf(h[j].date, sizeof h[j].date, "%s", run->started_at);
-        }
-    }
-    qsort(h, (size_t)n, sizeof *h, cmp_revision);
-    noise noise_acc = {0}, noise_time = {0};
-    for (int j = 0; j < n; j++) {
-        int m = 0;
-        for (int i = 0; i < sec->n_runs; i++) {
-            const report_run *run = &sec->runs[i];
-            const char *sha = run->git_sha[0] ? run->git_sha : "none";
-            if (run->status == RUN_COMPLETED && run->epoch > 0 && strcmp(sha, h[j].git_sha) == 0) {
-                acc[m] = run->acc;
-                ts[m++] = run->train_s;
-            }
-        }
-        stats_summarize(&h[j].acc, acc, m);
-        stats_summarize(&h[j].train_s, ts, m);
-        if (j > 0) {
-            h[j].acc_moved = report_moved(&h[j - 1].acc, &h[j].acc, noise_sd(&noise_acc));
-            h[j].time_moved =
-                report_moved(&h[j - 1].train_s, &h[j].train_s, noise_sd(&noise_time));
-        }
-        noise_add(&noise_acc, &h[j].acc); /* for later single-run revisions */
-        noise_add(&noise_time, &h[j].train_s);
-    }
-    *out = h;
-    *n_out = n;
-    h = NULL;
-done:
-    free(h);
-    free(acc);
-    free(ts);
-    report_release(&r);
-    return rc;
-}
-
-/* buf <- "2024-05-01 12:34" of the stored "2024-05-01T12:34:56.789Z". */
-static void cell_date(char *buf, size_t n, const char *iso)
-{
-    snprintf(buf, n, "%.10s %.5s", iso, strlen(iso) > 11 ? iso + 11 : "");
-}
-
-/* The rule under a history's tables: a blank line, then each line indented (table) or not
- * (Markdown). */
-static void rule_print(FILE *f, const char *rule, report_format fmt)
-{
-    fputc('\n', f);
-    for (const char *p = rule; *p;) {
-        size_t len = strcspn(p, "\n");
-        fprintf(f, "%s%.*s\n", fmt == REPORT_MD ? "" : "  ", (int)len, p);
-        p += len + (p[len] == '\n');
-    }
-}
-
-static const char history_rule[] =
-    "mark: 'acc', 'time' or 'acc+time' where the mean moved from the previous revision by more\n"
-    "than twice the pooled sd of the two revisions' runs (the noise across seeds); when both\n"
-    "have a single run, the pooled sd of every earlier revision is the noise; no mark without.\n";
-
-int report_history_render(FILE *f, const report_history_set *sets, int n_sets,
-                          report_format fmt, err_info *e)
-{
-    if (fmt == REPORT_JSON) {
-        json_t *exps = json_array();
-        for (int x = 0; x < n_sets; x++) {
-            const report_revision *h = sets[x].rows;
-            json_t *arr = json_array();
-            for (int i = 0; i < sets[x].n; i++)
-                json_array_append_new(
-                    arr, json_pack("{s:s, s:s, s:i, s:o, s:o, s:o, s:o, s:b, s:b}", "date",
-                                   h[i].date, "git_sha", h[i].git_sha, "n", h[i].acc.n,
-                                   "acc_mean", jnum(h[i].acc.mean), "acc_sd", jnum(h[i].acc.sd),
-                                   "train_s_mean", jnum(h[i].train_s.mean), "train_s_sd",
-                                   jnum(h[i].train_s.sd), "acc_moved", h[i].acc_moved,
-                                   "time_moved", h[i].time_moved));
-            json_array_append_new(exps, json_pack("{s:s, s:o}", "experiment",
-                                                  sets[x].experiment, "revisions", arr));
-        }
-        return json_out(f, json_pack("{s:i, s:o, s:s}", "format", 1, "experiments", exps,
-                                     "rule", history_rule),
-                        e);
-    }
-    static const char *const cols[] = {"<date", "<revision", ">n", ">acc % (mean ± sd)",
-                                       ">train s/run (mean ± sd)", "<mark"};
-    static const char *const cols_csv[] = {"<experiment", "<date", "<git_sha", ">n",
-                                           ">acc_mean", ">acc_sd", ">train_s_mean",
-                                           ">train_s_sd", "<mark"};
-    const bool csv = fmt == REPORT_CSV, md = fmt == REPORT_MD;
-    tbl t;
-    tbl_init(&t, cols_csv, NCOLS(cols_csv));
-    int rc = 0;
-    for (int x = 0; x < n_sets && !rc; x++) {
-        const report_revision *h = sets[x].rows;
-        int n = sets[x].n;
-        if (!csv) {
-            tbl_free(&t);
-            tbl_init(&t, cols, NCOLS(cols));
-        }
-        for (int i = 0; i < n && !rc; i++) {
-            char date[32], sha[48], nb[16], a[CELL], b[CELL], c[CELL], d[CELL], mark[16];
-            snprintf(mark, sizeof mark, "%s%s%s", h[i].acc_moved ? "acc" : "",
-                     h[i].acc_moved && h[i].time_moved ? "+" : "",
-                     h[i].time_moved ? "time" : "");
-            cell_int(nb, sizeof nb, h[i].acc.n);
-            if (csv) {
-                cell_raw(a, CELL, h[i].acc.mean);
-                cell_raw(b, CELL, h[i].acc.sd);
-                cell_raw(c, CELL, h[i].train_s.mean);
-                cell_raw(d, CELL, h[i].train_s.sd);
-                const char *row[] = {sets[x].experiment, h[i].date, h[i].git_sha, nb, a, b, c,
-                                     d, mark};
-                rc = tbl_row(&t, row, e);
-            } else {
-                cell_date(date, sizeof date, h[i].date);
-                snprintf(sha, sizeof sha, "%.10s", h[i].git_sha);
-                cell_pm(a, CELL, &h[i].acc, 100.0, 2);
-                cell_pm(b, CELL, &h[i].train_s, 1.0, 1);
-                const char *row[] = {date, sha, nb, a, b, mark};
-                rc = tbl_row(&t, row, e);
-            }
-        }
-        if (rc || csv)
-            continue;
-        fprintf(f, "%s%s history of experiment %s: completed runs per git revision, oldest "
-                   "first\n\n",
-                x ? "\n" : "", md ? "##" : "==", sets[x].experiment);
-        if (n == 0)
-            fprintf(f, "%sno completed runs\n", md ? "" : "  ");
-        else
-            tbl_print(f, &t, fmt, "  ");
-    }
-    if (!rc && csv)
-        tbl_print(f, &t, fmt, "");
-    if (!rc && !csv)
-        rule_print(f, history_rule, fmt);
-    tbl_free(&t);
-    return rc;
-}
-
-/* ---- speed history (bench history --perf) ----------------------------------------------------- */
-
-/* One stored measurement, as the speed history needs it. */
-typedef struct perf_point {
-    char git_sha[48];
-    bool git_dirty;
-    char date[32];
-    report_perf_setup setup;    /* its key fields only (n = 0, rows = NULL) */
-    double epoch_s, images_per_s, pct_peak;
-} perf_point;
-
-typedef struct perf_points {
-    perf_point *v;
-    int n, cap;
-    err_info *e;
-} perf_points;
-
-static int collect_perf(void *ctx, const store_perf_row *r)
-{
-    perf_points *l = ctx;
-    if (!grow((void **)&l->v, l->n, &l->cap, sizeof *l->v))
-        return err_set(l->e, ERR_NOMEM, "out of memory reading the measurements");
-    perf_point *p = &l->v[l->n++];
-    *p = (perf_point){
-        .git_dirty = r->git_sha && r->git_dirty,
-        .setup = {.threads = r->m.threads, .batch = r->m.batch, .unfused = r->m.unfused != 0},
-        .epoch_s = r->m.epoch_s,
-        .images_per_s = r->m.images_per_s,
-        /* against the physical peak only: before schema 5 the "peak" was an SGEMM through the
-         * linked BLAS (peak_kind 'sgemm'), a ceiling of another kind */
-        .pct_peak = r->m.peak_kind && strcmp(r->m.peak_kind, "sgemm") != 0 ? r->m.pct_peak : NAN,
-    };
-    copy_text(p->git_sha, sizeof p->git_sha, r->git_sha ? r->git_sha : "none");
-    copy_text(p->date, sizeof p->date, r->created_at);
-    copy_text(p->setup.data, sizeof p->setup.data, r->m.data);
-    copy_text(p->setup.kernel_set, sizeof p->setup.kernel_set, r->m.kernel_set);
-    return 0;
-}
-
-/* Setups in order of threads, batch, data, kernel set, then fused before unfused. */
-static int cmp_setup(const void *x, const void *y)
-{
-    const report_perf_setup *a = x, *b = y;
-    if (a->threads != b->threads)
-        return a->threads < b->threads ? -1 : 1;
-    if (a->batch != b->batch)
-        return a->batch < b->batch ? -1 : 1;
-    int c = strcmp(a->data, b->data);
-    if (!c)
-        c = strcmp(a->kernel_set, b->kernel_set);
-    return c ? c : (int)a->unfused - (int)b->unfused;
-}
-
-static bool same_setup(const report_perf_setup *a, const report_perf_setup *b)
-{
-    return cmp_setup(a, b) == 0;
-}
-
-static bool same_revision(const report_perf_revision *r, const perf_point *p)
-{
-    return strcmp(r->git_sha, p->git_sha) == 0 && r->git_dirty == p->git_dirty;
-}
-
-/* *out <- the summary of the finite values among x[0..n) (x is compacted in place). */
-static void summarize_finite(stats_summary *out, double *x, int n)
-{
-    int m = 0;
-    for (int i = 0; i < n; i++)
-        if (isfinite(x[i]))
-            x[m++] = x[i];
-    stats_summarize(out, x, m);
-}
-
-/* u->rows <- the revisions of setup u among the points (in created_at order, so the order of
- * first measurement is the revisions' date order), summarised and marked. scratch: (3 n). */
-static int perf_setup_rows(report_perf_setup *u, const perf_points *l, double *scratch,
-                           err_info *e)
-{
-    u->rows = calloc((size_t)l->n, sizeof *u->rows);
-    if (!u->rows)
-        return err_set(e, ERR_NOMEM, "out of memory building the speed history");
-    for (int i = 0; i < l->n; i++) {
-        const perf_point *p = &l->v[i];
-        if (!same_setup(u, &p->setup))
-            continue;
-        int j = 0;
-        while (j < u->n && !same_revision(&u->rows[j], p))
-            j++;
-        if (j < u->n)
-            continue;
-        report_perf_revision *r = &u->rows[u->n++];
-        copy_text(r->git_sha, sizeof r->git_sha, p->git_sha);
-        r->git_dirty = p->git_dirty;
-        copy_text(r->date, sizeof r->date, p->date);
-    }
-    noise z = {0};
-    for (int j = 0; j < u->n; j++) {
-        report_perf_revision *r = &u->rows[j];
-        double *es = scratch, *ips = scratch + l->n, *pct = scratch + 2 * l->n;
-        for (int i = 0; i < l->n; i++) {
-            const perf_point *p = &l->v[i];
-            if (same_setup(u, &p->setup) && same_revision(r, p)) {
-                es[r->n] = p->epoch_s;
-                ips[r->n] = p->images_per_s;
-                pct[r->n++] = p->pct_peak;
-            }
-        }
-        summarize_finite(&r->epoch_s, es, r->n);
-        summarize_finite(&r->images_per_s, ips, r->n);
-        summarize_finite(&r->pct_peak, pct, r->n);
-        const stats_summary *prev = j > 0 ? &u->rows[j - 1].epoch_s : NULL;
-        if (prev && report_moved(prev, &r->epoch_s, noise_sd(&z)))
-            r->moved = r->epoch_s.mean > prev->mean ? 1 : -1;
-        noise_add(&z, &r->epoch_s); /* for later single-measurement revisions */
-    }
-    return 0;
-}
-
-int report_perf_history(report_perf_setup **out, int *n_out, store *s, err_info *e)
-{
-    *out = NULL;
-    *n_out = 0;
-    perf_points l = {.e = e};
-    report_perf_setup *v = NULL;
-    double *scratch = NULL;
-    int n = 0;
-    int rc = store_perfs(s, collect_perf, &l, e);
-    if (rc || l.n == 0)
-        goto done;
-    v = calloc((size_t)l.n, sizeof *v);
-    scratch = malloc(3 * (size_t)l.n * sizeof *scratch);
-    if (!v || !scratch) {
-        rc = err_set(e, ERR_NOMEM, "out of memory building the speed history");
-        goto done;
-    }
-    for (int i = 0; i < l.n; i++) {
-        int k = 0;
-        while (k < n && !same_setup(&v[k], &l.v[i].setup))
-            k++;
-        if (k == n)
-            v[n++] = l.v[i].setup;
-    }
-    qsort(v, (size_t)n, sizeof *v, cmp_setup);
-    for (int k = 0; k < n && !rc; k++)
-        rc = perf_setup_rows(&v[k], &l, scratch, e);
-    if (!rc) {
-        *out = v;
-        *n_out = n;
-        v = NULL;
-    }
-done:
-    report_perf_history_free(v, n);
-    free(scratch);
-    free(l.v);
-    return rc;
-}
-
-void report_perf_history_free(report_perf_setup *v, int n)
-{
-    for (int k = 0; v && k < n; k++)
-        free(v[k].rows);
-    free(v);
-}
-
-static const char perf_rule[] =
-    "mark: 'slower' or 'faster' where the mean s/epoch moved from the previous revision by more\n"
-    "than twice the pooled sd of the two revisions' measurements; when both have a single\n"
-    "measurement, the pooled sd of the setup's earlier revisions is the noise; no mark without.\n"
-    "% of peak: the whole iteration's GFLOP/s against the SGEMM peak measured with it (a\n"
-    "1-thread measurement beside an N-thread one has none).\n";
-
-static const char *perf_mark(int moved) { return moved > 0 ? "slower" : moved < 0 ? "faster" : ""; }
-
-int report_perf_history_render(FILE *f, const report_perf_setup *v, int n, report_format fmt,
-                               err_info *e)
-{
-    if (fmt == REPORT_JSON) {
-        json_t *setups = json_array();
-        for (int k = 0; k < n; k++) {
-            json_t *revs = json_array();
-            for (int i = 0; i < v[k].n; i++) {
-                const report_perf_revision *r = &v[k].rows[i];
-                json_array_append_new(
-                    revs, json_pack("{s:s, s:s, s:b, s:i, s:o, s:o, s:o, s:o, s:o, s:o}", "date",
-                                    r->date, "git_sha", r->git_sha, "git_dirty", r->git_dirty,
-                                    "n", r->n, "epoch_s_mean", jnum(r->epoch_s.mean),
-                                    "epoch_s_sd", jnum(r->epoch_s.sd), "epoch_s_best",
-                                    jnum(r->epoch_s.min), "images_per_s_mean",
-                                    jnum(r->images_per_s.mean), "pct_peak_mean",
-                                    jnum(r->pct_peak.mean), "mark",
-                                    r->moved ? json_string(perf_mark(r->moved)) : json_null()));
-            }
-            json_array_append_new(setups, json_pack("{s:i, s:i, s:s, s:s, s:b, s:o}", "threads",
-                                                    v[k].threads, "batch", v[k].batch, "data",
-                                                    v[k].data, "kernel_set", v[k].kernel_set,
-                                                    "unfused", v[k].unfused, "revisions", revs));
-        }
-        return json_out(f, json_pack("{s:i, s:o, s:s}", "format", 1, "setups", setups, "rule",
-                                     perf_rule),
-                        e);
-    }
-    static const char *const cols[] = {"<date",     "<revision", ">n",          ">s/epoch (mean ± sd)",
-                                       ">best s/epoch", ">images/s", ">% of peak", "<mark"};
-    static const char *const cols_csv[] = {
-        ">threads",     ">batch",        "<data",        "<kernel_set",        ">unfused",
-        "<date",        "<git_sha",      ">git_dirty",   ">n",                 ">epoch_s_mean",
-        ">epoch_s_sd",  ">epoch_s_best", ">images_per_s_mean", ">pct_peak_mean", "<mark"};
-    const bool csv = fmt == REPORT_CSV;
-    tbl t;
-    tbl_init(&t, cols_csv, NCOLS(cols_csv));
-    int rc = 0;
-    for (int k = 0; k < n && !rc; k++) {
-        const report_perf_setup *u = &v[k];
-        if (!csv) {
-            tbl_free(&t);
-            tbl_init(&t, cols, NCOLS(cols));
-        }
-        for (int i = 0; i < u->n && !rc; i++) {
-            const report_perf_revision *r = &u->rows[i];
-            char c[15][CELL];
-            cell_int(c[8], CELL, r->n);
-            if (csv) {
-                cell_int(c[0], CELL, u->threads);
-                cell_int(c[1], CELL, u->batch);
-                cell_int(c[4], CELL, u->unfused);
-                cell_int(c[7], CELL, r->git_dirty);
-                cell_raw(c[9], CELL, r->epoch_s.mean);
-                cell_raw(c[10], CELL, r->epoch_s.sd);
-                cell_raw(c[11], CELL, r->epoch_s.min);
-                cell_raw(c[12], CELL, r->images_per_s.mean);
-                cell_raw(c[13], CELL, r->pct_peak.mean);
-                const char *row[] = {c[0],    c[1],       u->data, u->kernel_set,       c[4],
-                                     r->date, r->git_sha, c[7],    c[8],                c[9],
-                                     c[10],   c[11],      c[12],   c[13], perf_mark(r->moved)};
-                rc = tbl_row(&t, row, e);
-            } else {
-                cell_date(c[0], CELL, r->date);
-                snprintf(c[1], CELL, "%.10s%s", r->git_sha, r->git_dirty ? "-dirty" : "");
-                cell_pm(c[2], CELL, &r->epoch_s, 1.0, 2);
-                cell_num(c[3], CELL, "%.2f", r->epoch_s.min);
-                cell_num(c[4], CELL, "%.0f", r->images_per_s.mean);
-                cell_num(c[5], CELL, "%.1f", r->pct_peak.mean);
-                const char *row[] = {c[0], c[1], c[8], c[2], c[3], c[4], c[5], perf_mark(r->moved)};
-                rc = tbl_row(&t, row, e);
-            }
-        }
-        if (rc || csv)
-            continue;
-        fprintf(f, "%s%s speed history: %d thread%s, batch %d, %s data%s%s%s; bench perf per git "
-                   "revision, oldest first\n\n",
-                k ? "\n" : "", fmt == REPORT_MD ? "##" : "==", u->threads,
-                u->threads == 1 ? "" : "s", u->batch, u->data,
-                strcmp(u->kernel_set, "auto") ? ", kernels " : "",
-                strcmp(u->kernel_set, "auto") ? u->kernel_set : "", u->unfused ? ", unfused" : "");
-        tbl_print(f, &t, fmt, "  ");
-    }
-    if (!rc && csv)
-        tbl_print(f, &t, fmt, "");
-    if (!rc && !csv)
-        rule_print(f, perf_rule, fmt);
-    tbl_free(&t);
-    return rc;
-}

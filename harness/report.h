@@ -1,33 +1,45 @@
-/* report: what `bench report`, `bench check` and `bench history` read out of the results
- * database, aggregated over seeds and rendered for people and for scripts.
+/* report: what `bench report` and `bench check` read out of the results database: the runs of
+ * each experiment, grouped so that different things are never averaged, aggregated over
+ * seeds, compared, and rendered for people and for scripts (through table.h).
  *
- * Loading (report_load): the runs of each experiment are read through the store, each at one
- * epoch (the last stored, or --epoch N), and grouped by configuration. The grouping keys are
- * by default the keys the experiment's file swept, except the seed (the experiment's TOML text
- * is stored with it and re-parsed with exp_parse); --group-by overrides them. A key is a short
- * sweep name (optimizer, bn, lr, batch, ...; see report_key_names) mapped to a field of the
- * run's resolved configuration JSON (optimizer -> optimizer.kind, lr -> optimizer.lr, ...), or
- * a dotted path into that JSON ("optimizer.beta1").
+ * Sections. An experiment is a name; each time its file changed, the store kept a new version.
+ * A run is reported under the newest version of its experiment that planned it, and each
+ * version with runs is a section of its own, labelled "version 2 of 2" when there are several
+ * (with a line saying the file changed). Runs are read in one streamed query per section
+ * (store_report_runs): a report's memory grows with its groups, not with its runs.
+ *
+ * Groups. Runs are averaged only when their resolved configurations (the configuration JSON)
+ * differ in nothing but the seed, and only when they were built by the same build, unless
+ * pool_builds asks to average over builds. Groups are labelled by the keys the version's file
+ * swept (stored with the version when it was queued: reports never parse an experiment file),
+ * except the seed, in the vocabulary's spelling (exp.h): "optimizer=adam bn=true". When two
+ * groups would read the same, the label grows by the first key (in the vocabulary's order)
+ * that tells them apart ("epochs=2"), then by the build's revision ("revision=1a2b3c4"). A
+ * version whose sweep was not stored (written by an older bench) is labelled by the keys
+ * that vary among its runs. group_by (--group-by) names the grouping keys instead and may
+ * coarsen: then runs of different configurations are averaged, and the section says which
+ * keys were pooled (report_section.pooled; the renderers print it as a warning).
  *
  * Per group only COMPLETED runs that reached the reported epoch are aggregated: test accuracy
- * (n, mean, sd, Student-t 95% CI, best, worst), macro precision, recall and F1, training time
- * per run (the sum of the epochs' wall_s up to the reported epoch, evaluation excluded) and
- * per epoch. DIVERGED and FAILED runs are counted separately and never averaged in; QUEUED,
- * RUNNING and INTERRUPTED runs are counted as unfinished.
+ * (n, mean, sd, Student-t 95% CI clipped to [0, 1], best, worst), macro precision, recall and
+ * F1, training time per run (the sum of the epochs' wall_s up to the reported epoch,
+ * evaluation excluded) and per epoch. DIVERGED and FAILED runs are counted separately and
+ * never averaged in; QUEUED, RUNNING and INTERRUPTED runs are counted as unfinished.
  *
- * Comparisons: two groups are compared when they differ in exactly one grouping key and both
- * have n >= 2: the difference of mean test accuracy (first minus second, in group order) with
- * Welch's 95% CI and p-value, Holm-corrected across every comparison of the report.
+ * Order and comparisons. Groups are listed in the order the version's file plans them (the
+ * first run's position in its sweep; runs without one in queue order), or by mean F1 with
+ * sort_f1. Two groups are compared when they differ in exactly one label key and both have
+ * n >= 2: the difference of mean test accuracy, a - b, where a is the group the file plans
+ * first (whatever the display order), with Welch's 95% CI and p-value computed from the two
+ * groups' n, mean and sd, and Holm's correction over the comparisons of that section's table.
  *
  * Two other views of the same load replace the groups when asked: the runs one per row
- * (opt.runs: run key, revision, configuration, status, accuracy, F1, epochs, training time,
- * threads, peak RSS) in the order the experiment's file plans them, and their provenance
- * (opt.provenance: the distinct builds, hosts and data sets the runs used, with run counts).
+ * (opt.runs) in plan order, and their provenance (opt.provenance: the distinct builds, hosts
+ * and data sets the runs used, with run counts).
  *
  * Formats (documented with their columns in README.md, "Report formats"): an aligned table for
- * terminals, Markdown, CSV (one header line, one row per group, numbers in full precision,
- * empty field for a missing value; fractions, not percentages) and JSON (one document, null
- * for a missing value). Table and Markdown show accuracies in percent. */
+ * terminals, Markdown, CSV (one header line, one row per group, fractions, not percentages)
+ * and JSON (one document, typed values, null for a missing value). */
 #ifndef BENCH_REPORT_H
 #define BENCH_REPORT_H
 
@@ -35,40 +47,39 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "err.h"
 #include "stats.h"
 #include "store.h"
+#include "table.h"
 
-#define REPORT_MAX_KEYS 16
+#define REPORT_MAX_KEYS 24
 #define REPORT_KEY_MAX 64
-#define REPORT_VALUE_MAX 64
 #define REPORT_MAX_CLASSES 1024
-
-typedef enum report_format { REPORT_TABLE, REPORT_MD, REPORT_CSV, REPORT_JSON } report_format;
-
-/* *out <- the format called name ("table", "md", "csv", "json"); ERR_INVALID listing them. */
-int report_format_parse(report_format *out, const char *name, err_info *e);
-
-/* "dataset, validation, model, bn, ...": the short key names --group-by accepts. */
-const char *report_key_names(void);
 
 typedef struct report_options {
     const char *experiment; /* NULL: every experiment in the database, one section each */
-    const char *group_by;   /* comma list of keys; NULL: the swept keys but seed; "": one group */
+    const char *group_by;   /* NULL: one group per configuration; else a comma list of
+                             * vocabulary keys ("" = one group of everything) */
+    bool pool_builds;       /* average runs of different builds (--pool-builds) */
     int epoch;              /* report at this epoch (1-based); 0: each run's last stored epoch */
     bool per_class;         /* load per-class precision/recall/F1/support and average them */
     bool sort_f1;           /* order groups by mean macro F1, highest first (--f1) */
     int compare;            /* -1: comparisons when >= 2 groups have n >= 2; 0: never; 1: always */
     const char *git_sha;    /* non-NULL: only runs whose build has this git_sha ("none" matches
-                             * builds made outside git) */
+                             * builds made outside git and runs without a build) */
     bool runs;              /* render the runs one per row instead of the groups (--runs) */
     bool provenance;        /* render the builds, hosts and data sets instead (--provenance) */
+    bool keep_runs;         /* keep every run in report_section.runs even without runs */
+    bool newest_only;       /* only the newest version of each experiment (bench check) */
 } report_options;
 
-/* Defaults: every experiment, swept keys, last epoch, comparisons automatic. */
+/* Defaults: every experiment, one group per configuration and build, last epoch,
+ * comparisons automatic. */
 report_options report_options_default(void);
 
-/* One run as the report sees it, at the reported epoch. */
+/* One run as the report sees it, at the reported epoch (kept with runs or keep_runs). */
 typedef struct report_run {
     char key[65];
     int status;                 /* run_status */
@@ -78,37 +89,40 @@ typedef struct report_run {
     int diverged_epoch;
     char git_sha[48];           /* of its build, "" when unknown */
     bool git_dirty;             /* its build had uncommitted changes */
-    char started_at[32];        /* "" when it never started */
-    char seed[REPORT_VALUE_MAX];/* its configuration's seed as text, "-" if none */
+    int64_t seed;               /* its configuration's seed */
+    bool has_seed;
     int epochs_done;            /* epoch rows stored (whatever the reported epoch) */
     int threads;                /* 0 when unknown */
     int64_t peak_rss_bytes;     /* 0 when unknown */
-    int64_t build_id, host_id, dataset_id; /* store ids, 0 when unknown */
-    char kernels[256];          /* runs.kernels, "" when unknown */
     int group;                  /* index into the section's groups */
-    char values[REPORT_MAX_KEYS][REPORT_VALUE_MAX]; /* its value of each grouping key, "-" if none */
-    int k;                      /* classes in the per-class arrays (0 unless per_class) */
-    double *cls;                /* (4,k): precision, recall, f1, support rows; owned */
+    int position;               /* in the plan, -1 unknown */
+    char queued_at[32];
 } report_run;
 
 typedef struct report_group {
-    char label[512];            /* "optimizer=adam bn=true"; "all" without grouping keys */
-    const char *values[REPORT_MAX_KEYS]; /* views of the first run's values */
+    char *label;                /* "optimizer=adam bn=true"; "all" without label keys; owned */
+    json_t *values;             /* {key: typed value} for each label key, in key order; owned */
     int n;                      /* COMPLETED runs at the reported epoch (aggregated) */
     int n_diverged, n_failed, n_unfinished;
     int n_short;                /* COMPLETED runs without the requested epoch (not aggregated) */
     stats_summary acc, precision, recall, f1, train_s;
     double epoch_s;             /* mean training time per epoch: sum(train_s) / sum(epochs) */
-    double *accs;               /* (n) accuracies, for comparisons; owned */
+    int n_cells;                /* configurations x builds averaged into it (1 unless pooled) */
+    char *config;               /* its configuration JSON without the seed when it has one
+                                 * configuration, else NULL; owned */
+    int64_t build_id;           /* its build when it has one, else -1 (0: runs without one) */
+    char git_sha[48];           /* that build's commit, "" when none */
+    bool git_dirty;
+    char started[32];           /* the earliest start of its runs, "" when none started */
     int k;                      /* classes in cls (0 unless per_class) */
     double *cls;                /* (4,k): mean precision, recall, f1, support per class; owned */
 } report_group;
 
 typedef struct report_comparison {
-    int key;                    /* the grouping key the two groups differ in */
-    int a, b;                   /* group indices, a < b in the section's order */
-    stats_welch w;              /* mean acc(a) - mean acc(b), fractions */
-    double p_holm;              /* Holm-corrected over every comparison of the report */
+    int key;                    /* the label key the two groups differ in */
+    int a, b;                   /* group indices: a is planned first by the file */
+    stats_welch w;              /* mean acc(a) - mean acc(b), fractions; CI within [-1, 1] */
+    double p_holm;              /* Holm-corrected over the comparisons of the section */
 } report_comparison;
 
 /* A distinct build among a section's runs, split by the kernels its runs used (the same
@@ -121,6 +135,7 @@ typedef struct report_build {
     char binary_sha256[65];
     char kernels[256];          /* runs.kernels */
     int n_runs;
+    char first_run[65];         /* a run that used it, to read its details */
 } report_build;
 
 /* A distinct host among a section's runs. */
@@ -130,6 +145,7 @@ typedef struct report_host {
     int cores;
     int64_t ram_bytes;
     int n_runs;
+    char first_run[65];
 } report_host;
 
 /* A distinct data set among a section's runs. */
@@ -138,28 +154,36 @@ typedef struct report_dataset {
     char name[256], sha256[65];
     int64_t n_images;           /* 0 when not recorded */
     int n_runs;
+    char first_run[65];
 } report_dataset;
 
 typedef struct report_section {
     char experiment[128];
-    double budget_minutes;      /* [budget] of the newest stored version of its file, 0 none */
+    int64_t version_id;         /* experiments.id of the version */
+    int version, n_versions;    /* its number among its name's versions, and how many */
+    char file[256], spec_sha256[65], created_at[32];
+    bool sweep_stored;          /* the version stored its swept keys when queued */
+    double budget_minutes;      /* [budget] of the version, 0 none */
     double target_accuracy;
-    int n_keys;
+    char note[512];             /* "" or a line about the versions of the file */
+    int n_keys;                 /* label keys: the grouping keys, then the keys added to tell
+                                 * groups apart (incl. "revision") */
+    int n_group_keys;           /* the first n_group_keys of keys group (swept or --group-by) */
     char keys[REPORT_MAX_KEYS][REPORT_KEY_MAX];
+    char pooled[512];           /* what groups average over besides seeds ("bn, lr"; "builds
+                                 * 1a2b3c4, 5d6e7f8"), "" when nothing */
+    int n_total;                /* runs reported under the section */
     int n_runs;
-    report_run *runs;           /* (n_runs), in the store's order (queue time) */
-    int *order;                 /* (n_runs) indices into runs in planned order: the first
-                                 * entry of the file's sweep (any stored version) with the
-                                 * run's swept values and seed; runs it does not plan follow
-                                 * by group, then seed; ties in the store's order */
+    report_run *runs;           /* (n_runs) with runs or keep_runs, in plan order: position,
+                                 * then group, then seed; else NULL */
     int n_groups;
-    report_group *groups;       /* (n_groups), first appearance or by F1 with sort_f1 */
+    report_group *groups;       /* (n_groups) in plan order, or by F1 with sort_f1 */
     int n_cmp;
     report_comparison *cmp;     /* (n_cmp) */
     bool validation;            /* its runs evaluate on a held-out part of the training set
                                  * (configuration "validation" > 0), not on the test set */
     int n_builds, n_hosts, n_datasets;
-    report_build *builds;       /* (n_builds) in order of first use in the store's order */
+    report_build *builds;       /* (n_builds) with provenance, in order of first use */
     report_host *hosts;         /* (n_hosts) */
     report_dataset *datasets;   /* (n_datasets) */
 } report_section;
@@ -172,8 +196,9 @@ typedef struct report {
 
 /* *out <- the runs of o->experiment (or every experiment) read from s, grouped and
  * aggregated. Errors: ERR_INVALID "no experiment 'x' in 'db'" / "no experiments in 'db'",
- * an unknown grouping key (listing the valid ones); store errors. A section with no runs
- * is kept (n_runs = 0). Release with report_release() (also after a failure). */
+ * an unknown grouping key (listing the valid ones); store errors. A version with no runs of
+ * its own has no section (the newest version of a name always has one, maybe empty). Release
+ * with report_release() (also after a failure). */
 int report_load(report *out, store *s, const report_options *o, err_info *e);
 void report_release(report *r);
 
@@ -181,8 +206,10 @@ void report_release(report *r);
  * every section in fmt. CSV holds one table: the group rows, or with per_class the per-class
  * rows; comparisons appear in table, Markdown and JSON. With opt.runs the runs of every
  * section instead, one per row in planned order; with opt.provenance the builds, hosts and
- * data sets (CSV: one table, a `kind` column, the fields of the other kinds empty). */
-int report_render(FILE *f, const report *r, report_format fmt, err_info *e);
+ * data sets (CSV: one table, a `kind` column, the fields of the other kinds empty). Warnings
+ * (groups that pool configurations) are part of table and Markdown output and, for CSV and
+ * JSON, also written to warn (may be NULL) as "warning: ..." lines. */
+int report_render(FILE *f, FILE *warn, const report *r, table_format fmt, err_info *e);
 
 /* ---- the paper's claims ----------------------------------------------------------------- */
 
@@ -204,8 +231,6 @@ report_verdict report_verdict_accuracy(double claim, const stats_summary *m);
  * is <= the claim, else not reproduced. */
 report_verdict report_verdict_time(double claim_s, const stats_summary *m);
 
-#define REPORT_N_CLAIMS 5
-
 /* One row of the claimed-versus-measured table. */
 typedef struct report_claim {
     const char *what;           /* "test accuracy", "macro F1", ... */
@@ -213,95 +238,28 @@ typedef struct report_claim {
     double claim;               /* as a fraction, or seconds for the time claim */
     bool is_time;
     char experiment[128];       /* where the measurements came from, "" when nowhere */
+    char group[512];            /* the group of that experiment's report: "all" for its only
+                                 * configuration, else its label (and version) */
     stats_summary m;            /* over the COMPLETED runs at the reported epoch */
     report_verdict verdict;
 } report_claim;
 
-/* out <- the paper's claims measured in s: test accuracy 99.22% and macro F1 0.9919 on
- * experiment "paper" (else "ci"), training time ~20 min per run (same), LeNet-5 99.05%
- * ("lenet5"), Ji et al. 2018 99% ("ji2018"); at epoch (0 = last). */
-int report_paper(report_claim out[REPORT_N_CLAIMS], store *s, int epoch, err_info *e);
+/* *out (malloc'd, *n rows) <- the paper's claims measured in s: test accuracy 99.22% and macro
+ * F1 0.9919 on experiment "paper" (else "ci"), training time ~20 min per run (same), LeNet-5
+ * 99.05% ("lenet5"), Ji et al. 2018 99% ("ji2018"); at epoch (0 = last). Each claim gets one
+ * row per group of its experiment's report (configurations and builds are never pooled), or
+ * one inconclusive row when no experiment has runs. Free *out. */
+int report_paper(report_claim **out, int *n, store *s, int epoch, err_info *e);
 
 /* Write the claims table and the verdict rules under it. */
-int report_paper_render(FILE *f, const report_claim *c, int n, report_format fmt, err_info *e);
+int report_paper_render(FILE *f, const report_claim *c, int n, table_format fmt, err_info *e);
 
 /* ---- one run's confusion matrix --------------------------------------------------------- */
 
 /* Write the confusion matrix (rows: true class, columns: predicted) of the run whose key is
  * or starts with run (store_run_resolve) at epoch (0 = last). ERR_INVALID for an unknown run,
  * an epoch it has not stored, or a run without per-class rows. */
-int report_confusion(FILE *f, store *s, const char *run, int epoch, report_format fmt,
+int report_confusion(FILE *f, store *s, const char *run, int epoch, table_format fmt,
                      err_info *e);
-
-/* ---- history per git revision ----------------------------------------------------------- */
-
-typedef struct report_revision {
-    char git_sha[48];
-    char date[32];              /* started_at of its first run */
-    stats_summary acc, train_s; /* COMPLETED runs at their last epoch */
-    bool acc_moved, time_moved; /* beyond the noise relative to the previous revision */
-} report_revision;
-
-/* The noise rule of history, exposed for tests: a mean moved between revisions p and c when
- * |mean_c - mean_p| > 2 * pooled sd, pooled = sqrt(((n_p-1) sd_p^2 + (n_c-1) sd_c^2) /
- * (n_p + n_c - 2)); when both have one run, fallback_sd (the pooled sd of every earlier
- * revision, NAN when none) replaces it; no mark when no spread is known at all. */
-bool report_moved(const stats_summary *prev, const stats_summary *cur, double fallback_sd);
-
-/* *out (malloc'd, *n entries) <- one row per git revision of experiment's COMPLETED runs,
- * oldest first by the first run's started_at, marks set by report_moved. */
-int report_history(report_revision **out, int *n, store *s, const char *experiment,
-                   err_info *e);
-
-/* The history of one experiment, for rendering. */
-typedef struct report_history_set {
-    const char *experiment;
-    const report_revision *rows; /* (n) */
-    int n;
-} report_history_set;
-
-/* Write the histories of n_sets experiments (one section each; CSV: one table with an
- * experiment column; JSON: one document) and the rule for the marks. */
-int report_history_render(FILE *f, const report_history_set *sets, int n_sets,
-                          report_format fmt, err_info *e);
-
-/* ---- speed history per git revision (bench history --perf) ------------------------------ */
-
-/* The `bench perf` measurements of one setup made by one revision. A revision is a commit
- * and whether its tree was dirty: "abc1234-dirty" is not the code of "abc1234". */
-typedef struct report_perf_revision {
-    char git_sha[48];           /* "none" without a recorded build */
-    bool git_dirty;
-    char date[32];              /* created_at of its first measurement */
-    int n;                      /* measurements */
-    stats_summary epoch_s;      /* seconds per epoch; .min is the best */
-    stats_summary images_per_s;
-    stats_summary pct_peak;     /* whole iteration, percent of the measured peak; over the
-                                 * measurements that have a peak (n may be smaller) */
-    int moved;                  /* +1 slower, -1 faster than the previous revision
-                                 * (report_moved on epoch_s), 0 no mark */
-} report_perf_revision;
-
-/* Measurements that compare: same thread count, batch, data and kernel options. */
-typedef struct report_perf_setup {
-    int threads, batch;
-    char data[128];             /* "synthetic" or the data set's name */
-    char kernel_set[16];        /* "auto" or "generic" (bench perf --kernels) */
-    bool unfused;
-    int n;
-    report_perf_revision *rows; /* (n), oldest first; owned */
-} report_perf_setup;
-
-/* *out (malloc'd, *n setups ordered by threads, batch, data, kernel set, unfused) <- every
- * measurement of s, grouped by setup, then by revision in order of first measurement, with
- * the marks of report_moved (fallback: the pooled sd of the setup's earlier revisions). No
- * measurement is *n = 0, not an error. Free with report_perf_history_free. */
-int report_perf_history(report_perf_setup **out, int *n, store *s, err_info *e);
-void report_perf_history_free(report_perf_setup *v, int n);
-
-/* Write the setups (one section each; CSV: one table with the setup's columns; JSON: one
- * document) and the rule for the marks. */
-int report_perf_history_render(FILE *f, const report_perf_setup *v, int n, report_format fmt,
-                               err_info *e);
 
 #endif

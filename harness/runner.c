@@ -40,19 +40,38 @@ runner_options runner_options_default(void)
 
 /* ---- signals ----
  * A signal flag is the one piece of process-wide state a handler may set; both the
- * coordinator and its workers poll it. */
+ * coordinator and its workers poll it. Every signal that would otherwise end the process
+ * with its runs left RUNNING stops the sweep the same way: Ctrl-C, kill, a closed terminal
+ * (SIGHUP), a closed output pipe (`bench run ... | head`: SIGPIPE), and SIGUSR1, the warning
+ * a batch system such as Slurm sends before the time limit (--signal). */
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig) { stop_signal = sig; }
 
-static void install_stop_handlers(struct sigaction *old_int, struct sigaction *old_term)
+static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGUSR1};
+enum { N_STOP_SIGNALS = sizeof stop_signals / sizeof stop_signals[0] };
+
+static void install_stop_handlers(struct sigaction old[N_STOP_SIGNALS])
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, old_int);
-    sigaction(SIGTERM, &sa, old_term);
+    for (int i = 0; i < N_STOP_SIGNALS; i++)
+        sigaction(stop_signals[i], &sa, &old[i]);
+}
+
+/* After a closed output pipe, SIGPIPE stays ignored: the reader is gone for good, and the
+ * summary still to be written must fail with EPIPE rather than kill the process before it
+ * exits with the status that says runs were left unfinished. */
+static void restore_stop_handlers(const struct sigaction old[N_STOP_SIGNALS])
+{
+    for (int i = 0; i < N_STOP_SIGNALS; i++) {
+        if (stop_signals[i] == SIGPIPE && stop_signal == SIGPIPE)
+            signal(SIGPIPE, SIG_IGN);
+        else
+            sigaction(stop_signals[i], &old[i], NULL);
+    }
 }
 
 /* ---- messages from a worker to the coordinator ----
@@ -284,6 +303,7 @@ typedef struct slot {
     int fd;          /* read end of the worker's pipe, -1 when free */
     int run;         /* index into plan */
     bool done_seen;  /* MSG_DONE received */
+    bool lost;       /* another process took the run over: nothing more is recorded */
     int epoch, iter, iters;
     int epochs_recorded;
     double loss, last_acc;
@@ -452,6 +472,37 @@ static void skip_taken(coordinator *c, int run)
             run + 1, c->n_plan, run_label(p->spec, lb, sizeof lb));
 }
 
+/* The run of slot s was taken over by another bench run (the store said ERR_CONFLICT, why):
+ * what its worker computes is no longer this process's to record. The worker is killed and
+ * the run left to the other process, like a run taken before it started (skip_taken). */
+static void lose_run(coordinator *c, slot *s, const err_info *why)
+{
+    if (s->lost)
+        return;
+    s->lost = true;
+    kill(s->pid, SIGKILL);
+    planned_run *p = &c->plan[s->run];
+    p->todo = false;
+    c->sum->busy++;
+    c->n_todo--;
+    c->epochs_total -= p->spec->epochs - s->epochs_recorded;
+    clear_live(c);
+    char lb[EXP_TEXT_MAX];
+    fprintf(c->o->out, "run %d/%d %s: %s\n", s->run + 1, c->n_plan,
+            run_label(p->spec, lb, sizeof lb), why->msg);
+    fflush(c->o->out);
+}
+
+/* A store write for slot s failed with rc: a run taken over (ERR_CONFLICT) is lost, which is
+ * not an error of the sweep; anything else is. */
+static int owned_write(coordinator *c, slot *s, int rc, const err_info *e)
+{
+    if (rc != ERR_CONFLICT)
+        return rc;
+    lose_run(c, s, e);
+    return 0;
+}
+
 /* Fork the worker of plan[run] into slot s. Returns 1, launching nothing, when another bench
  * run on the same database claimed the run since this one planned it. */
 static int launch(coordinator *c, slot *s, int run, err_info *e)
@@ -523,7 +574,7 @@ static int record_epoch(coordinator *c, slot *s, const msg_epoch *m, err_info *e
     int rc = store_epoch_put(c->db, &ep, e);
     free(conf);
     if (rc)
-        return rc;
+        return owned_write(c, s, rc, e);
     s->last_acc = t->accuracy;
     s->epoch = m->epoch + 1 <= p->spec->epochs ? m->epoch + 1 : m->epoch;
     s->iter = 0;
@@ -564,9 +615,9 @@ static int record_done(coordinator *c, slot *s, const msg_done *d, err_info *e)
         .diverged_epoch = d->diverged_epoch,
     };
     int rc = store_run_finish(c->db, p->key, &end, e);
-    if (rc)
-        return rc;
     s->done_seen = true;
+    if (rc)
+        return owned_write(c, s, rc, e);
     count_status(c->sum, d->status);
     c->n_finished++;
     /* epochs a run will never do no longer count towards the ETA */
@@ -604,6 +655,8 @@ static int handle_message(coordinator *c, slot *s, err_info *e, int *rc)
     int closed = 0;
     if (h.size > sizeof *body || read_all(s->fd, body, h.size) != (ssize_t)h.size) {
         closed = 1;
+    } else if (s->lost) {
+        /* the worker's last words about a run that is no longer ours */
     } else if (h.kind == MSG_PROGRESS && h.size == sizeof(msg_progress)) {
         s->epoch = body->p.epoch;
         s->iter = body->p.iter;
@@ -628,7 +681,7 @@ static int reap(coordinator *c, slot *s, err_info *e)
     s->fd = -1;
     while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
         ;
-    if (s->done_seen)
+    if (s->done_seen || s->lost)
         return 0;
     msg_done d;
     memset(&d, 0, sizeof d);
@@ -724,9 +777,15 @@ static int run_loop(coordinator *c, err_info *e)
             stop_signal = SIGTERM;
         }
         if (clock_wall() - last_beat >= 2.0) {
-            for (int i = 0; i < c->jobs; i++)
-                if (c->slots[i].fd >= 0)
-                    store_run_heartbeat(c->db, c->plan[c->slots[i].run].key, NULL);
+            /* a failed heartbeat is harmless but for a run taken over meanwhile; a run
+             * whose end is recorded (its worker not yet gone) needs none */
+            for (int i = 0; i < c->jobs; i++) {
+                slot *s = &c->slots[i];
+                err_info he = {0};
+                if (s->fd >= 0 && !s->lost && !s->done_seen &&
+                    store_run_heartbeat(c->db, c->plan[s->run].key, &he) == ERR_CONFLICT)
+                    lose_run(c, s, &he);
+            }
             last_beat = clock_wall();
         }
         draw_live(c);
@@ -873,6 +932,142 @@ static int check_plan_data(const coordinator *c, err_info *e)
     return 0;
 }
 
+/* The plan of c->x: provenance into *build and *host, the build identity into identity, and
+ * c->plan with the key of every run of the options' shard, its data set open in c->sources
+ * and checked against that run. Data first: a missing or corrupt data set stops everything
+ * before a database is touched. On success the caller releases *build. */
+static int plan_runs(coordinator *c, prov_build_info *build, prov_host_info *host,
+                     char identity[RUNNER_IDENTITY_MAX], err_info *e)
+{
+    const experiment *x = c->x;
+    const runner_options *o = c->o;
+    c->plan = calloc((size_t)x->n_runs, sizeof *c->plan);
+    c->sources = calloc(RUNNER_MAX_SOURCES, sizeof *c->sources);
+    if (!c->plan || !c->sources)
+        return err_set(e, ERR_NOMEM, "out of memory planning %d runs", x->n_runs);
+    int rc = prov_collect(build, host, BENCH_GIT_HEAD, e);
+    if (rc)
+        return rc;
+    prov_build_identity(identity, RUNNER_IDENTITY_MAX, build);
+    for (int i = 0; rc == 0 && i < x->n_runs; i++) {
+        const run_spec *r = &x->runs[i];
+        if (o->shard_count > 1 && i % o->shard_count != o->shard_index)
+            continue;
+        planned_run *p = &c->plan[c->n_plan++];
+        p->spec = r;
+        p->source = find_or_open_source(c, r->dataset, e);
+        rc = p->source < 0 ? e->code
+                           : exp_run_key(p->key, r, c->sources[p->source].id, identity, e);
+    }
+    if (rc == 0)
+        rc = check_plan_data(c, e);
+    if (rc)
+        prov_build_release(build);
+    return rc;
+}
+
+/* The first line where two build identities differ, as "KEY=THEN then, KEY=NOW now", into
+ * buf; "" when they are equal. */
+static void identity_difference(char *buf, size_t n, const char *then, const char *now)
+{
+    buf[0] = '\0';
+    while (*then || *now) {
+        size_t lt = strcspn(then, "\n"), ln = strcspn(now, "\n");
+        if (lt != ln || memcmp(then, now, lt) != 0) {
+            snprintf(buf, n, "%.*s then, %.*s now", (int)(lt < 200 ? lt : 200), then,
+                     (int)(ln < 200 ? ln : 200), now);
+            return;
+        }
+        then += lt + (then[lt] == '\n');
+        now += ln + (now[ln] == '\n');
+    }
+}
+
+/* The shard's keys must be those the plan o->expect lists, in order. */
+static int check_expected(const coordinator *c, const char *identity, err_info *e)
+{
+    const runner_expect *x = c->o->expect;
+    char shard[64] = "";
+    if (c->o->shard_count > 1)
+        snprintf(shard, sizeof shard, " of shard %d/%d", c->o->shard_index + 1,
+                 c->o->shard_count);
+    if (x->n != c->n_plan)
+        return err_set(e, ERR_INVALID, "the plan '%s' lists %d run%s%s, this experiment file "
+                       "gives %d: it is not the file the plan was made from", x->source, x->n,
+                       x->n == 1 ? "" : "s", shard, c->n_plan);
+    for (int i = 0; i < c->n_plan; i++) {
+        if (strcmp(x->keys[i], c->plan[i].key) == 0)
+            continue;
+        char why[600];
+        identity_difference(why, sizeof why, x->identity ? x->identity : identity, identity);
+        return err_set(e, ERR_INVALID, "run %d%s has key %.12s here but %.12s in the plan '%s': "
+                       "%s%s", c->plan[i].spec->index + 1, shard, c->plan[i].key, x->keys[i],
+                       x->source, why[0] ? "the build changed since the plan was made: " :
+                       "the experiment's configuration or data changed since the plan was made",
+                       why);
+    }
+    return 0;
+}
+
+/* What the sweep amounts to once the workers are done (rc: the loop's own error): 0 when every
+ * planned run is COMPLETED, ERR_INTERRUPTED when some are unfinished (a signal stopped the
+ * sweep or a worker, or another process runs them), ERR_INVALID when some FAILED or DIVERGED. */
+static int sweep_outcome(const coordinator *c, int rc, err_info *e)
+{
+    const runner_summary *sum = c->sum;
+    if (rc)
+        return rc;
+    if (sum->failed || sum->diverged)
+        return err_set(e, ERR_INVALID, "%d run%s failed and %d diverged (see 'bench ls')",
+                       sum->failed, sum->failed == 1 ? "" : "s", sum->diverged);
+    int left = sum->interrupted + sum->busy;
+    if (stop_signal)
+        return err_set(e, ERR_INTERRUPTED, "interrupted by signal %d (%s): %d run%s left "
+                       "unfinished; run the experiment again to resume", (int)stop_signal,
+                       strsignal(stop_signal), left, left == 1 ? "" : "s");
+    if (left)
+        return err_set(e, ERR_INTERRUPTED, "%d run%s not finished here: %d interrupted, %d "
+                       "running in another bench run; run the experiment again to finish them",
+                       left, left == 1 ? "" : "s", sum->interrupted, sum->busy);
+    return 0;
+}
+
+/* Anything this process queued and did not finish is INTERRUPTED (after a signal). */
+static void interrupt_unfinished(coordinator *c)
+{
+    const char **keys = calloc((size_t)c->n_plan, sizeof *keys);
+    int nk = 0, marked = 0;
+    for (int i = 0; keys && i < c->n_plan; i++)
+        if (c->plan[i].todo)
+            keys[nk++] = c->plan[i].key;
+    err_info e2 = {0};
+    if (keys)
+        store_interrupt_running(c->db, &marked, keys, nk, &e2);
+    free(keys);
+    c->sum->interrupted += marked;
+}
+
+int runner_plan_keys(char (*keys)[65], char identity[RUNNER_IDENTITY_MAX], const experiment *x,
+                     const char *data_dir, err_info *e)
+{
+    runner_options o = runner_options_default();
+    o.data_dir = data_dir;
+    runner_summary sum;
+    coordinator c = {.x = x, .o = &o, .sum = &sum};
+    prov_build_info build;
+    prov_host_info host;
+    memset(&build, 0, sizeof build);
+    int rc = plan_runs(&c, &build, &host, identity, e);
+    if (rc == 0) {
+        for (int i = 0; i < c.n_plan; i++)
+            memcpy(keys[i], c.plan[i].key, 65);
+        prov_build_release(&build);
+    }
+    free(c.plan);
+    free(c.sources);
+    return rc;
+}
+
 int runner_execute(runner_summary *sum, const experiment *x, const runner_options *o,
                    err_info *e)
 {
@@ -881,49 +1076,29 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     prov_build_info build;
     prov_host_info host;
     memset(&build, 0, sizeof build);
-    int rc = 0;
     bool have_build = false;
-    struct sigaction old_int, old_term;
+    struct sigaction old_handlers[N_STOP_SIGNALS];
     bool handlers = false;
+    char identity[RUNNER_IDENTITY_MAX];
 
-    c.plan = calloc((size_t)x->n_runs, sizeof *c.plan);
-    c.sources = calloc(RUNNER_MAX_SOURCES, sizeof *c.sources);
-    if (!c.plan || !c.sources) {
-        rc = err_set(e, ERR_NOMEM, "out of memory planning %d runs", x->n_runs);
-        goto done;
-    }
-    if ((rc = prov_collect(&build, &host, BENCH_GIT_HEAD, e)) != 0)
+    int rc = plan_runs(&c, &build, &host, identity, e);
+    if (rc)
         goto done;
     have_build = true;
-    char identity[2048];
-    prov_build_identity(identity, sizeof identity, &build);
-
-    /* Data first: a missing or corrupt data set stops everything before the database is
-     * touched. */
-    for (int i = 0; i < x->n_runs; i++) {
-        const run_spec *r = &x->runs[i];
-        if (o->shard_count > 1 && i % o->shard_count != o->shard_index)
-            continue;
-        planned_run *p = &c.plan[c.n_plan++];
-        p->spec = r;
-        p->source = find_or_open_source(&c, r->dataset, e);
-        if (p->source < 0) {
-            rc = e->code;
-            goto done;
-        }
-        if ((rc = exp_run_key(p->key, r, c.sources[p->source].id, identity, e)) != 0)
-            goto done;
-    }
     sum->planned = c.n_plan;
-    if ((rc = check_plan_data(&c, e)) != 0)
+    if (o->expect && (rc = check_expected(&c, identity, e)) != 0)
         goto done;
 
-    /* A dry run only reads: it neither creates the database nor retires stale runs. */
+    /* A dry run only reads: it neither creates the database nor retires stale runs. From the
+     * moment a run does write, a stop signal no longer ends the process but the sweep. */
     bool db_exists = access(o->db_path, F_OK) == 0;
     if (o->dry_run) {
         if (db_exists && (rc = store_open_readonly(&c.db, o->db_path, e)) != 0)
             goto done;
     } else {
+        stop_signal = 0;
+        install_stop_handlers(old_handlers);
+        handlers = true;
         if ((rc = store_open(&c.db, o->db_path, e)) != 0)
             goto done;
         if ((rc = store_reclaim_orphans(c.db, NULL, e)) != 0 ||
@@ -943,24 +1118,39 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             p->todo = true;
     }
     c.n_todo = c.n_plan - sum->skipped - sum->busy;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores < 1)
-        cores = 1;
-    c.jobs = o->jobs > 0 ? o->jobs : default_jobs(c.n_todo, (int)cores);
-    c.threads = (int)(cores / c.jobs > 0 ? cores / c.jobs : 1);
+    int cpus = prov_cpus_usable();
+    c.jobs = o->jobs > 0 ? o->jobs : default_jobs(c.n_todo, cpus);
+    c.threads = cpus / c.jobs > 0 ? cpus / c.jobs : 1;
     print_plan(&c);
     if (o->dry_run)
         goto done;
+    if (stop_signal) {
+        /* stopped while planning (a closed pipe at the plan, say): nothing was queued */
+        sum->interrupted = c.n_todo;
+        rc = sweep_outcome(&c, 0, e);
+        goto done;
+    }
     if ((rc = choose_kernels(&c, e)) != 0)
         goto done;
-
-    /* Record the provenance and queue the runs, in one transaction. */
-    store_experiment sx = {x->name, x->file, x->sha256, x->text};
+    /* Record the provenance and queue the runs, in one transaction: with the experiment, what
+     * reports read of its file (swept keys, budget), so that they never parse it again. */
+    char *swept = exp_swept_json(x);
+    store_experiment sx = {.name = x->name, .file = x->file, .spec_sha256 = x->sha256,
+                           .spec_text = x->text, .swept = swept,
+                           .budget_minutes = x->budget_minutes,
+                           .target_accuracy = x->target_accuracy};
     int64_t xid, bid, hid;
-    if ((rc = store_begin(c.db, e)) != 0)
+    if (!swept) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
-    if ((rc = store_experiment_put(c.db, &xid, &sx, e)) ||
-        (rc = prov_store(c.db, &bid, &hid, &build, &host, e)))
+    }
+    if ((rc = store_begin(c.db, e)) != 0) {
+        free(swept);
+        goto done;
+    }
+    rc = store_experiment_put(c.db, &xid, &sx, e);
+    free(swept);
+    if (rc || (rc = prov_store(c.db, &bid, &hid, &build, &host, e)))
         goto rollback;
     for (int i = 0; i < c.n_plan; i++) {
         planned_run *p = &c.plan[i];
@@ -970,25 +1160,28 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
         int64_t did;
         if ((rc = store_dataset_put(c.db, &did, &sd, e)))
             goto rollback;
-        char *json = exp_run_json(r);
-        if (!json) {
+        char *json = exp_run_json(r), *values = exp_run_swept_json(x, r);
+        if (!json || !values) {
+            free(json);
+            free(values);
             rc = err_set(e, ERR_NOMEM, "out of memory");
             goto rollback;
         }
         store_run sr = {
             .run_key = p->key, .experiment_id = xid, .build_id = bid, .host_id = hid,
             .dataset_id = did, .config_json = json, .model = r->model,
-            .optimizer = optim_kind_name(r->train.optim.kind), .lr = r->train.optim.lr,
+            .optimizer = optim_kind_name(r->train.optim.kind), .lr = r->num.lr,
             .bn = r->bn, .seed = (int64_t)r->train.seed, .batch = r->train.batch,
             .epochs = r->epochs, .sampling = sampling_kind_name(r->train.sampling),
             .threads = r->threads > 0 ? r->threads : c.threads, .eval_n = (int)r->eval_test_n,
-            .kernels = p->kernels,
+            .kernels = p->kernels, .position = r->index, .swept_values = values,
         };
         /* COMPLETED runs are linked to this experiment but left untouched (force=false);
          * runs RUNNING elsewhere, at planning or by now, are only linked (store_run_queue):
          * they are that process's to finish. */
         rc = store_run_queue(c.db, NULL, &sr, p->todo && o->force, e);
         free(json);
+        free(values);
         if (rc)
             goto rollback;
         if (p->todo)
@@ -999,8 +1192,10 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     /* Nothing to train (every run done, or running elsewhere): the experiment and its links are
      * recorded all the same, so that a file whose runs all belong to other files (bn.toml's
      * to optimizers.toml's) is reported with them. */
-    if (c.n_todo == 0)
+    if (c.n_todo == 0) {
+        rc = sweep_outcome(&c, 0, e);
         goto done;
+    }
 
     c.slots = calloc((size_t)c.jobs, sizeof *c.slots);
     if (!c.slots) {
@@ -1013,40 +1208,17 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     fprintf(o->out, "running %d run%s with %d worker%s of %d thread%s each, into %s\n", c.n_todo,
             c.n_todo == 1 ? "" : "s", c.jobs, c.jobs == 1 ? "" : "s", c.threads,
             c.threads == 1 ? "" : "s", o->db_path);
-    stop_signal = 0;
-    install_stop_handlers(&old_int, &old_term);
-    handlers = true;
     rc = run_loop(&c, e);
-    if (stop_signal) {
-        /* Anything this process queued and did not finish is INTERRUPTED. */
-        const char **keys = calloc((size_t)c.n_plan, sizeof *keys);
-        int nk = 0;
-        for (int i = 0; keys && i < c.n_plan; i++)
-            if (c.plan[i].todo)
-                keys[nk++] = c.plan[i].key;
-        int marked = 0;
-        err_info e2 = {0};
-        if (keys)
-            store_interrupt_running(c.db, &marked, keys, nk, &e2);
-        free(keys);
-        sum->interrupted += marked;
-        if (rc == 0)
-            rc = err_set(e, ERR_INTERRUPTED, "interrupted by signal %d: %d run%s left "
-                         "INTERRUPTED; run the experiment again to resume", (int)stop_signal,
-                         sum->interrupted, sum->interrupted == 1 ? "" : "s");
-    } else if (rc == 0 && (sum->failed || sum->diverged)) {
-        rc = err_set(e, ERR_INVALID, "%d run%s failed and %d diverged (see 'bench ls')",
-                     sum->failed, sum->failed == 1 ? "" : "s", sum->diverged);
-    }
+    if (stop_signal)
+        interrupt_unfinished(&c);
+    rc = sweep_outcome(&c, rc, e);
     goto done;
 
 rollback:
     store_rollback(c.db, NULL);
 done:
-    if (handlers) {
-        sigaction(SIGINT, &old_int, NULL);
-        sigaction(SIGTERM, &old_term, NULL);
-    }
+    if (handlers)
+        restore_stop_handlers(old_handlers);
     store_close(c.db);
     if (have_build)
         prov_build_release(&build);

@@ -39,6 +39,14 @@ double stats_t_quantile(double p, double dof)
     return gsl_cdf_tdist_Pinv(p, dof);
 }
 
+/* The Student-t 95% interval of s's mean, from its n and sd. */
+static void ci_of(stats_summary *s)
+{
+    double half = stats_t_quantile(0.975, s->n - 1) * s->sd / sqrt((double)s->n);
+    s->ci_lo = s->mean - half;
+    s->ci_hi = s->mean + half;
+}
+
 void stats_summarize(stats_summary *out, const double *x, int n)
 {
     *out = (stats_summary){.n = n, .mean = NAN, .sd = NAN, .ci_lo = NAN, .ci_hi = NAN,
@@ -54,21 +62,91 @@ void stats_summarize(stats_summary *out, const double *x, int n)
     if (n < 2)
         return;
     out->sd = stats_sd(x, n);
-    double half = stats_t_quantile(0.975, n - 1) * out->sd / sqrt((double)n);
-    out->ci_lo = out->mean - half;
-    out->ci_hi = out->mean + half;
+    ci_of(out);
+}
+
+void stats_acc_add(stats_acc *a, double x)
+{
+    if (a->n == 0) {
+        *a = (stats_acc){.n = 1, .sum = x, .mean = x, .m2 = 0.0, .min = x, .max = x};
+        return;
+    }
+    a->n++;
+    a->sum += x;
+    double d = x - a->mean;
+    a->mean += d / a->n;
+    a->m2 += d * (x - a->mean);
+    a->min = fmin(a->min, x);
+    a->max = fmax(a->max, x);
+}
+
+void stats_acc_merge(stats_acc *a, const stats_acc *b)
+{
+    if (b->n == 0)
+        return;
+    if (a->n == 0) {
+        *a = *b;
+        return;
+    }
+    double n = (double)a->n + b->n, d = b->mean - a->mean;
+    a->m2 += b->m2 + d * d * a->n * b->n / n;
+    a->mean += d * b->n / n;
+    a->n += b->n;
+    a->sum += b->sum;
+    a->min = fmin(a->min, b->min);
+    a->max = fmax(a->max, b->max);
+}
+
+void stats_acc_summary(stats_summary *out, const stats_acc *a)
+{
+    *out = (stats_summary){.n = a->n, .mean = NAN, .sd = NAN, .ci_lo = NAN, .ci_hi = NAN,
+                           .min = NAN, .max = NAN};
+    if (a->n <= 0)
+        return;
+    out->mean = a->sum / a->n;
+    out->min = a->min;
+    out->max = a->max;
+    if (a->n < 2)
+        return;
+    out->sd = sqrt(fmax(a->m2, 0.0) / (a->n - 1));
+    ci_of(out);
+}
+
+void stats_acc_of(stats_acc *out, const stats_summary *s)
+{
+    *out = (stats_acc){.n = s->n, .sum = s->mean * s->n, .mean = s->mean, .min = s->min,
+                       .max = s->max, .m2 = s->n >= 2 ? s->sd * s->sd * (s->n - 1) : 0.0};
+    if (s->n <= 0)
+        *out = (stats_acc){0};
+}
+
+void stats_clip_ci(stats_summary *s, double lo, double hi)
+{
+    if (s->ci_lo < lo)
+        s->ci_lo = lo;
+    if (s->ci_hi > hi)
+        s->ci_hi = hi;
 }
 
 int stats_welch_test(stats_welch *out, const double *a, int na, const double *b, int nb,
                      err_info *e)
 {
+    stats_summary sa, sb;
+    stats_summarize(&sa, a, na);
+    stats_summarize(&sb, b, nb);
+    return stats_welch_summary(out, &sa, &sb, e);
+}
+
+int stats_welch_summary(stats_welch *out, const stats_summary *a, const stats_summary *b,
+                        err_info *e)
+{
     *out = (stats_welch){.diff = NAN, .se = NAN, .t = NAN, .dof = NAN, .p = NAN,
                          .ci_lo = NAN, .ci_hi = NAN};
+    int na = a->n, nb = b->n;
     if (na < 2 || nb < 2)
         return err_set(e, ERR_INVALID, "welch test needs two runs on each side (got %d and %d)",
                        na, nb);
-    double ma = stats_mean(a, na), mb = stats_mean(b, nb);
-    double sa = stats_sd(a, na), sb = stats_sd(b, nb);
+    double ma = a->mean, mb = b->mean, sa = a->sd, sb = b->sd;
     double va = sa * sa / na, vb = sb * sb / nb; /* squared standard errors of each mean */
     out->diff = ma - mb;
     out->se = sqrt(va + vb);

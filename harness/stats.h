@@ -34,6 +34,33 @@ double stats_t_quantile(double p, double dof);
 /* *out <- n, mean, sd, 95% CI (Student t, n-1 dof), min and max of x. */
 void stats_summarize(stats_summary *out, const double *x /* (n) */, int n);
 
+/* A sample summarised as it streams by, without keeping its values (Welford's update; two
+ * accumulators merge by Chan's formula), so that a report's memory does not grow with its
+ * runs. Zero-initialise, add values, read with stats_acc_summary. */
+typedef struct stats_acc {
+    int n;
+    double sum;          /* of the values: the mean reported is sum / n, as stats_mean's */
+    double mean, m2;     /* running mean and sum of squared deviations from it */
+    double min, max;
+} stats_acc;
+
+void stats_acc_add(stats_acc *a, double x);
+
+/* *a <- the accumulator of a's values and b's together. */
+void stats_acc_merge(stats_acc *a, const stats_acc *b);
+
+/* *out <- what stats_summarize would give for the values a saw. */
+void stats_acc_summary(stats_summary *out, const stats_acc *a);
+
+/* *out <- an accumulator equal to the one summarised by s (n, mean, sd, min, max), so that
+ * summaries merge. */
+void stats_acc_of(stats_acc *out, const stats_summary *s);
+
+/* Keep s's confidence interval inside [lo, hi] (an accuracy's [0, 1]): a bound beyond is set
+ * to the limit. The mean of values in [lo, hi] lies in [lo, hi], so the clipped interval
+ * covers it whenever the unclipped one does: the coverage is unchanged. */
+void stats_clip_ci(stats_summary *s, double lo, double hi);
+
 /* Welch's t-test of mean(a) - mean(b), variances not assumed equal:
  *   se  = sqrt(sa^2/na + sb^2/nb)
  *   t   = (mean(a) - mean(b)) / se
@@ -51,6 +78,11 @@ typedef struct stats_welch {
 /* *out <- the test above. ERR_INVALID when na < 2 or nb < 2 (no variance to estimate). */
 int stats_welch_test(stats_welch *out, const double *a /* (na) */, int na,
                      const double *b /* (nb) */, int nb, err_info *e);
+
+/* The same from the samples' n, mean and sd alone (all the test reads): a reader of a table
+ * that prints them can redo it. */
+int stats_welch_summary(stats_welch *out, const stats_summary *a, const stats_summary *b,
+                        err_info *e);
 
 /* Holm's step-down correction of m p-values (family-wise error rate): with p sorted
  * ascending as p_(1) <= ... <= p_(m), adj_(i) = max over j <= i of min(1, (m - j + 1) p_(j)),

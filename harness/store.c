@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,13 @@
 
 #include <sqlite3.h>
 
+#include "path.h"
 #include "sha256.h"
 
 struct store {
     sqlite3 *db;
     char *path; /* as given to store_open, for messages */
+    store_owner self; /* who this connection claims runs as (store_owner_self at open) */
 };
 
 /* Several processes may hold the file (the coordinator, `bench ls` in another terminal, a
@@ -41,9 +44,13 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * as first written; version 2 adds what running sweeps showed was missing (build type and `git
  * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
  * table so that two experiment files may share a run, indexes); version 3 records the owner
- * process of a RUNNING run; version 4 stores `bench perf` measurements; version 5 measures
- * them against the physical peak and keeps each library's SGEMM and the spread of the
- * alternated repetitions beside them. */
+ * process of a RUNNING run; version 4 stores `bench perf` measurements; version 5 identifies
+ * the owner of a RUNNING run beyond its pid (the process instance, and the Slurm task);
+ * version 6 stores what a report needs from an experiment file when its runs are queued (its
+ * swept keys and budget, each run's plan position and swept values), so that reports never
+ * re-parse old files, and each run's summed training time; version 7 measures `bench perf`
+ * against the physical peak and keeps each library's SGEMM and the spread of the alternated
+ * repetitions beside it. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -147,7 +154,32 @@ static const char *const migrations[] = {
      "  fwd_pct_peak REAL, bwd_pct_peak REAL,"
      "  PRIMARY KEY(measurement_id, step));"
      "CREATE INDEX perf_measurements_build ON perf_measurements(build_id);"),
-    /* 4 -> 5: until now peak_gflops was an SGEMM through the linked BLAS (peak_kind 'sgemm');
+    /* 4 -> 5: a pid alone does not identify the owner of a run: pids are reused (a container
+     * restarted on the same database), and a Slurm task requeued onto another node is the
+     * same owner under another host and pid. owner_proc = "<boot id>/<start time>" of the
+     * process; owner_task = "<cluster>/<job>" of the Slurm task, owner_attempt its
+     * SLURM_RESTART_COUNT. */
+    ("ALTER TABLE runs ADD COLUMN owner_proc TEXT;"
+     "ALTER TABLE runs ADD COLUMN owner_task TEXT;"
+     "ALTER TABLE runs ADD COLUMN owner_attempt INTEGER;"),
+    /* 5 -> 6: the vocabulary's view of a sweep, stored when a run is queued (NULL in rows
+     * written before: a report then groups by configuration and labels by what varies). And
+     * runs.lr becomes the double of the file, not the float the optimizer used widened to a
+     * double (0.0500000007450581 for 0.05): for old rows, the configuration JSON's decimal. */
+    ("ALTER TABLE experiments ADD COLUMN swept TEXT;"
+     "ALTER TABLE experiments ADD COLUMN budget_minutes REAL;"
+     "ALTER TABLE experiments ADD COLUMN target_accuracy REAL;"
+     "ALTER TABLE experiment_runs ADD COLUMN position INTEGER;"
+     "ALTER TABLE experiment_runs ADD COLUMN swept_values TEXT;"
+     "UPDATE runs SET lr = json_extract(config_json, '$.optimizer.lr')"
+     "  WHERE json_valid(config_json)"
+     "  AND json_type(config_json, '$.optimizer.lr') IN ('integer', 'real');"
+     /* the sum of the epochs' training wall time, kept with each epoch written, so that a
+      * report over 100,000 runs reads one row per run rather than twenty */
+     "ALTER TABLE runs ADD COLUMN train_s REAL;"
+     "UPDATE runs SET train_s = (SELECT sum(e.wall_s) FROM epochs e"
+     "  WHERE e.run_key = runs.run_key);"),
+    /* 6 -> 7: until now peak_gflops was an SGEMM through the linked BLAS (peak_kind 'sgemm');
      * from now on it is the physical FMA peak, and the SGEMMs of the libraries are a table. */
     ("ALTER TABLE perf_measurements ADD COLUMN peak_kind TEXT;"
      "ALTER TABLE perf_measurements ADD COLUMN peak_core_gflops REAL;"
@@ -331,25 +363,9 @@ static int make_parent_dirs(const char *path, err_info *e)
         return err_set(e, ERR_NOMEM, "out of memory");
     memcpy(dir, path, n);
     dir[n] = '\0';
-    int rc = 0;
-    for (size_t i = 1; i <= n; i++) {
-        if (dir[i] != '/' && dir[i] != '\0')
-            continue;
-        char c = dir[i];
-        dir[i] = '\0';
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-            rc = err_set(e, ERR_IO, "database '%s': cannot create directory '%s': %s", path,
-                         dir, strerror(errno));
-            goto done;
-        }
-        struct stat sb;
-        if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            rc = err_set(e, ERR_IO, "database '%s': '%s' is not a directory", path, dir);
-            goto done;
-        }
-        dir[i] = c;
-    }
-done:
+    int rc = path_mkdirs(dir, e);
+    if (rc)
+        err_prefix(e, "database '%s'", path);
     free(dir);
     return rc;
 }
@@ -405,6 +421,88 @@ done:
     return rc;
 }
 
+/* ---- owners of runs ------------------------------------------------------------------------
+ * A RUNNING run names the process that executes it, so that another bench run can tell a live
+ * owner (leave the run alone, however old its heartbeat: it may be stopped with Ctrl-Z) from a
+ * dead one (take the run over at once), and so that every later write by the owner can check
+ * that the run is still its own. */
+
+/* buf <- "<boot id>/<start time>" of process pid: the boot (/proc/sys/kernel/random/boot_id)
+ * and the process's start in clock ticks since boot (field 22 of /proc/PID/stat). Together
+ * they name one process on one host, even after its pid is reused. "" when /proc cannot
+ * tell. */
+static void proc_identity(char *buf, size_t n, pid_t pid)
+{
+    buf[0] = '\0';
+    char boot[64] = "", stat[1024], path[64];
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (!f)
+        return;
+    bool ok = fgets(boot, sizeof boot, f) != NULL;
+    fclose(f);
+    boot[strcspn(boot, "\n")] = '\0';
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    if (!ok || !boot[0] || !(f = fopen(path, "r")))
+        return;
+    size_t got = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[got] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and parentheses, so count the
+     * fields from the last ')'; the start time is the 20th after it. */
+    const char *p = strrchr(stat, ')');
+    for (int field = 0; p && field < 20; field++)
+        p = strchr(p + 1, ' ');
+    unsigned long long start = 0;
+    if (p && sscanf(p + 1, "%llu", &start) == 1)
+        snprintf(buf, n, "%s/%llu", boot, start);
+}
+
+void store_owner_self(store_owner *o)
+{
+    memset(o, 0, sizeof *o);
+    if (gethostname(o->host, sizeof o->host - 1) != 0)
+        o->host[0] = '\0';
+    o->pid = (int64_t)getpid();
+    proc_identity(o->proc, sizeof o->proc, getpid());
+    /* Slurm: a task of an array is "<array job>_<task>", another job its id; the cluster
+     * name keeps two clusters' job ids apart. SLURM_RESTART_COUNT counts requeues. */
+    const char *job = getenv("SLURM_JOB_ID"), *array = getenv("SLURM_ARRAY_JOB_ID"),
+               *task = getenv("SLURM_ARRAY_TASK_ID"), *cluster = getenv("SLURM_CLUSTER_NAME"),
+               *restarts = getenv("SLURM_RESTART_COUNT");
+    if (!job || !job[0])
+        return;
+    if (!cluster || !cluster[0])
+        cluster = "slurm";
+    if (array && array[0] && task && task[0])
+        snprintf(o->task, sizeof o->task, "%s/%s_%s", cluster, array, task);
+    else
+        snprintf(o->task, sizeof o->task, "%s/%s", cluster, job);
+    long attempt = 0;
+    if (restarts && sscanf(restarts, "%ld", &attempt) == 1 && attempt > 0 && attempt < INT32_MAX)
+        o->attempt = (int)attempt;
+}
+
+void store_set_owner(store *s, const store_owner *o) { s->self = *o; }
+
+/* Whether the owner recorded in a run (host, pid, proc) is alive, as seen from this host:
+ * 1 alive, 0 gone, -1 cannot tell (another host, or no pid recorded). A pid that exists but
+ * is another process than the recorded one (its start differs) is gone. */
+static int owner_alive(const store *s, const char *host, int64_t pid, const char *proc)
+{
+    if (!host || strcmp(host, s->self.host) != 0 || pid <= 0)
+        return -1;
+    /* kill(pid, 0) fails with ESRCH only when no such process exists (EPERM: it exists) */
+    if (kill((pid_t)pid, 0) != 0 && errno == ESRCH)
+        return 0;
+    if (proc && proc[0]) {
+        char now[sizeof s->self.proc];
+        proc_identity(now, sizeof now, (pid_t)pid);
+        if (now[0] && strcmp(now, proc) != 0)
+            return 0;
+    }
+    return 1;
+}
+
 /* Shared by both opens: the connection and the store around it. */
 static int open_conn(store **out, const char *path, int flags, err_info *e)
 {
@@ -414,6 +512,7 @@ static int open_conn(store **out, const char *path, int flags, err_info *e)
         free(s);
         return err_set(e, ERR_NOMEM, "out of memory");
     }
+    store_owner_self(&s->self);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
         int rc = s->db ? db_fail(s, e) : err_set(e, ERR_NOMEM, "out of memory");
         store_close(s);
@@ -602,38 +701,53 @@ int store_rollback(store *s, err_info *e) { return exec_sql(s, "ROLLBACK", e); }
  * ident = SHA-256 of the record's fields in a fixed order, each written as "<len>:<bytes>;"
  * or "-;" for NULL, so that no two different records serialise alike (a length prefix makes
  * "ab"+"c" differ from "a"+"bc", and NULL differ from ""). */
-typedef struct ident {
-    char *buf;
+/* A growable string: the serialisations behind idents, and SQL built from our own
+ * identifiers (never from user data). A failed allocation sets oom and ignores what follows. */
+typedef struct strbuf {
+    char *p;
     size_t len, cap;
     bool oom;
-} ident;
+} strbuf;
+
+static void strbuf_addf(strbuf *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static void strbuf_addf(strbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+typedef strbuf ident;
 
 static void ident_add(ident *d, const char *v)
 {
-    char head[32];
-    size_t vn = v ? strlen(v) : 0;
-    int hn = v ? snprintf(head, sizeof head, "%zu:", vn) : snprintf(head, sizeof head, "-");
-    size_t need = d->len + (size_t)hn + vn + 1;
-    if (d->oom)
-        return;
-    if (need + 1 > d->cap) {
-        size_t cap = d->cap ? d->cap : 256;
-        while (cap < need + 1)
-            cap *= 2;
-        char *nb = realloc(d->buf, cap);
-        if (!nb) {
-            d->oom = true;
-            return;
-        }
-        d->buf = nb;
-        d->cap = cap;
-    }
-    memcpy(d->buf + d->len, head, (size_t)hn);
-    d->len += (size_t)hn;
-    if (vn)
-        memcpy(d->buf + d->len, v, vn);
-    d->len += vn;
-    d->buf[d->len++] = ';';
+    if (v)
+        strbuf_addf(d, "%zu:%s;", strlen(v), v);
+    else
+        strbuf_addf(d, "-;");
 }
 
 static void ident_add_int(ident *d, int64_t v)
@@ -650,8 +764,8 @@ static int ident_finish(char out[65], ident *d, err_info *e)
     if (d->oom)
         rc = err_set(e, ERR_NOMEM, "out of memory");
     else
-        sha256_hex(out, d->buf, d->len);
-    free(d->buf);
+        sha256_hex(out, d->p ? d->p : "", d->len);
+    free(d->p);
     *d = (ident){0};
     return rc;
 }
@@ -669,14 +783,27 @@ static int put_and_get_id(store *s, int64_t *id, sqlite3_stmt *ins, sqlite3_stmt
     return 0;
 }
 
+/* v as a bound REAL, NULL when it is not a positive number ("none"). */
+static void bind_positive(sqlite3_stmt *st, int i, double v)
+{
+    if (v > 0.0)
+        sqlite3_bind_double(st, i, v);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_info *e)
 {
     assert(s && id && x && x->name && x->spec_sha256);
     sqlite3_stmt *ins = NULL, *sel = NULL;
     int rc = prepare(s, &ins,
-                     "INSERT INTO experiments(name, file, spec_sha256, spec_text, created_at)"
-                     " VALUES(?1, ?2, ?3, ?4, " NOW_SQL ")"
-                     " ON CONFLICT(name, spec_sha256) DO NOTHING",
+                     "INSERT INTO experiments(name, file, spec_sha256, spec_text, created_at,"
+                     " swept, budget_minutes, target_accuracy)"
+                     " VALUES(?1, ?2, ?3, ?4, " NOW_SQL ", ?5, ?6, ?7)"
+                     " ON CONFLICT(name, spec_sha256) DO UPDATE SET"
+                     " swept = coalesce(swept, excluded.swept),"
+                     " budget_minutes = coalesce(budget_minutes, excluded.budget_minutes),"
+                     " target_accuracy = coalesce(target_accuracy, excluded.target_accuracy)",
                      e);
     if (rc)
         goto done;
@@ -687,6 +814,9 @@ int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_i
     bind_text(ins, 2, x->file);
     bind_text(ins, 3, x->spec_sha256);
     bind_text(ins, 4, x->spec_text);
+    bind_text(ins, 5, x->swept);
+    bind_positive(ins, 6, x->budget_minutes);
+    bind_positive(ins, 7, x->target_accuracy);
     bind_text(sel, 1, x->name);
     bind_text(sel, 2, x->spec_sha256);
     rc = put_and_get_id(s, id, ins, sel, e);
@@ -862,17 +992,23 @@ static void bind_run(sqlite3_stmt *st, const store_run *r)
     bind_text(st, 17, r->kernels);
 }
 
-int store_run_link(store *s, int64_t experiment_id, const char *run_key, err_info *e)
+int store_run_link(store *s, int64_t experiment_id, const char *run_key, int position,
+                   const char *swept_values, err_info *e)
 {
     assert(s && experiment_id > 0 && run_key);
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
-                     "INSERT OR IGNORE INTO experiment_runs(experiment_id, run_key) VALUES(?1, ?2)",
+                     "INSERT INTO experiment_runs(experiment_id, run_key, position, swept_values)"
+                     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(experiment_id, run_key) DO UPDATE SET"
+                     " position = excluded.position,"
+                     " swept_values = coalesce(excluded.swept_values, swept_values)",
                      e);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, experiment_id);
     bind_text(st, 2, run_key);
+    sqlite3_bind_int(st, 3, position);
+    bind_text(st, 4, swept_values);
     rc = step_done(s, st, e);
     sqlite3_finalize(st);
     return rc;
@@ -926,7 +1062,7 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
                      " status = 'QUEUED', queued_at = " NOW_SQL ", started_at = NULL,"
                      " heartbeat_at = NULL, finished_at = NULL, wall_s = NULL, cpu_s = NULL,"
                      " peak_rss_bytes = NULL, params_sha256 = NULL, error = NULL,"
-                     " diverged_epoch = NULL WHERE run_key = ?1",
+                     " diverged_epoch = NULL, train_s = NULL WHERE run_key = ?1",
                      e);
         if (rc)
             goto done;
@@ -935,7 +1071,7 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
     }
     if (rc || !r->experiment_id)
         goto done;
-    rc = store_run_link(s, r->experiment_id, r->run_key, e);
+    rc = store_run_link(s, r->experiment_id, r->run_key, r->position, r->swept_values, e);
 done:
     sqlite3_finalize(st);
     rc = tx_leave(s, &t, rc, e);
@@ -944,18 +1080,76 @@ done:
     return rc;
 }
 
-/* Run one UPDATE on a single run (?1 = run_key) that must exist. */
-static int update_run(store *s, const char *sql, const char *run_key, err_info *e)
+/* The owner's parameters have fixed numbers above those of any statement's own (?1..?17),
+ * so that they may appear anywhere in its text (a named parameter before ?1 would take
+ * number 1). bind_self fills those a statement has. */
+#define OWNER_HOST "?20"
+#define OWNER_PID "?21"
+#define OWNER_PROC "?22"
+#define OWNER_TASK "?23"
+#define OWNER_ATTEMPT "?24"
+
+/* The condition "run is RUNNING and owned by this store's owner". */
+#define OWNED_BY_SELF                                                                        \
+    "status = 'RUNNING' AND owner_host IS " OWNER_HOST " AND owner_pid IS " OWNER_PID       \
+    " AND owner_proc IS " OWNER_PROC
+
+/* Bind the owner parameters the statement has to this store's owner; "" binds as NULL. */
+static void bind_self(const store *s, sqlite3_stmt *st)
+{
+    int n = sqlite3_bind_parameter_count(st);
+    const char *texts[] = {s->self.host, NULL, s->self.proc, s->self.task};
+    for (int i = 0; i < 4; i++)
+        if (20 + i <= n && texts[i])
+            bind_text(st, 20 + i, texts[i][0] ? texts[i] : NULL);
+    if (21 <= n)
+        sqlite3_bind_int64(st, 21, s->self.pid);
+    if (24 <= n)
+        sqlite3_bind_int(st, 24, s->self.attempt);
+}
+
+/* A write meant for a run of this owner changed nothing: ERR_INVALID when the run does not
+ * exist, else ERR_CONFLICT naming who has it now. */
+static int not_owned(store *s, const char *run_key, err_info *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, "SELECT status, owner_host, owner_pid FROM runs WHERE run_key = ?1",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE)
+        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    else if (step != SQLITE_ROW)
+        rc = db_fail(s, e);
+    else if (col_status(st, 0) == RUN_RUNNING)
+        rc = err_set(e, ERR_CONFLICT, "database '%s': run '%s' was taken over by process %lld on "
+                     "'%s'; this process's result of it is not recorded", s->path, run_key,
+                     (long long)sqlite3_column_int64(st, 2),
+                     col_text(st, 1) ? col_text(st, 1) : "?");
+    else
+        rc = err_set(e, ERR_CONFLICT, "database '%s': run '%s' is %s, no longer this process's "
+                     "to write", s->path, run_key, run_status_name(col_status(st, 0)));
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Run an UPDATE of one run (?1 = run_key) that must be RUNNING under this owner (its WHERE
+ * ends in OWNED_BY_SELF). */
+static int update_owned(store *s, const char *sql, const char *run_key, err_info *e)
 {
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st, sql, e);
     if (rc)
         return rc;
     bind_text(st, 1, run_key);
+    bind_self(s, st);
     rc = step_done(s, st, e);
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    int changed = sqlite3_changes(s->db);
     sqlite3_finalize(st);
+    if (rc == 0 && changed == 0)
+        rc = not_owned(s, run_key, e);
     return rc;
 }
 
@@ -963,19 +1157,18 @@ int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e)
 {
     assert(s && run_key && claimed);
     *claimed = false;
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
                      "UPDATE runs SET status = 'RUNNING', started_at = " NOW_SQL
                      ", heartbeat_at = " NOW_SQL ", finished_at = NULL, error = NULL,"
-                     " owner_host = ?2, owner_pid = ?3 WHERE run_key = ?1 AND status = 'QUEUED'",
+                     " owner_host = " OWNER_HOST ", owner_pid = " OWNER_PID ", owner_proc = "
+                     OWNER_PROC ", owner_task = " OWNER_TASK ", owner_attempt = " OWNER_ATTEMPT
+                     " WHERE run_key = ?1 AND status = 'QUEUED'",
                      e);
     if (rc)
         return rc;
     bind_text(st, 1, run_key);
-    bind_text(st, 2, host);
-    sqlite3_bind_int64(st, 3, (sqlite3_int64)getpid());
+    bind_self(s, st);
     rc = step_done(s, st, e);
     sqlite3_finalize(st);
     if (rc)
@@ -992,48 +1185,80 @@ int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e)
     return 0;
 }
 
+/* Why a RUNNING run with this owner may be taken over now, or NULL when it may not: its
+ * process is gone from this host, or it was an earlier attempt of this very Slurm task (a
+ * requeued task restarts, possibly on another node, while its run still names the attempt
+ * that was killed). Written into buf. */
+static const char *orphan_reason(char *buf, size_t n, const store *s, sqlite3_stmt *row)
+{
+    const char *host = col_text(row, 1), *proc = col_text(row, 3), *task = col_text(row, 4);
+    int64_t pid = sqlite3_column_int64(row, 2);
+    int attempt = sqlite3_column_int(row, 5);
+    if (task && s->self.task[0] && strcmp(task, s->self.task) == 0 &&
+        attempt != s->self.attempt) {
+        snprintf(buf, n, "its Slurm task %s was requeued (attempt %d, now %d)", task, attempt,
+                 s->self.attempt);
+        return buf;
+    }
+    if (owner_alive(s, host, pid, proc) == 0) {
+        snprintf(buf, n, "its process %lld on %s is gone", (long long)pid, host);
+        return buf;
+    }
+    return NULL;
+}
+
+/* Mark the RUNNING runs that `sel` (columns run_key, owner_host, owner_pid, owner_proc,
+ * owner_task, owner_attempt) returns INTERRUPTED where judge says why; *marked += how many. */
+static int retire_runs(store *s, sqlite3_stmt *sel,
+                       const char *(*judge)(char *, size_t, const store *, sqlite3_stmt *),
+                       int *marked, err_info *e)
+{
+    sqlite3_stmt *upd = NULL;
+    int rc = prepare(s, &upd,
+                     "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
+                     " error = ?2 WHERE run_key = ?1 AND status = 'RUNNING'",
+                     e);
+    if (rc)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        char why[ERR_MSG_MAX];
+        if (!judge(why, sizeof why, s, sel))
+            continue;
+        sqlite3_reset(upd);
+        bind_text(upd, 1, col_text(sel, 0));
+        bind_text(upd, 2, why);
+        if ((rc = step_done(s, upd, e)) != 0)
+            break;
+        *marked += sqlite3_changes(s->db);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_fail(s, e);
+    sqlite3_finalize(upd);
+    return rc;
+}
+
+#define OWNER_COLUMNS "run_key, owner_host, owner_pid, owner_proc, owner_task, owner_attempt"
+
 int store_reclaim_orphans(store *s, int *n_marked, err_info *e)
 {
     assert(s);
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    sqlite3_stmt *sel = NULL, *upd = NULL;
+    sqlite3_stmt *sel = NULL;
     int marked = 0;
     tx t;
     int rc = tx_enter(s, &t, e);
     if (rc)
         return rc;
     rc = prepare(s, &sel,
-                 "SELECT run_key, owner_pid FROM runs WHERE status = 'RUNNING'"
-                 " AND owner_host = ?1 AND owner_pid IS NOT NULL",
+                 "SELECT " OWNER_COLUMNS " FROM runs WHERE status = 'RUNNING' AND"
+                 " (owner_host IS " OWNER_HOST " OR (" OWNER_TASK " IS NOT NULL AND owner_task IS "
+                 OWNER_TASK "))",
                  e);
-    if (!rc)
-        rc = prepare(s, &upd,
-                     "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
-                     " error = 'its process ' || owner_pid || ' on ' || owner_host || ' is gone'"
-                     " WHERE run_key = ?1 AND status = 'RUNNING'",
-                     e);
-    if (rc)
-        goto done;
-    bind_text(sel, 1, host);
-    int step;
-    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
-        pid_t pid = (pid_t)sqlite3_column_int64(sel, 1);
-        /* kill(pid, 0) fails with ESRCH only when no such process exists; a reused pid
-         * keeps the run (the heartbeat rule retires it later). */
-        if (pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) {
-            sqlite3_reset(upd);
-            bind_text(upd, 1, (const char *)sqlite3_column_text(sel, 0));
-            if ((rc = step_done(s, upd, e)) != 0)
-                goto done;
-            marked += sqlite3_changes(s->db);
-        }
+    if (rc == 0) {
+        bind_self(s, sel);
+        rc = retire_runs(s, sel, orphan_reason, &marked, e);
     }
-    if (step != SQLITE_DONE)
-        rc = err_set(e, ERR_IO, "database '%s': %s", s->path, sqlite3_errmsg(s->db));
-done:
     sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
     rc = tx_leave(s, &t, rc, e);
     if (rc == 0 && n_marked)
         *n_marked = marked;
@@ -1043,8 +1268,8 @@ done:
 int store_run_heartbeat(store *s, const char *run_key, err_info *e)
 {
     assert(s && run_key);
-    return update_run(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1",
-                      run_key, e);
+    return update_owned(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1 AND "
+                        OWNED_BY_SELF, run_key, e);
 }
 
 int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
@@ -1056,7 +1281,9 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
     int rc = tx_enter(s, &t, e);
     if (rc)
         return rc;
-    /* Replace an earlier record of this epoch; the cascade removes its class rows. */
+    /* Only the run's owner writes its epochs (the heartbeat below checks it, and undoes all
+     * of this when the run is not ours). Replace an earlier record of this epoch; the cascade
+     * removes its class rows. */
     rc = prepare(s, &st, "DELETE FROM epochs WHERE run_key = ?1 AND epoch = ?2", e);
     if (rc)
         goto done;
@@ -1127,8 +1354,10 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
         goto done;
     sqlite3_finalize(st);
     st = NULL;
-    rc = update_run(s, "UPDATE runs SET heartbeat_at = " NOW_SQL " WHERE run_key = ?1",
-                    ep->run_key, e);
+    rc = update_owned(s,
+                      "UPDATE runs SET heartbeat_at = " NOW_SQL ", train_s = (SELECT sum(wall_s)"
+                      " FROM epochs WHERE run_key = ?1) WHERE run_key = ?1 AND " OWNED_BY_SELF,
+                      ep->run_key, e);
 done:
     sqlite3_finalize(st);
     return tx_leave(s, &t, rc, e);
@@ -1145,7 +1374,7 @@ int store_run_finish(store *s, const char *run_key, const store_run_end *end, er
     int rc = prepare(s, &st,
                      "UPDATE runs SET status = ?2, finished_at = " NOW_SQL ", wall_s = ?3,"
                      " cpu_s = ?4, peak_rss_bytes = ?5, params_sha256 = ?6, error = ?7,"
-                     " diverged_epoch = ?8 WHERE run_key = ?1",
+                     " diverged_epoch = ?8 WHERE run_key = ?1 AND " OWNED_BY_SELF,
                      e);
     if (rc)
         return rc;
@@ -1157,32 +1386,50 @@ int store_run_finish(store *s, const char *run_key, const store_run_end *end, er
     bind_text(st, 6, end->params_sha256);
     bind_text(st, 7, end->error);
     bind_id(st, 8, end->diverged_epoch);
+    bind_self(s, st);
     rc = step_done(s, st, e);
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    int changed = sqlite3_changes(s->db);
     sqlite3_finalize(st);
+    if (rc == 0 && changed == 0)
+        rc = not_owned(s, run_key, e);
     return rc;
+}
+
+/* A run silent for longer than the limit (the query's condition) may be taken over unless its
+ * owner is alive on this host: a process stopped with Ctrl-Z, or starved, writes no heartbeat
+ * yet will go on and write its result. */
+static const char *stale_reason(char *buf, size_t n, const store *s, sqlite3_stmt *row)
+{
+    if (owner_alive(s, col_text(row, 1), sqlite3_column_int64(row, 2), col_text(row, 3)) == 1)
+        return NULL;
+    const char *beat = col_text(row, 6);
+    snprintf(buf, n, "no heartbeat since %s", beat ? beat : "start");
+    return buf;
 }
 
 int store_mark_stale(store *s, int *n_marked, double stale_after_s, err_info *e)
 {
     assert(s);
-    sqlite3_stmt *st = NULL;
-    /* julianday() differences are in days; 86400 s per day. */
-    int rc = prepare(s, &st,
-                     "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
-                     " error = COALESCE(error, 'no heartbeat since ' || COALESCE(heartbeat_at,"
-                     " 'start'))"
-                     " WHERE status = 'RUNNING' AND (heartbeat_at IS NULL OR"
-                     " (julianday('now') - julianday(heartbeat_at)) * 86400.0 > ?1)",
-                     e);
+    sqlite3_stmt *sel = NULL;
+    int marked = 0;
+    tx t;
+    int rc = tx_enter(s, &t, e);
     if (rc)
         return rc;
-    sqlite3_bind_double(st, 1, stale_after_s);
-    rc = step_done(s, st, e);
+    /* julianday() differences are in days; 86400 s per day. */
+    rc = prepare(s, &sel,
+                 "SELECT " OWNER_COLUMNS ", heartbeat_at FROM runs WHERE status = 'RUNNING' AND"
+                 " (heartbeat_at IS NULL OR"
+                 " (julianday('now') - julianday(heartbeat_at)) * 86400.0 > ?1)",
+                 e);
+    if (rc == 0) {
+        sqlite3_bind_double(sel, 1, stale_after_s);
+        rc = retire_runs(s, sel, stale_reason, &marked, e);
+    }
+    sqlite3_finalize(sel);
+    rc = tx_leave(s, &t, rc, e);
     if (rc == 0 && n_marked)
-        *n_marked = sqlite3_changes(s->db);
-    sqlite3_finalize(st);
+        *n_marked = marked;
     return rc;
 }
 
@@ -1199,11 +1446,12 @@ int store_interrupt_running(store *s, int *n_marked, const char *const *keys, in
     rc = prepare(s, &st,
                  "UPDATE runs SET status = 'INTERRUPTED', finished_at = " NOW_SQL ","
                  " error = COALESCE(error, 'interrupted')"
-                 " WHERE run_key = ?1 AND status IN ('RUNNING', 'QUEUED')",
+                 " WHERE run_key = ?1 AND (status = 'QUEUED' OR (" OWNED_BY_SELF "))",
                  e);
     for (int i = 0; i < n && rc == 0; i++) {
         sqlite3_reset(st);
         bind_text(st, 1, keys[i]);
+        bind_self(s, st);
         rc = step_done(s, st, e);
         marked += rc == 0 ? sqlite3_changes(s->db) : 0;
     }
@@ -1494,7 +1742,9 @@ int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, e
     " (SELECT count(*) FROM epochs ep WHERE ep.run_key = r.run_key),"                         \
     " (SELECT ep.test_acc FROM epochs ep WHERE ep.run_key = r.run_key"                        \
     "  ORDER BY ep.epoch DESC LIMIT 1),"                                                      \
-    " r.build_id, r.host_id, r.dataset_id"
+    " r.build_id, r.host_id, r.dataset_id,"                                                   \
+    " (SELECT b.git_sha FROM builds b WHERE b.id = r.build_id),"                              \
+    " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id)"
 
 static void run_row_from(store_run_row *w, sqlite3_stmt *st)
 {
@@ -1530,6 +1780,8 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .build_id = sqlite3_column_int64(st, 28),
         .host_id = sqlite3_column_int64(st, 29),
         .dataset_id = sqlite3_column_int64(st, 30),
+        .git_sha = col_text(st, 31),
+        .git_dirty = sqlite3_column_int(st, 32),
     };
 }
 
@@ -1810,21 +2062,15 @@ done:
     return rc;
 }
 
-int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_fn fn, void *ctx,
-                 err_info *e)
+#define EPOCH_COLUMNS                                                                          \
+    "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,"      \
+    " recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s FROM epochs"
+
+/* Step st (EPOCH_COLUMNS) to its end, handing each epoch (with its classes when asked) to fn. */
+static int visit_epochs(store *s, sqlite3_stmt *st, bool with_classes, store_epoch_fn fn,
+                        void *ctx, err_info *e)
 {
-    assert(s && run_key && fn);
-    sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st,
-                     "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc,"
-                     " precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted,"
-                     " wall_s, cpu_s, images_per_s FROM epochs WHERE run_key = ?1"
-                     " ORDER BY epoch",
-                     e);
-    if (rc)
-        return rc;
-    bind_text(st, 1, run_key);
-    int step;
+    int step, rc = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         store_epoch ep = {
             .run_key = col_text(st, 0),
@@ -1849,15 +2095,68 @@ int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_f
             rc = fn(ctx, &ep);
         free(c.block);
         if (rc)
-            goto done;
+            return rc;
     }
-    if (step != SQLITE_DONE)
-        rc = db_fail(s, e);
-done:
+    return step == SQLITE_DONE ? 0 : db_fail(s, e);
+}
+
+int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_fn fn, void *ctx,
+                 err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, EPOCH_COLUMNS " WHERE run_key = ?1 ORDER BY epoch", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    rc = visit_epochs(s, st, with_classes, fn, ctx, e);
     sqlite3_finalize(st);
     return rc;
 }
 
+int store_epoch_get(store *s, const char *run_key, int epoch, bool with_classes,
+                    store_epoch_fn fn, void *ctx, err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, EPOCH_COLUMNS " WHERE run_key = ?1 AND epoch = ?2", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    sqlite3_bind_int(st, 2, epoch);
+    rc = visit_epochs(s, st, with_classes, fn, ctx, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The caller's callback and context, for experiment_row. */
+typedef struct experiment_visit {
+    store_experiment_fn fn;
+    void *ctx;
+} experiment_visit;
+
+static int experiment_row(sqlite3_stmt *st, void *arg)
+{
+    const experiment_visit *v = arg;
+    store_experiment_row x = {
+        .id = sqlite3_column_int64(st, 0),
+        .name = col_text(st, 1),
+        .file = col_text(st, 2),
+        .spec_sha256 = col_text(st, 3),
+        .spec_text = col_text(st, 4),
+        .created_at = col_text(st, 5),
+        .swept = col_text(st, 6),
+        .budget_minutes = col_real(st, 7),
+        .target_accuracy = col_real(st, 8),
+        .version = sqlite3_column_int(st, 9),
+        .n_versions = sqlite3_column_int(st, 10),
+        .n_runs = sqlite3_column_int(st, 11),
+        .n_own = sqlite3_column_int(st, 12),
+    };
+    return v->fn(v->ctx, &x);
+}
+
+/* Versions of one name sort together, in the order of the name's first version. */
 int store_experiments(store *s, const char *name, store_experiment_fn fn, void *ctx,
                       err_info *e)
 {
@@ -1865,30 +2164,519 @@ int store_experiments(store *s, const char *name, store_experiment_fn fn, void *
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
                      "SELECT x.id, x.name, x.file, x.spec_sha256, x.spec_text, x.created_at,"
-                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id)"
-                     " FROM experiments x WHERE (?1 IS NULL OR x.name = ?1) ORDER BY x.id",
+                     " x.swept, x.budget_minutes, x.target_accuracy,"
+                     " (SELECT count(*) FROM experiments y WHERE y.name = x.name AND y.id <= x.id),"
+                     " (SELECT count(*) FROM experiments y WHERE y.name = x.name),"
+                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id),"
+                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id"
+                     "  AND NOT EXISTS (SELECT 1 FROM experiment_runs m"
+                     "   JOIN experiments y ON y.id = m.experiment_id"
+                     "   WHERE m.run_key = l.run_key AND y.name = x.name AND y.id > x.id))"
+                     " FROM experiments x WHERE (?1 IS NULL OR x.name = ?1)"
+                     " ORDER BY (SELECT min(y.id) FROM experiments y WHERE y.name = x.name), x.id",
                      e);
     if (rc)
         return rc;
     bind_text(st, 1, name);
-    int step;
+    rc = visit_rows(s, st, experiment_row, &(experiment_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The caller's callback and context, for report_row. */
+typedef struct report_visit {
+    store_report_fn fn;
+    void *ctx;
+} report_visit;
+
+static int report_row(sqlite3_stmt *st, void *arg)
+{
+    const report_visit *v = arg;
+    bool has_epoch = sqlite3_column_type(st, 17) != SQLITE_NULL;
+    store_report_row r = {
+        .run_key = col_text(st, 0),
+        .position = sqlite3_column_int(st, 1),
+        .swept_values = col_text(st, 2),
+        .config_json = col_text(st, 3),
+        .config_noseed = col_text(st, 4),
+        .status = col_status(st, 5),
+        .build_id = sqlite3_column_int64(st, 6),
+        .host_id = sqlite3_column_int64(st, 7),
+        .dataset_id = sqlite3_column_int64(st, 8),
+        .git_sha = col_text(st, 9),
+        .git_dirty = sqlite3_column_int(st, 10),
+        .kernels = col_text(st, 11),
+        .started_at = col_text(st, 12),
+        .threads = sqlite3_column_int(st, 13),
+        .diverged_epoch = sqlite3_column_int(st, 14),
+        .peak_rss_bytes = sqlite3_column_int64(st, 15),
+        .epochs_done = sqlite3_column_int(st, 16),
+        .epoch = has_epoch ? sqlite3_column_int(st, 17) : 0,
+        .acc = has_epoch ? col_real(st, 18) : NAN,
+        .precision = has_epoch ? col_real(st, 19) : NAN,
+        .recall = has_epoch ? col_real(st, 20) : NAN,
+        .f1 = has_epoch ? col_real(st, 21) : NAN,
+        .train_s = has_epoch ? col_real(st, 22) : NAN,
+        .queued_at = col_text(st, 23),
+        .seed = sqlite3_column_int64(st, 24),
+        .has_seed = sqlite3_column_type(st, 24) == SQLITE_INTEGER,
+    };
+    return v->fn(v->ctx, &r);
+}
+
+int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,
+                      err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    /* Every per-run figure is an index lookup on epochs(run_key, epoch), the training time
+     * of all epochs is runs.train_s (summed only for an earlier --epoch); no ORDER BY, so that
+     * SQLite never sorts (or holds) the whole result: the caller orders by position. */
+    int rc = prepare(s, &st,
+                     "SELECT r.run_key, coalesce(l.position, -1), l.swept_values, r.config_json,"
+                     " json_remove(r.config_json, '$.seed'), r.status, r.build_id, r.host_id,"
+                     " r.dataset_id, b.git_sha, b.git_dirty, r.kernels, r.started_at, r.threads,"
+                     " r.diverged_epoch, r.peak_rss_bytes,"
+                     " (SELECT count(*) FROM epochs c WHERE c.run_key = r.run_key),"
+                     " ep.epoch, ep.test_acc, ep.precision_macro, ep.recall_macro, ep.f1_macro,"
+                     " CASE WHEN ?2 > 0 THEN (SELECT sum(w.wall_s) FROM epochs w"
+                     "  WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch) ELSE r.train_s END,"
+                     " r.queued_at, r.seed"
+                     " FROM experiment_runs l JOIN experiments x ON x.id = l.experiment_id"
+                     " JOIN runs r ON r.run_key = l.run_key"
+                     " LEFT JOIN builds b ON b.id = r.build_id"
+                     " LEFT JOIN epochs ep ON ep.run_key = r.run_key AND ep.epoch = CASE"
+                     "  WHEN ?2 > 0 THEN ?2"
+                     "  ELSE (SELECT max(m.epoch) FROM epochs m WHERE m.run_key = r.run_key) END"
+                     " WHERE l.experiment_id = ?1 AND NOT EXISTS (SELECT 1 FROM experiment_runs n"
+                     "  JOIN experiments y ON y.id = n.experiment_id"
+                     "  WHERE n.run_key = l.run_key AND y.name = x.name AND y.id > x.id)",
+                     e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, version_id);
+    sqlite3_bind_int(st, 2, epoch);
+    rc = visit_rows(s, st, report_row, &(report_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- merging databases ----------------------------------------------------------------------
+ * A source database is ATTACHed as "src" and copied with INSERT ... SELECT. Column lists come
+ * from the schema itself (PRAGMA table_info), so that a column a migration adds is carried
+ * without a change here; the tables are listed below, each with how it merges, and a database
+ * with a table not listed is refused rather than merged in part. Row ids of experiments,
+ * builds, hosts and data sets differ between files: temp.merge_map maps the source's to the
+ * destination's, by the rows' natural keys. */
+
+/* How each table merges. ref_* name the columns that hold another table's id. */
+typedef struct merge_table {
+    const char *name;
+    const char *natural_key; /* the columns that identify a row across files, NULL: by parent */
+} merge_table;
+
+static const merge_table merge_tables[] = {
+    {"experiments", "name, spec_sha256"},
+    {"builds", "ident"},
+    {"hosts", "ident"},
+    {"datasets", "ident"},
+    {"runs", "run_key"},
+    {"experiment_runs", NULL},  /* links: union, through the experiments' map */
+    {"epochs", NULL},           /* with the run they belong to */
+    {"class_metrics", NULL},
+    {"confusion", NULL},
+    {"perf_measurements", NULL}, /* a measurement is its content: union */
+    {"perf_steps", NULL},        /* with their measurement */
+    {"perf_sgemm", NULL},        /* likewise */
+};
+
+/* Columns that refer to the rows of another table by id, and that table. */
+static const struct {
+    const char *table, *column, *refers_to;
+} merge_refs[] = {
+    {"runs", "experiment_id", "experiments"},
+    {"runs", "build_id", "builds"},
+    {"runs", "host_id", "hosts"},
+    {"runs", "dataset_id", "datasets"},
+    {"experiment_runs", "experiment_id", "experiments"},
+    {"perf_measurements", "build_id", "builds"},
+    {"perf_measurements", "host_id", "hosts"},
+    {"perf_measurements", "dataset_id", "datasets"},
+};
+
+/* Run the SQL built in b (then free it). */
+static int sql_run(store *s, strbuf *b, err_info *e)
+{
+    int rc = b->oom ? err_set(e, ERR_NOMEM, "out of memory") : exec_sql(s, b->p, e);
+    free(b->p);
+    *b = (strbuf){0};
+    return rc;
+}
+
+static const char *merge_ref(const char *table, const char *column)
+{
+    for (size_t i = 0; i < sizeof merge_refs / sizeof merge_refs[0]; i++)
+        if (strcmp(merge_refs[i].table, table) == 0 && strcmp(merge_refs[i].column, column) == 0)
+            return merge_refs[i].refers_to;
+    return NULL;
+}
+
+/* Append to cols the column list of main.table (without "id" unless keep_id) and to vals the
+ * matching values from alias (a row of src.table): ids of other tables mapped, and the value
+ * of column `bound` (may be NULL) replaced by the parameter ?2. same (may be NULL) gets
+ * "d.COLUMN IS VALUE AND ...": the condition that a row d of main.table equals it. */
+static int merge_columns(store *s, strbuf *cols, strbuf *vals, strbuf *same, const char *table,
+                         const char *alias, bool keep_id, const char *bound, err_info *e)
+{
+    sqlite3_stmt *st = NULL;
+    char sql[128];
+    snprintf(sql, sizeof sql, "PRAGMA main.table_info(%s)", table);
+    int rc = prepare(s, &st, sql, e);
+    if (rc)
+        return rc;
+    int n = 0, step;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        store_experiment_row x = {
-            .id = sqlite3_column_int64(st, 0),
-            .name = col_text(st, 1),
-            .file = col_text(st, 2),
-            .spec_sha256 = col_text(st, 3),
-            .spec_text = col_text(st, 4),
-            .created_at = col_text(st, 5),
-            .n_runs = sqlite3_column_int(st, 6),
-        };
-        rc = fn(ctx, &x);
-        if (rc)
+        const char *c = col_text(st, 1);
+        if (!keep_id && strcmp(c, "id") == 0)
+            continue;
+        const char *ref = merge_ref(table, c);
+        char val[256];
+        if (bound && strcmp(c, bound) == 0)
+            snprintf(val, sizeof val, "?2");
+        else if (ref)
+            snprintf(val, sizeof val, "(SELECT dst_id FROM temp.merge_map WHERE kind = '%s' AND"
+                     " src_id = %s.%s)", ref, alias, c);
+        else
+            snprintf(val, sizeof val, "%s.%s", alias, c);
+        strbuf_addf(cols, "%s%s", n ? ", " : "", c);
+        strbuf_addf(vals, "%s%s", n ? ", " : "", val);
+        if (same)
+            strbuf_addf(same, "%sd.%s IS %s", n ? " AND " : "", c, val);
+        n++;
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(s, e);
+    sqlite3_finalize(st);
+    if (rc == 0 && (cols->oom || vals->oom || (same && same->oom)))
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+    return rc;
+}
+
+/* ATTACH path AS src, refusing a file that is missing (ATTACH would create it) or that is
+ * not a bench database of this schema version, or has tables merge does not know. */
+static int merge_attach(store *s, const char *path, err_info *e)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return err_set(e, ERR_IO, "cannot merge '%s': %s", path,
+                       errno && stat(path, &sb) != 0 ? strerror(errno) : "not a regular file");
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, "ATTACH ?1 AS src", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, path);
+    rc = step_done(s, st, e);
+    sqlite3_finalize(st);
+    if (rc)
+        return err_prefix(e, "cannot merge '%s'", path);
+    int version = -1;
+    if ((rc = prepare(s, &st, "PRAGMA src.user_version", e)) == 0) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            version = sqlite3_column_int(st, 0);
+        else
+            rc = err_set(e, ERR_FORMAT, "cannot merge '%s': %s", path, sqlite3_errmsg(s->db));
+        sqlite3_finalize(st);
+    }
+    if (rc == 0 && version != SCHEMA_VERSION)
+        rc = err_set(e, ERR_FORMAT, version == 0
+                         ? "cannot merge '%s': not a bench database (schema version %d, this "
+                           "bench writes %d)"
+                         : "cannot merge '%s': its schema version is %d, this bench writes %d "
+                           "(open it with this bench first, e.g. 'bench ls --db', which "
+                           "migrates an older one)", path, version, SCHEMA_VERSION);
+    /* every table must be one merge knows, in both files */
+    for (int pass = 0; rc == 0 && pass < 2; pass++) {
+        const char *schema = pass ? "src" : "main";
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT name FROM %s.sqlite_schema WHERE type = 'table' AND "
+                 "name NOT LIKE 'sqlite_%%'", schema);
+        if ((rc = prepare(s, &st, sql, e)))
+            break;
+        int step;
+        while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+            const char *t = col_text(st, 0);
+            size_t k = 0;
+            while (k < sizeof merge_tables / sizeof merge_tables[0] &&
+                   strcmp(merge_tables[k].name, t) != 0)
+                k++;
+            if (k == sizeof merge_tables / sizeof merge_tables[0])
+                rc = err_set(e, ERR_FORMAT, "cannot merge '%s': table '%s' is not one bench "
+                             "merge knows how to merge", pass ? path : s->path, t);
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc)
+        sqlite3_exec(s->db, "DETACH src", NULL, NULL, NULL);
+    return rc;
+}
+
+int store_merge_check(store *s, const char *const *paths, int n, err_info *e)
+{
+    assert(s && (paths || n == 0));
+    int rc = exec_sql(s, "CREATE TEMP TABLE IF NOT EXISTS merge_seen(run_key TEXT, params TEXT,"
+                      " db TEXT); DELETE FROM temp.merge_seen", e);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        if ((rc = merge_attach(s, paths[i], e)))
+            break;
+        sqlite3_stmt *st = NULL;
+        rc = prepare(s, &st, "INSERT INTO temp.merge_seen SELECT run_key, params_sha256, ?1"
+                     " FROM src.runs WHERE status = 'COMPLETED' AND params_sha256 IS NOT NULL", e);
+        if (rc == 0) {
+            bind_text(st, 1, paths[i]);
+            rc = step_done(s, st, e);
+        }
+        sqlite3_finalize(st);
+        sqlite3_exec(s->db, "DETACH src", NULL, NULL, NULL);
+    }
+    if (rc)
+        return rc;
+    /* two COMPLETED copies of one key, from any two files, with different parameters */
+    sqlite3_stmt *st = NULL;
+    rc = prepare(s, &st,
+                 "WITH seen AS (SELECT run_key, params_sha256 AS params, ?1 AS db FROM main.runs"
+                 "  WHERE status = 'COMPLETED' AND params_sha256 IS NOT NULL"
+                 "  UNION ALL SELECT run_key, params, db FROM temp.merge_seen)"
+                 " SELECT a.run_key, a.params, a.db, b.params, b.db FROM seen a JOIN seen b"
+                 " ON a.run_key = b.run_key AND a.params < b.params LIMIT 1",
+                 e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, s->path);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_ROW)
+        rc = err_set(e, ERR_INVALID, "run '%s' is COMPLETED with parameters %.12s in '%s' and "
+                     "%.12s in '%s': one run key gave two results, a determinism failure; "
+                     "nothing merged", col_text(st, 0), col_text(st, 1), col_text(st, 2),
+                     col_text(st, 3), col_text(st, 4));
+    else if (step != SQLITE_DONE)
+        rc = db_fail(s, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The order of run copies: a better copy replaces a worse one, whichever file it comes from.
+ * COMPLETED > DIVERGED > FAILED > unfinished (QUEUED, RUNNING, INTERRUPTED); then more stored
+ * epochs; then the earlier (finished, else last heard of) copy, so that of two equal results
+ * the first one stays. RANK_SQL(alias) is the status's rank, higher = better. */
+#define RANK_SQL(a)                                                                         \
+    "(CASE " a ".status WHEN 'COMPLETED' THEN 4 WHEN 'DIVERGED' THEN 3 WHEN 'FAILED' THEN 2" \
+    " ELSE 1 END)"
+
+static int merge_runs(store *s, store_merge_counts *c, err_info *e)
+{
+    /* temp.merge_win: the source's runs to copy, replaced = 1 when the destination has the key */
+    int rc = exec_sql(s,
+        "DROP TABLE IF EXISTS temp.merge_win;"
+        "CREATE TEMP TABLE merge_win AS"
+        " SELECT s.run_key, d.run_key IS NOT NULL AS replaced FROM src.runs s"
+        " LEFT JOIN main.runs d ON d.run_key = s.run_key"
+        " WHERE d.run_key IS NULL"
+        "  OR " RANK_SQL("s") " > " RANK_SQL("d")
+        "  OR (" RANK_SQL("s") " = " RANK_SQL("d") " AND ("
+        "   (SELECT count(*) FROM src.epochs x WHERE x.run_key = s.run_key) >"
+        "   (SELECT count(*) FROM main.epochs x WHERE x.run_key = d.run_key)"
+        "   OR ((SELECT count(*) FROM src.epochs x WHERE x.run_key = s.run_key) ="
+        "    (SELECT count(*) FROM main.epochs x WHERE x.run_key = d.run_key) AND"
+        "    COALESCE(s.finished_at, s.heartbeat_at, s.started_at, s.queued_at, '') <"
+        "    COALESCE(d.finished_at, d.heartbeat_at, d.started_at, d.queued_at, ''))));"
+        /* keep the destination's links of the runs replaced: deleting a run cascades */
+        "DROP TABLE IF EXISTS temp.merge_links;"
+        "CREATE TEMP TABLE merge_links AS SELECT experiment_id, run_key, position, swept_values"
+        " FROM main.experiment_runs"
+        " WHERE run_key IN (SELECT run_key FROM temp.merge_win WHERE replaced);"
+        "DELETE FROM main.runs WHERE run_key IN (SELECT run_key FROM temp.merge_win"
+        " WHERE replaced);",
+        e);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    if ((rc = prepare(s, &st, "SELECT count(*), total(replaced) FROM temp.merge_win", e)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        c->runs_replaced += (int)sqlite3_column_int64(st, 1);
+        c->runs_added += (int)(sqlite3_column_int64(st, 0) - sqlite3_column_int64(st, 1));
+    }
+    sqlite3_finalize(st);
+    if ((rc = prepare(s, &st, "SELECT count(*) FROM src.runs", e)))
+        return rc;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        c->runs_kept += (int)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    /* the winners and their epochs, class rows and confusion cells */
+    static const char *const with_run[] = {"runs", "epochs", "class_metrics", "confusion"};
+    for (size_t i = 0; rc == 0 && i < sizeof with_run / sizeof with_run[0]; i++) {
+        strbuf cols = {0}, vals = {0}, sql = {0};
+        rc = merge_columns(s, &cols, &vals, NULL, with_run[i], "x", true, NULL, e);
+        if (rc == 0) {
+            strbuf_addf(&sql, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x WHERE x.run_key IN"
+                    " (SELECT run_key FROM temp.merge_win)", with_run[i], cols.p, vals.p,
+                    with_run[i]);
+            rc = sql_run(s, &sql, e);
+        }
+        free(cols.p);
+        free(vals.p);
+    }
+    if (rc)
+        return rc;
+    /* links keep their plan position and swept values (the destination's when both have
+     * them) */
+    return exec_sql(s,
+        "INSERT OR IGNORE INTO main.experiment_runs(experiment_id, run_key, position,"
+        " swept_values) SELECT experiment_id, run_key, position, swept_values"
+        " FROM temp.merge_links;"
+        "INSERT INTO main.experiment_runs(experiment_id, run_key, position, swept_values)"
+        " SELECT m.dst_id, l.run_key, l.position, l.swept_values FROM src.experiment_runs l"
+        " JOIN temp.merge_map m ON m.kind = 'experiments' AND m.src_id = l.experiment_id"
+        " WHERE true ON CONFLICT(experiment_id, run_key) DO UPDATE SET"
+        " position = coalesce(position, excluded.position),"
+        " swept_values = coalesce(swept_values, excluded.swept_values);",
+        e);
+}
+
+/* The source's rows of experiments, builds, hosts and data sets that the destination lacks,
+ * and temp.merge_map from the source's ids to the destination's. Of two versions of one
+ * experiment the earlier created (and its file name) is kept. */
+static int merge_parents(store *s, err_info *e)
+{
+    int rc = exec_sql(s, "CREATE TEMP TABLE IF NOT EXISTS merge_map(kind TEXT, src_id INTEGER,"
+                      " dst_id INTEGER, PRIMARY KEY(kind, src_id)); DELETE FROM temp.merge_map",
+                      e);
+    for (size_t i = 0; rc == 0 && i < 4; i++) {
+        const merge_table *t = &merge_tables[i];
+        strbuf cols = {0}, vals = {0}, sql = {0};
+        rc = merge_columns(s, &cols, &vals, NULL, t->name, "x", false, NULL, e);
+        if (rc == 0) {
+            strbuf_addf(&sql, "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x WHERE true"
+                    " ON CONFLICT(%s) DO ", t->name, cols.p, vals.p, t->name, t->natural_key);
+            if (strcmp(t->name, "experiments") == 0) /* and what one of them did not store */
+                strbuf_addf(&sql, "UPDATE SET created_at = min(created_at, excluded.created_at),"
+                        " file = CASE WHEN excluded.created_at < created_at THEN excluded.file"
+                        " ELSE file END, swept = coalesce(swept, excluded.swept),"
+                        " budget_minutes = coalesce(budget_minutes, excluded.budget_minutes),"
+                        " target_accuracy = coalesce(target_accuracy, excluded.target_accuracy);");
+            else
+                strbuf_addf(&sql, "NOTHING;");
+            strbuf_addf(&sql, "INSERT INTO temp.merge_map SELECT '%s', x.id, d.id FROM src.%s x"
+                    " JOIN main.%s d ON ", t->name, t->name, t->name);
+            /* natural key "a, b" -> d.a = x.a AND d.b = x.b */
+            char key[64];
+            snprintf(key, sizeof key, "%s", t->natural_key);
+            int k = 0;
+            for (char *c = strtok(key, ", "); c; c = strtok(NULL, ", "))
+                strbuf_addf(&sql, "%sd.%s = x.%s", k++ ? " AND " : "", c, c);
+            rc = sql_run(s, &sql, e);
+        }
+        free(cols.p);
+        free(vals.p);
+    }
+    return rc;
+}
+
+/* The tables that hang off a measurement by measurement_id, copied with it. */
+static const char *const merge_perf_children[] = {"perf_steps", "perf_sgemm"};
+enum { MERGE_PERF_CHILDREN = sizeof merge_perf_children / sizeof merge_perf_children[0] };
+
+/* The source's measurements the destination lacks (equal in every column but the id), each
+ * with its steps and SGEMM timings. */
+static int merge_perf(store *s, store_merge_counts *c, err_info *e)
+{
+    strbuf cols = {0}, vals = {0}, same = {0}, q = {0}, insert = {0};
+    strbuf child_cols[MERGE_PERF_CHILDREN] = {{0}}, child_vals[MERGE_PERF_CHILDREN] = {{0}},
+           child_insert[MERGE_PERF_CHILDREN] = {{0}};
+    sqlite3_stmt *sel = NULL, *ins = NULL, *child[MERGE_PERF_CHILDREN] = {NULL};
+    int rc = merge_columns(s, &cols, &vals, &same, "perf_measurements", "x", false, NULL, e);
+    for (int i = 0; i < MERGE_PERF_CHILDREN && rc == 0; i++) {
+        rc = merge_columns(s, &child_cols[i], &child_vals[i], NULL, merge_perf_children[i], "x", true,
+                           "measurement_id", e);
+        strbuf_addf(&child_insert[i], "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x"
+                    " WHERE x.measurement_id = ?1", merge_perf_children[i], child_cols[i].p,
+                    child_vals[i].p, merge_perf_children[i]);
+        if (rc == 0 && child_insert[i].oom)
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+        if (rc == 0)
+            rc = prepare(s, &child[i], child_insert[i].p, e);
+    }
+    if (rc)
+        goto done;
+    strbuf_addf(&q, "SELECT x.id FROM src.perf_measurements x WHERE NOT EXISTS (SELECT 1 FROM"
+            " main.perf_measurements d WHERE %s) ORDER BY x.id", same.p);
+    strbuf_addf(&insert, "INSERT INTO main.perf_measurements(%s) SELECT %s FROM"
+            " src.perf_measurements x WHERE x.id = ?1", cols.p, vals.p);
+    if (q.oom || insert.oom) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = prepare(s, &sel, q.p, e)) || (rc = prepare(s, &ins, insert.p, e)))
+        goto done;
+    int step;
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        int64_t old = sqlite3_column_int64(sel, 0);
+        sqlite3_reset(ins);
+        sqlite3_bind_int64(ins, 1, old);
+        if ((rc = step_done(s, ins, e)))
             goto done;
+        int64_t mid = sqlite3_last_insert_rowid(s->db);
+        for (int i = 0; i < MERGE_PERF_CHILDREN; i++) {
+            sqlite3_reset(child[i]);
+            sqlite3_bind_int64(child[i], 1, old);
+            sqlite3_bind_int64(child[i], 2, mid);
+            if ((rc = step_done(s, child[i], e)))
+                goto done;
+        }
+        c->perf_added++;
     }
     if (step != SQLITE_DONE)
         rc = db_fail(s, e);
 done:
-    sqlite3_finalize(st);
+    sqlite3_finalize(sel);
+    sqlite3_finalize(ins);
+    for (int i = 0; i < MERGE_PERF_CHILDREN; i++) {
+        sqlite3_finalize(child[i]);
+        free(child_cols[i].p);
+        free(child_vals[i].p);
+        free(child_insert[i].p);
+    }
+    strbuf *bufs[] = {&cols, &vals, &same, &q, &insert};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free(bufs[i]->p);
+    return rc;
+}
+
+int store_merge(store *s, store_merge_counts *c, const char *path, err_info *e)
+{
+    assert(s && c && path);
+    int rc = merge_attach(s, path, e);
+    if (rc)
+        return rc;
+    tx t;
+    if ((rc = tx_enter(s, &t, e)) == 0) {
+        store_merge_counts mine = {0};
+        rc = merge_parents(s, e);
+        if (rc == 0)
+            rc = merge_runs(s, &mine, e);
+        if (rc == 0)
+            rc = merge_perf(s, &mine, e);
+        rc = tx_leave(s, &t, rc, e);
+        if (rc == 0) {
+            mine.runs_kept -= mine.runs_added + mine.runs_replaced;
+            c->runs_added += mine.runs_added;
+            c->runs_replaced += mine.runs_replaced;
+            c->runs_kept += mine.runs_kept;
+            c->perf_added += mine.perf_added;
+        }
+    }
+    sqlite3_exec(s->db, "DETACH src", NULL, NULL, NULL);
+    if (rc)
+        err_prefix(e, "merging '%s'", path);
     return rc;
 }

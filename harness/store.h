@@ -8,17 +8,23 @@
  * JSON, error messages) is stored verbatim and never becomes SQL.
  *
  * Tables (see the migrations in store.c for the exact columns):
- *   experiments(id, name, file, spec_sha256, spec_text, created_at)   unique (name, spec_sha256)
+ *   experiments(id, name, file, spec_sha256, spec_text, created_at, swept, budget_minutes,
+ *          target_accuracy)   unique (name, spec_sha256): one row per version of a file;
+ *          swept is the JSON array of its swept keys' labels, in the file's order
  *   builds(id, ident, git_sha, git_branch, git_dirty, git_diff, git_describe, compiler,
  *          compiler_version, cflags, build_type, blas, binary_sha256) ident = hash of all fields
  *   hosts(id, ident, hostname, cpu_model, cpu_flags, cores, ram_bytes, os, kernel)
  *   datasets(id, ident, name, file, sha256, n_images)
  *   runs(run_key PRIMARY KEY, experiment_id, build_id, host_id, dataset_id, config_json, model,
- *        optimizer, lr, bn, seed, batch, epochs, sampling, threads, eval_n, kernels, status,
+ *        optimizer, lr (the file's double), bn, seed, batch, epochs, sampling, threads, eval_n,
+ *        kernels, status, train_s (the sum of its epochs' wall_s, kept by store_epoch_put),
  *        queued_at, started_at, heartbeat_at, finished_at, wall_s, cpu_s, peak_rss_bytes,
- *        params_sha256, error, diverged_epoch)
- *   experiment_runs(experiment_id, run_key)   which experiments asked for a run: two experiment
- *        files that resolve to the same configuration share one run (same run_key)
+ *        params_sha256, error, diverged_epoch, owner_host, owner_pid, owner_proc,
+ *        owner_task, owner_attempt)   the owner_* columns name who executes a RUNNING run
+ *   experiment_runs(experiment_id, run_key, position, swept_values)   which experiments asked
+ *        for a run: two experiment files that resolve to the same configuration share one run
+ *        (same run_key); position is the run's index in that version's plan, swept_values its
+ *        value of each swept key (a JSON array in the order of experiments.swept)
  *   epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,
  *          recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s)
  *   class_metrics(run_key, epoch, class, precision, recall, f1, support)
@@ -28,11 +34,11 @@
  *        gflops, pct_peak, images_per_s, epoch_s, eval_s, peak_rss_bytes, load_before,
  *        load_after, torch_epoch_s)   one `bench perf` figure set at one thread count
  *        + peak_kind, peak_core_gflops, kernel_choice, reps, epoch_s_median, epoch_s_max,
- *        torch_epoch_s_median, torch_epoch_s_max, torch_setting (schema 5)
+ *        torch_epoch_s_median, torch_epoch_s_max, torch_setting (schema 7)
  *   perf_steps(measurement_id, step, layers, fwd_ms, bwd_ms, fwd_gflops, bwd_gflops,
  *        fwd_pct_peak, bwd_pct_peak)   its per-layer profile, one row per step
  *   perf_sgemm(measurement_id, library, shape, m, n, k, trans_a, trans_b, ms, gflops)   the
- *        SGEMM of each library beside it (schema 5)
+ *        SGEMM of each library beside it (schema 7)
  * Deleting a run's epochs cascades to its class_metrics and confusion rows; deleting a
  * measurement to its steps.
  *
@@ -85,6 +91,10 @@ typedef struct store_experiment {
     const char *file;        /* the TOML path as given */
     const char *spec_sha256; /* required: hash of spec_text */
     const char *spec_text;   /* the file's contents */
+    const char *swept;       /* JSON array of the swept keys' labels in the file's order
+                              * ("[\"optimizer\",\"seed\"]"); NULL: not known */
+    double budget_minutes;   /* [budget] minutes, <= 0 or NAN: none */
+    double target_accuracy;  /* [budget] target_accuracy, <= 0 or NAN: none */
 } store_experiment;
 
 typedef struct store_build {
@@ -137,6 +147,9 @@ typedef struct store_run {
     int threads;
     int eval_n;              /* test images evaluated after each epoch (0 = all) */
     const char *kernels;     /* which conv/gemm kernels the core used, may be NULL */
+    int position;            /* its index in the experiment's plan (with experiment_id) */
+    const char *swept_values; /* JSON array of its value of each swept key, typed, in the order
+                               * of the experiment's swept keys; NULL: not known */
 } store_run;
 
 /* One epoch's metrics, with k per-class rows and a k×k confusion matrix. The arrays may be
@@ -185,7 +198,7 @@ typedef struct store_perf_sgemm {
 
 /* One `bench perf` measurement at one thread count. Figures that were not measured are NAN
  * (stored as NULL): a 1-thread measurement taken beside an N-thread one has no peak, per-step
- * profile or evaluation time of its own. Measurements before schema 5 have peak_kind "sgemm"
+ * profile or evaluation time of its own. Measurements before schema 7 have peak_kind "sgemm"
  * (peak_gflops was an SGEMM through the linked BLAS); since, the peak is physical. */
 typedef struct store_perf {
     int64_t build_id, host_id;  /* 0 = unknown (NULL) */
@@ -218,6 +231,27 @@ typedef struct store_perf {
     const store_perf_sgemm *sgemm; /* (n_sgemm), may be NULL when n_sgemm == 0 */
 } store_perf;
 
+/* Who executes a RUNNING run. A store writes as the process that opened it; every write to a
+ * run after its claim (epochs, heartbeats, the end) checks that the run is still RUNNING under
+ * the same host, pid and process instance, and fails with ERR_CONFLICT, writing nothing, when
+ * another process has taken it over. */
+typedef struct store_owner {
+    char host[256];  /* gethostname() */
+    int64_t pid;
+    char proc[96];   /* "<boot id>/<start time in ticks>": this process instance, even after
+                      * its pid is reused; "" when /proc cannot tell */
+    char task[192];  /* the Slurm task: "<cluster>/<array job>_<array task>", or
+                      * "<cluster>/<job>" outside an array; "" outside Slurm */
+    int attempt;     /* SLURM_RESTART_COUNT: how often that task was requeued */
+} store_owner;
+
+/* *o <- this process, from gethostname, getpid, /proc and the SLURM_* environment variables. */
+void store_owner_self(store_owner *o);
+
+/* Write as owner o instead of the process (store_owner_self() at open). For tests that play
+ * another process, host or Slurm attempt. */
+void store_set_owner(store *s, const store_owner *o);
+
 /* ---- opening ---------------------------------------------------------------------------- */
 
 /* Open (creating if missing, with its parent directory) the database at path for writing,
@@ -246,7 +280,8 @@ int store_rollback(store *s, err_info *e);
 /* ---- upserts ---------------------------------------------------------------------------- */
 
 /* *id <- the row of an equal record, inserting it first when absent. Experiments are equal
- * when name and spec_sha256 are; builds, hosts and data sets when every field is. */
+ * when name and spec_sha256 are (a version recorded by an older bench gets its swept keys and
+ * budget filled in); builds, hosts and data sets when every field is. */
 int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_info *e);
 int store_build_put(store *s, int64_t *id, const store_build *b, err_info *e);
 int store_host_put(store *s, int64_t *id, const store_host *h, err_info *e);
@@ -262,42 +297,55 @@ int store_run_status(store *s, int *status, const char *run_key, err_info *e);
  * - COMPLETED and !force: left untouched (the caller skips it);
  * - otherwise: reset to QUEUED with r's fields, timing/result columns cleared and all its
  *   epochs (with their class and confusion rows) deleted, so that the rerun starts clean.
- * In every case r->experiment_id (when non-zero) is linked to the run in experiment_runs.
+ * In every case r->experiment_id (when non-zero) is linked to the run in experiment_runs, with
+ * its position and swept values (store_run_link).
  * A RUNNING run is reset like the others: the caller first retires runs of dead processes with
  * store_mark_stale() and must not queue a run that another live process is executing (shards
  * of one sweep are disjoint, so this holds for `bench run --shard`). */
 int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e);
 
-/* List an existing run under an experiment (experiment_runs), changing nothing else: for a run
- * another process is executing, which the experiment shares but must not queue. */
-int store_run_link(store *s, int64_t experiment_id, const char *run_key, err_info *e);
+/* List an existing run under an experiment (experiment_runs) at position with swept_values
+ * (may be NULL), replacing an earlier link's, changing nothing else: for a run another process
+ * is executing, which the experiment shares but must not queue. */
+int store_run_link(store *s, int64_t experiment_id, const char *run_key, int position,
+                   const char *swept_values, err_info *e);
 
-/* Claim a QUEUED run: RUNNING, started_at = heartbeat_at = now, owned by this process on this
- * host (the coordinator that calls it), and *claimed = true. The claim is one conditional
+/* Claim a QUEUED run: RUNNING, started_at = heartbeat_at = now, owned by the store's owner
+ * (the coordinator process that calls it), and *claimed = true. The claim is one conditional
  * UPDATE, so of two coordinators that planned the same run (two experiment files sharing it,
  * started at the same time) exactly one gets it; a run no longer QUEUED is left alone with
  * *claimed = false. ERR_INVALID when the run is absent. */
 int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e);
 
-/* heartbeat_at = now, for a live run. ERR_INVALID when the run is absent. */
+/* heartbeat_at = now, for a run this store's owner executes. ERR_INVALID when the run is
+ * absent, ERR_CONFLICT (nothing written) when it is not RUNNING under this owner any more. */
 int store_run_heartbeat(store *s, const char *run_key, err_info *e);
 
 /* Record one epoch atomically: the epoch row, its k class_metrics rows and its k*k confusion
- * rows (replacing an earlier record of the same epoch) and the run's heartbeat. */
+ * rows (replacing an earlier record of the same epoch), the run's heartbeat and its train_s
+ * (the sum of its epochs' wall_s). Only for a run RUNNING under this store's owner: else
+ * ERR_CONFLICT and nothing is written. */
 int store_epoch_put(store *s, const store_epoch *ep, err_info *e);
 
-/* The run ends: status, finished_at = now, timings, checksum and error text. */
+/* The run ends: status, finished_at = now, timings, checksum and error text. Only for a run
+ * RUNNING under this store's owner: a process that lost its run (taken over while it was
+ * stopped, say) gets ERR_CONFLICT and cannot overwrite the result the other one recorded. */
 int store_run_finish(store *s, const char *run_key, const store_run_end *end, err_info *e);
 
 /* RUNNING runs whose heartbeat is older than stale_after_s seconds become INTERRUPTED
- * (their process died without saying so). *n_marked (may be NULL) <- how many. */
+ * (their process died without saying so, on another host), except runs whose owner is alive
+ * on this host: a process stopped with Ctrl-Z writes no heartbeat but is not dead, and never
+ * stale. *n_marked (may be NULL) <- how many. */
 int store_mark_stale(store *s, int *n_marked, double stale_after_s, err_info *e);
 
-/* RUNNING runs owned by a process of this host that no longer exists (a coordinator killed
- * with SIGKILL) become INTERRUPTED at once. *n_marked (may be NULL) <- how many. */
+/* RUNNING runs whose owner is certainly gone become INTERRUPTED at once: a process of this
+ * host that no longer exists (a coordinator killed with SIGKILL; a pid now used by another
+ * process counts as gone), or an earlier attempt of this store's Slurm task (the task was
+ * requeued, perhaps onto another node). *n_marked (may be NULL) <- how many. */
 int store_reclaim_orphans(store *s, int *n_marked, err_info *e);
 
-/* The given runs, where RUNNING or QUEUED, become INTERRUPTED (Ctrl-C of the coordinator).
+/* The given runs, where QUEUED or RUNNING under this store's owner, become INTERRUPTED
+ * (Ctrl-C of the coordinator); runs another process took over are left alone.
  * *n_marked (may be NULL) <- how many changed. */
 int store_interrupt_running(store *s, int *n_marked, const char *const *keys, int n,
                             err_info *e);
@@ -331,6 +379,34 @@ int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err
 typedef int (*store_perf_sgemm_fn)(void *ctx, const store_perf_sgemm *g);
 int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, err_info *e);
 
+/* ---- merging databases (bench merge) ------------------------------------------------------ */
+
+/* What store_merge did with a source's runs. */
+typedef struct store_merge_counts {
+    int runs_added;    /* keys the destination did not have */
+    int runs_replaced; /* the destination's copy replaced by the source's better one */
+    int runs_kept;     /* the destination's copy kept: as good or better */
+    int perf_added;    /* bench perf measurements the destination did not have */
+} store_merge_counts;
+
+/* Check, reading only, that the databases paths[0..n) can be merged into s: each exists, is a
+ * bench database of this schema version and has only tables merge knows, and no run key is
+ * COMPLETED with two different parameter hashes anywhere among s and them (a determinism
+ * failure: the same key gave two results; the message names the key and both files).
+ * ERR_IO, ERR_FORMAT or ERR_INVALID otherwise. s must have no transaction open. */
+int store_merge_check(store *s, const char *const *paths, int n, err_info *e);
+
+/* Merge the database at path into s, in one transaction (ATTACH, so s must have no
+ * transaction open): experiments, builds, hosts and data sets by their natural keys (of two
+ * versions of an experiment the earlier created stays); runs by run key, where the better
+ * copy wins whichever file holds it: COMPLETED over DIVERGED over FAILED over unfinished,
+ * then more stored epochs, then the earlier one; a run copied comes with its epochs, class
+ * metrics and confusion cells, and experiment links are united; perf measurements (with their
+ * steps and SGEMM timings) are added unless an equal one exists. Merging is idempotent and gives the same
+ * contents in any order of the sources. Call store_merge_check first: store_merge itself
+ * does not refuse two different COMPLETED copies (the first one stays). c accumulates. */
+int store_merge(store *s, store_merge_counts *c, const char *path, err_info *e);
+
 /* ---- queries (for ls, show and reports) ------------------------------------------------- */
 
 /* A run as read back. Strings point into the store's statement and are valid only during
@@ -353,6 +429,8 @@ typedef struct store_run_row {
     int epochs_done;              /* epoch rows stored */
     double last_test_acc;         /* test_acc of the highest stored epoch, NAN if none */
     int64_t build_id, host_id, dataset_id; /* 0 when unset */
+    const char *git_sha;          /* its build's commit, NULL without a build */
+    int git_dirty;                /* its build had uncommitted changes */
 } store_run_row;
 
 /* Called once per row; a non-zero return stops the iteration and is returned by the caller. */
@@ -397,14 +475,58 @@ int store_epochs(store *s, const char *run_key, bool with_classes, store_epoch_f
 typedef struct store_experiment_row {
     int64_t id;
     const char *name, *file, *spec_sha256, *spec_text, *created_at; /* NULL when unset */
+    const char *swept;            /* JSON array of the swept keys' labels; NULL: the version
+                                   * was recorded by a bench that did not store them */
+    double budget_minutes, target_accuracy; /* NAN when none */
+    int version, n_versions;      /* its number among the versions of its name (1 = oldest) */
     int n_runs;                   /* runs linked to this version (experiment_runs) */
+    int n_own;                    /* of those, the runs no newer version of the name links:
+                                   * a run is reported under the newest version planning it */
 } store_experiment_row;
 typedef int (*store_experiment_fn)(void *ctx, const store_experiment_row *x);
 
-/* Visit experiment versions ordered by id (the order they were first run), all of them when
- * name is NULL, else those called name (none is not an error: the callback is not called).
- * For reports: the spec text says which keys an experiment swept and its [budget]. */
+/* Visit experiment versions, the versions of one name together in id order (the order they
+ * were first run), names in the order of their first version; all of them when name is NULL,
+ * else those called name (none is not an error: the callback is not called). */
 int store_experiments(store *s, const char *name, store_experiment_fn fn, void *ctx,
                       err_info *e);
+
+/* One run of an experiment version as a report reads it, with its figures at one epoch.
+ * Strings are valid during the callback only. */
+typedef struct store_report_row {
+    const char *run_key;
+    int position;                 /* in the version's plan; -1 when not recorded */
+    const char *swept_values;     /* JSON array (experiment_runs.swept_values), may be NULL */
+    const char *config_json;
+    const char *config_noseed;    /* config_json without its "seed": equal for the runs of one
+                                   * configuration */
+    int status;
+    int64_t build_id, host_id, dataset_id; /* 0 when unset */
+    const char *git_sha;          /* of its build, NULL without one */
+    int git_dirty;
+    const char *kernels, *started_at; /* NULL when unset */
+    int threads, diverged_epoch;
+    int64_t peak_rss_bytes;       /* 0 when unset */
+    int epochs_done;              /* epoch rows stored */
+    int epoch;                    /* the reported epoch, 0 when the run has not stored it */
+    double acc, precision, recall, f1; /* at that epoch; NAN without it */
+    double train_s;               /* sum of wall_s over epochs 1..epoch (NAN without it) */
+    const char *queued_at;        /* with position, the plan order */
+    int64_t seed;                 /* runs.seed, when has_seed */
+    bool has_seed;
+} store_report_row;
+typedef int (*store_report_fn)(void *ctx, const store_report_row *row);
+
+/* Visit the runs reported under experiment version version_id: those it links that no newer
+ * version of the same name links, each at epoch (0: its last stored epoch), in no particular
+ * order (position, then queued_at, is the plan's). One query, streamed: neither SQLite nor
+ * the store holds the rows, so memory does not grow with the runs. */
+int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,
+                      err_info *e);
+
+/* Visit epoch `epoch` of a run, with its per-class rows when with_classes; a run without that
+ * epoch is not an error (fn is not called). */
+int store_epoch_get(store *s, const char *run_key, int epoch, bool with_classes,
+                    store_epoch_fn fn, void *ctx, err_info *e);
 
 #endif

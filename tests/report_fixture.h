@@ -1,7 +1,9 @@
 /* Fabricated results databases for the report, check and history tests: runs, epochs and
  * bench perf measurements are written through the store API (no training), timestamps and
  * revisions set explicitly; and the measurements read back (fix_perfs_read, fix_steps_read)
- * for the store and perf tests. */
+ * for the store and perf tests. An experiment is stored as bench run stores it: with its
+ * swept keys and [budget] (from parsing its spec), each run with its plan position and swept
+ * values (the planned run of the spec with the fixture run's optimizer, bn and seed). */
 #ifndef BENCH_TEST_REPORT_FIXTURE_H
 #define BENCH_TEST_REPORT_FIXTURE_H
 
@@ -13,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "exp.h"
 #include "store.h"
 
 typedef struct fix_run {
@@ -44,16 +47,100 @@ static inline void fix_mkdtemp(char *dir, size_t n, const char *name)
         fail_msg("mkdtemp %s", dir);
 }
 
+/* a and b within eps, else the test fails naming the expression and both values. */
+#define assert_close(a, b, eps)                                                                \
+    do {                                                                                       \
+        double a_ = (a), b_ = (b);                                                             \
+        if (!(fabs(a_ - b_) <= (eps)))                                                         \
+            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                 \
+    } while (0)
+
+/* A results database in a fresh temporary directory, open for writing. */
+typedef struct fix_db {
+    char dir[256];
+    char db[320];
+    store *s;
+} fix_db;
+
+/* A new fix_db (test name: the directory's prefix); free it with fix_db_free. */
+static inline fix_db *fix_db_new(const char *name)
+{
+    fix_db *f = calloc(1, sizeof *f);
+    err_info e = {0};
+    fix_mkdtemp(f->dir, sizeof f->dir, name);
+    snprintf(f->db, sizeof f->db, "%s/bench.db", f->dir);
+    if (store_open(&f->s, f->db, &e))
+        fail_msg("%s", e.msg);
+    return f;
+}
+
+static inline void fix_db_free(fix_db *f)
+{
+    store_close(f->s);
+    fix_rmdir(f->dir);
+    free(f);
+}
+
 static inline int64_t fix_experiment(store *s, const char *name, const char *spec)
 {
     err_info e = {0};
     int64_t id = 0;
     char sha[65];
     snprintf(sha, sizeof sha, "%064zx", strlen(spec) * 31 + strlen(name));
-    store_experiment x = {.name = name, .file = "x.toml", .spec_sha256 = sha, .spec_text = spec};
+    experiment xp;
+    bool parsed = exp_parse(&xp, spec, strlen(spec), "x.toml", &e) == 0;
+    char *swept = parsed ? exp_swept_json(&xp) : NULL;
+    store_experiment x = {.name = name, .file = "x.toml", .spec_sha256 = sha, .spec_text = spec,
+                          .swept = swept,
+                          .budget_minutes = parsed ? xp.budget_minutes : 0,
+                          .target_accuracy = parsed ? xp.target_accuracy : 0};
     if (store_experiment_put(s, &id, &x, &e))
         fail_msg("experiment_put: %s", e.msg);
+    free(swept);
+    if (parsed)
+        exp_release(&xp);
     return id;
+}
+
+/* The spec of experiment version id, read back (fix_spec_of). */
+typedef struct fix_spec {
+    int64_t id;
+    char *text;
+} fix_spec;
+
+static inline int fix_spec_see(void *ctx, const store_experiment_row *x)
+{
+    fix_spec *f = ctx;
+    if (x->id == f->id && x->spec_text)
+        f->text = strdup(x->spec_text);
+    return 0;
+}
+
+/* *position, *values (malloc'd JSON, NULL when the spec does not parse) <- where the spec of
+ * experiment exp_id plans the run with this optimizer, bn and seed (-1: nowhere). */
+static inline void fix_plan(store *s, int64_t exp_id, const char *optimizer, int bn, int seed,
+                            int *position, char **values)
+{
+    err_info e = {0};
+    fix_spec f = {.id = exp_id};
+    experiment xp;
+    *position = -1;
+    *values = NULL;
+    if (store_experiments(s, NULL, fix_spec_see, &f, &e) || !f.text ||
+        exp_parse(&xp, f.text, strlen(f.text), "x.toml", &e)) {
+        free(f.text);
+        return;
+    }
+    for (int i = 0; i < xp.n_runs && *position < 0; i++) {
+        const run_spec *r = &xp.runs[i];
+        if (strcmp(optim_kind_name(r->train.optim.kind), optimizer) == 0 &&
+            r->bn == (bn != 0) && (int64_t)r->train.seed == seed) {
+            *position = r->index;
+            *values = exp_run_swept_json(&xp, r);
+        }
+    }
+    exp_release(&xp);
+    free(f.text);
 }
 
 static inline int64_t fix_build(store *s, const char *git_sha)
@@ -86,10 +173,14 @@ static inline void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, cons
              "{\"bn\":%s,\"epochs\":2,\"model\":\"paper\",\"optimizer\":{\"kind\":\"%s\","
              "\"lr\":0.1},\"seed\":%d,\"validation\":%d}",
              f->bn ? "true" : "false", f->optimizer, f->seed, p ? p->validation : 0);
+    char *values = NULL;
+    int position = -1;
+    fix_plan(s, exp_id, f->optimizer, f->bn, f->seed, &position, &values);
     store_run r = {.run_key = f->key, .experiment_id = exp_id, .build_id = f->build_id,
                    .config_json = cfg, .model = "paper", .optimizer = f->optimizer, .lr = 0.1,
                    .bn = f->bn, .seed = f->seed, .batch = 100, .epochs = 2,
-                   .sampling = "with-replacement", .threads = 1};
+                   .sampling = "with-replacement", .threads = 1, .position = position,
+                   .swept_values = values};
     if (p) {
         r.host_id = p->host_id;
         r.dataset_id = p->dataset_id;
@@ -101,6 +192,7 @@ static inline void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, cons
     if (store_run_queue(s, &prev, &r, false, &e) || store_run_start(s, f->key, &claimed, &e) ||
         !claimed)
         fail_msg("queue/start %s: %s", f->key, e.msg);
+    free(values);
     int n_epochs = f->status == RUN_COMPLETED ? 2 : 1;
     for (int ep = 1; ep <= n_epochs; ep++) {
         double acc = ep == 2 ? f->acc : f->acc - 0.01;

@@ -1,5 +1,7 @@
 /* Tests of the bench command line, by running the built binary (BENCH_BINARY): the top-level
- * help, version and exit codes (0 ok, 1 failure, 2 usage) and `bench data status`. */
+ * help, version and exit codes (0 ok, 1 failure, 2 usage), every numeric option of every
+ * command against values that do not fit or are not plain decimal numbers (issue 18.9), and
+ * `bench data status`. */
 #define _XOPEN_SOURCE 700
 
 #include <setjmp.h>
@@ -79,6 +81,76 @@ static void test_usage_errors(void **state)
     assert_non_null(strstr(r.err, "unknown data set 'kmnist'"));
 }
 
+/* Issue 18.9: `--shard 1/99999999999` was read as 1/1215752191. Every numeric option is
+ * parsed by one strict parser: a value that overflows, has trailing or leading junk, is hex,
+ * infinite or NaN, or lies outside the option's range is a usage error (exit 2) on one line
+ * naming the option. They come before any file is read, so the files need not exist. */
+static void test_numeric_options(void **state)
+{
+    (void)state;
+    static run_result r;
+    static const struct {
+        const char *args[8];
+        const char *option; /* named in the message */
+    } cases[] = {
+        {{"run", "x.toml", "--shard", "1/99999999999"}, "--shard"},
+        {{"run", "x.toml", "--shard", "1/4294967297"}, "--shard"},
+        {{"run", "x.toml", "--shard", "99999999999/2"}, "--shard"},
+        {{"run", "x.toml", "--shard", "0/2"}, "--shard"},
+        {{"run", "x.toml", "--shard", "3/2"}, "--shard"},
+        {{"run", "x.toml", "--shard", "1/2x"}, "--shard"},
+        {{"run", "x.toml", "--shard", " 1/2"}, "--shard"},
+        {{"run", "x.toml", "--shard", "+1/2"}, "--shard"},
+        {{"run", "x.toml", "--shard", "1/"}, "--shard"},
+        {{"run", "x.toml", "-j", "99999999999999999999"}, "--jobs"},
+        {{"run", "x.toml", "-j", "4294967298"}, "--jobs"},
+        {{"run", "x.toml", "-j", "0x10"}, "--jobs"},
+        {{"run", "x.toml", "-j", " 2"}, "--jobs"},
+        {{"run", "x.toml", "-j", "2 "}, "--jobs"},
+        {{"run", "x.toml", "-j", ""}, "--jobs"},
+        {{"train", "--epochs", "99999999999999999999"}, "--epochs"},
+        {{"train", "--batch", "1.5"}, "--batch"},
+        {{"train", "--seed", "2147483648"}, "--seed"},
+        {{"train", "--threads", "-1"}, "--threads"},
+        {{"train", "--lr", "inf"}, "--lr"},
+        {{"train", "--lr", "nan"}, "--lr"},
+        {{"train", "--lr", "0x1p-3"}, "--lr"},
+        {{"train", "--lr", "1e999"}, "--lr"},
+        {{"train", "--lr", " 0.1"}, "--lr"},
+        {{"train", "--momentum", "0.9x"}, "--momentum"},
+        {{"perf", "--threads", "9999999999999999999"}, "--threads"},
+        {{"perf", "--iters", "1e3"}, "--iters"},
+        {{"perf", "--peak-size", "+100"}, "--peak-size"},
+        {{"report", "--epoch", "0"}, "--epoch"},
+        {{"report", "--epoch", "4294967297"}, "--epoch"},
+        {{"report", "--epoch", "2.0"}, "--epoch"},
+        {{"check", "--min-accuracy", "0x1p-1"}, "--min-accuracy"},
+        {{"check", "--min-accuracy", "nan"}, "--min-accuracy"},
+        {{"check", "--budget", "inf"}, "--budget"},
+        {{"check", "--budget", "1e308h"}, "--budget"},
+        {{"check", "--budget", " 20m"}, "--budget"},
+        {{"slurm", "submit", "x.toml", "--tasks", "0"}, "--tasks"},
+        {{"slurm", "submit", "x.toml", "--tasks", "99999999999"}, "--tasks"},
+        {{"slurm", "submit", "x.toml", "--max-parallel", "1O"}, "--max-parallel"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        run(&r, NULL, NULL, cases[i].args);
+        const char *nl = strchr(r.err, '\n');
+        if (r.status != 2 || !strstr(r.err, cases[i].option) || !nl || nl[1] != '\0')
+            fail_msg("bench %s %s '%s': exit %d, stderr: %s", cases[i].args[0], cases[i].option,
+                     cases[i].args[3] ? cases[i].args[3] : cases[i].args[2], r.status, r.err);
+    }
+    /* what the parser lets through */
+    run(&r, NULL, NULL, (const char *const[]){"run", "x.toml", "--shard", "2/2", "-j", "256",
+                                              "--dry-run", NULL});
+    assert_int_equal(r.status, 1); /* past the options: the file is missing */
+    assert_non_null(strstr(r.err, "x.toml"));
+    run(&r, NULL, NULL, (const char *const[]){"check", "--db", "/nonexistent/x.db",
+                                              "--min-accuracy", "99%", "--budget", "1.5h", NULL});
+    assert_int_equal(r.status, 1);
+    print_message("%zu bad numeric option values refused\n", sizeof cases / sizeof cases[0]);
+}
+
 static void test_data_help(void **state)
 {
     (void)state;
@@ -151,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_help),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_numeric_options),
         cmocka_unit_test(test_data_help),
         cmocka_unit_test(test_data_status_missing),
         cmocka_unit_test(test_data_status_idx),

@@ -1,6 +1,9 @@
 /* Tests of exp: the shipped experiment files, the paper's defaults, sweep expansion (order,
- * labels, precedence of optimizer parameters), canonical run JSON and run keys, and a corpus of
- * bad files under tests/data/exp/bad/, each checked for its error code, file, line and key. */
+ * labels, precedence of optimizer parameters), canonical run JSON and run keys, a corpus of
+ * bad files under tests/data/exp/bad/, each checked for its error code, file, line and key,
+ * and the vocabulary: every configuration key named once, found by label, TOML path or JSON
+ * path, its values printed one way (0.05, true) and typed in JSON, a run's values the file's
+ * own doubles, and what the store keeps of a sweep. */
 #define _POSIX_C_SOURCE 200809L /* popen */
 
 #include <setjmp.h>
@@ -199,7 +202,7 @@ static void test_defaults_are_the_paper(void **state)
     assert_int_equal(r->eval_test_n, 0);
     char s[256];
     exp_run_summary(s, sizeof s, r);
-    assert_string_equal(s, "paper bn=on momentum lr=0.1 batch=100 epochs=20 seed=1");
+    assert_string_equal(s, "model=paper bn=true optimizer=momentum lr=0.1 batch=100 epochs=20 seed=1");
     exp_release(&x);
 }
 
@@ -269,8 +272,9 @@ static void test_all_keys(void **state)
     assert_int_equal(r->eval_test_n, 1000);
     char s[256];
     exp_run_summary(s, sizeof s, r);
-    assert_string_equal(s, "ji2018 bn=off rmsprop lr=1 batch=50 epochs=3 seed=42 wd=0.0001 "
-                           "cosine shift=2 data=fashion-mnist");
+    assert_string_equal(s, "model=ji2018 bn=false optimizer=rmsprop lr=1 batch=50 epochs=3 "
+                           "seed=42 weight_decay=0.0001 lr_schedule=cosine augment_shift=2 "
+                           "dataset=fashion-mnist");
     exp_release(&x);
 }
 
@@ -737,6 +741,121 @@ static void test_text_and_digest(void **state)
     exp_release(&x); /* releasing twice is harmless */
 }
 
+/* ---- the vocabulary ------------------------------------------------------------------------ */
+
+/* Every configuration key of the run JSON has one entry: label, TOML path and JSON path find
+ * it, labels are unique, and every sweepable key of the schema is one. */
+static void test_vocab_names(void **state)
+{
+    (void)state;
+    int n = exp_vocab_count();
+    assert_true(n >= 25);
+    for (int i = 0; i < n; i++) {
+        const exp_vocab_key *k = exp_vocab_at(i);
+        char path[128];
+        snprintf(path, sizeof path, "%s.%s", k->table, k->name);
+        assert_ptr_equal(exp_vocab_find(k->label), k);
+        assert_ptr_equal(exp_vocab_find(path), k);
+        assert_ptr_equal(exp_vocab_find(k->json), k);
+        assert_true(k->display && k->display[0]);
+        for (int j = 0; j < i; j++)
+            assert_string_not_equal(exp_vocab_at(j)->label, k->label);
+    }
+    assert_null(exp_vocab_at(n));
+    assert_null(exp_vocab_find("colour"));
+    assert_null(exp_vocab_find("experiment.name")); /* not part of a run's configuration */
+    const exp_vocab_key *lr = exp_vocab_find("training.lr");
+    assert_string_equal(lr->label, "lr");
+    assert_string_equal(lr->json, "optimizer.lr");
+    assert_string_equal(lr->display, "learning rate");
+    assert_int_equal(lr->type, EXP_NUM);
+    assert_true(lr->sweepable);
+    assert_string_equal(exp_vocab_find("model")->name, "preset");
+    assert_false(exp_vocab_find("beta1")->sweepable);
+    char list[1024];
+    exp_vocab_labels(list, sizeof list);
+    assert_non_null(strstr(list, "dataset, validation, classes"));
+    assert_non_null(strstr(list, ", lr, "));
+}
+
+/* One spelling per value: the shortest decimal that reads back, true/false, "-" for none;
+ * JSON typed. */
+static void test_vocab_values(void **state)
+{
+    (void)state;
+    char buf[64];
+    const double nums[] = {0.05, 0.1, 1e-5, 20, 0.30000000000000004, 5e-4};
+    const char *want[] = {"0.05", "0.1", "1e-05", "20", "0.30000000000000004", "0.0005"};
+    for (int i = 0; i < 6; i++) {
+        exp_value v = {.type = EXP_NUM, .d = nums[i]};
+        exp_value_format(buf, sizeof buf, &v);
+        assert_string_equal(buf, want[i]);
+        assert_true(strtod(buf, NULL) == nums[i]);
+    }
+    exp_value b = {.type = EXP_BOOL, .b = true}, none = {.type = EXP_NONE};
+    exp_value_format(buf, sizeof buf, &b);
+    assert_string_equal(buf, "true");
+    exp_value_format(buf, sizeof buf, &none);
+    assert_string_equal(buf, "-");
+    char label[64] = "";
+    exp_label_append(label, sizeof label, "optimizer", &(exp_value){.type = EXP_STR, .s = "adam"});
+    exp_label_append(label, sizeof label, "bn", &b);
+    assert_string_equal(label, "optimizer=adam bn=true");
+    json_t *j = exp_value_json(&b);
+    assert_true(json_is_true(j));
+    json_decref(j);
+    j = exp_value_json(&(exp_value){.type = EXP_NUM, .d = 0.05});
+    assert_true(json_is_real(j) && json_real_value(j) == 0.05);
+    json_decref(j);
+    assert_true(exp_value_equal(&(exp_value){.type = EXP_INT, .i = 1},
+                                &(exp_value){.type = EXP_NUM, .d = 1.0}));
+    assert_false(exp_value_equal(&b, &(exp_value){.type = EXP_BOOL, .b = false}));
+}
+
+/* A run's values: from its configuration JSON, typed, but the file's own double for a float
+ * parameter (0.05, not 0.0500000007450581); the layer list summarised. */
+static void test_run_values(void **state)
+{
+    (void)state;
+    experiment x;
+    parse_ok(&x, "[training]\nlr = 0.05\n[sweep]\nbn = [true, false]\nseed = [1, 2]\n");
+    const exp_vocab_key *keys[] = {exp_vocab_find("lr"), exp_vocab_find("bn"),
+                                   exp_vocab_find("layers"), exp_vocab_find("momentum"),
+                                   exp_vocab_find("beta1")};
+    exp_value v[5];
+    err_info e = {0};
+    assert_int_equal(exp_run_values(v, &x.runs[2], keys, 5, &e), 0);
+    assert_int_equal(v[0].type, EXP_NUM);
+    assert_true(v[0].d == 0.05);
+    assert_int_equal(v[1].type, EXP_BOOL);
+    assert_false(v[1].b);
+    assert_string_equal(v[2].s, "conv30x5-relu-maxpool2-affine100-relu-affine10");
+    assert_true(v[3].d == 0.9); /* a default: the float's shortest decimal */
+    assert_int_equal(v[4].type, EXP_NONE); /* momentum does not read beta1 */
+    /* the same read back from the stored configuration */
+    char *cfg_text = exp_run_json(&x.runs[2]);
+    json_t *cfg = json_loads(cfg_text, 0, NULL);
+    exp_value w;
+    exp_value_from_json(&w, keys[0], cfg);
+    assert_true(w.d == 0.05);
+    json_decref(cfg);
+    free(cfg_text);
+    /* what the store keeps of the sweep */
+    char *swept = exp_swept_json(&x), *values = exp_run_swept_json(&x, &x.runs[2]);
+    assert_string_equal(swept, "[\"bn\",\"seed\"]");
+    assert_string_equal(values, "[false,1]");
+    free(swept);
+    free(values);
+    exp_release(&x);
+    parse_ok(&x, "[sweep]\nlr = [0.05, 1]\n");
+    values = exp_run_swept_json(&x, &x.runs[1]);
+    assert_string_equal(values, "[1.0]"); /* a number, not the integer 1 */
+    free(values);
+    assert_string_equal(x.runs[0].label, "lr=0.05");
+    assert_string_equal(x.runs[1].label, "lr=1");
+    exp_release(&x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -757,6 +876,9 @@ int main(void)
         cmocka_unit_test(test_bad_corpus_complete),
         cmocka_unit_test(test_inline_errors),
         cmocka_unit_test(test_text_and_digest),
+        cmocka_unit_test(test_vocab_names),
+        cmocka_unit_test(test_vocab_values),
+        cmocka_unit_test(test_run_values),
     };
     return cmocka_run_group_tests_name("exp", tests, NULL, NULL);
 }

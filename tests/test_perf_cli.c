@@ -208,8 +208,8 @@ static void test_records(void **state)
     /* history --perf shows both thread counts */
     RUN(&r, "history", "--perf", "--db", db, "--format", "csv");
     assert_int_equal(r.status, 0);
-    assert_non_null(strstr(r.out, "\n1,100,synthetic,auto,0,"));
-    assert_non_null(strstr(r.out, "\n2,100,synthetic,auto,0,"));
+    assert_non_null(strstr(r.out, "\n1,100,synthetic,auto,false,"));
+    assert_non_null(strstr(r.out, "\n2,100,synthetic,auto,false,"));
     cli_rm_tree(dir);
 }
 

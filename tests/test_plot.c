@@ -68,8 +68,9 @@ static double acc_of(int o, int b, int seed, int ep)
 
 static int64_t conf_of(int seed, int i, int j) { return i == j ? 90 + seed : (i + j) % 3; }
 
-static void put_run(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
-                    const char *optimizer, int o, int b, int seed)
+/* A run with N_EPOCHS epochs that ends as `status`. */
+static void put_run_as(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
+                       const char *optimizer, int o, int b, int seed, int status)
 {
     err_info e = {0};
     store_run r = {.run_key = key, .experiment_id = xid, .build_id = bid, .config_json = json,
@@ -99,9 +100,15 @@ static void put_run(store *s, int64_t xid, int64_t bid, const char *key, const c
         if (store_epoch_put(s, &row, &e))
             fail_msg("%s", e.msg);
     }
-    store_run_end end = {.status = RUN_COMPLETED, .wall_s = 33, .cpu_s = 60};
+    store_run_end end = {.status = status, .wall_s = 33, .cpu_s = 60};
     if (store_run_finish(s, key, &end, &e))
         fail_msg("%s", e.msg);
+}
+
+static void put_run(store *s, int64_t xid, int64_t bid, const char *key, const char *json,
+                    const char *optimizer, int o, int b, int seed)
+{
+    put_run_as(s, xid, bid, key, json, optimizer, o, b, seed, RUN_COMPLETED);
 }
 
 static void fill_db(const char *path)
@@ -112,7 +119,8 @@ static void fill_db(const char *path)
         fail_msg("%s", e.msg);
     int64_t grid = 0, solo = 0, bid = 0;
     store_experiment xg = {.name = "grid", .file = "grid.toml", .spec_sha256 = "aa",
-                           .spec_text = "[sweep]\n"};
+                           .spec_text = "[sweep]\n",
+                           .swept = "[\"optimizer\",\"bn\",\"seed\"]"};
     store_experiment xs = {.name = "solo", .file = "solo.toml", .spec_sha256 = "bb"};
     store_build b = {.git_sha = "0123456789abcdef0123456789abcdef01234567",
                      .git_branch = "main", .compiler = "GNU"};
@@ -138,10 +146,8 @@ static void fill_db(const char *path)
     store_experiment xp = {.name = "part", .file = "part.toml", .spec_sha256 = "cc"};
     if (store_experiment_put(s, &part, &xp, &e))
         fail_msg("%s", e.msg);
-    put_run(s, part, bid, "part000000000000", "{\"bn\":true,\"seed\":1}", "momentum", 0, 0, 1);
-    store_run_end stop = {.status = RUN_INTERRUPTED};
-    if (store_run_finish(s, "part000000000000", &stop, &e))
-        fail_msg("%s", e.msg);
+    put_run_as(s, part, bid, "part000000000000", "{\"bn\":true,\"seed\":1}", "momentum", 0, 0, 1,
+               RUN_INTERRUPTED);
     put_run(s, solo, bid, "solo000000000000",
             "{\"bn\":true,\"model\":\"paper\",\"optimizer\":{\"kind\":\"momentum\"},\"seed\":7}",
             "momentum", 0, 0, 7);
@@ -255,10 +261,10 @@ static void assert_one_line_error(const result *r, const char *want)
 }
 
 /* The figures of experiment grid. The group order is that of the runs (o slowest, then bn). */
-static const char *const grid_groups[] = {"optimizer-sgd_bn-on", "optimizer-sgd_bn-off",
-                                          "optimizer-adam_bn-on", "optimizer-adam_bn-off"};
+static const char *const grid_groups[] = {"optimizer-sgd_bn-true", "optimizer-sgd_bn-false",
+                                          "optimizer-adam_bn-true", "optimizer-adam_bn-false"};
 static const char *const grid_scripts[] = {
-    "optimizers_bn-on", "optimizers_bn-off", "bn_optimizer-sgd", "bn_optimizer-adam",
+    "optimizers_bn-true", "optimizers_bn-false", "bn_optimizer-sgd", "bn_optimizer-adam",
     "loss", "time"};
 
 static void check_grid_dir(const char *dir, const char *ext)
@@ -294,11 +300,14 @@ static void check_grid_dir(const char *dir, const char *ext)
     assert_true(file_has(dir, name, "title 'test'"));
     assert_true(file_has(dir, name, "filledcurves"));
     assert_true(file_has(dir, name, "bench_footer = 'experiment ''grid'' | git 0123456"));
-    /* the optimizer comparison has one line per optimizer */
-    assert_true(file_has(dir, "optimizers_bn-on.gp", "title 'sgd'"));
-    assert_true(file_has(dir, "optimizers_bn-on.gp", "title 'adam'"));
-    assert_true(file_has(dir, "bn_optimizer-adam.gp", "title 'BN on'"));
-    assert_true(file_has(dir, "bn_optimizer-adam.gp", "title 'BN off'"));
+    /* the optimizer comparison has one line per optimizer, titled as the vocabulary spells
+     * it (the same "bn=true" as reports, never "BN on") */
+    assert_true(file_has(dir, "optimizers_bn-true.gp", "title 'optimizer=sgd'"));
+    assert_true(file_has(dir, "optimizers_bn-true.gp", "title 'optimizer=adam'"));
+    assert_true(file_has(dir, "optimizers_bn-true.gp", "test accuracy per epoch by optimizer"));
+    assert_true(file_has(dir, "bn_optimizer-adam.gp", "title 'bn=true'"));
+    assert_true(file_has(dir, "bn_optimizer-adam.gp", "title 'bn=false'"));
+    assert_true(file_has(dir, "bn_optimizer-adam.gp", "test accuracy per epoch by batch norm"));
     assert_false(exists(dir, "fig4.gp"));
 }
 
@@ -322,18 +331,19 @@ static void test_load_groups_and_stats(void **state)
     assert_int_equal(x->newest[4], '-');
     assert_int_equal(x->n_runs, 8);
     assert_int_equal(x->n_groups, 4);
-    /* varying keys: optimizer, lr (implied by it), bn, layers (implied by bn); never seed */
+    /* varying keys: the swept optimizer and bn, in the file's order, then lr (implied by the
+     * optimizer) and layers (implied by bn); never seed */
     assert_int_equal(x->n_keys, 4);
     assert_string_equal(x->keys[0].name, "optimizer");
     assert_false(x->keys[0].implied);
-    assert_string_equal(x->keys[1].name, "lr");
-    assert_true(x->keys[1].implied);
-    assert_string_equal(x->keys[2].name, "bn");
-    assert_false(x->keys[2].implied);
+    assert_string_equal(x->keys[1].name, "bn");
+    assert_false(x->keys[1].implied);
+    assert_string_equal(x->keys[2].name, "lr");
+    assert_true(x->keys[2].implied);
     assert_string_equal(x->keys[3].path, "layers");
     assert_true(x->keys[3].implied);
-    static const char *const labels[] = {"optimizer=sgd bn=on", "optimizer=sgd bn=off",
-                                         "optimizer=adam bn=on", "optimizer=adam bn=off"};
+    static const char *const labels[] = {"optimizer=sgd bn=true", "optimizer=sgd bn=false",
+                                         "optimizer=adam bn=true", "optimizer=adam bn=false"};
     for (int g = 0; g < 4; g++) {
         const plot_group *gr = &x->groups[g];
         int o = g / 2, b = g % 2;
@@ -432,9 +442,9 @@ static void test_png(void **state)
     check_grid_dir(out, "png");
     /* no style beside the directory: a copy inside it */
     assert_exists(out, "style.gp");
-    assert_true(file_has(out, "fig4_optimizer-sgd_bn-on.gp", "load bench_dir.'style.gp'"));
-    assert_non_null(strstr(r->out, "/fig4_optimizer-sgd_bn-on.png\n"));
-    assert_non_null(strstr(r->out, "/optimizer-sgd_bn-on.dat\n"));
+    assert_true(file_has(out, "fig4_optimizer-sgd_bn-true.gp", "load bench_dir.'style.gp'"));
+    assert_non_null(strstr(r->out, "/fig4_optimizer-sgd_bn-true.png\n"));
+    assert_non_null(strstr(r->out, "/optimizer-sgd_bn-true.dat\n"));
     free(r);
 }
 

@@ -93,7 +93,8 @@ static void test_report_only(void **state)
     assert_contains(gen, "`bench report --f1 --experiment paper --format md`:");
     assert_contains(gen, "`bench report --f1 --experiment target995 --format md`:");
     /* the fixture's numbers, computed: seeds at 99.1 and 99.2% */
-    assert_contains(gen, "| test accuracy (Lee & Rhee 2024) | 99.22% | paper | 2 | 99.15 ± 0.07 |");
+    assert_contains(gen, "| test accuracy (Lee & Rhee 2024) | 99.22% | paper | all | 2 | "
+                         "99.15 ± 0.07 |");
     /* --runs lists every run key and the build's revision */
     assert_contains(gen, "feedfacecafe");
     assert_contains(gen, "deadbeef0123");

@@ -6,7 +6,9 @@
  *     epoch recorded before a kill is still there exactly once with the same values (training
  *     is deterministic), PRAGMA integrity_check is ok, nothing stays RUNNING;
  *   - SIGKILL of a worker: its run FAILED, the others complete, the rerun redoes it;
- *   - SIGINT: runs left INTERRUPTED, exit 1, the next invocation resumes. */
+ *   - SIGINT: runs left INTERRUPTED, exit 3 (unfinished), the next invocation resumes;
+ *   - issue 18: SIGTERM to a worker, SIGHUP, SIGPIPE (a closed output pipe) and SIGUSR1: exit 3
+ *     and nothing left RUNNING; a run whose owner is stopped (Ctrl-Z) is not taken over. */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
 
@@ -49,59 +51,6 @@ static pid_t spawn(const char *cwd, const char *const *args, FILE *out, FILE *er
 #define RUN(r, f, ...) \
     cli_run_bench(r, &(cli_opts){.cwd = (f)->dir}, (const char *const[]){__VA_ARGS__, NULL})
 
-static void put_be32(FILE *f, uint32_t v)
-{
-    unsigned char b[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16),
-                          (unsigned char)(v >> 8), (unsigned char)v};
-    fwrite(b, 1, 4, f);
-}
-
-/* A learnable 10-class task on 1x28x28 images: class c lights a 6x6 patch at a position fixed
- * per class, over noise. Deterministic (LCG). */
-static void write_idx_set(const char *dir, const char *prefix, int n, uint32_t seed)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", dir, prefix);
-    FILE *fi = fopen(path, "wb");
-    snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", dir, prefix);
-    FILE *fl = fopen(path, "wb");
-    assert_non_null(fi);
-    assert_non_null(fl);
-    put_be32(fi, 0x803);
-    put_be32(fi, (uint32_t)n);
-    put_be32(fi, 28);
-    put_be32(fi, 28);
-    put_be32(fl, 0x801);
-    put_be32(fl, (uint32_t)n);
-    uint32_t s = seed;
-    unsigned char img[784];
-    for (int i = 0; i < n; i++) {
-        s = s * 1664525u + 1013904223u;
-        int c = (int)((s >> 16) % 10);
-        for (int p = 0; p < 784; p++) {
-            s = s * 1664525u + 1013904223u;
-            img[p] = (unsigned char)((s >> 24) & 0x7f);
-        }
-        int y0 = 2 + (c / 5) * 12, x0 = 2 + (c % 5) * 5;
-        for (int y = 0; y < 6; y++)
-            for (int x = 0; x < 4; x++)
-                img[(y0 + y) * 28 + x0 + x] = 250;
-        fwrite(img, 1, 784, fi);
-        unsigned char lab = (unsigned char)c;
-        fwrite(&lab, 1, 1, fl);
-    }
-    fclose(fi);
-    fclose(fl);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* 4 runs (bn x 2 seeds), 12 epochs of 6 iterations each on 300 images: about a second in a
  * Release build, a minute or two under sanitizers. */
 static const char sweep_toml[] =
@@ -119,15 +68,10 @@ static int setup(void **state)
     if (!mkdtemp(f->dir))
         return -1;
     snprintf(f->db, sizeof f->db, "%s/results/bench.db", f->dir);
+    cli_synth_dir(f->dir);
     char p[512];
-    snprintf(p, sizeof p, "%s/data", f->dir);
-    mkdir(p, 0755);
-    snprintf(p, sizeof p, "%s/data/synth", f->dir);
-    mkdir(p, 0755);
-    write_idx_set(p, "train", 300, 1);
-    write_idx_set(p, "t10k", 100, 2);
     snprintf(p, sizeof p, "%s/sweep.toml", f->dir);
-    write_text(p, sweep_toml);
+    cli_write_text(p, sweep_toml);
     *state = f;
     return 0;
 }
@@ -226,7 +170,7 @@ static void test_bad_experiment_messages(void **state)
     char path[512];
     snprintf(path, sizeof path, "%s/bad.toml", f->dir);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        write_text(path, cases[i].toml);
+        cli_write_text(path, cases[i].toml);
         RUN(&r, f, "run", "bad.toml");
         if (r.status != cases[i].status || !strstr(r.err, cases[i].expect))
             fail_msg("case %zu: exit %d, stderr: %s", i, r.status, r.err);
@@ -282,8 +226,8 @@ static void test_sweep_resume_ls_show(void **state)
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "configuration"));
     assert_non_null(strstr(r.out, "provenance"));
-    assert_non_null(strstr(r.out, "\"optimizer\""));
-    assert_non_null(strstr(r.out, "   12 "));
+    assert_non_null(strstr(r.out, "\n  optimizer      momentum"));
+    assert_non_null(strstr(r.out, "      12 "));
     RUN(&r, f, "show", "zzzz");
     assert_int_equal(r.status, 1);
 
@@ -444,36 +388,16 @@ static void test_sigkill_and_resume(void **state)
 /* True when pid is a live process (not a zombie waiting to be reaped). */
 static bool alive(pid_t pid)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return false;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    const char *close = strrchr(buf, ')'); /* "pid (comm) S ..." */
-    return close && close[1] == ' ' && close[2] != 'Z' && close[2] != 'X';
+    char st = cli_proc_state(pid);
+    return st && st != 'Z' && st != 'X';
 }
 
 /* The pid of a live child of `parent` (a worker of the coordinator), or 0 when none. A worker
  * that has just finished its run is a zombie until the coordinator reaps it: skip those. */
 static pid_t child_of(pid_t parent)
 {
-    char path[64], buf[256] = "";
-    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    for (char *tok = strtok(buf, " \n"); tok; tok = strtok(NULL, " \n")) {
-        pid_t pid = (pid_t)atoi(tok);
-        if (pid > 0 && alive(pid))
-            return pid;
-    }
-    return 0;
+    pid_t child = 0;
+    return cli_children(&child, 1, parent) ? child : 0;
 }
 
 /* SIGKILL of a worker at several points: its run is recorded FAILED with the signal, the sweep
@@ -530,7 +454,7 @@ static void test_sigint_interrupts(void **state)
     cli_slurp(r.out, out);
     cli_slurp(r.err, err);
     assert_true(WIFEXITED(st));
-    assert_int_equal(WEXITSTATUS(st), 1);
+    assert_int_equal(WEXITSTATUS(st), 3);
     assert_non_null(strstr(r.err, "interrupted"));
     integrity_ok(f->db);
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'"), 0);
@@ -540,8 +464,167 @@ static void test_sigint_interrupts(void **state)
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 4);
 }
 
+/* Issue 18.5: SIGTERM to one worker leaves its run INTERRUPTED: bench run carries on with the
+ * others, then says the sweep is unfinished and exits 3 (it said "done" and exited 0). */
+static void test_worker_sigterm(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    FILE *out = tmpfile(), *err = tmpfile();
+    pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL}, out,
+                      err);
+    pid_t worker = 0;
+    assert_true(wait_for_epochs(pid, f->db, 1));
+    while (worker == 0 && alive(pid))
+        worker = child_of(pid);
+    assert_int_equal(kill(worker, SIGTERM), 0);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    cli_slurp(r.out, out);
+    cli_slurp(r.err, err);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 3 || !strstr(r.err, "1 interrupted") ||
+        strstr(r.out, "done:"))
+        fail_msg("SIGTERM to worker %d: exit %d\n%s%s", (int)worker,
+                 WIFEXITED(st) ? WEXITSTATUS(st) : -1, r.out, r.err);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'INTERRUPTED'"), 1);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 3);
+    RUN(&r, f, "run", "sweep.toml");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "done: 1 completed now, 3 already complete"));
+}
+
+/* Issue 18.6 and Slurm's warning: SIGHUP (the terminal closed) and SIGUSR1 stop the sweep as
+ * SIGTERM does: runs INTERRUPTED, none left RUNNING, exit 3; the next invocation resumes. */
+static void test_stop_signals(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    const int sigs[] = {SIGHUP, SIGUSR1};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        FILE *out = tmpfile(), *err = tmpfile();
+        pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL},
+                          out, err);
+        assert_true(wait_for_epochs(pid, f->db, 1));
+        kill(pid, sigs[i]);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        cli_slurp(r.out, out);
+        cli_slurp(r.err, err);
+        if (!WIFEXITED(st) || WEXITSTATUS(st) != 3 || !strstr(r.err, "interrupted by signal"))
+            fail_msg("signal %d: %s\n%s%s", sigs[i],
+                     WIFEXITED(st) ? "exited" : "killed by it", r.out, r.err);
+        assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'"),
+                         0);
+        assert_true(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'INTERRUPTED'") >=
+                    1);
+        integrity_ok(f->db);
+        remove_db(f);
+    }
+}
+
+/* Issue 18.6: `bench run ... | head`: the reader goes away, the next write raises SIGPIPE,
+ * and bench stops like on SIGTERM (it died of it, leaving its runs RUNNING). */
+static void test_sigpipe(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    /* only bench's stdout may hold the write end, and nobody but us the read end */
+    fcntl(fds[0], F_SETFD, FD_CLOEXEC);
+    fcntl(fds[1], F_SETFD, FD_CLOEXEC);
+    FILE *out = fdopen(fds[1], "w"), *err = tmpfile();
+    pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL}, out,
+                      err);
+    fclose(out);
+    char buf[256];
+    assert_true(read(fds[0], buf, sizeof buf) > 0); /* the plan's first bytes, then: gone */
+    close(fds[0]);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    cli_slurp(r.err, err);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 3 || !strstr(r.err, "signal 13"))
+        fail_msg("closed pipe: %s %d\n%s", WIFEXITED(st) ? "exit" : "killed by signal",
+                 WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st), r.err);
+    if (exists(f->db)) {
+        assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'"),
+                         0);
+        integrity_ok(f->db);
+    }
+    RUN(&r, f, "run", "sweep.toml", "-j", "2");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"), 4);
+}
+
+/* Issue 18.2: a bench run stopped with Ctrl-Z (SIGSTOP to it and its worker) writes no
+ * heartbeat; a second bench run on the same database must leave its run alone however old the
+ * heartbeat (the owner is alive on this host), train the rest, and exit 3 for the run it left.
+ * Resumed, the first finishes its run: every run trained once, all COMPLETED. */
+static void test_paused_owner_keeps_run(void **state)
+{
+    fixture *f = *state;
+    static result a, b;
+    FILE *out = tmpfile(), *err = tmpfile();
+    pid_t pid = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "1", NULL}, out,
+                      err);
+    assert_true(wait_for_epochs(pid, f->db, 1));
+    /* Ctrl-Z, at a moment when it holds no write lock (a pause inside a transaction would
+     * block every other writer), and as if it had lasted longer than the 30 s after which
+     * silence means death */
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+    pid_t kids[4];
+    int n_kids = 0;
+    for (;;) {
+        n_kids = cli_stop_tree(kids, 4, pid);
+        int rc = sqlite3_exec(db, "UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00.000Z'"
+                                  " WHERE status = 'RUNNING'", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            break;
+        assert_int_equal(rc & 0xff, SQLITE_BUSY);
+        cli_cont_tree(pid, kids, n_kids);
+        cli_sleep_ms(2);
+    }
+    sqlite3_close(db);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'RUNNING'"), 1);
+    char paused[80];
+    sqlite3 *rd = NULL;
+    sqlite3_stmt *q = NULL;
+    assert_int_equal(sqlite3_open_v2(f->db, &rd, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(rd, "SELECT run_key FROM runs WHERE status = 'RUNNING'",
+                                        -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    snprintf(paused, sizeof paused, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(rd);
+
+    RUN(&b, f, "run", "sweep.toml", "-j", "1");
+    cli_cont_tree(pid, kids, n_kids);
+    cli_wait(&a, pid, out, err);
+    if (b.status != 3 || !strstr(b.out, "1 running elsewhere") ||
+        !strstr(b.err, "1 running in another bench run"))
+        fail_msg("second bench run: exit %d\n%s%s", b.status, b.out, b.err);
+    char needle[64];
+    snprintf(needle, sizeof needle, "%.12s  RUNNING", paused);
+    assert_non_null(strstr(b.out, needle));
+    /* the first one finished the run it owned, and found the others done by the second */
+    if (a.status != 3 || !strstr(a.out, ": COMPLETED"))
+        fail_msg("first bench run: exit %d\n%s%s", a.status, a.out, a.err);
+    int trained = 0;
+    for (const char *p = a.out; (p = strstr(p, ": COMPLETED, test")); p++)
+        trained++;
+    for (const char *p = b.out; (p = strstr(p, ": COMPLETED, test")); p++)
+        trained++;
+    assert_int_equal(trained, 4);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM runs WHERE status = 'COMPLETED'"
+                               " AND params_sha256 IS NOT NULL"), 4);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM epochs"), 48);
+    integrity_ok(f->db);
+}
+
 /* Two files that share every run, started together on one database: each run is trained by
- * exactly one of them (the claim is atomic), both succeed, and both experiments list all 4. */
+ * exactly one of them (the claim is atomic), both experiments list all 4, and each exits 0, or
+ * 3 when it left runs to the other ("running in another bench run": not finished by it). */
 static void test_two_coordinators(void **state)
 {
     fixture *f = *state;
@@ -550,15 +633,18 @@ static void test_two_coordinators(void **state)
     char twin[sizeof sweep_toml + 16];
     snprintf(twin, sizeof twin, "%s", sweep_toml);
     memcpy(strstr(twin, "synthetic"), "twin-file", 9); /* another name, the same runs */
-    write_text(p, twin);
+    cli_write_text(p, twin);
     static result a, b;
     FILE *ao = tmpfile(), *ae = tmpfile(), *bo = tmpfile(), *be = tmpfile();
     pid_t pa = spawn(f->dir, (const char *const[]){"run", "sweep.toml", "-j", "2", NULL}, ao, ae);
     pid_t pb = spawn(f->dir, (const char *const[]){"run", "twin.toml", "-j", "2", NULL}, bo, be);
     cli_wait(&a, pa, ao, ae);
     cli_wait(&b, pb, bo, be);
-    if (a.status != 0 || b.status != 0)
-        fail_msg("exit %d / %d:\n%s\n%s", a.status, b.status, a.err, b.err);
+    result *both[] = {&a, &b};
+    for (int i = 0; i < 2; i++)
+        if (!(both[i]->status == 0 ||
+              (both[i]->status == 3 && strstr(both[i]->err, "running in another bench run"))))
+            fail_msg("exit %d / %d:\n%s\n%s", a.status, b.status, a.err, b.err);
     integrity_ok(f->db);
     /* every run was trained once: by one coordinator or the other, never by both */
     int trained = 0;
@@ -580,7 +666,7 @@ static void test_two_coordinators(void **state)
     /* a third file whose runs are all done already is still recorded with them */
     memcpy(strstr(twin, "twin-file"), "alias-run", 9);
     snprintf(p, sizeof p, "%s/alias.toml", f->dir);
-    write_text(p, twin);
+    cli_write_text(p, twin);
     RUN(&r, f, "run", "alias.toml");
     assert_int_equal(r.status, 0);
     assert_int_equal(query_int(f->db, "SELECT count(*) FROM experiment_runs"), 12);
@@ -599,6 +685,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_worker_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigint_interrupts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_coordinators, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_worker_sigterm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_signals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sigpipe, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_paused_owner_keeps_run, setup, teardown),
     };
     return cmocka_run_group_tests_name("run", tests, NULL, NULL);
 }

@@ -150,6 +150,59 @@ static void test_holm(void **state)
     assert_close(r[1], 1.0, 0);
 }
 
+/* Streaming: an accumulator fed value by value, or two merged, gives what stats_summarize
+ * gives for the whole sample; Welch from the summaries equals Welch from the samples. */
+static void test_streaming(void **state)
+{
+    (void)state;
+    const double x[] = {0.991, 0.9934, 0.9902, 0.9921, 0.9917, 0.9899, 0.9931};
+    stats_summary want, got;
+    stats_summarize(&want, x, 7);
+    stats_acc a = {0}, b = {0};
+    for (int i = 0; i < 3; i++)
+        stats_acc_add(&a, x[i]);
+    for (int i = 3; i < 7; i++)
+        stats_acc_add(&b, x[i]);
+    stats_acc_merge(&a, &b);
+    stats_acc_summary(&got, &a);
+    assert_int_equal(got.n, 7);
+    assert_true(fabs(got.mean - want.mean) < 1e-15);
+    assert_true(fabs(got.sd - want.sd) < 1e-15);
+    assert_true(fabs(got.ci_lo - want.ci_lo) < 1e-14);
+    assert_true(got.min == want.min && got.max == want.max);
+    stats_acc c;
+    stats_acc_of(&c, &want); /* from a summary, and back */
+    stats_acc_summary(&got, &c);
+    assert_true(fabs(got.sd - want.sd) < 1e-15);
+    stats_acc empty = {0};
+    stats_acc_summary(&got, &empty);
+    assert_int_equal(got.n, 0);
+    assert_true(isnan(got.mean));
+
+    const double y[] = {0.985, 0.987, 0.9861};
+    stats_summary sy;
+    stats_summarize(&sy, y, 3);
+    stats_welch w1, w2;
+    err_info e = {0};
+    assert_int_equal(stats_welch_test(&w1, x, 7, y, 3, &e), 0);
+    assert_int_equal(stats_welch_summary(&w2, &want, &sy, &e), 0);
+    assert_true(w1.p == w2.p && w1.dof == w2.dof && w1.diff == w2.diff);
+}
+
+/* An accuracy's interval stays inside [0, 1]; inside, it is untouched. */
+static void test_clip(void **state)
+{
+    (void)state;
+    const double x[] = {0.96, 0.99};
+    stats_summary s;
+    stats_summarize(&s, x, 2);
+    assert_true(s.ci_hi > 1.0); /* 0.975 + 12.706 * 0.0212 / sqrt 2 */
+    double lo = s.ci_lo;
+    stats_clip_ci(&s, 0.0, 1.0);
+    assert_true(s.ci_hi == 1.0);
+    assert_true(s.ci_lo == lo);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -160,6 +213,8 @@ int main(void)
         cmocka_unit_test(test_welch_fractional_dof),
         cmocka_unit_test(test_welch_degenerate),
         cmocka_unit_test(test_holm),
+        cmocka_unit_test(test_streaming),
+        cmocka_unit_test(test_clip),
     };
     return cmocka_run_group_tests_name("stats", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Tests of harness/store: schema and migrations, upserts, the run lifecycle, epoch rows,
- * reruns, stale heartbeats, bench perf measurements (read back whole, written atomically),
+ * reruns, stale heartbeats and the owners of runs (issue 18.2; Slurm requeues), bench perf
+ * measurements (read back whole, written atomically),
  * verbatim storage of hostile strings, read-only files and two connections on one file. Each test works in its own temporary directory. The tests read
  * the file back with SQLite directly where the store's API would hide what they check. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, nftw */
@@ -28,12 +29,6 @@
 #include "store.h"
 
 /* |a - b| <= eps, with both values in the failure message. */
-#define assert_close(a, b, eps)                                                                \
-    do {                                                                                       \
-        double a_ = (a), b_ = (b);                                                             \
-        if (!(fabs(a_ - b_) <= (eps)))                                                         \
-            fail_msg("%s = %.17g, expected %.17g", #a, a_, b_);                                 \
-    } while (0)
 
 typedef struct fixture {
     char dir[256];
@@ -238,7 +233,7 @@ static void test_schema_created(void **state)
     static const char *const tables[] = {"experiments",   "builds",          "hosts",
                                          "datasets",      "runs",            "epochs",
                                          "class_metrics", "confusion",       "experiment_runs",
-                                         "perf_measurements", "perf_steps"};
+                                         "perf_measurements", "perf_steps", "perf_sgemm"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                      " AND name = ?1",
@@ -345,8 +340,10 @@ static void test_migrate_from_v1(void **state)
     assert_string_equal(c.keys[0], "oldrun1");
     assert_int_equal(c.epochs_done[0], 1);
     assert_close(c.last_acc[0], 0.97, 1e-12);
-    /* ...and its new columns are writable. */
-    put_epoch_ok(s, "oldrun1", 2);
+    /* ...and its new columns are writable (by a run this process runs). */
+    queue_ok(s, "newrun", STORE_ABSENT);
+    assert_int_equal(run_start(s, "newrun", &e), 0);
+    put_epoch_ok(s, "newrun", 2);
     assert_int_equal(count_for(path,
                                "SELECT CAST(round(f1_weighted * 100) AS INTEGER) FROM epochs"
                                " WHERE epoch = 2",
@@ -361,6 +358,97 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
 }
 
+/* SQL that undoes migration 7 (a current file's schema back to version 6), 6 and 5. */
+#define V7_DROP                                                                                \
+    "DROP TABLE perf_sgemm;"                                                                   \
+    "ALTER TABLE perf_measurements DROP COLUMN peak_kind;"                                     \
+    "ALTER TABLE perf_measurements DROP COLUMN peak_core_gflops;"                              \
+    "ALTER TABLE perf_measurements DROP COLUMN kernel_choice;"                                 \
+    "ALTER TABLE perf_measurements DROP COLUMN reps;"                                          \
+    "ALTER TABLE perf_measurements DROP COLUMN epoch_s_median;"                                \
+    "ALTER TABLE perf_measurements DROP COLUMN epoch_s_max;"                                   \
+    "ALTER TABLE perf_measurements DROP COLUMN torch_epoch_s_median;"                          \
+    "ALTER TABLE perf_measurements DROP COLUMN torch_epoch_s_max;"                             \
+    "ALTER TABLE perf_measurements DROP COLUMN torch_setting;"
+#define V6_DROP                                                                                \
+    "ALTER TABLE experiments DROP COLUMN swept;"                                               \
+    "ALTER TABLE experiments DROP COLUMN budget_minutes;"                                      \
+    "ALTER TABLE experiments DROP COLUMN target_accuracy;"                                     \
+    "ALTER TABLE experiment_runs DROP COLUMN position;"                                        \
+    "ALTER TABLE experiment_runs DROP COLUMN swept_values;"                                   \
+    "ALTER TABLE runs DROP COLUMN train_s;"
+#define V5_DROP                                                                                \
+    "ALTER TABLE runs DROP COLUMN owner_proc; ALTER TABLE runs DROP COLUMN owner_task;"        \
+    "ALTER TABLE runs DROP COLUMN owner_attempt;"
+
+/* Issue 15, defect 6: a file of version 5 holds runs.lr as the float the optimizer used,
+ * widened (0.0500000007450581 for the file's 0.05), so that `WHERE lr = 0.05` found nothing.
+ * Migrating takes the lr of the run's configuration JSON, the file's decimal; a new run stores
+ * the file's double. Versions queued before have no stored sweep (NULL), and say so. */
+static void test_migrate_lr_from_v5(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    int64_t xid = put_experiment(s, "lr-scan", "sha-v4");
+    store_run r = make_run("run-v5", xid);
+    r.config_json = "{\"optimizer\":{\"kind\":\"momentum\",\"lr\":0.05},\"seed\":1}";
+    r.lr = (double)0.05f;
+    err_info e = {0};
+    assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, V7_DROP V6_DROP "PRAGMA user_version = 5;");
+    sqlite3_close(db);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.05", NULL), 0);
+    s = open_ok(f->db);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.05", NULL), 1);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiments WHERE swept IS NULL",
+                               NULL),
+                     1);
+    /* a run queued now: the caller's double, as given */
+    store_run n = make_run("run-v6", xid);
+    n.lr = 0.1;
+    assert_int_equal(store_run_queue(s, NULL, &n, false, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.1", NULL), 1);
+}
+
+/* Version 5 keeps what reports need of a sweep: the experiment's swept keys and budget (filled
+ * in for a version recorded without them, kept otherwise), each link's position and values. */
+static void test_sweep_columns(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    int64_t id = 0, id2 = 0;
+    store_experiment x = {.name = "opt", .spec_sha256 = "s1", .spec_text = "x"};
+    assert_int_equal(store_experiment_put(s, &id, &x, &e), 0);
+    x.swept = "[\"optimizer\",\"seed\"]";
+    x.budget_minutes = 20;
+    x.target_accuracy = NAN;
+    assert_int_equal(store_experiment_put(s, &id2, &x, &e), 0);
+    assert_int_equal(id2, id);
+    x.swept = "[\"bn\"]";
+    assert_int_equal(store_experiment_put(s, &id2, &x, &e), 0);
+    store_run r = make_run("k-pos", id);
+    r.position = 3;
+    r.swept_values = "[\"adam\",2]";
+    assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiments WHERE swept ="
+                                      " '[\"optimizer\",\"seed\"]' AND budget_minutes = 20"
+                                      " AND target_accuracy IS NULL",
+                               NULL),
+                     1);
+    assert_int_equal(count_for(f->db, "SELECT position FROM experiment_runs WHERE run_key = ?1",
+                               "k-pos"),
+                     3);
+    assert_int_equal(count_for(f->db, "SELECT json_extract(swept_values, '$[1]')"
+                                      " FROM experiment_runs WHERE run_key = ?1",
+                               "k-pos"),
+                     2);
+}
+
 /* A file of version 3 (the last before the perf tables), with a run: reading it (when the
  * file may be written) or opening it for writing adds the tables and keeps the run. */
 static void test_migrate_from_v3(void **state)
@@ -370,8 +458,8 @@ static void test_migrate_from_v3(void **state)
     queue_ok(s, "run-v3", STORE_ABSENT);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, "DROP TABLE perf_sgemm; DROP TABLE perf_steps; DROP TABLE perf_measurements;"
-                 " PRAGMA user_version = 3;");
+    raw_exec(db, "DROP TABLE perf_sgemm; DROP TABLE perf_steps; DROP TABLE perf_measurements;" V6_DROP
+                 V5_DROP "PRAGMA user_version = 3;");
     sqlite3_close(db);
     err_info e = {0};
     assert_int_equal(store_open_readonly(&s, f->db, &e), 0);
@@ -391,7 +479,7 @@ static void test_migrate_from_v3(void **state)
                      1);
 }
 
-/* A file of version 4: its measurements' peak was an SGEMM; opening it marks them so
+/* A file of version 6: its measurements' peak was an SGEMM; opening it marks them so
  * (peak_kind 'sgemm'), and adds the columns and the SGEMM table, which take a new measurement
  * and read back. */
 static int see_kind(void *ctx, const store_perf_row *r)
@@ -411,26 +499,17 @@ static int see_sgemm(void *ctx, const store_perf_sgemm *g)
     return 0;
 }
 
-static void test_migrate_from_v4(void **state)
+static void test_migrate_from_v6(void **state)
 {
     fixture *f = *state;
     store *s = open_ok(f->db);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, "DROP TABLE perf_sgemm;"
-                 "ALTER TABLE perf_measurements DROP COLUMN peak_kind;"
-                 "ALTER TABLE perf_measurements DROP COLUMN peak_core_gflops;"
-                 "ALTER TABLE perf_measurements DROP COLUMN kernel_choice;"
-                 "ALTER TABLE perf_measurements DROP COLUMN reps;"
-                 "ALTER TABLE perf_measurements DROP COLUMN epoch_s_median;"
-                 "ALTER TABLE perf_measurements DROP COLUMN epoch_s_max;"
-                 "ALTER TABLE perf_measurements DROP COLUMN torch_epoch_s_median;"
-                 "ALTER TABLE perf_measurements DROP COLUMN torch_epoch_s_max;"
-                 "ALTER TABLE perf_measurements DROP COLUMN torch_setting;"
+    raw_exec(db, V7_DROP
                  "INSERT INTO perf_measurements(created_at, data, threads, iterations, batch, kernel_set,"
                  " unfused, peak_gflops, epoch_s) VALUES('2024-01-01T00:00:00.000Z', 'synthetic', 2, 100,"
                  " 100, 'auto', 0, 82.1, 3.0);"
-                 "PRAGMA user_version = 4;");
+                 "PRAGMA user_version = 6;");
     sqlite3_close(db);
     s = open_ok(f->db);
     assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
@@ -758,23 +837,46 @@ static void test_queue_leaves_running(void **state)
     store_close(s);
 }
 
+/* store_owner_self(), as another process would be: another host or pid, or another attempt
+ * of a Slurm task. */
+static store_owner other_owner(const char *host, int64_t pid, const char *task, int attempt)
+{
+    store_owner o;
+    store_owner_self(&o);
+    snprintf(o.host, sizeof o.host, "%s", host);
+    o.pid = pid;
+    o.proc[0] = '\0';
+    snprintf(o.task, sizeof o.task, "%s", task);
+    o.attempt = attempt;
+    return o;
+}
+
 static void test_stale_heartbeat(void **state)
 {
     fixture *f = *state;
-    store *s = open_ok(f->db);
+    store *s = open_ok(f->db), *far = open_ok(f->db);
     err_info e = {0};
-    const char *keys[] = {"old", "fresh", "done", "queued"};
-    for (int i = 0; i < 4; i++)
+    store_owner away = other_owner("another-host", 4242, "", 0);
+    store_set_owner(far, &away);
+    /* "old" and "fresh" run on another host; "paused" here, by this live process; "done" and
+     * "done-far" finished; "queued" never started. */
+    const char *keys[] = {"old", "fresh", "paused", "done", "done-far", "queued"};
+    for (int i = 0; i < 6; i++)
         queue_ok(s, keys[i], STORE_ABSENT);
-    for (int i = 0; i < 3; i++)
-        assert_int_equal(run_start(s, keys[i], &e), 0);
-    store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
+    store *by[] = {far, far, s, s, far};
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(run_start(by[i], keys[i], &e), 0);
+    store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1,
+                         .params_sha256 = "beef"};
     assert_int_equal(store_run_finish(s, "done", &end, &e), 0);
+    assert_int_equal(store_run_finish(far, "done-far", &end, &e), 0);
 
-    /* "old" belonged to a process that died long ago. */
+    /* Nothing was heard of them for ages: the other host's RUNNING run is retired; a run
+     * whose owner is alive on this host (stopped with Ctrl-Z, say) is never stale; finished
+     * runs are not touched whatever their heartbeat. */
     sqlite3 *db = raw_open(f->db);
     raw_exec(db, "UPDATE runs SET heartbeat_at = '2000-01-01T00:00:00.000Z'"
-                 " WHERE run_key = 'old'");
+                 " WHERE run_key IN ('old', 'paused', 'done', 'done-far')");
     sqlite3_close(db);
 
     int n = -1;
@@ -782,21 +884,86 @@ static void test_stale_heartbeat(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(status_of(s, "old"), RUN_INTERRUPTED);
     assert_int_equal(status_of(s, "fresh"), RUN_RUNNING);
+    assert_int_equal(status_of(s, "paused"), RUN_RUNNING);
     assert_int_equal(status_of(s, "done"), RUN_COMPLETED);
+    assert_int_equal(status_of(s, "done-far"), RUN_COMPLETED);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE params_sha256 = 'beef'",
+                               NULL), 2);
     assert_int_equal(store_mark_stale(s, &n, 3600.0, &e), 0);
     assert_int_equal(n, 0);
 
-    /* Ctrl-C: the coordinator interrupts what it was running; finished runs stay. */
-    const char *const mine[] = {"fresh", "done", "queued", "absent"};
-    assert_int_equal(store_interrupt_running(s, &n, mine, 4, &e), 0);
+    /* Ctrl-C: the coordinator interrupts what it was running and what it queued; finished
+     * runs and another process's run stay. */
+    const char *const mine[] = {"paused", "done", "queued", "fresh", "absent"};
+    assert_int_equal(store_interrupt_running(s, &n, mine, 5, &e), 0);
     assert_int_equal(n, 2);
-    assert_int_equal(status_of(s, "fresh"), RUN_INTERRUPTED);
+    assert_int_equal(status_of(s, "paused"), RUN_INTERRUPTED);
     assert_int_equal(status_of(s, "queued"), RUN_INTERRUPTED);
     assert_int_equal(status_of(s, "done"), RUN_COMPLETED);
+    assert_int_equal(status_of(s, "fresh"), RUN_RUNNING);
     /* An interrupted run is requeued on the next invocation. */
-    queue_ok(s, "fresh", RUN_INTERRUPTED);
-    assert_int_equal(status_of(s, "fresh"), RUN_QUEUED);
+    queue_ok(s, "paused", RUN_INTERRUPTED);
+    assert_int_equal(status_of(s, "paused"), RUN_QUEUED);
     store_close(s);
+    store_close(far);
+}
+
+/* Issue 18.2: a run taken over by another process (its owner was stopped for long, on
+ * another host) is that process's: the old owner's epoch, heartbeat and finish writes fail
+ * with ERR_CONFLICT and change nothing, so its Ctrl-C cannot turn the other's COMPLETED
+ * result into INTERRUPTED or clear its parameter hash. */
+static void test_owner_checks(void **state)
+{
+    fixture *f = *state;
+    store *a = open_ok(f->db), *b = open_ok(f->db);
+    err_info e = {0};
+    store_owner other = other_owner("another-host", 4242, "", 0);
+    store_set_owner(b, &other);
+    queue_ok(a, "run-t", STORE_ABSENT);
+    assert_int_equal(run_start(a, "run-t", &e), 0);
+    put_epoch_ok(a, "run-t", 1);
+
+    /* b takes it over (as after a stale heartbeat) and completes it */
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, "UPDATE runs SET status = 'QUEUED' WHERE run_key = 'run-t'");
+    sqlite3_close(db);
+    assert_int_equal(run_start(b, "run-t", &e), 0);
+    put_epoch_ok(b, "run-t", 1);
+    /* a's writes while b runs it */
+    epoch3 x;
+    make_epoch3(&x, "run-t", 2);
+    assert_int_equal(store_epoch_put(a, &x.ep, &e), ERR_CONFLICT);
+    assert_non_null(strstr(e.msg, "taken over"));
+    assert_non_null(strstr(e.msg, "another-host"));
+    assert_int_equal(store_run_heartbeat(a, "run-t", &e), ERR_CONFLICT);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs WHERE run_key = ?1", "run-t"),
+                     1);
+    store_run_end done = {.status = RUN_COMPLETED, .wall_s = 2, .cpu_s = 2,
+                          .params_sha256 = "cafe"};
+    assert_int_equal(store_run_finish(b, "run-t", &done, &e), 0);
+
+    /* a resumes and is stopped: nothing of b's result changes */
+    store_run_end stop = {.status = RUN_INTERRUPTED, .error = "interrupted"};
+    assert_int_equal(store_run_finish(a, "run-t", &stop, &e), ERR_CONFLICT);
+    assert_non_null(strstr(e.msg, "COMPLETED"));
+    assert_int_equal(store_epoch_put(a, &x.ep, &e), ERR_CONFLICT);
+    const char *const keys[] = {"run-t"};
+    int n = -1;
+    assert_int_equal(store_interrupt_running(a, &n, keys, 1, &e), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(status_of(a, "run-t"), RUN_COMPLETED);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE run_key = ?1 AND"
+                               " params_sha256 = 'cafe' AND error IS NULL", "run-t"), 1);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs WHERE run_key = ?1", "run-t"),
+                     1);
+    /* and the owner's own writes still work: a run b never had */
+    queue_ok(a, "run-u", STORE_ABSENT);
+    assert_int_equal(run_start(a, "run-u", &e), 0);
+    assert_int_equal(store_run_heartbeat(a, "run-u", &e), 0);
+    assert_int_equal(store_run_heartbeat(b, "run-u", &e), ERR_CONFLICT);
+    assert_int_equal(store_run_heartbeat(a, "ghost", &e), ERR_INVALID);
+    store_close(a);
+    store_close(b);
 }
 
 typedef struct prov_seen {
@@ -806,14 +973,16 @@ typedef struct prov_seen {
 
 
 /* A coordinator killed with SIGKILL leaves RUNNING runs owned by a pid that no longer
- * exists: the next coordinator on the same host reclaims them at once. */
+ * exists: the next coordinator on the same host reclaims them at once. So does a run whose
+ * pid now belongs to another process (its recorded start differs), and a run of an earlier
+ * attempt of the same Slurm task (requeued, perhaps onto another node). */
 static void test_reclaim_orphans(void **state)
 {
     fixture *f = *state;
     store *s = open_ok(f->db);
     err_info e = {0};
-    const char *keys[] = {"mine", "dead", "elsewhere"};
-    for (int i = 0; i < 3; i++) {
+    const char *keys[] = {"mine", "dead", "elsewhere", "reused"};
+    for (int i = 0; i < 4; i++) {
         queue_ok(s, keys[i], STORE_ABSENT);
         assert_int_equal(run_start(s, keys[i], &e), 0);
     }
@@ -829,19 +998,94 @@ static void test_reclaim_orphans(void **state)
     raw_exec(db, sql);
     raw_exec(db, "UPDATE runs SET owner_host = 'another-host', owner_pid = 1"
                  " WHERE run_key = 'elsewhere'");
+    /* our pid, but recorded for a process that started at another time: the pid was reused */
+    raw_exec(db, "UPDATE runs SET owner_proc = 'another-boot/12345' WHERE run_key = 'reused'");
     assert_int_equal(raw_int(db, "SELECT owner_pid FROM runs WHERE run_key = ?1", "mine"),
                      (int64_t)getpid());
+    assert_int_equal(raw_int(db, "SELECT count(*) FROM runs WHERE run_key = ?1 AND"
+                             " owner_proc LIKE '%/%'", "mine"), 1);
     sqlite3_close(db);
 
     int n = -1;
     assert_int_equal(store_reclaim_orphans(s, &n, &e), 0);
-    assert_int_equal(n, 1);
+    assert_int_equal(n, 2);
     assert_int_equal(status_of(s, "dead"), RUN_INTERRUPTED);
+    assert_int_equal(status_of(s, "reused"), RUN_INTERRUPTED);
     assert_int_equal(status_of(s, "mine"), RUN_RUNNING);      /* this process is alive */
     assert_int_equal(status_of(s, "elsewhere"), RUN_RUNNING); /* not ours to judge */
     assert_int_equal(store_reclaim_orphans(s, &n, &e), 0);
     assert_int_equal(n, 0);
     store_close(s);
+}
+
+/* Issue 17: a Slurm task requeued onto another node finds its run RUNNING under its killed
+ * attempt, on a host where the pid means nothing and whose heartbeat is fresh: it takes the
+ * run over at once. Another task's run, and a run of the same attempt, are left alone. */
+static void test_reclaim_requeued_task(void **state)
+{
+    fixture *f = *state;
+    store *a0 = open_ok(f->db), *other = open_ok(f->db), *a1 = open_ok(f->db),
+          *same = open_ok(f->db);
+    err_info e = {0};
+    store_owner first = other_owner("node-1", 100, "cluster/12_3", 0);
+    store_owner neighbour = other_owner("node-1", 101, "cluster/12_4", 0);
+    store_owner again = other_owner("node-2", 200, "cluster/12_3", 1);
+    store_owner twin = other_owner("node-2", 201, "cluster/12_3", 0);
+    store_set_owner(a0, &first);
+    store_set_owner(other, &neighbour);
+    store_set_owner(a1, &again);
+    store_set_owner(same, &twin);
+    queue_ok(a0, "task3-run", STORE_ABSENT);
+    queue_ok(a0, "task4-run", STORE_ABSENT);
+    assert_int_equal(run_start(a0, "task3-run", &e), 0);
+    assert_int_equal(run_start(other, "task4-run", &e), 0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE owner_task ="
+                               " 'cluster/12_3' AND owner_attempt = 0 AND run_key = ?1",
+                               "task3-run"), 1);
+    int n = -1;
+    assert_int_equal(store_reclaim_orphans(same, &n, &e), 0); /* the same attempt: no */
+    assert_int_equal(n, 0);
+    assert_int_equal(store_reclaim_orphans(a1, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(status_of(a1, "task3-run"), RUN_INTERRUPTED);
+    assert_int_equal(status_of(a1, "task4-run"), RUN_RUNNING);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE error LIKE"
+                               " '%Slurm task cluster/12_3 was requeued%' AND run_key = ?1",
+                               "task3-run"), 1);
+    /* the new attempt queues and claims it like any rerun */
+    queue_ok(a1, "task3-run", RUN_INTERRUPTED);
+    assert_int_equal(run_start(a1, "task3-run", &e), 0);
+    store_close(a0);
+    store_close(other);
+    store_close(a1);
+    store_close(same);
+}
+
+/* store_owner_self reads the Slurm task from the environment of a batch job. */
+static void test_owner_from_slurm_env(void **state)
+{
+    (void)state;
+    store_owner o;
+    unsetenv("SLURM_JOB_ID");
+    store_owner_self(&o);
+    assert_string_equal(o.task, "");
+    assert_int_equal(o.pid, (int64_t)getpid());
+    setenv("SLURM_JOB_ID", "57", 1);
+    setenv("SLURM_ARRAY_JOB_ID", "50", 1);
+    setenv("SLURM_ARRAY_TASK_ID", "7", 1);
+    setenv("SLURM_CLUSTER_NAME", "hpc", 1);
+    setenv("SLURM_RESTART_COUNT", "2", 1);
+    store_owner_self(&o);
+    assert_string_equal(o.task, "hpc/50_7");
+    assert_int_equal(o.attempt, 2);
+    unsetenv("SLURM_ARRAY_JOB_ID");
+    unsetenv("SLURM_RESTART_COUNT");
+    store_owner_self(&o);
+    assert_string_equal(o.task, "hpc/57");
+    assert_int_equal(o.attempt, 0);
+    unsetenv("SLURM_JOB_ID");
+    unsetenv("SLURM_ARRAY_TASK_ID");
+    unsetenv("SLURM_CLUSTER_NAME");
 }
 
 static int see_prov(void *ctx, const store_provenance *p)
@@ -1191,7 +1435,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrate_from_v4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_lr_from_v5, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),
@@ -1200,7 +1446,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rerun_resets_failed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_queue_leaves_running, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_heartbeat, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_owner_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reclaim_orphans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reclaim_requeued_task, setup, teardown),
+        cmocka_unit_test(test_owner_from_slurm_env),
         cmocka_unit_test_setup_teardown(test_injection_verbatim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_perf_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_perf_atomic, setup, teardown),
