@@ -22,6 +22,7 @@
 #include "prov.h"
 #include "revision.h" /* generated at build time: BENCH_GIT_HEAD */
 #include "store.h"
+#include "table.h"
 
 static const char perf_usage[] =
     "usage: bench perf [options]\n"
@@ -50,6 +51,8 @@ static const char perf_usage[] =
     "  --db PATH         record the measurements in this results database\n"
     "                    (default results/bench.db; `bench history --perf` shows them)\n"
     "  --no-store        only print, record nothing\n"
+    "  --format FORMAT   table (default), md, csv (the per-layer profile) or json (every\n"
+    "                    figure); with csv and json the progress lines go to stderr\n"
     "  -h, --help        this help\n"
     "\n"
     "Each thread count measured is recorded as one measurement (with N > 1 threads, the\n"
@@ -57,7 +60,7 @@ static const char perf_usage[] =
     "run; like `bench run`, recording refuses a bench built from another commit than HEAD.\n";
 
 enum { OPT_THREADS = 256, OPT_ITERS, OPT_REPS, OPT_BATCH, OPT_DATA, OPT_DATASET, OPT_DATA_DIR, OPT_KERNELS,
-       OPT_UNFUSED, OPT_TORCH, OPT_PEAK_SIZE, OPT_DB, OPT_NO_STORE, OPT_MODEL };
+       OPT_UNFUSED, OPT_TORCH, OPT_PEAK_SIZE, OPT_DB, OPT_NO_STORE, OPT_MODEL, OPT_FORMAT };
 
 static const struct option perf_options_table[] = {
     {"model", required_argument, NULL, OPT_MODEL},
@@ -74,6 +77,7 @@ static const struct option perf_options_table[] = {
     {"peak-size", required_argument, NULL, OPT_PEAK_SIZE},
     {"db", required_argument, NULL, OPT_DB},
     {"no-store", no_argument, NULL, OPT_NO_STORE},
+    {"format", required_argument, NULL, OPT_FORMAT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -83,13 +87,14 @@ typedef struct perf_cli {
     long peak_size;
     bool data, no_store, db_given;
     const char *dataset, *data_dir, *db;
+    table_format fmt;
 } perf_cli;
 
 static int perf_parse(perf_cli *c, int argc, char **argv, bool *help)
 {
     *c = (perf_cli){.o = {.model = "paper", .threads = prov_cpus_usable(), .iters = 100, .batch = 100,
                           .reps = 3, .isa = KERN_AUTO},
-                    .peak_size = 2000, .dataset = "mnist", .db = "results/bench.db"};
+                    .peak_size = 2000, .dataset = "mnist", .db = "results/bench.db", .fmt = TABLE_TEXT};
     optind = 0;
     opterr = 0;
     int ch;
@@ -110,6 +115,12 @@ static int perf_parse(perf_cli *c, int argc, char **argv, bool *help)
         case OPT_PEAK_SIZE: rc = cmd_parse_long(&c->peak_size, "perf", "peak-size", optarg, 16, 20000); break;
         case OPT_DB: c->db = optarg; c->db_given = true; break;
         case OPT_NO_STORE: c->no_store = true; break;
+        case OPT_FORMAT: {
+            err_info e = {0};
+            if (table_format_parse(&c->fmt, optarg, &e))
+                return cmd_usage_error("perf", "--format: %s", e.msg);
+            break;
+        }
         case OPT_KERNELS:
             if (!kern_isa_from_name(&c->o.isa, optarg))
                 return cmd_usage_error("perf", "--kernels: unknown kernel set '%s' (valid: auto, avx512, avx2, generic)",
@@ -152,6 +163,8 @@ int cmd_perf(int argc, char **argv)
         return CMD_OK;
     }
     perf_options *o = &c.o;
+    /* what is not the report: on stdout for people, on stderr beside a machine format */
+    FILE *log = c.fmt == TABLE_CSV || c.fmt == TABLE_JSON ? stderr : stdout;
     err_info e = {0};
     int status = CMD_FAIL;
     data_source src;
@@ -186,21 +199,21 @@ int cmd_perf(int argc, char **argv)
     if (o->torch) {
         o->python = perf_torch_python();
         if (!o->python || strcmp(o->model, "paper") != 0) {
-            printf("PyTorch: %s\n", !o->python ? "no python3 here can import torch (Debian: apt-get install "
-                                                 "python3-torch)"
-                                               : "scripts/torch_bench.py has the paper's network only");
+            fprintf(log, "PyTorch: %s\n",
+                    !o->python ? "no python3 here can import torch (scripts/setup --torch installs python3-torch)"
+                               : "scripts/torch_bench.py has the paper's network only");
             o->torch = false;
         }
     }
     double load[3], load_ba[2];
     load_ba[0] = perf_load(load);
-    printf("bench perf: model %s, batch %d, %d timed iterations x %d repetitions, %s data\n", o->model, o->batch,
+    fprintf(log, "bench perf: model %s, batch %d, %d timed iterations x %d repetitions, %s data\n", o->model, o->batch,
            o->iters, o->reps, c.data ? c.dataset : "synthetic");
     if (isnan(load_ba[0]))
         load[0] = load[1] = load[2] = -1.0;
-    printf("load average before: %.2f %.2f %.2f (figures are only meaningful on a quiet machine)\n", load[0],
+    fprintf(log, "load average before: %.2f %.2f %.2f (figures are only meaningful on a quiet machine)\n", load[0],
            load[1], load[2]);
-    fflush(stdout);
+    fflush(log);
     perf_peak peak;
     perf_sgemm sg;
     perf_result r;
@@ -210,22 +223,22 @@ int cmd_perf(int argc, char **argv)
     nc.c = o->c, nc.h = o->h, nc.w = o->w, nc.classes = o->classes;
     if (perf_peak_measure(&peak, o->threads, &e) ||
         perf_sgemm_measure(&sg, &nc, specs, n_specs, o->batch, o->threads, (int)c.peak_size, &e) ||
-        perf_measure(&r, o, stdout, &e) || perf_peak_again(&peak, &e))
+        perf_measure(&r, o, log, &e) || perf_peak_again(&peak, &e) ||
+        perf_print(stdout, c.fmt, o, &peak, &sg, &r, &e))
         goto fail;
-    perf_print(stdout, o, &peak, &sg, &r);
     load_ba[1] = perf_load(load);
     if (!isnan(load_ba[1]))
-        printf("load average after: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
+        fprintf(log, "load average after: %.2f %.2f %.2f\n", load[0], load[1], load[2]);
     if (db) {
         int64_t ids[2] = {0, 0};
         int n_ids = 0;
         if (perf_record(db, ids, &n_ids, o, &peak, &sg, &r, c.data ? &src : NULL, &build, &host, load_ba, &e))
             goto fail;
-        printf("\nrecorded in %s: measurement %lld (%d thread%s)", c.db, (long long)ids[0], o->threads,
+        fprintf(log, "\nrecorded in %s: measurement %lld (%d thread%s)", c.db, (long long)ids[0], o->threads,
                o->threads > 1 ? "s" : "");
         if (n_ids > 1)
-            printf(", measurement %lld (1 thread)", (long long)ids[1]);
-        printf("; bench history --perf shows them\n");
+            fprintf(log, ", measurement %lld (1 thread)", (long long)ids[1]);
+        fprintf(log, "; bench history --perf shows them\n");
     }
     status = CMD_OK;
     goto done;

@@ -18,6 +18,7 @@
 #include "optim.h"
 #include "par.h"
 #include "rng.h"
+#include "table.h"
 
 /* ---- the physical peak ---- */
 
@@ -758,85 +759,207 @@ done:
 
 /* ---- output ---- */
 
-void perf_print(FILE *f, const perf_options *o, const perf_peak *peak, const perf_sgemm *sg, const perf_result *r)
+/* GFLOP/s of a product of flops in ms; NAN when there is nothing to count. */
+static double perf_gflops(double flops, double ms) { return flops > 0 && ms > 0 ? flops / (ms * 1e-3) * 1e-9 : NAN; }
+
+static double perf_shape_flops(const perf_shape *p) { return 2.0 * p->m * (double)p->n * p->k; }
+
+/* The per-step profile as records: step, layers, fwd/bwd ms, GFLOP/s and % of the peak. */
+static const char *const perf_step_cols[] = {"step", "layers", "fwd_ms", "bwd_ms", "fwd_gflops", "bwd_gflops",
+                                             "fwd_pct_peak", "bwd_pct_peak"};
+enum { PERF_STEP_COLS = sizeof perf_step_cols / sizeof perf_step_cols[0] };
+
+static json_t *perf_step_records(const perf_result *r, double peak)
 {
+    json_t *a = json_array();
+    for (int k = 0; a && k < r->n_steps; k++) {
+        const perf_step *v = &r->steps[k];
+        const double gf = perf_gflops(v->fwd_flops, v->fwd_ms), gb = perf_gflops(v->bwd_flops, v->bwd_ms);
+        json_array_append_new(a, json_pack("{s:i, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "step", v->step, "layers",
+                                           v->layers, "fwd_ms", table_json_num(v->fwd_ms), "bwd_ms",
+                                           table_json_num(v->bwd_ms), "fwd_gflops", table_json_num(gf),
+                                           "bwd_gflops", table_json_num(gb), "fwd_pct_peak",
+                                           table_json_num(100.0 * gf / peak), "bwd_pct_peak",
+                                           table_json_num(100.0 * gb / peak)));
+    }
+    return a;
+}
+
+static json_t *perf_spread_json(const perf_spread *s)
+{
+    return json_pack("{s:o, s:o, s:o}", "min", table_json_num(s->min), "median", table_json_num(s->median), "max",
+                     table_json_num(s->max));
+}
+
+/* The whole report as one JSON document (bench perf --format json). */
+static json_t *perf_json(const perf_options *o, const perf_peak *peak, const perf_sgemm *sg, const perf_result *r)
+{
+    json_t *libs = json_array(), *shapes = json_array();
+    for (int l = 0; sg && libs && l < sg->n_libs; l++)
+        json_array_append_new(libs, json_pack("{s:s, s:b, s:o}", "name", sg->libs[l].name, "measured",
+                                              sg->libs[l].ok, "note", table_json_text(sg->libs[l].note)));
+    for (int k = 0; sg && shapes && k < sg->n_shapes; k++) {
+        const perf_shape *p = &sg->shapes[k];
+        json_t *ms = json_object();
+        for (int l = 0; ms && l < sg->n_libs; l++)
+            json_object_set_new(ms, sg->libs[l].name, table_json_num(sg->libs[l].ok ? sg->libs[l].ms[k] : NAN));
+        json_array_append_new(shapes, json_pack("{s:s, s:i, s:i, s:i, s:b, s:b, s:o}", "shape", p->name, "m", p->m,
+                                                "n", p->n, "k", p->k, "trans_a", p->trans_a, "trans_b", p->trans_b,
+                                                "ms", ms));
+    }
+    const double it = r->epoch.min / r->iters_per_epoch, it1 = r->epoch1.min / r->iters_per_epoch;
+    const bool torch = o->torch && r->torch_reps > 0 && !isnan(r->torch.min);
+    const double best = r->epoch.min < r->epoch1.min || o->threads == 1 ? r->epoch.min : r->epoch1.min;
+    return json_pack("{s:i, s:s, s:i, s:i, s:i, s:i, s:{s:s, s:o, s:o}, s:s, s:s, s:{s:o, s:o}, s:o, s:{s:o, "
+                     "s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "format", 1, "model", o->model, "threads", o->threads, "batch", o->batch, "iterations", o->iters,
+                     "reps", r->reps, "peak", "kind", perf_peak_kind(peak->isa), "gflops_1_thread",
+                     table_json_num(peak->core_gflops), "gflops", table_json_num(peak->gflops), "kernels",
+                     r->kernels, "kernel_choice", r->choice.why, "sgemm", "libraries", libs, "shapes", shapes,
+                     "steps", perf_step_records(r, peak->gflops), "iteration", "ms", table_json_num(it * 1e3),
+                     "gflops", table_json_num(r->flops / it * 1e-9), "pct_peak",
+                     table_json_num(100.0 * r->flops / it * 1e-9 / peak->gflops), "images_per_s",
+                     table_json_num(o->batch / it), "iteration_1_thread", "ms",
+                     table_json_num(o->threads > 1 ? it1 * 1e3 : NAN), "gflops",
+                     table_json_num(o->threads > 1 ? r->flops / it1 * 1e-9 : NAN), "pct_peak",
+                     table_json_num(o->threads > 1 ? 100.0 * r->flops / it1 * 1e-9 / peak->core_gflops : NAN),
+                     "epoch_s", perf_spread_json(&r->epoch), "epoch_s_1_thread",
+                     o->threads > 1 ? perf_spread_json(&r->epoch1) : json_null(), "torch_epoch_s",
+                     torch ? json_pack("{s:o, s:o, s:o, s:s}", "min", table_json_num(r->torch.min), "median",
+                                       table_json_num(r->torch.median), "max", table_json_num(r->torch.max),
+                                       "setting", r->torch_setting)
+                           : json_null(),
+                     "bench_over_torch", table_json_num(torch ? best / r->torch.min : NAN), "eval_s",
+                     table_json_num(r->eval_s), "peak_rss_bytes", json_integer(r->peak_rss_bytes));
+}
+
+/* The SGEMM table: a row per product, a column per library, "ms (% of the peak)". */
+static int perf_sgemm_table(FILE *f, table_format fmt, const perf_peak *peak, const perf_sgemm *sg, err_info *e)
+{
+    const char *cols[1 + PERF_MAX_LIBS];
+    char heads[PERF_MAX_LIBS][72];
+    cols[0] = "<shape";
+    for (int l = 0; l < sg->n_libs; l++) {
+        snprintf(heads[l], sizeof heads[l], ">%s", sg->libs[l].name);
+        cols[1 + l] = heads[l];
+    }
+    table t;
+    table_init(&t, cols, 1 + sg->n_libs);
+    int rc = 0;
+    for (int k = 0; k < sg->n_shapes && rc == 0; k++) {
+        const perf_shape *p = &sg->shapes[k];
+        char cells[1 + PERF_MAX_LIBS][48];
+        const char *row[1 + PERF_MAX_LIBS];
+        snprintf(cells[0], sizeof cells[0], "%s", p->name);
+        for (int l = 0; l < sg->n_libs; l++) {
+            const perf_lib *lib = &sg->libs[l];
+            if (lib->ok)
+                snprintf(cells[1 + l], sizeof cells[1 + l], "%.3f (%.0f%%)", lib->ms[k],
+                         100.0 * perf_gflops(perf_shape_flops(p), lib->ms[k]) / peak->gflops);
+            else
+                snprintf(cells[1 + l], sizeof cells[1 + l], "-");
+        }
+        for (int c = 0; c <= sg->n_libs; c++)
+            row[c] = cells[c];
+        rc = table_row(&t, row, e);
+    }
+    return table_finish(f, &t, fmt, "  ", rc);
+}
+
+/* The per-step table against the peak. */
+static int perf_step_table(FILE *f, table_format fmt, const perf_peak *peak, const perf_result *r, err_info *e)
+{
+    static const char *const cols[] = {">step", "<layers", ">fwd ms", ">bwd ms", ">fwd GFLOP/s", ">bwd GFLOP/s",
+                                       ">fwd % peak", ">bwd % peak"};
+    table t;
+    table_init(&t, cols, PERF_STEP_COLS);
+    int rc = 0;
+    for (int k = 0; k < r->n_steps && rc == 0; k++) {
+        const perf_step *v = &r->steps[k];
+        const double gf = perf_gflops(v->fwd_flops, v->fwd_ms), gb = perf_gflops(v->bwd_flops, v->bwd_ms);
+        char c[PERF_STEP_COLS][64];
+        snprintf(c[0], sizeof c[0], "%d", v->step);
+        snprintf(c[1], sizeof c[1], "%s", v->layers);
+        table_cell_num(c[2], sizeof c[2], "%.3f", v->fwd_ms);
+        table_cell_num(c[3], sizeof c[3], "%.3f", v->bwd_ms);
+        table_cell_num(c[4], sizeof c[4], "%.1f", gf);
+        table_cell_num(c[5], sizeof c[5], "%.1f", gb);
+        table_cell_num(c[6], sizeof c[6], "%.1f%%", 100.0 * gf / peak->gflops);
+        table_cell_num(c[7], sizeof c[7], "%.1f%%", 100.0 * gb / peak->gflops);
+        const char *row[PERF_STEP_COLS];
+        for (int i = 0; i < PERF_STEP_COLS; i++)
+            row[i] = c[i];
+        rc = table_row(&t, row, e);
+    }
+    return table_finish(f, &t, fmt, "", rc);
+}
+
+int perf_print(FILE *f, table_format fmt, const perf_options *o, const perf_peak *peak, const perf_sgemm *sg,
+               const perf_result *r, err_info *e)
+{
+    if (fmt == TABLE_JSON)
+        return table_json_write(f, perf_json(o, peak, sg, r), e);
+    if (fmt == TABLE_CSV) {
+        json_t *recs = perf_step_records(r, peak->gflops);
+        if (!recs)
+            return err_set(e, ERR_NOMEM, "out of memory");
+        table_records_csv(f, perf_step_cols, PERF_STEP_COLS, recs);
+        json_decref(recs);
+        return 0;
+    }
     const int nt = o->threads;
+    const char *par = fmt == TABLE_MD ? "\n" : ""; /* Markdown: each line its own paragraph */
     fprintf(f,
             "physical peak (%s loop, kern_fma_peak, best before and after): %.1f GFLOP/s on 1 thread, %.1f "
-            "GFLOP/s on %d thread%s\n",
-            perf_peak_kind(peak->isa), peak->core_gflops, peak->gflops, nt, nt > 1 ? "s" : "");
-    fprintf(f, "kernels: %s\n", r->kernels);
+            "GFLOP/s on %d thread%s\n%s",
+            perf_peak_kind(peak->isa), peak->core_gflops, peak->gflops, nt, nt > 1 ? "s" : "", par);
+    fprintf(f, "kernels: %s\n%s", r->kernels, par);
     fprintf(f, "kernel choice: %s\n", r->choice.why);
+    int rc = 0;
     if (sg && sg->n_shapes > 0) {
-        fprintf(f, "\nSGEMM on %d thread%s, ms (%% of the physical peak); each library picks its own kernels:\n", nt,
-                nt > 1 ? "s" : "");
-        fprintf(f, "  %-18s", "shape (m n k)");
-        for (int l = 0; l < sg->n_libs; l++)
-            fprintf(f, " %24.24s", sg->libs[l].name);
-        fputc('\n', f);
-        for (int s = 0; s < sg->n_shapes; s++) {
-            const perf_shape *p = &sg->shapes[s];
-            fprintf(f, "  %-18s", p->name);
-            for (int l = 0; l < sg->n_libs; l++) {
-                const perf_lib *lib = &sg->libs[l];
-                if (!lib->ok) {
-                    fprintf(f, " %24s", "-");
-                    continue;
-                }
-                const double gf = 2.0 * p->m * (double)p->n * p->k / (lib->ms[s] * 1e-3) * 1e-9;
-                char cell[32];
-                snprintf(cell, sizeof cell, "%.3f (%.0f%%)", lib->ms[s], 100.0 * gf / peak->gflops);
-                fprintf(f, " %24s", cell);
-            }
-            fputc('\n', f);
-        }
+        fprintf(f, "\nSGEMM on %d thread%s, ms (%% of the physical peak); each library picks its own kernels:\n%s", nt,
+                nt > 1 ? "s" : "", par);
+        if ((rc = perf_sgemm_table(f, fmt, peak, sg, e)))
+            return rc;
         for (int l = 0; l < sg->n_libs; l++)
             if (!sg->libs[l].ok)
-                fprintf(f, "  %s: %s\n", sg->libs[l].name, sg->libs[l].note);
+                fprintf(f, "%s  %s: %s\n", par, sg->libs[l].name, sg->libs[l].note);
     }
-    fprintf(f, "\n%-26s %9s %9s %9s %9s %7s %7s\n", "step (layers)", "fwd ms", "bwd ms", "fwd GF/s", "bwd GF/s",
-            "fwd %pk", "bwd %pk");
-    for (int k = 0; k < r->n_steps; k++) {
-        const perf_step *v = &r->steps[k];
-        if (v->fwd_flops > 0) {
-            const double gf = v->fwd_flops / (v->fwd_ms * 1e-3) * 1e-9, gb = v->bwd_flops / (v->bwd_ms * 1e-3) * 1e-9;
-            fprintf(f, "%2d %-23s %9.3f %9.3f %9.1f %9.1f %6.1f%% %6.1f%%\n", v->step, v->layers, v->fwd_ms,
-                    v->bwd_ms, gf, gb, 100.0 * gf / peak->gflops, 100.0 * gb / peak->gflops);
-        } else {
-            fprintf(f, "%2d %-23s %9.3f %9.3f %9s %9s %7s %7s\n", v->step, v->layers, v->fwd_ms, v->bwd_ms, "-", "-",
-                    "-", "-");
-        }
-    }
+    fputc('\n', f);
+    if ((rc = perf_step_table(f, fmt, peak, r, e)))
+        return rc;
     const double it = r->epoch.min / r->iters_per_epoch, gflops = r->flops / it * 1e-9;
-    fprintf(f, "%-26s %9.3f ms per iteration (forward, backward, Momentum step; fastest repetition)\n",
-            "whole iteration", it * 1e3);
-    fprintf(f, "overall: %.1f GFLOP/s = %.1f%% of the physical peak on %d thread%s, %.0f images/s\n", gflops,
-            100.0 * gflops / peak->gflops, nt, nt > 1 ? "s" : "", o->batch / it);
+    fprintf(f, "\nwhole iteration: %.3f ms (forward, backward, Momentum step; fastest repetition)\n%s", it * 1e3,
+            par);
+    fprintf(f, "overall: %.1f GFLOP/s = %.1f%% of the physical peak on %d thread%s, %.0f images/s\n%s", gflops,
+            100.0 * gflops / peak->gflops, nt, nt > 1 ? "s" : "", o->batch / it, par);
     if (nt > 1) {
         const double it1 = r->epoch1.min / r->iters_per_epoch, g1 = r->flops / it1 * 1e-9;
-        fprintf(f, "         %.1f GFLOP/s = %.1f%% of the physical peak on 1 thread\n", g1,
-                100.0 * g1 / peak->core_gflops);
+        fprintf(f, "1 thread: %.1f GFLOP/s = %.1f%% of the physical peak on 1 thread\n%s", g1,
+                100.0 * g1 / peak->core_gflops, par);
     }
-    fprintf(f, "\nseconds per epoch (%.0f iterations of %d), min / median / max of %d alternated repetition%s:\n",
-            r->iters_per_epoch, o->batch, r->reps, r->reps > 1 ? "s" : "");
-    fprintf(f, "  %d thread%s: %.2f / %.2f / %.2f s\n", nt, nt > 1 ? "s" : "", r->epoch.min, r->epoch.median,
+    fprintf(f, "\nseconds per epoch (%.0f iterations of %d), min / median / max of %d alternated repetition%s:\n%s",
+            r->iters_per_epoch, o->batch, r->reps, r->reps > 1 ? "s" : "", par);
+    const char *item = fmt == TABLE_MD ? "- " : "  ";
+    fprintf(f, "%s%d thread%s: %.2f / %.2f / %.2f s\n", item, nt, nt > 1 ? "s" : "", r->epoch.min, r->epoch.median,
             r->epoch.max);
     if (nt > 1)
-        fprintf(f, "  1 thread: %.2f / %.2f / %.2f s\n", r->epoch1.min, r->epoch1.median, r->epoch1.max);
+        fprintf(f, "%s1 thread: %.2f / %.2f / %.2f s\n", item, r->epoch1.min, r->epoch1.median, r->epoch1.max);
     if (o->torch) {
         if (r->torch_reps > 0 && !isnan(r->torch.min)) {
-            fprintf(f, "  PyTorch, its fastest setting (%s): %.2f / %.2f / %.2f s\n", r->torch_setting, r->torch.min,
-                    r->torch.median, r->torch.max);
-            const double best = r->epoch.min < r->epoch1.min ? r->epoch.min : r->epoch1.min;
-            fprintf(f, "  bench / PyTorch, fastest of each: %.3f (%.2f s against %.2f s)\n", best / r->torch.min, best,
-                    r->torch.min);
+            fprintf(f, "%sPyTorch, its fastest setting (%s): %.2f / %.2f / %.2f s\n", item, r->torch_setting,
+                    r->torch.min, r->torch.median, r->torch.max);
+            const double best = r->epoch.min < r->epoch1.min || nt == 1 ? r->epoch.min : r->epoch1.min;
+            fprintf(f, "%sbench / PyTorch, fastest of each: %.3f (%.2f s against %.2f s)\n", item,
+                    best / r->torch.min, best, r->torch.min);
         } else {
-            fprintf(f, "  PyTorch: no figure (see its output above)\n");
+            fprintf(f, "%sPyTorch: no figure (see its output above)\n", item);
         }
     }
-    fprintf(f, "evaluation of 10,000 images: %.3f s (%d thread%s)\n", r->eval_s, nt, nt > 1 ? "s" : "");
+    fprintf(f, "\nevaluation of 10,000 images: %.3f s (%d thread%s)\n%s", r->eval_s, nt, nt > 1 ? "s" : "", par);
     fprintf(f, "peak RSS: %.0f MiB%s\n", (double)r->peak_rss_bytes / (1024.0 * 1024.0),
             o->train ? " (the data set loaded)" : "");
+    return 0;
 }
 
 /* ---- the record ---- */

@@ -34,6 +34,7 @@
 #include "net.h"
 #include "prov.h"
 #include "store.h"
+#include "table.h"
 
 enum {
     PERF_MAX_STEPS = MODELS_MAX_LAYERS + 2, /* the layers (fused groups count once), loss, optimizer */
@@ -165,10 +166,13 @@ const char *perf_torch_python(void);
 
 /* ---- output ---- */
 
-/* Write the report of one `bench perf` (peak, SGEMM table, choice, per-layer table against
- * the physical peak, seconds per epoch min/median/max, PyTorch and the ratio) to f. */
-void perf_print(FILE *f, const perf_options *o, const perf_peak *peak, const perf_sgemm *sg,
-                const perf_result *r);
+/* Write the report of one `bench perf` to f in fmt (harness/table.c). TABLE_TEXT and
+ * TABLE_MD: the peak, the kernels and why, the SGEMM table, the per-layer table against the
+ * physical peak, the whole iteration, seconds per epoch min/median/max, PyTorch and the ratio,
+ * evaluation time and peak RSS; TABLE_JSON: all of it as one document; TABLE_CSV: the
+ * per-layer profile (step, layers, fwd/bwd ms, GFLOP/s, % of the peak). ERR_NOMEM only. */
+int perf_print(FILE *f, table_format fmt, const perf_options *o, const perf_peak *peak, const perf_sgemm *sg,
+               const perf_result *r, err_info *e);
 
 /* Record the measurement in s, in one transaction with the build, host and data set (src;
  * NULL for synthetic data): the N-thread measurement with its steps, SGEMM table and PyTorch

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <math.h>
 
@@ -84,7 +85,7 @@ static void test_tiny_measurement(void **state)
                           "physical peak (", " GFLOP/s on 1 thread, ", " GFLOP/s on 2 threads",
                           "kernel choice: ", "SGEMM on 2 threads", "64^3 ", "4320->100 fwd ", "4320->100 dW ",
                           "100->10 dW ", "bench avx512-6x64", "bench avx2-6x16", "blis", "openblas",
-                          " 0 conv+relu+maxpool ", " 3 affine ", "softmax-xent", "whole iteration",
+                          "0  conv+relu+maxpool ", "3  affine ", "softmax-xent", "whole iteration",
                           "images/s", "% of the physical peak on 2 threads", "% of the physical peak on 1 thread",
                           "seconds per epoch (7500 iterations of 8), min / median / max of 2 alternated",
                           "  2 threads: ", "  1 thread: ", "evaluation of 10,000 images: ", "peak RSS: ",
@@ -100,8 +101,8 @@ static void test_tiny_measurement(void **state)
     assert_non_null(strstr(r.out, "conv:im2col-blas"));
     assert_non_null(strstr(r.out, "kernel choice: generic: forced"));
     assert_null(strstr(r.out, "fused"));
-    assert_non_null(strstr(r.out, " 0 conv "));
-    assert_non_null(strstr(r.out, " 2 maxpool "));
+    assert_non_null(strstr(r.out, "0  conv "));
+    assert_non_null(strstr(r.out, "2  maxpool "));
 }
 
 /* ---- the record in the database ---- */
@@ -232,6 +233,53 @@ static void test_no_store(void **state)
     cli_rm_tree(dir);
 }
 
+/* --format: md writes the tables as pipe tables; json one document with every figure on stdout
+ * (the progress on stderr); csv the per-layer profile, one record per step, the same values;
+ * an unknown format is a usage error listing the valid ones. */
+static void test_formats(void **state)
+{
+    (void)state;
+    static run_result r;
+    RUN(&r, "perf", "--format", "xml");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--format: "));
+    assert_non_null(strstr(r.err, "json"));
+    RUN(&r, "perf", "--iters", "1", "--reps", "1", "--batch", "8", "--threads", "2", "--peak-size", "32",
+        "--no-store", "--format", "md");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "| step | layers | fwd ms | bwd ms |"));
+    assert_non_null(strstr(r.out, "| 0 | conv+relu+maxpool | "));
+    assert_non_null(strstr(r.out, "| 32^3 | "));
+    RUN(&r, "perf", "--iters", "1", "--reps", "1", "--batch", "8", "--threads", "2", "--peak-size", "32",
+        "--no-store", "--format", "json");
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.err, "load average before"));
+    json_error_t je;
+    json_t *j = json_loads(r.out, 0, &je);
+    if (!j)
+        fail_msg("not JSON (%s): %s", je.text, r.out);
+    assert_int_equal(json_integer_value(json_object_get(j, "threads")), 2);
+    assert_true(json_real_value(json_object_get(json_object_get(j, "peak"), "gflops")) > 0);
+    assert_true(json_is_string(json_object_get(json_object_get(j, "peak"), "kind")));
+    json_t *steps = json_object_get(j, "steps");
+    assert_int_equal(json_array_size(steps), 7);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 0), "layers")),
+                        "conv+relu+maxpool");
+    assert_true(json_array_size(json_object_get(json_object_get(j, "sgemm"), "shapes")) >= 3);
+    assert_true(json_is_object(json_object_get(j, "epoch_s_1_thread")));
+    assert_true(json_is_null(json_object_get(j, "torch_epoch_s")));
+    json_decref(j);
+    RUN(&r, "perf", "--iters", "1", "--reps", "1", "--batch", "8", "--threads", "1", "--peak-size", "32",
+        "--no-store", "--format", "csv");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(strncmp(r.out, "step,layers,fwd_ms,bwd_ms,fwd_gflops,bwd_gflops,fwd_pct_peak,bwd_pct_peak\n"
+                                    "0,conv+relu+maxpool,", 94),
+                     0);
+    assert_non_null(strstr(r.out, "\n8,momentum-step,0,"));
+    assert_null(strstr(r.out, "load average"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_tiny_measurement),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_no_store),
+        cmocka_unit_test(test_formats),
     };
     return cmocka_run_group_tests_name("perf_cli", tests, NULL, NULL);
 }
