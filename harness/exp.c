@@ -85,6 +85,7 @@ typedef struct exp_cfg {
     lr_schedule schedule;
     optim_kind optimizer;
     int optimizer_line, augment_line;
+    augment_config augment;                /* rotation, scaling, shear, elastic distortion */
     int64_t seed;
     oparams training, sweep, per_opt[OPTIM_KIND_COUNT];
     /* [evaluation] */
@@ -110,6 +111,7 @@ static void exp_cfg_default(exp_cfg *c)
     c->optimizer = OPTIM_MOMENTUM;
     c->seed = 1;
     c->eval_train = 10000;
+    c->augment = augment_config_default();
 }
 
 /* ---- messages ---------------------------------------------------------------------------- */
@@ -574,6 +576,47 @@ static int set_augment_shift(exp_cfg *c, const key_ctx *k, const toml_value *v)
     return get_int32(&c->augment_shift, k, v, 0, 64);
 }
 
+/* A distortion's magnitude: get_num's range, and the float the augmenter uses must lie in it
+ * too (0.999999999 is below 1 but its float is 1). */
+static int get_distortion(float *out, const key_ctx *k, const toml_value *v, double lo,
+                          bool lo_open, double hi, bool hi_open)
+{
+    double x;
+    int rc = get_num(&x, k, v, lo, lo_open, hi, hi_open);
+    if (rc)
+        return rc;
+    float f = (float)x;
+    if ((lo_open ? !(f > lo) : !(f >= lo)) || (hi_open ? !(f < hi) : !(f <= hi)))
+        return exp_bad_value(k, v, "a number whose float stays inside the range");
+    *out = f;
+    return 0;
+}
+
+static int set_augment_rotate(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_distortion(&c->augment.rotate_deg, k, v, 0.0, false, 180.0, false);
+}
+
+static int set_augment_scale(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_distortion(&c->augment.scale, k, v, 0.0, false, 1.0, true);
+}
+
+static int set_augment_shear(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_distortion(&c->augment.shear, k, v, 0.0, false, 1.0, false);
+}
+
+static int set_augment_alpha(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_distortion(&c->augment.elastic_alpha, k, v, 0.0, false, 1000.0, false);
+}
+
+static int set_augment_sigma(exp_cfg *c, const key_ctx *k, const toml_value *v)
+{
+    return get_distortion(&c->augment.elastic_sigma, k, v, 0.0, true, 100.0, false);
+}
+
 static int set_iterations(exp_cfg *c, const key_ctx *k, const toml_value *v)
 {
     return get_int32(&c->iterations, k, v, 0, 1000000000);
@@ -713,6 +756,21 @@ static const exp_key exp_keys[] = {
     {{"training", "augment_shift", "augment_shift", "shift augmentation", "augment_shift",
       EXP_INT, true},
      set_augment_shift, -1},
+    {{"training", "augment_rotate", "augment_rotate", "rotation augmentation (degrees)",
+      "augment.rotate_deg", EXP_NUM, true},
+     set_augment_rotate, -1},
+    {{"training", "augment_scale", "augment_scale", "scale augmentation", "augment.scale",
+      EXP_NUM, true},
+     set_augment_scale, -1},
+    {{"training", "augment_shear", "augment_shear", "shear augmentation", "augment.shear",
+      EXP_NUM, true},
+     set_augment_shear, -1},
+    {{"training", "augment_elastic_alpha", "augment_elastic_alpha", "elastic distortion alpha",
+      "augment.elastic_alpha", EXP_NUM, true},
+     set_augment_alpha, -1},
+    {{"training", "augment_elastic_sigma", "augment_elastic_sigma", "elastic distortion sigma",
+      "augment.elastic_sigma", EXP_NUM, true},
+     set_augment_sigma, -1},
     {{"training", "iterations", "iterations", "iterations per epoch", "iterations", EXP_INT,
       false},
      set_iterations, -1},
@@ -1094,6 +1152,7 @@ static int exp_resolve(run_spec *r, const exp_cfg *c, exp_shape_cache *sc, const
         return exp_key_err(&k, "must be less than the %dx%d image (got %d)", r->height, r->width,
                            c->augment_shift);
     }
+    r->train.augment = c->augment;
     r->train.seed = (uint64_t)c->seed;
     optim_config o = optim_defaults(c->optimizer);
     if (c->optimizer == OPTIM_MOMENTUM)
@@ -1393,7 +1452,7 @@ static int exp_stride(const layer_spec *l)
 static json_t *exp_run_object(const run_spec *r)
 {
     json_t *layers = json_array();
-    json_t *opt = NULL, *root = NULL;
+    json_t *opt = NULL, *root = NULL, *aug = NULL;
     if (!layers)
         goto done;
     for (int i = 0; i < r->n_layers; i++) {
@@ -1459,10 +1518,24 @@ static json_t *exp_run_object(const run_spec *r)
     if (json_object_set_new(root, "lr_schedule", json_string(lr_schedule_name(r->train.schedule))) ||
         json_object_set_new(root, "augment_shift", json_integer(r->train.augment_shift)))
         goto done;
+    /* The distortions, always (a sweep's 0 is a value like any other); sigma shapes only an
+     * elastic field, so it is there only when alpha is on. */
+    const augment_config *a = &r->train.augment;
+    aug = json_pack("{s:o, s:o, s:o, s:o}", "rotate_deg", exp_json_float(a->rotate_deg),
+                    "scale", exp_json_float(a->scale), "shear", exp_json_float(a->shear),
+                    "elastic_alpha", exp_json_float(a->elastic_alpha));
+    if (!aug || (a->elastic_alpha > 0.0f &&
+                 json_object_set_new(aug, "elastic_sigma", exp_json_float(a->elastic_sigma))))
+        goto done;
+    int set = json_object_set_new(root, "augment", aug); /* steals aug, even on failure */
+    aug = NULL;
+    if (set)
+        goto done;
     json_decref(opt);
     json_decref(layers);
     return root;
 done:
+    json_decref(aug);
     json_decref(root);
     json_decref(opt);
     json_decref(layers);
@@ -1845,7 +1918,9 @@ static const struct {
     {"model", NULL},        {"bn", NULL},           {"optimizer", NULL},
     {"lr", NULL},           {"batch", NULL},        {"epochs", NULL},
     {"seed", NULL},         {"weight_decay", "0"},  {"lr_schedule", "constant"},
-    {"augment_shift", "0"}, {"dataset", "mnist"},
+    {"augment_shift", "0"}, {"augment_rotate", "0"}, {"augment_scale", "0"},
+    {"augment_shear", "0"}, {"augment_elastic_alpha", "0"}, {"augment_elastic_sigma", "4"},
+    {"dataset", "mnist"},
 };
 
 void exp_run_summary(char *buf, size_t n, const run_spec *r)
@@ -1864,6 +1939,8 @@ void exp_run_summary(char *buf, size_t n, const run_spec *r)
     for (int i = 0; i < N; i++) {
         char text[EXP_TEXT_MAX];
         exp_value_format(text, sizeof text, &v[i]);
+        if (v[i].type == EXP_NONE) /* does not apply to this run (sigma without alpha) */
+            continue;
         if (!exp_summary_keys[i].paper || strcmp(text, exp_summary_keys[i].paper) != 0)
             exp_label_append(buf, n, keys[i]->label, &v[i]);
     }

@@ -278,6 +278,62 @@ static void test_all_keys(void **state)
     exp_release(&x);
 }
 
+/* The distortions of the training core are experiment keys: read into the run's train_config,
+ * written into its configuration (so into its key), sweepable, and checked against the
+ * augmenter's own ranges with the key and line named. */
+static void test_augment_keys(void **state)
+{
+    (void)state;
+    experiment x;
+    parse_ok(&x, "[training]\naugment_rotate = 10\naugment_scale = 0.1\naugment_shear = 0.2\n"
+                 "augment_elastic_alpha = 34\naugment_elastic_sigma = 6\n"
+                 "[sweep]\naugment_rotate = [0, 12.5]\n");
+    assert_int_equal(x.n_runs, 2);
+    const augment_config *a = &x.runs[1].train.augment;
+    assert_true(a->rotate_deg == 12.5f && a->scale == 0.1f && a->shear == 0.2f);
+    assert_true(a->elastic_alpha == 34.0f && a->elastic_sigma == 6.0f);
+    assert_true(x.runs[0].train.augment.rotate_deg == 0.0f);
+    assert_string_equal(x.runs[1].label, "augment_rotate=12.5");
+    char s[512];
+    exp_run_summary(s, sizeof s, &x.runs[1]);
+    assert_non_null(strstr(s, "augment_rotate=12.5 augment_scale=0.1 augment_shear=0.2 "
+                              "augment_elastic_alpha=34 augment_elastic_sigma=6"));
+    char *j0 = exp_run_json(&x.runs[0]), *j1 = exp_run_json(&x.runs[1]);
+    assert_non_null(strstr(j1, "\"augment\":{\"elastic_alpha\":34.0,\"elastic_sigma\":6.0,"
+                               "\"rotate_deg\":12.5,\"scale\":0.1,\"shear\":0.2}"));
+    assert_string_not_equal(j0, j1);
+    free(j0);
+    free(j1);
+    exp_release(&x);
+
+    /* Off by default: every magnitude 0 in the configuration, sigma absent (it shapes nothing
+     * without alpha) and absent from the summary. */
+    parse_ok(&x, "");
+    assert_false(augment_config_distorts(&x.runs[0].train.augment));
+    char *j = exp_run_json(&x.runs[0]);
+    assert_non_null(strstr(j, "\"augment\":{\"elastic_alpha\":0.0,\"rotate_deg\":0.0,"
+                              "\"scale\":0.0,\"shear\":0.0}"));
+    free(j);
+    exp_run_summary(s, sizeof s, &x.runs[0]);
+    assert_null(strstr(s, "augment"));
+    exp_release(&x);
+
+    err_info e = {0};
+    parse_bad(&e, "[training]\naugment_rotate = 181\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "t.toml:2: key 'training.augment_rotate': must be a number in "
+                                  "[0, 180]"));
+    parse_bad(&e, "[training]\naugment_scale = 1\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "key 'training.augment_scale': must be a number in [0, 1)"));
+    /* Below 1 as a double, 1 as the float the augmenter would use. */
+    parse_bad(&e, "[training]\naugment_scale = 0.99999999999\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "t.toml:2: key 'training.augment_scale'"));
+    parse_bad(&e, "[training]\naugment_elastic_sigma = 0\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "key 'training.augment_elastic_sigma': must be a number in "
+                                  "(0, 100]"));
+    parse_bad(&e, "[sweep]\naugment_shear = [0.1, \"x\"]\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "t.toml:2: key 'sweep.augment_shear'"));
+}
+
 static void test_custom_layers_idx(void **state)
 {
     (void)state;
@@ -864,6 +920,7 @@ int main(void)
         cmocka_unit_test(test_defaults_are_the_paper),
         cmocka_unit_test(test_default_lr_per_optimizer),
         cmocka_unit_test(test_all_keys),
+        cmocka_unit_test(test_augment_keys),
         cmocka_unit_test(test_custom_layers_idx),
         cmocka_unit_test(test_grid_order_and_labels),
         cmocka_unit_test(test_sweep_dotted_names),
