@@ -472,8 +472,9 @@ static const char perf_rule[] =
     "mark: 'slower' or 'faster' where the mean s/epoch moved from the previous revision by more\n"
     "than twice the pooled sd of the two revisions' measurements; when both have a single\n"
     "measurement, the pooled sd of the setup's earlier revisions is the noise; no mark without.\n"
-    "% of peak: the whole iteration's GFLOP/s against the SGEMM peak measured with it (a\n"
-    "1-thread measurement beside an N-thread one has none).\n";
+    "% of peak: the whole iteration's GFLOP/s against the physical peak measured with it (an\n"
+    "FMA loop on as many threads); measurements against an SGEMM \"peak\" (before schema 7)\n"
+    "show none.\n";
 
 static const char *perf_mark(int moved) { return moved > 0 ? "slower" : moved < 0 ? "faster" : ""; }
 
