@@ -1,5 +1,6 @@
 /* bench check: the CI gate. Reads the runs of an experiment built from the current git
- * revision and exits 0 only when they reach the accuracy and stay within the time budget. */
+ * revision, judges them by gate.h's rules and exits 0 only when they reach the accuracy and
+ * stay within the time budget; renders every condition in the format asked. */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -8,11 +9,11 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "gate.h"
 #include "prov.h"
 #include "report.h"
 #include "store.h"
 #include "table.h"
-#include "vec.h"
 
 static const char check_usage[] =
     "usage: bench check [--experiment NAME] [--min-accuracy A] [--budget TIME]\n"
@@ -24,7 +25,11 @@ static const char check_usage[] =
     "  - at least one run is COMPLETED (missing runs are a failure, not a pass),\n"
     "  - none DIVERGED or FAILED,\n"
     "  - the mean final test accuracy of the completed runs of each configuration is >= A,\n"
-    "  - each completed run's training time (sum of its epochs' wall time) is <= TIME.\n"
+    "  - each completed run's training time is <= TIME. The time compared is the mean wall\n"
+    "    time of the run's uncontended epochs times its epochs; an epoch is contended when\n"
+    "    its threads waited for a CPU longer than 10%% of the CPU time they got (another\n"
+    "    process held the CPUs). When every epoch was contended: its CPU time over its\n"
+    "    threads. Load does not fail a run; twice the work does.\n"
     "Otherwise it exits 1 with one line per failed condition on stderr, figures included.\n"
     "\n"
     "  -e, --experiment NAME  the experiment (default ci)\n"
@@ -87,148 +92,59 @@ static bool parse_accuracy(double *acc, const char *text)
     return true;
 }
 
-/* One condition the gate checked. */
-typedef struct check_cond {
-    char name[16];              /* "runs", "run", "accuracy", "budget" */
-    char subject[600];          /* what it is about: a run key, a group label, "" */
-    bool passed;
-    double measured, limit;     /* NAN when they do not apply */
-    char message[700];          /* the line printed for it */
-} check_cond;
-
 /* What the gate read and decided. */
 typedef struct check_state {
     const char *experiment;
     char revision[48];
-    double min_acc, budget_s;   /* NAN: none */
-    check_cond *v;
-    int n, cap;
-    int n_runs;                 /* completed runs counted */
+    double min_acc, budget_s;   /* from the options; NAN: the experiment's [budget] */
+    gate_result g;
 } check_state;
 
-static check_cond *check_add(check_state *c, const char *name, const char *subject, bool passed,
-                             double measured, double limit)
-{
-    if (!vec_grow((void **)&c->v, c->n, &c->cap, sizeof *c->v))
-        return NULL;
-    check_cond *k = &c->v[c->n++];
-    *k = (check_cond){.passed = passed, .measured = measured, .limit = limit};
-    snprintf(k->name, sizeof k->name, "%s", name);
-    snprintf(k->subject, sizeof k->subject, "%s", subject);
-    return k;
-}
+/* A count, null when unknown (negative). */
+static json_t *check_json_count(int v) { return v < 0 ? json_null() : json_integer(v); }
 
-/* The conditions on the runs of sec: none failed or diverged, each within the budget. */
-static bool check_runs(check_state *c, const report_section *sec)
+/* One condition as a record (names in check_render). */
+static json_t *check_record(const gate_condition *k)
 {
-    double slowest = 0.0;
-    for (int i = 0; i < sec->n_runs; i++) {
-        const report_run *run = &sec->runs[i];
-        check_cond *k;
-        if (run->status == RUN_DIVERGED || run->status == RUN_FAILED) {
-            if (!(k = check_add(c, "run", run->key, false, NAN, NAN)))
-                return false;
-            if (run->diverged_epoch)
-                snprintf(k->message, sizeof k->message, "run %.12s: %s in epoch %d", run->key,
-                         run_status_name(run->status), run->diverged_epoch);
-            else
-                snprintf(k->message, sizeof k->message, "run %.12s: %s", run->key,
-                         run_status_name(run->status));
-        }
-        if (run->status != RUN_COMPLETED || run->epoch == 0)
-            continue;
-        c->n_runs++;
-        slowest = fmax(slowest, run->train_s);
-        if (!isnan(c->budget_s) && run->train_s > c->budget_s) {
-            if (!(k = check_add(c, "budget", run->key, false, run->train_s, c->budget_s)))
-                return false;
-            snprintf(k->message, sizeof k->message, "run %.12s: training %.0f s > budget %.0f s",
-                     run->key, run->train_s, c->budget_s);
-        }
-    }
-    if (c->n_runs && !isnan(c->budget_s) && slowest <= c->budget_s) {
-        check_cond *k = check_add(c, "budget", "", true, slowest, c->budget_s);
-        if (!k)
-            return false;
-        snprintf(k->message, sizeof k->message, "slowest run trained in %.0f s <= budget %.0f s",
-                 slowest, c->budget_s);
-    }
-    return true;
-}
-
-/* The conditions on accuracy: each group's mean at least min_acc; runs at all. */
-static bool check_groups(check_state *c, const report_section *sec)
-{
-    check_cond *k;
-    if (c->n_runs == 0) {
-        if (!(k = check_add(c, "runs", "", false, 0, 1)))
-            return false;
-        snprintf(k->message, sizeof k->message,
-                 "no completed runs of experiment '%s' at revision %.12s", c->experiment,
-                 c->revision);
-        return true;
-    }
-    for (int g = 0; g < sec->n_groups; g++) {
-        const report_group *gr = &sec->groups[g];
-        if (gr->n == 0)
-            continue;
-        bool ok = gr->acc.mean >= c->min_acc;
-        const char *label = sec->n_groups > 1 ? gr->label : "";
-        if (!(k = check_add(c, "accuracy", label, ok, gr->acc.mean, c->min_acc)))
-            return false;
-        snprintf(k->message, sizeof k->message, "accuracy %.4f %s %.4f over %d run%s%s%s%s",
-                 gr->acc.mean, ok ? ">=" : "<", c->min_acc, gr->n, gr->n == 1 ? "" : "s",
-                 ok ? " of experiment '" : "", ok ? c->experiment : "", ok ? "'" : "");
-        if (ok)
-            snprintf(k->message + strlen(k->message), sizeof k->message - strlen(k->message),
-                     " at revision %.12s", c->revision);
-        if (label[0])
-            snprintf(k->message + strlen(k->message), sizeof k->message - strlen(k->message),
-                     " (%s)", label);
-    }
-    if (isnan(c->budget_s) && (k = check_add(c, "budget", "", true, NAN, NAN)))
-        snprintf(k->message, sizeof k->message,
-                 "no time budget (no --budget and no [budget] minutes)");
-    return true;
-}
-
-static int check_failed(const check_state *c)
-{
-    int n = 0;
-    for (int i = 0; i < c->n; i++)
-        n += !c->v[i].passed;
-    return n;
+    return json_pack("{s:s, s:o, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:s}", "condition",
+                     k->name, "subject", table_json_text(k->subject), "passed", k->passed,
+                     "measured", table_json_num(k->measured), "limit",
+                     table_json_num(k->limit), "wall_s", table_json_num(k->wall_s), "cpu_s",
+                     table_json_num(k->cpu_s), "epochs", check_json_count(k->epochs),
+                     "contended_epochs", check_json_count(k->contended), "threads",
+                     check_json_count(k->epochs < 0 ? -1 : k->threads), "message",
+                     k->message);
 }
 
 /* The conditions in fmt: table, the lines ("ok: ..." on stdout, failures on stderr); the
- * other formats, every condition on stdout (failures on stderr as well). */
+ * other formats, every condition on stdout (failures on stderr as well); md without the
+ * run's times, which its message says. */
 static int check_render(const check_state *c, table_format fmt, err_info *e)
 {
+    const gate_result *g = &c->g;
     static const char *const cols[] = {"<condition", "<subject", "<passed", ">measured",
                                        ">limit", "<message"};
-    static const char *const names[] = {"condition", "subject", "passed", "measured", "limit",
-                                        "message"};
+    static const char *const names[] = {"condition", "subject",  "passed", "measured",
+                                        "limit",     "wall_s",   "cpu_s",  "epochs",
+                                        "contended_epochs", "threads", "message"};
+    static const int md_names[] = {0, 1, 2, 3, 4, 10};
     json_t *recs = json_array();
-    for (int i = 0; recs && i < c->n; i++) {
-        const check_cond *k = &c->v[i];
+    for (int i = 0; recs && i < g->n; i++) {
+        const gate_condition *k = &g->v[i];
         if (!k->passed)
             cmd_error("check: %s", k->message);
         else if (fmt == TABLE_TEXT)
             printf("ok: %s\n", k->message);
-        json_array_append_new(recs, json_pack("{s:s, s:o, s:b, s:o, s:o, s:s}", "condition",
-                                              k->name, "subject", table_json_text(k->subject),
-                                              "passed", k->passed, "measured",
-                                              table_json_num(k->measured), "limit",
-                                              table_json_num(k->limit), "message", k->message));
+        json_array_append_new(recs, check_record(k));
     }
     if (!recs)
         return err_set(e, ERR_NOMEM, "out of memory");
     int rc = 0;
-    bool passed = check_failed(c) == 0;
+    bool passed = gate_failed(g) == 0;
     if (fmt == TABLE_TEXT && passed)
         printf("check passed\n");
     if (fmt == TABLE_CSV)
-        table_records_csv(stdout, names, 6, recs);
+        table_records_csv(stdout, names, (int)(sizeof names / sizeof names[0]), recs);
     if (fmt == TABLE_MD) {
         table t;
         table_init(&t, cols, 6);
@@ -237,7 +153,7 @@ static int check_render(const check_state *c, table_format fmt, err_info *e)
             const char *row[6];
             for (int j = 0; j < 6; j++) {
                 table_csv_value(cell[j], sizeof cell[j],
-                                json_object_get(json_array_get(recs, i), names[j]));
+                                json_object_get(json_array_get(recs, i), names[md_names[j]]));
                 row[j] = cell[j];
             }
             rc = table_row(&t, row, e);
@@ -249,8 +165,8 @@ static int check_render(const check_state *c, table_format fmt, err_info *e)
     if (fmt == TABLE_JSON) {
         json_t *doc = json_pack("{s:i, s:s, s:s, s:o, s:o, s:b, s:i, s:O}", "format", 1,
                                 "experiment", c->experiment, "revision", c->revision,
-                                "min_accuracy", table_json_num(c->min_acc), "budget_s",
-                                table_json_num(c->budget_s), "passed", passed, "runs", c->n_runs,
+                                "min_accuracy", table_json_num(g->min_accuracy), "budget_s",
+                                table_json_num(g->budget_s), "passed", passed, "runs", g->n_runs,
                                 "conditions", recs);
         rc = table_json_write(stdout, doc, e);
     }
@@ -258,7 +174,7 @@ static int check_render(const check_state *c, table_format fmt, err_info *e)
     return rc;
 }
 
-/* Read the runs of the current revision and decide (check_state.v); exit code or -1 to go on. */
+/* Read the runs of the current revision and decide (check_state.g); exit code or -1 to go on. */
 static int check_load(check_state *c, report *r, const char *db, err_info *e)
 {
     prov_build_info b;
@@ -279,26 +195,10 @@ static int check_load(check_state *c, report *r, const char *db, err_info *e)
     store_close(s);
     if (rc)
         return cmd_fail(e);
-    const report_section *sec = &r->sections[0];
-    if (isnan(c->min_acc) && sec->target_accuracy > 0)
-        c->min_acc = sec->target_accuracy;
-    if (isnan(c->budget_s) && sec->budget_minutes > 0)
-        c->budget_s = sec->budget_minutes * 60.0;
-    if (isnan(c->min_acc) && !sec->sweep_stored)
-        return cmd_usage_error("check",
-                               "--min-accuracy is required: experiment '%s' was queued by an "
-                               "older bench, which did not store its [budget] (bench run its "
-                               "file again to store it: complete runs are skipped)",
-                               c->experiment);
-    if (isnan(c->min_acc))
-        return cmd_usage_error("check",
-                               "--min-accuracy is required: experiment '%s' has no [budget] "
-                               "target_accuracy",
-                               c->experiment);
-    if (!check_runs(c, sec) || !check_groups(c, sec)) {
-        err_set(e, ERR_NOMEM, "out of memory");
-        return cmd_fail(e);
-    }
+    if ((rc = gate_evaluate(&c->g, &r->sections[0], c->experiment, c->revision, c->min_acc,
+                            c->budget_s, e)) != 0)
+        /* ERR_INVALID: no minimum accuracy, neither from the options nor from the file */
+        return rc == ERR_INVALID ? cmd_usage_error("check", "%s", e->msg) : cmd_fail(e);
     return -1;
 }
 
@@ -338,11 +238,11 @@ int cmd_check(int argc, char **argv)
     }
     if (optind < argc)
         return cmd_usage_error("check", "unexpected argument '%s'", argv[optind]);
-    report r;
+    report r = {0}; /* released also when check_load fails before loading it */
     int rc = check_load(&c, &r, db, &e);
     if (rc < 0)
-        rc = check_render(&c, fmt, &e) ? cmd_fail(&e) : check_failed(&c) ? CMD_FAIL : CMD_OK;
+        rc = check_render(&c, fmt, &e) ? cmd_fail(&e) : gate_failed(&c.g) ? CMD_FAIL : CMD_OK;
     report_release(&r);
-    free(c.v);
+    gate_release(&c.g);
     return rc;
 }

@@ -17,7 +17,9 @@ static const char ls_usage[] =
     "\n"
     "List the runs of the results database, grouped by experiment and, when its file changed,\n"
     "by version: run key, status, epochs done, last test accuracy, wall time and the main\n"
-    "configuration keys (model, optimizer, lr, bn, seed).\n"
+    "configuration keys (model, optimizer, lr, bn, seed). A '*' after the wall time (CSV and\n"
+    "JSON: contended_epochs > 0) marks a run trained on a contended machine: in some epoch\n"
+    "its threads waited for a CPU longer than 10%% of the CPU time they got.\n"
     "\n"
     "  --db PATH            results database (default results/bench.db)\n"
     "  -e, --experiment N   only runs of experiment N\n"
@@ -81,15 +83,16 @@ static void run_values(exp_value *v, const store_run_row *r)
     v[4] = (exp_value){.type = EXP_INT, .i = r->seed};
 }
 
-/* One run as a record: run, status, epochs_done, epochs, acc, wall_s, then ls_keys. */
+/* One run as a record: run, status, epochs_done, epochs, acc, wall_s, contended_epochs, then
+ * ls_keys. */
 static json_t *run_record(const store_run_row *r)
 {
     exp_value v[LS_KEYS];
     run_values(v, r);
-    json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:o, s:o}", "run", r->run_key, "status",
+    json_t *j = json_pack("{s:s, s:s, s:i, s:i, s:o, s:o, s:i}", "run", r->run_key, "status",
                           run_status_name(r->status), "epochs_done", r->epochs_done, "epochs",
                           r->epochs, "acc", table_json_num(r->last_test_acc), "wall_s",
-                          table_json_num(r->wall_s));
+                          table_json_num(r->wall_s), "contended_epochs", r->contended_epochs);
     for (int k = 0; j && k < LS_KEYS; k++)
         json_object_set_new(j, exp_vocab_find(ls_keys[k])->label, exp_value_json(&v[k]));
     return j;
@@ -142,7 +145,7 @@ static int ls_tables(const ls_ctx *c, table_format fmt, err_info *e)
         snprintf(heads[k], sizeof heads[k], "%c%s", num ? '>' : '<', key->label);
         cols[5 + k] = heads[k];
     }
-    int rc = 0;
+    int rc = 0, contended = 0;
     for (int b = 0; b < c->n && !rc; b++) {
         char title[512];
         block_title(title, sizeof title, &c->v[b]);
@@ -172,11 +175,19 @@ static int ls_tables(const ls_ctx *c, table_format fmt, err_info *e)
             table_cell_num(cell[4], sizeof cell[4], "%.1fs",
                            json_is_number(json_object_get(r, "wall_s"))
                                ? json_number_value(json_object_get(r, "wall_s")) : NAN);
+            if (json_integer_value(json_object_get(r, "contended_epochs")) > 0 && cell[4][0]) {
+                strcat(cell[4], "*"); /* contended (timing.h) */
+                contended++;
+            }
             row[0] = cell[0], row[2] = cell[2], row[3] = cell[3], row[4] = cell[4];
             rc = table_row(&t, row, e);
         }
         rc = table_finish(stdout, &t, fmt, "  ", rc);
     }
+    if (!rc && contended)
+        printf("\n*: contended, %d run%s: in some epoch other processes held the CPUs, so the "
+               "wall time is not the code's alone (bench show RUN: which epochs)\n",
+               contended, contended == 1 ? "" : "s");
     return rc;
 }
 
@@ -202,8 +213,9 @@ static int ls_render(const ls_ctx *c, table_format fmt, err_info *e)
     }
     int rc = all && exps ? 0 : err_set(e, ERR_NOMEM, "out of memory listing runs");
     static const char *const names[] = {"experiment", "version", "run", "status",
-                                        "epochs_done", "epochs", "acc", "wall_s", "model",
-                                        "optimizer", "lr", "bn", "seed"};
+                                        "epochs_done", "epochs", "acc", "wall_s",
+                                        "contended_epochs", "model", "optimizer", "lr", "bn",
+                                        "seed"};
     if (!rc && fmt == TABLE_CSV)
         table_records_csv(stdout, names, (int)(sizeof names / sizeof names[0]), all);
     if (!rc && fmt == TABLE_JSON)

@@ -1,5 +1,6 @@
 /* bench perf: how fast the training core runs a model on this machine, against the machine's
- * physical peak (the measuring is harness/perf.c; this file parses, prints and records).
+ * physical peak (the measuring is harness/perf.c, on the model's run built as training builds
+ * it, harness/training.h; this file parses, prints and records).
  *
  * Every invocation is recorded in the results database (--db, unless --no-store), like a run:
  * one measurement per thread count (the N-thread one with its per-step rows and SGEMM table,
@@ -8,13 +9,11 @@
  * git revision. */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cmd.h"
 #include "data.h"
@@ -23,6 +22,7 @@
 #include "revision.h" /* generated at build time: BENCH_GIT_HEAD */
 #include "store.h"
 #include "table.h"
+#include "training.h"
 
 static const char perf_usage[] =
     "usage: bench perf [options]\n"
@@ -168,7 +168,8 @@ int cmd_perf(int argc, char **argv)
     err_info e = {0};
     int status = CMD_FAIL;
     data_source src;
-    dataset train = {0}, test = {0};
+    experiment x = {0};
+    training_data td = {0};
     store *db = NULL;
     prov_build_info build = {0};
     prov_host_info host;
@@ -184,17 +185,21 @@ int cmd_perf(int argc, char **argv)
         if (store_open(&db, c.db, &e))
             goto fail;
     }
-    const model_preset *preset;
-    if (models_find(&preset, o->model, &e))
+    /* The model's run (an experiment file of defaults) at the batch asked for, on the data set
+     * with --data: its network and data are built as training builds them (training.h). */
+    char spec_text[512];
+    snprintf(spec_text, sizeof spec_text, "[model]\npreset = \"%s\"\n[training]\nbatch = %d\n%s%s%s", o->model,
+             o->batch, c.data ? "[data]\ndataset = \"" : "", c.data ? c.dataset : "", c.data ? "\"\n" : "");
+    if (exp_parse(&x, spec_text, strlen(spec_text), "perf", &e))
         goto fail;
-    /* the paper's input unless a data set says otherwise */
-    o->c = 1, o->h = 28, o->w = 28, o->classes = 10, o->epoch_images = 60000;
+    o->run = &x.runs[0];
+    o->epoch_images = 60000; /* synthetic: an epoch of the paper's data */
     if (c.data) {
-        if (data_open(&src, c.dataset, c.data_dir, &e) || data_load(&train, &test, &src, &e))
+        if (data_open(&src, c.dataset, c.data_dir, &e) || training_data_load(&td, o->run, &src, &e))
             goto fail;
-        o->train = &train;
-        o->test = &test;
-        o->c = train.c, o->h = train.h, o->w = train.w, o->classes = src.classes, o->epoch_images = train.n;
+        o->train = &td.train;
+        o->test = &td.test;
+        o->epoch_images = td.train.n;
     }
     if (o->torch) {
         o->python = perf_torch_python();
@@ -217,12 +222,9 @@ int cmd_perf(int argc, char **argv)
     perf_peak peak;
     perf_sgemm sg;
     perf_result r;
-    layer_spec specs[MODELS_MAX_LAYERS];
-    const int n_specs = models_layers(specs, MODELS_MAX_LAYERS, preset, o->classes, true);
-    net_config nc = net_config_default();
-    nc.c = o->c, nc.h = o->h, nc.w = o->w, nc.classes = o->classes;
+    const net_config nc = training_net_config(o->run, o->threads, KERN_AUTO);
     if (perf_peak_measure(&peak, o->threads, &e) ||
-        perf_sgemm_measure(&sg, &nc, specs, n_specs, o->batch, o->threads, (int)c.peak_size, &e) ||
+        perf_sgemm_measure(&sg, &nc, o->run->layers, o->run->n_layers, o->batch, o->threads, (int)c.peak_size, &e) ||
         perf_measure(&r, o, log, &e) || perf_peak_again(&peak, &e) ||
         perf_print(stdout, c.fmt, o, &peak, &sg, &r, &e))
         goto fail;
@@ -248,7 +250,7 @@ done:
     store_close(db);
     if (have_prov)
         prov_build_release(&build);
-    dataset_release(&train);
-    dataset_release(&test);
+    training_data_release(&td);
+    exp_release(&x);
     return status;
 }

@@ -12,6 +12,7 @@
 #include "exp.h"
 #include "store.h"
 #include "table.h"
+#include "timing.h"
 
 static const char show_usage[] =
     "usage: bench show RUN [--db PATH] [--classes] [--format FORMAT]\n"
@@ -19,7 +20,9 @@ static const char show_usage[] =
     "Show one run: status, timing, the resolved configuration (every key of the vocabulary\n"
     "with its value), its provenance (git revision, build, host, data set) and every epoch's\n"
     "metrics. RUN is a run key or a unique prefix of one (at least 4 characters), as printed\n"
-    "by bench ls.\n"
+    "by bench ls. Per epoch the training's wall and CPU seconds, its threads' run-queue wait\n"
+    "and whether it was contended (the wait above 10%% of the CPU time: other processes held\n"
+    "the CPUs); for the run, its contended epochs and the gate time bench check compares.\n"
     "\n"
     "  --db PATH       results database (default results/bench.db)\n"
     "  --classes       also per-class precision, recall and F1 of the last epoch\n"
@@ -37,9 +40,10 @@ static const struct option show_options[] = {
 };
 
 /* The fields of an epoch record, in order (CSV columns after "run"). */
-static const char *const epoch_fields[] = {"epoch", "train_loss", "train_acc", "test_loss",
-                                           "test_acc", "precision", "recall", "f1", "auroc",
-                                           "train_s", "cpu_s", "images_per_s"};
+static const char *const epoch_fields[] = {"epoch",     "train_loss",   "train_acc", "test_loss",
+                                           "test_acc",  "precision",    "recall",    "f1",
+                                           "auroc",     "train_s",      "cpu_s",     "images_per_s",
+                                           "wait_s",    "contended"};
 enum { N_EPOCH_FIELDS = sizeof epoch_fields / sizeof epoch_fields[0] };
 
 /* The run's row: status, times, the configuration as stored and its vocabulary values. */
@@ -119,11 +123,13 @@ static int add_epoch(void *ctx, const store_epoch *ep)
     json_t *doc = ctx;
     const double v[] = {ep->train_loss, ep->train_acc, ep->test_loss, ep->test_acc,
                         ep->precision_macro, ep->recall_macro, ep->f1_macro, ep->auroc_macro,
-                        ep->wall_s, ep->cpu_s, ep->images_per_s};
+                        ep->wall_s, ep->cpu_s, ep->images_per_s, ep->wait_s};
     json_t *rec = json_object();
     json_object_set_new(rec, "epoch", json_integer(ep->epoch));
-    for (int i = 1; i < N_EPOCH_FIELDS; i++)
+    for (int i = 1; i < N_EPOCH_FIELDS - 1; i++)
         json_object_set_new(rec, epoch_fields[i], table_json_num(v[i - 1]));
+    const timing_span t = timing_span_of(ep);
+    json_object_set_new(rec, "contended", json_boolean(timing_contended(&t)));
     json_array_append_new(json_object_get(doc, "epochs"), rec);
     if (ep->k > 0 && ep->precision) {
         json_t *cls = json_array();
@@ -191,7 +197,7 @@ static void show_sheet(const json_t *doc, table_format fmt)
     static const char *const run_fields[] = {"experiment", "status", "diverged_epoch", "error",
                                              "queued_at", "started_at", "finished_at", "wall_s",
                                              "cpu_s", "peak_rss_bytes", "threads", "kernels",
-                                             "params_sha256"};
+                                             "params_sha256", "contended_epochs", "gate_s"};
     printf("%srun %s\n%s", md ? "## " : "", json_string_value(json_object_get(doc, "run")),
            md ? "\n" : "");
     print_fields(doc, run_fields, (int)(sizeof run_fields / sizeof run_fields[0]), ind);
@@ -281,6 +287,14 @@ int cmd_show(int argc, char **argv)
         rc = store_run_provenance(s, key, add_provenance, doc, &e);
     if (!rc)
         rc = store_epochs(s, key, classes, add_epoch, doc, &e);
+    timing_run t;
+    if (!rc && !(rc = timing_run_load(&t, s, key, &e))) {
+        /* the epochs folded as bench check folds them */
+        json_object_set_new(doc, "contended_epochs", json_integer(t.contended));
+        json_object_set_new(doc, "gate_s", table_json_num(timing_run_gate_s(
+                                               &t, (int)json_integer_value(
+                                                       json_object_get(doc, "threads")))));
+    }
     store_close(s);
     const json_t *epochs = json_object_get(doc, "epochs");
     static const char *const cls_fields[] = {"class", "precision", "recall", "f1", "support"};

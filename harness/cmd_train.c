@@ -1,9 +1,14 @@
 /* bench train: one training run from command-line flags, per-epoch metrics on the terminal,
- * no database. The quickest way to try a configuration, and the reference the sweep runner
- * (bench run) must agree with for the same settings. */
+ * no database. The quickest way to try a configuration.
+ *
+ * Each flag stands for a key of the experiment schema (--lr is training.lr; the table below).
+ * The flags given are written as the experiment file they stand for and read by exp_parse, so
+ * bench train resolves defaults and checks values exactly as bench run does, and trains the
+ * resulting run through the same path (training.h): the same configuration and seed give
+ * bitwise the same parameters under both commands. */
 #define _POSIX_C_SOURCE 200809L
 
-#include <errno.h>
+#include <assert.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -11,17 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "cmd.h"
 #include "data.h"
-#include "models.h"
-#include "perf.h"
+#include "exp.h"
 #include "prov.h"
-#include "sha256.h"
-#include "train.h"
+#include "training.h"
 
 static const char train_usage[] =
     "usage: bench train [options]\n"
@@ -50,6 +52,11 @@ static const char train_usage[] =
     "  --sampling NAME     with-replacement (default, the textbook's) or shuffle\n"
     "  --lr-schedule NAME  constant (default, the paper's) or cosine (to 0 over the epochs)\n"
     "  --augment-shift N   translate each training image by up to N pixels (default 0: off)\n"
+    "  --augment-rotate D  rotate each training image by up to D degrees (default 0: off)\n"
+    "  --augment-scale S   scale its width and height by factors in [1-S, 1+S] (default 0)\n"
+    "  --augment-shear K   shear it horizontally by a factor in [-K, K] (default 0)\n"
+    "  --augment-elastic-alpha A  elastic distortion of A pixels (default 0: off)\n"
+    "  --augment-elastic-sigma S  its smoothness in pixels (default 4)\n"
     "  --seed N            seed of weights, sampling and dropout (default 1)\n"
     "  --threads N         threads of the matrix products (default: the CPUs this\n"
     "                      process may use)\n"
@@ -57,118 +64,194 @@ static const char train_usage[] =
     "  --eval-train N      training accuracy on the first N training images (default 10000,\n"
     "                      0 = all)\n"
     "  --save FILE         write the trained parameters (bench parameter file)\n"
-    "  -h, --help          this help\n";
+    "  -h, --help          this help\n"
+    "\n"
+    "Each flag sets a key of the experiment file schema (experiments/README.md): --model\n"
+    "model.preset, --iters training.iterations, --eval-train evaluation.train_samples, the\n"
+    "others the key of their name (--lr training.lr, --init-std model.init_std); bench run\n"
+    "of a file with those keys trains the same run, bit for bit. Per epoch: wall\n"
+    "and CPU seconds of training, and the run-queue wait as a share of the CPU time\n"
+    "('*': contended, another process held the CPUs; its wall time is not the code's).\n";
 
-enum {
-    OPT_MODEL = 256, OPT_NO_BN, OPT_INIT, OPT_INIT_STD, OPT_DATASET, OPT_DATA_DIR, OPT_VALIDATION,
-    OPT_OPTIMIZER, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY, OPT_BATCH, OPT_EPOCHS, OPT_ITERS,
-    OPT_SAMPLING, OPT_SEED, OPT_THREADS, OPT_EVAL_TRAIN, OPT_SAVE, OPT_LR_SCHEDULE,
-    OPT_AUGMENT_SHIFT,
+/* How a flag's argument becomes a TOML value. */
+typedef enum flag_kind {
+    FLAG_STR,   /* a string: "momentum" */
+    FLAG_NUM,   /* a number, written back as the shortest text that reads as the same double */
+    FLAG_FALSE, /* no argument: the key becomes false (--no-bn) */
+    FLAG_PLAIN, /* not a key: the argument is the command's own (--data-dir, --save) */
+} flag_kind;
+
+/* Every flag, and the experiment file key it sets ("table.key"). */
+static const struct train_flag {
+    const char *name;
+    const char *key;
+    flag_kind kind;
+} train_flags[] = {
+    {"model", "model.preset", FLAG_STR},
+    {"no-bn", "model.bn", FLAG_FALSE},
+    {"init", "model.init", FLAG_STR},
+    {"init-std", "model.init_std", FLAG_NUM},
+    {"dataset", "data.dataset", FLAG_STR},
+    {"validation", "data.validation", FLAG_NUM},
+    {"optimizer", "training.optimizer", FLAG_STR},
+    {"lr", "training.lr", FLAG_NUM},
+    {"momentum", "training.momentum", FLAG_NUM},
+    {"weight-decay", "training.weight_decay", FLAG_NUM},
+    {"batch", "training.batch", FLAG_NUM},
+    {"epochs", "training.epochs", FLAG_NUM},
+    {"iters", "training.iterations", FLAG_NUM},
+    {"sampling", "training.sampling", FLAG_STR},
+    {"lr-schedule", "training.lr_schedule", FLAG_STR},
+    {"augment-shift", "training.augment_shift", FLAG_NUM},
+    {"augment-rotate", "training.augment_rotate", FLAG_NUM},
+    {"augment-scale", "training.augment_scale", FLAG_NUM},
+    {"augment-shear", "training.augment_shear", FLAG_NUM},
+    {"augment-elastic-alpha", "training.augment_elastic_alpha", FLAG_NUM},
+    {"augment-elastic-sigma", "training.augment_elastic_sigma", FLAG_NUM},
+    {"seed", "training.seed", FLAG_NUM},
+    {"threads", "training.threads", FLAG_NUM},
+    {"eval-train", "evaluation.train_samples", FLAG_NUM},
+    {"data-dir", NULL, FLAG_PLAIN},
+    {"save", NULL, FLAG_PLAIN},
 };
+enum { TRAIN_N_FLAGS = sizeof train_flags / sizeof train_flags[0], TRAIN_OPT0 = 256 };
 
-static const struct option train_options[] = {
-    {"model", required_argument, NULL, OPT_MODEL},
-    {"no-bn", no_argument, NULL, OPT_NO_BN},
-    {"init", required_argument, NULL, OPT_INIT},
-    {"init-std", required_argument, NULL, OPT_INIT_STD},
-    {"dataset", required_argument, NULL, OPT_DATASET},
-    {"data-dir", required_argument, NULL, OPT_DATA_DIR},
-    {"validation", required_argument, NULL, OPT_VALIDATION},
-    {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
-    {"lr", required_argument, NULL, OPT_LR},
-    {"momentum", required_argument, NULL, OPT_MOMENTUM},
-    {"weight-decay", required_argument, NULL, OPT_WEIGHT_DECAY},
-    {"batch", required_argument, NULL, OPT_BATCH},
-    {"epochs", required_argument, NULL, OPT_EPOCHS},
-    {"iters", required_argument, NULL, OPT_ITERS},
-    {"sampling", required_argument, NULL, OPT_SAMPLING},
-    {"lr-schedule", required_argument, NULL, OPT_LR_SCHEDULE},
-    {"augment-shift", required_argument, NULL, OPT_AUGMENT_SHIFT},
-    {"seed", required_argument, NULL, OPT_SEED},
-    {"threads", required_argument, NULL, OPT_THREADS},
-    {"eval-train", required_argument, NULL, OPT_EVAL_TRAIN},
-    {"save", required_argument, NULL, OPT_SAVE},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
+/* The tables the keys live in, in the order they are written. */
+static const char *const train_tables[] = {"data", "model", "training", "evaluation"};
 
-typedef struct train_opts {
-    const char *model, *dataset, *data_dir, *save, *optimizer;
-    bool bn;
-    init_kind init;
-    float init_std;
-    int64_t validation, eval_train;
-    double lr, momentum, weight_decay; /* NAN: not given */
-    long batch, epochs, iters, threads;
-    uint64_t seed;
-    sampling_kind sampling;
-    lr_schedule schedule;
-    long augment_shift;
-} train_opts;
+/* The flags given: argument text by flag (NULL: not given), and where each was written. */
+typedef struct train_args {
+    const char *value[TRAIN_N_FLAGS];
+    int line[TRAIN_N_FLAGS];
+} train_args;
 
-static int parse_train_opts(train_opts *o, int argc, char **argv, bool *help)
+static int train_flag_index(const char *name)
 {
-    long v = 0;
-    err_info e = {0};
-    *o = (train_opts){
-        .model = "paper", .dataset = "mnist", .optimizer = "momentum", .bn = true,
-        .init = INIT_NORMAL, .init_std = 0.01f, .eval_train = 10000,
-        .lr = NAN, .momentum = NAN, .weight_decay = 0.0,
-        .batch = 100, .epochs = 20, .iters = 0, .threads = 0, .seed = 1,
-        .sampling = SAMPLING_WITH_REPLACEMENT,
-    };
+    for (int i = 0; i < TRAIN_N_FLAGS; i++)
+        if (strcmp(train_flags[i].name, name) == 0)
+            return i;
+    assert(0 && "unknown flag");
+    return -1;
+}
+
+static int parse_train_args(train_args *a, int argc, char **argv, bool *help)
+{
+    struct option opts[TRAIN_N_FLAGS + 2];
+    for (int i = 0; i < TRAIN_N_FLAGS; i++)
+        opts[i] = (struct option){train_flags[i].name,
+                                  train_flags[i].kind == FLAG_FALSE ? no_argument
+                                                                    : required_argument,
+                                  NULL, TRAIN_OPT0 + i};
+    opts[TRAIN_N_FLAGS] = (struct option){"help", no_argument, NULL, 'h'};
+    opts[TRAIN_N_FLAGS + 1] = (struct option){NULL, 0, NULL, 0};
+    memset(a, 0, sizeof *a);
     optind = 0;
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, "h", train_options, NULL)) != -1) {
-        int rc = 0;
-        double d = 0.0;
-        switch (c) {
-        case 'h': *help = true; return 0;
-        case OPT_MODEL: o->model = optarg; break;
-        case OPT_NO_BN: o->bn = false; break;
-        case OPT_INIT:
-            if (init_kind_from_name(&o->init, optarg, &e))
-                return cmd_usage_error("train", "--init: %s", e.msg);
-            break;
-        case OPT_INIT_STD: rc = cmd_parse_double(&d, "train", "init-std", optarg, 0.0, false); o->init_std = (float)d; break;
-        case OPT_DATASET: o->dataset = optarg; break;
-        case OPT_DATA_DIR: o->data_dir = optarg; break;
-        case OPT_VALIDATION: rc = cmd_parse_long(&v, "train", "validation", optarg, 1, 100000000); o->validation = v; break;
-        case OPT_OPTIMIZER: o->optimizer = optarg; break;
-        case OPT_LR: rc = cmd_parse_double(&o->lr, "train", "lr", optarg, 0.0, false); break;
-        case OPT_MOMENTUM: rc = cmd_parse_double(&o->momentum, "train", "momentum", optarg, 0.0, true); break;
-        case OPT_WEIGHT_DECAY: rc = cmd_parse_double(&o->weight_decay, "train", "weight-decay", optarg, 0.0, true); break;
-        case OPT_BATCH: rc = cmd_parse_long(&o->batch, "train", "batch", optarg, 1, 65536); break;
-        case OPT_EPOCHS: rc = cmd_parse_long(&o->epochs, "train", "epochs", optarg, 1, 100000); break;
-        case OPT_ITERS: rc = cmd_parse_long(&o->iters, "train", "iters", optarg, 1, 100000000); break;
-        case OPT_SAMPLING:
-            if (sampling_kind_from_name(&o->sampling, optarg, &e))
-                return cmd_usage_error("train", "--sampling: %s", e.msg);
-            break;
-        case OPT_LR_SCHEDULE:
-            if (lr_schedule_from_name(&o->schedule, optarg, &e))
-                return cmd_usage_error("train", "--lr-schedule: %s", e.msg);
-            break;
-        case OPT_AUGMENT_SHIFT: rc = cmd_parse_long(&o->augment_shift, "train", "augment-shift", optarg, 0, 64); break;
-        case OPT_SEED: rc = cmd_parse_long(&v, "train", "seed", optarg, 0, 2147483647L); o->seed = (uint64_t)v; break;
-        case OPT_THREADS: rc = cmd_parse_long(&o->threads, "train", "threads", optarg, 1, 256); break;
-        case OPT_EVAL_TRAIN: rc = cmd_parse_long(&v, "train", "eval-train", optarg, 0, 100000000); o->eval_train = v; break;
-        case OPT_SAVE: o->save = optarg; break;
-        default: return cmd_bad_option("train", argv);
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        if (c == 'h') {
+            *help = true;
+            return 0;
         }
-        if (rc)
-            return rc;
+        if (c < TRAIN_OPT0 || c >= TRAIN_OPT0 + TRAIN_N_FLAGS)
+            return cmd_bad_option("train", argv);
+        a->value[c - TRAIN_OPT0] = train_flags[c - TRAIN_OPT0].kind == FLAG_FALSE ? "false"
+                                                                                  : optarg;
     }
     if (optind < argc)
         return cmd_usage_error("train", "unexpected argument '%s'", argv[optind]);
-    if (o->momentum >= 1.0)
-        return cmd_usage_error("train", "--momentum must be below 1");
     return 0;
 }
 
-/* SIGINT/SIGTERM ask the current epoch to stop at the next iteration. A signal flag is the
- * one piece of process state a handler may touch (async-signal-safe). */
+/* Append the TOML form of flag i's argument v to buf (a basic string, or a number). */
+static int train_toml_value(char *buf, size_t cap, int i, const char *v)
+{
+    size_t len = strlen(buf);
+    if (train_flags[i].kind == FLAG_NUM) {
+        /* the syntax here (cmd.h's strict numbers); the range is the schema's (exp_parse) */
+        double d;
+        if (!cmd_strict_double(&d, v, NULL))
+            return cmd_usage_error("train", "--%s: '%s' is not a number", train_flags[i].name, v);
+        /* a whole number as a TOML integer, else the shortest %g that reads back as d */
+        if (d == floor(d) && fabs(d) < 1e15) {
+            snprintf(buf + len, cap - len, "%.0f", d);
+            return 0;
+        }
+        for (int prec = 1; prec <= 17; prec++) {
+            snprintf(buf + len, cap - len, "%.*g", prec, d);
+            if (strtod(buf + len, NULL) == d)
+                break;
+        }
+        return 0;
+    }
+    if (train_flags[i].kind == FLAG_FALSE) {
+        snprintf(buf + len, cap - len, "false");
+        return 0;
+    }
+    /* a TOML basic string: quotes, backslashes and control characters escaped */
+    buf[len++] = '"';
+    for (const unsigned char *p = (const unsigned char *)v; *p && len + 8 < cap; p++) {
+        if (*p == '"' || *p == '\\')
+            len += (size_t)snprintf(buf + len, cap - len, "\\%c", *p);
+        else if (*p < 0x20 || *p == 0x7f)
+            len += (size_t)snprintf(buf + len, cap - len, "\\u%04x", *p);
+        else
+            buf[len++] = (char)*p;
+    }
+    snprintf(buf + len, cap - len, "\"");
+    return 0;
+}
+
+/* buf <- the experiment file the flags stand for, one key per line; a->line says where. */
+static int train_toml(char *buf, size_t cap, train_args *a)
+{
+    buf[0] = '\0';
+    int line = 0;
+    for (size_t t = 0; t < sizeof train_tables / sizeof train_tables[0]; t++) {
+        size_t tl = strlen(train_tables[t]);
+        bool opened = false;
+        for (int i = 0; i < TRAIN_N_FLAGS; i++) {
+            const char *key = train_flags[i].key;
+            if (!a->value[i] || !key || strncmp(key, train_tables[t], tl) != 0 || key[tl] != '.')
+                continue;
+            size_t len = strlen(buf);
+            if (!opened) {
+                snprintf(buf + len, cap - len, "[%s]\n", train_tables[t]);
+                line++;
+                opened = true;
+                len = strlen(buf);
+            }
+            snprintf(buf + len, cap - len, "%s = ", key + tl + 1);
+            int rc = train_toml_value(buf, cap, i, a->value[i]);
+            if (rc)
+                return rc;
+            len = strlen(buf);
+            snprintf(buf + len, cap - len, "\n");
+            a->line[i] = ++line;
+        }
+    }
+    return 0;
+}
+
+/* Report an exp_parse error of the written file as a usage error of the flag on its line:
+ * "train:LINE: key 'K': MESSAGE" becomes "--flag: MESSAGE". */
+static int train_flag_error(const train_args *a, const err_info *e)
+{
+    int line = 0, off = 0;
+    const char *msg = e->msg;
+    if (sscanf(msg, "train:%d:%n", &line, &off) == 1 && off > 0) {
+        const char *rest = msg + off;
+        const char *key_end = strncmp(rest, " key '", 6) == 0 ? strstr(rest + 6, "': ") : NULL;
+        for (int i = 0; i < TRAIN_N_FLAGS; i++)
+            if (a->value[i] && a->line[i] == line)
+                return cmd_usage_error("train", "--%s: %s", train_flags[i].name,
+                                       key_end ? key_end + 3 : rest);
+    }
+    return cmd_usage_error("train", "%s", msg);
+}
+
+/* SIGINT/SIGTERM ask the training to stop at the next iteration. A signal flag is the one
+ * piece of process state a handler may touch (async-signal-safe). */
 static volatile sig_atomic_t stop_requested;
 
 static void on_signal(int sig)
@@ -177,197 +260,126 @@ static void on_signal(int sig)
     stop_requested = 1;
 }
 
-typedef struct progress_ctx {
+typedef struct train_ctx {
     bool tty;
     int epochs;
-    double started;
-} progress_ctx;
+    double started; /* of the epoch in progress */
+    metrics last;   /* of the last epoch evaluated */
+} train_ctx;
 
 static int on_progress(void *ctx, int epoch, int iter, int iters, double loss)
 {
-    progress_ctx *p = ctx;
+    train_ctx *p = ctx;
+    if (iter == 1)
+        p->started = clock_wall();
     if (p->tty && (iter % 20 == 0 || iter == iters)) {
         double el = clock_wall() - p->started;
-        fprintf(stderr, "\r  epoch %d/%d  %5.1f%%  loss %.4f  %.0f img/s   ", epoch, p->epochs,
-                100.0 * iter / iters, loss, el > 0 ? iter * 1.0 / el : 0.0);
+        fprintf(stderr, "\r  epoch %d/%d  %5.1f%%  loss %.4f  %.0f it/s   ", epoch, p->epochs,
+                100.0 * iter / iters, loss, el > 0 ? iter / el : 0.0);
         if (iter == iters)
             fprintf(stderr, "\r%*s\r", 60, "");
     }
-    return stop_requested ? 1 : 0;
+    return 0;
 }
 
-static int save_params(const net *n, const char *path, char sha[65], err_info *e)
+static int on_epoch(void *ctx, const training_epoch *m)
 {
-    size_t len = net_save_size(n);
-    uint8_t *buf = malloc(len);
-    if (!buf)
-        return err_set(e, ERR_NOMEM, "out of memory saving parameters");
-    net_save(n, buf);
-    sha256_hex(sha, buf, len);
-    int rc = 0;
-    if (path) {
-        /* write to a temporary name, then rename: never a half-written parameter file */
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        FILE *f = fopen(tmp, "wb");
-        if (!f) {
-            rc = err_set(e, ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-        } else {
-            bool ok = fwrite(buf, 1, len, f) == len;
-            ok = (fclose(f) == 0) && ok;
-            if (!ok || rename(tmp, path) != 0) {
-                rc = err_set(e, ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-                remove(tmp);
-            }
-        }
-    }
-    free(buf);
-    return rc;
+    train_ctx *p = ctx;
+    p->last = m->test;
+    const timing_span *t = &m->time;
+    char wait[16] = "-";
+    if (!isnan(timing_wait_share(t)))
+        snprintf(wait, sizeof wait, "%.0f%%%s", 100.0 * timing_wait_share(t),
+                 timing_contended(t) ? "*" : "");
+    printf("%5d %9.4f %9.4f %9.4f %9.4f %9.2f %9.2f %6s %9.0f %8.2f\n", m->epoch, m->train.loss,
+           m->train_acc, m->test.accuracy, m->test.f1_macro, t->wall_s, t->cpu_s, wait,
+           (double)m->train.images / t->wall_s, m->eval_s);
+    fflush(stdout);
+    return 0;
 }
 
 int cmd_train(int argc, char **argv)
 {
-    train_opts o;
+    train_args a;
     bool help = false;
-    int rc = parse_train_opts(&o, argc, argv, &help);
+    int rc = parse_train_args(&a, argc, argv, &help);
     if (rc)
         return rc;
     if (help) {
         fputs(train_usage, stdout);
         return CMD_OK;
     }
+    char toml[8192];
+    if ((rc = train_toml(toml, sizeof toml, &a)) != 0)
+        return rc;
 
     err_info e = {0};
-    const model_preset *preset;
-    optim_kind ok;
-    if (models_find(&preset, o.model, &e) || optim_kind_from_name(&ok, o.optimizer, &e))
-        return cmd_usage_error("train", "%s", e.msg);
+    experiment x;
+    if (exp_parse(&x, toml, strlen(toml), "train", &e))
+        return train_flag_error(&a, &e);
+    assert(x.n_runs == 1);
+    const run_spec *r = &x.runs[0];
+    const char *data_dir = a.value[train_flag_index("data-dir")];
+    const char *save = a.value[train_flag_index("save")];
+    const int threads = r->threads > 0 ? r->threads : prov_cpus_usable();
 
-    data_source src;
-    dataset train_all = {0}, test = {0}, train, val;
-    net *n = NULL;
-    trainer *t = NULL;
     int status = CMD_FAIL;
-    if (data_open(&src, o.dataset, o.data_dir, &e) || data_load(&train_all, &test, &src, &e))
-        goto fail;
-    train = train_all;
-    const dataset *eval = &test;
-    if (o.validation) {
-        if (dataset_split(&train, &val, &train_all, o.validation, &e))
-            goto fail;
-        eval = &val;
-    }
-
-    layer_spec specs[MODELS_MAX_LAYERS];
-    int n_specs = models_layers(specs, MODELS_MAX_LAYERS, preset, src.classes, o.bn);
-    net_config nc = net_config_default();
-    nc.c = train.c;
-    nc.h = train.h;
-    nc.w = train.w;
-    nc.classes = src.classes;
-    nc.max_batch = (int)o.batch;
-    nc.init = o.init;
-    nc.init_std = o.init_std;
-    nc.gemm.threads = o.threads > 0 ? (int)o.threads : prov_cpus_usable();
+    data_source src;
+    training *t = NULL;
     /* the kernel set: by the CPU's features and by timing the candidates on this network */
     perf_choice choice;
-    if (perf_choose(&choice, KERN_AUTO, &nc, specs, n_specs, &e))
-        goto fail;
-    nc.gemm.isa = choice.isa;
-    if (net_new(&n, &nc, specs, n_specs, &e))
-        goto fail;
-
-    train_config tc = train_config_default();
-    tc.batch = (int)o.batch;
-    tc.sampling = o.sampling;
-    tc.iters_per_epoch = (int)o.iters;
-    tc.schedule = o.schedule;
-    tc.epochs = (int)o.epochs;
-    tc.augment_shift = (int)o.augment_shift;
-    tc.seed = o.seed;
-    tc.optim = optim_defaults(ok);
-    if (ok == OPTIM_MOMENTUM)
-        tc.optim.lr = 0.1f; /* the paper's choice */
-    if (!isnan(o.lr))
-        tc.optim.lr = (float)o.lr;
-    if (!isnan(o.momentum))
-        tc.optim.momentum = (float)o.momentum;
-    tc.optim.weight_decay = (float)o.weight_decay;
-    if (trainer_new(&t, n, &train, &tc, true, &e))
-        goto fail;
-
-    printf("model %s%s (%zu parameters), %s %s, %lld training / %lld %s images\n", o.model,
-           o.bn ? "" : " without BN", net_param_count(n), src.name,
-           src.verified ? "verified" : "unverified", (long long)train.n, (long long)eval->n,
-           o.validation ? "validation" : "test");
-    printf("%s lr %g (%s), batch %ld, %s sampling, augment shift %ld, %ld epochs, seed %llu, "
-           "%d threads, kernels %s\n",
-           optim_kind_name(ok), (double)tc.optim.lr, lr_schedule_name(o.schedule), o.batch,
-           sampling_kind_name(o.sampling), o.augment_shift,
-           o.epochs, (unsigned long long)o.seed, nc.gemm.threads, net_kernels(n));
+    if (data_open(&src, r->dataset, data_dir, &e) || training_choose_kernels(&choice, r, threads, &e) ||
+        training_new(&t, r, &src, threads, choice.isa, &e)) {
+        cmd_fail(&e);
+        goto done;
+    }
+    const training_data *d = training_data_of(t);
+    const bool val = r->validation > 0;
+    char summary[EXP_TEXT_MAX];
+    exp_run_summary(summary, sizeof summary, r); /* the keys as every report names them */
+    printf("%s (%zu parameters), %s %s, %lld training / %lld %s images\n", summary,
+           net_param_count(training_net(t)), src.name, src.verified ? "verified" : "unverified",
+           (long long)d->train.n, (long long)training_data_eval(d)->n, val ? "validation" : "test");
+    printf("%d threads, kernels %s\n", threads, net_kernels(training_net(t)));
     printf("kernel choice: %s\n", choice.why);
-    printf("%5s %9s %9s %9s %9s %9s %9s %8s\n", "epoch", "loss", "train", o.validation ? "val" : "test",
-           "f1", "train_s", "img/s", "eval_s");
+    printf("%5s %9s %9s %9s %9s %9s %9s %6s %9s %8s\n", "epoch", "loss", "train",
+           val ? "val" : "test", "f1", "train_s", "cpu_s", "wait", "img/s", "eval_s");
 
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_signal;
+    stop_requested = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    stop_requested = 0;
-
-    progress_ctx pc = {.tty = isatty(STDERR_FILENO), .epochs = (int)o.epochs};
-    double train_wall = 0.0, train_cpu = 0.0;
-    metrics m = {0};
-    for (long ep = 1; ep <= o.epochs; ep++) {
-        train_stats st;
-        pc.started = clock_wall();
-        double w0 = clock_wall(), c0 = clock_cpu();
-        rc = trainer_train_epoch(t, &st, on_progress, &pc, &e);
-        double w1 = clock_wall(), c1 = clock_cpu();
-        train_wall += w1 - w0;
-        train_cpu += c1 - c0;
-        if (rc == ERR_DIVERGED) {
-            printf("%5ld diverged at iteration %d (loss not finite)\n", ep, st.diverged_iter);
-            goto restore;
-        }
-        if (rc)
-            goto restore;
-        metrics tm;
-        if (trainer_evaluate(t, &tm, &train, o.eval_train, &e) ||
-            trainer_evaluate(t, &m, eval, 0, &e)) {
-            rc = e.code;
-            goto restore;
-        }
-        double w2 = clock_wall();
-        printf("%5ld %9.4f %9.4f %9.4f %9.4f %9.2f %9.0f %8.2f\n", ep, st.loss, tm.accuracy,
-               m.accuracy, m.f1_macro, w1 - w0, (double)st.images / (w1 - w0), w2 - w1);
-        fflush(stdout);
+    train_ctx pc = {.tty = isatty(STDERR_FILENO), .epochs = r->epochs};
+    training_hooks hooks = {.progress = on_progress, .epoch = on_epoch, .ctx = &pc,
+                            .stop = &stop_requested};
+    training_result res;
+    rc = training_run(&res, t, &hooks, &e);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc == ERR_DIVERGED)
+        printf("%5d diverged at iteration %d (loss not finite)\n", res.diverged_epoch,
+               res.diverged_iter);
+    if (rc || (save && (rc = training_save(t, save, &e)) != 0)) {
+        cmd_fail(&e);
+        goto done;
     }
-    char sha[65];
-    if ((rc = save_params(n, o.save, sha, &e)) != 0)
-        goto restore;
+    const metrics *m = &pc.last;
+    const timing_run *tr = &res.time;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("final %s accuracy %.4f, macro precision %.4f recall %.4f F1 %.4f, AUROC %.5f\n",
-           o.validation ? "validation" : "test", m.accuracy, m.precision_macro, m.recall_macro,
-           m.f1_macro, m.auroc_macro);
-    printf("training %.1f s wall (%.2f s/epoch), %.1f s cpu, peak RSS %.0f MiB\n", train_wall,
-           train_wall / (double)o.epochs, train_cpu, ru.ru_maxrss / 1024.0);
-    printf("parameters sha256 %s%s%s\n", sha, o.save ? ", saved to " : "", o.save ? o.save : "");
+           val ? "validation" : "test", m->accuracy, m->precision_macro, m->recall_macro,
+           m->f1_macro, m->auroc_macro);
+    printf("training %.1f s wall (%.2f s/epoch), %.1f s cpu, peak RSS %.0f MiB\n", tr->wall_s,
+           tr->wall_s / r->epochs, tr->cpu_s, ru.ru_maxrss / 1024.0);
+    printf("gate time %.1f s (%d of %d epochs contended; bench check's rule)\n",
+           timing_run_gate_s(tr, threads), tr->contended, tr->epochs);
+    printf("parameters sha256 %s%s%s\n", res.params_sha256, save ? ", saved to " : "",
+           save ? save : "");
     status = CMD_OK;
-
-restore:
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
-    if (rc && status != CMD_OK)
-        cmd_fail(&e);
-    goto done;
-fail:
-    cmd_fail(&e);
 done:
-    trainer_free(t);
-    net_free(n);
-    dataset_release(&train_all);
-    dataset_release(&test);
+    training_free(t);
+    exp_release(&x);
     return status;
 }

@@ -19,6 +19,7 @@
 #include "par.h"
 #include "rng.h"
 #include "table.h"
+#include "training.h"
 
 /* ---- the physical peak ---- */
 
@@ -422,15 +423,24 @@ static void perf_step_once(perf_net *r, double *optim_s)
 }
 
 /* Seconds per iteration over `iters` iterations, each on a fresh batch filled outside the
- * timed region. */
-static double perf_time(perf_net *r, const dataset *d, rng *g, int classes, int iters)
+ * timed region. With cost, what they cost this process (timing.h), refills included, is added
+ * there. */
+static double perf_time(perf_net *r, const dataset *d, rng *g, int classes, int iters, timing_span *cost)
 {
     double total = 0.0;
+    timing_mark a, b;
+    if (cost)
+        timing_mark_now(&a);
     for (int i = 0; i < iters; i++) {
         perf_fill(r, d, g, classes);
         const double t0 = clock_wall();
         perf_step_once(r, NULL);
         total += clock_wall() - t0;
+    }
+    if (cost) {
+        timing_mark_now(&b);
+        const timing_span s = timing_span_between(&a, &b);
+        timing_span_add(cost, &s);
     }
     return total / iters;
 }
@@ -476,11 +486,11 @@ int perf_choose(perf_choice *out, kern_isa want, const net_config *cfg, const la
         rng_init(&g, 11, RNG_STREAM_SAMPLE);
         for (int i = 0; i < out->n; i++) {
             out->ms[i] = INFINITY;
-            perf_time(&r[i], NULL, &g, cfg->classes, 2); /* warm-up */
+            perf_time(&r[i], NULL, &g, cfg->classes, 2, NULL); /* warm-up */
         }
         for (int round = 0; round < 3; round++)
             for (int i = 0; i < out->n; i++) {
-                const double ms = perf_time(&r[i], NULL, &g, cfg->classes, 3) * 1e3;
+                const double ms = perf_time(&r[i], NULL, &g, cfg->classes, 3, NULL) * 1e3;
                 out->ms[i] = ms < out->ms[i] ? ms : out->ms[i];
             }
         const int w = out->ms[1] < out->ms[0] ? 1 : 0;
@@ -660,22 +670,16 @@ static perf_spread perf_spread_of(const double *v, int n)
 int perf_measure(perf_result *out, const perf_options *o, FILE *log, err_info *e)
 {
     assert(out && o && o->threads >= 1 && o->iters >= 1 && o->batch >= 1 && o->reps >= 1);
+    assert(o->run && o->run->train.batch == o->batch);
     memset(out, 0, sizeof *out);
-    const model_preset *preset;
-    int rc = models_find(&preset, o->model, e);
-    if (rc)
-        return rc;
-    layer_spec specs[MODELS_MAX_LAYERS];
-    const int n_specs = models_layers(specs, MODELS_MAX_LAYERS, preset, o->classes, true);
-    net_config cfg = net_config_default();
-    cfg.c = o->c;
-    cfg.h = o->h;
-    cfg.w = o->w;
-    cfg.classes = o->classes;
-    cfg.max_batch = o->batch;
-    cfg.gemm.threads = o->threads;
+    const layer_spec *specs = o->run->layers;
+    const int n_specs = o->run->n_layers, classes = o->run->classes;
+    /* the run's network as training builds it; the kernel set chosen as every run's is
+     * (training_choose_kernels), unless --kernels forces one */
+    net_config cfg = training_net_config(o->run, o->threads, KERN_AUTO);
     cfg.unfused = o->unfused;
-    if ((rc = perf_choose(&out->choice, o->isa, &cfg, specs, n_specs, e)) != 0)
+    int rc = perf_choose(&out->choice, o->isa, &cfg, specs, n_specs, e);
+    if (rc)
         return rc;
     cfg.gemm.isa = out->choice.isa;
     perf_net par = {0}, one = {0};
@@ -693,14 +697,15 @@ int perf_measure(perf_result *out, const perf_options *o, FILE *log, err_info *e
     out->reps = o->reps < PERF_MAX_REPS ? o->reps : PERF_MAX_REPS;
     rng g;
     rng_init(&g, 7, RNG_STREAM_SAMPLE);
-    perf_time(&par, o->train, &g, o->classes, 5); /* warm-up */
+    perf_time(&par, o->train, &g, classes, 5, NULL); /* warm-up */
     if (one.net)
-        perf_time(&one, o->train, &g, o->classes, 5);
+        perf_time(&one, o->train, &g, classes, 5, NULL);
     /* the repetitions: N threads, 1 thread, PyTorch, in turn */
     double torch_best = INFINITY;
     for (int rep = 0; rep < out->reps; rep++) {
-        out->iter_s[rep] = perf_time(&par, o->train, &g, o->classes, o->iters);
-        out->iter1_s[rep] = one.net ? perf_time(&one, o->train, &g, o->classes, o->iters) : out->iter_s[rep];
+        out->iter_s[rep] = perf_time(&par, o->train, &g, classes, o->iters, &out->time);
+        out->iter1_s[rep] =
+            one.net ? perf_time(&one, o->train, &g, classes, o->iters, &out->time1) : out->iter_s[rep];
         if (o->torch) {
             char setting[64] = "";
             out->torch_s[rep] = perf_torch_rep(o, setting, sizeof setting, log, e);
@@ -723,6 +728,8 @@ int perf_measure(perf_result *out, const perf_options *o, FILE *log, err_info *e
     out->epoch = perf_spread_of(epoch, out->reps);
     out->epoch1 = perf_spread_of(epoch1, out->reps);
     out->torch = perf_spread_of(out->torch_s, out->torch_reps);
+    if (!one.net)
+        out->time1 = out->time;
 
     /* the per-layer profile, in iterations of its own (the hook's clock reads stay out of the
      * figures above); the optimizer's step, outside the net, is the last row */
@@ -731,7 +738,7 @@ int perf_measure(perf_result *out, const perf_options *o, FILE *log, err_info *e
     net_set_hook(par.net, perf_hook, &prof);
     const int opt_step = n_specs + 1;
     for (int i = 0; i < o->iters; i++) {
-        perf_fill(&par, o->train, &g, o->classes);
+        perf_fill(&par, o->train, &g, classes);
         perf_step_once(&par, &prof.total[1][opt_step]);
     }
     net_set_hook(par.net, NULL, NULL);
@@ -785,6 +792,14 @@ static json_t *perf_step_records(const perf_result *r, double peak)
     return a;
 }
 
+/* What timed iterations cost (timing.h), with the contended verdict. */
+static json_t *perf_cost_json(const timing_span *s)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:b}", "wall_s", table_json_num(s->wall_s), "cpu_s",
+                     table_json_num(s->cpu_s), "wait_s", table_json_num(s->wait_s), "nivcsw",
+                     s->nivcsw < 0 ? json_null() : json_integer(s->nivcsw), "contended", timing_contended(s));
+}
+
 static json_t *perf_spread_json(const perf_spread *s)
 {
     return json_pack("{s:o, s:o, s:o}", "min", table_json_num(s->min), "median", table_json_num(s->median), "max",
@@ -811,7 +826,7 @@ static json_t *perf_json(const perf_options *o, const perf_peak *peak, const per
     const bool torch = o->torch && r->torch_reps > 0 && !isnan(r->torch.min);
     const double best = r->epoch.min < r->epoch1.min || o->threads == 1 ? r->epoch.min : r->epoch1.min;
     return json_pack("{s:i, s:s, s:i, s:i, s:i, s:i, s:{s:s, s:o, s:o}, s:s, s:s, s:{s:o, s:o}, s:o, s:{s:o, "
-                     "s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "s:o, s:o, s:o}, s:{s:o, s:o, s:o}, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
                      "format", 1, "model", o->model, "threads", o->threads, "batch", o->batch, "iterations", o->iters,
                      "reps", r->reps, "peak", "kind", perf_peak_kind(peak->isa), "gflops_1_thread",
                      table_json_num(peak->core_gflops), "gflops", table_json_num(peak->gflops), "kernels",
@@ -823,6 +838,8 @@ static json_t *perf_json(const perf_options *o, const perf_peak *peak, const per
                      table_json_num(o->threads > 1 ? it1 * 1e3 : NAN), "gflops",
                      table_json_num(o->threads > 1 ? r->flops / it1 * 1e-9 : NAN), "pct_peak",
                      table_json_num(o->threads > 1 ? 100.0 * r->flops / it1 * 1e-9 / peak->core_gflops : NAN),
+                     "timed_iterations", perf_cost_json(&r->time), "timed_iterations_1_thread",
+                     o->threads > 1 ? perf_cost_json(&r->time1) : json_null(),
                      "epoch_s", perf_spread_json(&r->epoch), "epoch_s_1_thread",
                      o->threads > 1 ? perf_spread_json(&r->epoch1) : json_null(), "torch_epoch_s",
                      torch ? json_pack("{s:o, s:o, s:o, s:s}", "min", table_json_num(r->torch.min), "median",
@@ -894,6 +911,17 @@ static int perf_step_table(FILE *f, table_format fmt, const perf_peak *peak, con
     return table_finish(f, &t, fmt, "", rc);
 }
 
+/* One line on what the timed iterations at `threads` threads cost and how contended they were
+ * (timing.h). */
+static void perf_print_cost(FILE *f, int threads, const timing_span *s, const char *par)
+{
+    fprintf(f,
+            "timed iterations, %d thread%s: %.2f s cpu, run-queue wait %.0f%% of it, %lld involuntary "
+            "switches%s\n%s",
+            threads, threads > 1 ? "s" : "", s->cpu_s, 100.0 * timing_wait_share(s), (long long)s->nivcsw,
+            timing_contended(s) ? ": CONTENDED, other processes held the CPUs (not the code's speed)" : "", par);
+}
+
 int perf_print(FILE *f, table_format fmt, const perf_options *o, const perf_peak *peak, const perf_sgemm *sg,
                const perf_result *r, err_info *e)
 {
@@ -956,6 +984,10 @@ int perf_print(FILE *f, table_format fmt, const perf_options *o, const perf_peak
             fprintf(f, "%sPyTorch: no figure (see its output above)\n", item);
         }
     }
+    fputc('\n', f);
+    perf_print_cost(f, nt, &r->time, par);
+    if (nt > 1)
+        perf_print_cost(f, 1, &r->time1, par);
     fprintf(f, "\nevaluation of 10,000 images: %.3f s (%d thread%s)\n%s", r->eval_s, nt, nt > 1 ? "s" : "", par);
     fprintf(f, "peak RSS: %.0f MiB%s\n", (double)r->peak_rss_bytes / (1024.0 * 1024.0),
             o->train ? " (the data set loaded)" : "");
@@ -1003,8 +1035,9 @@ int perf_record(store *s, int64_t ids[2], int *n_ids, const perf_options *o, con
         .epoch_s_max = r->epoch.max, .eval_s = r->eval_s, .peak_rss_bytes = r->peak_rss_bytes,
         .load_before = load[0], .load_after = load[1], .torch_epoch_s = o->torch ? r->torch.min : NAN,
         .torch_epoch_s_median = o->torch ? r->torch.median : NAN, .torch_epoch_s_max = o->torch ? r->torch.max : NAN,
-        .torch_setting = o->torch && r->torch_setting[0] ? r->torch_setting : NULL, .n_steps = r->n_steps,
-        .steps = steps, .n_sgemm = n_rows, .sgemm = rows,
+        .torch_setting = o->torch && r->torch_setting[0] ? r->torch_setting : NULL, .cpu_s = r->time.cpu_s,
+        .wait_s = r->time.wait_s, .nivcsw = r->time.nivcsw, .n_steps = r->n_steps, .steps = steps,
+        .n_sgemm = n_rows, .sgemm = rows,
     };
     *n_ids = o->threads > 1 ? 2 : 1;
     if (o->threads > 1) {
@@ -1020,6 +1053,9 @@ int perf_record(store *s, int64_t ids[2], int *n_ids, const perf_options *o, con
         m[1].epoch_s = r->epoch1.min;
         m[1].epoch_s_median = r->epoch1.median;
         m[1].epoch_s_max = r->epoch1.max;
+        m[1].cpu_s = r->time1.cpu_s;
+        m[1].wait_s = r->time1.wait_s;
+        m[1].nivcsw = r->time1.nivcsw;
         m[1].eval_s = NAN;
         m[1].torch_epoch_s = m[1].torch_epoch_s_median = m[1].torch_epoch_s_max = NAN;
         m[1].torch_setting = NULL;

@@ -15,8 +15,9 @@
  *   a few of its training steps, and why;
  * - the training step (perf_measure): whole iterations (forward, backward, Momentum step) on N
  *   threads and on 1, in `reps` alternated repetitions (with PyTorch's, when asked, alternated
- *   with them: both vary from run to run, minima are the fair comparison), a per-layer profile
- *   through the net's hook, evaluation time and peak memory.
+ *   with them: both vary from run to run, minima are the fair comparison), with what they cost
+ *   this process and whether other processes held the CPUs meanwhile (timing.h), a per-layer
+ *   profile through the net's hook, evaluation time and peak memory.
  *
  * Every figure is a measurement and is never asserted: the machine's load is recorded with it. */
 #ifndef BENCH_PERF_H
@@ -29,12 +30,14 @@
 #include "data.h"
 #include "dataset.h"
 #include "err.h"
+#include "exp.h"
 #include "kern.h"
 #include "models.h"
 #include "net.h"
 #include "prov.h"
 #include "store.h"
 #include "table.h"
+#include "timing.h"
 
 enum {
     PERF_MAX_STEPS = MODELS_MAX_LAYERS + 2, /* the layers (fused groups count once), loss, optimizer */
@@ -112,7 +115,9 @@ int perf_choose(perf_choice *out, kern_isa want, const net_config *cfg, const la
 /* ---- the training step ---- */
 
 typedef struct perf_options {
-    const char *model;     /* preset name ("paper") */
+    const char *model;     /* preset name ("paper"), for the report */
+    const run_spec *run;   /* the run whose network is timed, built as training builds it
+                            * (training_net_config: input shape, classes, layers, batch) */
     int threads;           /* N */
     int iters;             /* timed iterations per repetition */
     int batch;
@@ -121,7 +126,6 @@ typedef struct perf_options {
     bool unfused;
     const dataset *train;  /* NULL: synthetic data of the model's input shape */
     const dataset *test;   /* for the evaluation; NULL: synthetic */
-    int c, h, w, classes;  /* input shape and classes (of the data set, or the paper's) */
     int64_t epoch_images;  /* images per epoch (the training set's size; 60,000 synthetic) */
     bool torch;            /* alternate scripts/torch_bench.py with the repetitions */
     const char *python;    /* the python3 that imports torch (with torch) */
@@ -149,6 +153,10 @@ typedef struct perf_result {
     int reps;
     double iter_s[PERF_MAX_REPS], iter1_s[PERF_MAX_REPS]; /* per repetition: N threads, 1 */
     perf_spread epoch, epoch1; /* seconds per epoch over the repetitions: N threads, 1 */
+    timing_span time, time1;   /* what the timed iterations of all repetitions cost this
+                                * process (timing.h: CPU time, run-queue wait, involuntary
+                                * switches; contended when the wait exceeds 10% of the CPU
+                                * time): N threads, 1 (with N == 1 a copy of time) */
     double eval_s;             /* inference over 10,000 images, N threads */
     int64_t peak_rss_bytes;
     int torch_reps;            /* repetitions PyTorch reported */
@@ -169,14 +177,16 @@ const char *perf_torch_python(void);
 /* Write the report of one `bench perf` to f in fmt (harness/table.c). TABLE_TEXT and
  * TABLE_MD: the peak, the kernels and why, the SGEMM table, the per-layer table against the
  * physical peak, the whole iteration, seconds per epoch min/median/max, PyTorch and the ratio,
- * evaluation time and peak RSS; TABLE_JSON: all of it as one document; TABLE_CSV: the
+ * the CPU time, run-queue wait and switches of the timed iterations (a CONTENDED mark when
+ * other processes held the CPUs), evaluation time and peak RSS; TABLE_JSON: all of it as one document; TABLE_CSV: the
  * per-layer profile (step, layers, fwd/bwd ms, GFLOP/s, % of the peak). ERR_NOMEM only. */
 int perf_print(FILE *f, table_format fmt, const perf_options *o, const perf_peak *peak, const perf_sgemm *sg,
                const perf_result *r, err_info *e);
 
 /* Record the measurement in s, in one transaction with the build, host and data set (src;
  * NULL for synthetic data): the N-thread measurement with its steps, SGEMM table and PyTorch
- * figures, and with N > 1 the 1-thread timing. ids[0..*n_ids) <- their rows; load: the 1-minute
+ * figures, and with N > 1 the 1-thread timing, each with the CPU time, run-queue wait and
+ * switches of its timed iterations. ids[0..*n_ids) <- their rows; load: the 1-minute
  * load average before and after. Nothing is written on error. */
 int perf_record(store *s, int64_t ids[2], int *n_ids, const perf_options *o, const perf_peak *peak,
                 const perf_sgemm *sg, const perf_result *r, const data_source *src, const prov_build_info *build,

@@ -111,6 +111,7 @@ static bool smap_get(smap *m, const char *key, int fresh, int *val, bool *added)
 /* What a cell or a group sums up of its runs. */
 typedef struct agg {
     int n_diverged, n_failed, n_unfinished, n_short;
+    int n_contended;            /* aggregated runs with a contended epoch (timing.h) */
     stats_acc acc, precision, recall, f1, train_s;
     double sum_epochs;          /* epochs of the aggregated runs, for s/epoch */
     int k;                      /* classes of cls; -1 when runs disagree (no per-class means) */
@@ -137,6 +138,7 @@ static void agg_run(agg *a, const store_report_row *r)
     stats_acc_add(&a->f1, r->f1);
     stats_acc_add(&a->train_s, r->train_s);
     a->sum_epochs += r->epoch;
+    a->n_contended += r->contended_epochs > 0;
 }
 
 /* Add per-class sums (k classes, rows as report_group.cls); classes that disagree with what
@@ -163,6 +165,7 @@ static bool agg_merge(agg *a, const agg *b)
     a->n_failed += b->n_failed;
     a->n_unfinished += b->n_unfinished;
     a->n_short += b->n_short;
+    a->n_contended += b->n_contended;
     stats_acc_merge(&a->acc, &b->acc);
     stats_acc_merge(&a->precision, &b->precision);
     stats_acc_merge(&a->recall, &b->recall);
@@ -185,6 +188,7 @@ static void agg_finish(report_group *g, agg *a)
     g->n_failed = a->n_failed;
     g->n_unfinished = a->n_unfinished;
     g->n_short = a->n_short;
+    g->n_contended = a->n_contended;
     stats_acc_summary(&g->acc, &a->acc);
     stats_clip_ci(&g->acc, 0.0, 1.0);
     stats_acc_summary(&g->precision, &a->precision);
@@ -332,7 +336,10 @@ static int keep_run(loader *l, const store_report_row *r, int cell_index)
                       .train_s = r->train_s, .diverged_epoch = r->diverged_epoch,
                       .git_dirty = r->git_dirty != 0, .epochs_done = r->epochs_done,
                       .threads = r->threads, .peak_rss_bytes = r->peak_rss_bytes,
-                      .group = cell_index, .position = r->position};
+                      .group = cell_index, .position = r->position,
+                      .time = {.epochs = r->epoch, .contended = r->contended_epochs,
+                               .wall_s = r->train_s, .quiet_wall_s = r->quiet_train_s,
+                               .cpu_s = r->train_cpu_s}};
     copy_text(w->key, sizeof w->key, r->run_key);
     copy_text(w->git_sha, sizeof w->git_sha, r->git_sha);
     copy_text(w->queued_at, sizeof w->queued_at, r->queued_at);
@@ -1715,10 +1722,11 @@ static int section_tail(FILE *f, const report_section *sec, const report_options
 {
     const bool md = fmt == TABLE_MD;
     const char *ind = md ? "" : "  ";
-    int unfinished = 0, shorter = 0, rc = 0;
+    int unfinished = 0, shorter = 0, contended = 0, rc = 0;
     for (int g = 0; g < sec->n_groups; g++) {
         unfinished += sec->groups[g].n_unfinished;
         shorter += sec->groups[g].n_short;
+        contended += sec->groups[g].n_contended;
     }
     table_notes(f, groups_rule, fmt);
     if (unfinished)
@@ -1727,6 +1735,10 @@ static int section_tail(FILE *f, const report_section *sec, const report_options
     if (shorter)
         fprintf(f, "%s%d completed run%s without epoch %d, not counted\n", ind, shorter,
                 shorter == 1 ? "" : "s", o->epoch);
+    if (contended)
+        fprintf(f, "%s%d completed run%s trained on a contended machine (other processes held "
+                   "the CPUs in some epoch): train s includes their time; --runs marks them\n",
+                ind, contended, contended == 1 ? "" : "s");
     table t;
     if (sec->n_cmp > 0) {
         fprintf(f, "\n%scomparisons (Welch's t-test of mean test accuracy, a - b in percentage "
@@ -1797,7 +1809,7 @@ static const char *const cols_runs_human[] = {
 };
 static const char *const cols_runs_csv[] = {
     "experiment", "version", "run", "git_sha", "git_dirty", "group", "seed", "status", "epoch",
-    "epochs_done", "acc", "f1", "train_s", "threads", "peak_rss_bytes",
+    "epochs_done", "acc", "f1", "train_s", "threads", "peak_rss_bytes", "contended_epochs",
 };
 
 /* buf <- "18f866d" or "18f866d-dirty" (7 hex digits of the build's commit), "none" for a
@@ -1848,6 +1860,8 @@ static json_t *run_record(const report_section *sec, const report_run *r)
     json_object_set_new(j, "threads", r->threads > 0 ? json_integer(r->threads) : json_null());
     json_object_set_new(j, "peak_rss_bytes",
                         r->peak_rss_bytes > 0 ? json_integer(r->peak_rss_bytes) : json_null());
+    json_object_set_new(j, "contended_epochs",
+                        has_epoch ? json_integer(r->time.contended) : json_null());
     return j;
 }
 
@@ -1870,6 +1884,8 @@ static int runs_rows(table *t, const report_section *sec, err_info *e)
         table_cell_num(c[i++], CELL, "%.4f", has_epoch ? r->f1 : NAN);
         snprintf(c[i++], CELL, "%d", r->epochs_done);
         table_cell_num(c[i++], CELL, "%.1f", has_epoch ? r->train_s : NAN);
+        if (has_epoch && r->time.contended > 0) /* contended (timing.h) */
+            strcat(c[i - 1], "*");
         table_cell_num(c[i++], CELL, "%.0f", r->threads > 0 ? r->threads : NAN);
         table_cell_num(c[i++], CELL, "%.0f",
                        r->peak_rss_bytes > 0 ? (double)r->peak_rss_bytes / (1024.0 * 1024.0)
@@ -1903,7 +1919,8 @@ static json_t *runs_json(const report_section *sec, const report_options *o)
 static const char runs_rule[] =
     "run: the first 12 hex digits of the run key; revision: the build's git commit (-dirty:\n"
     "with uncommitted changes); F1: macro; epochs: epochs stored; train s: training time\n"
-    "without evaluation up to the reported epoch";
+    "without evaluation up to the reported epoch (*: contended in some epoch, other processes\n"
+    "held the CPUs: not the code's time)";
 
 /* The runs of every section of r, one per row in planned order (report_render, opt.runs). */
 static int runs_render(FILE *f, const report *r, table_format fmt, err_info *e)

@@ -53,6 +53,7 @@
 #include "stats.h"
 #include "store.h"
 #include "table.h"
+#include "timing.h"
 
 #define REPORT_MAX_KEYS 24
 #define REPORT_KEY_MAX 64
@@ -86,6 +87,8 @@ typedef struct report_run {
     int epoch;                  /* the epoch reported; 0 when the run has not stored it */
     double acc, precision, recall, f1; /* macro metrics at that epoch; NAN without it */
     double train_s;             /* sum of epoch wall_s over 1..epoch (NAN without epochs) */
+    timing_run time;            /* epochs 1..epoch folded (timing.h): contended epochs, the
+                                 * gate time */
     int diverged_epoch;
     char git_sha[48];           /* of its build, "" when unknown */
     bool git_dirty;             /* its build had uncommitted changes */
@@ -105,6 +108,7 @@ typedef struct report_group {
     int n;                      /* COMPLETED runs at the reported epoch (aggregated) */
     int n_diverged, n_failed, n_unfinished;
     int n_short;                /* COMPLETED runs without the requested epoch (not aggregated) */
+    int n_contended;            /* of the n, runs with a contended epoch (timing.h) */
     stats_summary acc, precision, recall, f1, train_s;
     double epoch_s;             /* mean training time per epoch: sum(train_s) / sum(epochs) */
     int n_cells;                /* configurations x builds averaged into it (1 unless pooled) */

@@ -19,12 +19,11 @@
 
 #include "clock.h"
 #include "data.h"
-#include "perf.h"
 #include "prov.h"
 #include "revision.h" /* generated at build time: BENCH_GIT_HEAD */
-#include "sha256.h"
 #include "store.h"
 #include "toml.h"
+#include "training.h"
 
 runner_options runner_options_default(void)
 {
@@ -89,15 +88,8 @@ typedef struct msg_progress {
     double loss;
 } msg_progress;
 
-typedef struct msg_epoch {
-    int epoch;
-    train_stats train;
-    double train_acc;  /* inference-mode accuracy on the training sample */
-    metrics test;      /* on the evaluation set (test or validation) */
-    double wall_s;     /* training time of the epoch */
-    double cpu_s;
-    double eval_s;
-} msg_epoch;
+/* An epoch: training_run's record of it, as the worker's callback receives it. */
+typedef training_epoch msg_epoch;
 
 typedef struct msg_done {
     int status;        /* RUN_COMPLETED, RUN_FAILED, RUN_DIVERGED, RUN_INTERRUPTED */
@@ -156,6 +148,7 @@ typedef struct worker_ctx {
     int last_sent_iter;
 } worker_ctx;
 
+/* Progress to the coordinator every 25 iterations; stopping is training_run's (hooks.stop). */
 static int worker_progress(void *ctx, int epoch, int iter, int iters, double loss)
 {
     worker_ctx *w = ctx;
@@ -164,111 +157,41 @@ static int worker_progress(void *ctx, int epoch, int iter, int iters, double los
         send_msg(w->fd, MSG_PROGRESS, &p, sizeof p);
         w->last_sent_iter = iter == iters ? 0 : iter;
     }
-    return stop_signal ? 1 : 0;
+    return 0;
 }
 
-/* The network configuration a worker builds for run r with `threads` threads. */
-static net_config run_net_config(const run_spec *r, int threads)
+static int worker_epoch(void *ctx, const training_epoch *m)
 {
-    net_config nc = net_config_default();
-    nc.c = r->channels;
-    nc.h = r->height;
-    nc.w = r->width;
-    nc.classes = r->classes;
-    nc.max_batch = r->train.batch;
-    nc.init = r->init;
-    nc.init_std = r->init_std;
-    nc.gemm.threads = threads;
-    return nc;
+    const worker_ctx *w = ctx;
+    send_msg(w->fd, MSG_EPOCH, m, sizeof *m);
+    return 0;
 }
 
-/* Train run r on the data of src, reporting on fd. Never returns. */
+/* Train run r on the data of src (training.h), reporting on fd. Never returns. */
 static void worker_main(int fd, const run_spec *r, const data_source *src, int threads, kern_isa isa)
 {
     msg_done done;
     memset(&done, 0, sizeof done);
     done.status = RUN_FAILED;
     err_info e = {0};
-    dataset train_all = {0}, test = {0}, train, val;
-    net *n = NULL;
-    trainer *t = NULL;
+    training *t = NULL;
     double w0 = clock_wall(), c0 = clock_cpu();
-
-    /* Labels are checked against the classes the experiment declares (idx: data sets). */
-    data_source *mine = malloc(sizeof *mine);
-    if (!mine) {
-        err_set(&e, ERR_NOMEM, "out of memory");
-        goto finish;
-    }
-    *mine = *src;
-    mine->classes = r->classes;
-    int lrc = data_load(&train_all, &test, mine, &e);
-    free(mine);
-    if (lrc)
-        goto finish;
-    train = train_all;
-    const dataset *eval = &test;
-    if (r->validation > 0) {
-        if (dataset_split(&train, &val, &train_all, r->validation, &e))
-            goto finish;
-        eval = &val;
-    }
-    net_config nc = run_net_config(r, threads);
-    nc.c = train.c;
-    nc.h = train.h;
-    nc.w = train.w;
-    nc.gemm.isa = isa;
-    if (net_new(&n, &nc, r->layers, r->n_layers, &e) ||
-        trainer_new(&t, n, &train, &r->train, true, &e))
-        goto finish;
-
     worker_ctx wc = {fd, 0};
-    for (int ep = 1; ep <= r->epochs; ep++) {
-        msg_epoch m;
-        memset(&m, 0, sizeof m);
-        m.epoch = ep;
-        double a = clock_wall(), ca = clock_cpu();
-        int rc = trainer_train_epoch(t, &m.train, worker_progress, &wc, &e);
-        double b = clock_wall(), cb = clock_cpu();
-        if (rc == ERR_DIVERGED) {
-            done.status = RUN_DIVERGED;
-            done.diverged_epoch = ep;
-            goto finish;
-        }
-        if (rc == ERR_INTERRUPTED) {
-            done.status = RUN_INTERRUPTED;
-            goto finish;
-        }
-        if (rc)
-            goto finish;
-        metrics tm;
-        if (trainer_evaluate(t, &tm, &train, r->eval_train_n, &e) ||
-            trainer_evaluate(t, &m.test, eval, r->eval_test_n, &e))
-            goto finish;
-        m.train_acc = tm.accuracy;
-        m.wall_s = b - a;
-        m.cpu_s = cb - ca;
-        m.eval_s = clock_wall() - b;
-        send_msg(fd, MSG_EPOCH, &m, sizeof m);
-        if (stop_signal) {
-            done.status = RUN_INTERRUPTED;
-            err_set(&e, ERR_INTERRUPTED, "interrupted after epoch %d", ep);
-            goto finish;
-        }
+    const training_hooks hooks = {.progress = worker_progress, .epoch = worker_epoch,
+                                  .ctx = &wc, .stop = &stop_signal};
+    training_result res = {0};
+    int rc = training_new(&t, r, src, threads, isa, &e);
+    if (rc == 0)
+        rc = training_run(&res, t, &hooks, &e);
+    if (rc == 0) {
+        done.status = RUN_COMPLETED;
+        memcpy(done.params_sha256, res.params_sha256, sizeof done.params_sha256);
+    } else if (rc == ERR_DIVERGED) {
+        done.status = RUN_DIVERGED;
+        done.diverged_epoch = res.diverged_epoch;
+    } else if (rc == ERR_INTERRUPTED) {
+        done.status = RUN_INTERRUPTED;
     }
-    size_t len = net_save_size(n);
-    uint8_t *buf = malloc(len);
-    if (!buf) {
-        err_set(&e, ERR_NOMEM, "out of memory hashing the parameters");
-        goto finish;
-    }
-    net_save(n, buf);
-    sha256_hex(done.params_sha256, buf, len);
-    free(buf);
-    done.status = RUN_COMPLETED;
-    err_clear(&e);
-
-finish:
     if (done.status != RUN_COMPLETED)
         snprintf(done.error, sizeof done.error, "%s", e.msg[0] ? e.msg : "stopped");
     done.wall_s = clock_wall() - w0;
@@ -277,10 +200,7 @@ finish:
     getrusage(RUSAGE_SELF, &ru);
     done.peak_rss_bytes = (int64_t)ru.ru_maxrss * 1024;
     send_msg(fd, MSG_DONE, &done, sizeof done);
-    trainer_free(t);
-    net_free(n);
-    dataset_release(&train_all);
-    dataset_release(&test);
+    training_free(t);
     _exit(0);
 }
 
@@ -331,8 +251,7 @@ typedef struct coordinator {
     int epochs_total;      /* epochs of all runs to do */
 } coordinator;
 
-/* The kernel set of every planned run (perf_choose: by the CPU's features and by timing the
- * candidates, which compute the same bits, on the run's network) and its description for the
+/* The kernel set of every planned run (training_choose_kernels) and its description for the
  * store. Runs of the same network, batch and threads share one timing. */
 static int choose_kernels(coordinator *c, err_info *e)
 {
@@ -340,35 +259,31 @@ static int choose_kernels(coordinator *c, err_info *e)
         planned_run *p = &c->plan[i];
         const run_spec *r = p->spec;
         const int threads = r->threads > 0 ? r->threads : c->threads;
-        net_config nc = run_net_config(r, threads);
         p->isa = kern_resolve(KERN_AUTO);
-        if (!p->todo) { /* not trained here: described with the set the CPU offers first */
-            net_kernels_describe(p->kernels, sizeof p->kernels, &nc, r->layers, r->n_layers);
-            continue;
+        if (p->todo) {
+            const planned_run *same = NULL;
+            for (int j = 0; j < i && !same; j++) {
+                const planned_run *q = &c->plan[j];
+                if (q->todo && strcmp(q->spec->model, r->model) == 0 && q->spec->train.batch == r->train.batch &&
+                    (q->spec->threads > 0 ? q->spec->threads : c->threads) == threads &&
+                    q->spec->n_layers == r->n_layers && q->spec->channels == r->channels &&
+                    q->spec->height == r->height && q->spec->width == r->width && q->spec->classes == r->classes)
+                    same = q;
+            }
+            if (same) {
+                p->isa = same->isa;
+            } else {
+                perf_choice choice;
+                int rc = training_choose_kernels(&choice, r, threads, e);
+                if (rc)
+                    return rc;
+                p->isa = choice.isa;
+                fprintf(c->o->out, "kernel choice for %s (batch %d, %d thread%s): %s\n", r->model, r->train.batch,
+                        threads, threads == 1 ? "" : "s", choice.why);
+            }
         }
-        char desc[256];
-        net_kernels_describe(desc, sizeof desc, &nc, r->layers, r->n_layers);
-        const planned_run *same = NULL;
-        for (int j = 0; j < i && !same; j++) {
-            const planned_run *q = &c->plan[j];
-            if (q->todo && strcmp(q->spec->model, r->model) == 0 && q->spec->train.batch == r->train.batch &&
-                (q->spec->threads > 0 ? q->spec->threads : c->threads) == threads &&
-                q->spec->n_layers == r->n_layers && q->spec->channels == r->channels &&
-                q->spec->height == r->height && q->spec->width == r->width && q->spec->classes == r->classes)
-                same = q;
-        }
-        if (same) {
-            p->isa = same->isa;
-        } else {
-            perf_choice choice;
-            int rc = perf_choose(&choice, KERN_AUTO, &nc, r->layers, r->n_layers, e);
-            if (rc)
-                return rc;
-            p->isa = choice.isa;
-            fprintf(c->o->out, "kernel choice for %s (batch %d, %d thread%s): %s\n", r->model, r->train.batch,
-                    threads, threads == 1 ? "" : "s", choice.why);
-        }
-        nc.gemm.isa = p->isa;
+        /* (a run not trained here is described with the set the CPU offers first) */
+        const net_config nc = training_net_config(r, threads, p->isa);
         net_kernels_describe(p->kernels, sizeof p->kernels, &nc, r->layers, r->n_layers);
     }
     return 0;
@@ -566,8 +481,9 @@ static int record_epoch(coordinator *c, slot *s, const msg_epoch *m, err_info *e
         .test_loss = t->loss, .test_acc = t->accuracy,
         .precision_macro = t->precision_macro, .recall_macro = t->recall_macro,
         .f1_macro = t->f1_macro, .auroc_macro = t->auroc_macro, .f1_weighted = t->f1_weighted,
-        .wall_s = m->wall_s, .cpu_s = m->cpu_s,
-        .images_per_s = m->wall_s > 0 ? (double)m->train.images / m->wall_s : 0.0,
+        .wall_s = m->time.wall_s, .cpu_s = m->time.cpu_s, .wait_s = m->time.wait_s,
+        .nivcsw = m->time.nivcsw,
+        .images_per_s = m->time.wall_s > 0 ? (double)m->train.images / m->time.wall_s : 0.0,
         .k = k, .precision = prec, .recall = rec, .f1 = f1, .support = support,
         .confusion = conf,
     };
@@ -580,14 +496,14 @@ static int record_epoch(coordinator *c, slot *s, const msg_epoch *m, err_info *e
     s->iter = 0;
     s->epochs_recorded++;
     s->epoch_started = clock_wall();
-    c->epoch_time_sum += m->wall_s + m->eval_s;
+    c->epoch_time_sum += m->time.wall_s + m->eval_s;
     c->epochs_finished++;
     if (!c->tty) {
         char lb[EXP_TEXT_MAX];
         fprintf(c->o->out, "run %d/%d %s: epoch %d/%d loss %.4f train %.4f %s %.4f f1 %.4f "
                 "(%.1f s, %.0f img/s)\n", s->run + 1, c->n_plan,
                 run_label(p->spec, lb, sizeof lb), m->epoch, p->spec->epochs, m->train.loss,
-                m->train_acc, eval_name(p->spec), t->accuracy, t->f1_macro, m->wall_s,
+                m->train_acc, eval_name(p->spec), t->accuracy, t->f1_macro, m->time.wall_s,
                 ep.images_per_s);
         fflush(c->o->out);
     }

@@ -18,6 +18,7 @@
 
 #include "path.h"
 #include "sha256.h"
+#include "timing.h"
 
 struct store {
     sqlite3 *db;
@@ -48,9 +49,10 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * the owner of a RUNNING run beyond its pid (the process instance, and the Slurm task);
  * version 6 stores what a report needs from an experiment file when its runs are queued (its
  * swept keys and budget, each run's plan position and swept values), so that reports never
- * re-parse old files, and each run's summed training time; version 7 measures `bench perf`
- * against the physical peak and keeps each library's SGEMM and the spread of the alternated
- * repetitions beside it. */
+ * re-parse old files, and each run's summed training time; version 7 stores how contended
+ * each epoch and measurement was, and each run's sums for the budget gate; version 8 measures
+ * `bench perf` against the physical peak and keeps each library's SGEMM and the spread of the
+ * alternated repetitions beside it. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -179,7 +181,25 @@ static const char *const migrations[] = {
      "ALTER TABLE runs ADD COLUMN train_s REAL;"
      "UPDATE runs SET train_s = (SELECT sum(e.wall_s) FROM epochs e"
      "  WHERE e.run_key = runs.run_key);"),
-    /* 6 -> 7: until now peak_gflops was an SGEMM through the linked BLAS (peak_kind 'sgemm');
+    /* 6 -> 7: time you can trust. Beside an epoch's wall and CPU time, the run-queue wait of
+     * its threads (seconds they were ready but had no CPU) and its involuntary context
+     * switches (timing.h); the same for the timed iterations of a perf measurement, with
+     * their CPU time. NULL where not measured (rows written before). And, kept with each
+     * epoch written like train_s, a run's sums for the gate time (timing_run_gate_s): the CPU
+     * time of its epochs, the wall time of those not contended, how many were contended
+     * (none before: an unknown wait is not contention). */
+    ("ALTER TABLE epochs ADD COLUMN wait_s REAL;"
+     "ALTER TABLE epochs ADD COLUMN nivcsw INTEGER;"
+     "ALTER TABLE perf_measurements ADD COLUMN cpu_s REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN wait_s REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN nivcsw INTEGER;"
+     "ALTER TABLE runs ADD COLUMN train_cpu_s REAL;"
+     "ALTER TABLE runs ADD COLUMN quiet_train_s REAL;"
+     "ALTER TABLE runs ADD COLUMN contended_epochs INTEGER;"
+     "UPDATE runs SET train_cpu_s = (SELECT sum(e.cpu_s) FROM epochs e"
+     "  WHERE e.run_key = runs.run_key), quiet_train_s = train_s,"
+     "  contended_epochs = CASE WHEN train_s IS NULL THEN NULL ELSE 0 END;"),
+    /* 7 -> 8: until now peak_gflops was an SGEMM through the linked BLAS (peak_kind 'sgemm');
      * from now on it is the physical FMA peak, and the SGEMMs of the libraries are a table. */
     ("ALTER TABLE perf_measurements ADD COLUMN peak_kind TEXT;"
      "ALTER TABLE perf_measurements ADD COLUMN peak_core_gflops REAL;"
@@ -290,6 +310,21 @@ static void bind_real(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_null(st, i);
     else
         sqlite3_bind_double(st, i, v);
+}
+
+/* A count that may be unknown (negative): NULL then. */
+static void bind_count(sqlite3_stmt *st, int i, int64_t v)
+{
+    if (v < 0)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, v);
+}
+
+/* A count read back: -1 for NULL. */
+static int64_t col_count(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, i);
 }
 
 static const char *col_text(sqlite3_stmt *st, int i)
@@ -504,6 +539,18 @@ static int owner_alive(const store *s, const char *host, int64_t pid, const char
 }
 
 /* Shared by both opens: the connection and the store around it. */
+/* SQL bench_contended(wait_s, cpu_s): 1 when an epoch of those times was contended, by
+ * timing.h's rule (the one place it is written), else 0; NULL arguments are unknown, 0. */
+static void sql_contended(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    double v[2];
+    for (int i = 0; i < 2; i++)
+        v[i] = sqlite3_value_type(argv[i]) == SQLITE_NULL ? NAN : sqlite3_value_double(argv[i]);
+    const timing_span span = {.wall_s = NAN, .cpu_s = v[1], .wait_s = v[0], .nivcsw = -1};
+    sqlite3_result_int(cx, timing_contended(&span));
+}
+
 static int open_conn(store **out, const char *path, int flags, err_info *e)
 {
     *out = NULL;
@@ -520,6 +567,13 @@ static int open_conn(store **out, const char *path, int flags, err_info *e)
     }
     sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, STORE_BUSY_TIMEOUT_MS);
+    if (sqlite3_create_function_v2(s->db, "bench_contended", 2,
+                                   SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS, NULL,
+                                   sql_contended, NULL, NULL, NULL) != SQLITE_OK) {
+        int rc = db_fail(s, e);
+        store_close(s);
+        return rc;
+    }
     *out = s;
     return 0;
 }
@@ -1062,7 +1116,8 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
                      " status = 'QUEUED', queued_at = " NOW_SQL ", started_at = NULL,"
                      " heartbeat_at = NULL, finished_at = NULL, wall_s = NULL, cpu_s = NULL,"
                      " peak_rss_bytes = NULL, params_sha256 = NULL, error = NULL,"
-                     " diverged_epoch = NULL, train_s = NULL WHERE run_key = ?1",
+                     " diverged_epoch = NULL, train_s = NULL, train_cpu_s = NULL,"
+                     " quiet_train_s = NULL, contended_epochs = NULL WHERE run_key = ?1",
                      e);
         if (rc)
             goto done;
@@ -1296,8 +1351,8 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
     rc = prepare(s, &st,
                  "INSERT INTO epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc,"
                  " precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s,"
-                 " cpu_s, images_per_s) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                 " ?12, ?13, ?14)",
+                 " cpu_s, images_per_s, wait_s, nivcsw) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+                 " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
                  e);
     if (rc)
         goto done;
@@ -1306,9 +1361,11 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
     const double vals[] = {ep->train_loss,      ep->train_acc,    ep->test_loss,
                            ep->test_acc,        ep->precision_macro, ep->recall_macro,
                            ep->f1_macro,        ep->auroc_macro,  ep->f1_weighted,
-                           ep->wall_s,          ep->cpu_s,        ep->images_per_s};
+                           ep->wall_s,          ep->cpu_s,        ep->images_per_s,
+                           ep->wait_s};
     for (int i = 0; i < (int)(sizeof vals / sizeof vals[0]); i++)
         bind_real(st, 3 + i, vals[i]);
+    bind_count(st, 16, ep->nivcsw);
     rc = step_done(s, st, e);
     if (rc)
         goto done;
@@ -1354,9 +1411,13 @@ int store_epoch_put(store *s, const store_epoch *ep, err_info *e)
         goto done;
     sqlite3_finalize(st);
     st = NULL;
+    /* the run's sums over its epochs, for reports and the gate time (timing.h) */
     rc = update_owned(s,
-                      "UPDATE runs SET heartbeat_at = " NOW_SQL ", train_s = (SELECT sum(wall_s)"
-                      " FROM epochs WHERE run_key = ?1) WHERE run_key = ?1 AND " OWNED_BY_SELF,
+                      "UPDATE runs SET heartbeat_at = " NOW_SQL ", (train_s, train_cpu_s,"
+                      " quiet_train_s, contended_epochs) = (SELECT sum(wall_s), sum(cpu_s),"
+                      " total(CASE WHEN bench_contended(wait_s, cpu_s) THEN 0 ELSE wall_s END),"
+                      " sum(bench_contended(wait_s, cpu_s)) FROM epochs WHERE run_key = ?1)"
+                      " WHERE run_key = ?1 AND " OWNED_BY_SELF,
                       ep->run_key, e);
 done:
     sqlite3_finalize(st);
@@ -1477,11 +1538,12 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
                  "INSERT INTO perf_measurements(created_at, build_id, host_id, dataset_id, data,"
                  " threads, iterations, batch, kernel_set, unfused, kernels, peak_size,"
                  " peak_gflops, iter_ms, gflops, pct_peak, images_per_s, epoch_s, eval_s,"
-                 " peak_rss_bytes, load_before, load_after, torch_epoch_s, peak_kind,"
-                 " peak_core_gflops, kernel_choice, reps, epoch_s_median, epoch_s_max,"
-                 " torch_epoch_s_median, torch_epoch_s_max, torch_setting) VALUES(" NOW_SQL
-                 ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-                 " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)",
+                 " peak_rss_bytes, load_before, load_after, torch_epoch_s, cpu_s, wait_s,"
+                 " nivcsw, peak_kind, peak_core_gflops, kernel_choice, reps, epoch_s_median,"
+                 " epoch_s_max, torch_epoch_s_median, torch_epoch_s_max, torch_setting) VALUES("
+                 NOW_SQL ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+                 " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32,"
+                 " ?33, ?34)",
                  e);
     if (rc)
         goto done;
@@ -1504,15 +1566,18 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
     bind_real(st, 20, p->load_before);
     bind_real(st, 21, p->load_after);
     bind_real(st, 22, p->torch_epoch_s);
-    bind_text(st, 23, p->peak_kind);
-    bind_real(st, 24, p->peak_core_gflops);
-    bind_text(st, 25, p->kernel_choice);
-    bind_id(st, 26, p->reps);
-    bind_real(st, 27, p->epoch_s_median);
-    bind_real(st, 28, p->epoch_s_max);
-    bind_real(st, 29, p->torch_epoch_s_median);
-    bind_real(st, 30, p->torch_epoch_s_max);
-    bind_text(st, 31, p->torch_setting);
+    bind_real(st, 23, p->cpu_s);
+    bind_real(st, 24, p->wait_s);
+    bind_count(st, 25, p->nivcsw);
+    bind_text(st, 26, p->peak_kind);
+    bind_real(st, 27, p->peak_core_gflops);
+    bind_text(st, 28, p->kernel_choice);
+    bind_id(st, 29, p->reps);
+    bind_real(st, 30, p->epoch_s_median);
+    bind_real(st, 31, p->epoch_s_max);
+    bind_real(st, 32, p->torch_epoch_s_median);
+    bind_real(st, 33, p->torch_epoch_s_max);
+    bind_text(st, 34, p->torch_setting);
     if ((rc = step_done(s, st, e)) != 0)
         goto done;
     const int64_t mid = sqlite3_last_insert_rowid(s->db);
@@ -1616,16 +1681,19 @@ static int perf_row(sqlite3_stmt *st, void *arg)
             .load_after = col_real(st, 25),
             .torch_epoch_s = col_real(st, 26),
             .n_steps = sqlite3_column_int(st, 27),
-            .peak_kind = col_text(st, 28),
-            .peak_core_gflops = col_real(st, 29),
-            .kernel_choice = col_text(st, 30),
-            .reps = sqlite3_column_int(st, 31),
-            .epoch_s_median = col_real(st, 32),
-            .epoch_s_max = col_real(st, 33),
-            .torch_epoch_s_median = col_real(st, 34),
-            .torch_epoch_s_max = col_real(st, 35),
-            .torch_setting = col_text(st, 36),
-            .n_sgemm = sqlite3_column_int(st, 37),
+            .cpu_s = col_real(st, 28),
+            .wait_s = col_real(st, 29),
+            .nivcsw = col_count(st, 30),
+            .peak_kind = col_text(st, 31),
+            .peak_core_gflops = col_real(st, 32),
+            .kernel_choice = col_text(st, 33),
+            .reps = sqlite3_column_int(st, 34),
+            .epoch_s_median = col_real(st, 35),
+            .epoch_s_max = col_real(st, 36),
+            .torch_epoch_s_median = col_real(st, 37),
+            .torch_epoch_s_max = col_real(st, 38),
+            .torch_setting = col_text(st, 39),
+            .n_sgemm = sqlite3_column_int(st, 40),
         },
     };
     return v->fn(v->ctx, &r);
@@ -1642,6 +1710,7 @@ int store_perfs(store *s, store_perf_fn fn, void *ctx, err_info *e)
                      " p.gflops, p.pct_peak, p.images_per_s, p.epoch_s, p.eval_s,"
                      " p.peak_rss_bytes, p.load_before, p.load_after, p.torch_epoch_s,"
                      " (SELECT count(*) FROM perf_steps q WHERE q.measurement_id = p.id),"
+                     " p.cpu_s, p.wait_s, p.nivcsw,"
                      " p.peak_kind, p.peak_core_gflops, p.kernel_choice, p.reps, p.epoch_s_median,"
                      " p.epoch_s_max, p.torch_epoch_s_median, p.torch_epoch_s_max, p.torch_setting,"
                      " (SELECT count(*) FROM perf_sgemm g WHERE g.measurement_id = p.id)"
@@ -1744,7 +1813,7 @@ int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, e
     "  ORDER BY ep.epoch DESC LIMIT 1),"                                                      \
     " r.build_id, r.host_id, r.dataset_id,"                                                   \
     " (SELECT b.git_sha FROM builds b WHERE b.id = r.build_id),"                              \
-    " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id)"
+    " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id), r.contended_epochs"
 
 static void run_row_from(store_run_row *w, sqlite3_stmt *st)
 {
@@ -1782,6 +1851,7 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .dataset_id = sqlite3_column_int64(st, 30),
         .git_sha = col_text(st, 31),
         .git_dirty = sqlite3_column_int(st, 32),
+        .contended_epochs = sqlite3_column_int(st, 33),
     };
 }
 
@@ -2064,7 +2134,8 @@ done:
 
 #define EPOCH_COLUMNS                                                                          \
     "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,"      \
-    " recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s FROM epochs"
+    " recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s, wait_s,"  \
+    " nivcsw FROM epochs"
 
 /* Step st (EPOCH_COLUMNS) to its end, handing each epoch (with its classes when asked) to fn. */
 static int visit_epochs(store *s, sqlite3_stmt *st, bool with_classes, store_epoch_fn fn,
@@ -2087,6 +2158,8 @@ static int visit_epochs(store *s, sqlite3_stmt *st, bool with_classes, store_epo
             .wall_s = col_real(st, 11),
             .cpu_s = col_real(st, 12),
             .images_per_s = col_real(st, 13),
+            .wait_s = col_real(st, 14),
+            .nivcsw = col_count(st, 15),
         };
         epoch_classes c = {0};
         if (with_classes)
@@ -2220,6 +2293,9 @@ static int report_row(sqlite3_stmt *st, void *arg)
         .queued_at = col_text(st, 23),
         .seed = sqlite3_column_int64(st, 24),
         .has_seed = sqlite3_column_type(st, 24) == SQLITE_INTEGER,
+        .train_cpu_s = has_epoch ? col_real(st, 25) : NAN,
+        .quiet_train_s = has_epoch ? col_real(st, 26) : NAN,
+        .contended_epochs = has_epoch ? sqlite3_column_int(st, 27) : 0,
     };
     return v->fn(v->ctx, &r);
 }
@@ -2241,7 +2317,16 @@ int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn f
                      " ep.epoch, ep.test_acc, ep.precision_macro, ep.recall_macro, ep.f1_macro,"
                      " CASE WHEN ?2 > 0 THEN (SELECT sum(w.wall_s) FROM epochs w"
                      "  WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch) ELSE r.train_s END,"
-                     " r.queued_at, r.seed"
+                     " r.queued_at, r.seed,"
+                     " CASE WHEN ?2 > 0 THEN (SELECT sum(w.cpu_s) FROM epochs w"
+                     "  WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch) ELSE r.train_cpu_s END,"
+                     " CASE WHEN ?2 > 0 THEN (SELECT total(CASE WHEN"
+                     "  bench_contended(w.wait_s, w.cpu_s) THEN 0 ELSE w.wall_s END) FROM epochs w"
+                     "  WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch) ELSE r.quiet_train_s"
+                     "  END,"
+                     " CASE WHEN ?2 > 0 THEN (SELECT sum(bench_contended(w.wait_s, w.cpu_s))"
+                     "  FROM epochs w WHERE w.run_key = r.run_key AND w.epoch <= ep.epoch)"
+                     "  ELSE r.contended_epochs END"
                      " FROM experiment_runs l JOIN experiments x ON x.id = l.experiment_id"
                      " JOIN runs r ON r.run_key = l.run_key"
                      " LEFT JOIN builds b ON b.id = r.build_id"

@@ -18,6 +18,9 @@
  *   runs(run_key PRIMARY KEY, experiment_id, build_id, host_id, dataset_id, config_json, model,
  *        optimizer, lr (the file's double), bn, seed, batch, epochs, sampling, threads, eval_n,
  *        kernels, status, train_s (the sum of its epochs' wall_s, kept by store_epoch_put),
+ *        train_cpu_s, quiet_train_s, contended_epochs (likewise: the sums of its epochs' CPU
+ *        time and of the wall time of those not contended, and how many were, by timing.h's
+ *        rule, which the store's connections know as the SQL function bench_contended),
  *        queued_at, started_at, heartbeat_at, finished_at, wall_s, cpu_s, peak_rss_bytes,
  *        params_sha256, error, diverged_epoch, owner_host, owner_pid, owner_proc,
  *        owner_task, owner_attempt)   the owner_* columns name who executes a RUNNING run
@@ -26,19 +29,21 @@
  *        (same run_key); position is the run's index in that version's plan, swept_values its
  *        value of each swept key (a JSON array in the order of experiments.swept)
  *   epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,
- *          recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s)
+ *          recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s,
+ *          wait_s, nivcsw)   times of the training iterations (timing.h)
  *   class_metrics(run_key, epoch, class, precision, recall, f1, support)
  *   confusion(run_key, epoch, true_class, pred_class, count)
  *   perf_measurements(id, created_at, build_id, host_id, dataset_id, data, threads,
  *        iterations, batch, kernel_set, unfused, kernels, peak_size, peak_gflops, iter_ms,
  *        gflops, pct_peak, images_per_s, epoch_s, eval_s, peak_rss_bytes, load_before,
- *        load_after, torch_epoch_s)   one `bench perf` figure set at one thread count
+ *        load_after, torch_epoch_s, cpu_s, wait_s, nivcsw)   one `bench perf` figure set at
+ *        one thread count (cpu_s, wait_s, nivcsw: schema 7)
  *        + peak_kind, peak_core_gflops, kernel_choice, reps, epoch_s_median, epoch_s_max,
- *        torch_epoch_s_median, torch_epoch_s_max, torch_setting (schema 7)
+ *        torch_epoch_s_median, torch_epoch_s_max, torch_setting (schema 8)
  *   perf_steps(measurement_id, step, layers, fwd_ms, bwd_ms, fwd_gflops, bwd_gflops,
  *        fwd_pct_peak, bwd_pct_peak)   its per-layer profile, one row per step
  *   perf_sgemm(measurement_id, library, shape, m, n, k, trans_a, trans_b, ms, gflops)   the
- *        SGEMM of each library beside it (schema 7)
+ *        SGEMM of each library beside it (schema 8)
  * Deleting a run's epochs cascades to its class_metrics and confusion rows; deleting a
  * measurement to its steps.
  *
@@ -159,7 +164,10 @@ typedef struct store_epoch {
     int epoch;               /* 1-based */
     double train_loss, train_acc, test_loss, test_acc;
     double precision_macro, recall_macro, f1_macro, auroc_macro, f1_weighted;
-    double wall_s, cpu_s, images_per_s;
+    double wall_s, cpu_s, images_per_s; /* of the training iterations (evaluation excluded):
+                              * elapsed, CPU of all threads (user + system) */
+    double wait_s;           /* run-queue wait of its threads (timing.h); NAN unknown (NULL) */
+    int64_t nivcsw;          /* involuntary context switches; -1 unknown (NULL) */
     int k;                   /* number of classes */
     const double *precision; /* (k) */
     const double *recall;    /* (k) */
@@ -198,7 +206,7 @@ typedef struct store_perf_sgemm {
 
 /* One `bench perf` measurement at one thread count. Figures that were not measured are NAN
  * (stored as NULL): a 1-thread measurement taken beside an N-thread one has no peak, per-step
- * profile or evaluation time of its own. Measurements before schema 7 have peak_kind "sgemm"
+ * profile or evaluation time of its own. Measurements before schema 8 have peak_kind "sgemm"
  * (peak_gflops was an SGEMM through the linked BLAS); since, the peak is physical. */
 typedef struct store_perf {
     int64_t build_id, host_id;  /* 0 = unknown (NULL) */
@@ -222,9 +230,13 @@ typedef struct store_perf {
     double eval_s;              /* inference over 10,000 images */
     int64_t peak_rss_bytes;     /* of the measuring process, 0 = unknown */
     double load_before, load_after; /* 1-minute load average around the measurement */
-    double torch_epoch_s;       /* PyTorch's s/epoch (bench perf --torch): fastest repetition */
+    double torch_epoch_s;       /* PyTorch's s/epoch (bench perf --torch): fastest repetition,
+                                 * else NAN */
     double torch_epoch_s_median, torch_epoch_s_max;
     const char *torch_setting;  /* its fastest setting, e.g. "torch 1.13.1, 1 thread" */
+    double cpu_s, wait_s;       /* CPU time and run-queue wait of its timed iterations
+                                 * (timing.h: contended when wait > 10% of CPU); NAN unknown */
+    int64_t nivcsw;             /* their involuntary context switches; -1 unknown */
     int n_steps;
     const store_perf_step *steps; /* (n_steps), may be NULL when n_steps == 0 */
     int n_sgemm;
@@ -322,8 +334,9 @@ int store_run_start(store *s, const char *run_key, bool *claimed, err_info *e);
 int store_run_heartbeat(store *s, const char *run_key, err_info *e);
 
 /* Record one epoch atomically: the epoch row, its k class_metrics rows and its k*k confusion
- * rows (replacing an earlier record of the same epoch), the run's heartbeat and its train_s
- * (the sum of its epochs' wall_s). Only for a run RUNNING under this store's owner: else
+ * rows (replacing an earlier record of the same epoch), the run's heartbeat and its sums
+ * (train_s, train_cpu_s, quiet_train_s, contended_epochs). Only for a run RUNNING under this
+ * store's owner: else
  * ERR_CONFLICT and nothing is written. */
 int store_epoch_put(store *s, const store_epoch *ep, err_info *e);
 
@@ -431,6 +444,7 @@ typedef struct store_run_row {
     int64_t build_id, host_id, dataset_id; /* 0 when unset */
     const char *git_sha;          /* its build's commit, NULL without a build */
     int git_dirty;                /* its build had uncommitted changes */
+    int contended_epochs;         /* epochs contended (timing.h), 0 when none or unknown */
 } store_run_row;
 
 /* Called once per row; a non-zero return stops the iteration and is returned by the caller. */
@@ -514,6 +528,10 @@ typedef struct store_report_row {
     const char *queued_at;        /* with position, the plan order */
     int64_t seed;                 /* runs.seed, when has_seed */
     bool has_seed;
+    /* over epochs 1..epoch, for the gate time (timing.h); NAN / 0 without it */
+    double train_cpu_s;           /* sum of cpu_s */
+    double quiet_train_s;         /* sum of wall_s of the epochs not contended */
+    int contended_epochs;         /* epochs contended */
 } store_report_row;
 typedef int (*store_report_fn)(void *ctx, const store_report_row *row);
 

@@ -163,9 +163,16 @@ typedef struct fix_prov {
     int validation;          /* the configuration's held-out training images (0: test set) */
 } fix_prov;
 
+/* Each epoch's CPU time and run-queue wait (timing.h), for the gate tests (fix_add_timed). */
+typedef struct fix_times {
+    double cpu[2], wait[2];
+} fix_times;
+
 /* Queue, start, record two epochs (k = 3 classes, every class precision = acc) and finish;
- * with p, on its host and data set, kernels, threads and peak RSS. */
-static inline void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, const fix_prov *p)
+ * with p, on its host and data set, kernels, threads and peak RSS; with t, the epochs' CPU
+ * time and wait (else 0). */
+static inline void fix_add_timed(store *s, int64_t exp_id, const fix_run *f, const fix_prov *p,
+                                 const fix_times *t)
 {
     err_info e = {0};
     char cfg[256];
@@ -203,6 +210,7 @@ static inline void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, cons
         store_epoch x = {.run_key = f->key, .epoch = ep, .test_acc = acc,
                          .precision_macro = acc - 0.001, .recall_macro = acc - 0.002,
                          .f1_macro = acc - 0.003, .wall_s = ep == 1 ? f->wall1 : f->wall2,
+                         .cpu_s = t ? t->cpu[ep - 1] : 0.0, .wait_s = t ? t->wait[ep - 1] : 0.0,
                          .k = 3, .precision = prec, .recall = rec, .f1 = f1, .support = sup,
                          .confusion = conf};
         if (store_epoch_put(s, &x, &e))
@@ -214,6 +222,11 @@ static inline void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, cons
                          .peak_rss_bytes = p ? p->peak_rss_bytes : 0};
     if (f->status != RUN_RUNNING && store_run_finish(s, f->key, &end, &e))
         fail_msg("finish %s: %s", f->key, e.msg);
+}
+
+static inline void fix_add_prov(store *s, int64_t exp_id, const fix_run *f, const fix_prov *p)
+{
+    fix_add_timed(s, exp_id, f, p, NULL);
 }
 
 static inline void fix_add(store *s, int64_t exp_id, const fix_run *f)

@@ -4,6 +4,9 @@
  *     the accuracy within the budget, taking the defaults from the experiment's [budget];
  *   - check fails, one line each with the figures, on low accuracy, a run over budget, a
  *     diverged run and on no runs at this revision; malformed flags are usage errors;
+ *   - defect 8, on real training: a budget half again as long as a run's CPU time passes the
+ *     same run trained again beside one busy process per CPU (and one more), whose wall time
+ *     is several times longer, and fails the run that does twice the work;
  *   - report: every format on the command line, --runs and --provenance, the empty database,
  *     an unknown experiment and an unknown run each exit 1 with one line, conflicting views
  *     exit 2;
@@ -26,6 +29,7 @@
 #include "report_fixture.h"
 
 #include "cli.h"
+#include "hog.h"
 
 typedef cli_result result;
 
@@ -118,7 +122,8 @@ static void test_check_fail(void **state)
     BENCH(&r, "check", "--db", f->db, "--min-accuracy", "0.995", "--budget", "550");
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "bench: check: accuracy 0.9925 < 0.9950 over 2 runs\n"));
-    assert_non_null(strstr(r.err, "bench: check: run a02aaaa: training 600 s > budget 550 s\n"));
+    assert_non_null(strstr(r.err, "bench: check: run a02aaaa: training 600 s > budget 550 s "
+                                  "(sum of its 2 epochs' wall time)\n"));
     assert_int_equal(count_lines(r.err), 2);
     /* a diverged run at this revision fails the gate */
     const fix_run d = {"a03aaaa", "momentum", 1, 4, RUN_DIVERGED, 0.1, 10, 10, f->build_head,
@@ -171,6 +176,117 @@ static void test_check_missing(void **state)
     assert_non_null(strstr(r.err, "queued by an older bench"));
     BENCH(&r, "check", "--db", f->db, "--min-accuracy", "0.9");
     assert_int_equal(r.status, 1); /* the old revision's run does not count: no runs at HEAD */
+}
+
+/* A number the database at path gives for sql (one row, one column). */
+static double query_num(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW)
+        fail_msg("sqlite '%s': %s", sql, sqlite3_errmsg(db));
+    double v = sqlite3_column_double(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+#define BENCH_IN(r, dir, ...) \
+    cli_run_bench(r, &(cli_opts){.cwd = (dir)}, (const char *const[]){__VA_ARGS__, NULL})
+
+/* The experiment of the load test: one single-threaded run of `iterations` iterations an
+ * epoch (its CPU time, unlike a multi-threaded run's, does not grow while it waits) on 3000
+ * images, 60 iterations of 50 by the protocol (`iterations` caps them). */
+static void write_load_toml(const char *dir, int iterations)
+{
+    char path[400];
+    snprintf(path, sizeof path, "%s/load.toml", dir);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fprintf(fp, "[experiment]\nname = \"load\"\n[data]\ndataset = \"idx:synth\"\n"
+                "[training]\nepochs = 3\nbatch = 50\niterations = %d\nthreads = 1\n"
+                "[evaluation]\ntrain_samples = 50\ntest_samples = 50\n",
+            iterations);
+    fclose(fp);
+}
+
+/* Defect 8: `check --budget 30s` failed identical runs on a loaded machine. */
+static void test_check_budget_under_load(void **state)
+{
+    fixture *f = *state;
+    static result r;
+    char data[300], db[320];
+    snprintf(data, sizeof data, "%s/synth", f->dir);
+    mkdir(data, 0755);
+    cli_write_synth(data, "train", 3000, 1);
+    cli_write_synth(data, "t10k", 50, 2);
+    snprintf(db, sizeof db, "%s/load.db", f->dir);
+    const char *sum_wall = "SELECT sum(e.wall_s) FROM epochs e JOIN runs USING(run_key)"
+                           " WHERE runs.status = 'COMPLETED'";
+    const char *sum_cpu = "SELECT sum(e.cpu_s) FROM epochs e JOIN runs USING(run_key)"
+                          " WHERE runs.status = 'COMPLETED'";
+
+    write_load_toml(f->dir, 30);
+    BENCH_IN(&r, f->dir, "run", "load.toml", "--db", "load.db");
+    if (r.status != 0)
+        fail_msg("bench run: %s%s", r.out, r.err);
+    const double base_wall = query_num(db, sum_wall), base_cpu = query_num(db, sum_cpu);
+    char budget[32];
+    snprintf(budget, sizeof budget, "%.3fs", 1.5 * base_cpu);
+
+    /* the same run again beside the hogs */
+    pid_t pids[HOG_MAX];
+    const int n = hog_count();
+    hog_start(pids, n);
+    BENCH_IN(&r, f->dir, "run", "load.toml", "--db", "load.db", "--force");
+    hog_stop(pids, n);
+    if (r.status != 0)
+        fail_msg("bench run under load: %s%s", r.out, r.err);
+    const double load_wall = query_num(db, sum_wall), load_cpu = query_num(db, sum_cpu);
+    BENCH_IN(&r, f->dir, "check", "--db", "load.db", "-e", "load", "--min-accuracy", "0.01",
+             "--budget", budget);
+    printf("quiet: %.2f s wall, %.2f s cpu; %d hogs: %.2f s wall, %.2f s cpu; budget %s\n%s%s",
+           base_wall, base_cpu, n, load_wall, load_cpu, budget, r.out, r.err);
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "contended"));
+    /* ls, show and report mark the run */
+    BENCH_IN(&r, f->dir, "ls", "--db", "load.db");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "s*  "));
+    assert_non_null(strstr(r.out, "*: contended, 1 run: in some epoch"));
+    const char *row = strchr(strstr(r.out, "\n  ") + 3, '\n'); /* past the column header */
+    char key[16];
+    snprintf(key, sizeof key, "%.12s", row + 3);
+    BENCH_IN(&r, f->dir, "show", "--db", "load.db", key, "--format", "json");
+    assert_int_equal(r.status, 0);
+    json_error_t je;
+    json_t *doc = json_loads(r.out, 0, &je);
+    assert_non_null(doc);
+    assert_int_equal(json_integer_value(json_object_get(doc, "contended_epochs")), 3);
+    assert_true(json_is_true(json_object_get(json_array_get(json_object_get(doc, "epochs"), 0),
+                                             "contended")));
+    assert_true(json_number_value(json_object_get(doc, "gate_s")) <= 1.5 * base_cpu);
+    json_decref(doc);
+    BENCH_IN(&r, f->dir, "report", "--db", "load.db", "-e", "load");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "1 completed run trained on a contended machine"));
+    BENCH_IN(&r, f->dir, "report", "--db", "load.db", "-e", "load", "--runs");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "*  "));
+    assert_non_null(strstr(r.out, "(*: contended in some epoch"));
+
+    /* twice the work: the gate fails it, and names it */
+    write_load_toml(f->dir, 60);
+    BENCH_IN(&r, f->dir, "run", "load.toml", "--db", "load.db");
+    if (r.status != 0)
+        fail_msg("bench run, twice the work: %s%s", r.out, r.err);
+    BENCH_IN(&r, f->dir, "check", "--db", "load.db", "-e", "load", "--min-accuracy", "0.01",
+             "--budget", budget);
+    printf("twice the work:\n%s%s", r.out, r.err);
+    assert_int_equal(r.status, 1);
+    assert_int_equal(count_lines(r.err), 1);
+    assert_non_null(strstr(r.err, "s > budget "));
 }
 
 static void test_report_cli(void **state)
@@ -363,6 +479,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_check_pass, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_check_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_budget_under_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_cli, setup, teardown),
         cmocka_unit_test_setup_teardown(test_empty_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history_cli, setup, teardown),

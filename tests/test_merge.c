@@ -105,9 +105,12 @@ static void make_db(const char *path, const char *experiment, const char *host,
         for (int ep = 1; ep <= c->epochs; ep++) {
             double prec[2] = {c->acc, c->acc}, rec[2] = {c->acc, c->acc}, f1[2] = {c->acc, c->acc};
             int64_t sup[2] = {5, 5}, conf[4] = {4, 1, 1, 4};
+            /* times: epoch 2 waited 0.5 s for a CPU for its 2 s of CPU time, contended */
             store_epoch row = {.run_key = c->key, .epoch = ep, .test_acc = c->acc + 0.001 * ep,
-                               .auroc_macro = NAN, .k = 2, .precision = prec, .recall = rec,
-                               .f1 = f1, .support = sup, .confusion = conf};
+                               .auroc_macro = NAN, .wall_s = 2.0 + ep, .cpu_s = 2.0,
+                               .wait_s = ep == 2 ? 0.5 : 0.0, .nivcsw = 7 * ep, .k = 2,
+                               .precision = prec, .recall = rec, .f1 = f1, .support = sup,
+                               .confusion = conf};
             if (store_epoch_put(s, &row, &e))
                 fail_msg("%s", e.msg);
         }
@@ -128,7 +131,8 @@ static void make_db(const char *path, const char *experiment, const char *host,
                         .iterations = 10, .batch = 100, .kernel_set = "auto", .iter_ms = perf_iter_ms,
                         .peak_gflops = NAN, .gflops = NAN, .pct_peak = NAN, .images_per_s = NAN,
                         .epoch_s = NAN, .eval_s = NAN, .load_before = NAN, .load_after = NAN,
-                        .torch_epoch_s = NAN, .n_steps = 2, .steps = steps, .peak_kind = "fma-avx2",
+                        .torch_epoch_s = NAN, .cpu_s = 3.0, .wait_s = 0.25, .nivcsw = 11,
+                        .n_steps = 2, .steps = steps, .peak_kind = "fma-avx2",
                         .peak_core_gflops = NAN, .epoch_s_median = NAN, .epoch_s_max = NAN,
                         .torch_epoch_s_median = NAN, .torch_epoch_s_max = NAN, .n_sgemm = 1,
                         .sgemm = &sgemm};
@@ -151,18 +155,21 @@ static char *dump(const char *path)
         "SELECT 'host', ident, hostname FROM hosts ORDER BY ident",
         "SELECT 'dataset', ident FROM datasets ORDER BY ident",
         "SELECT 'run', r.run_key, r.status, r.params_sha256, r.error, x.name, b.ident, h.hostname,"
-        " d.ident, r.owner_host, r.finished_at FROM runs r LEFT JOIN experiments x"
+        " d.ident, r.owner_host, r.finished_at, r.train_s, r.train_cpu_s, r.quiet_train_s,"
+        " r.contended_epochs FROM runs r LEFT JOIN experiments x"
         " ON x.id = r.experiment_id LEFT JOIN builds b ON b.id = r.build_id LEFT JOIN hosts h"
         " ON h.id = r.host_id LEFT JOIN datasets d ON d.id = r.dataset_id ORDER BY r.run_key",
         "SELECT 'link', x.name, l.run_key, l.position, l.swept_values FROM experiment_runs l"
         " JOIN experiments x ON x.id = l.experiment_id ORDER BY x.name, l.run_key",
-        "SELECT 'epoch', run_key, epoch, printf('%.17g', test_acc) FROM epochs"
+        "SELECT 'epoch', run_key, epoch, printf('%.17g', test_acc), wall_s, cpu_s, wait_s,"
+        " nivcsw FROM epochs"
         " ORDER BY run_key, epoch",
         "SELECT 'class', run_key, epoch, class, precision, support FROM class_metrics"
         " ORDER BY run_key, epoch, class",
         "SELECT 'cell', run_key, epoch, true_class, pred_class, count FROM confusion"
         " ORDER BY run_key, epoch, true_class, pred_class",
-        "SELECT 'perf', m.created_at, m.iter_ms, b.ident, h.ident, (SELECT group_concat(layers"
+        "SELECT 'perf', m.created_at, m.iter_ms, m.cpu_s, m.wait_s, m.nivcsw, b.ident, h.ident,"
+        " (SELECT group_concat(layers"
         " || ':' || fwd_ms, ',') FROM (SELECT * FROM perf_steps s WHERE s.measurement_id = m.id"
         " ORDER BY step)), m.peak_kind, (SELECT group_concat(library || ':' || shape || ':' || ms)"
         " FROM perf_sgemm g WHERE g.measurement_id = m.id)"
@@ -261,11 +268,21 @@ static void test_union_by_key(void **state)
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM experiment_runs"
                                   " WHERE swept_values = '[1]'"), 3);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs WHERE train_s IS NOT NULL"), 4);
+    /* and the times of schema 7: each epoch's wait and switches, each run's gate sums (the
+     * winner's: k2 and k4 have two epochs in b, the second contended), each measurement's */
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM epochs WHERE cpu_s = 2 AND"
+                                  " wait_s = (CASE epoch WHEN 2 THEN 0.5 ELSE 0 END) AND"
+                                  " nivcsw = 7 * epoch"), 7);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs WHERE run_key IN ('k2', 'k4') AND"
+                                  " train_s = 7 AND train_cpu_s = 4 AND quiet_train_s = 3 AND"
+                                  " contended_epochs = 1"), 2);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements WHERE cpu_s = 3 AND"
+                                  " wait_s = 0.25 AND nivcsw = 11"), 2);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM runs r JOIN hosts h ON h.id = r.host_id"
                                   " WHERE r.run_key = 'k2' AND h.hostname = 'node-b'"), 1);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements"), 2);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_steps"), 4);
-    /* each measurement's SGEMM table and physical-peak columns (schema 7) come with it */
+    /* each measurement's SGEMM table and physical-peak columns (schema 8) come with it */
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_sgemm g JOIN perf_measurements m"
                                   " ON m.id = g.measurement_id WHERE g.ms = m.iter_ms"), 2);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements"

@@ -115,11 +115,19 @@ static void test_peak(void **state)
 static void test_tiny_measurement(void **state)
 {
     (void)state;
-    perf_options o = {.model = "paper", .threads = 2, .iters = 2, .batch = 4, .reps = 3, .isa = KERN_AUTO,
-                      .c = 1, .h = 28, .w = 28, .classes = 10, .epoch_images = 60000};
-    perf_result r;
+    static const char spec[] = "[training]\nbatch = 4\n"; /* the paper's run */
+    experiment x;
     err_info e = {0};
+    assert_int_equal(exp_parse(&x, spec, strlen(spec), "perf", &e), 0);
+    perf_options o = {.model = "paper", .run = &x.runs[0], .threads = 2, .iters = 2, .batch = 4, .reps = 3,
+                      .isa = KERN_AUTO, .epoch_images = 60000};
+    perf_result r;
     assert_int_equal(perf_measure(&r, &o, NULL, &e), 0);
+    exp_release(&x);
+    /* what the timed iterations cost: all repetitions of each thread count */
+    assert_true(r.time.cpu_s > 0 && r.time1.cpu_s > 0);
+    assert_true(r.time.wall_s >= 3 * 2 * r.epoch.min / r.iters_per_epoch - 1e-9);
+    assert_true(r.time.nivcsw >= -1 && r.time1.nivcsw >= -1);
     assert_int_equal(r.reps, 3);
     assert_true(r.iters_per_epoch == 15000.0);
     assert_true(r.epoch.min > 0 && r.epoch.min <= r.epoch.median && r.epoch.median <= r.epoch.max);

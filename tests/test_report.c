@@ -7,7 +7,8 @@
  * order, exact Markdown rows) and provenance (--provenance: builds per kernel set, hosts, data
  * sets) views in every format. The defects of issue 15 have their own tests at the end:
  * configurations and builds never pooled, versions of a changed file apart, Holm per table,
- * a comparison's direction fixed by the file, intervals inside [0, 100]%, reproducible p. */
+ * a comparison's direction fixed by the file, intervals inside [0, 100]%, reproducible p; and
+ * runs trained on a contended machine marked from their stored sums (at an epoch, up to it). */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, nftw, fmemopen */
 #define _XOPEN_SOURCE 700
 
@@ -473,12 +474,13 @@ static void test_runs(void **state)
     char *csv = render(&r, TABLE_CSV);
     char *save = NULL, *line = strtok_r(csv, "\n", &save);
     char *fld[32];
-    assert_int_equal(csv_fields(line, fld, 32), 15);
+    assert_int_equal(csv_fields(line, fld, 32), 16);
     assert_string_equal(fld[2], "run");
     assert_string_equal(fld[14], "peak_rss_bytes");
+    assert_string_equal(fld[15], "contended_epochs");
     int rows = 0;
     while ((line = strtok_r(NULL, "\n", &save))) {
-        assert_int_equal(csv_fields(line, fld, 32), 15);
+        assert_int_equal(csv_fields(line, fld, 32), 16);
         if (rows == 11) { /* the first run of prov */
             assert_string_equal(fld[0], "prov");
             assert_string_equal(fld[2], PROV_KEY1);
@@ -490,6 +492,7 @@ static void test_runs(void **state)
             assert_close(strtod(fld[10], NULL), 0.985, 1e-9);
             assert_close(strtod(fld[12], NULL), 22.0, 1e-9);
             assert_string_equal(fld[14], "104857600");
+            assert_string_equal(fld[15], "0"); /* no wait recorded: not contended */
         }
         if (rows == 0) {
             assert_string_equal(fld[3], ""); /* no build recorded */
@@ -747,6 +750,74 @@ static void test_confusion(void **state)
     free(buf);
 }
 
+/* Whether a line of text contains key and, after it, part. */
+static bool line_has(const char *text, const char *key, const char *part)
+{
+    char *copy = strdup(text), *save = NULL;
+    bool found = false;
+    for (char *line = strtok_r(copy, "\n", &save); line && !found;
+         line = strtok_r(NULL, "\n", &save)) {
+        const char *at = strstr(line, key);
+        found = at && strstr(at, part);
+    }
+    free(copy);
+    return found;
+}
+
+/* Runs trained on a contended machine are marked (timing.h: an epoch whose threads waited
+ * for a CPU longer than 10% of their CPU time), from the run's sums store_epoch_put keeps: a
+ * line under the groups, '*' on its train s in --runs, contended_epochs in CSV; at an epoch
+ * before the contended one, nothing is marked. The quiet run beside it never is. */
+static void test_contended_marked(void **state)
+{
+    fixture *f = *state;
+    int64_t x = fix_experiment(f->s, "busy", "[experiment]\nname = \"busy\"\n"
+                                             "[sweep]\nseed = [1, 2]\n");
+    const fix_run quiet = {"b01aaaa", "momentum", 1, 1, RUN_COMPLETED, 0.99, 10, 12, 0, NULL};
+    const fix_run busy = {"b02aaaa", "momentum", 1, 2, RUN_COMPLETED, 0.99, 10, 30, 0, NULL};
+    const fix_times quiet_t = {{10, 12}, {0.1, 0.2}}, busy_t = {{10, 12}, {0.1, 18}};
+    fix_add_timed(f->s, x, &quiet, NULL, &quiet_t);
+    fix_add_timed(f->s, x, &busy, NULL, &busy_t);
+    report_options o = report_options_default();
+    o.experiment = "busy";
+    report r;
+    load(&r, f, &o);
+    assert_int_equal(r.sections[0].groups[0].n, 2);
+    assert_int_equal(r.sections[0].groups[0].n_contended, 1);
+    char *t = render(&r, TABLE_TEXT);
+    assert_non_null(strstr(t, "  1 completed run trained on a contended machine"));
+    free(t);
+    report_release(&r);
+
+    o.runs = true;
+    load(&r, f, &o);
+    char *md = render(&r, TABLE_MD);
+    assert_non_null(strstr(md, "| b01aaaa | - | seed=1 | COMPLETED | 99.00 | 0.9870 | 2 | 22.0 |"));
+    assert_non_null(strstr(md, "| b02aaaa | - | seed=2 | COMPLETED | 99.00 | 0.9870 | 2 | 40.0* |"));
+    free(md);
+    /* CSV: the last field, contended_epochs */
+    char *csv = render(&r, TABLE_CSV);
+    assert_true(line_has(csv, ",b01aaaa,", ",22,1,,0"));
+    assert_true(line_has(csv, ",b02aaaa,", ",40,1,,1"));
+    free(csv);
+    report_release(&r);
+
+    /* at epoch 1 the busy run had not been contended yet */
+    o.epoch = 1;
+    load(&r, f, &o);
+    md = render(&r, TABLE_MD);
+    assert_true(line_has(md, "| b02aaaa |", " | 10.0 |"));
+    free(md);
+    report_release(&r);
+    o.runs = false;
+    load(&r, f, &o);
+    assert_int_equal(r.sections[0].groups[0].n_contended, 0);
+    t = render(&r, TABLE_TEXT);
+    assert_null(strstr(t, "contended machine"));
+    free(t);
+    report_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -761,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test_setup_teardown(test_paper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confusion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_contended_marked, setup, teardown),
     };
     return cmocka_run_group_tests_name("report", tests, NULL, NULL);
 }

@@ -491,7 +491,8 @@ static void test_json_with_jq(void **state)
     assert_int_equal(r.status, 0);
     jq_true(f, "ls.json", r.out,
             ".experiments[0].runs[0] | (.bn | type == \"boolean\") and .lr == 0.05 and "
-            "(.seed | type == \"number\") and (.acc | type == \"number\")");
+            "(.seed | type == \"number\") and (.acc | type == \"number\") and "
+            "(.contended_epochs | type == \"number\")");
     char key[80];
     json_t *doc = json_out(&r);
     snprintf(key, sizeof key, "%s",
@@ -506,13 +507,28 @@ static void test_json_with_jq(void **state)
     assert_int_equal(r.status, 0);
     jq_true(f, "show.json", r.out,
             "(.values.bn | type == \"boolean\") and .values.lr == 0.05 and "
-            "(.epochs | length == 1) and (.epochs[0].test_acc | type == \"number\")");
+            "(.epochs | length == 1) and (.epochs[0].test_acc | type == \"number\") and "
+            "(.epochs[0].cpu_s | type == \"number\") and "
+            "(.epochs[0].contended | type == \"boolean\") and (.gate_s | type == \"number\") "
+            "and (.contended_epochs | type == \"number\")");
     BENCH(&r, f, "check", "--db", f->db, "-e", "js", "--min-accuracy", "0.01", "--budget", "1h",
           "--format", "json");
     assert_int_equal(r.status, 0);
     jq_true(f, "check.json", r.out,
             ".passed == true and (.min_accuracy | type == \"number\") and .budget_s == 3600 and "
             "(.conditions | length > 0) and (.conditions[0].passed | type == \"boolean\")");
+    /* the budget condition carries the slowest run's gate time and CPU time as numbers; on
+     * an uncontended epoch the gate time is its wall time */
+    jq_true(f, "check-budget.json", r.out,
+            "[.conditions[] | select(.condition == \"budget\")] | length == 1 and "
+            "(.[0] | .passed == true and (.measured | type == \"number\") and .measured > 0 "
+            "and (.cpu_s | type == \"number\") and .cpu_s > 0 and .epochs == 1 and "
+            ".threads == 1 and (.contended_epochs | type == \"number\") and "
+            "(if .contended_epochs == 0 then .measured == .wall_s else true end))");
+    /* a condition without a run has no times: null, not 0 */
+    jq_true(f, "check-acc.json", r.out,
+            "[.conditions[] | select(.condition == \"accuracy\")] | length == 2 and "
+            "all(.cpu_s == null and .epochs == null)");
 }
 
 int main(void)

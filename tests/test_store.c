@@ -358,8 +358,15 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
 }
 
-/* SQL that undoes migration 7 (a current file's schema back to version 6), 6 and 5. */
+/* SQL that undoes migration 8 (a current file's schema back to version 7), 7, 6 and 5. */
 #define V7_DROP                                                                                \
+    "ALTER TABLE epochs DROP COLUMN wait_s; ALTER TABLE epochs DROP COLUMN nivcsw;"            \
+    "ALTER TABLE perf_measurements DROP COLUMN cpu_s;"                                         \
+    "ALTER TABLE perf_measurements DROP COLUMN wait_s;"                                        \
+    "ALTER TABLE perf_measurements DROP COLUMN nivcsw;"                                        \
+    "ALTER TABLE runs DROP COLUMN train_cpu_s; ALTER TABLE runs DROP COLUMN quiet_train_s;"    \
+    "ALTER TABLE runs DROP COLUMN contended_epochs;"
+#define V8_DROP                                                                                \
     "DROP TABLE perf_sgemm;"                                                                   \
     "ALTER TABLE perf_measurements DROP COLUMN peak_kind;"                                     \
     "ALTER TABLE perf_measurements DROP COLUMN peak_core_gflops;"                              \
@@ -390,14 +397,14 @@ static void test_migrate_lr_from_v5(void **state)
     fixture *f = *state;
     store *s = open_ok(f->db);
     int64_t xid = put_experiment(s, "lr-scan", "sha-v4");
-    store_run r = make_run("run-v5", xid);
+    store_run r = make_run("run-v6", xid);
     r.config_json = "{\"optimizer\":{\"kind\":\"momentum\",\"lr\":0.05},\"seed\":1}";
     r.lr = (double)0.05f;
     err_info e = {0};
     assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, V7_DROP V6_DROP "PRAGMA user_version = 5;");
+    raw_exec(db, V8_DROP V7_DROP V6_DROP "PRAGMA user_version = 5;");
     sqlite3_close(db);
     assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.05", NULL), 0);
     s = open_ok(f->db);
@@ -458,7 +465,7 @@ static void test_migrate_from_v3(void **state)
     queue_ok(s, "run-v3", STORE_ABSENT);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, "DROP TABLE perf_sgemm; DROP TABLE perf_steps; DROP TABLE perf_measurements;" V6_DROP
+    raw_exec(db, V8_DROP V7_DROP "DROP TABLE perf_steps; DROP TABLE perf_measurements;" V6_DROP
                  V5_DROP "PRAGMA user_version = 3;");
     sqlite3_close(db);
     err_info e = {0};
@@ -479,7 +486,79 @@ static void test_migrate_from_v3(void **state)
                      1);
 }
 
-/* A file of version 6: its measurements' peak was an SGEMM; opening it marks them so
+/* Timings read back from an epoch. */
+typedef struct epoch_times {
+    int n;
+    double wall_s[4], cpu_s[4], wait_s[4];
+    int64_t nivcsw[4];
+} epoch_times;
+
+static int read_times(void *ctx, const store_epoch *ep)
+{
+    epoch_times *w = ctx;
+    if (w->n < 4) {
+        w->wall_s[w->n] = ep->wall_s;
+        w->cpu_s[w->n] = ep->cpu_s;
+        w->wait_s[w->n] = ep->wait_s;
+        w->nivcsw[w->n] = ep->nivcsw;
+    }
+    w->n++;
+    return 0;
+}
+
+/* A file of version 6 with an epoch: opening it adds the contention columns; the old epoch
+ * reads them as unknown (NAN, -1), a new one keeps what it was given; the run's sums for the
+ * gate time are filled in for the old epoch (not contended: its wait is unknown) and kept with
+ * each epoch written (the second is contended: 0.75 s of wait for 2.5 s of CPU time). */
+static void test_migrate_from_v6(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    queue_ok(s, "run-v6", STORE_ABSENT);
+    assert_int_equal(run_start(s, "run-v6", &e), 0);
+    put_epoch_ok(s, "run-v6", 1);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, V8_DROP V7_DROP "PRAGMA user_version = 6;");
+    sqlite3_close(db);
+
+    s = open_ok(f->db);
+    assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
+    const char *sums = "SELECT CAST(round(train_s * 10) AS INTEGER) * 1000000"
+                       " + CAST(round(train_cpu_s * 10) AS INTEGER) * 10000"
+                       " + CAST(round(quiet_train_s * 10) AS INTEGER) * 10 + contended_epochs"
+                       " FROM runs WHERE run_key = ?1";
+    assert_int_equal(count_for(f->db, sums, "run-v6"), 15 * 1000000 + 25 * 10000 + 15 * 10 + 0);
+    epoch3 x;
+    make_epoch3(&x, "run-v6", 2);
+    x.ep.wait_s = 0.75;
+    x.ep.nivcsw = 42;
+    assert_int_equal(store_epoch_put(s, &x.ep, &e), 0);
+    epoch_times w = {0};
+    assert_int_equal(store_epochs(s, "run-v6", false, read_times, &w, &e), 0);
+    assert_int_equal(w.n, 2);
+    assert_close(w.wall_s[0], 1.5, 0);
+    assert_close(w.cpu_s[0], 2.5, 0);
+    assert_true(isnan(w.wait_s[0]));
+    assert_int_equal(w.nivcsw[0], -1);
+    assert_close(w.wait_s[1], 0.75, 0);
+    assert_int_equal(w.nivcsw[1], 42);
+    assert_int_equal(count_for(f->db, sums, "run-v6"), 30 * 1000000 + 50 * 10000 + 15 * 10 + 1);
+    /* an unknown wait and count are stored as NULL */
+    make_epoch3(&x, "run-v6", 3);
+    x.ep.wait_s = NAN;
+    x.ep.nivcsw = -1;
+    assert_int_equal(store_epoch_put(s, &x.ep, &e), 0);
+    store_close(s);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs WHERE wait_s IS NULL AND"
+                                      " nivcsw IS NULL",
+                               NULL),
+                     2);
+    assert_int_equal(count_for(f->db, sums, "run-v6"), 45 * 1000000 + 75 * 10000 + 30 * 10 + 1);
+}
+
+/* A file of version 7: its measurements' peak was an SGEMM; opening it marks them so
  * (peak_kind 'sgemm'), and adds the columns and the SGEMM table, which take a new measurement
  * and read back. */
 static int see_kind(void *ctx, const store_perf_row *r)
@@ -499,17 +578,17 @@ static int see_sgemm(void *ctx, const store_perf_sgemm *g)
     return 0;
 }
 
-static void test_migrate_from_v6(void **state)
+static void test_migrate_from_v7(void **state)
 {
     fixture *f = *state;
     store *s = open_ok(f->db);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, V7_DROP
+    raw_exec(db, V8_DROP
                  "INSERT INTO perf_measurements(created_at, data, threads, iterations, batch, kernel_set,"
                  " unfused, peak_gflops, epoch_s) VALUES('2024-01-01T00:00:00.000Z', 'synthetic', 2, 100,"
                  " 100, 'auto', 0, 82.1, 3.0);"
-                 "PRAGMA user_version = 6;");
+                 "PRAGMA user_version = 7;");
     sqlite3_close(db);
     s = open_ok(f->db);
     assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
@@ -1174,7 +1253,8 @@ static void make_perf2(perf2 *x, int threads, int64_t build_id, int64_t dataset_
         .iter_ms = 10.0 / threads, .gflops = 5.0 * threads, .pct_peak = 10.0 * threads,
         .images_per_s = 10000.0 * threads, .epoch_s = 6.0 / threads, .eval_s = 0.5,
         .peak_rss_bytes = 123456789, .load_before = 0.5, .load_after = 1.5,
-        .torch_epoch_s = NAN, .n_steps = 2, .steps = x->steps,
+        .torch_epoch_s = NAN, .cpu_s = 2.0 * threads, .wait_s = 0.25, .nivcsw = 17,
+        .n_steps = 2, .steps = x->steps,
     };
 }
 
@@ -1215,6 +1295,9 @@ static void test_perf_rows(void **state)
     assert_true(isnan(p->m.torch_epoch_s));
     assert_close(p->m.load_after, 1.5, 0);
     assert_int_equal(p->m.peak_rss_bytes, 123456789);
+    assert_close(p->m.cpu_s, 4.0, 0);
+    assert_close(p->m.wait_s, 0.25, 0);
+    assert_int_equal(p->m.nivcsw, 17);
     /* no build: no revision; a data set: its checksum; NULL figures read back as NAN */
     p = &w.v[1];
     assert_string_equal(p->git_sha, "(null)");
@@ -1438,6 +1521,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_lr_from_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v7, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),

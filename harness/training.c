@@ -1,0 +1,210 @@
+#include "training.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "sha256.h"
+
+struct training {
+    const run_spec *r;
+    int threads;
+    training_data data;
+    net *net;
+    trainer *trainer;
+};
+
+net_config training_net_config(const run_spec *r, int threads, kern_isa isa)
+{
+    assert(threads >= 1);
+    net_config nc = net_config_default();
+    nc.c = r->channels;
+    nc.h = r->height;
+    nc.w = r->width;
+    nc.classes = r->classes;
+    nc.max_batch = r->train.batch;
+    nc.init = r->init;
+    nc.init_std = r->init_std;
+    nc.gemm.threads = threads;
+    nc.gemm.isa = isa;
+    return nc;
+}
+
+int training_choose_kernels(perf_choice *out, const run_spec *r, int threads, err_info *e)
+{
+    const net_config nc = training_net_config(r, threads, KERN_AUTO);
+    return perf_choose(out, KERN_AUTO, &nc, r->layers, r->n_layers, e);
+}
+
+int training_data_load(training_data *out, const run_spec *r, const data_source *src,
+                       err_info *e)
+{
+    memset(out, 0, sizeof *out);
+    /* Labels are checked against the classes the run declares (an idx: data set may have
+     * fewer than the registry's). */
+    data_source mine = *src;
+    mine.classes = r->classes;
+    int rc = data_load(&out->all, &out->test, &mine, e);
+    if (rc)
+        return rc;
+    const dataset *d = &out->all;
+    if (d->c != r->channels || d->h != r->height || d->w != r->width) {
+        rc = err_set(e, ERR_INVALID, "data set '%s' has %dx%dx%d images but the model was built "
+                     "for %dx%dx%d", src->name, d->c, d->h, d->w, r->channels, r->height,
+                     r->width);
+        goto fail;
+    }
+    out->train = out->all;
+    if (r->validation > 0 && (rc = dataset_split(&out->train, &out->val, &out->all,
+                                                 r->validation, e)) != 0) {
+        err_prefix(e, "data set '%s'", src->name);
+        goto fail;
+    }
+    return 0;
+fail:
+    training_data_release(out);
+    return rc;
+}
+
+const dataset *training_data_eval(const training_data *d)
+{
+    return d->val.n > 0 ? &d->val : &d->test;
+}
+
+void training_data_release(training_data *d)
+{
+    dataset_release(&d->all);
+    dataset_release(&d->test);
+    memset(d, 0, sizeof *d);
+}
+
+int training_new(training **out, const run_spec *r, const data_source *src, int threads,
+                 kern_isa isa, err_info *e)
+{
+    *out = NULL;
+    training *t = calloc(1, sizeof *t);
+    if (!t)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    t->r = r;
+    t->threads = threads;
+    int rc = training_data_load(&t->data, r, src, e);
+    if (rc)
+        goto fail;
+    const net_config nc = training_net_config(r, threads, isa);
+    if ((rc = net_new(&t->net, &nc, r->layers, r->n_layers, e)) != 0 ||
+        (rc = trainer_new(&t->trainer, t->net, &t->data.train, &r->train, true, e)) != 0)
+        goto fail;
+    *out = t;
+    return 0;
+fail:
+    training_free(t);
+    return rc;
+}
+
+void training_free(training *t)
+{
+    if (!t)
+        return;
+    trainer_free(t->trainer);
+    net_free(t->net);
+    training_data_release(&t->data);
+    free(t);
+}
+
+const net *training_net(const training *t) { return t->net; }
+const training_data *training_data_of(const training *t) { return &t->data; }
+int training_threads(const training *t) { return t->threads; }
+
+/* The caller's progress callback, then its stop flag. */
+static int training_progress(void *ctx, int epoch, int iter, int iters, double loss)
+{
+    const training_hooks *h = ctx;
+    if (h->progress && h->progress(h->ctx, epoch, iter, iters, loss))
+        return 1;
+    return h->stop && *h->stop ? 1 : 0;
+}
+
+/* buf (malloc'd, *len bytes) <- the parameter file image of t's network. */
+static int training_image(uint8_t **buf, size_t *len, const training *t, err_info *e)
+{
+    *len = net_save_size(t->net);
+    *buf = malloc(*len);
+    if (!*buf)
+        return err_set(e, ERR_NOMEM, "out of memory saving the parameters");
+    net_save(t->net, *buf);
+    return 0;
+}
+
+int training_run(training_result *out, training *t, const training_hooks *h, err_info *e)
+{
+    static const training_hooks none = {0};
+    if (!h)
+        h = &none;
+    memset(out, 0, sizeof *out);
+    const dataset *eval = training_data_eval(&t->data);
+    for (int ep = 1; ep <= t->r->epochs; ep++) {
+        training_epoch m;
+        memset(&m, 0, sizeof m);
+        m.epoch = ep;
+        timing_mark a, b;
+        timing_mark_now(&a);
+        int rc = trainer_train_epoch(t->trainer, &m.train, training_progress, (void *)h, e);
+        timing_mark_now(&b);
+        if (rc == ERR_DIVERGED) {
+            out->diverged_epoch = ep;
+            out->diverged_iter = m.train.diverged_iter;
+        }
+        if (rc)
+            return rc;
+        m.time = timing_span_between(&a, &b);
+        metrics tm;
+        if ((rc = trainer_evaluate(t->trainer, &tm, &t->data.train, t->r->eval_train_n, e)) ||
+            (rc = trainer_evaluate(t->trainer, &m.test, eval, t->r->eval_test_n, e)))
+            return rc;
+        m.train_acc = tm.accuracy;
+        m.eval_s = clock_wall() - b.wall;
+        out->epochs_done = ep;
+        timing_run_add(&out->time, &m.time);
+        if (h->epoch && (rc = h->epoch(h->ctx, &m)) != 0)
+            return rc;
+        /* A stop that came during the evaluation ends the run before the next epoch. */
+        if (h->stop && *h->stop && ep < t->r->epochs)
+            return err_set(e, ERR_INTERRUPTED, "interrupted after epoch %d", ep);
+    }
+    uint8_t *buf;
+    size_t len;
+    int rc = training_image(&buf, &len, t, e);
+    if (rc)
+        return rc;
+    sha256_hex(out->params_sha256, buf, len);
+    free(buf);
+    return 0;
+}
+
+int training_save(const training *t, const char *path, err_info *e)
+{
+    uint8_t *buf;
+    size_t len;
+    int rc = training_image(&buf, &len, t, e);
+    if (rc)
+        return rc;
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        rc = err_set(e, ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
+        goto done;
+    }
+    bool ok = fwrite(buf, 1, len, f) == len;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        rc = err_set(e, ERR_IO, "cannot write '%s': %s", path, strerror(errno));
+        remove(tmp);
+    }
+done:
+    free(buf);
+    return rc;
+}
