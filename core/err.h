@@ -2,7 +2,7 @@
  *
  * A function that can fail returns int: 0 on success, a negative ERR_* code on failure, and
  * fills the caller's err_info with a one-line message (lowercase, no final period, the subject
- * in quotes: "cannot open 'x.toml'"). There is no "last error" global (STYLE.md rule 5).
+ * in quotes: "cannot open 'x.toml'"). There is no "last error" global (README.md "Conventions" rule 5).
  * Programming mistakes are asserts, not error codes. */
 #ifndef BENCH_ERR_H
 #define BENCH_ERR_H

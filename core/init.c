@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-/* Names indexed by init_kind (STYLE.md rule 8). */
+/* Names indexed by init_kind (README.md "Conventions" rule 8). */
 static const char *const init_names[INIT_KIND_COUNT] = {
     [INIT_NORMAL] = "normal",
     [INIT_HE] = "he",

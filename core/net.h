@@ -4,7 +4,7 @@
  * (see models.h), not code. net_new() computes every shape first, then makes exactly three
  * parameter-sized allocations (parameters, gradients, decay mask), one for the BN running
  * statistics and one arena for activations, caches and workspaces sized for cfg.max_batch;
- * layers hold views into them (STYLE.md rule 4). Forward and backward never allocate.
+ * layers hold views into them (README.md "Conventions" rule 4). Forward and backward never allocate.
  *
  * Parameter block layout, in layer order: conv W (F,C,K,K) then b (F); affine W (D,N) then b (N);
  * batch-norm gamma (C) then beta (C). The BN running mean and variance live in a separate

@@ -14,7 +14,7 @@ struct optim {
     float state[];  /* (n_state): [v] | [h] | [m, v], see optim_state */
 };
 
-/* Names indexed by optim_kind: one table, no chain of ifs. */
+/* Names indexed by optim_kind (README.md "Conventions" rule 8). */
 static const char *const optim_names[OPTIM_KIND_COUNT] = {
     [OPTIM_SGD] = "sgd",         [OPTIM_MOMENTUM] = "momentum", [OPTIM_NESTEROV] = "nesterov",
     [OPTIM_ADAGRAD] = "adagrad", [OPTIM_RMSPROP] = "rmsprop",   [OPTIM_ADAM] = "adam",

@@ -2,7 +2,7 @@
  *
  * The module owns the generator state and the derived draws (uniform, bounded integer, normal,
  * permutation). There is no global state: every consumer of randomness takes an `rng *`
- * (STYLE.md rule 6), and each consumer uses its own stream (enum rng_stream), so that changing
+ * (README.md "Conventions" rule 6), and each consumer uses its own stream (enum rng_stream), so that changing
  * how many numbers one consumer draws never shifts what another one sees.
  *
  * Algorithm

@@ -1,7 +1,8 @@
 /* train: the epoch-level training API that the harness drives.
  *
  * A trainer owns the batch buffers, the optimizer and the sampling stream of one run; the
- * network and the data sets belong to the caller. The protocol is the textbook's (DESIGN.md §2):
+ * network and the data sets belong to the caller. The protocol is the textbook's
+ * (experiments/README.md, "The paper's protocol"):
  *
  *   sampling "with-replacement": every iteration draws `batch` indices uniformly with
  *     replacement from the n training images (np.random.choice); an epoch is

@@ -1,4 +1,4 @@
-/* clock: the harness's two clocks. The core never reads a clock (STYLE.md rule 1); the harness
+/* clock: the harness's two clocks. The core never reads a clock (README.md "Conventions" rule 1); the harness
  * times what it drives with these. */
 #ifndef BENCH_CLOCK_H
 #define BENCH_CLOCK_H

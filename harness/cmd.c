@@ -1,7 +1,9 @@
+#define _POSIX_C_SOURCE 200809L /* stat */
 /* Helpers shared by the bench commands: one-line error reporting in a single format, and the
  * one strict parser of numeric option values that every command uses. */
 #include "cmd.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -9,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#include "store.h"
 
 void cmd_error(const char *fmt, ...)
 {
@@ -113,6 +118,59 @@ int cmd_parse_double(double *out, const char *cmd, const char *opt, const char *
                                lo_inclusive ? ">=" : ">", lo);
     *out = v;
     return CMD_OK;
+}
+
+int cmd_open_existing(store **s, const char *path, err_info *e)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return err_set(e, ERR_IO, "no results database '%s' (--db names one)", path);
+    return store_open(s, path, e);
+}
+
+int cmd_parse_tag(store_tag *tags, int *n, int max, const char *cmd, char *arg)
+{
+    char *eq = strchr(arg, '=');
+    if (*n >= max || arg[0] == '=' || arg[0] == '\0')
+        return cmd_usage_error(cmd, "--tag: '%s' is not KEY or KEY=VALUE (at most %d)", arg,
+                               max);
+    if (eq)
+        *eq = '\0';
+    tags[(*n)++] = (store_tag){.key = arg, .value = eq ? eq + 1 : NULL};
+    return CMD_OK;
+}
+
+int cmd_parse_where(exp_where *w, int *n, int max, const char *cmd, const char *arg)
+{
+    err_info e = {0};
+    if (*n >= max)
+        return cmd_usage_error(cmd, "--where: at most %d conditions", max);
+    if (exp_where_parse(&w[*n], arg, &e))
+        return cmd_usage_error(cmd, "--where: %s", e.msg);
+    ++*n;
+    return CMD_OK;
+}
+
+void cmd_tags_text(char *buf, size_t n, const char *tags_json)
+{
+    buf[0] = '\0';
+    json_t *tags = tags_json ? json_loads(tags_json, 0, NULL) : NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach(tags, k, v) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, n - used, "%s%s=%s", used ? " " : "", k, json_string_value(v));
+    }
+    json_decref(tags);
+}
+
+char *cmd_enum_arg(char *arg)
+{
+    char *end = strncmp(arg, "idx:", 4) == 0 || strncmp(arg, "IDX:", 4) == 0 ? arg + 4
+                                                                            : arg + strlen(arg);
+    for (char *p = arg; p < end; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return arg;
 }
 
 int cmd_parse_shard(int *index, int *count, const char *cmd, const char *opt, const char *text)

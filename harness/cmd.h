@@ -30,6 +30,8 @@
 #include <stdbool.h>
 
 #include "err.h"
+#include "exp.h"
+#include "store.h"
 
 enum { CMD_OK = 0, CMD_FAIL = 1, CMD_USAGE = 2, CMD_UNFINISHED = 3 };
 
@@ -66,6 +68,24 @@ int cmd_perf(int argc, char **argv);
 
 /* bench merge A.db B.db ... --into X.db: results databases into one, by run key. */
 int cmd_merge(int argc, char **argv);
+
+/* bench rm RUN... | --experiment NAME [--status S] [--dry-run]: delete runs. */
+int cmd_rm(int argc, char **argv);
+
+/* bench archive RUN... [--unarchive]: hide runs from the reports without deleting them. */
+int cmd_archive(int argc, char **argv);
+
+/* bench tag RUN [KEY=VALUE...] [--remove KEY]: a run's tags. */
+int cmd_tag(int argc, char **argv);
+
+/* bench note RUN [TEXT] [--clear]: a run's note. */
+int cmd_note(int argc, char **argv);
+
+/* bench diff RUN RUN: configuration, build and data differences, then the results. */
+int cmd_diff(int argc, char **argv);
+
+/* bench export [--experiment NAME] [--format csv|json]: a row per run and epoch. */
+int cmd_export(int argc, char **argv);
 
 /* bench slurm submit|status: a sweep as a Slurm job array, and where it stands. */
 int cmd_slurm(int argc, char **argv);
@@ -111,6 +131,26 @@ int cmd_parse_long(long *out, const char *cmd, const char *opt, const char *text
 int cmd_parse_int(int *out, const char *cmd, const char *opt, const char *text, int lo, int hi);
 int cmd_parse_double(double *out, const char *cmd, const char *opt, const char *text, double lo,
                      bool lo_inclusive);
+
+/* Names typed on the command line (optimizers, models, samplings, data sets...) match in any
+ * case: the value lowered in place (argv is the program's own), for the tables of names
+ * that the experiment files share, which stay exact. A data set "idx:DIR" keeps its DIR. */
+char *cmd_enum_arg(char *arg);
+
+/* *s <- the results database at path opened for writing, which must exist already (a command
+ * that edits runs never creates an empty database from a mistyped --db). */
+int cmd_open_existing(store **s, const char *path, err_info *e);
+
+/* The run selections of ls and export. --tag KEY[=VALUE]: tags[*n] <- KEY and VALUE (NULL:
+ * any value), pointing into arg (its '=' replaced by a NUL); --where KEY=VALUE: w[*n] <- the
+ * condition (exp_where_parse). Both count *n up, and return CMD_OK, or a usage error of cmd
+ * when arg is not such a text or *n == max. */
+int cmd_parse_tag(store_tag *tags, int *n, int max, const char *cmd, char *arg);
+int cmd_parse_where(exp_where *w, int *n, int max, const char *cmd, const char *arg);
+
+/* buf <- "key=value key=value" of a run's tags (the JSON object of store_run_row.tags), ""
+ * without tags. */
+void cmd_tags_text(char *buf, size_t n, const char *tags_json);
 
 /* --shard I/N: *index <- I, *count <- N with 1 <= I <= N <= CMD_SHARDS_MAX (1-based, as
  * typed). A usage error otherwise. */

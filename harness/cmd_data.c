@@ -94,6 +94,8 @@ int cmd_data(int argc, char **argv)
     int first = optind;
     if (first < argc && (strcmp(argv[first], "status") == 0 || strcmp(argv[first], "fetch") == 0))
         sub = argv[first++];
+    for (int i = first; i < argc; i++)
+        cmd_enum_arg(argv[i]);
     const char *const *names = (const char *const *)argv + first;
     int n_names = argc - first;
 

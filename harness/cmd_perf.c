@@ -102,13 +102,13 @@ static int perf_parse(perf_cli *c, int argc, char **argv, bool *help)
         int rc = 0;
         switch (ch) {
         case 'h': *help = true; return 0;
-        case OPT_MODEL: c->o.model = optarg; break;
+        case OPT_MODEL: c->o.model = cmd_enum_arg(optarg); break;
         case OPT_THREADS: rc = cmd_parse_int(&c->o.threads, "perf", "threads", optarg, 1, 256); break;
         case OPT_ITERS: rc = cmd_parse_int(&c->o.iters, "perf", "iters", optarg, 1, 1000000); break;
         case OPT_REPS: rc = cmd_parse_int(&c->o.reps, "perf", "reps", optarg, 1, PERF_MAX_REPS); break;
         case OPT_BATCH: rc = cmd_parse_int(&c->o.batch, "perf", "batch", optarg, 1, 65536); break;
         case OPT_DATA: c->data = true; break;
-        case OPT_DATASET: c->dataset = optarg; c->data = true; break;
+        case OPT_DATASET: c->dataset = cmd_enum_arg(optarg); c->data = true; break;
         case OPT_DATA_DIR: c->data_dir = optarg; break;
         case OPT_UNFUSED: c->o.unfused = true; break;
         case OPT_TORCH: c->o.torch = true; break;
@@ -122,7 +122,7 @@ static int perf_parse(perf_cli *c, int argc, char **argv, bool *help)
             break;
         }
         case OPT_KERNELS:
-            if (!kern_isa_from_name(&c->o.isa, optarg))
+            if (!kern_isa_from_name(&c->o.isa, cmd_enum_arg(optarg)))
                 return cmd_usage_error("perf", "--kernels: unknown kernel set '%s' (valid: auto, avx512, avx2, generic)",
                                        optarg);
             break;

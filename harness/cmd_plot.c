@@ -7,37 +7,44 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "claims.h"
 #include "cmd.h"
 #include "plot.h"
 #include "store.h"
 
 static const char plot_usage[] =
-    "usage: bench plot [--experiment NAME] [--run RUN] [--out DIR] [--format png|svg]\n"
-    "                  [--db PATH] [--partial] [--no-render]\n"
+    "usage: bench plot [--experiment NAME] [--run RUN] [--out DIR] [--format png|svg|pdf]\n"
+    "                  [--db PATH] [--partial] [--no-render] [--claims FILE]\n"
     "\n"
     "Write gnuplot scripts and their data for the paper's figures and render them when gnuplot\n"
     "is on PATH. Per experiment, runs that differ only in the seed form a group; the figures:\n"
-    "  fig4[_GROUP]        train and test accuracy per epoch (the paper's Fig. 4), mean over\n"
-    "                      seeds with a +/-1 sd band\n"
-    "  optimizers[_...]    test accuracy per epoch, one line per optimizer (when it varies)\n"
+    "  fig4[_GROUP]        train and test accuracy per epoch, mean over seeds with a +/-1 sd\n"
+    "                      band (titled as the paper's Fig. 4 for the paper's network only)\n"
+    "  optimizers[_...]    test accuracy per epoch, one line and band per optimizer\n"
     "  bn[_...]            test accuracy per epoch by batch norm (when bn varies)\n"
-    "  loss, time          training loss and training seconds per epoch, one line per group\n"
-    "  confusion[_GROUP]   confusion matrix of the last epoch, summed over the group's runs\n"
+    "  vs_KEY[_...]        final test accuracy against a numeric swept key, +/-1 sd bars\n"
+    "  loss, time          training loss; CPU (solid) and wall (dashed) seconds per epoch\n"
+    "  confusion[_GROUP]   confusion matrix of the last epoch, summed over the group's runs:\n"
+    "                      counts and rows normalised (class names for Fashion-MNIST)\n"
+    "Experiments evaluated on a validation split say \"validation\", never \"test\". The\n"
+    "accuracy claims of experiments/claims.toml are dashed, labelled lines.\n"
     "Each figure's footer names the experiment, the git revision of the runs' build and the\n"
     "date of the newest run. Scripts run from any directory: gnuplot plots/NAME/fig4.gp.\n"
     "\n"
     "  -e, --experiment NAME  only this experiment (default: every experiment with runs)\n"
     "  --run RUN              Fig. 4 and the confusion matrix of one run (key or prefix)\n"
     "  -o, --out DIR          write into DIR (default plots/NAME; with several experiments,\n"
-    "                         DIR/NAME). Scripts load the style file DIR/../style.gp when it\n"
-    "                         exists, else DIR/style.gp, written when missing\n"
-    "  -f, --format FMT       png (default) or svg\n"
+    "                         DIR/NAME). NAME is the experiment's name with every byte but\n"
+    "                         letters, digits, - and _ (and . but first) as %XX. Scripts\n"
+    "                         load no file but their own data (the style is copied in)\n"
+    "  -f, --format FMT       png (default), svg or pdf\n"
     "  --db PATH              results database (default results/bench.db)\n"
     "  --partial              also runs that are not COMPLETED, with the epochs they stored\n"
     "  --no-render            write scripts and data only\n"
+    "  --claims FILE          the claims to draw (default experiments/claims.toml, when found)\n"
     "  -h, --help             this help\n";
 
-enum { OPT_DB = 256, OPT_RUN, OPT_PARTIAL, OPT_NO_RENDER };
+enum { OPT_DB = 256, OPT_RUN, OPT_PARTIAL, OPT_NO_RENDER, OPT_CLAIMS };
 
 static const struct option plot_options_table[] = {
     {"experiment", required_argument, NULL, 'e'},
@@ -47,34 +54,16 @@ static const struct option plot_options_table[] = {
     {"db", required_argument, NULL, OPT_DB},
     {"partial", no_argument, NULL, OPT_PARTIAL},
     {"no-render", no_argument, NULL, OPT_NO_RENDER},
+    {"claims", required_argument, NULL, OPT_CLAIMS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
-/* The scripts written, to render afterwards. */
-typedef struct script_list {
-    char **v;
-    int n, cap;
-} script_list;
-
+/* Say what was written, and keep the scripts to render. */
 static int note_file(void *ctx, const char *path, const char *kind)
 {
-    script_list *l = ctx;
     printf("wrote %s\n", path);
-    if (strcmp(kind, "script") != 0)
-        return 0;
-    if (l->n == l->cap) {
-        int cap = l->cap ? 2 * l->cap : 32;
-        char **v = realloc(l->v, (size_t)cap * sizeof *v);
-        if (!v)
-            return ERR_NOMEM;
-        l->v = v;
-        l->cap = cap;
-    }
-    if (!(l->v[l->n] = strdup(path)))
-        return ERR_NOMEM;
-    l->n++;
-    return 0;
+    return plot_scripts_note(ctx, path, kind);
 }
 
 /* The image a script writes: its path with .gp replaced by the format's extension. */
@@ -88,7 +77,7 @@ static void image_of(char *out, size_t n, const char *script, plot_format f)
 
 int cmd_plot(int argc, char **argv)
 {
-    const char *db = "results/bench.db", *out = NULL;
+    const char *db = "results/bench.db", *out = NULL, *claims_file = NULL;
     plot_query q = {0};
     plot_format format = PLOT_PNG;
     bool render = true;
@@ -109,6 +98,7 @@ int cmd_plot(int argc, char **argv)
         case OPT_DB: db = optarg; break;
         case OPT_PARTIAL: q.partial = true; break;
         case OPT_NO_RENDER: render = false; break;
+        case OPT_CLAIMS: claims_file = optarg; break;
         default: return cmd_bad_option("plot", argv);
         }
     }
@@ -119,36 +109,41 @@ int cmd_plot(int argc, char **argv)
 
     store *s = NULL;
     plot_set set = {0};
-    script_list scripts = {0};
+    claims cl = {0};
+    plot_scripts scripts = {0};
     int rc = CMD_OK;
     if (store_open_readonly(&s, db, &e) || plot_load(&set, s, &q, &e)) {
         rc = cmd_fail(&e);
         goto done;
     }
+    /* The claims drawn on the figures: --claims FILE, else the default file when there is
+     * one (without it the figures carry no claim lines). */
+    char claims_path[4096];
+    if (claims_file || claims_locate(claims_path, sizeof claims_path, NULL, &e) == 0) {
+        if ((claims_file && claims_locate(claims_path, sizeof claims_path, claims_file, &e)) ||
+            claims_load(&cl, claims_path, &e)) {
+            rc = cmd_fail(&e);
+            goto done;
+        }
+    }
+    /* One experiment's or one figure's failure is reported and the rest are still drawn:
+     * exit 1 at the end. */
     for (int i = 0; i < set.n; i++) {
         const plot_experiment *x = &set.x[i];
-        char dir[PLOT_PATH_MAX], parent_style[PLOT_PATH_MAX + 16];
-        const char *style_rel = "../style.gp";
+        char dir[PLOT_PATH_MAX];
         if (!out)
             snprintf(dir, sizeof dir, "plots/%s", x->dir_name);
         else if (set.n > 1)
             snprintf(dir, sizeof dir, "%s/%s", out, x->dir_name);
-        else {
+        else
             snprintf(dir, sizeof dir, "%s", out);
-            /* A directory of the user's choosing: share the style of its parent when there
-             * is one, else carry a copy, so that nothing is written outside DIR. */
-            snprintf(parent_style, sizeof parent_style, "%s/../style.gp", out);
-            if (access(parent_style, F_OK) != 0)
-                style_rel = "style.gp";
-        }
-        plot_options o = {.dir = dir, .style_rel = style_rel, .format = format};
+        plot_options o = {.dir = dir, .format = format, .claims = &cl};
+        e = (err_info){0};
         int w = plot_write(x, &o, note_file, &scripts, &e);
         if (w == ERR_NOMEM && !e.msg[0])
             err_set(&e, ERR_NOMEM, "out of memory");
-        if (w) {
+        if (w)
             rc = cmd_fail(&e);
-            goto done;
-        }
     }
     if (!render)
         goto done;
@@ -161,22 +156,22 @@ int cmd_plot(int argc, char **argv)
     for (int i = 0; i < scripts.n; i++) {
         char image[PLOT_PATH_MAX + 8];
         image_of(image, sizeof image, scripts.v[i], format);
+        e = (err_info){0};
         if (plot_render(scripts.v[i], &e)) {
             rc = cmd_fail(&e);
-            goto done;
+            continue;
         }
         if (access(image, F_OK) != 0) {
             cmd_error("gnuplot ran '%s' but wrote no '%s'", scripts.v[i], image);
             rc = CMD_FAIL;
-            goto done;
+            continue;
         }
         printf("wrote %s\n", image);
     }
 done:
-    for (int i = 0; i < scripts.n; i++)
-        free(scripts.v[i]);
-    free(scripts.v);
+    plot_scripts_free(&scripts);
     plot_set_release(&set);
+    claims_release(&cl);
     store_close(s);
     return rc;
 }

@@ -8,13 +8,15 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "html.h"
 #include "report.h"
 #include "store.h"
 
 static const char report_usage[] =
     "usage: bench report [--experiment NAME] [--f1] [--per-class] [--confusion RUN] [--paper]\n"
     "                    [--runs | --provenance] [--group-by KEYS] [--pool-builds] [--epoch N]\n"
-    "                    [--no-compare] [--format FORMAT] [--db PATH]\n"
+    "                    [--no-compare] [--format FORMAT] [--out FILE] [--claims FILE]\n"
+    "                    [--db PATH]\n"
     "\n"
     "Aggregate the runs of the results database over seeds. Runs are averaged only when their\n"
     "configurations differ in nothing but the seed and one build made them; groups are\n"
@@ -30,6 +32,7 @@ static const char report_usage[] =
     "  --per-class            precision, recall, F1 and support per class, averaged per group\n"
     "  --confusion RUN        the confusion matrix of one run (key or unique prefix)\n"
     "  --paper                the paper's claims against the measurements, with verdicts\n"
+    "  --claims FILE          the claims --paper measures (default experiments/claims.toml)\n"
     "  --runs                 the runs one per row, in the order the file plans them: run key,\n"
     "                         git revision, configuration and seed, status, accuracy, F1,\n"
     "                         epochs, training time, threads, peak RSS\n"
@@ -41,7 +44,10 @@ static const char report_usage[] =
     "  --epoch N              report at epoch N instead of each run's last\n"
     "  --compare              comparisons even when fewer than 2 groups have n >= 2\n"
     "  --no-compare           no comparisons\n"
-    "  --format FORMAT        table (default), md, csv or json (see README 'Report formats')\n"
+    "  --format FORMAT        table (default), md, csv or json (see README 'Report formats');\n"
+    "                         html: one self-contained page (verdicts, tables, figures as\n"
+    "                         inline SVG, provenance; no network, no JavaScript)\n"
+    "  --out FILE             with --format html: write the page to FILE (default stdout)\n"
     "  --db PATH              results database (default results/bench.db)\n"
     "  -h, --help             this help\n";
 
@@ -59,6 +65,8 @@ enum {
     OPT_COMPARE,
     OPT_NO_COMPARE,
     OPT_FORMAT,
+    OPT_CLAIMS,
+    OPT_OUT,
 };
 
 static const struct option report_options_table[] = {
@@ -76,13 +84,15 @@ static const struct option report_options_table[] = {
     {"compare", no_argument, NULL, OPT_COMPARE},
     {"no-compare", no_argument, NULL, OPT_NO_COMPARE},
     {"format", required_argument, NULL, OPT_FORMAT},
+    {"claims", required_argument, NULL, OPT_CLAIMS},
+    {"out", required_argument, NULL, OPT_OUT},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
 int cmd_report(int argc, char **argv)
 {
-    const char *db = "results/bench.db", *confusion = NULL;
+    const char *db = "results/bench.db", *confusion = NULL, *claims_file = NULL, *out = NULL;
     bool paper = false;
     table_format fmt = TABLE_TEXT;
     report_options o = report_options_default();
@@ -99,6 +109,8 @@ int cmd_report(int argc, char **argv)
         case OPT_PER_CLASS: o.per_class = true; break;
         case OPT_CONFUSION: confusion = optarg; break;
         case OPT_PAPER: paper = true; break;
+        case OPT_CLAIMS: claims_file = optarg; break;
+        case OPT_OUT: out = optarg; break;
         case OPT_RUNS: o.runs = true; break;
         case OPT_PROVENANCE: o.provenance = true; break;
         case OPT_GROUP_BY: o.group_by = optarg; break;
@@ -110,7 +122,7 @@ int cmd_report(int argc, char **argv)
         case OPT_COMPARE: o.compare = 1; break;
         case OPT_NO_COMPARE: o.compare = 0; break;
         case OPT_FORMAT:
-            if (table_format_parse(&fmt, optarg, &e))
+            if (table_format_parse_page(&fmt, optarg, &e))
                 return cmd_usage_error("report", "--format: %s", e.msg);
             break;
         default: return cmd_bad_option("report", argv);
@@ -129,19 +141,42 @@ int cmd_report(int argc, char **argv)
                                                : NULL;
     if (view && other)
         return cmd_usage_error("report", "%s and %s are separate reports", view, other);
+    if (out && fmt != TABLE_HTML)
+        return cmd_usage_error("report", "--out writes a page: it needs --format html");
+    if (fmt == TABLE_HTML && (view || other || o.group_by))
+        return cmd_usage_error("report", "--format html is the whole report: not with %s",
+                               view ? view : other ? other : "--group-by");
     store *s = NULL;
     if (store_open_readonly(&s, db, &e))
         return cmd_fail(&e);
     int rc;
-    if (confusion) {
+    if (fmt == TABLE_HTML) {
+        claims cl = {0};
+        char path[4096];
+        rc = claims_locate(path, sizeof path, claims_file, &e);
+        if (!rc)
+            rc = claims_load(&cl, path, &e);
+        html_options h = {.experiment = o.experiment, .db_path = db, .epoch = o.epoch,
+                          .claims = &cl};
+        if (!rc)
+            rc = out ? html_report_file(out, s, &h, &e) : html_report(stdout, s, &h, &e);
+        claims_release(&cl);
+    } else if (confusion) {
         rc = report_confusion(stdout, s, confusion, o.epoch, fmt, &e);
     } else if (paper) {
-        report_claim *claims = NULL;
+        report_claim *rows = NULL;
+        claims cl = {0};
+        char path[4096];
         int n = 0;
-        rc = report_paper(&claims, &n, s, o.epoch, &e);
+        rc = claims_locate(path, sizeof path, claims_file, &e);
         if (!rc)
-            rc = report_paper_render(stdout, claims, n, fmt, &e);
-        free(claims);
+            rc = claims_load(&cl, path, &e);
+        if (!rc)
+            rc = report_paper(&rows, &n, s, &cl, NULL, o.epoch, &e);
+        if (!rc)
+            rc = report_paper_render(stdout, rows, n, fmt, &e);
+        free(rows);
+        claims_release(&cl);
     } else {
         report r;
         o.keep_runs = fmt == TABLE_JSON; /* the JSON lists each group's runs */

@@ -23,6 +23,8 @@ static const char show_usage[] =
     "by bench ls. Per epoch the training's wall and CPU seconds, its threads' run-queue wait\n"
     "and whether it was contended (the wait above 10%% of the CPU time: other processes held\n"
     "the CPUs); for the run, its contended epochs and the gate time bench check compares.\n"
+    "The sheet also holds the experiment's description and what bench archive,\n"
+    "bench note and bench tag recorded of the run.\n"
     "\n"
     "  --db PATH       results database (default results/bench.db)\n"
     "  --classes       also per-class precision, recall and F1 of the last epoch\n"
@@ -74,6 +76,13 @@ static int add_run(void *ctx, const store_run_row *r)
         table_json_text(r->params_sha256));
     json_object_update(doc, run);
     json_decref(run);
+    /* what the researcher keeps about it (bench archive, note, tag) */
+    json_t *tags = r->tags ? json_loads(r->tags, 0, NULL) : NULL;
+    json_object_set_new(doc, "archived_at", table_json_text(r->archived_at));
+    json_object_set_new(doc, "note", table_json_text(r->note));
+    json_object_set_new(doc, "tags", tags ? tags : json_object());
+    json_object_set_new(doc, "experiment_description",
+                        table_json_text(r->experiment_description));
     json_object_set_new(doc, "values", values);
     json_object_set_new(doc, "configuration", cfg ? cfg : json_null());
     return 0;
@@ -194,13 +203,19 @@ static void show_sheet(const json_t *doc, table_format fmt)
 {
     const bool md = fmt == TABLE_MD;
     const char *ind = md ? "    " : "  ";
-    static const char *const run_fields[] = {"experiment", "status", "diverged_epoch", "error",
+    static const char *const run_fields[] = {"experiment", "experiment_description", "status",
+                                             "archived_at", "note", "diverged_epoch", "error",
                                              "queued_at", "started_at", "finished_at", "wall_s",
                                              "cpu_s", "peak_rss_bytes", "threads", "kernels",
                                              "params_sha256", "contended_epochs", "gate_s"};
     printf("%srun %s\n%s", md ? "## " : "", json_string_value(json_object_get(doc, "run")),
            md ? "\n" : "");
     print_fields(doc, run_fields, (int)(sizeof run_fields / sizeof run_fields[0]), ind);
+    char tags[2048];
+    char *tags_json = json_dumps(json_object_get(doc, "tags"), JSON_COMPACT);
+    cmd_tags_text(tags, sizeof tags, tags_json);
+    free(tags_json);
+    printf("%s%-14s %s\n", ind, "tags", tags[0] ? tags : "-");
     printf("%s%sconfiguration (key, value, where an experiment file sets it)\n%s",
            md ? "\n" : "", md ? "### " : "", md ? "\n" : "");
     const json_t *values = json_object_get(doc, "values");

@@ -155,8 +155,11 @@ static int parse_train_args(train_args *a, int argc, char **argv, bool *help)
         }
         if (c < TRAIN_OPT0 || c >= TRAIN_OPT0 + TRAIN_N_FLAGS)
             return cmd_bad_option("train", argv);
-        a->value[c - TRAIN_OPT0] = train_flags[c - TRAIN_OPT0].kind == FLAG_FALSE ? "false"
-                                                                                  : optarg;
+        /* names (optimizer, model, ...) in any case; experiment files stay exact */
+        const int kind = train_flags[c - TRAIN_OPT0].kind;
+        a->value[c - TRAIN_OPT0] = kind == FLAG_FALSE ? "false"
+                                   : kind == FLAG_STR ? cmd_enum_arg(optarg)
+                                                      : optarg;
     }
     if (optind < argc)
         return cmd_usage_error("train", "unexpected argument '%s'", argv[optind]);

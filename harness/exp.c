@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L /* strcasecmp */
 /* exp: experiment files -> a validated experiment and its flat list of resolved runs.
  *
  * How a file is read:
@@ -28,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "data.h"
 #include "sha256.h"
@@ -92,7 +94,7 @@ typedef struct exp_cfg {
     int64_t eval_train, eval_test;
 } exp_cfg;
 
-/* The paper's configuration (DESIGN.md §2) plus the harness's evaluation defaults. */
+/* The paper's configuration (experiments/README.md, "The paper's protocol") plus the harness's evaluation defaults. */
 static void exp_cfg_default(exp_cfg *c)
 {
     memset(c, 0, sizeof *c);
@@ -1945,4 +1947,85 @@ void exp_run_summary(char *buf, size_t n, const run_spec *r)
             exp_label_append(buf, n, keys[i]->label, &v[i]);
     }
     free(v);
+}
+
+void exp_label_from_stored(char *buf, size_t n, const char *swept_json, const char *values_json)
+{
+    buf[0] = '\0';
+    json_t *keys = swept_json ? json_loads(swept_json, 0, NULL) : NULL;
+    json_t *vals = values_json ? json_loads(values_json, 0, NULL) : NULL;
+    for (size_t i = 0; json_is_array(keys) && i < json_array_size(keys); i++) {
+        exp_value v;
+        exp_value_from_stored(&v, json_array_get(vals, i));
+        const char *label = json_string_value(json_array_get(keys, i));
+        if (label)
+            exp_label_append(buf, n, label, &v);
+    }
+    json_decref(keys);
+    json_decref(vals);
+}
+
+int exp_value_parse(exp_value *out, const exp_vocab_key *k, const char *text, err_info *e)
+{
+    *out = (exp_value){.type = k->type};
+    char *end = NULL;
+    bool ok = text[0] != '\0';
+    switch (k->type) {
+    case EXP_INT:
+        out->i = strtoll(text, &end, 10);
+        ok = ok && *end == '\0';
+        break;
+    case EXP_NUM:
+        out->d = strtod(text, &end);
+        ok = ok && *end == '\0' && isfinite(out->d);
+        break;
+    case EXP_BOOL:
+        ok = strcasecmp(text, "true") == 0 || strcasecmp(text, "false") == 0;
+        out->b = strcasecmp(text, "true") == 0;
+        break;
+    default: snprintf(out->s, sizeof out->s, "%s", text); break;
+    }
+    if (!ok)
+        return err_set(e, ERR_INVALID, "key '%s': '%s' is not %s", k->label, text,
+                       k->type == EXP_BOOL  ? "true or false"
+                       : k->type == EXP_INT ? "a whole number"
+                                            : "a number");
+    return 0;
+}
+
+bool exp_value_matches(const exp_value *v, const exp_value *want)
+{
+    if ((v->type == EXP_STR || v->type == EXP_LAYERS) && v->type == want->type)
+        return strcasecmp(v->s, want->s) == 0;
+    if (v->type == EXP_NUM && want->type == EXP_NUM && (float)v->d == (float)want->d)
+        return true;
+    return exp_value_equal(v, want);
+}
+
+int exp_where_parse(exp_where *out, const char *text, err_info *e)
+{
+    const char *eq = strchr(text, '=');
+    char name[128];
+    if (!eq || eq == text || (size_t)(eq - text) >= sizeof name)
+        return err_set(e, ERR_INVALID, "'%s' is not KEY=VALUE", text);
+    memcpy(name, text, (size_t)(eq - text));
+    name[eq - text] = '\0';
+    out->key = exp_vocab_find(name);
+    if (!out->key) {
+        char valid[1024];
+        exp_vocab_labels(valid, sizeof valid);
+        return err_set(e, ERR_INVALID, "unknown configuration key '%s' (valid: %s)", name, valid);
+    }
+    return exp_value_parse(&out->value, out->key, eq + 1, e);
+}
+
+bool exp_where_match(const exp_where *w, int n, const json_t *cfg)
+{
+    for (int i = 0; i < n; i++) {
+        exp_value v;
+        exp_value_from_json(&v, w[i].key, cfg);
+        if (!exp_value_matches(&v, &w[i].value))
+            return false;
+    }
+    return true;
 }

@@ -1,5 +1,5 @@
 /* exp: experiment files. A TOML file becomes a validated experiment and a flat, printable list
- * of fully resolved runs before anything trains (STYLE.md rule 9).
+ * of fully resolved runs before anything trains (README.md "Conventions" rule 9).
  *
  * The schema is documented in experiments/README.md. In short: tables [experiment], [data],
  * [model], [training], [evaluation], [budget], [sweep] and [optimizer.NAME]; every key of
@@ -186,6 +186,35 @@ void exp_value_from_stored(exp_value *out, const json_t *v);
  * (run_numbers), else as in its configuration JSON. ERR_NOMEM when out of memory. */
 int exp_run_values(exp_value *out, const run_spec *r, const exp_vocab_key *const *keys, int n,
                    err_info *e);
+
+/* buf <- the label of a stored run, "optimizer=adam seed=3", from what the store keeps of its
+ * sweep (exp_swept_json, exp_run_swept_json); "" when either is NULL or unreadable. */
+void exp_label_from_stored(char *buf, size_t n, const char *swept_json, const char *values_json);
+
+/* *out <- text as a value of key k, typed as k is: a decimal number for EXP_INT and EXP_NUM,
+ * true/false (any case) for EXP_BOOL, the text itself for strings and layer lists. ERR_INVALID
+ * naming the key and the text when it is not such a value. */
+int exp_value_parse(exp_value *out, const exp_vocab_key *k, const char *text, err_info *e);
+
+/* Whether a run's value v matches a value typed on the command line (exp_value_parse):
+ * exp_value_equal, except that strings compare case-insensitively and numbers also match
+ * when their float roundings are equal (a configuration holds the float an optimizer used,
+ * 0.0500000007 for the file's 0.05). */
+bool exp_value_matches(const exp_value *v, const exp_value *want);
+
+/* A condition KEY=VALUE on a run's configuration (--where of ls and export). */
+typedef struct exp_where {
+    const exp_vocab_key *key;
+    exp_value value;
+} exp_where;
+
+/* *out <- the condition text "KEY=VALUE": KEY a label, TOML path or JSON path of the
+ * vocabulary, VALUE typed as the key is (exp_value_parse). ERR_INVALID naming the text and
+ * listing the valid keys when the key is unknown. */
+int exp_where_parse(exp_where *out, const char *text, err_info *e);
+
+/* Whether the run whose configuration JSON is cfg meets every one of w[0..n). */
+bool exp_where_match(const exp_where *w, int n, const json_t *cfg);
 
 /* What the store keeps of a sweep when its runs are queued, as compact JSON (malloc'd, NULL
  * when out of memory): the swept keys' labels in the file's order ('["optimizer","seed"]'),

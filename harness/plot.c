@@ -6,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -17,10 +19,14 @@
 
 #include "exp.h"
 #include "proc.h"
+#include "sha256.h"
+#include "timing.h"
+#include "vec.h"
 
 static const char *const plot_format_names[PLOT_FORMAT_COUNT] = {
     [PLOT_PNG] = "png",
     [PLOT_SVG] = "svg",
+    [PLOT_PDF] = "pdf",
 };
 
 const char *plot_format_name(plot_format f)
@@ -31,11 +37,11 @@ const char *plot_format_name(plot_format f)
 int plot_format_parse(plot_format *out, const char *name, err_info *e)
 {
     for (int i = 0; i < PLOT_FORMAT_COUNT; i++)
-        if (name && strcmp(name, plot_format_names[i]) == 0) {
+        if (name && strcasecmp(name, plot_format_names[i]) == 0) {
             *out = (plot_format)i;
             return 0;
         }
-    return err_set(e, ERR_INVALID, "unknown image format '%s' (valid: png, svg)",
+    return err_set(e, ERR_INVALID, "unknown image format '%s' (valid: png, svg, pdf)",
                    name ? name : "");
 }
 
@@ -46,21 +52,27 @@ int plot_format_parse(plot_format *out, const char *name, err_info *e)
 static const char plot_style[] = /* BEGIN plots/style.gp */
     "# plots/style.gp: the shared look of every figure `bench plot` writes.\n"
     "#\n"
-    "# Each figure script sets a few variables and then loads this file by a path relative to\n"
-    "# itself, so a directory of figures can be moved together with this file:\n"
-    "#   bench_format  'png' (default) or 'svg'\n"
+    "# bench copies this file into every figure script it writes, after a few variables:\n"
+    "#   bench_format  'png' (default), 'svg' or 'pdf'\n"
     "#   bench_width, bench_height   image size in pixels (default 800 x 500)\n"
     "#   bench_footer  one line of provenance drawn at the bottom left (optional)\n"
+    "# A script loads no file but its own data, so no file planted beside a figure directory can\n"
+    "# run code when the figure is drawn. To restyle every figure, edit this file and rebuild (the\n"
+    "# program's built-in copy, harness/plot.c, must stay equal: tests/test_plot.c checks it).\n"
     "# PNG uses the cairo terminal when this gnuplot has it, else the libgd png terminal.\n"
-    "# Edit freely: bench writes this file only when it is missing (its built-in copy is the same).\n"
     "\n"
     "if (!exists(\"bench_format\")) bench_format = 'png'\n"
     "if (!exists(\"bench_width\")) bench_width = 800\n"
     "if (!exists(\"bench_height\")) bench_height = 500\n"
     "\n"
+    "# pdfcairo measures in inches: 100 pixels an inch keeps the proportions.\n"
     "if (bench_format eq 'svg') {\n"
     "    set terminal svg size bench_width, bench_height dynamic font 'Sans,12' background rgb 'white'\n"
-    "} else {\n"
+    "}\n"
+    "if (bench_format eq 'pdf') {\n"
+    "    set terminal pdfcairo size bench_width / 100.0, bench_height / 100.0 font 'Sans,7'\n"
+    "}\n"
+    "if (bench_format ne 'svg' && bench_format ne 'pdf') {\n"
     "    if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {\n"
     "        set terminal pngcairo size bench_width, bench_height font 'Sans,10' background rgb 'white'\n"
     "    } else {\n"
@@ -252,6 +264,39 @@ static void slugify(char *out, size_t n, const char *label)
         snprintf(out, n, "%s", j == 0 ? "all" : "_");
 }
 
+void plot_dir_name(char *out, size_t n, const char *name)
+{
+    assert(n >= PLOT_DIR_NAME_MAX);
+    enum { LONGEST = 200, CUT = 183 };
+    static const char hex[] = "0123456789ABCDEF";
+    char buf[3 * PLOT_NAME_MAX + 3 * LONGEST];
+    size_t j = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && j + 4 < sizeof buf; p++) {
+        unsigned char c = *p;
+        bool keep = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || (c == '.' && p != (const unsigned char *)name);
+        if (keep) {
+            buf[j++] = (char)c;
+        } else {
+            buf[j++] = '%';
+            buf[j++] = hex[c >> 4];
+            buf[j++] = hex[c & 15];
+        }
+    }
+    buf[j] = '\0';
+    if (j == 0) {
+        snprintf(out, n, "%%");
+        return;
+    }
+    if (j <= LONGEST) {
+        snprintf(out, n, "%s", buf);
+        return;
+    }
+    char sum[65];
+    sha256_hex(sum, name, strlen(name));
+    snprintf(out, n, "%.*s~%.16s", CUT, buf, sum);
+}
+
 /* Append " name=value" (or "value" for the optimizer) to a label. */
 static void label_add(char *label, size_t n, const char *name, const char *value)
 {
@@ -289,6 +334,9 @@ static int epoch_collect(void *ctx, const store_epoch *ep)
     row[PLOT_TRAIN_LOSS] = ep->train_loss;
     row[PLOT_TEST_LOSS] = ep->test_loss;
     row[PLOT_WALL_S] = ep->wall_s;
+    row[PLOT_CPU_S] = ep->cpu_s;
+    const timing_span span = timing_span_of(ep);
+    row[PLOT_CONTENDED] = isnan(span.wait_s) ? NAN : timing_contended(&span) ? 1.0 : 0.0;
     if (ep->k > 0 && ep->k <= PLOT_MAX_CLASSES && ep->confusion && ep->epoch >= r->confusion_epoch) {
         size_t kk = (size_t)ep->k * (size_t)ep->k;
         if (ep->k != r->k) {
@@ -583,6 +631,117 @@ static int new_group(plot_group *gr, const plot_experiment *x, json_t *flat, err
     return 0;
 }
 
+/* out <- the runs' common value of path: "mixed" when they differ. */
+static void common_value(char *out, size_t size, json_t **flat, int n, const char *path)
+{
+    snprintf(out, size, "%s", n ? flat_get(flat[0], path) : "");
+    for (int i = 1; i < n; i++)
+        if (strcmp(flat_get(flat[i], path), out) != 0) {
+            snprintf(out, size, "mixed");
+            return;
+        }
+}
+
+/* ---- the plan's order ---------------------------------------------------------------------
+ * Runs are read in run-key order; legends list groups in the order the experiment file sweeps
+ * them, which is the plan position each version of the file recorded for its runs. */
+typedef struct keyed_run {
+    const char *key;
+    int run;            /* index into x->runs */
+} keyed_run;
+
+typedef struct plan_ctx {
+    plot_experiment *x;
+    keyed_run *by_key;  /* (x->n_runs) sorted by run key */
+    int64_t *ids;       /* (n) version ids, oldest first */
+    int n, cap;
+    int nomem;
+} plan_ctx;
+
+static int plan_version(void *ctx, const store_experiment_row *row)
+{
+    plan_ctx *p = ctx;
+    if (!vec_grow((void **)&p->ids, p->n, &p->cap, sizeof *p->ids))
+        return p->nomem = ERR_NOMEM;
+    p->ids[p->n++] = row->id;
+    return 0;
+}
+
+static int keyed_cmp(const void *a, const void *b)
+{
+    return strcmp(((const keyed_run *)a)->key, ((const keyed_run *)b)->key);
+}
+
+/* A newer version's position replaces an older one's. */
+static int plan_run(void *ctx, const store_report_row *row)
+{
+    plan_ctx *p = ctx;
+    keyed_run want = {.key = row->run_key};
+    const keyed_run *hit =
+        bsearch(&want, p->by_key, (size_t)p->x->n_runs, sizeof *p->by_key, keyed_cmp);
+    if (hit && row->position >= 0)
+        p->x->runs[hit->run].position = row->position;
+    return 0;
+}
+
+/* Reorder x's groups by the smallest plan position of their runs (stable: groups without
+ * one keep their order, after the others). */
+static int plan_order(plot_experiment *x, store *s, err_info *e)
+{
+    plan_ctx p = {.x = x};
+    int rc = 0;
+    int *order = NULL, *minpos = NULL, *where = NULL;
+    plot_group *sorted = NULL;
+    for (int i = 0; i < x->n_runs; i++)
+        x->runs[i].position = -1;
+    p.by_key = malloc((size_t)x->n_runs * sizeof *p.by_key);
+    order = malloc((size_t)x->n_groups * sizeof *order);
+    minpos = malloc((size_t)x->n_groups * sizeof *minpos);
+    where = malloc((size_t)x->n_groups * sizeof *where);
+    sorted = malloc((size_t)x->n_groups * sizeof *sorted);
+    if (!p.by_key || !order || !minpos || !where || !sorted) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (int i = 0; i < x->n_runs; i++)
+        p.by_key[i] = (keyed_run){.key = x->runs[i].run_key, .run = i};
+    qsort(p.by_key, (size_t)x->n_runs, sizeof *p.by_key, keyed_cmp);
+    if ((rc = store_experiments(s, x->name, plan_version, &p, e)))
+        goto done;
+    for (int v = 0; v < p.n && !rc; v++)
+        rc = store_report_runs(s, p.ids[v], 0, plan_run, &p, e);
+    if (rc || (rc = p.nomem ? err_set(e, ERR_NOMEM, "out of memory") : 0))
+        goto done;
+    for (int g = 0; g < x->n_groups; g++) {
+        minpos[g] = INT_MAX;
+        order[g] = g;
+    }
+    for (int i = 0; i < x->n_runs; i++)
+        if (x->runs[i].position >= 0 && x->runs[i].position < minpos[x->runs[i].group])
+            minpos[x->runs[i].group] = x->runs[i].position;
+    for (int i = 1; i < x->n_groups; i++) /* insertion sort: stable */
+        for (int j = i; j > 0 && minpos[order[j - 1]] > minpos[order[j]]; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    for (int g = 0; g < x->n_groups; g++) {
+        sorted[g] = x->groups[order[g]];
+        where[order[g]] = g;
+    }
+    memcpy(x->groups, sorted, (size_t)x->n_groups * sizeof *sorted);
+    for (int i = 0; i < x->n_runs; i++)
+        x->runs[i].group = where[x->runs[i].group];
+done:
+    free(p.by_key);
+    free(p.ids);
+    free(order);
+    free(minpos);
+    free(where);
+    free(sorted);
+    return rc;
+}
+
 /* Build experiment x from the raw runs idx[0..n) (all of one experiment). */
 static int build_experiment(plot_experiment *x, store *s, const raw_list *l, const int *idx,
                             int n, const char *only_run, err_info *e)
@@ -598,7 +757,7 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
     }
     const raw_run *first = &l->v[idx[0]];
     snprintf(x->name, sizeof x->name, "%s", first->experiment);
-    slugify(x->dir_name, sizeof x->dir_name, x->name);
+    plot_dir_name(x->dir_name, sizeof x->dir_name, x->name);
     if (only_run && !(x->only_run = strdup(only_run))) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
@@ -616,6 +775,12 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
             goto done;
         }
         json_decref(cfg);
+    }
+    common_value(x->model, sizeof x->model, flat, n, "model");
+    common_value(x->dataset, sizeof x->dataset, flat, n, "dataset");
+    for (int i = 0; i < n; i++) {
+        const char *v = flat_get(flat[i], "validation");
+        x->validation |= *v && strcmp(v, "0") != 0;
     }
     if ((rc = store_experiments(s, x->name, read_sweep, x, e)) || (rc = find_keys(x, flat, n, e)))
         goto done;
@@ -656,6 +821,8 @@ static int build_experiment(plot_experiment *x, store *s, const raw_list *l, con
                  x->runs[0].run_key, (long long)x->runs[0].seed);
         snprintf(x->groups[0].slug, sizeof x->groups[0].slug, "run-%.12s", x->runs[0].run_key);
     }
+    if (!only_run && (rc = plan_order(x, s, e)))
+        goto done;
     if (!only_run)
         unique_slugs(x);
     if ((rc = read_series(x, s, l, idx, e)))
@@ -738,7 +905,7 @@ done:
 
 void plot_footer(char *buf, int n, const plot_experiment *x)
 {
-    snprintf(buf, (size_t)n, "experiment '%s' | git %s | newest run %s", x->name, x->revision,
+    snprintf(buf, (size_t)n, "experiment %s | git %s | newest run %s", x->name, x->revision,
              x->newest);
 }
 
@@ -797,15 +964,16 @@ static int out_close(out_file *o, plot_file_fn fn, void *ctx, err_info *e)
     return fn ? fn(ctx, o->path, o->kind) : 0;
 }
 
-/* A gnuplot string literal. Single quotes: no escapes, no backquote command substitution,
- * no macro expansion; a quote is written twice. Control characters become spaces. */
+/* A gnuplot string expression. Single quotes: no escapes, no backquote command substitution,
+ * no macro expansion. A quote inside is not doubled (gnuplot 5.4 misreads '''x' and 'a''''b')
+ * but closed and concatenated as "'": 'it'."'".'s'. Control characters become spaces. */
 static void gp_str(FILE *f, const char *s)
 {
     fputc('\'', f);
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
         if (c == '\'')
-            fputs("''", f);
+            fputs("'.\"'\".'", f);
         else
             fputc(c < 0x20 || c == 0x7f ? ' ' : c, f);
     }
@@ -831,7 +999,7 @@ static void dat_num(FILE *f, double v)
 static const char *const stat_names[PLOT_STAT_COUNT] = {
     [PLOT_TRAIN_ACC] = "train_acc", [PLOT_TEST_ACC] = "test_acc",
     [PLOT_TRAIN_LOSS] = "train_loss", [PLOT_TEST_LOSS] = "test_loss",
-    [PLOT_WALL_S] = "wall_s",
+    [PLOT_WALL_S] = "wall_s", [PLOT_CPU_S] = "cpu_s", [PLOT_CONTENDED] = "contended",
 };
 
 /* gnuplot column of the mean of stat s in a group .dat file (sd is the next one). */
@@ -856,7 +1024,9 @@ static int write_group_dat(const plot_experiment *x, const plot_group *g, const 
         if (x->runs[i].group == g - x->groups)
             fprintf(f, " %lld", (long long)x->runs[i].seed);
     fputs("\n# per epoch: n = runs with a test accuracy at that epoch; mean and sample sd (n-1)"
-          " over them\n# (sd 0 for a single run). wall_s = training seconds of the epoch.\n"
+          " over them\n# (sd 0 for a single run). wall_s, cpu_s = training wall and CPU seconds of"
+          " the epoch;\n# contended = share of the runs whose epoch was contended (run-queue wait over 10%"
+          " of its CPU time).\n"
           "# epoch n",
           f);
     for (int s = 0; s < PLOT_STAT_COUNT; s++)
@@ -896,6 +1066,28 @@ static int write_confusion_dat(const plot_experiment *x, const plot_group *g, co
             fprintf(f, "%s%lld", j ? " " : "", (long long)g->confusion[(size_t)i * (size_t)g->k + (size_t)j]);
         fputc('\n', f);
     }
+    if ((rc = out_close(&o, fn, ctx, e)))
+        return rc;
+    /* the row-normalised matrix: each true class's counts over its row total (its recall on
+     * the diagonal), so that classes of different sizes compare */
+    snprintf(name, sizeof name, "confusion_%s_rows.dat", g->slug);
+    if ((rc = out_open(&o, dir, name, "data", e)))
+        return rc;
+    f = o.f;
+    fputs("# bench plot: the matrix of ", f);
+    comment_str(f, name);
+    fputs(" with each row divided by its total (0 for an empty row)\n", f);
+    for (int i = 0; i < g->k; i++) {
+        int64_t total = 0;
+        for (int j = 0; j < g->k; j++)
+            total += g->confusion[(size_t)i * (size_t)g->k + (size_t)j];
+        for (int j = 0; j < g->k; j++)
+            fprintf(f, "%s%.6f", j ? " " : "",
+                    total ? (double)g->confusion[(size_t)i * (size_t)g->k + (size_t)j] /
+                                (double)total
+                          : 0.0);
+        fputc('\n', f);
+    }
     return out_close(&o, fn, ctx, e);
 }
 
@@ -927,9 +1119,11 @@ static int script_open(out_file *o, const plot_experiment *x, const plot_options
     fprintf(f, "bench_format = '%s'\nbench_width = %d\nbench_height = %d\nbench_footer = ",
             plot_format_name(opt->format), width, height);
     gp_str(f, footer);
-    fputs("\nload bench_dir.", f);
-    gp_str(f, opt->style_rel);
-    fputs("\nset output bench_dir.", f);
+    /* The style, inline: a script loads no file but its own data (a style file looked up
+     * beside the directory would run whatever someone planted there). */
+    fputs("\n", f);
+    fputs(plot_style, f);
+    fputs("set output bench_dir.", f);
     char image[PLOT_LABEL_MAX + 32];
     snprintf(image, sizeof image, "%s.%s", base, plot_format_name(opt->format));
     gp_str(f, image);
@@ -979,14 +1173,76 @@ static void group_runs_text(char *buf, size_t n, const plot_experiment *x, const
         snprintf(buf, n, "mean over %d seeds, band = +/-1 sd", g->n_runs);
 }
 
-/* Fig. 4 of the paper: train and test accuracy per epoch of one group (or run). */
+/* "test", or "validation" for an experiment evaluated on a validation split: the word its
+ * figures use for the held-out accuracy. */
+static const char *heldout(const plot_experiment *x) { return x->validation ? "validation" : "test"; }
+
+/* The accuracy claims (claims.h) naming experiment x, drawn as dashed horizontal lines with
+ * their label, on a y range [lo, hi] of the data widened to show them. Writes "set yrange". */
+static void claim_lines(FILE *f, const plot_experiment *x, const plot_options *opt, double lo,
+                        double hi)
+{
+    int n = 0;
+    for (int i = 0; opt->claims && i < opt->claims->n; i++) {
+        const claim *cl = &opt->claims->v[i];
+        if (cl->metric != CLAIM_ACCURACY || !claim_names(cl, x->name))
+            continue;
+        char label[CLAIMS_TEXT_MAX + 80];
+        snprintf(label, sizeof label, "claimed %s: %s", cl->stated, cl->what);
+        fprintf(f, "set arrow %d from graph 0, first %.9g to graph 1, first %.9g nohead dt 2 "
+                   "lw 1.5 lc rgb '#333333' front\nset label %d ",
+                100 + n, cl->value, cl->value, 100 + n);
+        gp_str(f, label);
+        fprintf(f, " at graph 0.02, first %.9g offset 0, 0.7 left font ',9' tc rgb '#333333' "
+                   "front\n",
+                cl->value);
+        if (cl->value < lo)
+            lo = cl->value;
+        if (cl->value > hi)
+            hi = cl->value;
+        n++;
+    }
+    if (n == 0 || !isfinite(lo) || !isfinite(hi) || lo > hi)
+        return;
+    /* room for the label above the highest line; an accuracy axis stops at 1 */
+    double pad = (hi - lo) * 0.08 + 1e-3, top = hi + 1.5 * pad;
+    fprintf(f, "set yrange [%.9g:%.9g]\n", lo - pad, hi <= 1 ? fmin(top, 1.0) : top);
+}
+
+/* The range of mean +/- sd of stat s over groups[0..n). */
+static void stat_range(double *lo, double *hi, const plot_experiment *x, const int *groups, int n,
+                       int s)
+{
+    *lo = INFINITY;
+    *hi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        const plot_group *g = &x->groups[groups[i]];
+        for (int ep = 0; ep < g->n_epochs; ep++) {
+            size_t at = (size_t)ep * PLOT_STAT_COUNT + (size_t)s;
+            double m = g->mean[at], sd = isfinite(g->sd[at]) ? g->sd[at] : 0;
+            if (!isfinite(m))
+                continue;
+            *lo = fmin(*lo, m - sd);
+            *hi = fmax(*hi, m + sd);
+        }
+    }
+}
+
+/* Fig. 4 of the paper: train and test accuracy per epoch of one group (or run). Titled as the
+ * paper's figure only for the paper's network; otherwise by model and data set. */
 static int write_fig4(const plot_experiment *x, const plot_group *g, const plot_options *opt,
                       bool single, plot_file_fn fn, void *ctx, err_info *e)
 {
-    char base[PLOT_LABEL_MAX + 16], what[PLOT_LABEL_MAX + 64], sub[PLOT_LABEL_MAX + 64];
+    char base[PLOT_LABEL_MAX + 16], what[PLOT_LABEL_MAX + 320], sub[PLOT_LABEL_MAX + 64];
     snprintf(base, sizeof base, single ? "fig4" : "fig4_%s", g->slug);
-    snprintf(what, sizeof what, "Fig. 4: train and test accuracy per epoch%s%s",
-             g->label[0] ? ", " : "", g->label);
+    const char *ho = heldout(x);
+    if (strcmp(x->model, "paper") == 0)
+        snprintf(what, sizeof what, "Fig. 4 (Lee & Rhee 2024): train and %s accuracy per epoch%s%s",
+                 ho, g->label[0] ? ", " : "", g->label);
+    else
+        snprintf(what, sizeof what, "train and %s accuracy per epoch: model %s on %s%s%s", ho,
+                 x->model[0] ? x->model : "unknown", x->dataset[0] ? x->dataset : "unknown",
+                 g->label[0] ? ", " : "", g->label);
     group_runs_text(sub, sizeof sub, x, g);
     out_file o = {0};
     int rc = script_open(&o, x, opt, base, what, 800, 500, e);
@@ -997,6 +1253,11 @@ static int write_fig4(const plot_experiment *x, const plot_group *g, const plot_
     gp_title(f, "set title", what, sub);
     gp_epoch_axis(f, g->n_epochs);
     fputs("set ylabel 'accuracy'\nset yrange [*:1]\nset key bottom right\n", f);
+    int gi = (int)(g - x->groups);
+    double lo, hi, lo2, hi2;
+    stat_range(&lo, &hi, x, &gi, 1, PLOT_TRAIN_ACC);
+    stat_range(&lo2, &hi2, x, &gi, 1, PLOT_TEST_ACC);
+    claim_lines(f, x, opt, fmin(lo, lo2), fmax(hi, hi2));
     int tr = dat_col(PLOT_TRAIN_ACC), te = dat_col(PLOT_TEST_ACC);
     fputs("plot \\\n", f);
     if (g->n_runs > 1)
@@ -1006,8 +1267,8 @@ static int write_fig4(const plot_experiment *x, const plot_group *g, const plot_
                 tr, tr + 1, tr, tr + 1, te, te + 1, te, te + 1);
     fprintf(f,
             "  dat using 1:%d with linespoints lt 1 title 'train', \\\n"
-            "  dat using 1:%d with linespoints lt 2 title 'test'\n",
-            tr, te);
+            "  dat using 1:%d with linespoints lt 2 title '%s'\n",
+            tr, te, ho);
     return out_close(&o, fn, ctx, e);
 }
 
@@ -1021,6 +1282,12 @@ typedef struct line_fig {
     const char *key_pos;   /* "bottom right" */
     bool logy;             /* log scale when every value is positive */
     bool from_zero;        /* y axis starts at 0 */
+    bool bands;            /* a +/-1 sd band around each line of more than one run */
+    bool claims;           /* draw the accuracy claims of the experiment */
+    int stat2;             /* > 0: a second statistic, drawn dashed in the same colour */
+    const char *stat2_title; /* its suffix in the key: " (wall)" */
+    bool mark_contended;     /* circle the second statistic where a run's epoch was contended */
+    const char *stat_title;  /* the first one's, "" when there is no second */
 } line_fig;
 
 static int write_lines(const plot_experiment *x, const line_fig *lf, const int *groups,
@@ -1055,31 +1322,90 @@ static int write_lines(const plot_experiment *x, const line_fig *lf, const int *
         fputs("set logscale y\n", f);
     if (lf->from_zero)
         fputs("set yrange [0:*]\n", f);
+    if (lf->claims) {
+        double lo, hi;
+        stat_range(&lo, &hi, x, groups, n, lf->stat);
+        claim_lines(f, x, opt, lo, hi);
+    }
     fputs("plot \\\n", f);
+    int col = dat_col(lf->stat);
+    /* the bands first, under every line; eight colours, then the same colours dashed */
+    for (int i = 0; i < n && lf->bands; i++) {
+        if (x->groups[groups[i]].n_runs < 2)
+            continue;
+        char name[PLOT_LABEL_MAX + 16];
+        snprintf(name, sizeof name, "%s.dat", x->groups[groups[i]].slug);
+        fputs("  bench_dir.", f);
+        gp_str(f, name);
+        fprintf(f, " using 1:($%d-$%d):($%d+$%d) with filledcurves lt %d notitle, \\\n", col,
+                col + 1, col, col + 1, i % 8 + 1);
+    }
     for (int i = 0; i < n; i++) {
         char name[PLOT_LABEL_MAX + 16];
         snprintf(name, sizeof name, "%s.dat", x->groups[groups[i]].slug);
         fputs("  bench_dir.", f);
         gp_str(f, name);
-        /* eight colours, then the same colours dashed */
-        fprintf(f, " using 1:%d with linespoints lt %d dt %d title ", dat_col(lf->stat),
-                i % 8 + 1, i / 8 % 4 + 1);
+        fprintf(f, " using 1:%d with linespoints lt %d dt %d title ", col, i % 8 + 1,
+                i / 8 % 4 + 1);
         gp_str(f, titles[i]);
+        if (lf->stat2 > 0) {
+            fputs(".", f);
+            gp_str(f, lf->stat_title);
+            fputs(", \\\n  bench_dir.", f);
+            gp_str(f, name);
+            fprintf(f, " using 1:%d with lines lt %d dt 2 lw 1 title ", dat_col(lf->stat2),
+                    i % 8 + 1);
+            gp_str(f, titles[i]);
+            fputs(".", f);
+            gp_str(f, lf->stat2_title);
+            if (lf->mark_contended) {
+                fputs(", \\\n  bench_dir.", f);
+                gp_str(f, name);
+                fprintf(f, " using 1:($%d > 0 ? $%d : NaN) with points lt %d pt 6 ps 2 notitle",
+                        dat_col(PLOT_CONTENDED), dat_col(lf->stat2), i % 8 + 1);
+            }
+        }
         fputs(i + 1 < n ? ", \\\n" : "\n", f);
     }
     return out_close(&o, fn, ctx, e);
 }
 
-/* The confusion matrix heat map of a group, with each cell's count written in it (white on
- * the darker half of the palette). */
+/* Class names of the data sets that have them (tics of the confusion matrix); others are
+ * numbered. */
+static const struct class_names {
+    const char *dataset;
+    const char *names[10];
+} class_names[] = {
+    {"fashion-mnist", {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                       "Sneaker", "Bag", "Ankle boot"}},
+};
+
+/* One panel of the confusion figure: the matrix in gnuplot variable dat as an image with each cell's value written
+ * in it (white on the darker half of the palette). */
+static void confusion_panel(FILE *f, const char *dat, const char *title, const char *cblabel,
+                            const char *cell_fmt, const char *range_max)
+{
+    fputs("set title ", f);
+    gp_str(f, title);
+    fprintf(f, "\nset cblabel '%s'\nset cbrange [0:%s]\n", cblabel, range_max);
+    fprintf(f, "plot %s matrix with image, \\\n  %s", dat, dat);
+    fprintf(f, " matrix using 1:2:(sprintf('%s', $3)):($3 > %s / 2.0 ? 0xffffff : 0x000000)"
+               " with labels tc rgb variable font ',7'\n",
+            cell_fmt, range_max);
+}
+
+/* The confusion matrix of a group: counts (left) and each row divided by its total (right),
+ * class names on the axes where the data set has them. The image is drawn opaque (the
+ * style's translucent fill would wash out the colour box). */
 static int write_confusion(const plot_experiment *x, const plot_group *g,
                            const plot_options *opt, bool single, plot_file_fn fn, void *ctx,
                            err_info *e)
 {
     char base[PLOT_LABEL_MAX + 16], what[PLOT_LABEL_MAX + 64], sub[PLOT_LABEL_MAX + 64];
-    char dat[PLOT_LABEL_MAX + 32];
+    char dat[PLOT_LABEL_MAX + 32], rows[PLOT_LABEL_MAX + 40];
     snprintf(base, sizeof base, single ? "confusion" : "confusion_%s", g->slug);
     snprintf(dat, sizeof dat, "confusion_%s.dat", g->slug);
+    snprintf(rows, sizeof rows, "confusion_%s_rows.dat", g->slug);
     snprintf(what, sizeof what, "confusion matrix of the last epoch%s%s",
              g->label[0] ? ", " : "", g->label);
     if (x->only_run)
@@ -1087,26 +1413,50 @@ static int write_confusion(const plot_experiment *x, const plot_group *g,
     else
         snprintf(sub, sizeof sub, "counts summed over %d run%s", g->n_runs,
                  g->n_runs == 1 ? "" : "s");
+    const struct class_names *cn = NULL;
+    for (size_t i = 0; i < sizeof class_names / sizeof *class_names; i++)
+        if (strcmp(x->dataset, class_names[i].dataset) == 0 && g->k == 10)
+            cn = &class_names[i];
     out_file o = {0};
-    int rc = script_open(&o, x, opt, base, what, 700, 640, e);
+    int rc = script_open(&o, x, opt, base, what, 1400, cn ? 760 : 700, e);
     if (rc)
         return rc;
     FILE *f = o.f;
     fputs("dat = bench_dir.", f);
     gp_str(f, dat);
+    fputs("\nrows = bench_dir.", f);
+    gp_str(f, rows);
     fputc('\n', f);
-    gp_title(f, "set title", what, sub);
     fprintf(f,
             "stats dat matrix using 3 nooutput\n"
             "bench_max = STATS_max > 0 ? STATS_max : 1\n"
+            "set style fill solid 1.0 noborder\n"
             "set xrange [-0.5:%d.5]\nset yrange [%d.5:-0.5]\n"
-            "set xtics 1\nset ytics 1\nunset grid\nset tics scale 0\n"
-            "set xlabel 'predicted class'\nset ylabel 'true class'\nset cblabel 'count'\n"
-            "set cbrange [0:bench_max]\nset size ratio -1\nunset key\n"
-            "plot dat matrix with image, \\\n"
-            "  dat matrix using 1:2:(sprintf('%%d', $3)):($3 > bench_max / 2 ? 0xffffff : 0x000000)"
-            " with labels tc rgb variable font ',8'\n",
+            "unset grid\nset tics scale 0\nset size ratio -1\nunset key\n"
+            "set xlabel 'predicted class'\nset ylabel 'true class'\n",
             g->k - 1, g->k - 1);
+    if (cn) {
+        fputs("set xtics rotate by 45 right (", f);
+        for (int i = 0; i < 10; i++) {
+            gp_str(f, cn->names[i]);
+            fprintf(f, " %d%s", i, i < 9 ? ", " : ")\nset ytics (");
+        }
+        for (int i = 0; i < 10; i++) {
+            gp_str(f, cn->names[i]);
+            fprintf(f, " %d%s", i, i < 9 ? ", " : ")\n");
+        }
+    } else {
+        fputs("set xtics 1\nset ytics 1\n", f);
+    }
+    fputs("set multiplot layout 1, 2 title ", f);
+    gp_str(f, what);
+    fputs(".\"\\n\".", f);
+    gp_str(f, sub);
+    fputc('\n', f);
+    confusion_panel(f, "dat", "counts", "count", "%d", "bench_max");
+    confusion_panel(f, "rows", "each row / its total (recall on the diagonal)",
+                    "fraction of the true class", "%.2f", "1");
+    fputs("unset multiplot\n", f);
     return out_close(&o, fn, ctx, e);
 }
 
@@ -1172,8 +1522,13 @@ static int write_comparisons(const plot_experiment *x, const plot_options *opt,
         else
             snprintf(base, sizeof base, "%s", stem);
         snprintf(sub, sizeof sub, "%s%smean over seeds", part, part[0] ? "; " : "");
-        line_fig lf = {.base = base, .what = what, .sub = sub, .ylabel = "test accuracy",
-                       .stat = PLOT_TEST_ACC, .key_pos = "bottom right"};
+        char ylabel[64];
+        snprintf(ylabel, sizeof ylabel, "%s accuracy", heldout(x));
+        snprintf(sub, sizeof sub, "%s%smean over seeds, band = +/-1 sd", part,
+                 part[0] ? "; " : "");
+        line_fig lf = {.base = base, .what = what, .sub = sub, .ylabel = ylabel,
+                       .stat = PLOT_TEST_ACC, .key_pos = "bottom right", .bands = true,
+                       .claims = true};
         rc = write_lines(x, &lf, members, tp, n, opt, fn, ctx, e);
     }
 out:
@@ -1184,29 +1539,137 @@ out:
     return rc;
 }
 
-/* The style file, written when the scripts' relative path does not lead to one. */
-static int write_style(const plot_options *opt, plot_file_fn fn, void *ctx, err_info *e)
+/* Whether every group's value of key k is a finite number, and they are not all equal. */
+static bool numeric_key(const plot_experiment *x, int k)
 {
-    char path[PLOT_PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s", opt->dir, opt->style_rel) >= (int)sizeof path)
-        return err_set(e, ERR_INVALID, "path '%.64s...' is too long", opt->dir);
-    if (access(path, F_OK) == 0)
-        return 0;
-    out_file o = {0};
-    int rc = out_open(&o, opt->dir, opt->style_rel, "style", e);
-    if (rc)
-        return rc;
-    fputs(plot_style, o.f);
-    return out_close(&o, fn, ctx, e);
+    if (x->keys[k].implied || strcmp(x->keys[k].path, "revision") == 0 || x->n_groups < 2)
+        return false;
+    bool varies = false;
+    for (int g = 0; g < x->n_groups; g++) {
+        char *end;
+        double v = strtod(x->groups[g].values[k], &end);
+        if (end == x->groups[g].values[k] || *end || !isfinite(v))
+            return false;
+        varies |= strcmp(x->groups[g].values[k], x->groups[0].values[k]) != 0;
+    }
+    return varies;
+}
+
+/* The value of key k of group g, as a number (numeric_key holds). */
+static double key_value(const plot_experiment *x, int g, int k)
+{
+    return strtod(x->groups[g].values[k], NULL);
+}
+
+/* For a numeric swept key k: final held-out accuracy (mean +/- 1 sd over seeds, at each
+ * group's last epoch) against the key's value, one figure per combination of the other keys:
+ * vs_KEY[_OTHERS].dat (columns: value, mean, sd, n) and .gp, log x when the values span a
+ * factor of 10 or more. */
+static int write_vs_key(const plot_experiment *x, int k, const plot_options *opt,
+                        plot_file_fn fn, void *ctx, err_info *e)
+{
+    int *members = malloc((size_t)x->n_groups * sizeof *members);
+    bool *done = calloc((size_t)x->n_groups, sizeof *done);
+    int rc = 0;
+    if (!members || !done) {
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    const char *key = x->keys[k].name, *ho = heldout(x);
+    for (int g = 0; g < x->n_groups && rc == 0; g++) {
+        if (done[g])
+            continue;
+        int n = 0;
+        char part[PLOT_LABEL_MAX] = "";
+        for (int j = 0; j < x->n_keys; j++)
+            if (j != k && !x->keys[j].implied)
+                label_add(part, sizeof part, x->keys[j].name, x->groups[g].values[j]);
+        for (int h = g; h < x->n_groups; h++) {
+            bool same = !done[h];
+            for (int j = 0; j < x->n_keys && same; j++)
+                same = j == k || x->keys[j].implied ||
+                       strcmp(x->groups[g].values[j], x->groups[h].values[j]) == 0;
+            if (!same)
+                continue;
+            done[h] = true;
+            /* sorted by value */
+            int at = n++;
+            while (at > 0 && key_value(x, members[at - 1], k) > key_value(x, h, k)) {
+                members[at] = members[at - 1];
+                at--;
+            }
+            members[at] = h;
+        }
+        if (n < 2)
+            continue;
+        char base[PLOT_LABEL_MAX + 16], slug[PLOT_LABEL_MAX], kslug[PLOT_LABEL_MAX];
+        char name[PLOT_LABEL_MAX * 2 + 32], what[PLOT_LABEL_MAX + 64], sub[PLOT_LABEL_MAX + 64];
+        slugify(kslug, sizeof kslug, key);
+        slugify(slug, sizeof slug, part);
+        snprintf(base, sizeof base, part[0] ? "vs_%.60s_%.180s" : "vs_%.60s", kslug, slug);
+        snprintf(name, sizeof name, "%s.dat", base);
+        out_file o = {0};
+        if ((rc = out_open(&o, opt->dir, name, "data", e)))
+            break;
+        fprintf(o.f, "# bench plot: final %s accuracy against %s", ho, key);
+        if (part[0]) {
+            fputs(", ", o.f);
+            comment_str(o.f, part);
+        }
+        fputs("\n# value mean sd n (mean and sample sd over seeds at each group's last epoch)\n",
+              o.f);
+        double lo = INFINITY, hi = -INFINITY, vmin = INFINITY, vmax = -INFINITY;
+        for (int i = 0; i < n; i++) {
+            const plot_group *gr = &x->groups[members[i]];
+            size_t at = (size_t)(gr->n_epochs - 1) * PLOT_STAT_COUNT + PLOT_TEST_ACC;
+            double v = key_value(x, members[i], k);
+            fprintf(o.f, "%.9g", v);
+            dat_num(o.f, gr->n_epochs ? gr->mean[at] : NAN);
+            dat_num(o.f, gr->n_epochs ? gr->sd[at] : NAN);
+            fprintf(o.f, " %d\n", gr->n_epochs ? gr->n[gr->n_epochs - 1] : 0);
+            if (gr->n_epochs && isfinite(gr->mean[at])) {
+                lo = fmin(lo, gr->mean[at] - gr->sd[at]);
+                hi = fmax(hi, gr->mean[at] + gr->sd[at]);
+            }
+            vmin = fmin(vmin, v);
+            vmax = fmax(vmax, v);
+        }
+        if ((rc = out_close(&o, fn, ctx, e)))
+            break;
+        snprintf(what, sizeof what, "final %s accuracy by %s", ho, key);
+        snprintf(sub, sizeof sub, "%s%smean over seeds, bars = +/-1 sd", part,
+                 part[0] ? "; " : "");
+        if ((rc = script_open(&o, x, opt, base, what, 800, 500, e)))
+            break;
+        FILE *f = o.f;
+        fputs("dat = bench_dir.", f);
+        gp_str(f, name);
+        fputc('\n', f);
+        gp_title(f, "set title", what, sub);
+        fputs("set xlabel ", f);
+        gp_str(f, key);
+        fprintf(f, "\nset ylabel '%s accuracy'\nunset key\n", ho);
+        if (vmin > 0 && vmax / vmin >= 10)
+            fprintf(f, "set logscale x\nset xrange [%.9g:%.9g]\n", vmin / 1.5, vmax * 1.5);
+        else {
+            double pad = (vmax - vmin) * 0.08;
+            fprintf(f, "set xrange [%.9g:%.9g]\n", vmin - pad, vmax + pad);
+        }
+        claim_lines(f, x, opt, lo, hi);
+        fputs("plot dat using 1:2:3 with yerrorlines lt 1 pt 7 ps 1 notitle\n", f);
+        rc = out_close(&o, fn, ctx, e);
+    }
+out:
+    free(members);
+    free(done);
+    return rc;
 }
 
 int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn fn, void *ctx,
                err_info *e)
 {
-    assert(x && opt && opt->dir && opt->style_rel);
+    assert(x && opt && opt->dir);
     int rc = make_dirs(opt->dir, e);
-    if (rc == 0)
-        rc = write_style(opt, fn, ctx, e);
     bool single = x->n_groups == 1 && !x->only_run;
     for (int g = 0; g < x->n_groups && rc == 0; g++) {
         const plot_group *gr = &x->groups[g];
@@ -1228,13 +1691,17 @@ int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn f
     }
     /* "test accuracy per epoch by optimizer", "... by batch norm": the display names */
     char what[128];
-    snprintf(what, sizeof what, "test accuracy per epoch by %s",
+    snprintf(what, sizeof what, "%s accuracy per epoch by %s", heldout(x),
              exp_vocab_find("optimizer")->display);
     if (opt_varies)
         rc = write_comparisons(x, opt, "optimizers", what, is_optimizer_key, fn, ctx, e);
-    snprintf(what, sizeof what, "test accuracy per epoch by %s", exp_vocab_find("bn")->display);
+    snprintf(what, sizeof what, "%s accuracy per epoch by %s", heldout(x),
+             exp_vocab_find("bn")->display);
     if (rc == 0 && bn_varies)
         rc = write_comparisons(x, opt, "bn", what, is_bn_key, fn, ctx, e);
+    for (int k = 0; k < x->n_keys && rc == 0; k++)
+        if (numeric_key(x, k))
+            rc = write_vs_key(x, k, opt, fn, ctx, e);
     if (rc)
         return rc;
     /* loss and time: every group */
@@ -1252,15 +1719,41 @@ int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn f
     line_fig loss = {.base = "loss", .what = "training loss per epoch",
                      .sub = "mean over seeds", .ylabel = "training loss (cross-entropy)",
                      .stat = PLOT_TRAIN_LOSS, .key_pos = "top right", .logy = true};
-    line_fig time = {.base = "time", .what = "training time per epoch",
-                     .sub = "mean over seeds", .ylabel = "seconds per epoch (wall clock)",
-                     .stat = PLOT_WALL_S, .key_pos = "bottom right", .from_zero = true};
+    /* CPU time is the code's speed; wall time beside it shows what the machine's load
+     * added (a wall line far above its CPU line: the epoch waited for a core) */
+    line_fig time = {.base = "time", .what = "training time per epoch: CPU (solid), wall clock "
+                                             "(dashed)",
+                     .sub = "mean over seeds; CPU time summed over the run's threads; circled: "
+                            "a run's epoch contended (its wall time is the machine's load)",
+                     .ylabel = "seconds per epoch", .stat = PLOT_CPU_S,
+                     .key_pos = "top left", .from_zero = true, .stat2 = PLOT_WALL_S,
+                     .stat_title = " (CPU)", .stat2_title = " (wall)",
+                     .mark_contended = true};
     rc = write_lines(x, &loss, all, titles, x->n_groups, opt, fn, ctx, e);
     if (rc == 0)
         rc = write_lines(x, &time, all, titles, x->n_groups, opt, fn, ctx, e);
     free(all);
     free(titles);
     return rc;
+}
+
+int plot_scripts_note(void *ctx, const char *path, const char *kind)
+{
+    plot_scripts *l = ctx;
+    if (strcmp(kind, "script") != 0)
+        return 0;
+    if (!vec_grow((void **)&l->v, l->n, &l->cap, sizeof *l->v) || !(l->v[l->n] = strdup(path)))
+        return ERR_NOMEM;
+    l->n++;
+    return 0;
+}
+
+void plot_scripts_free(plot_scripts *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
+    free(l->v);
+    *l = (plot_scripts){0};
 }
 
 /* ---- rendering ---------------------------------------------------------------------------- */

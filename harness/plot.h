@@ -27,17 +27,24 @@
  *   3. plot_render: run gnuplot (fork/execvp, no shell) on a script.
  *
  * Scripts are independent of the working directory: each finds its own directory from ARG0
- * (`gnuplot plots/quick/fig4.gp` from anywhere), reads its data and writes its image there, and
- * loads the style file by a path relative to itself, so that a directory of figures can be
- * moved together with its style file. The style (plots/style.gp in the repository, embedded
- * in the program as plot_style_text()) picks the terminal: pngcairo when the gnuplot at hand
- * has it, else png; or svg. */
+ * (`gnuplot plots/quick/fig4.gp` from anywhere), reads its data and writes its image there,
+ * so that a directory of figures can be moved as a whole. A script loads no file but the data
+ * files bench wrote beside it: the style (plots/style.gp in the repository, embedded in the
+ * program as plot_style_text()) is copied into every script, so that nothing planted near an
+ * output directory runs when a figure is drawn. The style picks the terminal: pngcairo when
+ * the gnuplot at hand has it, else png; or svg, or pdf (pdfcairo).
+ *
+ * Names reach scripts only as gnuplot single-quoted strings (a quote is concatenated as "'",
+ * never doubled), and reach the file system only through plot_dir_name, so that any
+ * experiment name is plotted and names never share or escape a directory. */
 #ifndef BENCH_PLOT_H
 #define BENCH_PLOT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "claims.h"
 #include "err.h"
 #include "store.h"
 
@@ -46,10 +53,11 @@
 #define PLOT_PATH_MAX 4096
 #define PLOT_MAX_CLASSES 256 /* confusion matrices larger than this are not drawn */
 #define PLOT_MAX_SWEPT 16
+#define PLOT_DIR_NAME_MAX 208 /* plot_dir_name's output, its NUL included */
 
-typedef enum plot_format { PLOT_PNG, PLOT_SVG, PLOT_FORMAT_COUNT } plot_format;
+typedef enum plot_format { PLOT_PNG, PLOT_SVG, PLOT_PDF, PLOT_FORMAT_COUNT } plot_format;
 
-/* "png", "svg" (also the image file extension). */
+/* "png", "svg", "pdf" (also the image file extension). */
 const char *plot_format_name(plot_format f);
 /* *out <- the format named name; ERR_INVALID listing the valid names. */
 int plot_format_parse(plot_format *out, const char *name, err_info *e);
@@ -61,6 +69,9 @@ enum {
     PLOT_TRAIN_LOSS,
     PLOT_TEST_LOSS,
     PLOT_WALL_S,      /* training wall seconds of the epoch */
+    PLOT_CPU_S,       /* training CPU seconds of the epoch (all threads) */
+    PLOT_CONTENDED,   /* 1 when the epoch was contended (timing.h's rule), 0 when not; the
+                       * group's mean is the share of its runs contended at that epoch */
     PLOT_STAT_COUNT
 };
 
@@ -74,6 +85,8 @@ typedef struct plot_run {
     int64_t *confusion;     /* (k,k) row = true class, column = predicted, last epoch */
     int confusion_epoch;    /* the epoch it is of */
     int group;              /* index into plot_experiment.groups */
+    int position;           /* its place in the plan of the newest version of its experiment
+                             * file that plans it; -1 when not recorded */
 } plot_run;
 
 /* Runs equal in every configuration key but the seed. */
@@ -106,10 +119,15 @@ typedef struct plot_key {
 
 typedef struct plot_experiment {
     char name[PLOT_NAME_MAX];       /* as stored; "(none)" for runs without an experiment */
-    char dir_name[PLOT_NAME_MAX];   /* the name made safe as one path component */
+    char dir_name[PLOT_DIR_NAME_MAX]; /* the name as one safe path component (plot_dir_name) */
     char revision[64];              /* short git SHA of the runs' builds ("0123abc", "0123abc-dirty"
                                      * when a build had uncommitted changes), "mixed", "unknown" */
     char newest[32];                /* YYYY-MM-DD of the newest run, "unknown" */
+    char model[64];                 /* the runs' model preset ("paper"), "mixed" when they
+                                     * differ, "" when not recorded */
+    char dataset[128];              /* likewise their data set ("mnist", "fashion-mnist") */
+    bool validation;                /* some run evaluates on a validation split: its "test"
+                                     * figures are validation figures and say so */
     char *only_run;                 /* with plot_query.run_key: that run's key, else NULL */
     int n_runs;
     plot_run *runs;                 /* (n_runs) */
@@ -118,7 +136,9 @@ typedef struct plot_experiment {
     int n_keys;
     plot_key *keys;                 /* (n_keys) */
     int n_groups;
-    plot_group *groups;             /* (n_groups) in order of first appearance */
+    plot_group *groups;             /* (n_groups) in the order the experiment file plans them
+                                     * (its sweep's order: legends list them so), groups
+                                     * without a recorded plan after, by first appearance */
 } plot_experiment;
 
 typedef struct plot_set {
@@ -142,15 +162,23 @@ void plot_set_release(plot_set *p);
 /* Where and how to write. */
 typedef struct plot_options {
     const char *dir;         /* the directory of this experiment's files (created) */
-    const char *style_rel;   /* the style file's path relative to dir ("../style.gp"), as
-                              * the scripts load it; written from plot_style_text() when
-                              * it does not exist */
     plot_format format;
+    const claims *claims;    /* accuracy claims drawn on the experiments they name; NULL:
+                              * none */
 } plot_options;
 
-/* Called for every file plot_write wrote (data, script or style), kind "data", "script" or
- * "style"; a non-zero return stops plot_write with that value. */
+/* Called for every file plot_write wrote, kind "data" or "script"; a non-zero return stops plot_write with that value. */
 typedef int (*plot_file_fn)(void *ctx, const char *path, const char *kind);
+
+/* The scripts plot_write wrote, to render afterwards: plot_scripts_note is a plot_file_fn
+ * whose ctx is a plot_scripts (zeroed first); it keeps a copy of each "script" path (ERR_NOMEM
+ * when out of memory). Free with plot_scripts_free. */
+typedef struct plot_scripts {
+    char **v;    /* (n) paths, in the order written */
+    int n, cap;
+} plot_scripts;
+int plot_scripts_note(void *ctx, const char *path, const char *kind);
+void plot_scripts_free(plot_scripts *l);
 
 /* Write x's data files and scripts into o->dir (made with its parents when missing).
  * Errors: ERR_IO naming the directory or file that could not be made or written. */
@@ -158,8 +186,16 @@ int plot_write(const plot_experiment *x, const plot_options *o, plot_file_fn fn,
                err_info *e);
 
 /* The footer every figure of x carries:
- * "experiment 'quick' | git 1a2b3c4 | newest run 2024-05-01". */
+ * "experiment quick | git 1a2b3c4 | newest run 2024-05-01". */
 void plot_footer(char *buf, int n, const plot_experiment *x);
+
+/* out[0..n) <- name as one safe, distinct path component: bytes A-Z a-z 0-9 '-' '_' kept,
+ * '.' kept but as the first byte, every other byte (and '%') as %XX (upper-case hex), so
+ * "a/b" -> "a%2Fb" and "a-b" stay apart, "." -> "%2E", ".." -> "%2E.", "../../x" ->
+ * "%2E.%2F..%2Fx"; "" -> "%". The map is one-to-one; an encoding longer than 200 bytes is cut
+ * to 183 and ends in "~" and 16 hex digits of the name's SHA-256 (distinct but for a hash
+ * collision). n must be at least PLOT_DIR_NAME_MAX. */
+void plot_dir_name(char *out, size_t n, const char *name);
 
 /* The embedded copy of plots/style.gp (the test keeps the two equal). */
 const char *plot_style_text(void);

@@ -1178,7 +1178,7 @@ static int load_provenance(report_section *sec, store *s, err_info *e)
 /* A stored version of an experiment, as store_experiments gave it. */
 typedef struct version {
     int64_t id;
-    char name[128], file[256], sha256[65], created_at[32];
+    char name[128], file[256], sha256[65], created_at[32], description[512];
     char *swept;                /* JSON array of labels, NULL: not stored; owned */
     double budget_minutes, target_accuracy;
     int version, n_versions, n_own;
@@ -1203,6 +1203,7 @@ static int collect_version(void *ctx, const store_experiment_row *x)
     copy_text(v->file, sizeof v->file, x->file);
     copy_text(v->sha256, sizeof v->sha256, x->spec_sha256);
     copy_text(v->created_at, sizeof v->created_at, x->created_at);
+    copy_text(v->description, sizeof v->description, x->description);
     if (x->swept && !(v->swept = strdup(x->swept)))
         return err_set(l->e, ERR_NOMEM, "out of memory listing experiments");
     return 0;
@@ -1216,6 +1217,7 @@ static void section_from_version(report_section *sec, loader *l, const version *
     copy_text(sec->file, sizeof sec->file, v->file);
     copy_text(sec->spec_sha256, sizeof sec->spec_sha256, v->sha256);
     copy_text(sec->created_at, sizeof sec->created_at, v->created_at);
+    copy_text(sec->description, sizeof sec->description, v->description);
     sec->version_id = v->id;
     sec->version = v->version;
     sec->n_versions = v->n_versions;
@@ -1383,20 +1385,23 @@ static void section_title(char *buf, size_t n, const report_section *sec)
 }
 
 /* The lines every view prints under a section's heading: the file's versions, a sweep that
- * was not stored, what groups pool. ind: the indent of text lines. */
+ * was not stored, what groups pool. */
 static void section_notes(FILE *f, const report_section *sec, const report_options *o,
-                          const char *ind)
+                          table_format fmt)
 {
+    if (sec->description[0])
+        table_line(f, fmt, "%s", sec->description);
     if (sec->note[0])
-        fprintf(f, "%s%s\n", ind, sec->note);
+        table_line(f, fmt, "%s", sec->note);
     if (!sec->sweep_stored && !o->group_by)
-        fprintf(f, "%s(its sweep was not stored: queued by an older bench; labelled by the keys "
-                   "that vary)\n", ind);
+        table_line(f, fmt, "(its sweep was not stored: queued by an older bench; labelled by "
+                           "the keys that vary)");
     if (sec->pooled[0])
-        fprintf(f, "%swarning: groups average runs that differ in %s (%s)\n", ind, sec->pooled,
-                o->group_by ? "--group-by" : "--pool-builds");
-    if (sec->note[0] || (!sec->sweep_stored && !o->group_by) || sec->pooled[0])
-        fputc('\n', f);
+        table_line(f, fmt, "warning: groups average runs that differ in %s (%s)", sec->pooled,
+                   o->group_by ? "--group-by" : "--pool-builds");
+    if (sec->description[0] || sec->note[0] || (!sec->sweep_stored && !o->group_by) ||
+        sec->pooled[0])
+        table_gap(f, fmt);
 }
 
 /* For CSV and JSON, where the notes have no place: the pooling warning on warn. */
@@ -1413,10 +1418,11 @@ static void warn_pooled(FILE *warn, const report *r)
 /* The version of a section for CSV and JSON: its number, or 1 for a file never changed. */
 static json_t *version_json(const report_section *sec)
 {
-    return json_pack("{s:i, s:i, s:o, s:o, s:o}", "number", sec->version, "of",
+    return json_pack("{s:i, s:i, s:o, s:o, s:o, s:o}", "number", sec->version, "of",
                      sec->n_versions, "file", table_json_text(sec->file), "spec_sha256",
                      table_json_text(sec->spec_sha256), "created_at",
-                     table_json_text(sec->created_at));
+                     table_json_text(sec->created_at), "description",
+                     table_json_text(sec->description));
 }
 
 /* ---- rendering: the groups ---------------------------------------------------------------------- */
@@ -1720,8 +1726,6 @@ static const char groups_rule[] =
 static int section_tail(FILE *f, const report_section *sec, const report_options *o,
                         table_format fmt, err_info *e)
 {
-    const bool md = fmt == TABLE_MD;
-    const char *ind = md ? "" : "  ";
     int unfinished = 0, shorter = 0, contended = 0, rc = 0;
     for (int g = 0; g < sec->n_groups; g++) {
         unfinished += sec->groups[g].n_unfinished;
@@ -1730,30 +1734,35 @@ static int section_tail(FILE *f, const report_section *sec, const report_options
     }
     table_notes(f, groups_rule, fmt);
     if (unfinished)
-        fprintf(f, "%s%d run%s unfinished (queued, running or interrupted), not counted\n", ind,
-                unfinished, unfinished == 1 ? "" : "s");
+        table_line(f, fmt, "%d run%s unfinished (queued, running or interrupted), not counted",
+                   unfinished, unfinished == 1 ? "" : "s");
     if (shorter)
-        fprintf(f, "%s%d completed run%s without epoch %d, not counted\n", ind, shorter,
-                shorter == 1 ? "" : "s", o->epoch);
+        table_line(f, fmt, "%d completed run%s without epoch %d, not counted", shorter,
+                   shorter == 1 ? "" : "s", o->epoch);
     if (contended)
-        fprintf(f, "%s%d completed run%s trained on a contended machine (other processes held "
-                   "the CPUs in some epoch): train s includes their time; --runs marks them\n",
-                ind, contended, contended == 1 ? "" : "s");
+        table_line(f, fmt, "%d completed run%s trained on a contended machine (other processes "
+                           "held the CPUs in some epoch): train s includes their time; --runs "
+                           "marks them",
+                   contended, contended == 1 ? "" : "s");
     table t;
     if (sec->n_cmp > 0) {
-        fprintf(f, "\n%scomparisons (Welch's t-test of mean test accuracy, a - b in percentage "
-                   "points, 95%% CI, a: the group the file plans first; p Holm-corrected over "
-                   "the %d comparison%s of this table; * = p (Holm) < 0.05)\n\n",
-                ind, sec->n_cmp, sec->n_cmp == 1 ? "" : "s");
+        table_gap(f, fmt);
+        table_line(f, fmt, "comparisons (Welch's t-test of mean test accuracy, a - b in "
+                           "percentage points, 95%% CI, a: the group the file plans first; p "
+                           "Holm-corrected over the %d comparison%s of this table; * = p (Holm) "
+                           "< 0.05)",
+                   sec->n_cmp, sec->n_cmp == 1 ? "" : "s");
+        table_gap(f, fmt);
         table_init(&t, cols_cmp, NCOLS(cols_cmp));
         rc = table_finish(f, &t, fmt, "  ", cmp_table(&t, sec, e));
     }
     for (int g = 0; g < sec->n_groups && o->per_class && !rc; g++) {
         const report_group *gr = &sec->groups[g];
-        fprintf(f, "\n%sper class: %s (mean over %d run%s)\n\n", md ? "### " : "  ", gr->label,
-                gr->n, gr->n == 1 ? "" : "s");
+        table_gap(f, fmt);
+        table_heading(f, fmt, 2, "per class: %s (mean over %d run%s)", gr->label, gr->n,
+                      gr->n == 1 ? "" : "s");
         if (gr->k == 0) {
-            fprintf(f, "%sno per-class metrics stored\n", ind);
+            table_line(f, fmt, "no per-class metrics stored");
             continue;
         }
         table_init(&t, cols_cls_human, NCOLS(cols_cls_human));
@@ -1766,8 +1775,6 @@ static int section_tail(FILE *f, const report_section *sec, const report_options
 static int groups_render(FILE *f, const report *r, table_format fmt, err_info *e)
 {
     const report_options *o = &r->opt;
-    const bool md = fmt == TABLE_MD;
-    const char *ind = md ? "" : "  ";
     char at[64], title[512];
     if (o->epoch)
         snprintf(at, sizeof at, "epoch %d", o->epoch);
@@ -1777,16 +1784,20 @@ static int groups_render(FILE *f, const report *r, table_format fmt, err_info *e
     for (int s = 0; s < r->n_sections && !rc; s++) {
         const report_section *sec = &r->sections[s];
         section_title(title, sizeof title, sec);
-        fprintf(f, "%s%s %s: %d run%s, %s accuracy at the %s%s\n\n", s ? "\n" : "",
-                md ? "##" : "==", title, sec->n_total, sec->n_total == 1 ? "" : "s",
-                sec->validation ? "validation (held-out training images)" : "test", at,
-                o->sort_f1 ? ", sorted by macro F1" : "");
-        section_notes(f, sec, o, ind);
-        if (sec->validation)
-            fprintf(f, "%s(every accuracy, F1 and comparison of this experiment is on its "
-                       "validation split; the test set is not read)\n\n", ind);
+        if (s)
+            table_gap(f, fmt);
+        table_heading(f, fmt, 1, "%s: %d run%s, %s accuracy at the %s%s", title, sec->n_total,
+                      sec->n_total == 1 ? "" : "s",
+                      sec->validation ? "validation (held-out training images)" : "test", at,
+                      o->sort_f1 ? ", sorted by macro F1" : "");
+        section_notes(f, sec, o, fmt);
+        if (sec->validation) {
+            table_line(f, fmt, "(every accuracy, F1 and comparison of this experiment is on "
+                               "its validation split; the test set is not read)");
+            table_gap(f, fmt);
+        }
         if (sec->n_groups == 0) {
-            fprintf(f, "%sno runs\n", ind);
+            table_line(f, fmt, "no runs");
             continue;
         }
         table t;
@@ -1940,8 +1951,6 @@ static int runs_render(FILE *f, const report *r, table_format fmt, err_info *e)
         json_decref(recs);
         return 0;
     }
-    const bool md = fmt == TABLE_MD;
-    const char *ind = md ? "" : "  ";
     char at[64], title[512];
     if (o->epoch)
         snprintf(at, sizeof at, "epoch %d", o->epoch);
@@ -1950,12 +1959,14 @@ static int runs_render(FILE *f, const report *r, table_format fmt, err_info *e)
     for (int s = 0; s < r->n_sections && !rc; s++) {
         const report_section *sec = &r->sections[s];
         section_title(title, sizeof title, sec);
-        fprintf(f, "%s%s runs of %s: %d run%s in planned order, %s accuracy at %s\n\n",
-                s ? "\n" : "", md ? "##" : "==", title, sec->n_runs,
-                sec->n_runs == 1 ? "" : "s", sec->validation ? "validation" : "test", at);
-        section_notes(f, sec, o, ind);
+        if (s)
+            table_gap(f, fmt);
+        table_heading(f, fmt, 1, "runs of %s: %d run%s in planned order, %s accuracy at %s",
+                      title, sec->n_runs, sec->n_runs == 1 ? "" : "s",
+                      sec->validation ? "validation" : "test", at);
+        section_notes(f, sec, o, fmt);
         if (sec->n_runs == 0) {
-            fprintf(f, "%sno runs\n", ind);
+            table_line(f, fmt, "no runs");
             continue;
         }
         table t;
@@ -2077,11 +2088,10 @@ static json_t *provenance_json(const report_section *sec, const report_options *
 static int provenance_tables(FILE *f, const report_section *sec, table_format fmt,
                              err_info *e)
 {
-    const bool md = fmt == TABLE_MD;
     char c[4][CELL];
     table t;
     int rc = 0;
-    fprintf(f, "%sbuilds\n\n", md ? "### " : "  ");
+    table_heading(f, fmt, 2, "builds");
     table_init(&t, cols_builds, NCOLS(cols_builds));
     for (int i = 0; i < sec->n_builds && !rc; i++) {
         const report_build *b = &sec->builds[i];
@@ -2101,7 +2111,8 @@ static int provenance_tables(FILE *f, const report_section *sec, table_format fm
     rc = table_finish(f, &t, fmt, "  ", rc);
     if (rc)
         return rc;
-    fprintf(f, "\n%shosts\n\n", md ? "### " : "  ");
+    table_gap(f, fmt);
+    table_heading(f, fmt, 2, "hosts");
     table_init(&t, cols_hosts, NCOLS(cols_hosts));
     for (int i = 0; i < sec->n_hosts && !rc; i++) {
         const report_host *h = &sec->hosts[i];
@@ -2116,7 +2127,8 @@ static int provenance_tables(FILE *f, const report_section *sec, table_format fm
     rc = table_finish(f, &t, fmt, "  ", rc);
     if (rc)
         return rc;
-    fprintf(f, "\n%sdata sets\n\n", md ? "### " : "  ");
+    table_gap(f, fmt);
+    table_heading(f, fmt, 2, "data sets");
     table_init(&t, cols_datasets, NCOLS(cols_datasets));
     for (int i = 0; i < sec->n_datasets && !rc; i++) {
         const report_dataset *d = &sec->datasets[i];
@@ -2145,17 +2157,17 @@ static int provenance_render(FILE *f, const report *r, table_format fmt, err_inf
         json_decref(recs);
         return rc;
     }
-    const bool md = fmt == TABLE_MD;
-    const char *ind = md ? "" : "  ";
     char title[512];
     for (int s = 0; s < r->n_sections && !rc; s++) {
         const report_section *sec = &r->sections[s];
         section_title(title, sizeof title, sec);
-        fprintf(f, "%s%s provenance of %s: %d run%s\n\n", s ? "\n" : "", md ? "##" : "==", title,
-                sec->n_total, sec->n_total == 1 ? "" : "s");
-        section_notes(f, sec, &r->opt, ind);
+        if (s)
+            table_gap(f, fmt);
+        table_heading(f, fmt, 1, "provenance of %s: %d run%s", title, sec->n_total,
+                      sec->n_total == 1 ? "" : "s");
+        section_notes(f, sec, &r->opt, fmt);
         if (sec->n_total == 0) {
-            fprintf(f, "%sno runs\n", ind);
+            table_line(f, fmt, "no runs");
             continue;
         }
         rc = provenance_tables(f, sec, fmt, e);
@@ -2208,31 +2220,16 @@ report_verdict report_verdict_time(double claim_s, const stats_summary *m)
     return m->mean <= claim_s ? VERDICT_REPRODUCED : VERDICT_NOT_REPRODUCED;
 }
 
-/* The claims (Lee & Rhee 2024 and its comparison points) and where each is measured: the
- * first experiment of the list that has any run. */
-enum { CLAIM_ACC, CLAIM_F1, CLAIM_TIME, N_CLAIMS = 5 };
-static const struct claim_def {
-    const char *what, *claimed;
-    double claim;
-    int metric;
-    const char *experiments[2];
-} claim_defs[N_CLAIMS] = {
-    {"test accuracy (Lee & Rhee 2024)", "99.22%", 0.9922, CLAIM_ACC, {"paper", "ci"}},
-    {"macro F1 (Lee & Rhee 2024)", "0.9919", 0.9919, CLAIM_F1, {"paper", "ci"}},
-    {"training time per run", "~20 min", 1200.0, CLAIM_TIME, {"paper", "ci"}},
-    {"LeNet-5 test accuracy (LeCun 1998)", "99.05%", 0.9905, CLAIM_ACC, {"lenet5", NULL}},
-    {"CNN with BN test accuracy (Ji 2018)", "99%", 0.99, CLAIM_ACC, {"ji2018", NULL}},
-};
-
 /* Append one row for claim d measured on group g of section sec (NULL: nowhere). */
-static int claim_row(report_claim **v, int *n, int *cap, const struct claim_def *d,
+static int claim_row(report_claim **v, int *n, int *cap, const claim *d,
                      const report_section *sec, const report_group *g, err_info *e)
 {
     if (!vec_grow((void **)v, *n, cap, sizeof **v))
         return err_set(e, ERR_NOMEM, "out of memory measuring the claims");
     report_claim *c = &(*v)[(*n)++];
-    *c = (report_claim){.what = d->what, .claimed = d->claimed, .claim = d->claim,
-                        .is_time = d->metric == CLAIM_TIME};
+    *c = (report_claim){.what = d->what, .claimed = d->stated, .claim = d->value,
+                        .is_time = d->metric == CLAIM_TIME, .percent = d->percent,
+                        .source = d->source};
     stats_summarize(&c->m, NULL, 0);
     if (g) {
         copy_text(c->experiment, sizeof c->experiment, sec->experiment);
@@ -2240,20 +2237,21 @@ static int claim_row(report_claim **v, int *n, int *cap, const struct claim_def 
             snprintf(c->group, sizeof c->group, "version %d: %s", sec->version, g->label);
         else
             copy_text(c->group, sizeof c->group, g->label);
-        c->m = d->metric == CLAIM_ACC ? g->acc : d->metric == CLAIM_F1 ? g->f1 : g->train_s;
+        c->m = d->metric == CLAIM_ACCURACY ? g->acc : d->metric == CLAIM_F1 ? g->f1 : g->train_s;
     }
     c->verdict = c->is_time ? report_verdict_time(c->claim, &c->m)
                             : report_verdict_accuracy(c->claim, &c->m);
     return 0;
 }
 
-/* The rows of claim d: one per group of the first of its experiments that has runs. */
-static int claim_rows(report_claim **v, int *n, int *cap, const struct claim_def *d, store *s,
-                      int epoch, err_info *e)
+/* The rows of claim d: one per group of the first of its experiments that has runs (of
+ * experiment only, when not NULL). */
+static int claim_rows(report_claim **v, int *n, int *cap, const claim *d, const char *only,
+                      store *s, int epoch, err_info *e)
 {
-    for (int x = 0; x < 2 && d->experiments[x]; x++) {
+    for (int x = 0; x < (only ? 1 : d->n_experiments); x++) {
         report_options o = report_options_default();
-        o.experiment = d->experiments[x];
+        o.experiment = only ? only : d->experiments[x];
         o.epoch = epoch;
         o.compare = 0;
         report r;
@@ -2273,13 +2271,15 @@ static int claim_rows(report_claim **v, int *n, int *cap, const struct claim_def
     return claim_row(v, n, cap, d, NULL, NULL, e);
 }
 
-int report_paper(report_claim **out, int *n, store *s, int epoch, err_info *e)
+int report_paper(report_claim **out, int *n, store *s, const claims *cl, const char *experiment,
+                 int epoch, err_info *e)
 {
     report_claim *v = NULL;
     int cap = 0, rc = 0;
     *n = 0;
-    for (int i = 0; i < N_CLAIMS && !rc; i++)
-        rc = claim_rows(&v, n, &cap, &claim_defs[i], s, epoch, e);
+    for (int i = 0; i < cl->n && !rc; i++)
+        if (!experiment || claim_names(&cl->v[i], experiment))
+            rc = claim_rows(&v, n, &cap, &cl->v[i], experiment, s, epoch, e);
     *out = v;
     return rc;
 }
@@ -2290,24 +2290,26 @@ static const char *const cols_paper[] = {
 };
 static const char *const cols_paper_csv[] = {
     "claim", "claimed", "experiment", "group", "n", "mean", "sd", "ci_low", "ci_high", "verdict",
+    "source",
 };
 
 static const char paper_rules[] =
     "accuracy and F1 claims: reproduced when the claim lies inside the 95% CI of the mean or\n"
     "the mean is at least the claim; not reproduced when the whole CI lies below the claim;\n"
     "inconclusive with fewer than 2 completed runs. time claim: reproduced when the mean\n"
-    "training time per run is at most the claim (the paper: an i7-13700K, Python, no GPU).\n"
-    "group: each configuration and build of the experiment is measured on its own.";
+    "training time per run is at most the claim (measured on this study's machines, not the\n"
+    "source's). group: each configuration and build of the experiment is measured on its own.";
 
 static json_t *claim_record(const report_claim *c)
 {
-    return json_pack("{s:s, s:s, s:f, s:s, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:s}", "claim",
-                     c->what, "claimed", c->claimed, "claim_value", c->claim, "unit",
+    return json_pack("{s:s, s:s, s:f, s:s, s:o, s:o, s:i, s:o, s:o, s:o, s:o, s:s, s:s}",
+                     "claim", c->what, "claimed", c->claimed, "claim_value", c->claim, "unit",
                      c->is_time ? "s" : "fraction", "experiment",
                      table_json_text(c->experiment), "group", table_json_text(c->group), "n",
                      c->m.n, "mean", table_json_num(c->m.mean), "sd", table_json_num(c->m.sd),
                      "ci_low", table_json_num(c->m.ci_lo), "ci_high",
-                     table_json_num(c->m.ci_hi), "verdict", report_verdict_name(c->verdict));
+                     table_json_num(c->m.ci_hi), "verdict", report_verdict_name(c->verdict),
+                     "source", c->source ? c->source : "");
 }
 
 /* The claims table for people: accuracies in percent, F1 as a fraction, time in minutes. */
@@ -2318,7 +2320,7 @@ static int paper_table(table *t, const report_claim *cl, int n, err_info *e)
         const report_claim *c = &cl[i];
         char nb[16], a[CELL], b[CELL];
         snprintf(nb, sizeof nb, "%d", c->m.n);
-        double scale = c->is_time ? 1.0 / 60.0 : strchr(c->claimed, '%') ? 100.0 : 1.0;
+        double scale = c->is_time ? 1.0 / 60.0 : c->percent ? 100.0 : 1.0;
         int dec = c->is_time ? 1 : scale == 100.0 ? 2 : 4;
         table_cell_pm(a, CELL, &c->m, scale, dec);
         if (c->is_time && c->m.n)
@@ -2349,12 +2351,24 @@ int report_paper_render(FILE *f, const report_claim *cl, int n, table_format fmt
     }
     table t;
     table_init(&t, cols_paper, NCOLS(cols_paper));
-    fprintf(f, "%s claimed versus measured (Lee & Rhee 2024 and its comparison points)\n\n",
-            fmt == TABLE_MD ? "##" : "==");
+    table_heading(f, fmt, 1, "claimed versus measured");
     int rc = table_finish(f, &t, fmt, "  ", paper_table(&t, cl, n, e));
-    if (!rc)
-        table_notes(f, paper_rules, fmt);
-    return rc;
+    if (rc)
+        return rc;
+    /* the rules, then where each claim is stated (once per claim, not per group row) */
+    size_t len = sizeof paper_rules + 16;
+    for (int i = 0; i < n; i++)
+        len += strlen(cl[i].what) + (cl[i].source ? strlen(cl[i].source) : 0) + 8;
+    char *notes = malloc(len);
+    if (!notes)
+        return err_set(e, ERR_NOMEM, "out of memory writing the claims");
+    size_t at = (size_t)snprintf(notes, len, "%s\nsources:", paper_rules);
+    for (int i = 0; i < n; i++)
+        if (cl[i].source && (i == 0 || cl[i].what != cl[i - 1].what))
+            at += (size_t)snprintf(notes + at, len - at, "\n- %s: %s", cl[i].what, cl[i].source);
+    table_notes(f, notes, fmt);
+    free(notes);
+    return 0;
 }
 
 /* ---- confusion ------------------------------------------------------------------------------ */
@@ -2444,9 +2458,9 @@ int report_confusion(FILE *f, store *s, const char *run, int epoch, table_format
     if (rc)
         goto done;
     if (fmt != TABLE_CSV)
-        fprintf(f, "%s confusion matrix of run %s at epoch %d (rows: true class, columns: "
-                   "predicted)\n\n",
-                fmt == TABLE_MD ? "##" : "==", key, p.epoch);
+        table_heading(f, fmt, 1, "confusion matrix of run %s at epoch %d (rows: true class, "
+                                 "columns: predicted)",
+                      key, p.epoch);
     table_print(f, &t, fmt, "  ");
 done:
     table_free(&t);

@@ -49,6 +49,7 @@
 
 #include <jansson.h>
 
+#include "claims.h"
 #include "err.h"
 #include "stats.h"
 #include "store.h"
@@ -166,6 +167,7 @@ typedef struct report_section {
     int64_t version_id;         /* experiments.id of the version */
     int version, n_versions;    /* its number among its name's versions, and how many */
     char file[256], spec_sha256[65], created_at[32];
+    char description[512];      /* [experiment] description, "" none: printed under the title */
     bool sweep_stored;          /* the version stored its swept keys when queued */
     double budget_minutes;      /* [budget] of the version, 0 none */
     double target_accuracy;
@@ -215,7 +217,7 @@ void report_release(report *r);
  * JSON, also written to warn (may be NULL) as "warning: ..." lines. */
 int report_render(FILE *f, FILE *warn, const report *r, table_format fmt, err_info *e);
 
-/* ---- the paper's claims ----------------------------------------------------------------- */
+/* ---- the paper's claims (claims.h: the claims file) ----------------------------------- */
 
 typedef enum report_verdict {
     VERDICT_REPRODUCED,
@@ -237,10 +239,12 @@ report_verdict report_verdict_time(double claim_s, const stats_summary *m);
 
 /* One row of the claimed-versus-measured table. */
 typedef struct report_claim {
-    const char *what;           /* "test accuracy", "macro F1", ... */
-    const char *claimed;        /* the claim as the paper states it: "99.22%" */
+    const char *what;           /* "test accuracy", "macro F1", ... (the claims file's text) */
+    const char *claimed;        /* the claim as the source states it: "99.22%" */
+    const char *source;         /* where it is stated */
     double claim;               /* as a fraction, or seconds for the time claim */
     bool is_time;
+    bool percent;               /* stated in percent: measured values print so too */
     char experiment[128];       /* where the measurements came from, "" when nowhere */
     char group[512];            /* the group of that experiment's report: "all" for its only
                                  * configuration, else its label (and version) */
@@ -248,12 +252,13 @@ typedef struct report_claim {
     report_verdict verdict;
 } report_claim;
 
-/* *out (malloc'd, *n rows) <- the paper's claims measured in s: test accuracy 99.22% and macro
- * F1 0.9919 on experiment "paper" (else "ci"), training time ~20 min per run (same), LeNet-5
- * 99.05% ("lenet5"), Ji et al. 2018 99% ("ji2018"); at epoch (0 = last). Each claim gets one
- * row per group of its experiment's report (configurations and builds are never pooled), or
- * one inconclusive row when no experiment has runs. Free *out. */
-int report_paper(report_claim **out, int *n, store *s, int epoch, err_info *e);
+/* *out (malloc'd, *n rows) <- the claims of cl measured in s at epoch (0 = last): each on the
+ * first of its experiments that has runs, one row per group of that experiment's report
+ * (configurations and builds are never pooled), or one inconclusive row when none of them
+ * has runs. With experiment non-NULL, only the claims that name it, measured on it. The rows
+ * point into cl (keep it until they are freed). Free *out. */
+int report_paper(report_claim **out, int *n, store *s, const claims *cl, const char *experiment,
+                 int epoch, err_info *e);
 
 /* Write the claims table and the verdict rules under it. */
 int report_paper_render(FILE *f, const report_claim *c, int n, table_format fmt, err_info *e);

@@ -1054,7 +1054,8 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     store_experiment sx = {.name = x->name, .file = x->file, .spec_sha256 = x->sha256,
                            .spec_text = x->text, .swept = swept,
                            .budget_minutes = x->budget_minutes,
-                           .target_accuracy = x->target_accuracy};
+                           .target_accuracy = x->target_accuracy,
+                           .description = x->description};
     int64_t xid, bid, hid;
     if (!swept) {
         rc = err_set(e, ERR_NOMEM, "out of memory");

@@ -10,20 +10,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "exp.h"
 #include "path.h"
 #include "sha256.h"
+#include "vec.h"
 #include "timing.h"
 
 struct store {
     sqlite3 *db;
     char *path; /* as given to store_open, for messages */
     store_owner self; /* who this connection claims runs as (store_owner_self at open) */
+    bool filter_archived; /* the queries of store_set_filter see archived runs too */
+    char *filter_tags;    /* JSON array of [key, value|null] a run must carry, NULL: none */
 };
 
 /* Several processes may hold the file (the coordinator, `bench ls` in another terminal, a
@@ -41,8 +46,8 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
 
 /* ---- schema ------------------------------------------------------------------------------
  * migrations[v] takes a database from user_version v to v+1. A new file starts at 0 and runs
- * them all; never edit a released entry, append a new one. Version 1 is the design's schema
- * as first written; version 2 adds what running sweeps showed was missing (build type and `git
+ * them all; never edit a released entry, append a new one. Version 1 is the schema as first
+ * written; version 2 adds what running sweeps showed was missing (build type and `git
  * describe`, evaluation size and kernels of a run, weighted F1, the experiment<->run link
  * table so that two experiment files may share a run, indexes); version 3 records the owner
  * process of a RUNNING run; version 4 stores `bench perf` measurements; version 5 identifies
@@ -50,9 +55,13 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * version 6 stores what a report needs from an experiment file when its runs are queued (its
  * swept keys and budget, each run's plan position and swept values), so that reports never
  * re-parse old files, and each run's summed training time; version 7 stores how contended
- * each epoch and measurement was, and each run's sums for the budget gate; version 8 measures
- * `bench perf` against the physical peak and keeps each library's SGEMM and the spread of the
- * alternated repetitions beside it. */
+ * each epoch and measurement was, and each run's sums for the budget gate; version 8 adds what
+ * a researcher keeps about runs (an archive mark, a note, tags) and an experiment's
+ * description; version 9 measures `bench perf` against the physical peak and keeps each
+ * library's SGEMM and the spread of the alternated repetitions beside it. After the steps, the
+ * runs_flat view is (re)made from the vocabulary (flat_view_refresh); a future step that drops
+ * or renames a column the view reads starts with DROP VIEW IF EXISTS runs_flat (SQLite refuses
+ * to drop a column a view uses), and the view comes back after it. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -199,7 +208,18 @@ static const char *const migrations[] = {
      "UPDATE runs SET train_cpu_s = (SELECT sum(e.cpu_s) FROM epochs e"
      "  WHERE e.run_key = runs.run_key), quiet_train_s = train_s,"
      "  contended_epochs = CASE WHEN train_s IS NULL THEN NULL ELSE 0 END;"),
-    /* 7 -> 8: until now peak_gflops was an SGEMM through the linked BLAS (peak_kind 'sgemm');
+    /* 7 -> 8: run management. archived_at (NULL: not archived) hides a run from reports
+     * without deleting it; note is free text; run_tags holds KEY=VALUE labels, one value per
+     * key, deleted with the run; an experiment version keeps its file's description. */
+    ("ALTER TABLE runs ADD COLUMN archived_at TEXT;"
+     "ALTER TABLE runs ADD COLUMN note TEXT;"
+     "ALTER TABLE experiments ADD COLUMN description TEXT;"
+     "CREATE TABLE run_tags("
+     "  run_key TEXT NOT NULL REFERENCES runs(run_key) ON DELETE CASCADE,"
+     "  key TEXT NOT NULL, value TEXT NOT NULL,"
+     "  PRIMARY KEY(run_key, key));"
+     "CREATE INDEX run_tags_key ON run_tags(key, value);"),
+    /* 8 -> 9: until now peak_gflops was an SGEMM through the linked BLAS (peak_kind 'sgemm');
      * from now on it is the physical FMA peak, and the SGEMMs of the libraries are a table. */
     ("ALTER TABLE perf_measurements ADD COLUMN peak_kind TEXT;"
      "ALTER TABLE perf_measurements ADD COLUMN peak_core_gflops REAL;"
@@ -233,7 +253,7 @@ const char *run_status_name(int status)
 int run_status_parse(int *out, const char *name, err_info *e)
 {
     for (int i = 0; i < RUN_STATUS_COUNT; i++)
-        if (name && strcmp(name, run_status_names[i]) == 0) {
+        if (name && strcasecmp(name, run_status_names[i]) == 0) {
             *out = i;
             return 0;
         }
@@ -310,6 +330,21 @@ static void bind_real(sqlite3_stmt *st, int i, double v)
         sqlite3_bind_null(st, i);
     else
         sqlite3_bind_double(st, i, v);
+}
+
+/* The store's run filter (store_set_filter) as a condition on the runs row called r: a query
+ * that applies it ends its WHERE with FILTER_SQL("r") and calls bind_filter. Its parameters
+ * have fixed numbers above any statement's own. */
+#define FILTER_SQL(r)                                                                          \
+    " AND (?30 OR " r ".archived_at IS NULL) AND (?31 IS NULL OR NOT EXISTS (SELECT 1"          \
+    " FROM json_each(?31) t WHERE NOT EXISTS (SELECT 1 FROM run_tags g"                        \
+    " WHERE g.run_key = " r ".run_key AND g.key = json_extract(t.value, '$[0]')"               \
+    " AND (json_extract(t.value, '$[1]') IS NULL OR g.value = json_extract(t.value, '$[1]')))))"
+
+static void bind_filter(const store *s, sqlite3_stmt *st)
+{
+    sqlite3_bind_int(st, 30, s->filter_archived);
+    bind_text(st, 31, s->filter_tags);
 }
 
 /* A count that may be unknown (negative): NULL then. */
@@ -419,8 +454,10 @@ static int read_user_version(store *s, int *version, err_info *e)
     return rc;
 }
 
+static int flat_view_refresh(store *s, err_info *e);
+
 /* Bring the schema to SCHEMA_VERSION inside one IMMEDIATE transaction, so that two processes
- * opening a new file at once do not both create the tables. */
+ * opening a new file at once do not both create the tables; then the runs_flat view. */
 static int migrate(store *s, err_info *e)
 {
     int version = 0;
@@ -449,6 +486,8 @@ static int migrate(store *s, err_info *e)
         snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
         rc = exec_sql(s, sql, e);
     }
+    if (rc == 0)
+        rc = flat_view_refresh(s, e);
 done:
     if (rc == 0)
         return exec_sql(s, "COMMIT", e);
@@ -742,6 +781,7 @@ void store_close(store *s)
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close_v2(s->db);
     free(s->path);
+    free(s->filter_tags);
     free(s);
 }
 
@@ -852,12 +892,13 @@ int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_i
     sqlite3_stmt *ins = NULL, *sel = NULL;
     int rc = prepare(s, &ins,
                      "INSERT INTO experiments(name, file, spec_sha256, spec_text, created_at,"
-                     " swept, budget_minutes, target_accuracy)"
-                     " VALUES(?1, ?2, ?3, ?4, " NOW_SQL ", ?5, ?6, ?7)"
+                     " swept, budget_minutes, target_accuracy, description)"
+                     " VALUES(?1, ?2, ?3, ?4, " NOW_SQL ", ?5, ?6, ?7, ?8)"
                      " ON CONFLICT(name, spec_sha256) DO UPDATE SET"
                      " swept = coalesce(swept, excluded.swept),"
                      " budget_minutes = coalesce(budget_minutes, excluded.budget_minutes),"
-                     " target_accuracy = coalesce(target_accuracy, excluded.target_accuracy)",
+                     " target_accuracy = coalesce(target_accuracy, excluded.target_accuracy),"
+                     " description = coalesce(description, excluded.description)",
                      e);
     if (rc)
         goto done;
@@ -871,6 +912,7 @@ int store_experiment_put(store *s, int64_t *id, const store_experiment *x, err_i
     bind_text(ins, 5, x->swept);
     bind_positive(ins, 6, x->budget_minutes);
     bind_positive(ins, 7, x->target_accuracy);
+    bind_text(ins, 8, x->description && x->description[0] ? x->description : NULL);
     bind_text(sel, 1, x->name);
     bind_text(sel, 2, x->spec_sha256);
     rc = put_and_get_id(s, id, ins, sel, e);
@@ -1803,6 +1845,11 @@ int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, e
 /* ---- queries ---------------------------------------------------------------------------- */
 
 /* Columns of a run row, read by run_row_from(); the FROM clause binds r, x (experiment). */
+/* A run's tags as the JSON object {"key": "value", ...}, NULL without tags. */
+#define TAGS_SQL(r)                                                                            \
+    "(SELECT json_group_object(g.key, g.value) FROM run_tags g"                                \
+    " WHERE g.run_key = " r ".run_key HAVING count(*) > 0)"
+
 #define RUN_COLUMNS                                                                            \
     "SELECT r.run_key, x.id, x.name, r.config_json, r.model, r.optimizer, r.sampling,"        \
     " r.kernels, r.lr, r.bn, r.batch, r.epochs, r.threads, r.eval_n, r.seed, r.status,"       \
@@ -1813,7 +1860,10 @@ int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, e
     "  ORDER BY ep.epoch DESC LIMIT 1),"                                                      \
     " r.build_id, r.host_id, r.dataset_id,"                                                   \
     " (SELECT b.git_sha FROM builds b WHERE b.id = r.build_id),"                              \
-    " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id), r.contended_epochs"
+    " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id), r.contended_epochs,"        \
+    " r.archived_at, r.note, x.description,"                                                  \
+    " (SELECT m.swept_values FROM experiment_runs m WHERE m.run_key = r.run_key"               \
+    "  AND m.experiment_id = x.id), x.swept, " TAGS_SQL("r")
 
 static void run_row_from(store_run_row *w, sqlite3_stmt *st)
 {
@@ -1852,6 +1902,12 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .git_sha = col_text(st, 31),
         .git_dirty = sqlite3_column_int(st, 32),
         .contended_epochs = sqlite3_column_int(st, 33),
+        .archived_at = col_text(st, 34),
+        .note = col_text(st, 35),
+        .experiment_description = col_text(st, 36),
+        .swept_values = col_text(st, 37),
+        .swept = col_text(st, 38),
+        .tags = col_text(st, 39),
     };
 }
 
@@ -1883,7 +1939,7 @@ int store_runs(store *s, const char *experiment, int status_filter, store_run_fn
                                  " LEFT JOIN experiment_runs l ON l.run_key = r.run_key"
                                  " LEFT JOIN experiments x ON x.id = l.experiment_id"
                                  " WHERE (?1 IS NULL OR x.name = ?1)"
-                                 " AND (?2 IS NULL OR r.status = ?2)"
+                                 " AND (?2 IS NULL OR r.status = ?2)" FILTER_SQL("r")
                                  " ORDER BY x.id, r.queued_at, r.run_key",
                      e);
     if (rc)
@@ -1893,6 +1949,7 @@ int store_runs(store *s, const char *experiment, int status_filter, store_run_fn
               status_filter >= 0 && status_filter < RUN_STATUS_COUNT
                   ? run_status_names[status_filter]
                   : NULL);
+    bind_filter(s, st);
     rc = visit_runs(s, st, fn, ctx, NULL, e);
     sqlite3_finalize(st);
     return rc;
@@ -2132,10 +2189,36 @@ done:
     return rc;
 }
 
-#define EPOCH_COLUMNS                                                                          \
-    "SELECT run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,"      \
-    " recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s, wait_s,"  \
-    " nivcsw FROM epochs"
+/* The columns of an epoch, read by epoch_from; EPOCH_FIELDS(a) of a table called a. */
+#define EPOCH_FIELDS(a)                                                                        \
+    a ".run_key, " a ".epoch, " a ".train_loss, " a ".train_acc, " a ".test_loss, "           \
+    a ".test_acc, " a ".precision_macro, " a ".recall_macro, " a ".f1_macro, "                 \
+    a ".auroc_macro, " a ".f1_weighted, " a ".wall_s, " a ".cpu_s, " a ".images_per_s, "      \
+    a ".wait_s, " a ".nivcsw"
+#define EPOCH_COLUMNS "SELECT " EPOCH_FIELDS("epochs") " FROM epochs"
+
+/* *ep <- the epoch in the columns of EPOCH_COLUMNS, from column `at` of st on (no classes). */
+static void epoch_from(store_epoch *ep, sqlite3_stmt *st, int at)
+{
+    *ep = (store_epoch){
+        .run_key = col_text(st, at),
+        .epoch = sqlite3_column_int(st, at + 1),
+        .train_loss = col_real(st, at + 2),
+        .train_acc = col_real(st, at + 3),
+        .test_loss = col_real(st, at + 4),
+        .test_acc = col_real(st, at + 5),
+        .precision_macro = col_real(st, at + 6),
+        .recall_macro = col_real(st, at + 7),
+        .f1_macro = col_real(st, at + 8),
+        .auroc_macro = col_real(st, at + 9),
+        .f1_weighted = col_real(st, at + 10),
+        .wall_s = col_real(st, at + 11),
+        .cpu_s = col_real(st, at + 12),
+        .images_per_s = col_real(st, at + 13),
+        .wait_s = col_real(st, at + 14),
+        .nivcsw = col_count(st, at + 15),
+    };
+}
 
 /* Step st (EPOCH_COLUMNS) to its end, handing each epoch (with its classes when asked) to fn. */
 static int visit_epochs(store *s, sqlite3_stmt *st, bool with_classes, store_epoch_fn fn,
@@ -2143,24 +2226,8 @@ static int visit_epochs(store *s, sqlite3_stmt *st, bool with_classes, store_epo
 {
     int step, rc = 0;
     while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-        store_epoch ep = {
-            .run_key = col_text(st, 0),
-            .epoch = sqlite3_column_int(st, 1),
-            .train_loss = col_real(st, 2),
-            .train_acc = col_real(st, 3),
-            .test_loss = col_real(st, 4),
-            .test_acc = col_real(st, 5),
-            .precision_macro = col_real(st, 6),
-            .recall_macro = col_real(st, 7),
-            .f1_macro = col_real(st, 8),
-            .auroc_macro = col_real(st, 9),
-            .f1_weighted = col_real(st, 10),
-            .wall_s = col_real(st, 11),
-            .cpu_s = col_real(st, 12),
-            .images_per_s = col_real(st, 13),
-            .wait_s = col_real(st, 14),
-            .nivcsw = col_count(st, 15),
-        };
+        store_epoch ep;
+        epoch_from(&ep, st, 0);
         epoch_classes c = {0};
         if (with_classes)
             rc = load_classes(s, &ep, &c, e);
@@ -2225,6 +2292,7 @@ static int experiment_row(sqlite3_stmt *st, void *arg)
         .n_versions = sqlite3_column_int(st, 10),
         .n_runs = sqlite3_column_int(st, 11),
         .n_own = sqlite3_column_int(st, 12),
+        .description = col_text(st, 13),
     };
     return v->fn(v->ctx, &x);
 }
@@ -2240,17 +2308,21 @@ int store_experiments(store *s, const char *name, store_experiment_fn fn, void *
                      " x.swept, x.budget_minutes, x.target_accuracy,"
                      " (SELECT count(*) FROM experiments y WHERE y.name = x.name AND y.id <= x.id),"
                      " (SELECT count(*) FROM experiments y WHERE y.name = x.name),"
-                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id),"
-                     " (SELECT count(*) FROM experiment_runs l WHERE l.experiment_id = x.id"
+                     " (SELECT count(*) FROM experiment_runs l JOIN runs r"
+                     "  ON r.run_key = l.run_key WHERE l.experiment_id = x.id" FILTER_SQL("r") "),"
+                     " (SELECT count(*) FROM experiment_runs l JOIN runs r"
+                     "  ON r.run_key = l.run_key WHERE l.experiment_id = x.id" FILTER_SQL("r")
                      "  AND NOT EXISTS (SELECT 1 FROM experiment_runs m"
                      "   JOIN experiments y ON y.id = m.experiment_id"
-                     "   WHERE m.run_key = l.run_key AND y.name = x.name AND y.id > x.id))"
+                     "   WHERE m.run_key = l.run_key AND y.name = x.name AND y.id > x.id)),"
+                     " x.description"
                      " FROM experiments x WHERE (?1 IS NULL OR x.name = ?1)"
                      " ORDER BY (SELECT min(y.id) FROM experiments y WHERE y.name = x.name), x.id",
                      e);
     if (rc)
         return rc;
     bind_text(st, 1, name);
+    bind_filter(s, st);
     rc = visit_rows(s, st, experiment_row, &(experiment_visit){fn, ctx}, e);
     sqlite3_finalize(st);
     return rc;
@@ -2335,12 +2407,14 @@ int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn f
                      "  ELSE (SELECT max(m.epoch) FROM epochs m WHERE m.run_key = r.run_key) END"
                      " WHERE l.experiment_id = ?1 AND NOT EXISTS (SELECT 1 FROM experiment_runs n"
                      "  JOIN experiments y ON y.id = n.experiment_id"
-                     "  WHERE n.run_key = l.run_key AND y.name = x.name AND y.id > x.id)",
+                     "  WHERE n.run_key = l.run_key AND y.name = x.name AND y.id > x.id)"
+                     FILTER_SQL("r"),
                      e);
     if (rc)
         return rc;
     sqlite3_bind_int64(st, 1, version_id);
     sqlite3_bind_int(st, 2, epoch);
+    bind_filter(s, st);
     rc = visit_rows(s, st, report_row, &(report_visit){fn, ctx}, e);
     sqlite3_finalize(st);
     return rc;
@@ -2370,6 +2444,7 @@ static const merge_table merge_tables[] = {
     {"epochs", NULL},           /* with the run they belong to */
     {"class_metrics", NULL},
     {"confusion", NULL},
+    {"run_tags", NULL},          /* union per run; the destination's value of a key wins */
     {"perf_measurements", NULL}, /* a measurement is its content: union */
     {"perf_steps", NULL},        /* with their measurement */
     {"perf_sgemm", NULL},        /* likewise */
@@ -2574,7 +2649,14 @@ static int merge_runs(store *s, store_merge_counts *c, err_info *e)
         "    (SELECT count(*) FROM main.epochs x WHERE x.run_key = d.run_key) AND"
         "    COALESCE(s.finished_at, s.heartbeat_at, s.started_at, s.queued_at, '') <"
         "    COALESCE(d.finished_at, d.heartbeat_at, d.started_at, d.queued_at, ''))));"
-        /* keep the destination's links of the runs replaced: deleting a run cascades */
+        /* keep the destination's links, tags, note and archive mark of the runs both files
+         * have: deleting a replaced run cascades, and a researcher's words are never lost */
+        "DROP TABLE IF EXISTS temp.merge_kept;"
+        "CREATE TEMP TABLE merge_kept AS SELECT run_key, note, archived_at FROM main.runs"
+        " WHERE run_key IN (SELECT run_key FROM src.runs);"
+        "DROP TABLE IF EXISTS temp.merge_tags;"
+        "CREATE TEMP TABLE merge_tags AS SELECT run_key, key, value FROM main.run_tags"
+        " WHERE run_key IN (SELECT run_key FROM temp.merge_win WHERE replaced);"
         "DROP TABLE IF EXISTS temp.merge_links;"
         "CREATE TEMP TABLE merge_links AS SELECT experiment_id, run_key, position, swept_values"
         " FROM main.experiment_runs"
@@ -2614,8 +2696,21 @@ static int merge_runs(store *s, store_merge_counts *c, err_info *e)
     if (rc)
         return rc;
     /* links keep their plan position and swept values (the destination's when both have
-     * them) */
+     * them); a run both files have keeps the destination's note and archive mark, else takes
+     * the source's, and the union of their tags (the destination's value of a key first) */
     return exec_sql(s,
+        "UPDATE main.runs SET"
+        " note = coalesce((SELECT k.note FROM temp.merge_kept k WHERE k.run_key = runs.run_key),"
+        "  (SELECT x.note FROM src.runs x WHERE x.run_key = runs.run_key)),"
+        " archived_at = coalesce((SELECT k.archived_at FROM temp.merge_kept k"
+        "  WHERE k.run_key = runs.run_key),"
+        "  (SELECT x.archived_at FROM src.runs x WHERE x.run_key = runs.run_key))"
+        " WHERE run_key IN (SELECT run_key FROM temp.merge_kept);"
+        "INSERT OR IGNORE INTO main.run_tags(run_key, key, value)"
+        " SELECT run_key, key, value FROM temp.merge_tags;"
+        "INSERT OR IGNORE INTO main.run_tags(run_key, key, value)"
+        " SELECT run_key, key, value FROM src.run_tags"
+        " WHERE run_key IN (SELECT run_key FROM main.runs);"
         "INSERT OR IGNORE INTO main.experiment_runs(experiment_id, run_key, position,"
         " swept_values) SELECT experiment_id, run_key, position, swept_values"
         " FROM temp.merge_links;"
@@ -2647,6 +2742,7 @@ static int merge_parents(store *s, err_info *e)
                 strbuf_addf(&sql, "UPDATE SET created_at = min(created_at, excluded.created_at),"
                         " file = CASE WHEN excluded.created_at < created_at THEN excluded.file"
                         " ELSE file END, swept = coalesce(swept, excluded.swept),"
+                        " description = coalesce(description, excluded.description),"
                         " budget_minutes = coalesce(budget_minutes, excluded.budget_minutes),"
                         " target_accuracy = coalesce(target_accuracy, excluded.target_accuracy);");
             else
@@ -2763,5 +2859,475 @@ int store_merge(store *s, store_merge_counts *c, const char *path, err_info *e)
     sqlite3_exec(s->db, "DETACH src", NULL, NULL, NULL);
     if (rc)
         err_prefix(e, "merging '%s'", path);
+    return rc;
+}
+
+/* ---- what the queries see --------------------------------------------------------------------
+ * The filter travels with the connection: the commands set it once, after opening, and the
+ * modules they call (report, plot, history, check) read through it unchanged. */
+
+int store_set_filter(store *s, const store_filter *f, err_info *e)
+{
+    assert(s);
+    free(s->filter_tags);
+    s->filter_tags = NULL;
+    s->filter_archived = f && f->archived;
+    if (!f || f->n_tags == 0)
+        return 0;
+    /* [[key, value|null], ...]: read by FILTER_SQL through json_each */
+    json_t *all = json_array();
+    for (int i = 0; all && i < f->n_tags; i++) {
+        json_t *pair = json_pack("[s, o]", f->tags[i].key,
+                                 f->tags[i].value ? json_string(f->tags[i].value) : json_null());
+        if (!pair || json_array_append_new(all, pair)) {
+            json_decref(all);
+            all = NULL;
+        }
+    }
+    s->filter_tags = all ? json_dumps(all, JSON_COMPACT) : NULL;
+    json_decref(all);
+    return s->filter_tags ? 0 : err_set(e, ERR_NOMEM, "out of memory");
+}
+
+/* ---- managing runs ------------------------------------------------------------------------- */
+
+int store_run_live(store *s, bool *live, char *who, size_t n, const char *run_key,
+                   double stale_after_s, err_info *e)
+{
+    assert(s && live && run_key);
+    *live = false;
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT status, owner_host, owner_pid, owner_proc,"
+                     " (julianday('now') - julianday(heartbeat_at)) * 86400.0"
+                     " FROM runs WHERE run_key = ?1",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    int step = sqlite3_step(st);
+    if (step == SQLITE_DONE) {
+        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    } else if (step != SQLITE_ROW) {
+        rc = db_fail(s, e);
+    } else if (col_status(st, 0) == RUN_RUNNING) {
+        const char *host = col_text(st, 1);
+        int64_t pid = sqlite3_column_int64(st, 2);
+        double age = col_real(st, 4);
+        int alive = owner_alive(s, host, pid, col_text(st, 3));
+        /* another host: alive while it keeps its heartbeat, as bench run judges it */
+        *live = alive == 1 || (alive < 0 && !(age > stale_after_s));
+        if (who)
+            snprintf(who, n, "process %lld on '%s'", (long long)pid, host ? host : "?");
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Run sql with ?1 = run_key (and ?2 = text2 when the statement has it). */
+static int run_exec(store *s, const char *sql, const char *run_key, const char *text2,
+                    err_info *e)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, sql, e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    if (sqlite3_bind_parameter_count(st) >= 2)
+        bind_text(st, 2, text2);
+    rc = step_done(s, st, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ERR_INVALID unless run_key exists. */
+static int run_exists(store *s, const char *run_key, err_info *e)
+{
+    int status = STORE_ABSENT;
+    int rc = store_run_status(s, &status, run_key, e);
+    if (rc == 0 && status == STORE_ABSENT)
+        rc = err_set(e, ERR_INVALID, "database '%s': no run '%s'", s->path, run_key);
+    return rc;
+}
+
+int store_run_remove(store *s, bool *deleted, const char *run_key, const char *experiment,
+                     double stale_after_s, err_info *e)
+{
+    assert(s && run_key);
+    sqlite3_stmt *st = NULL;
+    int64_t *ids = NULL;
+    int n_ids = 0, cap = 0;
+    bool live = false, gone = false;
+    char who[320];
+    tx t;
+    int rc = tx_enter(s, &t, e);
+    if (rc)
+        return rc;
+    if ((rc = store_run_live(s, &live, who, sizeof who, run_key, stale_after_s, e)))
+        goto done;
+    if (live) {
+        rc = err_set(e, ERR_CONFLICT, "run '%.12s' is RUNNING in %s: stop that bench run first",
+                     run_key, who);
+        goto done;
+    }
+    /* the experiment versions concerned: those the run leaves, pruned when left empty */
+    rc = prepare(s, &st,
+                 "SELECT l.experiment_id FROM experiment_runs l JOIN experiments x"
+                 " ON x.id = l.experiment_id WHERE l.run_key = ?1 AND (?2 IS NULL OR x.name = ?2)"
+                 " UNION SELECT experiment_id FROM runs WHERE run_key = ?1 AND ?2 IS NULL"
+                 " AND experiment_id IS NOT NULL",
+                 e);
+    if (rc)
+        goto done;
+    bind_text(st, 1, run_key);
+    bind_text(st, 2, experiment);
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        if (!vec_grow((void **)&ids, n_ids, &cap, sizeof *ids)) {
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto done;
+        }
+        ids[n_ids++] = sqlite3_column_int64(st, 0);
+    }
+    if (step != SQLITE_DONE) {
+        rc = db_fail(s, e);
+        goto done;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (experiment && n_ids == 0) {
+        rc = err_set(e, ERR_INVALID, "run '%.12s' is not a run of experiment '%s'", run_key,
+                     experiment);
+        goto done;
+    }
+    if (experiment) {
+        rc = run_exec(s, "DELETE FROM experiment_runs WHERE run_key = ?1 AND experiment_id IN"
+                      " (SELECT id FROM experiments WHERE name = ?2)", run_key, experiment, e);
+        if (rc)
+            goto done;
+        if ((rc = prepare(s, &st, "SELECT count(*) FROM experiment_runs WHERE run_key = ?1", e)))
+            goto done;
+        bind_text(st, 1, run_key);
+        if (sqlite3_step(st) != SQLITE_ROW) {
+            rc = db_fail(s, e);
+            goto done;
+        }
+        gone = sqlite3_column_int64(st, 0) == 0;
+        sqlite3_finalize(st);
+        st = NULL;
+        /* still shared: credit it to an experiment that keeps it */
+        if (!gone)
+            rc = run_exec(s, "UPDATE runs SET experiment_id = (SELECT min(experiment_id) FROM"
+                          " experiment_runs WHERE run_key = ?1) WHERE run_key = ?1 AND"
+                          " (experiment_id IS NULL OR experiment_id NOT IN (SELECT experiment_id"
+                          " FROM experiment_runs WHERE run_key = ?1))", run_key, NULL, e);
+    } else {
+        gone = true;
+    }
+    /* the cascade takes its links, tags and epochs, and theirs */
+    if (rc == 0 && gone)
+        rc = run_exec(s, "DELETE FROM runs WHERE run_key = ?1", run_key, NULL, e);
+    if (rc == 0)
+        rc = prepare(s, &st,
+                     "DELETE FROM experiments WHERE id = ?1"
+                     " AND NOT EXISTS (SELECT 1 FROM experiment_runs WHERE experiment_id = ?1)"
+                     " AND NOT EXISTS (SELECT 1 FROM runs WHERE experiment_id = ?1)",
+                     e);
+    for (int i = 0; rc == 0 && i < n_ids; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, ids[i]);
+        rc = step_done(s, st, e);
+    }
+done:
+    sqlite3_finalize(st);
+    free(ids);
+    rc = tx_leave(s, &t, rc, e);
+    if (rc == 0 && deleted)
+        *deleted = gone;
+    return rc;
+}
+
+int store_run_archive(store *s, const char *run_key, bool archived, err_info *e)
+{
+    assert(s && run_key);
+    int rc = run_exists(s, run_key, e);
+    if (rc == 0)
+        rc = run_exec(s, archived ? "UPDATE runs SET archived_at = coalesce(archived_at, "
+                                    NOW_SQL ") WHERE run_key = ?1"
+                                  : "UPDATE runs SET archived_at = NULL WHERE run_key = ?1",
+                      run_key, NULL, e);
+    return rc;
+}
+
+int store_tag_set(store *s, const char *run_key, const char *key, const char *value,
+                  err_info *e)
+{
+    assert(s && run_key && key);
+    int rc = run_exists(s, run_key, e);
+    if (rc)
+        return rc;
+    sqlite3_stmt *st = NULL;
+    rc = prepare(s, &st,
+                 value ? "INSERT INTO run_tags(run_key, key, value) VALUES(?1, ?2, ?3)"
+                         " ON CONFLICT(run_key, key) DO UPDATE SET value = excluded.value"
+                       : "DELETE FROM run_tags WHERE run_key = ?1 AND key = ?2",
+                 e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    bind_text(st, 2, key);
+    if (value)
+        bind_text(st, 3, value);
+    rc = step_done(s, st, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The caller's callback and context, for tag_row. */
+typedef struct tag_visit {
+    store_tag_fn fn;
+    void *ctx;
+} tag_visit;
+
+static int tag_row(sqlite3_stmt *st, void *arg)
+{
+    const tag_visit *v = arg;
+    store_tag t = {.key = col_text(st, 0), .value = col_text(st, 1)};
+    return v->fn(v->ctx, &t);
+}
+
+int store_tags(store *s, const char *run_key, store_tag_fn fn, void *ctx, err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, "SELECT key, value FROM run_tags WHERE run_key = ?1 ORDER BY key", e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    rc = visit_rows(s, st, tag_row, &(tag_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_note_set(store *s, const char *run_key, const char *note, err_info *e)
+{
+    assert(s && run_key);
+    int rc = run_exists(s, run_key, e);
+    if (rc == 0)
+        rc = run_exec(s, "UPDATE runs SET note = ?2 WHERE run_key = ?1", run_key,
+                      note && note[0] ? note : NULL, e);
+    return rc;
+}
+
+/* The caller's callback and context, for name_row. */
+typedef struct name_visit {
+    store_name_fn fn;
+    void *ctx;
+} name_visit;
+
+static int name_row(sqlite3_stmt *st, void *arg)
+{
+    const name_visit *v = arg;
+    return v->fn(v->ctx, col_text(st, 0));
+}
+
+int store_run_experiments(store *s, const char *run_key, store_name_fn fn, void *ctx,
+                          err_info *e)
+{
+    assert(s && run_key && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT x.name FROM experiment_runs l JOIN experiments x"
+                     " ON x.id = l.experiment_id WHERE l.run_key = ?1"
+                     " GROUP BY x.name ORDER BY min(x.id)",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, run_key);
+    rc = visit_rows(s, st, name_row, &(name_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- export ---------------------------------------------------------------------------------- */
+
+/* The caller's callback and context, for export_row. */
+typedef struct export_visit {
+    store_export_fn fn;
+    void *ctx;
+} export_visit;
+
+static int export_row(sqlite3_stmt *st, void *arg)
+{
+    const export_visit *v = arg;
+    store_epoch ep;
+    bool has_epoch = sqlite3_column_type(st, 11) != SQLITE_NULL;
+    if (has_epoch)
+        epoch_from(&ep, st, 10);
+    store_export_row r = {
+        .run_key = col_text(st, 0),
+        .experiment = col_text(st, 1),
+        .config_json = col_text(st, 2),
+        .status = col_status(st, 3),
+        .git_sha = col_text(st, 4),
+        .git_dirty = sqlite3_column_int(st, 5),
+        .dataset_sha256 = col_text(st, 6),
+        .archived_at = col_text(st, 7),
+        .note = col_text(st, 8),
+        .tags = col_text(st, 9),
+        .epoch = has_epoch ? &ep : NULL,
+    };
+    return v->fn(v->ctx, &r);
+}
+
+int store_export(store *s, const char *experiment, int status, store_export_fn fn, void *ctx,
+                 err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    /* runs in key order, each with its epochs in order: both come from the tables' primary
+     * keys, so that SQLite streams the rows without sorting (or holding) them */
+    int rc = prepare(s, &st,
+                     "SELECT r.run_key, coalesce(?1, x.name), r.config_json, r.status, b.git_sha,"
+                     " b.git_dirty, d.sha256, r.archived_at, r.note,"
+                     " " TAGS_SQL("r") ", "
+                     EPOCH_FIELDS("ep")
+                     " FROM runs r LEFT JOIN experiments x ON x.id = r.experiment_id"
+                     " LEFT JOIN builds b ON b.id = r.build_id"
+                     " LEFT JOIN datasets d ON d.id = r.dataset_id"
+                     " LEFT JOIN epochs ep ON ep.run_key = r.run_key"
+                     " WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM experiment_runs l"
+                     "  JOIN experiments y ON y.id = l.experiment_id"
+                     "  WHERE l.run_key = r.run_key AND y.name = ?1))"
+                     " AND (?2 IS NULL OR r.status = ?2)" FILTER_SQL("r")
+                     " ORDER BY r.run_key, ep.epoch",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, experiment);
+    bind_text(st, 2, status >= 0 && status < RUN_STATUS_COUNT ? run_status_names[status] : NULL);
+    bind_filter(s, st);
+    rc = visit_rows(s, st, export_row, &(export_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- the runs_flat view ------------------------------------------------------------------------
+ * A row per run: who and what made it, every configuration key of the vocabulary as a column
+ * of its type (INTEGER, REAL, 0/1 for booleans, TEXT; a layer list as the vocabulary's summary
+ * "conv30x5-relu-maxpool2-..."), then the metrics of its last stored epoch, every column of
+ * the epochs table. Built from the vocabulary and PRAGMA table_info(epochs), so that a key or
+ * an epoch column added later appears without a change here. */
+
+/* b += the SQL of key k's value in r.config_json, typed as the key is. */
+static void flat_key_sql(strbuf *b, const exp_vocab_key *k)
+{
+    /* JSON path "input.0" -> '$.input[0]' */
+    char path[128] = "$";
+    size_t used = 1;
+    for (const char *p = k->json; *p && used + 8 < sizeof path;) {
+        size_t len = strcspn(p, ".");
+        bool index = p[0] >= '0' && p[0] <= '9';
+        int w = snprintf(path + used, sizeof path - used, index ? "[%.*s]" : ".%.*s", (int)len, p);
+        used += w > 0 ? (size_t)w : 0;
+        p += len + (p[len] == '.');
+    }
+    switch (k->type) {
+    case EXP_INT:
+    case EXP_BOOL:
+        strbuf_addf(b, "CAST(json_extract(r.config_json, '%s') AS INTEGER)", path);
+        break;
+    case EXP_NUM: strbuf_addf(b, "CAST(json_extract(r.config_json, '%s') AS REAL)", path); break;
+    case EXP_LAYERS:
+        /* exp_layer_summary in SQL: "conv30x5" (+"sS" when the stride is not 1, "pP" when
+         * padded), "maxpool2" (+"sS" when the stride is not the size), "affine100",
+         * "dropout0.5", else the type; joined by '-' in the list's order */
+        strbuf_addf(b,
+            "(SELECT group_concat(part, '-') FROM (SELECT CASE"
+            " WHEN t = 'conv' THEN 'conv' || f || 'x' || z"
+            "  || CASE WHEN st <> 1 THEN 's' || st ELSE '' END"
+            "  || CASE WHEN pd <> 0 THEN 'p' || pd ELSE '' END"
+            " WHEN t IN ('maxpool', 'avgpool') THEN t || z"
+            "  || CASE WHEN st <> z THEN 's' || st ELSE '' END"
+            " WHEN t = 'affine' THEN 'affine' || u"
+            " WHEN t = 'dropout' THEN 'dropout' || ra"
+            " ELSE t END AS part FROM (SELECT json_extract(l.value, '$.type') AS t,"
+            " json_extract(l.value, '$.filters') AS f, json_extract(l.value, '$.size') AS z,"
+            " json_extract(l.value, '$.stride') AS st, json_extract(l.value, '$.pad') AS pd,"
+            " json_extract(l.value, '$.units') AS u, json_extract(l.value, '$.ratio') AS ra"
+            " FROM json_each(r.config_json, '%s') l ORDER BY l.key)))", path);
+        break;
+    default: strbuf_addf(b, "json_extract(r.config_json, '%s')", path); break;
+    }
+}
+
+/* b <- the CREATE VIEW statement of runs_flat for this schema. */
+static int flat_view_sql(store *s, strbuf *b, err_info *e)
+{
+    strbuf_addf(b,
+        "CREATE VIEW runs_flat AS SELECT r.run_key AS run_key, x.name AS experiment,"
+        " x.description AS experiment_description, r.status AS status,"
+        " r.archived_at IS NOT NULL AS archived, r.archived_at AS archived_at, r.note AS note,"
+        " " TAGS_SQL("r") " AS tags,"
+        " b.git_sha AS git_sha, b.git_dirty AS git_dirty, d.sha256 AS dataset_sha256,"
+        " h.hostname AS hostname, r.queued_at AS queued_at, r.started_at AS started_at,"
+        " r.finished_at AS finished_at, r.wall_s AS run_wall_s, r.cpu_s AS run_cpu_s,"
+        " r.train_s AS train_s, r.peak_rss_bytes AS peak_rss_bytes,"
+        " r.threads AS threads_used, r.params_sha256 AS params_sha256, r.error AS error,"
+        " (SELECT count(*) FROM epochs c WHERE c.run_key = r.run_key) AS epochs_done");
+    for (int i = 0; i < exp_vocab_count(); i++) {
+        strbuf_addf(b, ", ");
+        flat_key_sql(b, exp_vocab_at(i));
+        strbuf_addf(b, " AS \"%s\"", exp_vocab_at(i)->label);
+    }
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st, "PRAGMA main.table_info(epochs)", e);
+    if (rc)
+        return rc;
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *c = col_text(st, 1);
+        if (strcmp(c, "run_key") != 0)
+            strbuf_addf(b, ", ep.\"%s\" AS \"%s\"", c, c);
+    }
+    if (step != SQLITE_DONE)
+        rc = db_fail(s, e);
+    sqlite3_finalize(st);
+    strbuf_addf(b,
+        " FROM runs r LEFT JOIN experiments x ON x.id = r.experiment_id"
+        " LEFT JOIN builds b ON b.id = r.build_id LEFT JOIN hosts h ON h.id = r.host_id"
+        " LEFT JOIN datasets d ON d.id = r.dataset_id"
+        " LEFT JOIN epochs ep ON ep.run_key = r.run_key"
+        " AND ep.epoch = (SELECT max(m.epoch) FROM epochs m WHERE m.run_key = r.run_key)");
+    if (rc == 0 && b->oom)
+        rc = err_set(e, ERR_NOMEM, "out of memory");
+    return rc;
+}
+
+/* Make runs_flat as flat_view_sql says, unless it is so already (inside migrate's
+ * transaction). */
+static int flat_view_refresh(store *s, err_info *e)
+{
+    strbuf want = {0};
+    sqlite3_stmt *st = NULL;
+    int rc = flat_view_sql(s, &want, e);
+    if (rc == 0)
+        rc = prepare(s, &st, "SELECT sql FROM sqlite_schema WHERE type = 'view'"
+                     " AND name = 'runs_flat'", e);
+    if (rc == 0) {
+        int step = sqlite3_step(st);
+        const char *have = step == SQLITE_ROW ? col_text(st, 0) : NULL;
+        bool same = have && strcmp(have, want.p) == 0;
+        if (step != SQLITE_ROW && step != SQLITE_DONE)
+            rc = db_fail(s, e);
+        sqlite3_finalize(st);
+        if (rc == 0 && !same)
+            rc = exec_sql(s, "DROP VIEW IF EXISTS runs_flat", e);
+        if (rc == 0 && !same)
+            rc = exec_sql(s, want.p, e);
+        if (rc)
+            err_prefix(e, "making the view runs_flat");
+    }
+    free(want.p);
     return rc;
 }

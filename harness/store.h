@@ -1,16 +1,16 @@
 /* store: the results database (SQLite), and the only module of bench that touches SQLite.
  *
  * One file (results/bench.db by default) holds experiments, builds, hosts, data sets, runs and
- * their per-epoch metrics. The store owns one connection in WAL mode with foreign keys on
- * and a busy timeout, so that several processes may open the same file; the schema
+ * their per-epoch metrics. The store owns one connection in WAL mode with foreign
+ * keys on and a busy timeout, so that several processes may open the same file; the schema
  * version lives in `PRAGMA user_version` and older files are migrated forward on open. Every
  * statement is prepared with bound parameters: text from users (experiment names, configuration
  * JSON, error messages) is stored verbatim and never becomes SQL.
  *
  * Tables (see the migrations in store.c for the exact columns):
  *   experiments(id, name, file, spec_sha256, spec_text, created_at, swept, budget_minutes,
- *          target_accuracy)   unique (name, spec_sha256): one row per version of a file;
- *          swept is the JSON array of its swept keys' labels, in the file's order
+ *          target_accuracy, description)   unique (name, spec_sha256): one row per version of
+ *          a file; swept is the JSON array of its swept keys' labels, in the file's order
  *   builds(id, ident, git_sha, git_branch, git_dirty, git_diff, git_describe, compiler,
  *          compiler_version, cflags, build_type, blas, binary_sha256) ident = hash of all fields
  *   hosts(id, ident, hostname, cpu_model, cpu_flags, cores, ram_bytes, os, kernel)
@@ -23,7 +23,9 @@
  *        rule, which the store's connections know as the SQL function bench_contended),
  *        queued_at, started_at, heartbeat_at, finished_at, wall_s, cpu_s, peak_rss_bytes,
  *        params_sha256, error, diverged_epoch, owner_host, owner_pid, owner_proc,
- *        owner_task, owner_attempt)   the owner_* columns name who executes a RUNNING run
+ *        owner_task, owner_attempt, archived_at, note)   the owner_* columns name who executes
+ *        a RUNNING run; archived_at (NULL: not archived) hides a run from the queries below
+ *        (store_set_filter), note is the researcher's free text about it
  *   experiment_runs(experiment_id, run_key, position, swept_values)   which experiments asked
  *        for a run: two experiment files that resolve to the same configuration share one run
  *        (same run_key); position is the run's index in that version's plan, swept_values its
@@ -33,19 +35,26 @@
  *          wait_s, nivcsw)   times of the training iterations (timing.h)
  *   class_metrics(run_key, epoch, class, precision, recall, f1, support)
  *   confusion(run_key, epoch, true_class, pred_class, count)
+ *   run_tags(run_key, key, value)   the researcher's KEY=VALUE labels of a run, one value a key
  *   perf_measurements(id, created_at, build_id, host_id, dataset_id, data, threads,
  *        iterations, batch, kernel_set, unfused, kernels, peak_size, peak_gflops, iter_ms,
  *        gflops, pct_peak, images_per_s, epoch_s, eval_s, peak_rss_bytes, load_before,
  *        load_after, torch_epoch_s, cpu_s, wait_s, nivcsw)   one `bench perf` figure set at
  *        one thread count (cpu_s, wait_s, nivcsw: schema 7)
  *        + peak_kind, peak_core_gflops, kernel_choice, reps, epoch_s_median, epoch_s_max,
- *        torch_epoch_s_median, torch_epoch_s_max, torch_setting (schema 8)
+ *        torch_epoch_s_median, torch_epoch_s_max, torch_setting (schema 9)
  *   perf_steps(measurement_id, step, layers, fwd_ms, bwd_ms, fwd_gflops, bwd_gflops,
  *        fwd_pct_peak, bwd_pct_peak)   its per-layer profile, one row per step
  *   perf_sgemm(measurement_id, library, shape, m, n, k, trans_a, trans_b, ms, gflops)   the
- *        SGEMM of each library beside it (schema 8)
- * Deleting a run's epochs cascades to its class_metrics and confusion rows; deleting a
- * measurement to its steps.
+ *        SGEMM of each library beside it (schema 9)
+ * Deleting a run cascades to its links, tags and epochs, and a run's epochs to their
+ * class_metrics and confusion rows; deleting a measurement to its steps.
+ *
+ * One view for other programs: runs_flat, a row per run with every configuration key of the
+ * vocabulary (exp.h) as a typed column and the metrics of its last stored epoch, so that
+ * `SELECT * FROM runs_flat` (pandas.read_sql) is the whole study. Its SQL is made from the
+ * vocabulary and the epochs table's columns (flat_view_sql in store.c) and refreshed whenever a
+ * writing open finds it different.
  *
  * Timestamps are UTC ISO-8601 text with milliseconds ("2024-05-01T12:34:56.789Z"), taken from
  * SQLite's clock when the row is written. Statuses are stored as their names (QUEUED, ...), so
@@ -60,6 +69,7 @@
 #define BENCH_STORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -100,6 +110,7 @@ typedef struct store_experiment {
                               * ("[\"optimizer\",\"seed\"]"); NULL: not known */
     double budget_minutes;   /* [budget] minutes, <= 0 or NAN: none */
     double target_accuracy;  /* [budget] target_accuracy, <= 0 or NAN: none */
+    const char *description; /* [experiment] description, NULL or "": none */
 } store_experiment;
 
 typedef struct store_build {
@@ -206,7 +217,7 @@ typedef struct store_perf_sgemm {
 
 /* One `bench perf` measurement at one thread count. Figures that were not measured are NAN
  * (stored as NULL): a 1-thread measurement taken beside an N-thread one has no peak, per-step
- * profile or evaluation time of its own. Measurements before schema 8 have peak_kind "sgemm"
+ * profile or evaluation time of its own. Measurements before schema 9 have peak_kind "sgemm"
  * (peak_gflops was an SGEMM through the linked BLAS); since, the peak is physical. */
 typedef struct store_perf {
     int64_t build_id, host_id;  /* 0 = unknown (NULL) */
@@ -420,6 +431,93 @@ int store_merge_check(store *s, const char *const *paths, int n, err_info *e);
  * does not refuse two different COMPLETED copies (the first one stays). c accumulates. */
 int store_merge(store *s, store_merge_counts *c, const char *path, err_info *e);
 
+/* ---- what the queries see ------------------------------------------------------------------ */
+
+/* A tag of a run (run_tags), or a condition on one. */
+typedef struct store_tag {
+    const char *key;   /* required */
+    const char *value; /* as a condition, NULL: any value */
+} store_tag;
+
+/* Which runs the queries over many runs see. */
+typedef struct store_filter {
+    bool archived;         /* archived runs too (--archived); by default they are hidden */
+    int n_tags;
+    const store_tag *tags; /* (n_tags) a run must carry every one (--tag KEY=VALUE) */
+} store_filter;
+
+/* From now on store_runs, store_report_runs, store_experiments' run counts and store_export
+ * see only the runs f lets through; f NULL restores the default: every run that is not
+ * archived. What one run key names (store_run_get, store_run_resolve, store_epochs...) is
+ * always seen. The store copies f. ERR_NOMEM when out of memory. */
+int store_set_filter(store *s, const store_filter *f, err_info *e);
+
+/* ---- managing runs (bench rm, archive, tag, note) ------------------------------------------ */
+
+/* *live <- whether run_key is RUNNING under a process that may still write it: on this host
+ * a process that exists (the same test as a takeover's), on another host one whose
+ * heartbeat is younger than stale_after_s; who (n bytes, may be NULL) <- "process 123 on
+ * 'host'". ERR_INVALID when the run is absent. */
+int store_run_live(store *s, bool *live, char *who, size_t n, const char *run_key,
+                   double stale_after_s, err_info *e);
+
+/* Remove run_key, atomically. With experiment NULL the run is deleted with everything of it
+ * (links, tags, epochs, class rows, confusion cells). With an experiment name, the run is
+ * unlinked from that experiment's versions and deleted only when no other experiment links it
+ * (a run two experiment files share stays with the other); a run whose creating experiment
+ * was unlinked is credited to one that still links it. Experiment versions left without runs
+ * are deleted too. *deleted (may be NULL) <- whether the run itself went. ERR_CONFLICT,
+ * nothing changed, when the run is live (store_run_live with stale_after_s); ERR_INVALID when
+ * it is absent or experiment does not link it. */
+int store_run_remove(store *s, bool *deleted, const char *run_key, const char *experiment,
+                     double stale_after_s, err_info *e);
+
+/* Archive run_key (archived_at = now; an archived run keeps its date) or bring it back.
+ * ERR_INVALID when absent. */
+int store_run_archive(store *s, const char *run_key, bool archived, err_info *e);
+
+/* Set tag key of run_key to value (replacing its value), or remove it (value NULL; removing
+ * an absent tag is no error). ERR_INVALID when the run is absent. */
+int store_tag_set(store *s, const char *run_key, const char *key, const char *value,
+                  err_info *e);
+
+/* Visit the tags of run_key in key order (strings valid during the callback). */
+typedef int (*store_tag_fn)(void *ctx, const store_tag *t);
+int store_tags(store *s, const char *run_key, store_tag_fn fn, void *ctx, err_info *e);
+
+/* Set the note of run_key (NULL or "": no note). ERR_INVALID when the run is absent. */
+int store_note_set(store *s, const char *run_key, const char *note, err_info *e);
+
+/* Visit the names of the experiments that link run_key (one per name, in order of their
+ * first version). */
+typedef int (*store_name_fn)(void *ctx, const char *name);
+int store_run_experiments(store *s, const char *run_key, store_name_fn fn, void *ctx,
+                          err_info *e);
+
+/* ---- export --------------------------------------------------------------------------------- */
+
+/* One row of store_export: a run at one of its epochs. Strings valid during the callback. */
+typedef struct store_export_row {
+    const char *run_key;
+    const char *experiment;     /* the experiment asked for, else the run's creating one */
+    const char *config_json;
+    int status;
+    const char *git_sha;        /* of its build, NULL without one */
+    int git_dirty;
+    const char *dataset_sha256; /* of its data set, NULL without one */
+    const char *archived_at, *note; /* NULL when not archived / no note */
+    const char *tags;           /* JSON object {"key": "value"} of its tags, NULL without */
+    const store_epoch *epoch;   /* the epoch's metrics (no per-class arrays), NULL for a run
+                                 * without epochs (one row) */
+} store_export_row;
+typedef int (*store_export_fn)(void *ctx, const store_export_row *row);
+
+/* Visit every run the filter lets through (linked to experiment when not NULL, in status when
+ * status >= 0) at each of its epochs, ordered by run key and epoch. One query, streamed in
+ * the order of the tables' keys: memory does not grow with the runs. */
+int store_export(store *s, const char *experiment, int status, store_export_fn fn, void *ctx,
+                 err_info *e);
+
 /* ---- queries (for ls, show and reports) ------------------------------------------------- */
 
 /* A run as read back. Strings point into the store's statement and are valid only during
@@ -445,6 +543,12 @@ typedef struct store_run_row {
     const char *git_sha;          /* its build's commit, NULL without a build */
     int git_dirty;                /* its build had uncommitted changes */
     int contended_epochs;         /* epochs contended (timing.h), 0 when none or unknown */
+    const char *archived_at;      /* when it was archived, NULL when it is not */
+    const char *note;             /* the researcher's note, NULL when none */
+    const char *experiment_description; /* of the experiment version, NULL when none */
+    const char *swept_values;     /* its link's swept values (JSON array), NULL when unknown */
+    const char *swept;            /* the version's swept keys (JSON array), NULL when unknown */
+    const char *tags;             /* JSON object {"key": "value"} of its tags, NULL without */
 } store_run_row;
 
 /* Called once per row; a non-zero return stops the iteration and is returned by the caller. */
@@ -495,7 +599,10 @@ typedef struct store_experiment_row {
     int version, n_versions;      /* its number among the versions of its name (1 = oldest) */
     int n_runs;                   /* runs linked to this version (experiment_runs) */
     int n_own;                    /* of those, the runs no newer version of the name links:
-                                   * a run is reported under the newest version planning it */
+                                   * a run is reported under the newest version planning it
+                                   * (both counts see only the runs store_set_filter lets
+                                   * through) */
+    const char *description;      /* [experiment] description, NULL when none was stored */
 } store_experiment_row;
 typedef int (*store_experiment_fn)(void *ctx, const store_experiment_row *x);
 

@@ -5,22 +5,41 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exp.h"
 
 static const char *const table_format_names[] = {
-    [TABLE_TEXT] = "table", [TABLE_MD] = "md", [TABLE_CSV] = "csv", [TABLE_JSON] = "json"};
+    [TABLE_TEXT] = "table", [TABLE_MD] = "md",     [TABLE_CSV] = "csv",
+    [TABLE_JSON] = "json",  [TABLE_HTML] = "html",
+};
 
-int table_format_parse(table_format *out, const char *name, err_info *e)
+/* The format called name among the first n of table_format_names. */
+static int format_parse(table_format *out, const char *name, int n, err_info *e)
 {
-    for (int i = 0; i < 4; i++)
-        if (strcmp(name, table_format_names[i]) == 0) {
+    char valid[64] = "";
+    for (int i = 0; i < n; i++) {
+        if (strcasecmp(name, table_format_names[i]) == 0) { /* any case, as every enum */
             *out = (table_format)i;
             return 0;
         }
-    return err_set(e, ERR_INVALID, "unknown format '%s' (valid: table, md, csv, json)", name);
+        snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", i ? ", " : "",
+                 table_format_names[i]);
+    }
+    return err_set(e, ERR_INVALID, "unknown format '%s' (valid: %s)", name, valid);
+}
+
+int table_format_parse(table_format *out, const char *name, err_info *e)
+{
+    return format_parse(out, name, TABLE_HTML, e);
+}
+
+int table_format_parse_page(table_format *out, const char *name, err_info *e)
+{
+    return format_parse(out, name, TABLE_HTML + 1, e);
 }
 
 /* ---- the grid ------------------------------------------------------------------------------ */
@@ -118,8 +137,56 @@ static void md_row(FILE *f, const table *t, const char *const *row)
     }
 }
 
+/* The first len bytes of s, escaped (table_html_escape). */
+static void html_escape_n(FILE *f, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        switch (c) {
+        case '&': fputs("&amp;", f); break;
+        case '<': fputs("&lt;", f); break;
+        case '>': fputs("&gt;", f); break;
+        case '"': fputs("&quot;", f); break;
+        case '\'': fputs("&#39;", f); break;
+        default:
+            if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
+                fputs("&#xFFFD;", f);
+            else
+                fputc(c, f);
+        }
+    }
+}
+
+void table_html_escape(FILE *f, const char *s) { html_escape_n(f, s, strlen(s)); }
+
+/* An HTML table: a header row, then the rows; each cell's class says its alignment. */
+static void html_table(FILE *f, const table *t)
+{
+    fputs("<table>\n<thead><tr>", f);
+    for (int c = 0; c < t->ncols; c++) {
+        fprintf(f, "<th class=\"%s\">", t->left[c] ? "l" : "r");
+        table_html_escape(f, t->head[c]);
+        fputs("</th>", f);
+    }
+    fputs("</tr></thead>\n<tbody>\n", f);
+    for (int r = 0; r < t->nrows; r++) {
+        fputs("<tr>", f);
+        for (int c = 0; c < t->ncols; c++) {
+            fprintf(f, "<td class=\"%s\">", t->left[c] ? "l" : "r");
+            table_html_escape(f, t->cells[(size_t)r * (size_t)t->ncols + (size_t)c]);
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
+    }
+    fputs("</tbody>\n</table>\n", f);
+}
+
 void table_print(FILE *f, const table *t, table_format fmt, const char *indent)
 {
+    if (fmt == TABLE_HTML) {
+        html_table(f, t);
+        return;
+    }
     int w[TABLE_MAX_COLS];
     for (int c = 0; c < t->ncols; c++) {
         w[c] = utf8_width(t->head[c]);
@@ -175,12 +242,66 @@ int table_finish(FILE *f, table *t, table_format fmt, const char *indent, int rc
 
 void table_notes(FILE *f, const char *text, table_format fmt)
 {
+    if (fmt == TABLE_HTML) {
+        fputs("<p class=\"notes\">", f);
+        for (const char *p = text; *p;) {
+            size_t len = strcspn(p, "\n");
+            if (p != text)
+                fputs("<br>\n", f);
+            html_escape_n(f, p, len);
+            p += len + (p[len] == '\n');
+        }
+        fputs("</p>\n", f);
+        return;
+    }
     fputc('\n', f);
     for (const char *p = text; *p;) {
         size_t len = strcspn(p, "\n");
         fprintf(f, "%s%.*s\n", fmt == TABLE_MD ? "" : "  ", (int)len, p);
         p += len + (p[len] == '\n');
     }
+}
+
+/* ---- text around tables ---------------------------------------------------------------------- */
+
+void table_heading(FILE *f, table_format fmt, int level, const char *format, ...)
+{
+    char text[1024];
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(text, sizeof text, format, ap);
+    va_end(ap);
+    if (fmt == TABLE_HTML) {
+        fprintf(f, "<h%d>", level + 2);
+        table_html_escape(f, text);
+        fprintf(f, "</h%d>\n", level + 2);
+    } else if (fmt == TABLE_MD) {
+        fprintf(f, "%s %s\n\n", level <= 1 ? "##" : "###", text);
+    } else {
+        fprintf(f, "%s%s\n\n", level <= 1 ? "== " : "  ", text);
+    }
+}
+
+void table_line(FILE *f, table_format fmt, const char *format, ...)
+{
+    char text[2048];
+    va_list ap;
+    va_start(ap, format);
+    vsnprintf(text, sizeof text, format, ap);
+    va_end(ap);
+    if (fmt == TABLE_HTML) {
+        fputs("<p>", f);
+        table_html_escape(f, text);
+        fputs("</p>\n", f);
+    } else {
+        fprintf(f, "%s%s\n", fmt == TABLE_MD ? "" : "  ", text);
+    }
+}
+
+void table_gap(FILE *f, table_format fmt)
+{
+    if (fmt != TABLE_HTML)
+        fputc('\n', f);
 }
 
 /* ---- cells for people ---------------------------------------------------------------------- */

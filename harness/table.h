@@ -1,7 +1,8 @@
 /* table: the one writer of results, for people and for scripts, used by every command that
  * prints figures (report, history, ls, show, check; perf can use it the same way).
  *
- * Four formats (--format): an aligned table for terminals, Markdown pipe tables, CSV and JSON.
+ * Four formats (--format): an aligned table for terminals, Markdown pipe tables, CSV and JSON;
+ * and a fifth for a page, HTML, which `bench report --format html` builds its page from.
  *   - A table is a grid of text cells under headings, each column left- or right-aligned;
  *     table_print writes it aligned (two spaces between columns, trailing blanks cut, widths
  *     in UTF-8 code points so that "±" is one column), as Markdown ('|' in a cell escaped,
@@ -13,6 +14,12 @@
  *   - Numbers in JSON and CSV are written as the shortest decimal that reads back to the same
  *     double (exp_format_number: 0.05, not 0.050000000000000003); booleans are true/false in
  *     both; a value that does not exist is null in JSON and an empty CSV field.
+ *   - HTML is the formats for people as elements: a <table> with a header row and a class
+ *     "l" or "r" per cell for its alignment, headings and lines of text as <h3>, <h4> and
+ *     <p>; every text is escaped (& < > " ' as entities, control characters as U+FFFD), so
+ *     that names from experiment files can never become markup.
+ *   - Around the tables, headings and lines of text for people go through table_heading,
+ *     table_line and table_gap, so that one renderer serves text, Markdown and HTML.
  * Cells for people format a missing value (NAN) as "-". */
 #ifndef BENCH_TABLE_H
 #define BENCH_TABLE_H
@@ -26,10 +33,13 @@
 #include "err.h"
 #include "stats.h"
 
-typedef enum table_format { TABLE_TEXT, TABLE_MD, TABLE_CSV, TABLE_JSON } table_format;
+typedef enum table_format { TABLE_TEXT, TABLE_MD, TABLE_CSV, TABLE_JSON, TABLE_HTML } table_format;
 
 /* *out <- the format called name ("table", "md", "csv", "json"); ERR_INVALID listing them. */
 int table_format_parse(table_format *out, const char *name, err_info *e);
+
+/* The same, "html" included: for a command that writes a whole page (bench report). */
+int table_format_parse_page(table_format *out, const char *name, err_info *e);
 
 #define TABLE_MAX_COLS 32
 
@@ -48,7 +58,8 @@ void table_init(table *t, const char *const *cols, int n);
 /* Append a row of ncols cells (copied; NULL is ""). ERR_NOMEM when out of memory. */
 int table_row(table *t, const char *const *cells, err_info *e);
 
-/* Write t in fmt (TABLE_TEXT, TABLE_MD or TABLE_CSV); text rows start with indent. */
+/* Write t in fmt (TABLE_TEXT, TABLE_MD, TABLE_CSV or TABLE_HTML); text rows start with
+ * indent. */
 void table_print(FILE *f, const table *t, table_format fmt, const char *indent);
 
 void table_free(table *t);
@@ -57,8 +68,32 @@ void table_free(table *t);
 int table_finish(FILE *f, table *t, table_format fmt, const char *indent, int rc);
 
 /* Lines of notes under a table: each line of text indented by two spaces (TABLE_TEXT) or not
- * (Markdown), after a blank line. */
+ * (Markdown), after a blank line; in HTML one <p class="notes"> with a line break per line. */
 void table_notes(FILE *f, const char *text, table_format fmt);
+
+/* ---- text around tables, for people (TABLE_TEXT, TABLE_MD, TABLE_HTML) ------------------- */
+
+/* A heading and the blank line under it. Level 1 (a section): "== T" in text, "## T" in
+ * Markdown, <h3> in HTML; level 2 (a part of one): "  T", "### T", <h4>. */
+void table_heading(FILE *f, table_format fmt, int level, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+/* One line of text: "  T" in text, "T" in Markdown, <p>T</p> in HTML. */
+void table_line(FILE *f, table_format fmt, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* A blank line between blocks (text, Markdown); nothing in HTML, where elements separate. */
+void table_gap(FILE *f, table_format fmt);
+
+/* s with & < > " ' written as entities and control characters (but tab and newline) as
+ * U+FFFD: safe as HTML text and inside a quoted attribute. */
+void table_html_escape(FILE *f, const char *s);
 
 /* ---- cells for people -------------------------------------------------------------------- */
 

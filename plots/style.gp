@@ -1,20 +1,26 @@
 # plots/style.gp: the shared look of every figure `bench plot` writes.
 #
-# Each figure script sets a few variables and then loads this file by a path relative to
-# itself, so a directory of figures can be moved together with this file:
-#   bench_format  'png' (default) or 'svg'
+# bench copies this file into every figure script it writes, after a few variables:
+#   bench_format  'png' (default), 'svg' or 'pdf'
 #   bench_width, bench_height   image size in pixels (default 800 x 500)
 #   bench_footer  one line of provenance drawn at the bottom left (optional)
+# A script loads no file but its own data, so no file planted beside a figure directory can
+# run code when the figure is drawn. To restyle every figure, edit this file and rebuild (the
+# program's built-in copy, harness/plot.c, must stay equal: tests/test_plot.c checks it).
 # PNG uses the cairo terminal when this gnuplot has it, else the libgd png terminal.
-# Edit freely: bench writes this file only when it is missing (its built-in copy is the same).
 
 if (!exists("bench_format")) bench_format = 'png'
 if (!exists("bench_width")) bench_width = 800
 if (!exists("bench_height")) bench_height = 500
 
+# pdfcairo measures in inches: 100 pixels an inch keeps the proportions.
 if (bench_format eq 'svg') {
     set terminal svg size bench_width, bench_height dynamic font 'Sans,12' background rgb 'white'
-} else {
+}
+if (bench_format eq 'pdf') {
+    set terminal pdfcairo size bench_width / 100.0, bench_height / 100.0 font 'Sans,7'
+}
+if (bench_format ne 'svg' && bench_format ne 'pdf') {
     if (strstrt(GPVAL_TERMINALS, 'pngcairo') > 0) {
         set terminal pngcairo size bench_width, bench_height font 'Sans,10' background rgb 'white'
     } else {

@@ -180,7 +180,7 @@ static void test_perf_history(void **state)
     assert_int_equal(store_build_put(f->s, &b2d, &dirty, &e), 0);
     /* written out of date order: the history orders by created_at */
     const fix_perf_row rows[] = {
-        /* measured against an SGEMM "peak" (before schema 8): its % is not shown */
+        /* measured against an SGEMM "peak" (before schema 9): its % is not shown */
         {b3, 2, 9.0, 99.0, "2024-03-01T00:00:00.000Z", NULL, 0, "sgemm"},
         {b1, 2, 10.0, 40.0, "2024-01-01T00:00:00.000Z", NULL, 0, NULL},
         {b1, 2, 10.2, 42.0, "2024-01-01T01:00:00.000Z", NULL, 0, NULL},

@@ -282,7 +282,7 @@ static void test_union_by_key(void **state)
                                   " WHERE r.run_key = 'k2' AND h.hostname = 'node-b'"), 1);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements"), 2);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_steps"), 4);
-    /* each measurement's SGEMM table and physical-peak columns (schema 8) come with it */
+    /* each measurement's SGEMM table and physical-peak columns (schema 9) come with it */
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_sgemm g JOIN perf_measurements m"
                                   " ON m.id = g.measurement_id WHERE g.ms = m.iter_ms"), 2);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements"

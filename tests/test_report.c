@@ -684,7 +684,10 @@ static void test_paper(void **state)
     report_claim *c = NULL;
     int n = 0;
     err_info e = {0};
-    assert_int_equal(report_paper(&c, &n, f->s, 0, &e), 0);
+    claims cl = {0};
+    if (claims_load(&cl, BENCH_SOURCE_DIR "/experiments/claims.toml", &e))
+        fail_msg("%s", e.msg);
+    assert_int_equal(report_paper(&c, &n, f->s, &cl, NULL, 0, &e), 0);
     assert_int_equal(n, 5); /* one configuration each: a row per claim */
     assert_string_equal(c[0].group, "all");
     assert_string_equal(c[0].experiment, "ci");
@@ -706,8 +709,9 @@ static void test_paper(void **state)
     assert_int_equal(report_paper_render(m, c, n, TABLE_CSV, &e), 0);
     fclose(m);
     assert_non_null(strstr(buf, "claim,claimed,experiment,group,n,mean,sd,ci_low,ci_high,"
-                                "verdict\n"));
-    assert_non_null(strstr(buf, "CNN with BN test accuracy (Ji 2018),99%,,,0,,,,,inconclusive\n"));
+                                "verdict,source\n"));
+    assert_non_null(strstr(buf, "CNN with BN test accuracy (Ji 2018),99%,,,0,,,,,inconclusive,"
+                                "\"Lee & Rhee (2024), Table 1, quoting Ji, Chun & Kim (2018)\"\n"));
     free(buf);
     m = open_memstream(&buf, &len);
     assert_int_equal(report_paper_render(m, c, n, TABLE_TEXT, &e), 0);
@@ -715,8 +719,34 @@ static void test_paper(void **state)
     assert_non_null(strstr(buf, "99.23 ± 0.02"));
     assert_non_null(strstr(buf, "20.0 ± 1.7 min"));
     assert_non_null(strstr(buf, "reproduced when the claim lies inside the 95% CI"));
+    /* each claim's source once, under the rules */
+    assert_non_null(strstr(buf, "  - training time per run: Lee & Rhee (2024): about 20 minutes "
+                                "on an Intel i7-13700K"));
+    free(buf);
+    /* HTML: the same table as elements, the text escaped */
+    m = open_memstream(&buf, &len);
+    assert_int_equal(report_paper_render(m, c, n, TABLE_HTML, &e), 0);
+    fclose(m);
+    assert_non_null(strstr(buf, "<h3>claimed versus measured</h3>\n<table>\n<thead><tr>"
+                                "<th class=\"l\">claim</th><th class=\"r\">claimed</th>"));
+    assert_non_null(strstr(buf, "<td class=\"l\">test accuracy (Lee &amp; Rhee 2024)</td>"
+                                "<td class=\"r\">99.22%</td><td class=\"l\">ci</td>"));
+    assert_null(strstr(buf, "Lee & Rhee"));
     free(buf);
     free(c);
+
+    /* one experiment: only the claims that name it, measured on it even where the claim
+     * would try another first */
+    assert_int_equal(report_paper(&c, &n, f->s, &cl, "lenet5", 0, &e), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(c[0].what, "LeNet-5 test accuracy (LeCun 1998)");
+    assert_string_equal(c[0].experiment, "lenet5");
+    free(c);
+    assert_int_equal(report_paper(&c, &n, f->s, &cl, "ci", 0, &e), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(c[2].experiment, "ci");
+    free(c);
+    claims_release(&cl);
 }
 
 static void test_confusion(void **state)

@@ -147,6 +147,68 @@ static void test_missing_database_keeps_the_report(void **state)
     free(r);
 }
 
+/* The study's database as a compressed SQL dump (results/study.sql.gz): --dump-only writes it
+ * (the same bytes twice), --report-only without a database loads it (schema version
+ * included, so bench opens it) and reports the same figures, with the machines the runs
+ * recorded. */
+static void test_dump_round_trip(void **state)
+{
+    fixture *f = *state;
+    cli_result *r = malloc(sizeof *r);
+    assert_non_null(r);
+    char sql[1024], dump[400], dump2[400], fresh[400], report[400], plots[400];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO hosts(id, ident, hostname, cpu_model, cores, ram_bytes, os, kernel) VALUES"
+             "(7, 'x', 'h', 'Test CPU 9000', 8, 17179869184, 'Linux', '6.1.0'); "
+             "UPDATE runs SET host_id = 7;");
+    cli_run(r, NULL, (const char *const[]){"sqlite3", f->db, sql, NULL});
+    if (r->status != 0)
+        fail_msg("sqlite3: %s", r->err);
+    snprintf(dump, sizeof dump, "%s/study.sql.gz", f->dir);
+    snprintf(dump2, sizeof dump2, "%s/again.sql.gz", f->dir);
+    cli_run(r, NULL, (const char *const[]){SCRIPT, "--dump-only", "--db", f->db, "--dump", dump, NULL});
+    if (r->status != 0)
+        fail_msg("status %d: %s", r->status, r->err);
+    cli_run(r, NULL, (const char *const[]){SCRIPT, "--dump-only", "--db", f->db, "--dump", dump2, NULL});
+    assert_int_equal(r->status, 0);
+    size_t n1 = 0, n2 = 0;
+    char *a = cli_read_file(dump, &n1), *b = cli_read_file(dump2, &n2);
+    assert_true(n1 > 100 && n1 == n2);
+    assert_int_equal(memcmp(a, b, n1), 0);
+    assert_int_equal((unsigned char)a[0], 0x1f); /* gzip */
+    assert_int_equal((unsigned char)a[1], 0x8b);
+    free(a);
+    free(b);
+
+    snprintf(fresh, sizeof fresh, "%s/fresh/study.db", f->dir);
+    snprintf(report, sizeof report, "%s/fresh/REPRODUCTION.md", f->dir);
+    snprintf(plots, sizeof plots, "%s/fresh/plots", f->dir);
+    cli_run(r, NULL, (const char *const[]){SCRIPT, "--report-only", "--db", fresh, "--dump", dump,
+                                           "--report", report, "--plots", plots, NULL});
+    if (r->status != 0)
+        fail_msg("status %d: %s", r->status, r->err);
+    assert_contains(r->out, "== loading ");
+    char *md = cli_read_file(report, NULL);
+    assert_contains(md, "| test accuracy (Lee & Rhee 2024) | 99.22% | paper | all | 2 | "
+                        "99.15 ± 0.07 |");
+    assert_contains(md, "## Machines");
+    assert_contains(md, "- Test CPU 9000 | 8 cores | 16.0 GiB | 6.1.0 | 3 runs");
+    assert_contains(md, "feedfacecafe");
+    free(md);
+    /* the loaded database carries bench's schema version */
+    assert_int_equal(cli_db_int(fresh, "PRAGMA user_version"),
+                     cli_db_int(f->db, "PRAGMA user_version"));
+
+    /* what the fallback lets through: no database and no dump is still an error */
+    snprintf(fresh, sizeof fresh, "%s/none/study.db", f->dir);
+    snprintf(dump, sizeof dump, "%s/none/study.sql.gz", f->dir);
+    cli_run(r, NULL, (const char *const[]){SCRIPT, "--report-only", "--db", fresh, "--dump", dump,
+                                           "--report", report, NULL});
+    assert_int_equal(r->status, 1);
+    assert_contains(r->err, "nor a dump at");
+    free(r);
+}
+
 static void test_bad_options(void **state)
 {
     (void)state;
@@ -156,7 +218,7 @@ static void test_bad_options(void **state)
     cli_run(r, NULL, unknown);
     assert_int_equal(r->status, 2);
     assert_contains(r->err, "unknown option '--bogus' (valid: --db, -j, --data-dir, --report-only, "
-                            "--report, --plots)");
+                            "--report, --plots, --dump, --dump-only)");
     const char *jobs[] = {SCRIPT, "-j", "0", NULL};
     cli_run(r, NULL, jobs);
     assert_int_equal(r->status, 2);
@@ -174,6 +236,7 @@ int main(void)
         cmocka_unit_test(test_report_only),
         cmocka_unit_test(test_missing_database_keeps_the_report),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_dump_round_trip),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

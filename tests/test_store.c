@@ -252,7 +252,7 @@ static void test_schema_created(void **state)
     assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
 }
 
-/* The schema of version 1 as it was released (DESIGN.md §4): a frozen copy, because the point
+/* The schema of version 1 as it was released: a frozen copy, because the point
  * is to migrate a file written by an older bench. */
 static const char v1_schema[] =
     "CREATE TABLE experiments(id INTEGER PRIMARY KEY, name TEXT NOT NULL, file TEXT,"
@@ -358,15 +358,22 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
 }
 
-/* SQL that undoes migration 8 (a current file's schema back to version 7), 7, 6 and 5. */
+/* SQL that undoes migration 9 (a current file's schema back to version 8), 8 (the view goes
+ * first, since it reads the columns), 7, 6 and 5; each undoes the later ones first. */
+#define V8_DROP                                                                                \
+    V9_DROP                                                                                    \
+    "DROP VIEW runs_flat; DROP TABLE run_tags;"                                                \
+    "ALTER TABLE runs DROP COLUMN archived_at; ALTER TABLE runs DROP COLUMN note;"             \
+    "ALTER TABLE experiments DROP COLUMN description;"
 #define V7_DROP                                                                                \
+    V8_DROP                                                                                    \
     "ALTER TABLE epochs DROP COLUMN wait_s; ALTER TABLE epochs DROP COLUMN nivcsw;"            \
     "ALTER TABLE perf_measurements DROP COLUMN cpu_s;"                                         \
     "ALTER TABLE perf_measurements DROP COLUMN wait_s;"                                        \
     "ALTER TABLE perf_measurements DROP COLUMN nivcsw;"                                        \
     "ALTER TABLE runs DROP COLUMN train_cpu_s; ALTER TABLE runs DROP COLUMN quiet_train_s;"    \
     "ALTER TABLE runs DROP COLUMN contended_epochs;"
-#define V8_DROP                                                                                \
+#define V9_DROP                                                                                \
     "DROP TABLE perf_sgemm;"                                                                   \
     "ALTER TABLE perf_measurements DROP COLUMN peak_kind;"                                     \
     "ALTER TABLE perf_measurements DROP COLUMN peak_core_gflops;"                              \
@@ -404,7 +411,7 @@ static void test_migrate_lr_from_v5(void **state)
     assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, V8_DROP V7_DROP V6_DROP "PRAGMA user_version = 5;");
+    raw_exec(db, V7_DROP V6_DROP "PRAGMA user_version = 5;");
     sqlite3_close(db);
     assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE lr = 0.05", NULL), 0);
     s = open_ok(f->db);
@@ -465,7 +472,7 @@ static void test_migrate_from_v3(void **state)
     queue_ok(s, "run-v3", STORE_ABSENT);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, V8_DROP V7_DROP "DROP TABLE perf_steps; DROP TABLE perf_measurements;" V6_DROP
+    raw_exec(db, V7_DROP "DROP TABLE perf_steps; DROP TABLE perf_measurements;" V6_DROP
                  V5_DROP "PRAGMA user_version = 3;");
     sqlite3_close(db);
     err_info e = {0};
@@ -520,7 +527,7 @@ static void test_migrate_from_v6(void **state)
     put_epoch_ok(s, "run-v6", 1);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, V8_DROP V7_DROP "PRAGMA user_version = 6;");
+    raw_exec(db, V7_DROP "PRAGMA user_version = 6;");
     sqlite3_close(db);
 
     s = open_ok(f->db);
@@ -558,7 +565,7 @@ static void test_migrate_from_v6(void **state)
     assert_int_equal(count_for(f->db, sums, "run-v6"), 45 * 1000000 + 75 * 10000 + 30 * 10 + 1);
 }
 
-/* A file of version 7: its measurements' peak was an SGEMM; opening it marks them so
+/* A file of version 8: its measurements' peak was an SGEMM; opening it marks them so
  * (peak_kind 'sgemm'), and adds the columns and the SGEMM table, which take a new measurement
  * and read back. */
 static int see_kind(void *ctx, const store_perf_row *r)
@@ -578,17 +585,17 @@ static int see_sgemm(void *ctx, const store_perf_sgemm *g)
     return 0;
 }
 
-static void test_migrate_from_v7(void **state)
+static void test_migrate_from_v8(void **state)
 {
     fixture *f = *state;
     store *s = open_ok(f->db);
     store_close(s);
     sqlite3 *db = raw_open(f->db);
-    raw_exec(db, V8_DROP
+    raw_exec(db, V9_DROP
                  "INSERT INTO perf_measurements(created_at, data, threads, iterations, batch, kernel_set,"
                  " unfused, peak_gflops, epoch_s) VALUES('2024-01-01T00:00:00.000Z', 'synthetic', 2, 100,"
                  " 100, 'auto', 0, 82.1, 3.0);"
-                 "PRAGMA user_version = 7;");
+                 "PRAGMA user_version = 8;");
     sqlite3_close(db);
     s = open_ok(f->db);
     assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
@@ -1511,6 +1518,113 @@ static void test_two_connections(void **state)
     sqlite3_close(db);
 }
 
+/* ---- run management (schema 7) ---- */
+
+static int count_row(void *ctx, const store_run_row *r)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int count_export(void *ctx, const store_export_row *r)
+{
+    (void)r;
+    ++*(int *)ctx;
+    return 0;
+}
+
+static int runs_seen(store *s, const char *experiment)
+{
+    err_info e = {0};
+    int n = 0;
+    assert_int_equal(store_runs(s, experiment, -1, count_row, &n, &e), 0);
+    return n;
+}
+
+/* The filter hides archived runs from the many-run queries (never from a run's own), selects
+ * by tags; removing a run takes its epochs, class rows and tags, and unlinks a shared run
+ * from one experiment only; an emptied experiment version goes. */
+static void test_manage_runs(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    err_info e = {0};
+    int64_t xa = put_experiment(s, "a", "sha-a"), xb = put_experiment(s, "b", "sha-b");
+    const char *const keys[] = {"k-one", "k-two", "k-shared"};
+    for (int i = 0; i < 3; i++) {
+        store_run r = make_run(keys[i], i == 1 ? xb : xa);
+        assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+        assert_int_equal(run_start(s, keys[i], &e), 0);
+        put_epoch_ok(s, keys[i], 1);
+        put_epoch_ok(s, keys[i], 2);
+        store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
+        assert_int_equal(store_run_finish(s, keys[i], &end, &e), 0);
+    }
+    assert_int_equal(store_run_link(s, xb, "k-shared", 1, NULL, &e), 0);
+    assert_int_equal(runs_seen(s, NULL), 4); /* k-shared under both */
+
+    /* archive: hidden from store_runs and store_export, still there for store_run_get */
+    assert_int_equal(store_run_archive(s, "k-one", true, &e), 0);
+    assert_int_equal(runs_seen(s, "a"), 1);
+    int n = 0;
+    assert_int_equal(store_export(s, NULL, -1, count_export, &n, &e), 0);
+    assert_int_equal(n, 4); /* two runs, two epochs each */
+    n = 0;
+    assert_int_equal(store_run_get(s, "k-one", count_row, &n, &e), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(store_set_filter(s, &(store_filter){.archived = true}, &e), 0);
+    assert_int_equal(runs_seen(s, "a"), 2);
+    assert_int_equal(store_run_archive(s, "nope", true, &e), ERR_INVALID);
+
+    /* tags: one value a key; the filter wants every tag asked for */
+    assert_int_equal(store_tag_set(s, "k-two", "paper", "fig3", &e), 0);
+    assert_int_equal(store_tag_set(s, "k-two", "paper", "fig4", &e), 0);
+    assert_int_equal(store_tag_set(s, "k-one", "paper", "fig4", &e), 0);
+    assert_int_equal(store_tag_set(s, "k-one", "owner", "ana", &e), 0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM run_tags", NULL), 3);
+    store_tag want[] = {{"paper", "fig4"}, {"owner", NULL}};
+    assert_int_equal(store_set_filter(s, &(store_filter){.archived = true, .n_tags = 1,
+                                                        .tags = want}, &e), 0);
+    assert_int_equal(runs_seen(s, NULL), 2);
+    assert_int_equal(store_set_filter(s, &(store_filter){.archived = true, .n_tags = 2,
+                                                        .tags = want}, &e), 0);
+    assert_int_equal(runs_seen(s, NULL), 1);
+    assert_int_equal(store_set_filter(s, NULL, &e), 0);
+    assert_int_equal(store_note_set(s, "k-two", "look again", &e), 0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs WHERE note = 'look again'",
+                               NULL), 1);
+
+    /* a shared run removed from one experiment stays for the other, credited to it */
+    bool deleted = true;
+    assert_int_equal(store_run_remove(s, &deleted, "k-shared", "a", 30.0, &e), 0);
+    assert_false(deleted);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM epochs WHERE run_key = 'k-shared'",
+                               NULL), 2);
+    assert_int_equal(count_for(f->db, "SELECT experiment_id FROM runs WHERE run_key ="
+                                      " 'k-shared'", NULL), xb);
+    assert_int_equal(store_run_remove(s, NULL, "k-two", "a", 30.0, &e), ERR_INVALID);
+    /* a run removed for good: its rows all go; experiment a, now empty, goes too */
+    assert_int_equal(store_run_remove(s, &deleted, "k-one", NULL, 30.0, &e), 0);
+    assert_true(deleted);
+    static const char *const tables[] = {"runs", "epochs", "class_metrics", "confusion",
+                                         "run_tags", "experiment_runs"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM %s WHERE run_key = 'k-one'", tables[i]);
+        assert_int_equal(count_for(f->db, sql, NULL), 0);
+    }
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiments WHERE name = 'a'",
+                               NULL), 0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM class_metrics", NULL), 12);
+    /* a RUNNING run whose process lives (this one) is refused, nothing changed */
+    queue_ok(s, "k-live", STORE_ABSENT);
+    assert_int_equal(run_start(s, "k-live", &e), 0);
+    assert_int_equal(store_run_remove(s, NULL, "k-live", NULL, 30.0, &e), ERR_CONFLICT);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM runs", NULL), 3);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1521,7 +1635,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_lr_from_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v6, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_migrate_from_v7, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),
@@ -1540,6 +1654,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_resolve_prefix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_readonly_db, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_connections, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manage_runs, setup, teardown),
     };
     return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -479,7 +479,7 @@ static void test_parse_file(void **state)
     remove(path);
 }
 
-/* xorshift64*, for reproducible mutations (no rand(), STYLE.md rule 6). */
+/* xorshift64*, for reproducible mutations (no rand(), README.md "Conventions" rule 6). */
 static uint64_t next_rand(uint64_t *s)
 {
     *s ^= *s >> 12;
