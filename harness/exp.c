@@ -7,12 +7,16 @@
  *      one static table (exp_keys) whose setter checks type and range and stores the value into
  *      an exp_cfg, the unresolved configuration; unknown keys list the valid ones;
  *   3. [optimizer.NAME] tables fill per-optimizer parameter sets;
- *   4. [sweep] arrays are checked element by element with the same setters (so a bad swept lr
- *      gets the same message as a bad [training] lr), for duplicates and for the grid size;
+ *   4. [sweep]: the grid's size from the arrays' lengths first (at most EXP_MAX_RUNS runs),
+ *      then the arrays element by element with the same setters (so a bad swept lr gets the
+ *      same message as a bad [training] lr), and for duplicates (by sorting);
  *   5. each grid point applies its swept values over a copy of the base exp_cfg and is resolved
  *      into a run_spec: optimizer parameters by precedence, the layer list sized to the data
  *      set's classes, and the layer shapes proved by building the network once (net_new with
  *      max_batch 1) per distinct architecture.
+ * A file is read whole but never more than EXP_FILE_MAX bytes. Every optimizer parameter is
+ * checked as the float the optimizer will use where it is given, so a value that overflows a
+ * float (lr = 1e308) is an error at its own key and line.
  *
  * Precedence of optimizer parameters, lowest first: the optimizer's defaults (optim_defaults,
  * except Momentum's lr 0.1, the paper's), [training], [optimizer.NAME] for the selected
@@ -86,7 +90,7 @@ typedef struct exp_cfg {
     sampling_kind sampling;
     lr_schedule schedule;
     optim_kind optimizer;
-    int optimizer_line, augment_line;
+    int augment_line;
     augment_config augment;                /* rotation, scaling, shear, elastic distortion */
     int64_t seed;
     oparams training, sweep, per_opt[OPTIM_KIND_COUNT];
@@ -279,6 +283,17 @@ static int get_num(double *out, const key_ctx *k, const toml_value *v, double lo
 }
 
 /* A string of at most cap-1 bytes without embedded NULs. */
+/* The first control character of s (C0, including tab and newline, or DEL), NULL if none:
+ * names and texts reach terminals, Markdown and gnuplot, where such bytes act rather than
+ * print, so they are refused where they enter. */
+static const char *exp_control_char(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return s;
+    return NULL;
+}
+
 static int get_str(char *out, size_t cap, const key_ctx *k, const toml_value *v)
 {
     if (toml_type_of(v) != TOML_STRING)
@@ -288,6 +303,10 @@ static int get_str(char *out, size_t cap, const key_ctx *k, const toml_value *v)
         return exp_key_err(k, "must not contain NUL characters");
     if (len >= cap)
         return exp_key_err(k, "longer than %zu bytes", cap - 1);
+    const char *at = exp_control_char(toml_string(v));
+    if (at)
+        return exp_key_err(k, "must not contain control characters (byte 0x%02x at offset %zu)",
+                           (unsigned)(unsigned char)*at, (size_t)(at - toml_string(v)));
     memcpy(out, toml_string(v), len + 1);
     return 0;
 }
@@ -632,7 +651,6 @@ static int set_optimizer(exp_cfg *c, const key_ctx *k, const toml_value *v)
         return rc;
     if (optim_kind_from_name(&c->optimizer, name, k->e))
         return exp_key_prefix(k);
-    c->optimizer_line = k->line;
     return 0;
 }
 
@@ -655,9 +673,18 @@ static int set_oparam(exp_cfg *c, const key_ctx *k, const toml_value *v, int whi
     }
     if (rc)
         return rc;
-    /* Stored as the float the optimizer will use; lr = 1e-50 would round to 0. */
-    if (which == OP_LR && !((float)x > 0.0f))
-        return exp_bad_value(k, v, "a finite number > 0 representable as a float");
+    /* Stored as the float the optimizer will use, so the float must be in range too, checked
+     * here where the key's line is known: lr = 1e-50 rounds to 0, lr = 1e308 overflows to
+     * infinity, momentum = 0.99999999 rounds to 1. */
+    const float f = (float)x;
+    if (which == OP_LR && !(f > 0.0f && isfinite(f)))
+        return exp_bad_value(k, v, "a finite number > 0 representable as a float (at most "
+                                   "3.4e38, at least 1.4e-45)");
+    if (which == OP_WEIGHT_DECAY && !isfinite(f))
+        return exp_bad_value(k, v, "a finite number >= 0 representable as a float (at most "
+                                   "3.4e38)");
+    if (which != OP_LR && which != OP_WEIGHT_DECAY && !(f < 1.0f))
+        return exp_bad_value(k, v, "a number in [0, 1) that stays below 1 as a float");
     k->op->set[which] = true;
     k->op->v[which] = x;
     return 0;
@@ -937,31 +964,59 @@ typedef struct exp_axis {
     const exp_key *def;
     const toml_value *values; /* non-empty array */
     char key[160];            /* as written, "sweep.training.lr", for messages */
+    int line;                 /* of the key */
 } exp_axis;
 
-/* Whether two swept values are the same (numbers compare by value: 1 == 1.0). */
-static bool exp_same_value(const toml_value *a, const toml_value *b)
+/* Swept values in a total order for finding duplicates by sorting: numbers (by value; the
+ * integers a sweepable key accepts are far below 2^53, so as doubles they compare exactly),
+ * then strings (bytewise, then by length), then booleans; equal values by their position in
+ * the array. Two values are the same (1 == 1.0) exactly when they are adjacent and differ only
+ * in position. */
+typedef struct exp_swept_value {
+    const toml_value *v;
+    size_t index; /* position in the [sweep] array */
+} exp_swept_value;
+
+static int exp_value_class(const toml_value *v, double *num)
 {
-    toml_type ta = toml_type_of(a), tb = toml_type_of(b);
-    bool na = ta == TOML_INTEGER || ta == TOML_FLOAT, nb = tb == TOML_INTEGER || tb == TOML_FLOAT;
-    if (na && nb) {
-        if (ta == TOML_INTEGER && tb == TOML_INTEGER)
-            return toml_integer(a) == toml_integer(b);
-        double x = ta == TOML_INTEGER ? (double)toml_integer(a) : toml_float(a);
-        double y = tb == TOML_INTEGER ? (double)toml_integer(b) : toml_float(b);
-        return x == y;
+    switch (toml_type_of(v)) {
+    case TOML_INTEGER: *num = (double)toml_integer(v); return 0;
+    case TOML_FLOAT: *num = toml_float(v); return 0;
+    case TOML_STRING: return 1;
+    case TOML_BOOL: return 2;
+    default: return 3;
     }
-    if (ta != tb)
-        return false;
-    if (ta == TOML_STRING)
-        return toml_string_len(a) == toml_string_len(b) &&
-               memcmp(toml_string(a), toml_string(b), toml_string_len(a)) == 0;
-    if (ta == TOML_BOOL)
-        return toml_bool(a) == toml_bool(b);
-    return false;
 }
 
-/* Check one [sweep] entry (name as written: "lr" or "training.lr") and append it to axes. */
+/* The order above without the position: <0, 0 (the same value), >0. */
+static int exp_value_cmp(const toml_value *a, const toml_value *b)
+{
+    double x = 0.0, y = 0.0;
+    int ca = exp_value_class(a, &x), cb = exp_value_class(b, &y);
+    if (ca != cb)
+        return ca < cb ? -1 : 1;
+    if (ca == 0)
+        return x < y ? -1 : x > y;
+    if (ca == 1) {
+        size_t la = toml_string_len(a), lb = toml_string_len(b);
+        int c = memcmp(toml_string(a), toml_string(b), la < lb ? la : lb);
+        return c ? c : (la < lb ? -1 : la > lb);
+    }
+    if (ca == 2)
+        return (int)toml_bool(a) - (int)toml_bool(b);
+    return 0; /* arrays and tables are refused by every setter before this */
+}
+
+static int exp_swept_cmp(const void *pa, const void *pb)
+{
+    const exp_swept_value *a = pa, *b = pb;
+    int c = exp_value_cmp(a->v, b->v);
+    return c ? c : (a->index < b->index ? -1 : a->index > b->index);
+}
+
+/* Check one [sweep] entry (name as written: "lr" or "training.lr") and append it to axes: its
+ * shape only (a known sweepable key, swept once, a non-empty array); its values are checked by
+ * exp_check_axis once the grid's size is known to be within the limit. */
 static int exp_add_axis(exp_axis *axes, int *n_axes, const exp_cfg *base, const exp_reader *rd,
                         const char *name, const toml_value *v, int key_line)
 {
@@ -982,26 +1037,53 @@ static int exp_add_axis(exp_axis *axes, int *n_axes, const exp_cfg *base, const 
         return exp_key_err(&k, "empty sweep (give at least one value)");
     if (d->set == set_preset && base->custom)
         return exp_key_err(&k, "cannot sweep presets over a model given by 'model.layers'");
-    for (size_t i = 0; i < toml_len(v); i++) {
-        const toml_value *x = toml_value_at(v, i);
-        exp_cfg scratch = *base;
-        k.line = toml_line(x);
-        k.op = &scratch.sweep;
-        int rc = d->set(&scratch, &k, x);
-        if (rc)
-            return rc;
-        for (size_t j = 0; j < i; j++) {
-            if (exp_same_value(toml_value_at(v, j), x)) {
-                char got[128];
-                exp_describe(got, sizeof got, x);
-                return exp_key_err(&k, "duplicate value %s", got);
-            }
-        }
-    }
     a->def = d;
     a->values = v;
+    a->line = key_line;
     (*n_axes)++;
     return 0;
+}
+
+/* Check every value of axis a with its key's setter (the same messages as in its table), then
+ * that no value is given twice: sorted, duplicates are neighbours, so n values cost n log n
+ * (a file may sweep up to EXP_MAX_RUNS values of one key). The duplicate reported is the
+ * earliest value in the array that repeats an earlier one. */
+static int exp_check_axis(const exp_axis *a, const exp_cfg *base, const exp_reader *rd)
+{
+    key_ctx k = {rd->file, a->key, a->line, NULL, rd->e};
+    const size_t n = toml_len(a->values);
+    exp_cfg *scratch = malloc(sizeof *scratch);
+    exp_swept_value *sv = malloc(n * sizeof *sv);
+    int rc = 0;
+    if (!scratch || !sv) {
+        rc = err_set(rd->e, ERR_NOMEM, "%s: out of memory checking '%s'", rd->file, a->key);
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const toml_value *x = toml_value_at(a->values, i);
+        *scratch = *base;
+        k.line = toml_line(x);
+        k.op = &scratch->sweep;
+        if ((rc = a->def->set(scratch, &k, x)) != 0)
+            goto done;
+        sv[i] = (exp_swept_value){x, i};
+    }
+    qsort(sv, n, sizeof *sv, exp_swept_cmp);
+    size_t dup = n; /* the smallest position that repeats an earlier value */
+    for (size_t i = 1; i < n; i++)
+        if (exp_value_cmp(sv[i - 1].v, sv[i].v) == 0 && sv[i].index < dup)
+            dup = sv[i].index; /* within equal values positions ascend: i-1 is earlier */
+    if (dup < n) {
+        const toml_value *x = toml_value_at(a->values, dup);
+        char got[128];
+        exp_describe(got, sizeof got, x);
+        k.line = toml_line(x);
+        rc = exp_key_err(&k, "duplicate value %s", got);
+    }
+done:
+    free(scratch);
+    free(sv);
+    return rc;
 }
 
 /* [sweep]: keys are short ("lr") or full names, quoted ("training.lr") or as nested tables
@@ -1055,7 +1137,9 @@ static bool exp_same_layers(const layer_spec *a, const layer_spec *b, int n)
     return true;
 }
 
-/* Prove r's layers fit its input shape and classes by building the network (batch 1). */
+/* Prove r's layers fit its input shape and classes by building the network (batch 1). A
+ * model that does not fit is blamed on where the file chose it, else (the default preset) on
+ * the idx: shape key that set the input it does not fit; running out of memory on none. */
 static int exp_check_shapes(exp_shape_cache *sc, const run_spec *r, const exp_cfg *c,
                             const exp_reader *rd)
 {
@@ -1077,9 +1161,20 @@ static int exp_check_shapes(exp_shape_cache *sc, const run_spec *r, const exp_cf
     net *n = NULL;
     int rc = net_new(&n, &nc, r->layers, r->n_layers, rd->e);
     net_free(n);
+    if (rc == ERR_NOMEM) /* not a fault of the file: no key is blamed (issue 18.11) */
+        return err_set(rd->e, ERR_NOMEM,
+                       "%s: out of memory building the network to check its shapes (input "
+                       "%dx%dx%d, %d classes)",
+                       rd->file, r->channels, r->height, r->width, r->classes);
     if (rc) {
-        key_ctx k = {rd->file, c->model_key[0] ? c->model_key : "model.preset",
-                     c->model_line ? c->model_line : 1, NULL, rd->e};
+        key_ctx k = {rd->file, "model.preset", 1, NULL, rd->e};
+        if (c->model_line) {
+            k.key = c->model_key;
+            k.line = c->model_line;
+        } else if (c->idx_line) {
+            k.key = c->idx_key;
+            k.line = c->idx_line;
+        }
         char old[ERR_MSG_MAX];
         memcpy(old, rd->e->msg, sizeof old);
         exp_key_err(&k, "%s (input %dx%dx%d, %d classes)", old, r->channels, r->height, r->width,
@@ -1178,13 +1273,11 @@ static int exp_resolve(run_spec *r, const exp_cfg *c, exp_shape_cache *sc, const
                 *dv[p] = levels[l]->v[p];
             }
     r->train.optim = o;
-    if (optim_config_validate(&o, rd->e)) {
-        /* Ranges were checked key by key, so this is a value rounded out of range as a float
-         * (e.g. momentum 0.99999999 -> 1.0f). */
-        key_ctx k = {rd->file, "training.optimizer", c->optimizer_line ? c->optimizer_line : 1,
-                     NULL, rd->e};
-        return exp_key_prefix(&k);
-    }
+    /* Every parameter was checked as the float it becomes where it was given (set_oparam), at
+     * its own line. */
+    int valid = optim_config_validate(&o, rd->e);
+    assert(valid == 0);
+    (void)valid;
     r->threads = c->threads;
     r->eval_train_n = c->eval_train;
     r->eval_test_n = c->eval_test;
@@ -1269,7 +1362,8 @@ static int exp_expand(experiment *out, const exp_cfg *base, const exp_axis *axes
 {
     out->runs = calloc((size_t)n_runs, sizeof *out->runs);
     if (!out->runs)
-        return err_set(rd->e, ERR_NOMEM, "out of memory expanding %" PRId64 " runs", n_runs);
+        return err_set(rd->e, ERR_NOMEM, "%s: out of memory expanding %" PRId64 " runs", rd->file,
+                       n_runs);
     bool any_idx = false;
     for (int64_t i = 0; i < n_runs; i++) {
         /* Digits of i in the mixed radix of the axis lengths, the last axis fastest. */
@@ -1370,14 +1464,24 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
     if (sweep && (rc = exp_read_sweep(axes, &n_axes, base, &rd, sweep)))
         goto done;
 
+    /* The grid's size from the arrays' lengths alone, before any value is looked at: a sweep
+     * over the limit costs nothing however many values it lists. */
     int64_t n_runs = 1;
     if ((rc = exp_grid_size(&n_runs, axes, n_axes, root, filename, e)))
         goto done;
+    for (int a = 0; a < n_axes; a++)
+        if ((rc = exp_check_axis(&axes[a], base, &rd)))
+            goto done;
 
     if (base->name[0])
         memcpy(out->name, base->name, sizeof out->name);
     else
         exp_base_name(out->name, sizeof out->name, filename);
+    if (exp_control_char(out->name)) {
+        rc = err_set(e, ERR_INVALID, "the experiment file's name, the default experiment name, "
+                                     "contains control characters: give [experiment] name");
+        goto done;
+    }
     memcpy(out->description, base->description, sizeof out->description);
     out->budget_minutes = base->budget_minutes;
     out->target_accuracy = base->target_accuracy;
@@ -1404,29 +1508,28 @@ int exp_load(experiment *out, const char *path, err_info *e)
     FILE *f = fopen(path, "rb");
     if (!f)
         return err_set(e, ERR_IO, "cannot open '%s': %s", path, strerror(errno));
-    char *buf = NULL;
-    size_t len = 0, cap = 0;
+    /* Read at most EXP_FILE_MAX bytes and one more, which tells a file over the limit (a
+     * device such as /dev/zero, a FIFO, a file grown while read) without reading it all. */
+    char *buf = malloc(EXP_FILE_MAX + 1);
+    size_t len = 0;
     int rc = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 65536;
-            char *nb = realloc(buf, cap);
-            if (!nb) {
-                rc = err_set(e, ERR_NOMEM, "out of memory reading '%s'", path);
-                goto done;
-            }
-            buf = nb;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f))
-                rc = err_set(e, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
-            break;
-        }
+    if (!buf) {
+        rc = err_set(e, ERR_NOMEM, "out of memory reading '%s'", path);
+        goto done;
     }
-    if (rc == 0)
-        rc = exp_parse(out, buf ? buf : "", len, path, e);
+    while (len < EXP_FILE_MAX + 1) {
+        size_t got = fread(buf + len, 1, EXP_FILE_MAX + 1 - len, f);
+        len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f))
+        rc = err_set(e, ERR_IO, "cannot read '%s': %s", path, strerror(errno));
+    else if (len > EXP_FILE_MAX)
+        rc = err_set(e, ERR_INVALID, "'%s' is larger than %d MiB: not an experiment file",
+                     path, EXP_FILE_MAX >> 20);
+    else
+        rc = exp_parse(out, buf, len, path, e);
 done:
     free(buf);
     fclose(f);

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #define EXP_MAX_RUNS 10000
+#define EXP_FILE_MAX (4 << 20) /* bytes of an experiment file (the shipped ones: a few KiB) */
 #define EXP_NAME_MAX 128
 #define EXP_TEXT_MAX 512
 #define EXP_MAX_SWEPT 16
@@ -87,7 +88,8 @@ typedef struct experiment {
     run_spec *runs;                  /* (n_runs) */
 } experiment;
 
-/* Read, parse, validate and expand the file at path. */
+/* Read, parse, validate and expand the file at path; a file (or device) longer than
+ * EXP_FILE_MAX bytes is refused after reading one byte more than that. */
 int exp_load(experiment *out, const char *path, err_info *e);
 
 /* The same from a buffer; filename is used in messages and as the default name. */

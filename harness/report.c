@@ -1021,7 +1021,8 @@ static int build_comparisons(report_section *sec, err_info *e)
             if (!v[m++].label)
                 rc = err_set(e, ERR_NOMEM, "out of memory comparing groups");
         }
-        qsort(v, (size_t)m, sizeof *v, cmp_lab);
+        if (!rc) /* a NULL text (out of memory) must not reach the comparison */
+            qsort(v, (size_t)m, sizeof *v, cmp_lab);
         for (int i = 0; i < m && !rc; i++)
             for (int j = i + 1; j < m && strcmp(v[i].label, v[j].label) == 0 && !rc; j++)
                 rc = add_comparison(sec, &cap, k, v[i].g, v[j].g, e);
@@ -1029,7 +1030,7 @@ static int build_comparisons(report_section *sec, err_info *e)
             free((char *)v[i].label);
     }
     free(v);
-    if (!rc) /* in table order: by a, then b */
+    if (!rc && sec->n_cmp > 0) /* in table order: by a, then b (cmp is NULL when empty) */
         qsort(sec->cmp, (size_t)sec->n_cmp, sizeof *sec->cmp, cmp_pair);
     double *p = rc ? NULL : malloc((size_t)(sec->n_cmp ? sec->n_cmp : 1) * sizeof *p);
     if (!rc && !p)

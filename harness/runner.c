@@ -1090,7 +1090,7 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             .optimizer = optim_kind_name(r->train.optim.kind), .lr = r->num.lr,
             .bn = r->bn, .seed = (int64_t)r->train.seed, .batch = r->train.batch,
             .epochs = r->epochs, .sampling = sampling_kind_name(r->train.sampling),
-            .threads = r->threads > 0 ? r->threads : c.threads, .eval_n = (int)r->eval_test_n,
+            .threads = r->threads > 0 ? r->threads : c.threads, .eval_n = r->eval_test_n,
             .kernels = p->kernels, .position = r->index, .swept_values = values,
         };
         /* COMPLETED runs are linked to this experiment but left untouched (force=false);

@@ -440,21 +440,58 @@ static int make_parent_dirs(const char *path, err_info *e)
     return rc;
 }
 
-static int read_user_version(store *s, int *version, err_info *e)
+/* One integer from a query of one row. */
+static int query_int1(store *s, const char *sql, int *out, err_info *e)
 {
     sqlite3_stmt *st = NULL;
-    int rc = prepare(s, &st, "PRAGMA user_version", e);
+    int rc = prepare(s, &st, sql, e);
     if (rc)
         return rc;
     if (sqlite3_step(st) != SQLITE_ROW)
         rc = db_fail(s, e);
     else
-        *version = sqlite3_column_int(st, 0);
+        *out = sqlite3_column_int(st, 0);
     sqlite3_finalize(st);
     return rc;
 }
 
 static int flat_view_refresh(store *s, err_info *e);
+
+static int read_user_version(store *s, int *version, err_info *e)
+{
+    return query_int1(s, "PRAGMA user_version", version, e);
+}
+
+/* PRAGMA application_id of every bench database: "BNCH". Set by migrate; a file without it
+ * is taken only when it holds no schema at all (new or empty) or bench's own tables (a
+ * database written before the mark). */
+#define STORE_APPLICATION_ID 0x424e4348
+
+/* Refuse, untouched, a database that another program made: ERR_FORMAT unless it carries
+ * STORE_APPLICATION_ID, or carries no application id and has no schema or bench's tables. */
+static int check_application(store *s, err_info *e)
+{
+    int app = 0, objects = 0, ours = 0;
+    int rc = query_int1(s, "PRAGMA application_id", &app, e);
+    if (rc == 0 && app == 0)
+        rc = query_int1(s, "SELECT count(*) FROM sqlite_master", &objects, e);
+    if (rc == 0 && app == 0 && objects > 0)
+        rc = query_int1(s, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+                           "('runs', 'epochs', 'experiments')", &ours, e);
+    if (rc)
+        return rc;
+    if (app == STORE_APPLICATION_ID || (app == 0 && (objects == 0 || ours == 3)))
+        return 0;
+    if (app != 0)
+        return err_set(e, ERR_FORMAT,
+                       "database '%s' belongs to another program (SQLite application_id "
+                       "0x%08x, bench's is 0x%08x): not opened",
+                       s->path, (unsigned)app, (unsigned)STORE_APPLICATION_ID);
+    return err_set(e, ERR_FORMAT,
+                   "database '%s' is not a bench database (it holds %d schema objects but not "
+                   "bench's tables): not opened",
+                   s->path, objects);
+}
 
 /* Bring the schema to SCHEMA_VERSION inside one IMMEDIATE transaction, so that two processes
  * opening a new file at once do not both create the tables; then the runs_flat view. */
@@ -480,10 +517,14 @@ static int migrate(store *s, err_info *e)
             goto done;
         }
     }
-    if (version < SCHEMA_VERSION) {
-        /* PRAGMA takes no bound parameters; the value is our own integer constant. */
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA user_version = %d", SCHEMA_VERSION);
+    int app = 0;
+    if (rc == 0)
+        rc = query_int1(s, "PRAGMA application_id", &app, e);
+    if (rc == 0 && (version < SCHEMA_VERSION || app != STORE_APPLICATION_ID)) {
+        /* PRAGMA takes no bound parameters; the values are our own integer constants. */
+        char sql[96];
+        snprintf(sql, sizeof sql, "PRAGMA user_version = %d; PRAGMA application_id = %d",
+                 SCHEMA_VERSION, STORE_APPLICATION_ID);
         rc = exec_sql(s, sql, e);
     }
     if (rc == 0)
@@ -599,6 +640,11 @@ static int open_conn(store **out, const char *path, int flags, err_info *e)
         return err_set(e, ERR_NOMEM, "out of memory");
     }
     store_owner_self(&s->self);
+    struct stat sb;
+    if (!(flags & SQLITE_OPEN_URI) && stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        store_close(s);
+        return err_set(e, ERR_IO, "database '%s' is a directory, not a file", path);
+    }
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
         int rc = s->db ? db_fail(s, e) : err_set(e, ERR_NOMEM, "out of memory");
         store_close(s);
@@ -664,6 +710,10 @@ int store_open(store **out, const char *path, err_info *e)
         rc = err_set(e, ERR_IO, "database '%s' is read-only (check its permissions)", path);
         goto done;
     }
+    /* Before anything is written: a foreign file is left exactly as it was (not even WAL). */
+    rc = check_application(s, e);
+    if (rc)
+        goto done;
     rc = ensure_wal(s, e);
     if (rc)
         goto done;
@@ -746,6 +796,9 @@ int store_open_readonly(store **out, const char *path, err_info *e)
         if (rc)
             goto done;
     }
+    rc = check_application(s, e);
+    if (rc)
+        goto done;
     if (version > 0 && version < SCHEMA_VERSION && access(path, W_OK) == 0) {
         /* An older file we may write: bring it up to date as any writing command would (the
          * migrations only add tables and columns, so nothing an older bench reads changes),
@@ -1084,7 +1137,7 @@ static void bind_run(sqlite3_stmt *st, const store_run *r)
     sqlite3_bind_int(st, 13, r->epochs);
     bind_text(st, 14, r->sampling);
     sqlite3_bind_int(st, 15, r->threads);
-    sqlite3_bind_int(st, 16, r->eval_n);
+    sqlite3_bind_int64(st, 16, r->eval_n);
     bind_text(st, 17, r->kernels);
 }
 
@@ -1881,7 +1934,7 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .batch = sqlite3_column_int(st, 10),
         .epochs = sqlite3_column_int(st, 11),
         .threads = sqlite3_column_int(st, 12),
-        .eval_n = sqlite3_column_int(st, 13),
+        .eval_n = sqlite3_column_int64(st, 13),
         .seed = sqlite3_column_int64(st, 14),
         .status = col_status(st, 15),
         .queued_at = col_text(st, 16),

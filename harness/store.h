@@ -161,7 +161,7 @@ typedef struct store_run {
     int epochs;
     const char *sampling;    /* "with-replacement" or "shuffle" */
     int threads;
-    int eval_n;              /* test images evaluated after each epoch (0 = all) */
+    int64_t eval_n;          /* test images evaluated after each epoch (0 = all) */
     const char *kernels;     /* which conv/gemm kernels the core used, may be NULL */
     int position;            /* its index in the experiment's plan (with experiment_id) */
     const char *swept_values; /* JSON array of its value of each swept key, typed, in the order
@@ -529,8 +529,8 @@ typedef struct store_run_row {
     const char *config_json;
     const char *model, *optimizer, *sampling, *kernels;
     double lr;
-    int bn, batch, epochs, threads, eval_n;
-    int64_t seed;
+    int bn, batch, epochs, threads;
+    int64_t eval_n, seed;
     int status;
     const char *queued_at, *started_at, *heartbeat_at, *finished_at; /* NULL when unset */
     double wall_s, cpu_s;         /* NAN when unset */

@@ -1,12 +1,12 @@
 #include "training.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "path.h"
 #include "sha256.h"
 
 struct training {
@@ -191,20 +191,7 @@ int training_save(const training *t, const char *path, err_info *e)
     int rc = training_image(&buf, &len, t, e);
     if (rc)
         return rc;
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        rc = err_set(e, ERR_IO, "cannot write '%s': %s", tmp, strerror(errno));
-        goto done;
-    }
-    bool ok = fwrite(buf, 1, len, f) == len;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        rc = err_set(e, ERR_IO, "cannot write '%s': %s", path, strerror(errno));
-        remove(tmp);
-    }
-done:
+    rc = path_write_file(path, buf, len, e);
     free(buf);
     return rc;
 }

@@ -112,8 +112,9 @@ const net *training_net(const training *t);
 const training_data *training_data_of(const training *t);
 int training_threads(const training *t);
 
-/* Write t's parameters to path as a parameter file (net.h), through a temporary name and a
- * rename so that path is never half-written. */
+/* Write t's parameters to path as a parameter file (net.h) with path_write_file: a missing
+ * or regular file is replaced through a unique temporary name and a rename (never
+ * half-written), a FIFO or character device written through, anything else refused. */
 int training_save(const training *t, const char *path, err_info *e);
 
 #endif

@@ -4,8 +4,7 @@
  * and the vocabulary: every configuration key named once, found by label, TOML path or JSON
  * path, its values printed one way (0.05, true) and typed in JSON, a run's values the file's
  * own doubles, and what the store keeps of a sweep. */
-#define _POSIX_C_SOURCE 200809L /* popen */
-
+#define _POSIX_C_SOURCE 200809L /* popen, mkstemp, fdopen, unlink */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -503,6 +503,149 @@ static void test_sweep_limit(void **state)
     free(text);
 }
 
+/* The grid's size is checked from the arrays' lengths before any value (issue 18.7): 65,536
+ * swept seeds are refused at once for their number, whatever their values, and duplicates are
+ * found by sorting (10,000 values, the limit, with repeats far apart), the earliest repeat
+ * named at its line. */
+static void test_sweep_size_before_values(void **state)
+{
+    (void)state;
+    enum { BIG = 65536, MAX = EXP_MAX_RUNS };
+    char *text = malloc(16 * BIG + 64);
+    assert_non_null(text);
+    err_info e = {0};
+    /* the last value invalid, then the last repeating the first: the count is the error */
+    for (int last = 0; last < 2; last++) {
+        int n = sprintf(text, "[sweep]\nseed = [\n");
+        for (int i = 0; i < BIG - 1; i++)
+            n += sprintf(text + n, "%d,\n", i);
+        sprintf(text + n, "%s]\n", last == 0 ? "-1" : "0");
+        parse_bad(&e, text, ERR_INVALID);
+        assert_string_equal(e.msg, "t.toml:1: key 'sweep': the sweep has 65536 runs (limit 10000)");
+    }
+    /* the limit's worth of values, one per line (value i on line i + 3): distinct is fine */
+    int n = sprintf(text, "[sweep]\nseed = [\n");
+    for (int i = 0; i < MAX; i++)
+        n += sprintf(text + n, "%d,\n", MAX - i);
+    sprintf(text + n, "]\n");
+    experiment x;
+    parse_ok(&x, text);
+    assert_int_equal(x.n_runs, MAX);
+    exp_release(&x);
+    /* value 9000 repeats value 7, value 9500 repeats value 2: 9000 is the earliest repeat */
+    n = sprintf(text, "[sweep]\nseed = [\n");
+    for (int i = 0; i < MAX; i++)
+        n += sprintf(text + n, "%d,\n", i == 9000 ? 7 : i == 9500 ? 2 : i);
+    sprintf(text + n, "]\n");
+    parse_bad(&e, text, ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:9003: key 'sweep.seed': duplicate value 7");
+    /* numbers compare by value across integer and float, strings bytewise */
+    parse_bad(&e, "[sweep]\nlr = [0.5, 2, 0.25,\n 2.0]\n", ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:3: key 'sweep.lr': duplicate value 2.0");
+    parse_bad(&e, "[sweep]\noptimizer = [\"adam\", \"sgd\",\n\"adam\"]\n", ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:3: key 'sweep.optimizer': duplicate value 'adam'");
+    parse_ok(&x, "[sweep]\noptimizer = [\"adam\", \"adagrad\"]\nbn = [true, false]\n");
+    assert_int_equal(x.n_runs, 4);
+    exp_release(&x);
+    parse_bad(&e, "[sweep]\nbn = [true, false, true]\n", ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:2: key 'sweep.bn': duplicate value true");
+    free(text);
+}
+
+/* An optimizer parameter is checked as the float the optimizer uses, at its own key and line
+ * (issue 18.11): lr = 1e308 overflows a float; it was blamed on 'training.optimizer' line 1. */
+static void test_float_parameters(void **state)
+{
+    (void)state;
+    err_info e = {0};
+    parse_bad(&e, "[experiment]\nname = \"x\"\n[training]\nlr = 1e308\n", ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:4: key 'training.lr': must be a finite number > 0 "
+                               "representable as a float (at most 3.4e38, at least 1.4e-45) "
+                               "(got 1e+308)");
+    parse_bad(&e, "[training]\noptimizer = \"adam\"\n[optimizer.adam]\n\nlr = 1e39\n",
+              ERR_INVALID);
+    assert_non_null(strstr(e.msg, "t.toml:5: key 'optimizer.adam.lr': must be a finite number"));
+    parse_bad(&e, "[sweep]\nlr = [0.1,\n  1e300]\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "t.toml:3: key 'sweep.lr': must be a finite number > 0 "
+                                  "representable as a float"));
+    parse_bad(&e, "[training]\nweight_decay = 1e300\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "t.toml:2: key 'training.weight_decay': must be a finite "
+                                  "number >= 0 representable as a float"));
+    parse_bad(&e, "[training]\noptimizer = \"adam\"\n\nbeta2 = 0.99999999\n", ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:4: key 'training.beta2': must be a number in [0, 1) that "
+                               "stays below 1 as a float (got 0.99999999)");
+    /* what they let through: the largest and smallest floats, a beta just below 1 */
+    experiment x;
+    parse_ok(&x, "[training]\nlr = 3e38\nweight_decay = 3e38\n");
+    assert_true(x.runs[0].train.optim.lr == 3e38f);
+    exp_release(&x);
+    parse_ok(&x, "[training]\noptimizer = \"adam\"\nlr = 1e-45\nbeta2 = 0.9999999\n");
+    assert_true(x.runs[0].train.optim.lr > 0.0f && x.runs[0].train.optim.beta2 < 1.0f);
+    exp_release(&x);
+}
+
+/* An experiment file is read up to EXP_FILE_MAX bytes (issue 18.4): /dev/zero, which grew the
+ * reader to 24 GB, and a file one byte over are refused in one line; a file of exactly
+ * EXP_FILE_MAX bytes is read. */
+static void test_file_size_cap(void **state)
+{
+    (void)state;
+    err_info e = {0};
+    experiment x;
+    assert_int_equal(exp_load(&x, "/dev/zero", &e), ERR_INVALID);
+    assert_string_equal(e.msg, "'/dev/zero' is larger than 4 MiB: not an experiment file");
+    assert_null(x.runs);
+    char path[] = "/tmp/test_exp_capXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    const char *head = "[training]\nepochs = 3\n#";
+    fputs(head, f);
+    for (size_t i = strlen(head); i < EXP_FILE_MAX - 1; i++)
+        fputc('x', f);
+    fputc('\n', f);
+    fflush(f);
+    assert_int_equal(exp_load(&x, path, &e), 0);
+    assert_int_equal(x.runs[0].epochs, 3);
+    assert_int_equal(x.text_len, EXP_FILE_MAX);
+    exp_release(&x);
+    fputc('\n', f);
+    fclose(f);
+    assert_int_equal(exp_load(&x, path, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "is larger than 4 MiB"));
+    unlink(path);
+}
+
+/* Issue 18.8: control characters in names reached the terminal and the Markdown output raw.
+ * They are refused at load, in every string value (named by byte, never echoed) and in the
+ * file name that gives the default experiment name; other text, UTF-8 included, is kept. */
+static void test_control_characters(void **state)
+{
+    (void)state;
+    err_info e = {0};
+    parse_bad(&e, "[experiment]\nname = \"a\\u001b[31mb\"\n", ERR_INVALID);
+    assert_string_equal(e.msg, "t.toml:2: key 'experiment.name': must not contain control "
+                               "characters (byte 0x1b at offset 1)");
+    parse_bad(&e, "[experiment]\ndescription = \"\"\"one\ntwo\"\"\"\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "key 'experiment.description': must not contain control "
+                                  "characters (byte 0x0a at offset 3)"));
+    parse_bad(&e, "[experiment]\nname = \"tab\\there\"\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "(byte 0x09 at offset 3)"));
+    parse_bad(&e, "[data]\ndataset = \"idx:d\\u007f\"\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "key 'data.dataset': must not contain control characters"));
+    experiment x;
+    const char *text = "[training]\nepochs = 1\n";
+    assert_int_equal(exp_parse(&x, text, strlen(text), "dir/x\x1b]0;t\x07.toml", &e),
+                     ERR_INVALID);
+    assert_null(strchr(e.msg, '\x1b'));
+    assert_non_null(strstr(e.msg, "give [experiment] name"));
+    /* what passes: the same file with a name, and non-ASCII text */
+    const char *named = "[experiment]\nname = \"r\xc3\xa9sum\xc3\xa9 \\\"q\\\" 'a/b'\"\n";
+    assert_int_equal(exp_parse(&x, named, strlen(named), "dir/x\x1b.toml", &e), 0);
+    assert_string_equal(x.name, "r\xc3\xa9sum\xc3\xa9 \"q\" 'a/b'");
+    exp_release(&x);
+}
+
 /* ---- JSON and keys ----------------------------------------------------------------------- */
 
 static void test_run_json(void **state)
@@ -732,14 +875,19 @@ static void test_inline_errors(void **state)
     /* A value rounded to 0 as a float is not a usable lr. */
     parse_bad(&e, "[training]\nlr = 1e-60\n", ERR_INVALID);
     assert_non_null(strstr(e.msg, "t.toml:2: key 'training.lr':"));
-    /* Shapes are checked for the idx: data set's declared image size. */
+    /* Shapes are checked for the idx: data set's declared image size; the default model does
+     * not fit it, and the file's shape key is blamed, not a 'model.preset' it never wrote. */
     parse_bad(&e, "[data]\ndataset = \"idx:d\"\nheight = 4\nwidth = 4\n", ERR_INVALID);
-    assert_non_null(strstr(e.msg, "t.toml:1: key 'model.preset': layer 1 (conv):"));
+    assert_non_null(strstr(e.msg, "t.toml:3: key 'data.height': layer 1 (conv):"));
     assert_non_null(strstr(e.msg, "input 1x4x4"));
-    /* A swept data set that is too small for the model names the model key. */
+    /* A preset the file names is blamed where it names it. */
+    parse_bad(&e, "[data]\ndataset = \"idx:d\"\nheight = 4\nwidth = 4\n[model]\n"
+                  "preset = \"lenet5\"\n", ERR_INVALID);
+    assert_non_null(strstr(e.msg, "t.toml:6: key 'model.preset': layer"));
+    /* A swept data set that is too small for the default model names the shape key. */
     parse_bad(&e, "[data]\nheight = 4\nwidth = 4\n[sweep]\ndataset = [\"idx:a\"]\n",
               ERR_INVALID);
-    assert_non_null(strstr(e.msg, "key 'model.preset'"));
+    assert_non_null(strstr(e.msg, "t.toml:2: key 'data.height'"));
     /* Mixed-type arrays are valid TOML but not a valid seed sweep. */
     parse_bad(&e, "[sweep]\nseed = [1, \"two\"]\n", ERR_INVALID);
     assert_string_equal(e.msg,
@@ -926,6 +1074,10 @@ int main(void)
         cmocka_unit_test(test_sweep_dotted_names),
         cmocka_unit_test(test_optimizer_precedence),
         cmocka_unit_test(test_sweep_limit),
+        cmocka_unit_test(test_sweep_size_before_values),
+        cmocka_unit_test(test_float_parameters),
+        cmocka_unit_test(test_file_size_cap),
+        cmocka_unit_test(test_control_characters),
         cmocka_unit_test(test_run_json),
         cmocka_unit_test(test_run_json_ignores_unused_params),
         cmocka_unit_test(test_run_key),

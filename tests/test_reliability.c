@@ -11,7 +11,8 @@
  *     shows it;
  *   - concurrency: two bench run processes on one database (same and different experiments):
  *     no "database is locked", no duplicate or lost rows; bench ls while a sweep writes;
- *   - injection: names and values with quotes, semicolons and SQL stored and shown verbatim. */
+ *   - injection: names and values with quotes, semicolons and SQL stored and shown verbatim;
+ *   - bench train --save onto a FIFO, a link to /dev/null, a directory, a regular file. */
 #define _XOPEN_SOURCE 700
 #define _DEFAULT_SOURCE
 
@@ -325,7 +326,9 @@ static void test_bad_corpus(void **state)
     }
     closedir(d);
 
-    /* Generated: a 10 MB line, as a string value and as an array of numbers. */
+    /* Generated: a 3 MiB line (under the 4 MiB cap on an experiment file), as a string value
+     * and as an array of numbers; then a file over the cap, and /dev/zero, refused for their
+     * size in one line that names them (issue 18.4: /dev/zero grew the reader to 24 GB). */
     const char *big[] = {"long_string.toml", "long_array.toml"};
     for (int k = 0; k < 2; k++) {
         char path[600];
@@ -334,12 +337,12 @@ static void test_bad_corpus(void **state)
         assert_non_null(fp);
         if (k == 0) {
             fputs("[experiment]\nname = \"", fp);
-            for (int i = 0; i < 10 * 1024 * 1024; i++)
+            for (int i = 0; i < 3 * 1024 * 1024; i++)
                 fputc('x', fp);
             fputs("\"\n", fp);
         } else {
             fputs("[training]\nepochs = 1\n[sweep]\nseed = [", fp);
-            for (int i = 0; i < 1300000; i++)
+            for (int i = 0; i < 1500000; i++)
                 fprintf(fp, "%d,", i % 10);
             fputs("1]\n", fp);
         }
@@ -347,6 +350,25 @@ static void test_bad_corpus(void **state)
         check_bad_file(f, path, big[k], &r);
         files++;
     }
+    char huge[600];
+    snprintf(huge, sizeof huge, "%s/huge.toml", f->dir);
+    FILE *fp = fopen(huge, "w");
+    assert_non_null(fp);
+    fputs("[training]\nepochs = 1\n", fp);
+    for (int i = 0; i < 5 * 1024 * 1024; i++)
+        fputc(i % 64 == 63 ? '\n' : '#', fp);
+    fclose(fp);
+    const char *capped[] = {"huge.toml", "/dev/zero"};
+    for (int k = 0; k < 2; k++) {
+        RUN(&r, f, "run", capped[k], "--dry-run", "--db", f->db);
+        assert_int_equal(r.status, 1);
+        char want[700];
+        snprintf(want, sizeof want, "bench: '%s' is larger than 4 MiB: not an experiment file\n",
+                 capped[k]);
+        assert_string_equal(r.err, want);
+        files++;
+    }
+    assert_db_unchanged(f, "files over the size cap");
     assert_true(files >= 100);
     print_message("%d bad experiment files refused, database byte-identical\n", files);
 }
@@ -702,6 +724,138 @@ static void test_injection(void **state)
     (void)want;
 }
 
+/* ---- bench train --save ---- */
+
+/* bench train --save target in dir on the synthetic data (one iteration); r gets the result and
+ * sha the parameters' checksum it printed. */
+static void train_save(result *r, char sha[65], const char *dir, const char *target)
+{
+    run_in(r, dir, false,
+           (const char *const[]){"train", "--model", "lenet5", "--dataset", "idx:data/synth",
+                                 "--epochs", "1", "--iters", "1", "--eval-train", "10", "--save",
+                                 target, NULL});
+    const char *p = strstr(r->out, "parameters sha256 ");
+    sha[0] = '\0';
+    if (p)
+        snprintf(sha, 65, "%.64s", p + strlen("parameters sha256 "));
+}
+
+static void assert_file_sha(const char *path, const char *sha)
+{
+    char got[65];
+    err_info e = {0};
+    assert_int_equal(sha256_file(got, path, &e), 0);
+    assert_string_equal(got, sha);
+}
+
+/* Issue 18.1: --save wrote PATH.tmp and renamed it over PATH, whatever PATH was (as root,
+ * --save /dev/null replaced /dev/null with a regular file). Only a missing path or a regular
+ * file is replaced, through a unique temporary name; a FIFO and a symbolic link to /dev/null
+ * are written through and stay what they were; a directory is refused untouched. Nothing of
+ * the system is at risk: every target is in a temporary directory. */
+static void test_save_targets(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/bench-test-save-XXXXXX", p[512], q[512], sha[65];
+    assert_non_null(mkdtemp(dir));
+    cli_synth_dir(dir);
+    static result r;
+
+    /* a FIFO: written through to its reader (a child copying it to a file), never replaced */
+    snprintf(p, sizeof p, "%s/fifo", dir);
+    snprintf(q, sizeof q, "%s/fifo.out", dir);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    fflush(NULL);
+    pid_t reader = fork();
+    assert_true(reader >= 0);
+    if (reader == 0) {
+        alarm(60);
+        int in = open(p, O_RDONLY), out = open(q, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        char buf[65536];
+        ssize_t n;
+        while (in >= 0 && out >= 0 && (n = read(in, buf, sizeof buf)) > 0)
+            if (write(out, buf, (size_t)n) != n)
+                _exit(1);
+        _exit(in >= 0 && out >= 0 ? 0 : 1);
+    }
+    train_save(&r, sha, dir, "fifo");
+    struct stat st;
+    bool still_fifo = lstat(p, &st) == 0 && S_ISFIFO(st.st_mode);
+    if (!still_fifo)
+        kill(reader, SIGKILL); /* it waits for a writer that never comes */
+    int ws;
+    assert_int_equal(waitpid(reader, &ws, 0), reader);
+    assert_true(still_fifo);
+    assert_int_equal(r.status, 0);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+    assert_file_sha(q, sha);
+
+    /* a symbolic link to /dev/null: written through, the link and /dev/null stay */
+    snprintf(p, sizeof p, "%s/null", dir);
+    assert_int_equal(symlink("/dev/null", p), 0);
+    train_save(&r, sha, dir, "null");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(lstat(p, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+
+    /* a directory: refused in one line, left as it was */
+    snprintf(p, sizeof p, "%s/sub", dir);
+    assert_int_equal(mkdir(p, 0700), 0);
+    train_save(&r, sha, dir, "sub");
+    assert_int_equal(r.status, 1);
+    assert_string_equal(r.err, "bench: cannot write 'sub': it is a directory\n");
+    assert_int_equal(lstat(p, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+
+    /* a regular file: replaced, keeping its mode; a file at the old fixed temporary name
+     * (PATH.tmp) is someone else's and stays; no temporary file is left behind */
+    snprintf(p, sizeof p, "%s/params.bin", dir);
+    cli_write_text(p, "old");
+    assert_int_equal(chmod(p, 0640), 0);
+    snprintf(q, sizeof q, "%s/params.bin.tmp", dir);
+    cli_write_text(q, "not bench's");
+    train_save(&r, sha, dir, "params.bin");
+    assert_int_equal(r.status, 0);
+    assert_file_sha(p, sha);
+    assert_int_equal(stat(p, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0640);
+    size_t len;
+    char *text = cli_read_file(q, &len);
+    assert_non_null(text);
+    assert_string_equal(text, "not bench's");
+    free(text);
+
+    /* a missing path: created; through a link to a regular file, the file is replaced and the
+     * link kept */
+    train_save(&r, sha, dir, "new.bin");
+    assert_int_equal(r.status, 0);
+    snprintf(p, sizeof p, "%s/new.bin", dir);
+    assert_file_sha(p, sha);
+    snprintf(p, sizeof p, "%s/link.bin", dir);
+    assert_int_equal(symlink("params.bin", p), 0);
+    cli_write_text(q, "x");
+    snprintf(q, sizeof q, "%s/params.bin", dir);
+    cli_write_text(q, "old");
+    train_save(&r, sha, dir, "link.bin");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(lstat(p, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    assert_file_sha(q, sha);
+
+    /* the directory holds exactly what the test made: no temporary left */
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int entries = 0;
+    for (struct dirent *de; (de = readdir(d)) != NULL;)
+        entries += de->d_name[0] != '.';
+    closedir(d);
+    /* data, fifo, fifo.out, null, sub, params.bin, params.bin.tmp, new.bin, link.bin */
+    assert_int_equal(entries, 9);
+    cli_rm_tree(dir);
+}
+
 /* ---- findings of fuzz_idx, kept as tests ---- */
 
 /* A gzip file whose trailer claims 2 GiB (ISIZE) for 8 bytes of IDX: the reader used to
@@ -752,6 +906,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ls_while_writing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_injection, setup, teardown),
         cmocka_unit_test(test_gzip_isize_lie),
+        cmocka_unit_test(test_save_targets),
     };
     return cmocka_run_group_tests_name("reliability", tests, NULL, NULL);
 }

@@ -695,6 +695,24 @@ static void test_two_coordinators(void **state)
     assert_non_null(strstr(r.out, "experiment alias-run: 4 runs"));
 }
 
+/* Issue 18.11: runs.eval_n went through an (int) cast, so test_samples = 2^32 + 100 was stored
+ * as 100. It is stored as given (the evaluation itself uses the whole test set). */
+static void test_eval_n_stored_whole(void **state)
+{
+    fixture *f = *state;
+    char p[512];
+    snprintf(p, sizeof p, "%s/evaln.toml", f->dir);
+    cli_write_text(p, "[experiment]\nname = \"evaln\"\n[data]\ndataset = \"idx:data/synth\"\n"
+                      "[model]\npreset = \"lenet5\"\n[training]\nepochs = 1\nbatch = 50\n"
+                      "threads = 1\n[evaluation]\ntrain_samples = 100\n"
+                      "test_samples = 4294967396\n");
+    static result r;
+    RUN(&r, f, "run", "evaln.toml");
+    if (r.status != 0)
+        fail_msg("bench run: exit %d: %s", r.status, r.err);
+    assert_int_equal(query_int(f->db, "SELECT eval_n FROM runs"), 4294967396LL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +727,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_signals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigpipe, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paused_owner_keeps_run, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_eval_n_stored_whole, setup, teardown),
     };
     return cmocka_run_group_tests_name("run", tests, NULL, NULL);
 }

@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "report_fixture.h"
+#include "sha256.h"
 #include "store.h"
 
 /* |a - b| <= eps, with both values in the failure message. */
@@ -1625,11 +1626,90 @@ static void test_manage_runs(void **state)
     store_close(s);
 }
 
+/* ---- whose database ------------------------------------------------------------------ */
+
+/* Issue 18.10: --db naming another program's SQLite file added bench's tables to it and
+ * switched it to WAL for good. bench marks its databases (PRAGMA application_id) and opens
+ * neither a file marked by another program nor an unmarked one holding other tables, for
+ * writing or reading: both are left byte-identical, journal mode included. What it takes: a
+ * new file (marked), an empty SQLite file, and a bench database from before the mark (marked
+ * when opened for writing). A directory is named as one, not "disk I/O error" (issue 18.11). */
+static void test_foreign_database(void **state)
+{
+    fixture *f = *state;
+    char path[400], sum[65], now[65];
+    err_info e = {0};
+    store *s = NULL;
+    const char *setup_sql[] = {
+        "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT); INSERT INTO notes VALUES "
+        "(1, 'mine'); PRAGMA application_id = 1179404354", /* "FLHB" */
+        "CREATE TABLE runs (id INTEGER); INSERT INTO runs VALUES (7)", /* unmarked */
+    };
+    const char *want[] = {"belongs to another program (SQLite application_id 0x464c4842",
+                          "is not a bench database (it holds 1 schema objects but not"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(path, sizeof path, "%s/other%d.sqlite", f->dir, k);
+        sqlite3 *db = raw_open(path);
+        raw_exec(db, setup_sql[k]);
+        sqlite3_close(db);
+        assert_int_equal(sha256_file(sum, path, &e), 0);
+        assert_int_equal(store_open(&s, path, &e), ERR_FORMAT);
+        assert_null(s);
+        if (!strstr(e.msg, want[k]))
+            fail_msg("%s", e.msg);
+        assert_non_null(strstr(e.msg, path));
+        assert_int_equal(store_open_readonly(&s, path, &e), ERR_FORMAT);
+        if (!strstr(e.msg, want[k]))
+            fail_msg("%s", e.msg);
+        assert_int_equal(sha256_file(now, path, &e), 0);
+        assert_string_equal(now, sum);
+        char wal[420];
+        snprintf(wal, sizeof wal, "%s-wal", path);
+        assert_int_not_equal(access(wal, F_OK), 0);
+        db = raw_open(path);
+        sqlite3_stmt *st = NULL;
+        assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        assert_string_equal((const char *)sqlite3_column_text(st, 0), "delete");
+        sqlite3_finalize(st);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master", NULL), 1);
+        sqlite3_close(db);
+    }
+
+    /* a new file is marked; so is an empty SQLite file */
+    assert_int_equal(store_open(&s, f->db, &e), 0);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    assert_int_equal(raw_int(db, "PRAGMA application_id", NULL), 0x424e4348);
+    /* a bench database from before the mark is taken, and marked when opened for writing */
+    raw_exec(db, "PRAGMA application_id = 0");
+    sqlite3_close(db);
+    assert_int_equal(store_open_readonly(&s, f->db, &e), 0);
+    store_close(s);
+    assert_int_equal(store_open(&s, f->db, &e), 0);
+    store_close(s);
+    db = raw_open(f->db);
+    assert_int_equal(raw_int(db, "PRAGMA application_id", NULL), 0x424e4348);
+    sqlite3_close(db);
+    snprintf(path, sizeof path, "%s/empty.db", f->dir);
+    cli_write_text(path, "");
+    assert_int_equal(store_open(&s, path, &e), 0);
+    store_close(s);
+
+    /* a directory, for writing and for reading */
+    assert_int_equal(store_open(&s, f->dir, &e), ERR_IO);
+    snprintf(path, sizeof path, "database '%s' is a directory, not a file", f->dir);
+    assert_string_equal(e.msg, path);
+    assert_int_equal(store_open_readonly(&s, f->dir, &e), ERR_IO);
+    assert_string_equal(e.msg, path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_names),
         cmocka_unit_test_setup_teardown(test_schema_created, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_foreign_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_lr_from_v5, setup, teardown),
