@@ -354,7 +354,8 @@ struct augment {
     int shift;
     int c, h, w;
     int max_batch;
-    int threads;
+    int threads;     /* of the team: one scratch set each */
+    par_team *team;  /* runs augment_apply's images; may be NULL */
     bool affine, elastic;
     rng shift_rng;   /* RNG_STREAM_AUGMENT */
     rng affine_rng;  /* RNG_STREAM_AFFINE */
@@ -369,10 +370,10 @@ struct augment {
 };
 
 int augment_new(augment **out, const augment_config *cfg, int shift, int c, int h, int w,
-                int max_batch, int threads, uint64_t seed, err_info *e)
+                int max_batch, par_team *team, uint64_t seed, err_info *e)
 {
     *out = NULL;
-    assert(c >= 1 && h >= 1 && w >= 1 && max_batch >= 1 && threads >= 1);
+    assert(c >= 1 && h >= 1 && w >= 1 && max_batch >= 1);
     int rc = augment_config_check(cfg, e);
     if (rc)
         return rc;
@@ -388,7 +389,8 @@ int augment_new(augment **out, const augment_config *cfg, int shift, int c, int 
     a->h = h;
     a->w = w;
     a->max_batch = max_batch;
-    a->threads = threads < max_batch ? threads : max_batch;
+    a->threads = par_threads(team);
+    a->team = team;
     a->affine = affine_on(cfg);
     a->elastic = cfg->elastic_alpha > 0.0f;
     a->radius = a->elastic ? augment_gauss_radius(cfg->elastic_sigma, h, w) : 0;
@@ -514,21 +516,28 @@ static void augment_image(const augment *a, float *x, const augment_params *p,
     memcpy(x, s->img, (size_t)a->c * plane * sizeof *x);
 }
 
+typedef struct augment_job {
+    augment *a;
+    float *x;
+    const augment_params *p;
+} augment_job;
+
+/* Image `task` of the batch, with the scratch of the thread that runs it: an image's result
+ * depends only on its parameters, so not on the thread or the order. */
+static void augment_task(void *ctx, int task, int thread)
+{
+    const augment_job *j = ctx;
+    const size_t img = (size_t)j->a->c * (size_t)j->a->h * (size_t)j->a->w;
+    augment_image(j->a, j->x + (size_t)task * img, j->p + task, &j->a->scratch[thread]);
+}
+
 void augment_apply(augment *a, float *x, const augment_params *p, int batch)
 {
     assert(batch >= 0 && batch <= a->max_batch);
     if (!augment_active(a) || batch == 0)
         return;
-    const size_t img = (size_t)a->c * (size_t)a->h * (size_t)a->w;
-    const int parts = a->threads < batch ? a->threads : batch;
-    /* part t transforms images [t B / parts, (t+1) B / parts) with its own scratch; an image's
-     * result depends only on its parameters, so not on the partition */
-#pragma omp parallel for schedule(static) num_threads(parts) if (parts > 1)
-    for (int t = 0; t < parts; t++) {
-        const int lo = (int)((long)t * batch / parts), hi = (int)((long)(t + 1) * batch / parts);
-        for (int b = lo; b < hi; b++)
-            augment_image(a, x + (size_t)b * img, p + b, &a->scratch[t]);
-    }
+    augment_job j = {a, x, p};
+    par_run(a->team, batch, augment_task, &j);
 }
 
 void augment_batch(augment *a, float *x, int batch)

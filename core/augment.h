@@ -58,9 +58,9 @@
  * So a transform's draws never depend on whether another one is on, or on its magnitudes: a
  * sweep over rotate_deg sees the same shifts, scales and fields in every run. The parameters
  * and field seeds of a batch are drawn serially before any image is transformed (a field's
- * uniforms then come from its own seed); the transforms run on `threads` threads over
- * contiguous ranges of images, each image alone, so a batch is bitwise the same for every
- * thread count, and the same whether its images come in one batch or several.
+ * uniforms then come from its own seed); the transforms run on a thread team (par.h), one
+ * task per image, each image alone, so a batch is bitwise the same for every thread count,
+ * and the same whether its images come in one batch or several.
  *
  * Choices. Scaling is per axis, independent sx and sy (as Ciresan et al. 2010 distort MNIST):
  * MNIST's digits were size-normalised into a 20x20 box keeping their aspect ratio, so their
@@ -77,6 +77,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "par.h"
 #include "rng.h"
 
 /* The distortions (the shift is the trainer's augment_shift). Every field 0 means off. */
@@ -158,11 +159,12 @@ size_t augment_smooth_scratch(int h, int w, int r);
 typedef struct augment augment;
 
 /* An augmenter for (c,h,w) images in batches of up to max_batch, with the given distortions and
- * integer shift (0..min(h,w)-1; 0 off), transforming on `threads` threads (>= 1), drawing from
- * the streams of `seed`. Validates cfg (augment_config_check) and the shift. Allocates all its
- * scratch here: augment_batch never allocates. */
+ * integer shift (0..min(h,w)-1; 0 off), transforming on the threads of `team` (par.h; NULL:
+ * the calling thread alone; the caller keeps it alive), drawing from the streams of `seed`.
+ * Validates cfg (augment_config_check) and the shift. Allocates all its scratch here (one set
+ * per thread of the team): augment_batch never allocates. */
 int augment_new(augment **out, const augment_config *cfg, int shift, int c, int h, int w,
-                int max_batch, int threads, uint64_t seed, err_info *e);
+                int max_batch, par_team *team, uint64_t seed, err_info *e);
 void augment_free(augment *a);
 
 /* True when the augmenter changes images at all (a shift or a distortion is on). */

@@ -57,9 +57,12 @@ static void conv_valid_range(int *lo, int *hi, int off, int n, int stride, int o
 }
 
 /* Sum of a[0..n) in double with 8 interleaved partial sums combined in a fixed order: as
- * deterministic as one running sum, but without its serial add latency (and vectorizable). */
-static double conv_sum(const float *a, size_t n)
+ * deterministic as one running sum, but without its serial add latency; kern_sum8_avx2 is the
+ * same sum (the same partials, the same tree) in vector registers. */
+static double conv_sum(kern_isa isa, const float *a, size_t n)
 {
+    if (kern_has_avx2(isa))
+        return kern_sum8_avx2(a, n);
     double acc[8] = {0};
     size_t i = 0;
     for (; i + 8 <= n; i += 8)
@@ -133,21 +136,24 @@ static void conv_col2im(float *dx /*(C,H,W)*/, const float *dcol /*(C*K*K, OH*OW
 }
 
 /* One image's forward product into y_b(F,P) from its im2col block col_b(Q,P): the direct AVX2
- * kernel with the bias fused in, or (KERN_GENERIC) the bias broadcast then one BLAS GEMM. */
+ * kernel with the bias fused in, or the bias broadcast then one gemm() (KERN_GENERIC: BLIS). */
 static void conv_product(kern_isa isa, float *yb /*(F,P)*/, const float *col /*(Q,P)*/,
                          const float *w /*(F,Q)*/, const float *b /*(F)*/, const conv_geom *g)
 {
     const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
-    if (isa == KERN_AVX2) {
+    if (kern_has_avx2(isa) && p >= 16) {
         kern_conv_fwd_avx2(yb, w, b, col, f, ckk, p);
         return;
     }
-    /* y_b(F, P) = bias broadcast along rows, then += W(F, C*K*K) . col_b(C*K*K, P) */
+    /* y_b(F, P) = bias broadcast along rows, then += W(F, C*K*K) . col_b(C*K*K, P). With the
+     * own kernels that is kern_conv_fwd_avx2's chain exactly (both gemm.h and kern.h: the fma
+     * chain over the taps from the bias), so the few pixels it would do one by one (P < 16,
+     * LeNet-5's 120 filters of one pixel) go through gemm's micro-kernels with the same bits. */
     for (int fi = 0; fi < f; fi++)
         for (int i = 0; i < p; i++)
             yb[(size_t)fi * (size_t)p + (size_t)i] = b[fi];
-    const gemm_ctx one = GEMM_CTX_DEFAULT;
-    gemm(&one, false, false, f, p, ckk, 1.0f, w, ckk, col, p, 1.0f, yb, p);
+    const gemm_ctx one = {.threads = 1, .isa = isa};
+    gemm(&one, false, false, f, p, ckk, w, ckk, col, p, true, yb, p);
 }
 
 /* One image's share of the backward pass, given its output gradient dyb(F,P) and its im2col
@@ -160,59 +166,118 @@ static void conv_backward_image(kern_isa isa, float *pw /*(F,Q)*/, float *pb /*(
                                 const conv_geom *g, bool first)
 {
     const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
-    const gemm_ctx one = GEMM_CTX_DEFAULT;
+    const gemm_ctx one = {.threads = 1, .isa = isa};
     for (int fi = 0; fi < f; fi++) {
-        const float s = (float)conv_sum(dyb + (size_t)fi * (size_t)p, (size_t)p);
+        const float s = (float)conv_sum(isa, dyb + (size_t)fi * (size_t)p, (size_t)p);
         pb[fi] = first ? s : pb[fi] + s;
     }
-    if (isa == KERN_AVX2)
+    if (kern_has_avx2(isa))
         kern_conv_dw_avx2(pw, dyb, col, f, ckk, p, !first);
     else
-        gemm(&one, false, true, f, ckk, p, 1.0f, dyb, p, col, p, first ? 0.0f : 1.0f, pw, ckk);
+        gemm(&one, false, true, f, ckk, p, dyb, p, col, p, !first, pw, ckk);
     if (dxb) {
         /* dcol_b(C*K*K, P) = W(F, C*K*K)^T . dy_b(F, P), over col_b (no longer needed) */
-        gemm(&one, true, false, ckk, p, f, 1.0f, w, ckk, dyb, p, 0.0f, col, p);
+        gemm(&one, true, false, ckk, p, f, w, ckk, dyb, p, false, col, p);
         conv_col2im(dxb, col, g);
     }
 }
 
-/* dW += sum of the chunk partials, in chunk order (double accumulators), and likewise db. */
-static void conv_reduce_partials(const gemm_ctx *ctx, float *dw, float *db, const float *part,
-                                 const conv_geom *g, int chunks)
+/* The loops of this file as par.h tasks: one context for all of them. */
+typedef struct conv_job {
+    const conv_geom *g;
+    const pool_geom *pg;
+    kern_isa isa;
+    int batch, chunks;
+    float *y, *ws, *dx, *dw, *db;
+    int32_t *argmax;
+    const float *x, *w, *b, *dy;
+    const int32_t *cargmax;
+    const int32_t *xoff;
+    bool relu, direct, pool2, wide;
+    bool dense;      /* conv_pool_back_task: the dense dW path */
+} conv_job;
+
+/* Images [*lo, *hi) of chunk ch: floor(ch*B/chunks) .. floor((ch+1)*B/chunks). */
+static void conv_chunk(int *lo, int *hi, int ch, int batch, int chunks)
 {
+    *lo = (int)((long)ch * batch / chunks);
+    *hi = (int)((long)(ch + 1) * batch / chunks);
+}
+
+/* parts of the reduction over the parameter gradients (any split gives the same sums) */
+enum { CONV_REDUCE_PARTS = 8 };
+
+/* dW += sum of the chunk partials, in chunk order (double accumulators), and likewise db, for
+ * the elements of part `task`. */
+static void conv_reduce_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    const conv_geom *g = j->g;
     const size_t wsz = (size_t)g->f * (size_t)g->c * (size_t)g->k * (size_t)g->k;
     const size_t stride = wsz + (size_t)g->f;
-    const int nt = ctx->threads;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (size_t i = 0; i < stride; i++) {
+    const float *part = j->ws + (size_t)j->batch * (size_t)g->c * (size_t)g->k * (size_t)g->k *
+                                    (size_t)g->oh * (size_t)g->ow;
+    size_t lo, hi;
+    par_split(&lo, &hi, stride, task, CONV_REDUCE_PARTS, 16);
+    for (size_t i = lo; i < hi; i++) {
         double acc = 0.0;
-        for (int ch = 0; ch < chunks; ch++)
+        for (int ch = 0; ch < j->chunks; ch++)
             acc += part[(size_t)ch * stride + i];
         if (i < wsz)
-            dw[i] += (float)acc;
+            j->dw[i] += (float)acc;
         else
-            db[i - wsz] += (float)acc;
+            j->db[i - wsz] += (float)acc;
     }
 }
 
-/* Threading: images are independent, so the batch is split over ctx->threads OpenMP threads and
- * each thread runs its own single-threaded products. This keeps an image's im2col block in
- * cache between its construction and its product, and makes every output independent of the
- * thread count (the products of one image are the same whoever runs them). */
+/* Threading: images are independent, so the batch is split into chunks that ctx->team's
+ * threads take (par.h), each running its own single-threaded products. This keeps an image's
+ * im2col block in cache between its construction and its product, and makes every output
+ * independent of the thread count (the products of one image are the same whoever runs them). */
+static void conv_forward_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    const conv_geom *g = j->g;
+    const int ckk = g->c * g->k * g->k, p = g->oh * g->ow;
+    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)g->f * (size_t)p;
+    int lo, hi;
+    conv_chunk(&lo, &hi, task, j->batch, j->chunks);
+    for (int bi = lo; bi < hi; bi++) {
+        float *col = j->ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for conv_backward */
+        conv_im2col(col, j->x + (size_t)bi * xsz, g);
+        conv_product(j->isa, j->y + (size_t)bi * ysz, col, j->w, j->b, g);
+    }
+}
+
 void conv_forward(const gemm_ctx *ctx, float *y, float *ws, const float *x, const float *w, const float *b,
                   const conv_geom *g, int batch)
 {
     assert(ctx && y && ws && x && w && b && g && batch >= 1);
-    const int ckk = g->c * g->k * g->k, nt = ctx->threads;
-    const int p = g->oh * g->ow;
-    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)g->f * (size_t)p;
-    const kern_isa isa = kern_resolve(ctx->isa);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int bi = 0; bi < batch; bi++) {
-        float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for conv_backward */
-        conv_im2col(col, x + (size_t)bi * xsz, g);
-        conv_product(isa, y + (size_t)bi * ysz, col, w, b, g);
-    }
+    conv_job j = {.g = g, .isa = kern_resolve(ctx->isa), .batch = batch,
+                  .chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS, .y = y, .ws = ws, .x = x, .w = w, .b = b};
+    par_run(ctx->team, j.chunks, conv_forward_task, &j);
+}
+
+/* Chunk `task` of the unfused backward: each image's gradients into the chunk's partial
+ * sums (ws after the im2col blocks: (chunks, F*C*K*K + F)). */
+static void conv_backward_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    const conv_geom *g = j->g;
+    const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
+    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)f * (size_t)p;
+    const size_t wsz = (size_t)f * (size_t)ckk;
+    float *part = j->ws + (size_t)j->batch * (size_t)ckk * (size_t)p;
+    float *pw = part + (size_t)task * (wsz + (size_t)f), *pb = pw + wsz;
+    int lo, hi;
+    conv_chunk(&lo, &hi, task, j->batch, j->chunks);
+    for (int bi = lo; bi < hi; bi++)
+        conv_backward_image(j->isa, pw, pb, j->dx ? j->dx + (size_t)bi * xsz : NULL,
+                            j->ws + (size_t)bi * (size_t)ckk * (size_t)p, j->dy + (size_t)bi * ysz, j->w, g,
+                            bi == lo);
 }
 
 void conv_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *ws, const float *dy,
@@ -220,24 +285,11 @@ void conv_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *
 {
     assert(ctx && dw && db && ws && dy && x && w && g && batch >= 1);
     (void)x; /* its im2col is in ws */
-    const int ckk = g->c * g->k * g->k, f = g->f, nt = ctx->threads;
-    const int p = g->oh * g->ow;
-    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)f * (size_t)p;
-    const size_t wsz = (size_t)f * (size_t)ckk;
-    const int chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS;
-    float *part = ws + (size_t)batch * (size_t)ckk * (size_t)p; /* (chunks, F*C*K*K + F) */
-    const kern_isa isa = kern_resolve(ctx->isa);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int ch = 0; ch < chunks; ch++) {
-        /* chunk ch holds images [lo, hi): floor(ch*B/chunks) .. floor((ch+1)*B/chunks) */
-        const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
-        float *pw = part + (size_t)ch * (wsz + (size_t)f), *pb = pw + wsz;
-        for (int bi = lo; bi < hi; bi++)
-            conv_backward_image(isa, pw, pb, dx ? dx + (size_t)bi * xsz : NULL,
-                                ws + (size_t)bi * (size_t)ckk * (size_t)p, dy + (size_t)bi * ysz, w, g,
-                                bi == lo);
-    }
-    conv_reduce_partials(ctx, dw, db, part, g, chunks);
+    conv_job j = {.g = g, .isa = kern_resolve(ctx->isa), .batch = batch,
+                  .chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS, .ws = ws, .dx = dx, .dw = dw, .db = db,
+                  .w = w, .dy = dy};
+    par_run(ctx->team, j.chunks, conv_backward_task, &j);
+    par_run(ctx->team, CONV_REDUCE_PARTS, conv_reduce_task, &j);
 }
 
 /* ---- convolution fused with the max-pool (and ReLU) that follows it ----
@@ -248,12 +300,27 @@ void conv_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, float *
  * order, so conv_pool_* agree bitwise with conv_forward + pool_max_forward (+ act_relu_forward)
  * and the matching backward passes. */
 
-/* ws: conv_ws_floats, then CONV_CHUNKS (F,P) slots for conv outputs, then P int32 patch offsets
- * for the sparse dW (kern.h xoff). */
+/* Floats of one chunk's slot: an (F,P) conv output, or the wide planes of
+ * kern_conv_pool_avx512 (KERN_WIDE_FILTERS,OH,W), whichever is larger. */
+static size_t conv_slot_floats(const conv_geom *g)
+{
+    const size_t dense = (size_t)g->f * (size_t)g->oh * (size_t)g->ow;
+    const size_t wide = (size_t)KERN_WIDE_FILTERS * (size_t)g->oh * (size_t)g->w;
+    return dense > wide ? dense : wide;
+}
+
+/* The slot of chunk ch in ws. */
+static float *conv_slot(float *ws, const conv_geom *g, int batch, int ch)
+{
+    return ws + conv_ws_floats(g, batch) + (size_t)ch * conv_slot_floats(g);
+}
+
+/* ws: conv_ws_floats, then CONV_CHUNKS slots for conv outputs, then P int32 patch offsets for
+ * the sparse dW (kern.h xoff). */
 size_t conv_pool_ws_floats(const conv_geom *g, int batch)
 {
     const size_t p = (size_t)g->oh * (size_t)g->ow;
-    return conv_ws_floats(g, batch) + (size_t)CONV_CHUNKS * (size_t)g->f * p + p;
+    return conv_ws_floats(g, batch) + (size_t)CONV_CHUNKS * conv_slot_floats(g) + p;
 }
 
 /* Why the ReLU may run after the pool (relu(maxpool(y)) == maxpool(relu(y)), with the same
@@ -265,14 +332,85 @@ size_t conv_pool_ws_floats(const conv_geom *g, int batch)
  * either way). The one exception is a NaN input (relu maps NaN to 0, max-pool may propagate it):
  * only a diverged network produces one, and the loss check stops training then. */
 
-bool conv_pool_sparse_dw(kern_isa isa, int k, int pad) { return isa == KERN_AVX2 && pad == 0 && k <= 8; }
+bool conv_pool_sparse_dw(kern_isa isa, int k, int pad) { return kern_has_avx2(isa) && pad == 0 && k <= 8; }
 
 /* Whether conv_pool_forward convolves straight from the input (kern_conv_fwd_direct_avx2)
  * instead of through im2col blocks: only when the backward then reads no im2col either (sparse
  * dW, and the dx product writes its dcol without reading col). */
-static bool conv_pool_fwd_direct(kern_isa isa, const conv_geom *g)
+static bool conv_pool_fwd_direct(kern_isa isa, int k, int stride, int pad)
 {
-    return g->stride == 1 && conv_pool_sparse_dw(isa, g->k, g->pad);
+    return stride == 1 && conv_pool_sparse_dw(isa, k, pad);
+}
+
+/* Whether it then runs the AVX-512 conv+pool kernel (a 2x2 stride-2 pool). */
+static bool conv_pool_fwd_wide(kern_isa isa, int k, int stride, int pad, int pk, int ps)
+{
+    return isa == KERN_AVX512 && conv_pool_fwd_direct(isa, k, stride, pad) && pk == 2 && ps == 2;
+}
+
+const char *conv_kernel_name(kern_isa isa, int k, int stride, int pad, bool fused, int pk, int ps)
+{
+    if (!kern_has_avx2(isa))
+        return "im2col-blas";
+    if (fused && conv_pool_fwd_wide(isa, k, stride, pad, pk, ps))
+        return "direct-avx512";
+    if (fused && conv_pool_fwd_direct(isa, k, stride, pad))
+        return "direct-avx2";
+    return "im2col-avx2";
+}
+
+/* Chunk `task` of the fused forward: each image convolved into the chunk's slot of ws (an
+ * (F,P) conv output), then pooled from there. */
+static void conv_pool_forward_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    const conv_geom *g = j->g;
+    const pool_geom *pg = j->pg;
+    const int ckk = g->c * g->k * g->k, p = g->oh * g->ow;
+    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w;
+    const size_t pp = (size_t)pg->oh * (size_t)pg->ow, osz = (size_t)pg->c * pp;
+    float *slot = conv_slot(j->ws, g, j->batch, task);
+    int lo, hi;
+    conv_chunk(&lo, &hi, task, j->batch, j->chunks);
+    for (int bi = lo; bi < hi; bi++) {
+        float *yb = j->y + (size_t)bi * osz;
+        int32_t *ab = j->argmax ? j->argmax + (size_t)bi * osz : NULL;
+        const float *xb = j->x + (size_t)bi * xsz;
+        if (j->wide) {
+            kern_conv_pool_avx512(yb, ab, slot, j->w, j->b, xb, g->f, g->c, g->h, g->w, g->k, j->relu);
+            continue;
+        }
+        if (j->direct && j->pool2) {
+            /* 4 filters at a time (the kernel's tile height, so the same tiles as one call):
+             * their conv planes are pooled while still in L1 */
+            for (int f0 = 0; f0 < g->f; f0 += 4) {
+                const int nf = g->f - f0 < 4 ? g->f - f0 : 4;
+                kern_conv_fwd_direct_avx2(slot, j->w + (size_t)f0 * (size_t)ckk, j->b + f0, xb, nf, g->c, g->h,
+                                          g->w, g->k);
+                for (int q = 0; q < nf; q++)
+                    kern_maxpool2_avx2(yb + (size_t)(f0 + q) * pp, ab ? ab + (size_t)(f0 + q) * pp : NULL,
+                                       slot + (size_t)q * (size_t)p, g->oh, g->ow, j->relu);
+            }
+            continue;
+        }
+        if (j->direct) {
+            kern_conv_fwd_direct_avx2(slot, j->w, j->b, xb, g->f, g->c, g->h, g->w, g->k);
+        } else {
+            float *col = j->ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for the backward pass */
+            conv_im2col(col, xb, g);
+            conv_product(j->isa, slot, col, j->w, j->b, g);
+        }
+        if (j->pool2) { /* the same bits as the two calls below */
+            for (int fi = 0; fi < g->f; fi++)
+                kern_maxpool2_avx2(yb + (size_t)fi * pp, ab ? ab + (size_t)fi * pp : NULL,
+                                   slot + (size_t)fi * (size_t)p, g->oh, g->ow, j->relu);
+            continue;
+        }
+        pool_max_forward(yb, ab, slot, pg, 1);
+        if (j->relu)
+            act_relu_forward(yb, yb, osz);
+    }
 }
 
 void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws, const float *x,
@@ -281,74 +419,72 @@ void conv_pool_forward(const gemm_ctx *ctx, float *y, int32_t *argmax, float *ws
 {
     assert(ctx && y && ws && x && w && b && g && pg && batch >= 1);
     assert(pg->c == g->f && pg->h == g->oh && pg->w == g->ow);
-    const int ckk = g->c * g->k * g->k, nt = ctx->threads;
-    const int p = g->oh * g->ow;
-    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)g->f * (size_t)p;
-    const size_t osz = (size_t)pg->c * (size_t)pg->oh * (size_t)pg->ow;
-    const int chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS;
-    float *slots = ws + conv_ws_floats(g, batch); /* (CONV_CHUNKS, F, P) */
     const kern_isa isa = kern_resolve(ctx->isa);
     /* The direct kernel reads the input in place and computes the same bits as im2col + the
      * product; the backward needs no im2col then (conv_pool_fwd_direct() implies sparse dW). */
-    const bool direct = conv_pool_fwd_direct(isa, g);
-    const bool pool2 = isa == KERN_AVX2 && pg->k == 2 && pg->stride == 2 && g->ow >= 16;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int ch = 0; ch < chunks; ch++) {
-        const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
-        float *slot = slots + (size_t)ch * ysz;
-        for (int bi = lo; bi < hi; bi++) {
-            float *yb = y + (size_t)bi * osz;
-            int32_t *ab = argmax ? argmax + (size_t)bi * osz : NULL;
-            if (direct && pool2) {
-                /* 4 filters at a time (the kernel's tile height, so the same tiles as one call):
-                 * their conv planes are pooled while still in L1 */
-                const size_t pp = (size_t)pg->oh * (size_t)pg->ow;
-                for (int f0 = 0; f0 < g->f; f0 += 4) {
-                    const int nf = g->f - f0 < 4 ? g->f - f0 : 4;
-                    kern_conv_fwd_direct_avx2(slot, w + (size_t)f0 * (size_t)ckk, b + f0, x + (size_t)bi * xsz, nf,
-                                              g->c, g->h, g->w, g->k);
-                    for (int j = 0; j < nf; j++)
-                        kern_maxpool2_avx2(yb + (size_t)(f0 + j) * pp, ab ? ab + (size_t)(f0 + j) * pp : NULL,
-                                           slot + (size_t)j * (size_t)p, g->oh, g->ow, relu);
-                }
-                continue;
-            }
-            if (direct) {
-                kern_conv_fwd_direct_avx2(slot, w, b, x + (size_t)bi * xsz, g->f, g->c, g->h, g->w, g->k);
-            } else {
-                float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p; /* kept for the backward pass */
-                conv_im2col(col, x + (size_t)bi * xsz, g);
-                conv_product(isa, slot, col, w, b, g);
-            }
-            if (pool2) { /* the same bits as the two calls below */
-                const size_t pp = (size_t)pg->oh * (size_t)pg->ow;
-                for (int fi = 0; fi < g->f; fi++)
-                    kern_maxpool2_avx2(yb + (size_t)fi * pp, ab ? ab + (size_t)fi * pp : NULL,
-                                       slot + (size_t)fi * (size_t)p, g->oh, g->ow, relu);
-                continue;
-            }
-            pool_max_forward(yb, ab, slot, pg, 1);
-            if (relu)
-                act_relu_forward(yb, yb, osz);
-        }
+    conv_job j = {.g = g, .pg = pg, .isa = isa, .batch = batch, .chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS,
+                  .y = y, .ws = ws, .argmax = argmax, .x = x, .w = w, .b = b, .relu = relu,
+                  .direct = conv_pool_fwd_direct(isa, g->k, g->stride, g->pad),
+                  .pool2 = kern_has_avx2(isa) && pg->k == 2 && pg->stride == 2 && g->ow >= 16,
+                  .wide = conv_pool_fwd_wide(isa, g->k, g->stride, g->pad, pg->k, pg->stride)};
+    par_run(ctx->team, j.chunks, conv_pool_forward_task, &j);
+}
+
+/* filters per task of the sparse weight gradient (each task reads the whole input once): the
+ * paper's 30 filters make 10 tasks, 5 for each of two threads */
+enum { CONV_SPARSE_FILTERS = 3 };
+
+/* The sparse parameter gradients of conv_pool_backward for the filters of task `task`: dW from
+ * the argmax and the input (kern.h), and db(f) = sum over images in order, in double, of each
+ * image's conv_sum of dout (the conv output gradient is dout at the argmax and 0 elsewhere, so
+ * this is its sum). Each filter's values are the same whichever task computes it. */
+static void conv_sparse_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *j = ctx;
+    const conv_geom *g = j->g;
+    const kern_pool_geom kg = {.batch = j->batch, .c = g->c, .h = g->h, .w = g->w, .f = g->f, .k = g->k,
+                               .o = j->pg->oh * j->pg->ow};
+    const int f0 = task * CONV_SPARSE_FILTERS, f1 = f0 + CONV_SPARSE_FILTERS < g->f ? f0 + CONV_SPARSE_FILTERS : g->f;
+    const size_t o = (size_t)kg.o, osz = (size_t)kg.f * o;
+    kern_conv_dw_sparse_avx2(j->dw, j->dy, j->cargmax, j->xoff, j->x, &kg, f0, f1);
+    for (int fi = f0; fi < f1; fi++) {
+        double acc = 0.0;
+        for (int bi = 0; bi < kg.batch; bi++)
+            acc += conv_sum(j->isa, j->dy + (size_t)bi * osz + (size_t)fi * o, o);
+        j->db[fi] += (float)acc;
     }
 }
 
-/* The sparse parameter gradients of conv_pool_backward for filters [f0, f1): dW from the
- * argmax and the input (kern.h), and db(f) = sum over images in order, in double, of each
- * image's conv_sum of dout (the conv output gradient is dout at the argmax and 0 elsewhere, so
- * this is its sum). Each filter's values are the same whichever range computes it. */
-static void conv_pool_sparse_filters(float *dw /*(F,C,K,K) +=*/, float *db /*(F) +=*/, const float *dout,
-                                     const int32_t *argmax, const int32_t *xoff, const float *x,
-                                     const kern_pool_geom *kg, int f0, int f1)
+/* Chunk `task` of the fused backward, image by image: the dense conv output gradient rebuilt in
+ * the chunk's slot from the argmax, then either (j->dense) conv_backward_image into the
+ * chunk's partial sums, or (after a sparse dW) only dx_b = col2im(W^T . dy_b). */
+static void conv_pool_back_task(void *ctx, int task, int thread)
 {
-    const size_t o = (size_t)kg->o, osz = (size_t)kg->f * o;
-    kern_conv_dw_sparse_avx2(dw, dout, argmax, xoff, x, kg, f0, f1);
-    for (int fi = f0; fi < f1; fi++) {
-        double acc = 0.0;
-        for (int bi = 0; bi < kg->batch; bi++)
-            acc += conv_sum(dout + (size_t)bi * osz + (size_t)fi * o, o);
-        db[fi] += (float)acc;
+    (void)thread;
+    const conv_job *j = ctx;
+    const conv_geom *g = j->g;
+    const pool_geom *pg = j->pg;
+    const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
+    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w;
+    const size_t osz = (size_t)pg->c * (size_t)pg->oh * (size_t)pg->ow;
+    const size_t wsz = (size_t)f * (size_t)ckk;
+    float *part = j->ws + (size_t)j->batch * (size_t)ckk * (size_t)p; /* (chunks, F*C*K*K + F) */
+    float *pw = part + (size_t)task * (wsz + (size_t)f), *pb = pw + wsz;
+    float *slot = conv_slot(j->ws, g, j->batch, task);
+    const gemm_ctx one = {.threads = 1, .isa = j->isa};
+    int lo, hi;
+    conv_chunk(&lo, &hi, task, j->batch, j->chunks);
+    for (int bi = lo; bi < hi; bi++) {
+        float *col = j->ws + (size_t)bi * (size_t)ckk * (size_t)p;
+        float *dxb = j->dx ? j->dx + (size_t)bi * xsz : NULL;
+        pool_max_backward(slot, j->dy + (size_t)bi * osz, j->cargmax + (size_t)bi * osz, pg, 1);
+        if (j->dense) {
+            conv_backward_image(j->isa, pw, pb, dxb, col, slot, j->w, g, bi == lo);
+        } else {
+            gemm(&one, true, false, ckk, p, f, j->w, ckk, slot, p, false, col, p);
+            conv_col2im(dxb, col, g);
+        }
     }
 }
 
@@ -358,56 +494,22 @@ void conv_pool_backward(const gemm_ctx *ctx, float *dx, float *dw, float *db, fl
 {
     assert(ctx && dw && db && ws && dy && argmax && x && w && g && pg && batch >= 1);
     assert(pg->c == g->f && pg->h == g->oh && pg->w == g->ow);
-    const int ckk = g->c * g->k * g->k, f = g->f, nt = ctx->threads;
     const int p = g->oh * g->ow;
-    const size_t xsz = (size_t)g->c * (size_t)g->h * (size_t)g->w, ysz = (size_t)f * (size_t)p;
-    const size_t osz = (size_t)pg->c * (size_t)pg->oh * (size_t)pg->ow;
-    const size_t wsz = (size_t)f * (size_t)ckk;
-    const int chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS;
-    float *part = ws + (size_t)batch * (size_t)ckk * (size_t)p; /* (chunks, F*C*K*K + F) */
-    float *slots = ws + conv_ws_floats(g, batch);               /* (CONV_CHUNKS, F, P) */
-    const kern_isa isa = kern_resolve(ctx->isa);
-    if (conv_pool_sparse_dw(isa, g->k, g->pad)) {
-        const kern_pool_geom kg = {.batch = batch, .c = g->c, .h = g->h, .w = g->w, .f = f, .k = g->k,
-                                   .o = pg->oh * pg->ow};
-        /* the patch offset of each conv output a = oy*OW + ox: (a / OW)*S*W + (a % OW)*S */
-        int32_t *xoff = (int32_t *)(slots + (size_t)CONV_CHUNKS * ysz);
-        for (int a = 0; a < p; a++)
-            xoff[a] = (a / g->ow) * g->stride * g->w + (a % g->ow) * g->stride;
-        /* each thread takes a contiguous range of filters; a filter's gradients are computed by
-         * one thread the same way whatever the ranges */
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-        for (int t = 0; t < nt; t++)
-            conv_pool_sparse_filters(dw, db, dy, argmax, xoff, x, &kg, (int)((long)t * f / nt),
-                                     (int)((long)(t + 1) * f / nt));
-        if (!dx)
-            return;
-        /* dx_b = col2im(W^T . dy_b) of the dense conv output gradient, per image */
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-        for (int ch = 0; ch < chunks; ch++) {
-            const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
-            float *slot = slots + (size_t)ch * ysz;
-            const gemm_ctx one = GEMM_CTX_DEFAULT;
-            for (int bi = lo; bi < hi; bi++) {
-                float *col = ws + (size_t)bi * (size_t)ckk * (size_t)p;
-                pool_max_backward(slot, dy + (size_t)bi * osz, argmax + (size_t)bi * osz, pg, 1);
-                gemm(&one, true, false, ckk, p, f, 1.0f, w, ckk, slot, p, 0.0f, col, p);
-                conv_col2im(dx + (size_t)bi * xsz, col, g);
-            }
-        }
+    conv_job j = {.g = g, .pg = pg, .isa = kern_resolve(ctx->isa), .batch = batch,
+                  .chunks = batch < CONV_CHUNKS ? batch : CONV_CHUNKS, .ws = ws, .dx = dx, .dw = dw, .db = db,
+                  .x = x, .w = w, .dy = dy, .cargmax = argmax};
+    if (!conv_pool_sparse_dw(j.isa, g->k, g->pad)) {
+        j.dense = true;
+        par_run(ctx->team, j.chunks, conv_pool_back_task, &j);
+        par_run(ctx->team, CONV_REDUCE_PARTS, conv_reduce_task, &j);
         return;
     }
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int ch = 0; ch < chunks; ch++) {
-        const int lo = (int)((long)ch * batch / chunks), hi = (int)((long)(ch + 1) * batch / chunks);
-        float *pw = part + (size_t)ch * (wsz + (size_t)f), *pb = pw + wsz;
-        float *slot = slots + (size_t)ch * ysz;
-        for (int bi = lo; bi < hi; bi++) {
-            /* the conv output gradient of image bi: the pooled gradient routed to the argmax */
-            pool_max_backward(slot, dy + (size_t)bi * osz, argmax + (size_t)bi * osz, pg, 1);
-            conv_backward_image(isa, pw, pb, dx ? dx + (size_t)bi * xsz : NULL,
-                                ws + (size_t)bi * (size_t)ckk * (size_t)p, slot, w, g, bi == lo);
-        }
-    }
-    conv_reduce_partials(ctx, dw, db, part, g, chunks);
+    /* the patch offset of each conv output a = oy*OW + ox: (a / OW)*S*W + (a % OW)*S */
+    int32_t *xoff = (int32_t *)conv_slot(ws, g, batch, CONV_CHUNKS);
+    for (int a = 0; a < p; a++)
+        xoff[a] = (a / g->ow) * g->stride * g->w + (a % g->ow) * g->stride;
+    j.xoff = xoff;
+    par_run(ctx->team, (g->f + CONV_SPARSE_FILTERS - 1) / CONV_SPARSE_FILTERS, conv_sparse_task, &j);
+    if (dx)
+        par_run(ctx->team, j.chunks, conv_pool_back_task, &j);
 }

@@ -11,9 +11,10 @@
  * where q = (c*K + i)*K + j and an output pixel p = oy*OW + ox reads
  * x(b, c, oy*stride + i - pad, ox*stride + j - pad).
  *
- * Threads: the images of a batch are spread over ctx->threads OpenMP threads, each running
- * single-threaded GEMMs; the parameter gradients are summed over fixed image ranges and then
- * across ranges in order, so every output is bitwise the same for any thread count.
+ * Threads: the images of a batch are split into fixed chunks that the threads of ctx->team
+ * take (par.h), each running single-threaded GEMMs; the parameter gradients are summed over
+ * the fixed chunks and then across chunks in order, so every output is bitwise the same for
+ * any thread count.
  *
  * Workspace (caller-allocated, conv_ws_floats() floats): conv_forward leaves the im2col blocks
  * of its input in ws and conv_backward reads them, so the caller keeps ws untouched between a
@@ -21,9 +22,10 @@
  * conv_backward uses the rest of ws as scratch and destroys the cached blocks when dx != NULL.
  * Nothing is allocated here.
  *
- * Kernels: ctx->isa selects the direct AVX2 products (kern.h, fused bias, no packing) or the
- * BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes through the BLAS. The
- * fused conv+maxpool layers add AVX2-only paths (no im2col, sparse dW; see below). */
+ * Kernels: ctx->isa selects the direct AVX2 products (kern.h, fused bias, no packing; also
+ * under KERN_AVX512) or the BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes
+ * through gemm(). The fused conv+maxpool layers add AVX2 paths (no im2col, sparse dW) and an
+ * AVX-512 conv+pool kernel (see below); conv_kernel_name() says which runs. */
 #ifndef BENCH_CONV_H
 #define BENCH_CONV_H
 
@@ -91,7 +93,15 @@ void conv_pool_backward(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, fl
                         const float *w /*(F,C,K,K)*/, const conv_geom *g, const pool_geom *pg, int batch);
 
 /* Whether conv_pool_backward takes the sparse weight gradient for kernel set `isa` (as
- * resolved), kernel size k and padding pad: AVX2, no padding, k <= 8. */
+ * resolved), kernel size k and padding pad: AVX2 (or AVX-512), no padding, k <= 8. */
 bool conv_pool_sparse_dw(kern_isa isa, int k, int pad);
+
+/* The forward kernel of a convolution (kernel k, stride, pad) under kernel set `isa` (as
+ * resolved), for provenance; fused: it is fused with the max-pool (window pk, stride ps) after
+ * it (conv_pool_forward). "direct-avx512" (kern_conv_pool_avx512: AVX-512, stride 1, no padding,
+ * k <= 8, a 2x2 stride-2 pool), "direct-avx2" (kern_conv_fwd_direct_avx2 then the pool: the
+ * same without AVX-512 or with another pool), "im2col-avx2" (im2col and kern_conv_fwd_avx2) or
+ * "im2col-blas" (KERN_GENERIC). */
+const char *conv_kernel_name(kern_isa isa, int k, int stride, int pad, bool fused, int pk, int ps);
 
 #endif

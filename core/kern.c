@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define KERN_HAVE_AVX2 1
@@ -19,6 +20,7 @@ static const struct {
     {KERN_AUTO, "auto"},
     {KERN_GENERIC, "generic"},
     {KERN_AVX2, "avx2"},
+    {KERN_AVX512, "avx512"},
 };
 
 const char *kern_isa_name(kern_isa isa)
@@ -27,6 +29,16 @@ const char *kern_isa_name(kern_isa isa)
         if (kern_names[i].isa == isa)
             return kern_names[i].name;
     return "?";
+}
+
+bool kern_isa_from_name(kern_isa *out, const char *name)
+{
+    for (size_t i = 0; i < sizeof kern_names / sizeof kern_names[0]; i++)
+        if (strcmp(kern_names[i].name, name) == 0) {
+            *out = kern_names[i].isa;
+            return true;
+        }
+    return false;
 }
 
 /* Whether the running CPU can execute the AVX2 + FMA kernels. __builtin_cpu_supports reads the
@@ -40,9 +52,22 @@ static bool kern_cpu_avx2(void)
 #endif
 }
 
+/* Whether it can also execute the AVX-512F kernels (the check includes the OS's saving of the
+ * ZMM state). */
+static bool kern_cpu_avx512(void)
+{
+#if KERN_HAVE_AVX2
+    return kern_cpu_avx2() && __builtin_cpu_supports("avx512f");
+#else
+    return false;
+#endif
+}
+
 kern_isa kern_resolve(kern_isa want)
 {
-    if (want == KERN_AUTO || want == KERN_AVX2)
+    if ((want == KERN_AUTO || want == KERN_AVX512) && kern_cpu_avx512())
+        return KERN_AVX512;
+    if (want == KERN_AUTO || want == KERN_AVX512 || want == KERN_AVX2)
         return kern_cpu_avx2() ? KERN_AVX2 : KERN_GENERIC;
     return KERN_GENERIC;
 }
@@ -491,6 +516,294 @@ KERN_TARGET_AVX2 void kern_conv_dw_sparse_avx2(float *dw, const float *dout, con
     }
 }
 
+KERN_TARGET_AVX2 double kern_sum8_avx2(const float *a, size_t n)
+{
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd(); /* partials 0..3, 4..7 */
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm_loadu_ps(a + i)));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm_loadu_ps(a + i + 4)));
+    }
+    double s[8];
+    _mm256_storeu_pd(s, lo);
+    _mm256_storeu_pd(s + 4, hi);
+    for (; i < n; i++)
+        s[i % 8] += a[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* ---- AVX-512: the convolution fused with its 2x2 max-pool ---- */
+
+#define KERN_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
+
+/* Wide forward tile: NF <= 6 filters x NV <= 4 vectors of 16 positions p = p0 + ... of the
+ * "wide" convolution output, where position p = oy*W + ox stands for output (oy, ox) and its
+ * taps are x(c, i, p + i*W + j): every tap is one contiguous load. Columns ox >= OW of a wide
+ * row are junk (their taps wrap into the next row) and are never pooled. Positions >= len
+ * (past the last output) are masked out of loads and stores. Accumulators start at the bias
+ * and take the taps in the order of kern_conv_fwd_direct_avx2, so the valid positions hold
+ * its bits. */
+KERN_TARGET_AVX512 KERN_INLINE void kern_wfwd_tile512(float *y, size_t ys, const float *w, const float *b,
+                                                      const float *x, int p0, int len, int c, int h, int wd, int k,
+                                                      const int NF, const int NV)
+{
+    __m512 acc[24];
+    __mmask16 mk[4];
+    const int q = c * k * k;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; v++) {
+        const int left = len - p0 - 16 * v;
+        mk[v] = (__mmask16)(left >= 16 ? 0xffffu : left > 0 ? (1u << left) - 1 : 0u);
+    }
+#pragma GCC unroll 6
+    for (int f = 0; f < NF; f++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[f * NV + v] = _mm512_set1_ps(b[f]);
+    for (int ci = 0; ci < c; ci++)
+        for (int i = 0; i < k; i++) {
+            const float *xr = x + ((size_t)ci * (size_t)h + (size_t)i) * (size_t)wd + (size_t)p0;
+            const int t0 = (ci * k + i) * k;
+            for (int j = 0; j < k; j++) {
+                __m512 xv[4];
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    xv[v] = _mm512_maskz_loadu_ps(mk[v], xr + j + 16 * v);
+#pragma GCC unroll 6
+                for (int f = 0; f < NF; f++) {
+                    const __m512 wv = _mm512_set1_ps(w[(size_t)f * (size_t)q + (size_t)(t0 + j)]);
+#pragma GCC unroll 4
+                    for (int v = 0; v < NV; v++)
+                        acc[f * NV + v] = _mm512_fmadd_ps(wv, xv[v], acc[f * NV + v]);
+                }
+            }
+        }
+#pragma GCC unroll 6
+    for (int f = 0; f < NF; f++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            _mm512_mask_storeu_ps(y + (size_t)f * ys + (size_t)(p0 + 16 * v), mk[v], acc[f * NV + v]);
+}
+
+/* kern_wfwd_tile512 with constant NF and NV (so that the accumulators stay in registers) */
+KERN_TARGET_AVX512 static void kern_wfwd_any512(float *y, size_t ys, const float *w, const float *b, const float *x,
+                                                int p0, int len, int c, int h, int wd, int k, int nf, int nv)
+{
+#define KERN_WF(NF, NV)                                                                                 \
+    case (NF) * 8 + (NV):                                                                               \
+        kern_wfwd_tile512(y, ys, w, b, x, p0, len, c, h, wd, k, NF, NV);                                \
+        break;
+    switch (nf * 8 + nv) {
+        KERN_WF(6, 4) KERN_WF(6, 3) KERN_WF(6, 2) KERN_WF(6, 1) KERN_WF(5, 4) KERN_WF(5, 3) KERN_WF(5, 2)
+        KERN_WF(5, 1) KERN_WF(4, 4) KERN_WF(4, 3) KERN_WF(4, 2) KERN_WF(4, 1) KERN_WF(3, 4) KERN_WF(3, 3)
+        KERN_WF(3, 2) KERN_WF(3, 1) KERN_WF(2, 4) KERN_WF(2, 3) KERN_WF(2, 2) KERN_WF(2, 1) KERN_WF(1, 4)
+        KERN_WF(1, 3) KERN_WF(1, 2) KERN_WF(1, 1)
+    default: assert(!"unreachable tile shape");
+    }
+#undef KERN_WF
+}
+
+/* The 2x2 windows of up to 16 pooled outputs whose four candidates are e00 (row 0, even
+ * column), e01 (row 0, odd), e10 and e11 (row 1): the rules of kern_maxpool2_avx2 (window order
+ * (0,0), (0,1), (1,0), (1,1), strictly greater replaces; ReLU after), stored under mout to out
+ * and, with argmax, the index i00 + {0, 1, OW, OW + 1} of each winner (i00: of its (0,0)). */
+KERN_TARGET_AVX512 KERN_INLINE void kern_pool4_512(float *out, int32_t *argmax, __m512 e00, __m512 e01, __m512 e10,
+                                                   __m512 e11, __mmask16 mout, __m512i i00, int ow, bool relu)
+{
+    __m512 best = e00;
+    const __mmask16 g1 = _mm512_cmp_ps_mask(e01, best, _CMP_GT_OQ);
+    best = _mm512_mask_blend_ps(g1, best, e01);
+    const __mmask16 g2 = _mm512_cmp_ps_mask(e10, best, _CMP_GT_OQ);
+    best = _mm512_mask_blend_ps(g2, best, e10);
+    const __mmask16 g3 = _mm512_cmp_ps_mask(e11, best, _CMP_GT_OQ);
+    best = _mm512_mask_blend_ps(g3, best, e11);
+    if (relu)
+        best = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(best, _mm512_setzero_ps(), _CMP_GT_OQ), best);
+    _mm512_mask_storeu_ps(out, mout, best);
+    if (argmax) {
+        __m512i bi = i00;
+        bi = _mm512_mask_add_epi32(bi, g1, i00, _mm512_set1_epi32(1));
+        bi = _mm512_mask_add_epi32(bi, g2, i00, _mm512_set1_epi32(ow));
+        bi = _mm512_mask_add_epi32(bi, g3, i00, _mm512_set1_epi32(ow + 1));
+        _mm512_mask_storeu_epi32(argmax, mout, bi);
+    }
+}
+
+/* 2x2 stride-2 max-pool (+ ReLU) of one wide conv plane y (OH rows of stride W, OW valid
+ * columns) into out (OH/2, OW/2) with argmax iy*OW + ix, 16 outputs at a time; even and odd
+ * columns are split by a two-source permutation. */
+KERN_TARGET_AVX512 static void kern_pool2_wide512(float *out, int32_t *argmax, const float *y, int oh, int ow,
+                                                  int wd, bool relu)
+{
+    const int ph = oh / 2, pw = ow / 2;
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i io = _mm512_add_epi32(ie, _mm512_set1_epi32(1));
+    for (int py = 0; py < ph; py++) {
+        const float *r0 = y + (size_t)(2 * py) * (size_t)wd, *r1 = r0 + wd;
+        for (int cb = 0; cb < pw; cb += 16) {
+            const int n = pw - cb < 16 ? pw - cb : 16, cols = 2 * n;
+            const __mmask16 mlo = (__mmask16)(cols >= 16 ? 0xffffu : (1u << cols) - 1);
+            const __mmask16 mhi = (__mmask16)(cols >= 32 ? 0xffffu : cols > 16 ? (1u << (cols - 16)) - 1 : 0u);
+            const __mmask16 mout = (__mmask16)(n >= 16 ? 0xffffu : (1u << n) - 1);
+            const __m512 a0 = _mm512_maskz_loadu_ps(mlo, r0 + 2 * cb), a1 = _mm512_maskz_loadu_ps(mhi, r0 + 2 * cb + 16);
+            const __m512 b0 = _mm512_maskz_loadu_ps(mlo, r1 + 2 * cb), b1 = _mm512_maskz_loadu_ps(mhi, r1 + 2 * cb + 16);
+            kern_pool4_512(out + (size_t)py * (size_t)pw + (size_t)cb,
+                           argmax ? argmax + (size_t)py * (size_t)pw + (size_t)cb : NULL,
+                           _mm512_permutex2var_ps(a0, ie, a1), _mm512_permutex2var_ps(a0, io, a1),
+                           _mm512_permutex2var_ps(b0, ie, b1), _mm512_permutex2var_ps(b0, io, b1), mout,
+                           _mm512_add_epi32(_mm512_set1_epi32(2 * py * ow + 2 * cb), ie), ow, relu);
+        }
+    }
+}
+
+/* Row-pair tile, for OW in {16, 24, 32}: NF <= 6 filters x conv rows 2py and 2py+1 (2*OW
+ * outputs = NV vectors, lane q of the pair at row q / OW, column q % OW; for OW = 24 the middle
+ * vector holds the end of the first row and the start of the second, loaded as two halves),
+ * accumulated as kern_conv_fwd_direct_avx2 does each output, then pooled in registers into
+ * pooled row py (no conv output is stored). */
+KERN_TARGET_AVX512 KERN_INLINE void kern_rows2_tile512(float *out, int32_t *argmax, size_t pp, const float *w,
+                                                       const float *b, const float *x, int py, int c, int h, int wd,
+                                                       int k, bool relu, const int NF, const int NV)
+{
+    const int ow = 8 * NV; /* 2*OW = 16*NV */
+    __m512 acc[6][4];
+    const int q = c * k * k;
+#pragma GCC unroll 6
+    for (int f = 0; f < NF; f++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[f][v] = _mm512_set1_ps(b[f]);
+    for (int ci = 0; ci < c; ci++)
+        for (int i = 0; i < k; i++) {
+            /* rows 2py + i and 2py + 1 + i of channel ci */
+            const float *r0 = x + ((size_t)ci * (size_t)h + (size_t)(2 * py + i)) * (size_t)wd, *r1 = r0 + wd;
+            const int t0 = (ci * k + i) * k;
+            for (int j = 0; j < k; j++) {
+                __m512 xv[4];
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++) {
+                    const int q0 = 16 * v; /* first lane's position in the pair */
+                    if (q0 + 16 <= ow)
+                        xv[v] = _mm512_loadu_ps(r0 + q0 + j);
+                    else if (q0 >= ow)
+                        xv[v] = _mm512_loadu_ps(r1 + (q0 - ow) + j);
+                    else /* the first row's last 8 columns, then the second row's first 8 */
+                        xv[v] = _mm512_castpd_ps(_mm512_insertf64x4(
+                            _mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(r0 + q0 + j))),
+                            _mm256_castps_pd(_mm256_loadu_ps(r1 + j)), 1));
+                }
+#pragma GCC unroll 6
+                for (int f = 0; f < NF; f++) {
+                    const __m512 wv = _mm512_set1_ps(w[(size_t)f * (size_t)q + (size_t)(t0 + j)]);
+#pragma GCC unroll 4
+                    for (int v = 0; v < NV; v++)
+                        acc[f][v] = _mm512_fmadd_ps(wv, xv[v], acc[f][v]);
+                }
+            }
+        }
+    /* pooled column u takes row r's columns 2u, 2u+1 at pair positions r*OW + 2u (+1): from the
+     * two vectors starting at row r's first lane */
+    const __m512i two = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const int v1 = ow / 16, s1 = ow % 16; /* row 1 starts in vector v1 at lane s1 */
+    const __m512i ie0 = two, io0 = _mm512_add_epi32(two, _mm512_set1_epi32(1));
+    const __m512i ie1 = _mm512_add_epi32(two, _mm512_set1_epi32(s1)), io1 = _mm512_add_epi32(ie1, _mm512_set1_epi32(1));
+    const __mmask16 mout = (__mmask16)((1u << (ow / 2)) - 1);
+    const __m512i i00 = _mm512_add_epi32(_mm512_set1_epi32(2 * py * ow), two);
+#pragma GCC unroll 6
+    for (int f = 0; f < NF; f++) {
+        const __m512 r0a = acc[f][0], r0b = acc[f][NV > 1 ? 1 : 0];
+        const __m512 r1a = acc[f][v1 < NV ? v1 : NV - 1], r1b = acc[f][v1 + 1 < NV ? v1 + 1 : NV - 1];
+        kern_pool4_512(out + (size_t)f * pp + (size_t)py * (size_t)(ow / 2),
+                       argmax ? argmax + (size_t)f * pp + (size_t)py * (size_t)(ow / 2) : NULL,
+                       _mm512_permutex2var_ps(r0a, ie0, r0b), _mm512_permutex2var_ps(r0a, io0, r0b),
+                       _mm512_permutex2var_ps(r1a, ie1, r1b), _mm512_permutex2var_ps(r1a, io1, r1b), mout, i00, ow,
+                       relu);
+    }
+}
+
+/* kern_rows2_tile512 with constant NF and NV */
+KERN_TARGET_AVX512 static void kern_rows2_any512(float *out, int32_t *argmax, size_t pp, const float *w,
+                                                 const float *b, const float *x, int py, int c, int h, int wd, int k,
+                                                 bool relu, int nf, int nv)
+{
+#define KERN_R2(NF, NV)                                                                                 \
+    case (NF) * 8 + (NV):                                                                               \
+        kern_rows2_tile512(out, argmax, pp, w, b, x, py, c, h, wd, k, relu, NF, NV);                    \
+        break;
+    switch (nf * 8 + nv) {
+        KERN_R2(6, 4) KERN_R2(6, 3) KERN_R2(6, 2) KERN_R2(5, 4) KERN_R2(5, 3) KERN_R2(5, 2) KERN_R2(4, 4)
+        KERN_R2(4, 3) KERN_R2(4, 2) KERN_R2(3, 4) KERN_R2(3, 3) KERN_R2(3, 2) KERN_R2(2, 4) KERN_R2(2, 3)
+        KERN_R2(2, 2) KERN_R2(1, 4) KERN_R2(1, 3) KERN_R2(1, 2)
+    default: assert(!"unreachable tile shape");
+    }
+#undef KERN_R2
+}
+
+KERN_TARGET_AVX512 void kern_conv_pool_avx512(float *out, int32_t *argmax, float *tmp, const float *w,
+                                              const float *b, const float *x, int f, int c, int h, int wd, int k,
+                                              bool relu)
+{
+    assert(out && tmp && w && b && x && f >= 1 && c >= 1 && k >= 1 && k <= h && k <= wd);
+    assert(kern_cpu_avx512());
+    const int oh = h - k + 1, ow = wd - k + 1, q = c * k * k;
+    const int len = (oh - 1) * wd + ow; /* wide positions up to the last output */
+    const size_t ys = (size_t)oh * (size_t)wd, pp = (size_t)(oh / 2) * (size_t)(ow / 2);
+    if (ow == 16 || ow == 24 || ow == 32) {
+        /* two conv rows a tile, pooled in registers: no junk columns, no conv output stored */
+        for (int f0 = 0; f0 < f; f0 += KERN_WIDE_FILTERS) {
+            const int nf = f - f0 < KERN_WIDE_FILTERS ? f - f0 : KERN_WIDE_FILTERS;
+            for (int py = 0; py < oh / 2; py++)
+                kern_rows2_any512(out + (size_t)f0 * pp, argmax ? argmax + (size_t)f0 * pp : NULL, pp,
+                                  w + (size_t)f0 * (size_t)q, b + f0, x, py, c, h, wd, k, relu, nf, ow / 8);
+        }
+        return;
+    }
+    for (int f0 = 0; f0 < f; f0 += KERN_WIDE_FILTERS) {
+        const int nf = f - f0 < KERN_WIDE_FILTERS ? f - f0 : KERN_WIDE_FILTERS;
+        const float *wf = w + (size_t)f0 * (size_t)q, *bf = b + f0;
+        for (int p0 = 0; p0 < len; p0 += 64) {
+            const int nv = len - p0 >= 64 ? 4 : (len - p0 + 15) / 16;
+            kern_wfwd_any512(tmp, ys, wf, bf, x, p0, len, c, h, wd, k, nf, nv);
+        }
+        /* the planes are pooled while still in L1 */
+        for (int j = 0; j < nf; j++)
+            kern_pool2_wide512(out + (size_t)(f0 + j) * pp, argmax ? argmax + (size_t)(f0 + j) * pp : NULL,
+                               tmp + (size_t)j * ys, oh, ow, wd, relu);
+    }
+}
+
+/* ---- the physical peak (kern.h) ---- */
+
+/* independent accumulators: 2 FMA pipes x a latency of up to 6 cycles, in the registers */
+enum { KERN_PEAK_AVX512 = 12, KERN_PEAK_AVX2 = 12, KERN_PEAK_SSE = 12 };
+
+/* The loop of kern_fma_peak for one vector type: N accumulators a[i] = a[i] * m + c, fused. */
+#define KERN_PEAK_LOOP(VEC, SET1, FMADD, ADD, N)                                                       \
+    VEC a[N];                                                                                          \
+    for (int i = 0; i < (N); i++)                                                                      \
+        a[i] = SET1(0.001f * (float)i);                                                                \
+    const VEC m = SET1(0.999f), c = SET1(1e-3f);                                                       \
+    for (long n = 0; n < iters; n++) {                                                                 \
+        _Pragma("GCC unroll 16") for (int i = 0; i < (N); i++) a[i] = FMADD(a[i], m, c);               \
+    }                                                                                                  \
+    VEC s = a[0];                                                                                      \
+    for (int i = 1; i < (N); i++)                                                                      \
+        s = ADD(s, a[i]);
+
+KERN_TARGET_AVX512 static float kern_peak512(long iters)
+{
+    KERN_PEAK_LOOP(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, KERN_PEAK_AVX512)
+    return _mm512_reduce_add_ps(s);
+}
+
+KERN_TARGET_AVX2 static float kern_peak256(long iters)
+{
+    KERN_PEAK_LOOP(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, KERN_PEAK_AVX2)
+    float t[8];
+    _mm256_storeu_ps(t, s);
+    return t[0] + t[1] + t[2] + t[3] + t[4] + t[5] + t[6] + t[7];
+}
+
 #else /* no AVX2 build: kern_resolve() never selects these */
 
 void kern_conv_fwd_avx2(float *y, const float *w, const float *b, const float *col, int f, int q, int p)
@@ -525,4 +838,70 @@ void kern_conv_dw_sparse_avx2(float *dw, const float *dout, const int32_t *argma
     assert(!"kern_conv_dw_sparse_avx2 called in a build without AVX2 kernels");
 }
 
+double kern_sum8_avx2(const float *a, size_t n)
+{
+    (void)a, (void)n;
+    assert(!"kern_sum8_avx2 called in a build without AVX2 kernels");
+    return 0.0;
+}
+
+void kern_conv_pool_avx512(float *out, int32_t *argmax, float *tmp, const float *w, const float *b, const float *x,
+                           int f, int c, int h, int wd, int k, bool relu)
+{
+    (void)out, (void)argmax, (void)tmp, (void)w, (void)b, (void)x, (void)f, (void)c, (void)h, (void)wd, (void)k;
+    (void)relu;
+    assert(!"kern_conv_pool_avx512 called in a build without AVX-512 kernels");
+}
+
 #endif
+
+/* The baseline set: SSE multiply then add on x86-64 (no FMA there), plain C elsewhere. */
+#if KERN_HAVE_AVX2
+/* SSE has no fused multiply-add: multiply, then add */
+static inline __m128 kern_mul_add_sse(__m128 a, __m128 m, __m128 c) { return _mm_add_ps(_mm_mul_ps(a, m), c); }
+
+static float kern_peak_sse(long iters)
+{
+    KERN_PEAK_LOOP(__m128, _mm_set1_ps, kern_mul_add_sse, _mm_add_ps, KERN_PEAK_SSE)
+    float t[4];
+    _mm_storeu_ps(t, s);
+    return t[0] + t[1] + t[2] + t[3];
+}
+#define KERN_PEAK_LANES_GENERIC 4
+#else
+enum { KERN_PEAK_SSE = 12 };
+static float kern_peak_sse(long iters)
+{
+    float a[KERN_PEAK_SSE];
+    for (int i = 0; i < KERN_PEAK_SSE; i++)
+        a[i] = 0.001f * (float)i;
+    for (long n = 0; n < iters; n++)
+        for (int i = 0; i < KERN_PEAK_SSE; i++)
+            a[i] = a[i] * 0.999f + 1e-3f;
+    float s = 0.0f;
+    for (int i = 0; i < KERN_PEAK_SSE; i++)
+        s += a[i];
+    return s;
+}
+#define KERN_PEAK_LANES_GENERIC 1
+#endif
+
+float kern_fma_peak(kern_isa isa, long iters)
+{
+    assert(isa != KERN_AUTO && kern_resolve(isa) == isa && iters >= 0);
+#if KERN_HAVE_AVX2
+    if (isa == KERN_AVX512)
+        return kern_peak512(iters);
+    if (isa == KERN_AVX2)
+        return kern_peak256(iters);
+#endif
+    return kern_peak_sse(iters);
+}
+
+double kern_peak_flops(kern_isa isa, long iters)
+{
+    const double per_round = isa == KERN_AVX512 ? 2.0 * 16 * KERN_PEAK_AVX512
+                             : isa == KERN_AVX2 ? 2.0 * 8 * KERN_PEAK_AVX2
+                                                : 2.0 * KERN_PEAK_LANES_GENERIC * KERN_PEAK_SSE;
+    return per_round * (double)iters;
+}

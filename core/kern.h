@@ -3,12 +3,15 @@
  * The default build targets baseline x86-64 (no -march=native); the kernels here are compiled
  * for wider instruction sets through function target attributes and selected by kern_resolve()
  * from what the running CPU reports (__builtin_cpu_supports), so one binary runs everywhere and
- * uses AVX2+FMA where it exists. No state is cached: the choice is a pure function of the CPU
- * and of the kern_isa the caller asks for (gemm_ctx.isa), and callers record it for provenance.
+ * uses AVX-512 or AVX2+FMA where they exist. No state is cached: what a CPU can run is a pure
+ * function of the CPU and of the kern_isa the caller asks for (gemm_ctx.isa); which of those
+ * sets trains is the harness's choice (it times them), and callers record it for provenance.
  *
  * Numerics: a kernel set is deterministic (fixed operation order, independent of the thread
- * count), but two kernel sets differ in rounding (fused multiply-add, lane-wise partial sums),
- * so a result is bitwise repeatable for a given kern_isa, not across them.
+ * count). KERN_AVX512 and KERN_AVX2 compute the same operations in the same order (the
+ * AVX-512 kernels here reproduce the AVX2 ones' chains, and gemm.h's products are one fma
+ * chain per element in either), so they give the same bits; KERN_GENERIC rounds differently
+ * (a BLAS's order of additions, no fused multiply-add).
  *
  * The kernels are the two products of a convolution over its im2col matrix col (Q,P), with
  * Q = C*K*K taps and P = OH*OW output pixels (conv.h), written without packing for the small Q
@@ -20,24 +23,33 @@
 #define BENCH_KERN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef enum kern_isa {
     KERN_AUTO = 0,    /* the best set this CPU supports */
     KERN_GENERIC = 1, /* portable C and the BLAS (the core's original im2col + GEMM path) */
-    KERN_AVX2 = 2,    /* AVX2 + FMA direct kernels */
+    KERN_AVX2 = 2,    /* AVX2 + FMA kernels */
+    KERN_AVX512 = 3,  /* AVX-512F kernels where the core has them, AVX2 + FMA elsewhere */
 } kern_isa;
 
 /* The kernel set that runs when `want` is asked for: KERN_AUTO becomes the best supported set;
- * a set this CPU (or this compiler) cannot run becomes KERN_GENERIC. */
+ * a set this CPU (or this compiler) cannot run becomes the best one below it that it can
+ * (KERN_AVX512 -> KERN_AVX2 -> KERN_GENERIC). */
 kern_isa kern_resolve(kern_isa want);
 
-/* "generic", "avx2"; "auto" for KERN_AUTO. */
+/* Whether a resolved set runs the AVX2 + FMA kernels (KERN_AVX2 and KERN_AVX512 do). */
+static inline bool kern_has_avx2(kern_isa isa) { return isa >= KERN_AVX2; }
+
+/* "generic", "avx2", "avx512"; "auto" for KERN_AUTO. */
 const char *kern_isa_name(kern_isa isa);
+
+/* *out <- the set called name ("auto", "generic", "avx2", "avx512"); false for another name. */
+bool kern_isa_from_name(kern_isa *out, const char *name);
 
 /* Forward product with bias, y(F,P) = b broadcast + W(F,Q) . col(Q,P):
  *   y(f,p) = fma(W(f,Q-1), col(Q-1,p), ... fma(W(f,0), col(0,p), b(f)))
- * one fused multiply-add chain per output, taps in increasing order. Requires KERN_AVX2. */
+ * one fused multiply-add chain per output, taps in increasing order. Requires kern_has_avx2(). */
 void kern_conv_fwd_avx2(float *y /*(F,P)*/, const float *w /*(F,Q)*/, const float *b /*(F)*/,
                         const float *col /*(Q,P)*/, int f, int q, int p);
 
@@ -45,7 +57,7 @@ void kern_conv_fwd_avx2(float *y /*(F,P)*/, const float *w /*(F,Q)*/, const floa
  * y(f, oy, ox) = the fma chain of kern_conv_fwd_avx2 with col(q, p) = x(c, oy + i, ox + j),
  * q = (c*K + i)*K + j, p = oy*OW + ox, so the result is bitwise that of im2col followed by
  * kern_conv_fwd_avx2. OH = H - K + 1, OW = W - K + 1. Reads x only inside (C,H,W).
- * Requires KERN_AVX2. */
+ * Requires kern_has_avx2(). */
 void kern_conv_fwd_direct_avx2(float *y /*(F,OH,OW)*/, const float *w /*(F,C,K,K)*/, const float *b /*(F)*/,
                                const float *x /*(C,H,W)*/, int f, int c, int h, int wd, int k);
 
@@ -53,7 +65,7 @@ void kern_conv_fwd_direct_avx2(float *y /*(F,OH,OW)*/, const float *w /*(F,C,K,K
  * in 8 lanes (lane l takes p = l mod 8 over the first 8*floor(P/8) pixels, by fused
  * multiply-add in increasing p), the lanes are added in the fixed tree
  * ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), then the remaining pixels follow in order.
- * accumulate: add to dw; else overwrite it. Requires KERN_AVX2. */
+ * accumulate: add to dw; else overwrite it. Requires kern_has_avx2(). */
 void kern_conv_dw_avx2(float *dw /*(F,Q)*/, const float *dy /*(F,P)*/, const float *col /*(Q,P)*/,
                        int f, int q, int p, bool accumulate);
 
@@ -61,7 +73,7 @@ void kern_conv_dw_avx2(float *dw /*(F,Q)*/, const float *dy /*(F,P)*/, const flo
  * the rules of pool_max_forward (pool.h: argmax = iy*W + ix of the first maximum in window
  * order (0,0), (0,1), (1,0), (1,1), an element replacing the maximum only when strictly
  * greater) and act_relu_forward (y = v > 0 ? v : +0): bitwise the same outputs and argmax.
- * argmax may be NULL. Requires W >= 16 (two vectors of inputs per row) and KERN_AVX2. */
+ * argmax may be NULL. Requires W >= 16 (two vectors of inputs per row) and kern_has_avx2(). */
 void kern_maxpool2_avx2(float *y /*(H/2,W/2)*/, int32_t *argmax /*(H/2,W/2) or NULL*/, const float *x /*(H,W)*/,
                         int h, int w, bool relu);
 
@@ -88,9 +100,43 @@ typedef struct kern_pool_geom {
  * are those of the full chains unless x holds an infinity or NaN. A filter's result
  * depends on nothing else, in particular not on which range [f0, f1) it was computed in, so
  * threads may split the filters any way. Reads lanes past a patch row only inside x (masked
- * on the last image). Requires KERN_AVX2. */
+ * on the last image). Requires kern_has_avx2(). */
 void kern_conv_dw_sparse_avx2(float *dw /*(F,C,K,K) +=*/, const float *dout /*(B,F,O)*/,
                               const int32_t *argmax /*(B,F,O)*/, const int32_t *xoff /*(OH*OW)*/,
                               const float *x /*(B,C,H,W)*/, const kern_pool_geom *g, int f0, int f1);
+
+/* Sum of a[0..n) in double in 8 partial sums (partial l takes the a[i] with i mod 8 == l, in
+ * increasing i), combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)): the partial
+ * sums are two 4-lane double vectors. Requires kern_has_avx2(). */
+double kern_sum8_avx2(const float *a, size_t n);
+
+/* ---- the machine's physical peak ----
+ * kern_fma_peak() runs `iters` rounds of independent vector multiply-adds in registers, for
+ * the caller to time: fused multiply-adds on 16 lanes (KERN_AVX512) or 8 lanes (KERN_AVX2),
+ * multiply then add on 4 SSE lanes (KERN_GENERIC on x86-64; plain C elsewhere), with enough
+ * independent chains to cover the FMA latency on every pipe. No memory is touched, so the
+ * time is the core's arithmetic throughput: the ceiling any kernel of that set can reach.
+ * Returns a value that depends on every result (so that no work can be dropped). isa must be
+ * resolved (kern_resolve). kern_peak_flops() gives the floating-point operations of one call
+ * (a fused multiply-add counts 2). */
+float kern_fma_peak(kern_isa isa, long iters);
+double kern_peak_flops(kern_isa isa, long iters);
+
+/* filters a kern_conv_pool_avx512 tile computes together (its tmp holds that many planes) */
+enum { KERN_WIDE_FILTERS = 6 };
+
+/* Convolution (stride 1, no padding) of one image fused with a 2x2 stride-2 max-pool and
+ * optionally ReLU: out(f, py, px) and argmax are those of kern_conv_fwd_direct_avx2 followed
+ * by kern_maxpool2_avx2, bitwise (the same fma chain per conv output, the same pooling rules),
+ * for any W (no W >= 16 requirement). KERN_WIDE_FILTERS filters at a time: for OW = 16, 24
+ * or 32 (the paper's 24) a tile holds two conv rows (2*OW outputs, whole vectors) and pools
+ * them in registers, tmp unused; otherwise the conv output goes to tmp, KERN_WIDE_FILTERS * OH
+ * * W floats, as "wide" rows of the input's width W (each tap one contiguous load; the W - OW
+ * junk columns of a row are never pooled), pooled from there while in L1. argmax may be NULL.
+ * Requires KERN_AVX512. */
+void kern_conv_pool_avx512(float *out /*(F,OH/2,OW/2)*/, int32_t *argmax /*(F,OH/2,OW/2) or NULL*/,
+                           float *tmp /*(KERN_WIDE_FILTERS,OH,W)*/, const float *w /*(F,C,K,K)*/,
+                           const float *b /*(F)*/, const float *x /*(C,H,W)*/, int f, int c, int h, int wd, int k,
+                           bool relu);
 
 #endif

@@ -15,6 +15,7 @@
 #include "dropout.h"
 #include "kern.h"
 #include "loss.h"
+#include "par.h"
 #include "pool.h"
 #include "rng.h"
 
@@ -104,6 +105,7 @@ struct net {
     char kernels[128]; /* net_kernels() */
     net_hook_fn hook;  /* net_set_hook(), may be NULL */
     void *hook_ctx;
+    par_team *team;    /* cfg.gemm.threads threads; cfg.gemm.team points here */
 };
 
 /* Tell the profiling hook, if any, that step first..last starts or ends. */
@@ -261,25 +263,32 @@ static int net_fusion_group(const layer_spec *specs, int n_specs, int i)
 void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const layer_spec *specs,
                           int n_specs)
 {
-    bool has_conv = false, conv_pool = false, conv_relu_pool = false, relu_pool = false;
-    for (int i = 0; i < n_specs; i++) {
-        has_conv |= specs[i].kind == LAYER_CONV;
-        const int g = cfg->unfused ? 0 : net_fusion_group(specs, n_specs, i);
-        conv_pool |= g == 1 && specs[i].kind == LAYER_CONV;
-        conv_relu_pool |= g == 2;
-        relu_pool |= g == 1 && specs[i].kind == LAYER_RELU;
-        i += g;
-    }
     const kern_isa isa = kern_resolve(cfg->gemm.isa);
-    const bool direct = isa == KERN_AVX2;
-    bool sparse_dw = false; /* some fused conv+pool takes its dW from the argmax (conv.h) */
+    bool conv_pool = false, conv_relu_pool = false, relu_pool = false, sparse_dw = false;
+    char conv[96] = ""; /* the distinct conv kernels, in layer order, comma-separated */
     for (int i = 0; i < n_specs; i++) {
         const int g = cfg->unfused ? 0 : net_fusion_group(specs, n_specs, i);
-        sparse_dw |= g > 0 && specs[i].kind == LAYER_CONV && conv_pool_sparse_dw(isa, specs[i].size, specs[i].pad);
+        const layer_spec *s = &specs[i];
+        conv_pool |= g == 1 && s->kind == LAYER_CONV;
+        conv_relu_pool |= g == 2;
+        relu_pool |= g == 1 && s->kind == LAYER_RELU;
+        if (s->kind == LAYER_CONV) {
+            const layer_spec *pool = g > 0 ? &specs[i + g] : NULL;
+            const int stride = s->stride ? s->stride : 1;
+            const char *name = conv_kernel_name(isa, s->size, stride, s->pad, g > 0, pool ? pool->size : 0,
+                                                pool ? (pool->stride ? pool->stride : pool->size) : 0);
+            /* some fused conv+pool takes its dW from the argmax (conv.h) */
+            sparse_dw |= g > 0 && conv_pool_sparse_dw(isa, s->size, s->pad);
+            if (!strstr(conv, name)) {
+                const size_t used = strlen(conv);
+                snprintf(conv + used, sizeof conv - used, "%s%s", used ? "," : "", name);
+            }
+        }
         i += g;
     }
-    snprintf(out, cap, "%s%sgemm:blis-%s%s%s%s%s", has_conv ? "conv:" : "",
-             has_conv ? (direct ? "direct-avx2 " : "im2col-blas ") : "", gemm_backend(),
+    char gb[64];
+    gemm_backend(gb, sizeof gb, isa);
+    snprintf(out, cap, "%s%s%sgemm:%s%s%s%s%s", conv[0] ? "conv:" : "", conv, conv[0] ? " " : "", gb,
              conv_relu_pool ? " fused:conv+relu+maxpool" : "", conv_pool ? " fused:conv+maxpool" : "",
              relu_pool ? " fused:maxpool-then-relu" : "", sparse_dw ? " dw:sparse-argmax" : "");
 }
@@ -410,10 +419,13 @@ int net_new(net **out, const net_config *cfg, const layer_spec *specs, int n_spe
     net *n = net_shell(cfg, n_specs);
     if (!n)
         goto nomem;
-    /* Shapes, sizes and fused groups first (net_layout), then the blocks, each one
-     * allocation. */
+    /* Shapes, sizes and fused groups first (net_layout), the thread team, then the blocks,
+     * each one allocation. */
     if ((rc = net_layout(n, specs, e)) != 0)
         goto fail;
+    if ((rc = par_new(&n->team, cfg->gemm.threads, e)) != 0)
+        goto fail;
+    n->cfg.gemm.team = n->team;
     rc = ERR_NOMEM;
     n->params = calloc(n->n_params, sizeof(float));
     n->grads = calloc(n->n_params, sizeof(float));
@@ -458,6 +470,7 @@ void net_free(net *n)
 {
     if (!n)
         return;
+    par_free(n->team);
     free(n->layers);
     free(n->params);
     free(n->grads);
@@ -569,45 +582,46 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
     return labels ? loss : 0.0;
 }
 
-/* Elementwise passes of the backward split over the ctx's threads in contiguous ranges (whole
- * 64-byte lines): each element is computed alone, so the result is the same for any split.
- * Below NET_PAR_MIN elements one thread does it (a fork and join costs more than it saves, and
- * far more when a core is shared). */
+/* Elementwise passes of the backward split over the team in contiguous ranges (whole 64-byte
+ * lines): each element is computed alone, so the result is the same for any split. Below
+ * NET_PAR_MIN elements one thread does it (a task switch costs more than it saves). */
 #define NET_PAR_MIN 65536
+enum { NET_PAR_PARTS = 8 };
 
-static int net_par_threads(const gemm_ctx *g, size_t n) { return n < NET_PAR_MIN ? 1 : g->threads; }
+typedef struct net_par_job {
+    float *a;        /* zero: a; relu backward: dx */
+    const float *dy, *y;
+    size_t n;
+} net_par_job;
 
-static void net_par_range(size_t *lo, size_t *hi, size_t n, int t, int nt)
+static void net_zero_task(void *ctx, int task, int thread)
 {
-    const size_t lines = (n + 15) / 16;
-    *lo = lines * (size_t)t / (size_t)nt * 16;
-    *hi = lines * (size_t)(t + 1) / (size_t)nt * 16;
-    if (*lo > n)
-        *lo = n;
-    if (*hi > n)
-        *hi = n;
+    (void)thread;
+    const net_par_job *j = ctx;
+    size_t lo, hi;
+    par_split(&lo, &hi, j->n, task, NET_PAR_PARTS, 16);
+    memset(j->a + lo, 0, (hi - lo) * sizeof *j->a);
+}
+
+static void net_relu_backward_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const net_par_job *j = ctx;
+    size_t lo, hi;
+    par_split(&lo, &hi, j->n, task, NET_PAR_PARTS, 16);
+    act_relu_backward(j->a + lo, j->dy + lo, j->y + lo, hi - lo);
 }
 
 static void net_par_zero(const gemm_ctx *g, float *a, size_t n)
 {
-    const int nt = net_par_threads(g, n);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int t = 0; t < nt; t++) {
-        size_t lo, hi;
-        net_par_range(&lo, &hi, n, t, nt);
-        memset(a + lo, 0, (hi - lo) * sizeof *a);
-    }
+    net_par_job j = {.a = a, .n = n};
+    par_run(n < NET_PAR_MIN ? NULL : g->team, NET_PAR_PARTS, net_zero_task, &j);
 }
 
 static void net_par_relu_backward(const gemm_ctx *g, float *dx, const float *dy, const float *y, size_t n)
 {
-    const int nt = net_par_threads(g, n);
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int t = 0; t < nt; t++) {
-        size_t lo, hi;
-        net_par_range(&lo, &hi, n, t, nt);
-        act_relu_backward(dx + lo, dy + lo, y + lo, hi - lo);
-    }
+    net_par_job j = {.a = dx, .dy = dy, .y = y, .n = n};
+    par_run(n < NET_PAR_MIN ? NULL : g->team, NET_PAR_PARTS, net_relu_backward_task, &j);
 }
 
 void net_backward(net *n, const uint8_t *labels, int batch)

@@ -261,22 +261,35 @@ static void optim_update(optim *o, float *params, const float *grads, const uint
 
 void optim_step(optim *o, float *params, const float *grads, const uint8_t *decay_mask, size_t n)
 {
-    optim_step_threads(o, params, grads, decay_mask, n, 1);
+    optim_step_par(o, params, grads, decay_mask, n, NULL);
 }
 
-void optim_step_threads(optim *o, float *params, const float *grads, const uint8_t *decay_mask, size_t n,
-                        int threads)
+/* parts of the block for the team; entries are independent, so any split gives the same bits */
+enum { OPTIM_PARTS = 8 };
+
+typedef struct optim_job {
+    optim *o;
+    float *params;
+    const float *grads;
+    const uint8_t *decay_mask;
+    size_t n;
+} optim_job;
+
+static void optim_task(void *ctx, int task, int thread)
 {
-    assert(n == o->n && threads >= 1);
+    (void)thread;
+    const optim_job *j = ctx;
+    size_t lo, hi;
+    par_split(&lo, &hi, j->n, task, OPTIM_PARTS, 16); /* whole 64-byte lines */
+    optim_update(j->o, j->params, j->grads, j->decay_mask, lo, hi);
+}
+
+void optim_step_par(optim *o, float *params, const float *grads, const uint8_t *decay_mask, size_t n,
+                    par_team *team)
+{
+    assert(n == o->n);
     o->t++;
-    /* contiguous ranges of whole 64-byte lines; tiny blocks stay on one thread */
-    const int nt = n < 65536 ? 1 : threads;
-    const size_t lines = (n + 15) / 16;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1)
-    for (int t = 0; t < nt; t++) {
-        size_t lo = lines * (size_t)t / (size_t)nt * 16, hi = lines * (size_t)(t + 1) / (size_t)nt * 16;
-        lo = lo < n ? lo : n;
-        hi = hi < n ? hi : n;
-        optim_update(o, params, grads, decay_mask, lo, hi);
-    }
+    optim_job j = {o, params, grads, decay_mask, n};
+    /* tiny blocks stay on one thread */
+    par_run(n < 65536 ? NULL : team, OPTIM_PARTS, optim_task, &j);
 }

@@ -26,7 +26,7 @@
  *   is kept, so results match its code rather than Kingma & Ba's Algorithm 1 to the last bit.)
  *
  * Deterministic: elements are updated independently, so the result is the same in any order
- * and for any thread count (optim_step_threads). */
+ * and for any thread count (optim_step_par). */
 #ifndef BENCH_OPTIM_H
 #define BENCH_OPTIM_H
 
@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "par.h"
 
 typedef enum optim_kind {
     OPTIM_SGD,
@@ -91,10 +92,10 @@ void optim_free(optim *o);
 void optim_step(optim *o, float *params, const float *grads, const uint8_t *decay_mask,
                 size_t n);
 
-/* optim_step with the block split over `threads` OpenMP threads in contiguous ranges (one
- * thread for small blocks); bitwise the same result as optim_step. */
-void optim_step_threads(optim *o, float *params, const float *grads, const uint8_t *decay_mask, size_t n,
-                        int threads);
+/* optim_step with the block split in contiguous ranges over the threads of `team` (par.h; one
+ * thread for small blocks, or when team is NULL); bitwise the same result as optim_step. */
+void optim_step_par(optim *o, float *params, const float *grads, const uint8_t *decay_mask, size_t n,
+                    par_team *team);
 
 /* Zero the state and the step count, as if freshly made. */
 void optim_reset(optim *o);

@@ -187,7 +187,7 @@ int trainer_new(trainer **out, net *n, const dataset *train, const train_config 
     if (!t->x || !t->y || !t->order)
         goto nomem;
     rc = augment_new(&t->aug, &cfg->augment, cfg->augment_shift, nc->c, nc->h, nc->w, cfg->batch,
-                     nc->gemm.threads, cfg->seed, e);
+                     nc->gemm.team, cfg->seed, e);
     if (rc)
         goto fail;
     rng_init(&t->sample_rng, cfg->seed, RNG_STREAM_SAMPLE);
@@ -275,8 +275,8 @@ int trainer_train_epoch(trainer *t, train_stats *stats, train_progress_fn cb, vo
         for (int b = 0; b < B; b++)
             correct += metrics_argmax(p + (size_t)b * (size_t)k, k) == t->y[b];
         net_backward(t->net, t->y, B);
-        optim_step_threads(t->opt, net_params(t->net), net_grads(t->net), net_decay_mask(t->net),
-                           net_param_count(t->net), net_get_config(t->net)->gemm.threads);
+        optim_step_par(t->opt, net_params(t->net), net_grads(t->net), net_decay_mask(t->net),
+                       net_param_count(t->net), net_get_config(t->net)->gemm.team);
         loss_sum += loss;
         stats->iterations = it + 1;
         if (cb && cb(cb_ctx, epoch, it + 1, iters, loss) != 0) {

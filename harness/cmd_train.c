@@ -329,7 +329,10 @@ int cmd_train(int argc, char **argv)
     int status = CMD_FAIL;
     data_source src;
     training *t = NULL;
-    if (data_open(&src, r->dataset, data_dir, &e) || training_new(&t, r, &src, threads, &e)) {
+    /* the kernel set: by the CPU's features and by timing the candidates on this network */
+    perf_choice choice;
+    if (data_open(&src, r->dataset, data_dir, &e) || training_choose_kernels(&choice, r, threads, &e) ||
+        training_new(&t, r, &src, threads, choice.isa, &e)) {
         cmd_fail(&e);
         goto done;
     }
@@ -341,6 +344,7 @@ int cmd_train(int argc, char **argv)
            net_param_count(training_net(t)), src.name, src.verified ? "verified" : "unverified",
            (long long)d->train.n, (long long)training_data_eval(d)->n, val ? "validation" : "test");
     printf("%d threads, kernels %s\n", threads, net_kernels(training_net(t)));
+    printf("kernel choice: %s\n", choice.why);
     printf("%5s %9s %9s %9s %9s %9s %9s %6s %9s %8s\n", "epoch", "loss", "train",
            val ? "val" : "test", "f1", "train_s", "cpu_s", "wait", "img/s", "eval_s");
 

@@ -332,7 +332,9 @@ static int collect_perf(void *ctx, const store_perf_row *r)
         .setup = {.threads = r->m.threads, .batch = r->m.batch, .unfused = r->m.unfused != 0},
         .epoch_s = r->m.epoch_s,
         .images_per_s = r->m.images_per_s,
-        .pct_peak = r->m.pct_peak,
+        /* against the physical peak only: before schema 9 the "peak" was an SGEMM through the
+         * linked BLAS (peak_kind 'sgemm'), a ceiling of another kind */
+        .pct_peak = r->m.peak_kind && strcmp(r->m.peak_kind, "sgemm") != 0 ? r->m.pct_peak : NAN,
     };
     copy_text(p->git_sha, sizeof p->git_sha, r->git_sha ? r->git_sha : "none");
     copy_text(p->date, sizeof p->date, r->created_at);
@@ -470,8 +472,9 @@ static const char perf_rule[] =
     "mark: 'slower' or 'faster' where the mean s/epoch moved from the previous revision by more\n"
     "than twice the pooled sd of the two revisions' measurements; when both have a single\n"
     "measurement, the pooled sd of the setup's earlier revisions is the noise; no mark without.\n"
-    "% of peak: the whole iteration's GFLOP/s against the SGEMM peak measured with it (a\n"
-    "1-thread measurement beside an N-thread one has none).\n";
+    "% of peak: the whole iteration's GFLOP/s against the physical peak measured with it (an\n"
+    "FMA loop on as many threads); measurements against an SGEMM \"peak\" (before schema 9)\n"
+    "show none.\n";
 
 static const char *perf_mark(int moved) { return moved > 0 ? "slower" : moved < 0 ? "faster" : ""; }
 

@@ -204,7 +204,7 @@ int prov_build(prov_build_info *out, const char *repo_dir, err_info *e)
     SET(out->cflags, "%s", BENCH_C_FLAGS);
     trim(out->cflags);
     SET(out->build_type, "%s", BENCH_BUILD_TYPE);
-    SET(out->blas, "%s", gemm_backend());
+    gemm_numerics(out->blas, sizeof out->blas, kern_resolve(KERN_AUTO));
     /* The binary's own hash: a missing /proc is a note, not a failure. */
     err_info ignore = {0};
     if (sha256_file(out->binary_sha256, "/proc/self/exe", &ignore) != 0)

@@ -44,7 +44,8 @@ typedef struct prov_build_info {
     char compiler_version[64]; /* e.g. "12.2.0" */
     char cflags[512];          /* CMAKE_C_FLAGS plus the build type's flags */
     char build_type[32];       /* "Release", "Debug", ... */
-    char blas[128];            /* gemm_backend(): the BLIS kernel set chosen for this CPU */
+    char blas[128];            /* gemm_numerics() of the kernels this CPU runs: what fixes the
+                                * bits ("fma-chains", or "generic+blis-..." without AVX2) */
     char binary_sha256[65];    /* of /proc/self/exe, "" when it cannot be read */
 } prov_build_info;
 

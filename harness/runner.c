@@ -168,7 +168,7 @@ static int worker_epoch(void *ctx, const training_epoch *m)
 }
 
 /* Train run r on the data of src (training.h), reporting on fd. Never returns. */
-static void worker_main(int fd, const run_spec *r, const data_source *src, int threads)
+static void worker_main(int fd, const run_spec *r, const data_source *src, int threads, kern_isa isa)
 {
     msg_done done;
     memset(&done, 0, sizeof done);
@@ -180,7 +180,7 @@ static void worker_main(int fd, const run_spec *r, const data_source *src, int t
     const training_hooks hooks = {.progress = worker_progress, .epoch = worker_epoch,
                                   .ctx = &wc, .stop = &stop_signal};
     training_result res = {0};
-    int rc = training_new(&t, r, src, threads, &e);
+    int rc = training_new(&t, r, src, threads, isa, &e);
     if (rc == 0)
         rc = training_run(&res, t, &hooks, &e);
     if (rc == 0) {
@@ -214,6 +214,8 @@ typedef struct planned_run {
     int source;      /* index into the data sources */
     int prev_status; /* before this execution, STORE_ABSENT if new */
     bool todo;
+    kern_isa isa;    /* the kernel set it trains with (choose_kernels) */
+    char kernels[256]; /* net_kernels_describe() with that set */
 } planned_run;
 
 typedef struct slot {
@@ -248,6 +250,44 @@ typedef struct coordinator {
     int epochs_finished;
     int epochs_total;      /* epochs of all runs to do */
 } coordinator;
+
+/* The kernel set of every planned run (training_choose_kernels) and its description for the
+ * store. Runs of the same network, batch and threads share one timing. */
+static int choose_kernels(coordinator *c, err_info *e)
+{
+    for (int i = 0; i < c->n_plan; i++) {
+        planned_run *p = &c->plan[i];
+        const run_spec *r = p->spec;
+        const int threads = r->threads > 0 ? r->threads : c->threads;
+        p->isa = kern_resolve(KERN_AUTO);
+        if (p->todo) {
+            const planned_run *same = NULL;
+            for (int j = 0; j < i && !same; j++) {
+                const planned_run *q = &c->plan[j];
+                if (q->todo && strcmp(q->spec->model, r->model) == 0 && q->spec->train.batch == r->train.batch &&
+                    (q->spec->threads > 0 ? q->spec->threads : c->threads) == threads &&
+                    q->spec->n_layers == r->n_layers && q->spec->channels == r->channels &&
+                    q->spec->height == r->height && q->spec->width == r->width && q->spec->classes == r->classes)
+                    same = q;
+            }
+            if (same) {
+                p->isa = same->isa;
+            } else {
+                perf_choice choice;
+                int rc = training_choose_kernels(&choice, r, threads, e);
+                if (rc)
+                    return rc;
+                p->isa = choice.isa;
+                fprintf(c->o->out, "kernel choice for %s (batch %d, %d thread%s): %s\n", r->model, r->train.batch,
+                        threads, threads == 1 ? "" : "s", choice.why);
+            }
+        }
+        /* (a run not trained here is described with the set the CPU offers first) */
+        const net_config nc = training_net_config(r, threads, p->isa);
+        net_kernels_describe(p->kernels, sizeof p->kernels, &nc, r->layers, r->n_layers);
+    }
+    return 0;
+}
 
 static const char *run_label(const run_spec *r, char *buf, size_t n)
 {
@@ -408,7 +448,7 @@ static int launch(coordinator *c, slot *s, int run, err_info *e)
             if (c->slots[i].fd >= 0)
                 close(c->slots[i].fd);
         int threads = p->spec->threads > 0 ? p->spec->threads : c->threads;
-        worker_main(fds[1], p->spec, &c->sources[p->source], threads);
+        worker_main(fds[1], p->spec, &c->sources[p->source], threads, p->isa);
     }
     close(fds[1]);
     double now = clock_wall();
@@ -1051,6 +1091,8 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
         rc = sweep_outcome(&c, 0, e);
         goto done;
     }
+    if ((rc = choose_kernels(&c, e)) != 0)
+        goto done;
     /* Record the provenance and queue the runs, in one transaction: with the experiment, what
      * reports read of its file (swept keys, budget), so that they never parse it again. */
     char *swept = exp_swept_json(x);
@@ -1087,9 +1129,6 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             rc = err_set(e, ERR_NOMEM, "out of memory");
             goto rollback;
         }
-        char kernels[160];
-        net_config kc = net_config_default();
-        net_kernels_describe(kernels, sizeof kernels, &kc, r->layers, r->n_layers);
         store_run sr = {
             .run_key = p->key, .experiment_id = xid, .build_id = bid, .host_id = hid,
             .dataset_id = did, .config_json = json, .model = r->model,
@@ -1097,7 +1136,7 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             .bn = r->bn, .seed = (int64_t)r->train.seed, .batch = r->train.batch,
             .epochs = r->epochs, .sampling = sampling_kind_name(r->train.sampling),
             .threads = r->threads > 0 ? r->threads : c.threads, .eval_n = r->eval_test_n,
-            .kernels = kernels, .position = r->index, .swept_values = values,
+            .kernels = p->kernels, .position = r->index, .swept_values = values,
         };
         /* COMPLETED runs are linked to this experiment but left untouched (force=false);
          * runs RUNNING elsewhere, at planning or by now, are only linked (store_run_queue):

@@ -57,10 +57,11 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * re-parse old files, and each run's summed training time; version 7 stores how contended
  * each epoch and measurement was, and each run's sums for the budget gate; version 8 adds what
  * a researcher keeps about runs (an archive mark, a note, tags) and an experiment's
- * description. After the steps, the runs_flat view is (re)made from the vocabulary
- * (flat_view_refresh); a future step that drops or renames a column the view reads starts
- * with DROP VIEW IF EXISTS runs_flat (SQLite refuses to drop a column a view uses), and the
- * view comes back after it. */
+ * description; version 9 measures `bench perf` against the physical peak and keeps each
+ * library's SGEMM and the spread of the alternated repetitions beside it. After the steps, the
+ * runs_flat view is (re)made from the vocabulary (flat_view_refresh); a future step that drops
+ * or renames a column the view reads starts with DROP VIEW IF EXISTS runs_flat (SQLite refuses
+ * to drop a column a view uses), and the view comes back after it. */
 static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE experiments("
@@ -218,6 +219,23 @@ static const char *const migrations[] = {
      "  key TEXT NOT NULL, value TEXT NOT NULL,"
      "  PRIMARY KEY(run_key, key));"
      "CREATE INDEX run_tags_key ON run_tags(key, value);"),
+    /* 8 -> 9: until now peak_gflops was an SGEMM through the linked BLAS (peak_kind 'sgemm');
+     * from now on it is the physical FMA peak, and the SGEMMs of the libraries are a table. */
+    ("ALTER TABLE perf_measurements ADD COLUMN peak_kind TEXT;"
+     "ALTER TABLE perf_measurements ADD COLUMN peak_core_gflops REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN kernel_choice TEXT;"
+     "ALTER TABLE perf_measurements ADD COLUMN reps INTEGER;"
+     "ALTER TABLE perf_measurements ADD COLUMN epoch_s_median REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN epoch_s_max REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN torch_epoch_s_median REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN torch_epoch_s_max REAL;"
+     "ALTER TABLE perf_measurements ADD COLUMN torch_setting TEXT;"
+     "UPDATE perf_measurements SET peak_kind = 'sgemm' WHERE peak_gflops IS NOT NULL;"
+     "CREATE TABLE perf_sgemm("
+     "  measurement_id INTEGER NOT NULL REFERENCES perf_measurements(id) ON DELETE CASCADE,"
+     "  library TEXT NOT NULL, shape TEXT NOT NULL,"
+     "  m INTEGER, n INTEGER, k INTEGER, trans_a INTEGER, trans_b INTEGER, ms REAL, gflops REAL,"
+     "  PRIMARY KEY(measurement_id, library, shape));"),
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1616,9 +1634,11 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
                  " threads, iterations, batch, kernel_set, unfused, kernels, peak_size,"
                  " peak_gflops, iter_ms, gflops, pct_peak, images_per_s, epoch_s, eval_s,"
                  " peak_rss_bytes, load_before, load_after, torch_epoch_s, cpu_s, wait_s,"
-                 " nivcsw) VALUES(" NOW_SQL
-                 ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-                 " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                 " nivcsw, peak_kind, peak_core_gflops, kernel_choice, reps, epoch_s_median,"
+                 " epoch_s_max, torch_epoch_s_median, torch_epoch_s_max, torch_setting) VALUES("
+                 NOW_SQL ", ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
+                 " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32,"
+                 " ?33, ?34)",
                  e);
     if (rc)
         goto done;
@@ -1644,6 +1664,15 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
     bind_real(st, 23, p->cpu_s);
     bind_real(st, 24, p->wait_s);
     bind_count(st, 25, p->nivcsw);
+    bind_text(st, 26, p->peak_kind);
+    bind_real(st, 27, p->peak_core_gflops);
+    bind_text(st, 28, p->kernel_choice);
+    bind_id(st, 29, p->reps);
+    bind_real(st, 30, p->epoch_s_median);
+    bind_real(st, 31, p->epoch_s_max);
+    bind_real(st, 32, p->torch_epoch_s_median);
+    bind_real(st, 33, p->torch_epoch_s_max);
+    bind_text(st, 34, p->torch_setting);
     if ((rc = step_done(s, st, e)) != 0)
         goto done;
     const int64_t mid = sqlite3_last_insert_rowid(s->db);
@@ -1664,6 +1693,28 @@ int store_perf_put(store *s, int64_t *id, const store_perf *p, err_info *e)
                              q->bwd_gflops,   q->fwd_pct_peak, q->bwd_pct_peak};
         for (int k = 0; k < (int)(sizeof sv / sizeof sv[0]); k++)
             bind_real(st, 4 + k, sv[k]);
+        rc = step_done(s, st, e);
+    }
+    if (rc == 0 && p->n_sgemm > 0) {
+        assert(p->sgemm);
+        sqlite3_finalize(st);
+        rc = prepare(s, &st,
+                     "INSERT INTO perf_sgemm(measurement_id, library, shape, m, n, k, trans_a, trans_b, ms,"
+                     " gflops) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                     e);
+    }
+    for (int i = 0; i < p->n_sgemm && rc == 0; i++) {
+        const store_perf_sgemm *g = &p->sgemm[i];
+        assert(g->library && g->shape);
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, mid);
+        bind_text(st, 2, g->library);
+        bind_text(st, 3, g->shape);
+        const int iv[] = {g->m, g->n, g->k, g->trans_a, g->trans_b};
+        for (int k = 0; k < 5; k++)
+            sqlite3_bind_int(st, 4 + k, iv[k]);
+        bind_real(st, 9, g->ms);
+        bind_real(st, 10, g->gflops);
         rc = step_done(s, st, e);
     }
     if (rc == 0 && id)
@@ -1728,6 +1779,16 @@ static int perf_row(sqlite3_stmt *st, void *arg)
             .cpu_s = col_real(st, 28),
             .wait_s = col_real(st, 29),
             .nivcsw = col_count(st, 30),
+            .peak_kind = col_text(st, 31),
+            .peak_core_gflops = col_real(st, 32),
+            .kernel_choice = col_text(st, 33),
+            .reps = sqlite3_column_int(st, 34),
+            .epoch_s_median = col_real(st, 35),
+            .epoch_s_max = col_real(st, 36),
+            .torch_epoch_s_median = col_real(st, 37),
+            .torch_epoch_s_max = col_real(st, 38),
+            .torch_setting = col_text(st, 39),
+            .n_sgemm = sqlite3_column_int(st, 40),
         },
     };
     return v->fn(v->ctx, &r);
@@ -1744,7 +1805,10 @@ int store_perfs(store *s, store_perf_fn fn, void *ctx, err_info *e)
                      " p.gflops, p.pct_peak, p.images_per_s, p.epoch_s, p.eval_s,"
                      " p.peak_rss_bytes, p.load_before, p.load_after, p.torch_epoch_s,"
                      " (SELECT count(*) FROM perf_steps q WHERE q.measurement_id = p.id),"
-                     " p.cpu_s, p.wait_s, p.nivcsw"
+                     " p.cpu_s, p.wait_s, p.nivcsw,"
+                     " p.peak_kind, p.peak_core_gflops, p.kernel_choice, p.reps, p.epoch_s_median,"
+                     " p.epoch_s_max, p.torch_epoch_s_median, p.torch_epoch_s_max, p.torch_setting,"
+                     " (SELECT count(*) FROM perf_sgemm g WHERE g.measurement_id = p.id)"
                      " FROM perf_measurements p LEFT JOIN builds b ON b.id = p.build_id"
                      " LEFT JOIN datasets d ON d.id = p.dataset_id"
                      " ORDER BY p.created_at, p.id",
@@ -1789,6 +1853,44 @@ int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err
         return rc;
     sqlite3_bind_int64(st, 1, id);
     rc = visit_rows(s, st, perf_step_row, &(perf_step_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+typedef struct perf_sgemm_visit {
+    store_perf_sgemm_fn fn;
+    void *ctx;
+} perf_sgemm_visit;
+
+static int perf_sgemm_row(sqlite3_stmt *st, void *arg)
+{
+    const perf_sgemm_visit *v = arg;
+    store_perf_sgemm g = {
+        .library = col_text(st, 0),
+        .shape = col_text(st, 1),
+        .m = sqlite3_column_int(st, 2),
+        .n = sqlite3_column_int(st, 3),
+        .k = sqlite3_column_int(st, 4),
+        .trans_a = sqlite3_column_int(st, 5),
+        .trans_b = sqlite3_column_int(st, 6),
+        .ms = col_real(st, 7),
+        .gflops = col_real(st, 8),
+    };
+    return v->fn(v->ctx, &g);
+}
+
+int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT library, shape, m, n, k, trans_a, trans_b, ms, gflops FROM perf_sgemm"
+                     " WHERE measurement_id = ?1 ORDER BY rowid",
+                     e);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(st, 1, id);
+    rc = visit_rows(s, st, perf_sgemm_row, &(perf_sgemm_visit){fn, ctx}, e);
     sqlite3_finalize(st);
     return rc;
 }
@@ -2398,6 +2500,7 @@ static const merge_table merge_tables[] = {
     {"run_tags", NULL},          /* union per run; the destination's value of a key wins */
     {"perf_measurements", NULL}, /* a measurement is its content: union */
     {"perf_steps", NULL},        /* with their measurement */
+    {"perf_sgemm", NULL},        /* likewise */
 };
 
 /* Columns that refer to the rows of another table by id, and that table. */
@@ -2713,31 +2816,41 @@ static int merge_parents(store *s, err_info *e)
     return rc;
 }
 
+/* The tables that hang off a measurement by measurement_id, copied with it. */
+static const char *const merge_perf_children[] = {"perf_steps", "perf_sgemm"};
+enum { MERGE_PERF_CHILDREN = sizeof merge_perf_children / sizeof merge_perf_children[0] };
+
 /* The source's measurements the destination lacks (equal in every column but the id), each
- * with its steps. */
+ * with its steps and SGEMM timings. */
 static int merge_perf(store *s, store_merge_counts *c, err_info *e)
 {
-    strbuf cols = {0}, vals = {0}, same = {0}, step_cols = {0}, step_vals = {0}, q = {0},
-           insert = {0}, step_insert = {0};
-    sqlite3_stmt *sel = NULL, *ins = NULL, *steps = NULL;
+    strbuf cols = {0}, vals = {0}, same = {0}, q = {0}, insert = {0};
+    strbuf child_cols[MERGE_PERF_CHILDREN] = {{0}}, child_vals[MERGE_PERF_CHILDREN] = {{0}},
+           child_insert[MERGE_PERF_CHILDREN] = {{0}};
+    sqlite3_stmt *sel = NULL, *ins = NULL, *child[MERGE_PERF_CHILDREN] = {NULL};
     int rc = merge_columns(s, &cols, &vals, &same, "perf_measurements", "x", false, NULL, e);
-    if (rc == 0)
-        rc = merge_columns(s, &step_cols, &step_vals, NULL, "perf_steps", "x", true,
+    for (int i = 0; i < MERGE_PERF_CHILDREN && rc == 0; i++) {
+        rc = merge_columns(s, &child_cols[i], &child_vals[i], NULL, merge_perf_children[i], "x", true,
                            "measurement_id", e);
+        strbuf_addf(&child_insert[i], "INSERT INTO main.%s(%s) SELECT %s FROM src.%s x"
+                    " WHERE x.measurement_id = ?1", merge_perf_children[i], child_cols[i].p,
+                    child_vals[i].p, merge_perf_children[i]);
+        if (rc == 0 && child_insert[i].oom)
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+        if (rc == 0)
+            rc = prepare(s, &child[i], child_insert[i].p, e);
+    }
     if (rc)
         goto done;
     strbuf_addf(&q, "SELECT x.id FROM src.perf_measurements x WHERE NOT EXISTS (SELECT 1 FROM"
             " main.perf_measurements d WHERE %s) ORDER BY x.id", same.p);
     strbuf_addf(&insert, "INSERT INTO main.perf_measurements(%s) SELECT %s FROM"
             " src.perf_measurements x WHERE x.id = ?1", cols.p, vals.p);
-    strbuf_addf(&step_insert, "INSERT INTO main.perf_steps(%s) SELECT %s FROM src.perf_steps x"
-            " WHERE x.measurement_id = ?1", step_cols.p, step_vals.p);
-    if (q.oom || insert.oom || step_insert.oom) {
+    if (q.oom || insert.oom) {
         rc = err_set(e, ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((rc = prepare(s, &sel, q.p, e)) || (rc = prepare(s, &ins, insert.p, e)) ||
-        (rc = prepare(s, &steps, step_insert.p, e)))
+    if ((rc = prepare(s, &sel, q.p, e)) || (rc = prepare(s, &ins, insert.p, e)))
         goto done;
     int step;
     while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
@@ -2746,11 +2859,14 @@ static int merge_perf(store *s, store_merge_counts *c, err_info *e)
         sqlite3_bind_int64(ins, 1, old);
         if ((rc = step_done(s, ins, e)))
             goto done;
-        sqlite3_reset(steps);
-        sqlite3_bind_int64(steps, 1, old);
-        sqlite3_bind_int64(steps, 2, sqlite3_last_insert_rowid(s->db));
-        if ((rc = step_done(s, steps, e)))
-            goto done;
+        int64_t mid = sqlite3_last_insert_rowid(s->db);
+        for (int i = 0; i < MERGE_PERF_CHILDREN; i++) {
+            sqlite3_reset(child[i]);
+            sqlite3_bind_int64(child[i], 1, old);
+            sqlite3_bind_int64(child[i], 2, mid);
+            if ((rc = step_done(s, child[i], e)))
+                goto done;
+        }
         c->perf_added++;
     }
     if (step != SQLITE_DONE)
@@ -2758,8 +2874,13 @@ static int merge_perf(store *s, store_merge_counts *c, err_info *e)
 done:
     sqlite3_finalize(sel);
     sqlite3_finalize(ins);
-    sqlite3_finalize(steps);
-    strbuf *bufs[] = {&cols, &vals, &same, &step_cols, &step_vals, &q, &insert, &step_insert};
+    for (int i = 0; i < MERGE_PERF_CHILDREN; i++) {
+        sqlite3_finalize(child[i]);
+        free(child_cols[i].p);
+        free(child_vals[i].p);
+        free(child_insert[i].p);
+    }
+    strbuf *bufs[] = {&cols, &vals, &same, &q, &insert};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
         free(bufs[i]->p);
     return rc;

@@ -40,9 +40,13 @@
  *        iterations, batch, kernel_set, unfused, kernels, peak_size, peak_gflops, iter_ms,
  *        gflops, pct_peak, images_per_s, epoch_s, eval_s, peak_rss_bytes, load_before,
  *        load_after, torch_epoch_s, cpu_s, wait_s, nivcsw)   one `bench perf` figure set at
- *        one thread count
+ *        one thread count (cpu_s, wait_s, nivcsw: schema 7)
+ *        + peak_kind, peak_core_gflops, kernel_choice, reps, epoch_s_median, epoch_s_max,
+ *        torch_epoch_s_median, torch_epoch_s_max, torch_setting (schema 9)
  *   perf_steps(measurement_id, step, layers, fwd_ms, bwd_ms, fwd_gflops, bwd_gflops,
  *        fwd_pct_peak, bwd_pct_peak)   its per-layer profile, one row per step
+ *   perf_sgemm(measurement_id, library, shape, m, n, k, trans_a, trans_b, ms, gflops)   the
+ *        SGEMM of each library beside it (schema 9)
  * Deleting a run cascades to its links, tags and epochs, and a run's epochs to their
  * class_metrics and confusion rows; deleting a measurement to its steps.
  *
@@ -202,9 +206,19 @@ typedef struct store_perf_step {
     double fwd_pct_peak, bwd_pct_peak; /* percent of the measured peak, NAN likewise */
 } store_perf_step;
 
+/* One SGEMM timing beside a `bench perf` measurement. */
+typedef struct store_perf_sgemm {
+    const char *library;    /* required: "bench avx512-6x64", "blis-zen3", "openblas-..." */
+    const char *shape;      /* required: "2000^3", "4320->100 fwd", ... */
+    int m, n, k;
+    int trans_a, trans_b;
+    double ms, gflops;
+} store_perf_sgemm;
+
 /* One `bench perf` measurement at one thread count. Figures that were not measured are NAN
  * (stored as NULL): a 1-thread measurement taken beside an N-thread one has no peak, per-step
- * profile or evaluation time of its own. */
+ * profile or evaluation time of its own. Measurements before schema 9 have peak_kind "sgemm"
+ * (peak_gflops was an SGEMM through the linked BLAS); since, the peak is physical. */
 typedef struct store_perf {
     int64_t build_id, host_id;  /* 0 = unknown (NULL) */
     int64_t dataset_id;         /* 0 for synthetic data */
@@ -213,20 +227,31 @@ typedef struct store_perf {
     const char *kernel_set;     /* required: the --kernels choice, "auto" or "generic" */
     int unfused;                /* 1 when every layer ran on its own (--unfused) */
     const char *kernels;        /* net_kernels(): the kernels the network ran, may be NULL */
-    int peak_size;              /* n of the n^3 SGEMM behind peak_gflops, 0 when none */
-    double peak_gflops;         /* measured SGEMM peak at this thread count */
+    int peak_size;              /* n of the n^3 SGEMM of the library table, 0 when none */
+    const char *peak_kind;      /* "fma-avx512", "fma-avx2", "sse" (physical: kern_fma_peak),
+                                 * "sgemm" (old rows); NULL when no peak was measured */
+    double peak_gflops;         /* the peak at this thread count */
+    double peak_core_gflops;    /* the physical peak of one thread */
+    const char *kernel_choice;  /* why the kernel set was chosen (perf_choose), may be NULL */
     double iter_ms;             /* one whole training iteration (forward, backward, step) */
     double gflops, pct_peak;    /* achieved by the whole iteration; percent of peak_gflops */
-    double images_per_s, epoch_s; /* epoch = 60,000 training images */
+    double images_per_s, epoch_s; /* epoch = the training set; epoch_s the fastest repetition */
+    int reps;                   /* alternated repetitions behind epoch_s, 0 = unknown */
+    double epoch_s_median, epoch_s_max;
     double eval_s;              /* inference over 10,000 images */
     int64_t peak_rss_bytes;     /* of the measuring process, 0 = unknown */
     double load_before, load_after; /* 1-minute load average around the measurement */
-    double torch_epoch_s;       /* PyTorch's s/epoch (bench perf --torch), else NAN */
+    double torch_epoch_s;       /* PyTorch's s/epoch (bench perf --torch): fastest repetition,
+                                 * else NAN */
+    double torch_epoch_s_median, torch_epoch_s_max;
+    const char *torch_setting;  /* its fastest setting, e.g. "torch 1.13.1, 1 thread" */
     double cpu_s, wait_s;       /* CPU time and run-queue wait of its timed iterations
                                  * (timing.h: contended when wait > 10% of CPU); NAN unknown */
     int64_t nivcsw;             /* their involuntary context switches; -1 unknown */
     int n_steps;
     const store_perf_step *steps; /* (n_steps), may be NULL when n_steps == 0 */
+    int n_sgemm;
+    const store_perf_sgemm *sgemm; /* (n_sgemm), may be NULL when n_sgemm == 0 */
 } store_perf;
 
 /* Who executes a RUNNING run. A store writes as the process that opened it; every write to a
@@ -374,6 +399,10 @@ int store_perfs(store *s, store_perf_fn fn, void *ctx, err_info *e);
 typedef int (*store_perf_step_fn)(void *ctx, const store_perf_step *step);
 int store_perf_steps(store *s, int64_t id, store_perf_step_fn fn, void *ctx, err_info *e);
 
+/* Visit the SGEMM timings of measurement id in the order they were recorded. */
+typedef int (*store_perf_sgemm_fn)(void *ctx, const store_perf_sgemm *g);
+int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, err_info *e);
+
 /* ---- merging databases (bench merge) ------------------------------------------------------ */
 
 /* What store_merge did with a source's runs. */
@@ -397,7 +426,7 @@ int store_merge_check(store *s, const char *const *paths, int n, err_info *e);
  * copy wins whichever file holds it: COMPLETED over DIVERGED over FAILED over unfinished,
  * then more stored epochs, then the earlier one; a run copied comes with its epochs, class
  * metrics and confusion cells, and experiment links are united; perf measurements (with their
- * steps) are added unless an equal one exists. Merging is idempotent and gives the same
+ * steps and SGEMM timings) are added unless an equal one exists. Merging is idempotent and gives the same
  * contents in any order of the sources. Call store_merge_check first: store_merge itself
  * does not refuse two different COMPLETED copies (the first one stays). c accumulates. */
 int store_merge(store *s, store_merge_counts *c, const char *path, err_info *e);

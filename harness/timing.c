@@ -71,6 +71,14 @@ double timing_wait_share(const timing_span *s)
     return s->cpu_s > 0.0 ? s->wait_s / s->cpu_s : NAN;
 }
 
+void timing_span_add(timing_span *sum, const timing_span *s)
+{
+    sum->wall_s += s->wall_s;
+    sum->cpu_s += s->cpu_s;
+    sum->wait_s += s->wait_s;
+    sum->nivcsw = sum->nivcsw < 0 || s->nivcsw < 0 ? -1 : sum->nivcsw + s->nivcsw;
+}
+
 void timing_run_add(timing_run *r, const timing_span *epoch)
 {
     r->epochs++;

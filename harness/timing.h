@@ -68,6 +68,11 @@ void timing_mark_now(timing_mark *m);
  * them takes its run-queue wait with it, so the wait is clamped at 0. */
 timing_span timing_span_between(const timing_mark *a, const timing_mark *b);
 
+/* *sum <- *sum followed by s (zero-initialise sum first): wall, CPU and wait add up (an unknown
+ * wait makes the sum's unknown), and so do the switches (unknown: -1). For work timed in
+ * pieces, such as bench perf's alternated repetitions. */
+void timing_span_add(timing_span *sum, const timing_span *s);
+
 /* True when s was contended: s->wait_s > TIMING_CONTENDED_SHARE * s->cpu_s (false for an
  * unknown wait). */
 bool timing_contended(const timing_span *s);

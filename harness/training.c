@@ -19,7 +19,7 @@ struct training {
     trainer *trainer;
 };
 
-net_config training_net_config(const run_spec *r, int threads)
+net_config training_net_config(const run_spec *r, int threads, kern_isa isa)
 {
     assert(threads >= 1);
     net_config nc = net_config_default();
@@ -31,6 +31,7 @@ net_config training_net_config(const run_spec *r, int threads)
     nc.init = r->init;
     nc.init_std = r->init_std;
     nc.gemm.threads = threads;
+    nc.gemm.isa = isa;
     return nc;
 }
 
@@ -38,7 +39,7 @@ int training_memory_plan(training_memory *out, const run_spec *r, int threads,
                          const dataset *train, const dataset *test, err_info *e)
 {
     memset(out, 0, sizeof *out);
-    const net_config nc = training_net_config(r, threads);
+    const net_config nc = training_net_config(r, threads, KERN_AUTO); /* any set: one layout */
     const int64_t n_train = train->n - (r->validation > 0 ? r->validation : 0);
     const int64_t n_eval_set = r->validation > 0 ? r->validation : test->n;
     /* trainer_evaluate holds the outputs of the larger of the two evaluations */
@@ -67,6 +68,34 @@ int training_memory_check(const training_memory *m, int64_t limit, err_info *e)
                    "MiB), more than the %.0f MiB this machine has", ceil((double)m->total / mib),
                    ceil((double)m->run.total / mib), ceil((double)m->data / mib),
                    floor((double)limit / mib));
+}
+
+/* training_memory_plan and training_memory_check against the machine (prov_memory_limit), the
+ * error prefixed with the run's model, data set (data_name, NULL when not loaded yet) and
+ * shape. */
+static int training_memory_guard(const run_spec *r, int threads, const dataset *train,
+                                 const dataset *test, const char *data_name, err_info *e)
+{
+    training_memory mem;
+    int rc = training_memory_plan(&mem, r, threads, train, test, e);
+    if (rc == 0)
+        rc = training_memory_check(&mem, prov_memory_limit(), e);
+    if (rc)
+        err_prefix(e, "model '%s'%s%s%s (%dx%dx%d images, batch %d)", r->model,
+                   data_name ? " on '" : "", data_name ? data_name : "", data_name ? "'" : "",
+                   r->channels, r->height, r->width, r->train.batch);
+    return rc;
+}
+
+int training_choose_kernels(perf_choice *out, const run_spec *r, int threads, err_info *e)
+{
+    /* the timing builds the run's network: never one the machine cannot hold */
+    const dataset none = {0};
+    int rc = training_memory_guard(r, threads, &none, &none, NULL, e);
+    if (rc)
+        return rc;
+    const net_config nc = training_net_config(r, threads, KERN_AUTO);
+    return perf_choose(out, KERN_AUTO, &nc, r->layers, r->n_layers, e);
 }
 
 int training_data_load(training_data *out, const run_spec *r, const data_source *src,
@@ -112,7 +141,7 @@ void training_data_release(training_data *d)
 }
 
 int training_new(training **out, const run_spec *r, const data_source *src, int threads,
-                 err_info *e)
+                 kern_isa isa, err_info *e)
 {
     *out = NULL;
     training *t = calloc(1, sizeof *t);
@@ -124,14 +153,9 @@ int training_new(training **out, const run_spec *r, const data_source *src, int 
     if (rc)
         goto fail;
     /* What the run will hold, before any of it is allocated (the data is already). */
-    training_memory mem;
-    if ((rc = training_memory_plan(&mem, r, threads, &t->data.all, &t->data.test, e)) != 0 ||
-        (rc = training_memory_check(&mem, prov_memory_limit(), e)) != 0) {
-        err_prefix(e, "model '%s' on '%s' (%dx%dx%d images, batch %d)", r->model, src->name,
-                   r->channels, r->height, r->width, r->train.batch);
+    if ((rc = training_memory_guard(r, threads, &t->data.all, &t->data.test, src->name, e)) != 0)
         goto fail;
-    }
-    const net_config nc = training_net_config(r, threads);
+    const net_config nc = training_net_config(r, threads, isa);
     if ((rc = net_new(&t->net, &nc, r->layers, r->n_layers, e)) != 0 ||
         (rc = trainer_new(&t->trainer, t->net, &t->data.train, &r->train, true, e)) != 0)
         goto fail;

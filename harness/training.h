@@ -30,14 +30,24 @@
 #include "data.h"
 #include "err.h"
 #include "exp.h"
+#include "perf.h"
 #include "timing.h"
 #include "train.h"
 
-/* The network configuration of run r computed with threads threads (>= 1): input shape,
- * classes, largest batch and weight initialisation from r; batch-norm constants, kernel set
- * and fusion at their defaults (bench perf may change the last two: they are not part of a
- * run). */
-net_config training_net_config(const run_spec *r, int threads);
+/* The network configuration of run r computed with threads threads (>= 1) on the kernel set
+ * isa (training_choose_kernels; KERN_AUTO: the best set the CPU runs): input shape, classes,
+ * largest batch and weight initialisation from r; batch-norm constants and fusion at their
+ * defaults (bench perf may unfuse: fusion is not part of a run). */
+net_config training_net_config(const run_spec *r, int threads, kern_isa isa);
+
+/* *out <- the kernel set run r trains with on threads threads (>= 1): perf_choose on r's own
+ * network (perf.h: by the CPU's features, then by timing the sets that compute the same bits
+ * on a few training steps), with out->why saying why. The one home of a run's kernel choice:
+ * `bench train`, `bench run` (once per network, before its runs are queued, so that the store
+ * describes their kernels) and `bench perf` take it from here. The timing builds the network:
+ * a run whose network alone needs more memory than the machine has is refused first
+ * (training_memory_check, no data counted). */
+int training_choose_kernels(perf_choice *out, const run_spec *r, int threads, err_info *e);
 
 /* The memory of one run, in bytes, computed before the network is allocated. */
 typedef struct training_memory {
@@ -109,10 +119,10 @@ typedef struct training_result {
 typedef struct training training;
 
 /* Prepare run r on the data of src with threads threads (>= 1; r->threads, when > 0, is the
- * caller's to pass): load the data (training_data_load), build the network and the trainer,
- * initialise the parameters. */
+ * caller's to pass) on the kernel set isa (training_choose_kernels): load the data
+ * (training_data_load), build the network and the trainer, initialise the parameters. */
 int training_new(training **out, const run_spec *r, const data_source *src, int threads,
-                 err_info *e);
+                 kern_isa isa, err_info *e);
 void training_free(training *t);
 
 /* Train r->epochs epochs (see the header comment); *out says how far it got. Returns 0 when

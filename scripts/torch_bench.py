@@ -7,7 +7,10 @@ ReLU -> affine 10, softmax cross-entropy), the same batch, Momentum (lr 0.1, mom
 PyTorch's form v = 0.9 v + g; w -= lr v, the same cost per step), fp32 on the CPU, a fixed
 number of timed iterations after a warm-up. An epoch is 60,000 / batch iterations.
 
-    python3 scripts/torch_bench.py [--threads N] [--batch 100] [--iters 100]
+    python3 scripts/torch_bench.py [--threads N[,M...]] [--batch 100] [--iters 100]
+
+With several thread counts each is timed in turn (the same network and data), one block of
+lines each: `bench perf --torch` takes the fastest as PyTorch's best setting.
 
 Needs torch (Debian: apt-get install python3-torch). Random data: the speed of these layers
 does not depend on the pixel values.
@@ -19,7 +22,8 @@ import time
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--threads", default=str(os.cpu_count() or 1),
+                    help="thread count, or a comma-separated list of them")
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=5)
@@ -28,7 +32,13 @@ def main():
     import torch
     import torch.nn as nn
 
-    torch.set_num_threads(a.threads)
+    settings = [int(t) for t in str(a.threads).split(",") if t]
+    for threads in settings:
+        run(torch, nn, threads, a)
+
+
+def run(torch, nn, threads, a):
+    torch.set_num_threads(threads)
     torch.manual_seed(1)
     net = nn.Sequential(
         nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
@@ -67,7 +77,8 @@ def main():
         t_eval = time.perf_counter() - t1
 
     per_epoch = 60000 // a.batch
-    print(f"torch {torch.__version__}, {a.threads} threads, batch {a.batch}, {a.iters} timed iterations")
+    print(f"torch {torch.__version__}, {threads} thread{'s' if threads > 1 else ''}, batch {a.batch}, "
+          f"{a.iters} timed iterations")
     print(f"  {dt * 1e3:.3f} ms per iteration, {a.batch / dt:.0f} images/s")
     print(f"  seconds per epoch ({per_epoch} iterations): {dt * per_epoch:.2f} s")
     print(f"  evaluation of 10,000 images: {t_eval:.3f} s")

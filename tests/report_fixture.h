@@ -268,6 +268,7 @@ typedef struct fix_perf_row {
     const char *when;
     const char *kernel_set;
     int unfused;
+    const char *peak_kind; /* NULL: "fma-avx512" when pct_peak is a number */
 } fix_perf_row;
 
 static inline int64_t fix_perf(store *s, const char *db_path, const fix_perf_row *f)
@@ -277,6 +278,7 @@ static inline int64_t fix_perf(store *s, const char *db_path, const fix_perf_row
     store_perf m = {.build_id = f->build_id, .data = "synthetic", .threads = f->threads,
                     .iterations = 100, .batch = 100,
                     .kernel_set = f->kernel_set ? f->kernel_set : "auto", .unfused = f->unfused,
+                    .peak_kind = f->peak_kind ? f->peak_kind : isnan(f->pct_peak) ? NULL : "fma-avx512",
                     .peak_gflops = NAN, .iter_ms = f->epoch_s / 600 * 1e3, .gflops = NAN,
                     .pct_peak = f->pct_peak, .images_per_s = 60000.0 / f->epoch_s,
                     .epoch_s = f->epoch_s, .eval_s = NAN, .load_before = NAN,
@@ -300,6 +302,7 @@ typedef struct fix_perf_copy {
     char git_sha[48];       /* "(null)" without a build */
     char dataset_sha256[72]; /* "(null)" for synthetic data */
     char data[64], kernel_set[16], kernels[160];
+    char peak_kind[16], kernel_choice[192], torch_setting[64];
 } fix_perf_copy;
 
 enum { FIX_MAX_PERFS = 8 };
@@ -324,7 +327,10 @@ static inline int fix_perf_see(void *ctx, const store_perf_row *r)
     snprintf(c->data, sizeof c->data, "%s", r->m.data ? r->m.data : "");
     snprintf(c->kernel_set, sizeof c->kernel_set, "%s", r->m.kernel_set ? r->m.kernel_set : "");
     snprintf(c->kernels, sizeof c->kernels, "%s", r->m.kernels ? r->m.kernels : "");
-    c->m.data = c->m.kernel_set = c->m.kernels = NULL;
+    snprintf(c->peak_kind, sizeof c->peak_kind, "%s", r->m.peak_kind ? r->m.peak_kind : "");
+    snprintf(c->kernel_choice, sizeof c->kernel_choice, "%s", r->m.kernel_choice ? r->m.kernel_choice : "");
+    snprintf(c->torch_setting, sizeof c->torch_setting, "%s", r->m.torch_setting ? r->m.torch_setting : "");
+    c->m.data = c->m.kernel_set = c->m.kernels = c->m.peak_kind = c->m.kernel_choice = c->m.torch_setting = NULL;
     return 0;
 }
 

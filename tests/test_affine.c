@@ -111,7 +111,10 @@ static void test_bitwise_repeatable(void **state)
     case_init(&t, B, D, N, 71);
     float *out[2][4], *one[4] = {NULL};
     for (int threads = 1; threads <= 2; threads++) {
+        par_team *team = NULL;
+        assert_int_equal(par_new(&team, threads, NULL), 0);
         t.ctx.threads = threads;
+        t.ctx.team = team;
         for (int run = 0; run < 2; run++) {
             out[run][0] = malloc((size_t)B * N * sizeof(float));
             out[run][1] = malloc((size_t)B * D * sizeof(float));
@@ -132,6 +135,7 @@ static void test_bitwise_repeatable(void **state)
             }
             free(out[1][i]);
         }
+        par_free(team);
     }
     case_free(&t);
 }

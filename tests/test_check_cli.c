@@ -421,9 +421,9 @@ static void test_history_perf_cli(void **state)
              "bench: no perf measurements in '%s' yet (bench perf adds some)\n", f->db);
     assert_string_equal(r.err, want);
     const fix_perf_row rows[] = {
-        {f->build_old, 2, 10.0, 40.0, "2024-01-01T00:00:00.000Z", NULL, 0},
-        {f->build_old, 2, 10.2, 42.0, "2024-01-01T01:00:00.000Z", NULL, 0},
-        {f->build_head, 2, 8.0, 50.0, "2024-02-01T00:00:00.000Z", NULL, 0},
+        {f->build_old, 2, 10.0, 40.0, "2024-01-01T00:00:00.000Z", NULL, 0, NULL},
+        {f->build_old, 2, 10.2, 42.0, "2024-01-01T01:00:00.000Z", NULL, 0, NULL},
+        {f->build_head, 2, 8.0, 50.0, "2024-02-01T00:00:00.000Z", NULL, 0, NULL},
     };
     for (int i = 0; i < 3; i++)
         fix_perf(f->s, f->db, &rows[i]);

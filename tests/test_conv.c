@@ -222,11 +222,15 @@ static void determinism_run(int threads, float *y, float *dx, float *dw, float *
 {
     conv_case t;
     case_init(&t, 4, 3, 12, 12, 5, 5, 1, 0, 31);
+    par_team *team = NULL;
+    assert_int_equal(par_new(&team, threads, NULL), 0);
     t.ctx.threads = threads;
+    t.ctx.team = team;
     case_objective(&t);
     memcpy(y, t.y, t.ny * sizeof(float));
     conv_backward(&t.ctx, dx, dw, db, t.ws, t.wt, t.x, t.w, &t.g, t.batch);
     case_free(&t);
+    par_free(team);
 }
 
 static void test_bitwise_repeatable(void **state)
@@ -256,7 +260,10 @@ static void test_thread_count_invariant(void **state)
     for (int threads = 1; threads <= 2; threads++) {
         conv_case t;
         case_init(&t, 37, 2, 9, 9, 4, 3, 2, 1, 33);
+        par_team *team = NULL;
+        assert_int_equal(par_new(&team, threads, NULL), 0);
         t.ctx.threads = threads;
+        t.ctx.team = team;
         sizes[0] = t.ny;
         sizes[1] = t.nx;
         sizes[2] = t.nw;
@@ -270,6 +277,7 @@ static void test_thread_count_invariant(void **state)
         memcpy(o[0], t.y, t.ny * sizeof(float));
         conv_backward(&t.ctx, o[1], o[2], o[3], t.ws, t.wt, t.x, t.w, &t.g, t.batch);
         case_free(&t);
+        par_free(team);
     }
     for (int i = 0; i < 4; i++) {
         assert_memory_equal(out[0][i], out[1][i], sizes[i] * sizeof(float));

@@ -180,14 +180,15 @@ static void test_perf_history(void **state)
     assert_int_equal(store_build_put(f->s, &b2d, &dirty, &e), 0);
     /* written out of date order: the history orders by created_at */
     const fix_perf_row rows[] = {
-        {b3, 2, 9.0, NAN, "2024-03-01T00:00:00.000Z", NULL, 0},
-        {b1, 2, 10.0, 40.0, "2024-01-01T00:00:00.000Z", NULL, 0},
-        {b1, 2, 10.2, 42.0, "2024-01-01T01:00:00.000Z", NULL, 0},
-        {b1, 1, 20.0, NAN, "2024-01-01T00:00:00.000Z", NULL, 0},
-        {b2, 2, 10.1, 41.0, "2024-02-01T00:00:00.000Z", NULL, 0},
-        {b2, 2, 10.3, 41.0, "2024-02-01T01:00:00.000Z", NULL, 0},
-        {b2d, 2, 8.0, 50.0, "2024-02-02T00:00:00.000Z", NULL, 0},
-        {b1, 2, 30.0, 10.0, "2024-01-02T00:00:00.000Z", "generic", 1},
+        /* measured against an SGEMM "peak" (before schema 9): its % is not shown */
+        {b3, 2, 9.0, 99.0, "2024-03-01T00:00:00.000Z", NULL, 0, "sgemm"},
+        {b1, 2, 10.0, 40.0, "2024-01-01T00:00:00.000Z", NULL, 0, NULL},
+        {b1, 2, 10.2, 42.0, "2024-01-01T01:00:00.000Z", NULL, 0, NULL},
+        {b1, 1, 20.0, NAN, "2024-01-01T00:00:00.000Z", NULL, 0, NULL},
+        {b2, 2, 10.1, 41.0, "2024-02-01T00:00:00.000Z", NULL, 0, NULL},
+        {b2, 2, 10.3, 41.0, "2024-02-01T01:00:00.000Z", NULL, 0, NULL},
+        {b2d, 2, 8.0, 50.0, "2024-02-02T00:00:00.000Z", NULL, 0, NULL},
+        {b1, 2, 30.0, 10.0, "2024-01-02T00:00:00.000Z", "generic", 1, NULL},
     };
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         fix_perf(f->s, f->db, &rows[i]);

@@ -28,18 +28,33 @@ static void fill(float *a, size_t n, gc_rand *r, double lo, double hi)
         a[i] = (float)(lo + (hi - lo) * gc_uniform(r));
 }
 
-static bool have_avx2(void) { return kern_resolve(KERN_AUTO) == KERN_AVX2; }
+static bool have_avx2(void) { return kern_has_avx2(kern_resolve(KERN_AUTO)); }
+static bool have_avx512(void) { return kern_resolve(KERN_AUTO) == KERN_AVX512; }
 
 static void test_resolve_and_names(void **state)
 {
     (void)state;
     assert_int_equal(kern_resolve(KERN_GENERIC), KERN_GENERIC);
     const kern_isa best = kern_resolve(KERN_AUTO);
-    assert_true(best == KERN_GENERIC || best == KERN_AVX2);
-    assert_int_equal(kern_resolve(KERN_AVX2), best); /* AVX2 asked on a CPU without it: generic */
+    assert_true(best == KERN_GENERIC || best == KERN_AVX2 || best == KERN_AVX512);
+    assert_int_equal(kern_resolve(KERN_AVX512), best); /* the best set at most AVX-512 */
+    /* AVX2 asked on a CPU without it: generic; on one with AVX-512: AVX2 */
+    assert_int_equal(kern_resolve(KERN_AVX2), best == KERN_GENERIC ? KERN_GENERIC : KERN_AVX2);
+    assert_false(kern_has_avx2(KERN_GENERIC));
+    assert_true(kern_has_avx2(KERN_AVX2) && kern_has_avx2(KERN_AVX512));
     assert_string_equal(kern_isa_name(KERN_GENERIC), "generic");
     assert_string_equal(kern_isa_name(KERN_AVX2), "avx2");
+    assert_string_equal(kern_isa_name(KERN_AVX512), "avx512");
     assert_string_equal(kern_isa_name(KERN_AUTO), "auto");
+    const char *names[] = {"auto", "generic", "avx2", "avx512"};
+    for (int i = 0; i < 4; i++) {
+        kern_isa k = KERN_GENERIC;
+        assert_true(kern_isa_from_name(&k, names[i]));
+        assert_int_equal(k, (kern_isa)i);
+    }
+    kern_isa k = KERN_AVX2;
+    assert_false(kern_isa_from_name(&k, "sse"));
+    assert_int_equal(k, KERN_AVX2);
 }
 
 /* Shapes that hit every tile remainder: F = 7 (6+1) and 13 (6+6+1), Q = 1, 11, 25, P = 37
@@ -140,6 +155,106 @@ static void test_maxpool2_bitwise(void **state)
             assert_memory_equal(y, want, on * 4);
         }
         free(x), free(y), free(want), free(a), free(wa);
+    }
+}
+
+/* The AVX-512 convolution fused with its 2x2 max-pool (+ ReLU) against the scalar fma chain of
+ * kern.h (conv) then pool_max_forward (+ act_relu_forward): bitwise in values and argmax.
+ * Shapes cover both of its paths (row pairs pooled in registers for OW = 16, 24, 32; wide
+ * planes otherwise), W < 16, odd OW and OH (floor), more than 16 pooled columns (two and three
+ * column blocks), several channels, F not a multiple of the 6-filter tile, OH = 1 (no pooled
+ * row); values once continuous, once on a grid of halves (exact sums: ties, zeros, and -0 from
+ * a filter whose bias is -0). */
+static void test_conv_pool_avx512_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx512())
+        skip();
+    /* f, c, h, w, k */
+    const int shapes[][5] = {{30, 1, 28, 28, 5}, {7, 3, 10, 12, 5}, {1, 2, 9, 9, 5},   {5, 1, 6, 33, 5},
+                             {13, 2, 7, 42, 3},  {2, 1, 3, 3, 3},   {8, 1, 40, 70, 5},  {6, 4, 11, 20, 1},
+                             /* the row-pair tiles: OW = 16, 24 with OH odd, 32; K = 3, C = 3 */
+                             {4, 2, 20, 20, 5},  {3, 1, 27, 28, 5}, {7, 1, 36, 36, 5},  {2, 3, 18, 18, 3}};
+    gc_rand r = {18};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int grid = 0; grid < 2; grid++) {
+            const int f = shapes[s][0], c = shapes[s][1], h = shapes[s][2], wd = shapes[s][3], k = shapes[s][4];
+            const int oh = h - k + 1, ow = wd - k + 1, q = c * k * k, p = oh * ow;
+            pool_geom pg;
+            assert_int_equal(pool_geom_init(&pg, f, oh, ow, 2, 2, NULL), oh >= 2 && ow >= 2 ? 0 : ERR_INVALID);
+            const int ph = oh / 2, pw = ow / 2;
+            const size_t on = (size_t)(f * ph * pw) + 1;
+            float *x = malloc(sizeof(float) * (size_t)(c * h * wd)), *w = malloc(sizeof(float) * (size_t)(f * q));
+            float *b = malloc(sizeof(float) * (size_t)f), *conv = malloc(sizeof(float) * (size_t)(f * p));
+            float *tmp = malloc(sizeof(float) * (size_t)(KERN_WIDE_FILTERS * oh * wd));
+            float *y = malloc(on * 4), *want = malloc(on * 4);
+            int32_t *a = malloc(on * 4), *wa = malloc(on * 4);
+            if (grid) {
+                for (int i = 0; i < c * h * wd; i++)
+                    x[i] = (float)(int)(gc_uniform(&r) * 3.0) * 0.5f;
+                for (int i = 0; i < f * q; i++)
+                    w[i] = (float)((int)(gc_uniform(&r) * 5.0) - 2) * 0.5f;
+                for (int i = 0; i < f; i++)
+                    b[i] = 0.0f;
+                b[0] = -0.0f;
+                for (int i = 0; i < q; i++)
+                    w[i] = -0.5f; /* filter 0: -0 where the input is all zero */
+            } else {
+                fill(x, (size_t)(c * h * wd), &r, 0, 1);
+                fill(w, (size_t)(f * q), &r, -1, 1);
+                fill(b, (size_t)f, &r, -1, 1);
+            }
+            if (grid)
+                for (int i = 0; i < wd && i < c * h * wd; i++)
+                    x[i] = 0.0f; /* a zero first row */
+            for (int fi = 0; fi < f; fi++)
+                for (int px = 0; px < p; px++) {
+                    float acc = b[fi];
+                    for (int t = 0; t < q; t++) {
+                        const int ci = t / (k * k), i = (t / k) % k, j = t % k;
+                        acc = fmaf(w[fi * q + t], x[(ci * h + px / ow + i) * wd + px % ow + j], acc);
+                    }
+                    conv[fi * p + px] = acc;
+                }
+            for (int relu = 0; relu < 2; relu++) {
+                memset(y, 0x55, on * 4);
+                memset(a, 0x55, on * 4);
+                memcpy(want, y, on * 4);
+                memcpy(wa, a, on * 4);
+                if (ph > 0 && pw > 0) {
+                    pool_max_forward(want, wa, conv, &pg, 1);
+                    if (relu)
+                        act_relu_forward(want, want, on - 1);
+                }
+                kern_conv_pool_avx512(y, a, tmp, w, b, x, f, c, h, wd, k, relu);
+                assert_memory_equal(y, want, on * 4); /* the last float: nothing past the output */
+                assert_memory_equal(a, wa, on * 4);
+                memset(y, 0x55, on * 4);
+                kern_conv_pool_avx512(y, NULL, tmp, w, b, x, f, c, h, wd, k, relu);
+                assert_memory_equal(y, want, on * 4);
+            }
+            free(x), free(w), free(b), free(conv), free(tmp), free(y), free(want), free(a), free(wa);
+        }
+}
+
+/* kern_sum8_avx2 == the scalar sum of kern.h's order, bitwise, for lengths around multiples of
+ * 8 (the tail goes to the partial of its index) and values of very different sizes. */
+static void test_sum8_bitwise(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        skip();
+    gc_rand r = {19};
+    float a[300];
+    for (int i = 0; i < 300; i++)
+        a[i] = (float)((gc_uniform(&r) - 0.5) * (i % 3 == 0 ? 1e6 : i % 3 == 1 ? 1.0 : 1e-6));
+    for (size_t n = 0; n <= 300; n += n < 20 ? 1 : 37) {
+        double s[8] = {0};
+        for (size_t i = 0; i < n; i++)
+            s[i % 8] += a[i];
+        const double want = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+        const double got = kern_sum8_avx2(a, n);
+        assert_memory_equal(&got, &want, sizeof got);
     }
 }
 
@@ -282,7 +397,9 @@ static void fused_case(kern_isa isa, bool relu, int batch, int c, int h, int f, 
     fill(x, xn, &r, 0, 1);
     fill(w, wn, &r, -0.5, 0.5);
     fill(b, (size_t)f, &r, -0.3, 0.3);
-    const gemm_ctx ctx = {.threads = 2, .isa = isa};
+    par_team *team = NULL;
+    assert_int_equal(par_new(&team, 2, NULL), 0);
+    const gemm_ctx ctx = {.threads = 2, .isa = isa, .team = team};
     /* unfused */
     float *ws1 = calloc(conv_ws_floats(&g, batch), 4), *y = malloc(yn * 4), *r1 = malloc(yn * 4);
     float *o1 = malloc(on * 4);
@@ -325,6 +442,7 @@ static void fused_case(kern_isa isa, bool relu, int batch, int c, int h, int f, 
     assert_memory_equal(dx1, dx2, xn * 4);
     free(x), free(w), free(b), free(ws1), free(y), free(r1), free(o1), free(a1), free(ws2), free(o2), free(a2);
     free(dout), free(dr), free(dy), free(dm), free(dx1), free(dx2), free(dw1), free(dw2), free(db1), free(db2);
+    par_free(team);
 }
 
 static void test_fused_conv_pool_bitwise(void **state)
@@ -334,6 +452,8 @@ static void test_fused_conv_pool_bitwise(void **state)
     for (int s = 0; s < 2; s++) {
         fused_case(sets[s], true, 5, 2, 9, 3, 3, 1);   /* 9x9 pad 1 -> 9x9, pool floors to 4x4 */
         fused_case(sets[s], false, 3, 1, 10, 4, 3, 0); /* 8x8 -> 4x4 */
+        fused_case(sets[s], true, 4, 2, 5, 6, 3, 0);   /* 3x3 -> 1x1: the unfused product (P = 9
+                                                        * < 16) goes through gemm, the same chain */
         fused_case(sets[s], true, 17, 1, 28, 30, 5, 0); /* the paper: 24x24 -> 12x12, 17 > 16 chunks */
     }
 }
@@ -410,11 +530,22 @@ static void test_net_fused_threads_kernels(void **state)
     assert_true(dmax <= 1e-4 * gmax);
     for (int i = 0; i < B * 10; i++)
         assert_true(fabs((double)p0[i] - p1[i]) < 1e-5);
+    /* AVX-512 and AVX2 compute the same chains: the same bits, whichever the choice */
+    if (have_avx512()) {
+        net *narrow = paper_net(2, KERN_AVX2, false, B);
+        run_step(narrow, p1, g1, B);
+        assert_memory_equal(p0, p1, (size_t)B * 40);
+        assert_memory_equal(g0, g1, np * 4);
+        assert_non_null(strstr(net_kernels(narrow), "conv:direct-avx2 gemm:avx2-6x16"));
+        net_free(narrow);
+    }
     /* provenance strings */
     assert_non_null(strstr(net_kernels(base), "fused:conv+relu+maxpool"));
-    assert_non_null(strstr(net_kernels(base), "gemm:blis-"));
-    assert_non_null(strstr(net_kernels(base), have_avx2() ? "conv:direct-avx2" : "conv:im2col-blas"));
-    assert_non_null(strstr(net_kernels(gen), "conv:im2col-blas"));
+    const char *want = have_avx512() ? "conv:direct-avx512 gemm:avx512-6x64"
+                       : have_avx2() ? "conv:direct-avx2 gemm:avx2-6x16"
+                                     : "conv:im2col-blas gemm:blis-";
+    assert_non_null(strstr(net_kernels(base), want));
+    assert_non_null(strstr(net_kernels(gen), "conv:im2col-blas gemm:blis-"));
     assert_null(strstr(net_kernels(unf), "fused"));
     assert_true((strstr(net_kernels(base), "dw:sparse-argmax") != NULL) == have_avx2());
     assert_null(strstr(net_kernels(gen), "dw:sparse-argmax"));
@@ -468,6 +599,8 @@ int main(void)
         cmocka_unit_test(test_dw_bitwise),
         cmocka_unit_test(test_dw_sparse_bitwise),
         cmocka_unit_test(test_fused_conv_pool_bitwise),
+        cmocka_unit_test(test_sum8_bitwise),
+        cmocka_unit_test(test_conv_pool_avx512_bitwise),
         cmocka_unit_test(test_net_fused_threads_kernels),
         cmocka_unit_test(test_relu_pool_group),
     };

@@ -125,12 +125,17 @@ static void make_db(const char *path, const char *experiment, const char *host,
     if (perf_iter_ms > 0) {
         store_perf_step steps[2] = {{.step = 0, .layers = "conv", .fwd_ms = 1, .bwd_ms = 2},
                                     {.step = 1, .layers = "affine", .fwd_ms = 3, .bwd_ms = 4}};
+        store_perf_sgemm sgemm = {.library = "bench avx2-6x16", .shape = "2000^3", .m = 2000,
+                                  .n = 2000, .k = 2000, .ms = perf_iter_ms, .gflops = 100};
         store_perf m = {.build_id = bid, .host_id = hid, .data = "synthetic", .threads = 2,
                         .iterations = 10, .batch = 100, .kernel_set = "auto", .iter_ms = perf_iter_ms,
                         .peak_gflops = NAN, .gflops = NAN, .pct_peak = NAN, .images_per_s = NAN,
                         .epoch_s = NAN, .eval_s = NAN, .load_before = NAN, .load_after = NAN,
                         .torch_epoch_s = NAN, .cpu_s = 3.0, .wait_s = 0.25, .nivcsw = 11,
-                        .n_steps = 2, .steps = steps};
+                        .n_steps = 2, .steps = steps, .peak_kind = "fma-avx2",
+                        .peak_core_gflops = NAN, .epoch_s_median = NAN, .epoch_s_max = NAN,
+                        .torch_epoch_s_median = NAN, .torch_epoch_s_max = NAN, .n_sgemm = 1,
+                        .sgemm = &sgemm};
         if (store_perf_put(s, NULL, &m, &e))
             fail_msg("%s", e.msg);
     }
@@ -166,7 +171,9 @@ static char *dump(const char *path)
         "SELECT 'perf', m.created_at, m.iter_ms, m.cpu_s, m.wait_s, m.nivcsw, b.ident, h.ident,"
         " (SELECT group_concat(layers"
         " || ':' || fwd_ms, ',') FROM (SELECT * FROM perf_steps s WHERE s.measurement_id = m.id"
-        " ORDER BY step)) FROM perf_measurements m LEFT JOIN builds b ON b.id = m.build_id"
+        " ORDER BY step)), m.peak_kind, (SELECT group_concat(library || ':' || shape || ':' || ms)"
+        " FROM perf_sgemm g WHERE g.measurement_id = m.id)"
+        " FROM perf_measurements m LEFT JOIN builds b ON b.id = m.build_id"
         " LEFT JOIN hosts h ON h.id = m.host_id ORDER BY m.created_at, m.iter_ms",
     };
     sqlite3 *db = NULL;
@@ -275,6 +282,11 @@ static void test_union_by_key(void **state)
                                   " WHERE r.run_key = 'k2' AND h.hostname = 'node-b'"), 1);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements"), 2);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_steps"), 4);
+    /* each measurement's SGEMM table and physical-peak columns (schema 9) come with it */
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_sgemm g JOIN perf_measurements m"
+                                  " ON m.id = g.measurement_id WHERE g.ms = m.iter_ms"), 2);
+    assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements"
+                                  " WHERE peak_kind = 'fma-avx2'"), 2);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM perf_measurements m JOIN builds b"
                                   " ON b.id = m.build_id"), 2);
     assert_int_equal(cli_db_int(x, "SELECT count(*) FROM pragma_foreign_key_check"), 0);

@@ -141,7 +141,7 @@ static int op_exp_load(void *ctx, err_info *e)
 /* Running out of memory is no key's fault (issue 18.11: the network built to check shapes
  * blamed 'model.preset' at line 1, a key the file never wrote): the message says so and names
  * the file, not a key. */
-static int exp_network_ooms; /* failures met building the network that checks shapes */
+static int exp_network_ooms; /* failures met planning the network that checks shapes */
 
 static void check_exp_message(void *ctx, int rc, const err_info *e)
 {
@@ -149,7 +149,7 @@ static void check_exp_message(void *ctx, int rc, const err_info *e)
     if (strstr(e->msg, "out of memory") && strstr(e->msg, "key '"))
         fail_msg("out of memory blamed on a key: %s", e->msg);
     assert_non_null(strstr(e->msg, (const char *)ctx));
-    exp_network_ooms += strstr(e->msg, "out of memory building the network") != NULL;
+    exp_network_ooms += strstr(e->msg, "out of memory planning the network") != NULL;
 }
 
 static void test_exp_load(void **state)

@@ -346,7 +346,7 @@ static void test_checkpoint_restore(void **state)
     optim_free(o2);
 }
 
-/* optim_step_threads on 2 and 3 threads == optim_step, bitwise, for every kind, with weight
+/* optim_step_par on teams of 2 and 3 threads == optim_step, bitwise, for every kind, with weight
  * decay on a mask, over a block large enough to be split (ranges not multiples of 16). */
 static void test_threads_bitwise(void **state)
 {
@@ -356,6 +356,8 @@ static void test_threads_bitwise(void **state)
     uint8_t *mask = malloc(n);
     for (int kind = 0; kind < OPTIM_KIND_COUNT; kind++) {
         for (int threads = 2; threads <= 3; threads++) {
+            par_team *team = NULL;
+            assert_int_equal(par_new(&team, threads, NULL), 0);
             optim_config cfg = optim_defaults((optim_kind)kind);
             cfg.weight_decay = 0.01f;
             optim *o1 = NULL, *o2 = NULL;
@@ -369,7 +371,7 @@ static void test_threads_bitwise(void **state)
                 for (size_t i = 0; i < n; i++)
                     g[i] = (float)((double)((i * 7 + (size_t)step) % 89) / 40.0 - 1.1);
                 optim_step(o1, w1, g, mask, n);
-                optim_step_threads(o2, w2, g, mask, n, threads);
+                optim_step_par(o2, w2, g, mask, n, team);
             }
             assert_memory_equal(w1, w2, n * 4);
             size_t s1, s2;
@@ -379,6 +381,7 @@ static void test_threads_bitwise(void **state)
                 assert_memory_equal(st1, st2, s1 * 4);
             optim_free(o1);
             optim_free(o2);
+            par_free(team);
         }
     }
     free(w1), free(w2), free(g), free(mask);

@@ -18,10 +18,12 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include <math.h>
 
 #include "cli.h"
+#include "kern.h"
 #include "prov.h"
 #include "report_fixture.h"
 
@@ -43,7 +45,7 @@ static void test_help_and_usage(void **state)
     assert_non_null(strstr(r.err, "--threads: '0'"));
     RUN(&r, "perf", "--kernels", "sse9");
     assert_int_equal(r.status, 2);
-    assert_non_null(strstr(r.err, "unknown kernel set 'sse9' (valid: auto, generic)"));
+    assert_non_null(strstr(r.err, "unknown kernel set 'sse9' (valid: auto, avx512, avx2, generic)"));
     RUN(&r, "perf", "--bogus");
     assert_int_equal(r.status, 2);
     RUN(&r, "perf", "--help");
@@ -64,32 +66,43 @@ static void test_help_and_usage(void **state)
     RUN(&r, "perf", "--db", "/proc/bench-test/bench.db", "--iters", "1");
     assert_int_equal(r.status, 1);
     assert_non_null(strstr(r.err, "/proc/bench-test"));
-    assert_null(strstr(r.out, "measured peak"));
+    assert_null(strstr(r.out, "physical peak"));
 }
 
-/* Every promised figure appears, for the fused fast path and the generic unfused one. */
+/* Every promised figure appears, for the fused fast path and the generic unfused one: the
+ * physical peak, the kernels and why, the SGEMM of each library on the n^3 product and the
+ * model's own products (every library named, measured or with the reason it is not), the
+ * per-layer table, seconds per epoch min / median / max on both thread counts. */
 static void test_tiny_measurement(void **state)
 {
     (void)state;
     static run_result r;
-    RUN(&r, "perf", "--iters", "2", "--batch", "8", "--threads", "2", "--peak-size", "64", "--no-store");
+    RUN(&r, "perf", "--iters", "2", "--reps", "2", "--batch", "8", "--threads", "2", "--peak-size", "64",
+        "--no-store");
     assert_int_equal(r.status, 0);
-    const char *want[] = {"kernels: ", "gemm:blis-", "fused:conv+relu+maxpool", "measured peak: ",
-                          " 0 conv+relu+maxpool ", " 3 affine ", "softmax-xent", "whole iteration",
-                          "images/s", "% of peak", "seconds per epoch (7500 iterations of 8): ",
-                          "with 1 thread", "with 2 threads", "evaluation of 10,000 images: ",
-                          "peak RSS: ", "load average"};
+    const bool own = kern_has_avx2(kern_resolve(KERN_AUTO));
+    const char *want[] = {"kernels: ", own ? "gemm:avx" : "gemm:blis-", "fused:conv+relu+maxpool",
+                          "physical peak (", " GFLOP/s on 1 thread, ", " GFLOP/s on 2 threads",
+                          "kernel choice: ", "SGEMM on 2 threads", "64^3 ", "4320->100 fwd ", "4320->100 dW ",
+                          "100->10 dW ", "bench avx512-6x64", "bench avx2-6x16", "blis", "openblas",
+                          "0  conv+relu+maxpool ", "3  affine ", "softmax-xent", "whole iteration",
+                          "images/s", "% of the physical peak on 2 threads", "% of the physical peak on 1 thread",
+                          "seconds per epoch (7500 iterations of 8), min / median / max of 2 alternated",
+                          "  2 threads: ", "  1 thread: ", "evaluation of 10,000 images: ", "peak RSS: ",
+                          "load average"};
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         if (!strstr(r.out, want[i]))
             fail_msg("missing '%s' in:\n%s", want[i], r.out);
+    assert_non_null(strstr(r.out, "4320->100 dx "));
     assert_null(strstr(r.out, "recorded in"));
-    RUN(&r, "perf", "--iters", "1", "--batch", "4", "--threads", "1", "--peak-size", "32", "--kernels",
-        "generic", "--unfused", "--no-store");
+    RUN(&r, "perf", "--iters", "1", "--reps", "1", "--batch", "4", "--threads", "1", "--peak-size", "32",
+        "--kernels", "generic", "--unfused", "--no-store");
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "conv:im2col-blas"));
+    assert_non_null(strstr(r.out, "kernel choice: generic: forced"));
     assert_null(strstr(r.out, "fused"));
-    assert_non_null(strstr(r.out, " 0 conv "));
-    assert_non_null(strstr(r.out, " 2 maxpool "));
+    assert_non_null(strstr(r.out, "0  conv "));
+    assert_non_null(strstr(r.out, "2  maxpool "));
 }
 
 /* ---- the record in the database ---- */
@@ -131,8 +144,8 @@ static void test_records(void **state)
 
     static run_result r;
     cli_run_bench(&r, &with_py,
-                  (const char *const[]){"perf", "--iters", "2", "--peak-size", "200", "--threads", "1",
-                                        "--torch", "--db", db, NULL});
+                  (const char *const[]){"perf", "--iters", "2", "--reps", "3", "--peak-size", "200",
+                                        "--threads", "1", "--torch", "--db", db, NULL});
     if (r.status != 0)
         fail_msg("exit %d: %s", r.status, r.err);
     assert_non_null(strstr(r.out, "seconds per epoch (600 iterations): 12.34 s"));
@@ -146,6 +159,16 @@ static void test_records(void **state)
     assert_string_equal(w.v[0].kernel_set, "auto");
     assert_true(m->peak_gflops > 0 && m->epoch_s > 0 && m->eval_s > 0);
     assert_true(fabs(m->torch_epoch_s - 12.34) < 1e-12);
+    assert_true(m->torch_epoch_s_median == m->torch_epoch_s && m->torch_epoch_s_max == m->torch_epoch_s);
+    assert_string_equal(w.v[0].torch_setting, "torch 0.0 (stand-in), 1 threads");
+    assert_int_equal(m->reps, 3);
+    assert_true(m->epoch_s <= m->epoch_s_median && m->epoch_s_median <= m->epoch_s_max);
+    assert_true(m->peak_core_gflops > 0 && m->peak_gflops == m->peak_core_gflops);
+    assert_non_null(strstr(w.v[0].peak_kind, kern_has_avx2(kern_resolve(KERN_AUTO)) ? "fma-avx" : "sse"));
+    assert_true(strlen(w.v[0].kernel_choice) > 0);
+    assert_true(m->n_sgemm >= 3); /* 200^3 and the 4320 -> 100 layer's two products, per library */
+    assert_non_null(strstr(r.out, "PyTorch, its fastest setting (torch 0.0 (stand-in), 1 threads): 12.34 / 12.34"));
+    assert_non_null(strstr(r.out, "bench / PyTorch, fastest of each: "));
     /* the revision of the build that measured */
     prov_build_info b;
     err_info e = {0};
@@ -167,7 +190,7 @@ static void test_records(void **state)
     assert_true(q.v[6].fwd_ms == 0.0 && q.v[6].bwd_ms > 0.0);
     assert_true(isnan(q.v[6].fwd_gflops));
 
-    RUN(&r, "perf", "--iters", "2", "--peak-size", "64", "--threads", "2", "--db", db);
+    RUN(&r, "perf", "--iters", "2", "--reps", "1", "--peak-size", "64", "--threads", "2", "--db", db);
     if (r.status != 0)
         fail_msg("exit %d: %s", r.status, r.err);
     assert_non_null(strstr(r.out, "measurement 2 (2 threads), measurement 3 (1 thread)"));
@@ -180,7 +203,8 @@ static void test_records(void **state)
     assert_true(isnan(par->torch_epoch_s));
     assert_int_equal(one->threads, 1);
     assert_int_equal(one->n_steps, 0);
-    assert_true(isnan(one->peak_gflops) && isnan(one->eval_s));
+    assert_true(one->peak_gflops > 0 && isnan(one->eval_s)); /* its peak: one thread's */
+    assert_int_equal(one->n_sgemm, 0);
     assert_true(one->epoch_s > 0);
     /* history --perf shows both thread counts */
     RUN(&r, "history", "--perf", "--db", db, "--format", "csv");
@@ -200,13 +224,60 @@ static void test_no_store(void **state)
     const cli_opts in_dir = {.cwd = dir};
     static run_result r;
     cli_run_bench(&r, &in_dir,
-                  (const char *const[]){"perf", "--iters", "1", "--batch", "8", "--peak-size", "32",
-                                        "--threads", "1", "--no-store", NULL});
+                  (const char *const[]){"perf", "--iters", "1", "--reps", "1", "--batch", "8", "--peak-size",
+                                        "32", "--threads", "1", "--no-store", NULL});
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.out, "whole iteration"));
     assert_null(strstr(r.out, "recorded in"));
     assert_int_equal(access(results, F_OK), -1);
     cli_rm_tree(dir);
+}
+
+/* --format: md writes the tables as pipe tables; json one document with every figure on stdout
+ * (the progress on stderr); csv the per-layer profile, one record per step, the same values;
+ * an unknown format is a usage error listing the valid ones. */
+static void test_formats(void **state)
+{
+    (void)state;
+    static run_result r;
+    RUN(&r, "perf", "--format", "xml");
+    assert_int_equal(r.status, 2);
+    assert_non_null(strstr(r.err, "--format: "));
+    assert_non_null(strstr(r.err, "json"));
+    RUN(&r, "perf", "--iters", "1", "--reps", "1", "--batch", "8", "--threads", "2", "--peak-size", "32",
+        "--no-store", "--format", "md");
+    assert_int_equal(r.status, 0);
+    assert_non_null(strstr(r.out, "| step | layers | fwd ms | bwd ms |"));
+    assert_non_null(strstr(r.out, "| 0 | conv+relu+maxpool | "));
+    assert_non_null(strstr(r.out, "| 32^3 | "));
+    RUN(&r, "perf", "--iters", "1", "--reps", "1", "--batch", "8", "--threads", "2", "--peak-size", "32",
+        "--no-store", "--format", "json");
+    if (r.status != 0)
+        fail_msg("exit %d: %s", r.status, r.err);
+    assert_non_null(strstr(r.err, "load average before"));
+    json_error_t je;
+    json_t *j = json_loads(r.out, 0, &je);
+    if (!j)
+        fail_msg("not JSON (%s): %s", je.text, r.out);
+    assert_int_equal(json_integer_value(json_object_get(j, "threads")), 2);
+    assert_true(json_real_value(json_object_get(json_object_get(j, "peak"), "gflops")) > 0);
+    assert_true(json_is_string(json_object_get(json_object_get(j, "peak"), "kind")));
+    json_t *steps = json_object_get(j, "steps");
+    assert_int_equal(json_array_size(steps), 7);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(steps, 0), "layers")),
+                        "conv+relu+maxpool");
+    assert_true(json_array_size(json_object_get(json_object_get(j, "sgemm"), "shapes")) >= 3);
+    assert_true(json_is_object(json_object_get(j, "epoch_s_1_thread")));
+    assert_true(json_is_null(json_object_get(j, "torch_epoch_s")));
+    json_decref(j);
+    RUN(&r, "perf", "--iters", "1", "--reps", "1", "--batch", "8", "--threads", "1", "--peak-size", "32",
+        "--no-store", "--format", "csv");
+    assert_int_equal(r.status, 0);
+    assert_int_equal(strncmp(r.out, "step,layers,fwd_ms,bwd_ms,fwd_gflops,bwd_gflops,fwd_pct_peak,bwd_pct_peak\n"
+                                    "0,conv+relu+maxpool,", 94),
+                     0);
+    assert_non_null(strstr(r.out, "\n8,momentum-step,0,"));
+    assert_null(strstr(r.out, "load average"));
 }
 
 int main(void)
@@ -216,6 +287,7 @@ int main(void)
         cmocka_unit_test(test_tiny_measurement),
         cmocka_unit_test(test_records),
         cmocka_unit_test(test_no_store),
+        cmocka_unit_test(test_formats),
     };
     return cmocka_run_group_tests_name("perf_cli", tests, NULL, NULL);
 }

@@ -234,7 +234,7 @@ static void test_schema_created(void **state)
     static const char *const tables[] = {"experiments",   "builds",          "hosts",
                                          "datasets",      "runs",            "epochs",
                                          "class_metrics", "confusion",       "experiment_runs",
-                                         "perf_measurements", "perf_steps"};
+                                         "perf_measurements", "perf_steps", "perf_sgemm"};
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++)
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
                                      " AND name = ?1",
@@ -359,9 +359,10 @@ static void test_migrate_from_v1(void **state)
     assert_int_equal(count_for(path, "SELECT count(*) FROM perf_steps", NULL), 1);
 }
 
-/* SQL that undoes migration 8 (a current file's schema back to version 7; the view goes
- * first, since it reads the columns), 7, 6 and 5. */
+/* SQL that undoes migration 9 (a current file's schema back to version 8), 8 (the view goes
+ * first, since it reads the columns), 7, 6 and 5; each undoes the later ones first. */
 #define V8_DROP                                                                                \
+    V9_DROP                                                                                    \
     "DROP VIEW runs_flat; DROP TABLE run_tags;"                                                \
     "ALTER TABLE runs DROP COLUMN archived_at; ALTER TABLE runs DROP COLUMN note;"             \
     "ALTER TABLE experiments DROP COLUMN description;"
@@ -373,6 +374,17 @@ static void test_migrate_from_v1(void **state)
     "ALTER TABLE perf_measurements DROP COLUMN nivcsw;"                                        \
     "ALTER TABLE runs DROP COLUMN train_cpu_s; ALTER TABLE runs DROP COLUMN quiet_train_s;"    \
     "ALTER TABLE runs DROP COLUMN contended_epochs;"
+#define V9_DROP                                                                                \
+    "DROP TABLE perf_sgemm;"                                                                   \
+    "ALTER TABLE perf_measurements DROP COLUMN peak_kind;"                                     \
+    "ALTER TABLE perf_measurements DROP COLUMN peak_core_gflops;"                              \
+    "ALTER TABLE perf_measurements DROP COLUMN kernel_choice;"                                 \
+    "ALTER TABLE perf_measurements DROP COLUMN reps;"                                          \
+    "ALTER TABLE perf_measurements DROP COLUMN epoch_s_median;"                                \
+    "ALTER TABLE perf_measurements DROP COLUMN epoch_s_max;"                                   \
+    "ALTER TABLE perf_measurements DROP COLUMN torch_epoch_s_median;"                          \
+    "ALTER TABLE perf_measurements DROP COLUMN torch_epoch_s_max;"                             \
+    "ALTER TABLE perf_measurements DROP COLUMN torch_setting;"
 #define V6_DROP                                                                                \
     "ALTER TABLE experiments DROP COLUMN swept;"                                               \
     "ALTER TABLE experiments DROP COLUMN budget_minutes;"                                      \
@@ -552,6 +564,68 @@ static void test_migrate_from_v6(void **state)
                                NULL),
                      2);
     assert_int_equal(count_for(f->db, sums, "run-v6"), 45 * 1000000 + 75 * 10000 + 30 * 10 + 1);
+}
+
+/* A file of version 8: its measurements' peak was an SGEMM; opening it marks them so
+ * (peak_kind 'sgemm'), and adds the columns and the SGEMM table, which take a new measurement
+ * and read back. */
+static int see_kind(void *ctx, const store_perf_row *r)
+{
+    char *kinds = ctx;
+    const size_t used = strlen(kinds);
+    snprintf(kinds + used, 64 - used, "%s;", r->m.peak_kind ? r->m.peak_kind : "null");
+    return 0;
+}
+
+static int see_sgemm(void *ctx, const store_perf_sgemm *g)
+{
+    char *seen = ctx;
+    const size_t used = strlen(seen);
+    snprintf(seen + used, 128 - used, "%s %s %dx%dx%d %d%d %.1f;", g->library, g->shape, g->m, g->n, g->k,
+             g->trans_a, g->trans_b, g->ms);
+    return 0;
+}
+
+static void test_migrate_from_v8(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, V9_DROP
+                 "INSERT INTO perf_measurements(created_at, data, threads, iterations, batch, kernel_set,"
+                 " unfused, peak_gflops, epoch_s) VALUES('2024-01-01T00:00:00.000Z', 'synthetic', 2, 100,"
+                 " 100, 'auto', 0, 82.1, 3.0);"
+                 "PRAGMA user_version = 8;");
+    sqlite3_close(db);
+    s = open_ok(f->db);
+    assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
+    const store_perf_sgemm rows[2] = {
+        {.library = "bench avx512-6x64", .shape = "2000^3", .m = 2000, .n = 2000, .k = 2000, .ms = 40.0, .gflops = 400},
+        {.library = "blis-generic", .shape = "4320->100 dx", .m = 100, .n = 4320, .k = 100, .trans_b = 1, .ms = 2.5},
+    };
+    store_perf m = {.data = "synthetic", .threads = 2, .iterations = 1, .batch = 4, .kernel_set = "auto",
+                    .peak_kind = "fma-avx512", .peak_gflops = 536.0, .peak_core_gflops = 269.0, .reps = 3,
+                    .epoch_s = 1.0, .epoch_s_median = 1.1, .epoch_s_max = 1.3, .torch_epoch_s = 6.0,
+                    .torch_epoch_s_median = 7.0, .torch_epoch_s_max = 9.0, .torch_setting = "torch 1.13, 1 thread",
+                    .kernel_choice = "avx512: faster", .n_sgemm = 2, .sgemm = rows};
+    err_info e = {0};
+    int64_t id = 0;
+    assert_int_equal(store_perf_put(s, &id, &m, &e), 0);
+    char kinds[64] = "", seen[128] = "";
+    assert_int_equal(store_perfs(s, see_kind, kinds, &e), 0);
+    assert_string_equal(kinds, "sgemm;fma-avx512;");
+    assert_int_equal(store_perf_sgemms(s, id, see_sgemm, seen, &e), 0);
+    assert_string_equal(seen, "bench avx512-6x64 2000^3 2000x2000x2000 00 40.0;blis-generic 4320->100 dx "
+                              "100x4320x100 01 2.5;");
+    fix_perfs w = fix_perfs_read(s);
+    store_close(s);
+    assert_int_equal(w.n, 2);
+    assert_int_equal(w.v[1].m.n_sgemm, 2);
+    assert_int_equal(w.v[1].m.reps, 3);
+    assert_true(w.v[1].m.peak_core_gflops == 269.0 && w.v[1].m.epoch_s_max == 1.3);
+    assert_true(w.v[1].m.torch_epoch_s_median == 7.0 && w.v[1].m.torch_epoch_s_max == 9.0);
+    assert_true(isnan(w.v[0].m.peak_core_gflops) && w.v[0].m.peak_gflops == 82.1);
 }
 
 static void test_newer_schema_rejected(void **state)
@@ -1641,6 +1715,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_lr_from_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v6, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upsert_dedupe, setup, teardown),

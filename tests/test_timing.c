@@ -146,6 +146,29 @@ static void test_marks(void **state)
     assert_int_equal(timing_span_between(&a, &b).nivcsw, -1);
 }
 
+/* Spans timed in pieces add up; an unknown wait or switch count makes the sum's unknown, and
+ * so does its contended verdict (an unknown wait is not contention). */
+static void test_span_add(void **state)
+{
+    (void)state;
+    timing_span sum = {0};
+    const timing_span a = {.wall_s = 1.0, .cpu_s = 2.0, .wait_s = 0.1, .nivcsw = 3};
+    const timing_span b = {.wall_s = 0.5, .cpu_s = 1.0, .wait_s = 0.4, .nivcsw = 4};
+    timing_span_add(&sum, &a);
+    assert_false(timing_contended(&sum)); /* 0.1 s of wait for 2 s of CPU time */
+    timing_span_add(&sum, &b);
+    assert_true(sum.wall_s == 1.5 && sum.cpu_s == 3.0 && fabs(sum.wait_s - 0.5) < 1e-12);
+    assert_int_equal(sum.nivcsw, 7);
+    assert_true(timing_contended(&sum)); /* 0.5 s for 3 s */
+    const timing_span unknown = {.wall_s = 1.0, .cpu_s = 1.0, .wait_s = NAN, .nivcsw = -1};
+    timing_span_add(&sum, &unknown);
+    assert_true(isnan(sum.wait_s));
+    assert_int_equal(sum.nivcsw, -1);
+    assert_false(timing_contended(&sum));
+    timing_span_add(&sum, &a);
+    assert_int_equal(sum.nivcsw, -1);
+}
+
 /* The same CPU work alone and beside one busy process per CPU and one more: the second is
  * contended. The figures are printed, never compared, but for the detection itself: with more
  * runnable processes than CPUs this one waits about as long as it runs. */
@@ -170,6 +193,7 @@ int main(void)
         cmocka_unit_test(test_contended_rule),
         cmocka_unit_test(test_gate_time),
         cmocka_unit_test(test_marks),
+        cmocka_unit_test(test_span_add),
         cmocka_unit_test(test_hogs_are_contention),
     };
     return cmocka_run_group_tests_name("timing", tests, NULL, NULL);

@@ -260,8 +260,7 @@ static void train_reference(run_result *out, const dataset *train, const train_c
             }
             net_forward(n, x, y, B, true);
             net_backward(n, y, B);
-            optim_step_threads(o, net_params(n), net_grads(n), net_decay_mask(n),
-                               net_param_count(n), 1);
+            optim_step_par(o, net_params(n), net_grads(n), net_decay_mask(n), net_param_count(n), NULL);
         }
     out->n_params = net_param_count(n);
     out->params = malloc(out->n_params * sizeof(float));

@@ -109,7 +109,7 @@ static int train(training_result *out, const one_run *o, int threads, seen *s,
 {
     training *t = NULL;
     err_info e = {0};
-    if (training_new(&t, &o->x.runs[0], &o->src, threads, &e))
+    if (training_new(&t, &o->x.runs[0], &o->src, threads, KERN_AUTO, &e))
         fail_msg("training_new: %s", e.msg);
     training_hooks h = {.epoch = see_epoch, .ctx = s, .stop = stop};
     int rc = training_run(out, t, &h, &e);
@@ -129,7 +129,7 @@ static void test_memory_plan(void **state)
     make_run(&o, f, "", small);
     training *t = NULL;
     err_info e = {0};
-    if (training_new(&t, &o.x.runs[0], &o.src, 1, &e))
+    if (training_new(&t, &o.x.runs[0], &o.src, 1, KERN_AUTO, &e))
         fail_msg("training_new: %s", e.msg);
     const training_data *d = training_data_of(t);
     training_memory m;
@@ -179,6 +179,37 @@ static void test_bitwise_and_threads(void **state)
     exp_release(&o.x);
 }
 
+/* The kernel set a run trains with is chosen in one place, for the run's own network: a set
+ * this CPU runs, with the reason; a network built with it runs those kernels, and training
+ * with it gives the same bits as with the set the CPU offers first (the candidates compute the
+ * same chains). */
+static void test_kernel_choice(void **state)
+{
+    fixture *f = *state;
+    one_run o;
+    make_run(&o, f, "", small);
+    const run_spec *r = &o.x.runs[0];
+    perf_choice ch;
+    err_info e = {0};
+    assert_int_equal(training_choose_kernels(&ch, r, 2, &e), 0);
+    assert_int_equal(kern_resolve(ch.isa), ch.isa);
+    assert_non_null(strstr(ch.why, kern_isa_name(ch.isa)));
+    const net_config nc = training_net_config(r, 2, ch.isa);
+    assert_int_equal(nc.gemm.isa, ch.isa);
+    assert_int_equal(nc.gemm.threads, 2);
+    assert_int_equal(nc.max_batch, 50);
+    training *t = NULL;
+    assert_int_equal(training_new(&t, r, &o.src, 2, ch.isa, &e), 0);
+    assert_int_equal(net_get_config(training_net(t))->gemm.isa, ch.isa);
+    training_result a, b;
+    assert_int_equal(training_run(&a, t, NULL, &e), 0);
+    training_free(t);
+    seen s = {0};
+    assert_int_equal(train(&b, &o, 1, &s, NULL), 0);
+    assert_string_equal(a.params_sha256, b.params_sha256);
+    exp_release(&o.x);
+}
+
 static void test_validation_split(void **state)
 {
     fixture *f = *state;
@@ -186,7 +217,7 @@ static void test_validation_split(void **state)
     make_run(&o, f, "validation = 60\n", "[training]\nepochs = 1\nbatch = 50\n");
     err_info e = {0};
     training *t = NULL;
-    assert_int_equal(training_new(&t, &o.x.runs[0], &o.src, 1, &e), 0);
+    assert_int_equal(training_new(&t, &o.x.runs[0], &o.src, 1, KERN_AUTO, &e), 0);
     const training_data *d = training_data_of(t);
     assert_int_equal(d->train.n, 240);
     assert_int_equal(d->val.n, 60);
@@ -228,7 +259,7 @@ static void test_stop(void **state)
     /* within an epoch: the trainer stops at the next iteration */
     stop = 0;
     training *t = NULL;
-    assert_int_equal(training_new(&t, &o.x.runs[0], &o.src, 1, &e), 0);
+    assert_int_equal(training_new(&t, &o.x.runs[0], &o.src, 1, KERN_AUTO, &e), 0);
     training_hooks h = {.progress = stop_in_iteration_2, .ctx = (void *)&stop, .stop = &stop};
     assert_int_equal(training_run(&r, t, &h, &e), ERR_INTERRUPTED);
     assert_int_equal(r.epochs_done, 0);
@@ -249,7 +280,7 @@ static void test_shape_mismatch(void **state)
     make_run(&o, f, "height = 32\nwidth = 32\n", "[training]\nepochs = 1\n");
     err_info e = {0};
     training *t = (training *)1;
-    assert_int_equal(training_new(&t, &o.x.runs[0], &o.src, 1, &e), ERR_INVALID);
+    assert_int_equal(training_new(&t, &o.x.runs[0], &o.src, 1, KERN_AUTO, &e), ERR_INVALID);
     assert_null(t);
     assert_non_null(strstr(e.msg, "has 1x28x28 images but the model was built for 1x32x32"));
     exp_release(&o.x);
@@ -262,7 +293,7 @@ static void test_save(void **state)
     make_run(&o, f, "", small);
     err_info e = {0};
     training *t = NULL;
-    assert_int_equal(training_new(&t, &o.x.runs[0], &o.src, 1, &e), 0);
+    assert_int_equal(training_new(&t, &o.x.runs[0], &o.src, 1, KERN_AUTO, &e), 0);
     training_result r;
     assert_int_equal(training_run(&r, t, NULL, &e), 0);
     char path[400], sha[65];
@@ -379,6 +410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_bitwise_and_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_plan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kernel_choice, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validation_split, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shape_mismatch, setup, teardown),

@@ -62,6 +62,12 @@ int main(int argc, char **argv)
     rng_init(&r, 1, 99);
     for (int k = 0; k < B * IMG; k++)
         src[k] = (float)rng_uniform(&r);
+    par_team *team = NULL;
+    err_info te = {0};
+    if (par_new(&team, threads, &te)) {
+        fprintf(stderr, "time_augment: %s\n", te.msg);
+        return 1;
+    }
     printf("ms per batch of %d images of %dx%d, %d thread%s, %d batches\n", B, H, W, threads,
            threads == 1 ? "" : "s", batches);
     printf("%-46s %8s %8s\n", "transform", "median", "best");
@@ -75,7 +81,7 @@ int main(int argc, char **argv)
             cfg.elastic_sigma = cases[c].elastic_sigma;
         augment *a = NULL;
         err_info e = {0};
-        if (augment_new(&a, &cfg, cases[c].shift, 1, H, W, B, threads, 1, &e)) {
+        if (augment_new(&a, &cfg, cases[c].shift, 1, H, W, B, team, 1, &e)) {
             fprintf(stderr, "time_augment: %s\n", e.msg);
             return 1;
         }
@@ -89,6 +95,7 @@ int main(int argc, char **argv)
         qsort(ms, (size_t)batches, sizeof *ms, cmp_double);
         printf("%-46s %8.3f %8.3f\n", cases[c].name, ms[batches / 2], ms[0]);
     }
+    par_free(team);
     free(src);
     free(x);
     free(ms);
