@@ -1029,6 +1029,94 @@ int runner_plan_keys(char (*keys)[65], char identity[RUNNER_IDENTITY_MAX], const
     return rc;
 }
 
+/* Record the provenance and queue the plan's runs in one transaction (rolled back on failure):
+ * the experiment with what reports read of its file (swept keys, budget), so that they never
+ * parse it again, the build, the host, each data set, and each run with its configuration. */
+static int queue_runs(coordinator *c, const prov_build_info *build, const prov_host_info *host,
+                      err_info *e)
+{
+    const experiment *x = c->x;
+    const runner_options *o = c->o;
+    char *swept = exp_swept_json(x);
+    store_experiment sx = {.name = x->name, .file = x->file, .spec_sha256 = x->sha256,
+                           .spec_text = x->text, .swept = swept,
+                           .budget_minutes = x->budget_minutes,
+                           .target_accuracy = x->target_accuracy,
+                           .description = x->description};
+    int64_t xid, bid, hid;
+    if (!swept)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    int rc = store_begin(c->db, e);
+    if (rc) {
+        free(swept);
+        return rc;
+    }
+    rc = store_experiment_put(c->db, &xid, &sx, e);
+    free(swept);
+    if (rc || (rc = prov_store(c->db, &bid, &hid, build, host, e)))
+        goto rollback;
+    for (int i = 0; i < c->n_plan; i++) {
+        planned_run *p = &c->plan[i];
+        const run_spec *r = p->spec;
+        const data_source *src = &c->sources[p->source];
+        store_dataset sd = {src->name, src->dir, src->id, 0};
+        int64_t did;
+        if ((rc = store_dataset_put(c->db, &did, &sd, e)))
+            goto rollback;
+        char *json = exp_run_json(r), *values = exp_run_swept_json(x, r);
+        if (!json || !values) {
+            free(json);
+            free(values);
+            rc = err_set(e, ERR_NOMEM, "out of memory");
+            goto rollback;
+        }
+        store_run sr = {
+            .run_key = p->key, .experiment_id = xid, .build_id = bid, .host_id = hid,
+            .dataset_id = did, .config_json = json, .model = r->model,
+            .optimizer = optim_kind_name(r->train.optim.kind), .lr = r->num.lr,
+            .bn = r->bn, .seed = (int64_t)r->train.seed, .batch = r->train.batch,
+            .epochs = r->epochs, .sampling = sampling_kind_name(r->train.sampling),
+            .threads = r->threads > 0 ? r->threads : c->threads, .eval_n = r->eval_test_n,
+            .kernels = p->kernels, .position = r->index, .swept_values = values,
+        };
+        /* COMPLETED runs are linked to this experiment but left untouched (force=false);
+         * runs RUNNING elsewhere, at planning or by now, are only linked (store_run_queue):
+         * they are that process's to finish. */
+        rc = store_run_queue(c->db, NULL, &sr, p->todo && o->force, e);
+        free(json);
+        free(values);
+        if (rc)
+            goto rollback;
+        if (p->todo)
+            c->epochs_total += r->epochs;
+    }
+    if ((rc = store_commit(c->db, e)) == 0)
+        return 0;
+rollback:
+    store_rollback(c->db, NULL);
+    return rc;
+}
+
+/* Each planned run's stored status, and what is to do: a COMPLETED run is skipped (unless
+ * forced), a RUNNING one is another process's; the rest are trained. */
+static int read_statuses(coordinator *c, err_info *e)
+{
+    int rc = 0;
+    for (int i = 0; i < c->n_plan; i++) {
+        planned_run *p = &c->plan[i];
+        p->prev_status = STORE_ABSENT;
+        if (c->db && (rc = store_run_status(c->db, &p->prev_status, p->key, e)) != 0)
+            return rc;
+        if (p->prev_status == RUN_COMPLETED && !c->o->force)
+            c->sum->skipped++;
+        else if (p->prev_status == RUN_RUNNING)
+            c->sum->busy++;
+        else
+            p->todo = true;
+    }
+    return 0;
+}
+
 int runner_execute(runner_summary *sum, const experiment *x, const runner_options *o,
                    err_info *e)
 {
@@ -1066,18 +1154,8 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
             (rc = store_mark_stale(c.db, NULL, o->stale_after_s, e)) != 0)
             goto done;
     }
-    for (int i = 0; i < c.n_plan; i++) {
-        planned_run *p = &c.plan[i];
-        p->prev_status = STORE_ABSENT;
-        if (c.db && (rc = store_run_status(c.db, &p->prev_status, p->key, e)) != 0)
-            goto done;
-        if (p->prev_status == RUN_COMPLETED && !o->force)
-            sum->skipped++;
-        else if (p->prev_status == RUN_RUNNING)
-            sum->busy++;
-        else
-            p->todo = true;
-    }
+    if ((rc = read_statuses(&c, e)) != 0)
+        goto done;
     c.n_todo = c.n_plan - sum->skipped - sum->busy;
     int cpus = prov_cpus_usable();
     c.jobs = o->jobs > 0 ? o->jobs : default_jobs(c.n_todo, cpus);
@@ -1093,63 +1171,7 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     }
     if ((rc = choose_kernels(&c, e)) != 0)
         goto done;
-    /* Record the provenance and queue the runs, in one transaction: with the experiment, what
-     * reports read of its file (swept keys, budget), so that they never parse it again. */
-    char *swept = exp_swept_json(x);
-    store_experiment sx = {.name = x->name, .file = x->file, .spec_sha256 = x->sha256,
-                           .spec_text = x->text, .swept = swept,
-                           .budget_minutes = x->budget_minutes,
-                           .target_accuracy = x->target_accuracy,
-                           .description = x->description};
-    int64_t xid, bid, hid;
-    if (!swept) {
-        rc = err_set(e, ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    if ((rc = store_begin(c.db, e)) != 0) {
-        free(swept);
-        goto done;
-    }
-    rc = store_experiment_put(c.db, &xid, &sx, e);
-    free(swept);
-    if (rc || (rc = prov_store(c.db, &bid, &hid, &build, &host, e)))
-        goto rollback;
-    for (int i = 0; i < c.n_plan; i++) {
-        planned_run *p = &c.plan[i];
-        const run_spec *r = p->spec;
-        const data_source *src = &c.sources[p->source];
-        store_dataset sd = {src->name, src->dir, src->id, 0};
-        int64_t did;
-        if ((rc = store_dataset_put(c.db, &did, &sd, e)))
-            goto rollback;
-        char *json = exp_run_json(r), *values = exp_run_swept_json(x, r);
-        if (!json || !values) {
-            free(json);
-            free(values);
-            rc = err_set(e, ERR_NOMEM, "out of memory");
-            goto rollback;
-        }
-        store_run sr = {
-            .run_key = p->key, .experiment_id = xid, .build_id = bid, .host_id = hid,
-            .dataset_id = did, .config_json = json, .model = r->model,
-            .optimizer = optim_kind_name(r->train.optim.kind), .lr = r->num.lr,
-            .bn = r->bn, .seed = (int64_t)r->train.seed, .batch = r->train.batch,
-            .epochs = r->epochs, .sampling = sampling_kind_name(r->train.sampling),
-            .threads = r->threads > 0 ? r->threads : c.threads, .eval_n = r->eval_test_n,
-            .kernels = p->kernels, .position = r->index, .swept_values = values,
-        };
-        /* COMPLETED runs are linked to this experiment but left untouched (force=false);
-         * runs RUNNING elsewhere, at planning or by now, are only linked (store_run_queue):
-         * they are that process's to finish. */
-        rc = store_run_queue(c.db, NULL, &sr, p->todo && o->force, e);
-        free(json);
-        free(values);
-        if (rc)
-            goto rollback;
-        if (p->todo)
-            c.epochs_total += r->epochs;
-    }
-    if ((rc = store_commit(c.db, e)) != 0)
+    if ((rc = queue_runs(&c, &build, &host, e)) != 0)
         goto done;
     /* Nothing to train (every run done, or running elsewhere): the experiment and its links are
      * recorded all the same, so that a file whose runs all belong to other files (bn.toml's
@@ -1174,10 +1196,6 @@ int runner_execute(runner_summary *sum, const experiment *x, const runner_option
     if (stop_signal)
         interrupt_unfinished(&c);
     rc = sweep_outcome(&c, rc, e);
-    goto done;
-
-rollback:
-    store_rollback(c.db, NULL);
 done:
     if (handlers)
         restore_stop_handlers(old_handlers);

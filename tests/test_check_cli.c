@@ -23,6 +23,7 @@
 
 #include <fcntl.h>
 #include <jansson.h>
+#include <math.h>
 #include <sys/wait.h>
 
 #include "prov.h"
@@ -196,8 +197,8 @@ static double query_num(const char *path, const char *sql)
     cli_run_bench(r, &(cli_opts){.cwd = (dir)}, (const char *const[]){__VA_ARGS__, NULL})
 
 /* The experiment of the load test: one single-threaded run of `iterations` iterations an
- * epoch (its CPU time, unlike a multi-threaded run's, does not grow while it waits) on 3000
- * images, 60 iterations of 50 by the protocol (`iterations` caps them). */
+ * epoch (its CPU time, unlike a multi-threaded run's, does not grow while it waits) on 12000
+ * images, 240 iterations of 50 by the protocol (`iterations` caps them). */
 static void write_load_toml(const char *dir, int iterations)
 {
     char path[400];
@@ -219,7 +220,7 @@ static void test_check_budget_under_load(void **state)
     char data[300], db[320];
     snprintf(data, sizeof data, "%s/synth", f->dir);
     mkdir(data, 0755);
-    cli_write_synth(data, "train", 3000, 1);
+    cli_write_synth(data, "train", 12000, 1);
     cli_write_synth(data, "t10k", 50, 2);
     snprintf(db, sizeof db, "%s/load.db", f->dir);
     const char *sum_wall = "SELECT sum(e.wall_s) FROM epochs e JOIN runs USING(run_key)"
@@ -227,13 +228,24 @@ static void test_check_budget_under_load(void **state)
     const char *sum_cpu = "SELECT sum(e.cpu_s) FROM epochs e JOIN runs USING(run_key)"
                           " WHERE runs.status = 'COMPLETED'";
 
-    write_load_toml(f->dir, 30);
-    BENCH_IN(&r, f->dir, "run", "load.toml", "--db", "load.db");
-    if (r.status != 0)
-        fail_msg("bench run: %s%s", r.out, r.err);
-    const double base_wall = query_num(db, sum_wall), base_cpu = query_num(db, sum_cpu);
+    /* The quiet figure is the smaller of two runs (one of them may itself have met a busy
+     * moment). The budget leaves 2x: beside busy processes even a single thread's CPU time
+     * grows (a sibling hardware thread or the cache is shared: 1.2-1.6x seen here), which no
+     * clock can tell from slower code, so the CLI test proves what holds within that margin:
+     * the loaded run passes, four times the work fails. (test_gate shows the rule itself on
+     * exact figures: load alone never flips it, twice the work always does.) */
+    write_load_toml(f->dir, 50);
+    double base_wall = INFINITY, base_cpu = INFINITY;
+    for (int i = 0; i < 2; i++) {
+        BENCH_IN(&r, f->dir, "run", "load.toml", "--db", "load.db", "--force");
+        if (r.status != 0)
+            fail_msg("bench run: %s%s", r.out, r.err);
+        base_wall = fmin(base_wall, query_num(db, sum_wall));
+        base_cpu = fmin(base_cpu, query_num(db, sum_cpu));
+    }
+    const double factor = 2.0;
     char budget[32];
-    snprintf(budget, sizeof budget, "%.3fs", 1.5 * base_cpu);
+    snprintf(budget, sizeof budget, "%.3fs", factor * base_cpu);
 
     /* the same run again beside the hogs */
     pid_t pids[HOG_MAX];
@@ -266,7 +278,7 @@ static void test_check_budget_under_load(void **state)
     assert_int_equal(json_integer_value(json_object_get(doc, "contended_epochs")), 3);
     assert_true(json_is_true(json_object_get(json_array_get(json_object_get(doc, "epochs"), 0),
                                              "contended")));
-    assert_true(json_number_value(json_object_get(doc, "gate_s")) <= 1.5 * base_cpu);
+    assert_true(json_number_value(json_object_get(doc, "gate_s")) <= factor * base_cpu);
     json_decref(doc);
     BENCH_IN(&r, f->dir, "report", "--db", "load.db", "-e", "load");
     assert_int_equal(r.status, 0);
@@ -276,14 +288,14 @@ static void test_check_budget_under_load(void **state)
     assert_non_null(strstr(r.out, "*  "));
     assert_non_null(strstr(r.out, "(*: contended in some epoch"));
 
-    /* twice the work: the gate fails it, and names it */
-    write_load_toml(f->dir, 60);
+    /* four times the work: the gate fails it, and names it */
+    write_load_toml(f->dir, 200);
     BENCH_IN(&r, f->dir, "run", "load.toml", "--db", "load.db");
     if (r.status != 0)
         fail_msg("bench run, twice the work: %s%s", r.out, r.err);
     BENCH_IN(&r, f->dir, "check", "--db", "load.db", "-e", "load", "--min-accuracy", "0.01",
              "--budget", budget);
-    printf("twice the work:\n%s%s", r.out, r.err);
+    printf("four times the work:\n%s%s", r.out, r.err);
     assert_int_equal(r.status, 1);
     assert_int_equal(count_lines(r.err), 1);
     assert_non_null(strstr(r.err, "s > budget "));
