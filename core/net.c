@@ -549,10 +549,10 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
         case LAYER_BN: {
             const int s = l->in_h * l->in_w;
             if (training)
-                bn_forward_train(l->out, l->xhat, l->inv_std, l->run_mean, l->run_var, in, l->w,
+                bn_forward_train(g, l->out, l->xhat, l->inv_std, l->run_mean, l->run_var, in, l->w,
                                  l->b, batch, l->in_c, s, n->cfg.bn_momentum, n->cfg.bn_eps);
             else
-                bn_forward_infer(l->out, in, l->w, l->b, l->run_mean, l->run_var, batch, l->in_c,
+                bn_forward_infer(g, l->out, in, l->w, l->b, l->run_mean, l->run_var, batch, l->in_c,
                                  s, n->cfg.bn_eps);
             break;
         }
@@ -685,7 +685,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
                             (int)l->out_n);
             break;
         case LAYER_BN:
-            bn_backward(dx, l->dw, l->db, dy, l->xhat, l->inv_std, l->w, batch, l->in_c,
+            bn_backward(g, dx, l->dw, l->db, dy, l->xhat, l->inv_std, l->w, batch, l->in_c,
                         l->in_h * l->in_w);
             break;
         case LAYER_RELU:
