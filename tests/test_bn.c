@@ -1,6 +1,7 @@
 /* Tests of core/bn: hand-computed training forward, running statistics, inference and backward,
  * in both layouts (S = 1 after an affine layer, S > 1 after a conv); normalization properties;
- * finite-difference gradients of x, gamma and beta; bitwise determinism. */
+ * finite-difference gradients of x, gamma and beta; bitwise determinism; the order of the sums
+ * (a known answer), and the kernels against bn.h's order under every kernel set and thread count. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -208,8 +209,8 @@ static void case_free(bn_case *t)
 static double case_objective(void *ctx)
 {
     bn_case *t = ctx;
-    bn_forward_train(&CTX1, t->y, t->xhat, t->inv_std, t->rm, t->rv, t->x, t->gamma, t->beta, t->batch, t->c, t->s, 0.9f,
-                     1e-6f);
+    bn_forward_train(&CTX1, t->y, t->xhat, t->inv_std, t->rm, t->rv, t->x, t->gamma, t->beta, t->batch, t->c, t->s,
+                     0.9f, 1e-6f);
     return gc_weighted_sum(t->y, t->wt, t->n);
 }
 
@@ -264,7 +265,8 @@ static void test_bitwise_repeatable(void **state)
     for (int run = 0; run < 2; run++) {
         for (int ch = 0; ch < C; ch++)
             rv[run][ch] = 1.0f;
-        bn_forward_train(&CTX1, y[run], xhat[run], istd[run], rm[run], rv[run], t.x, t.gamma, t.beta, B, C, S, 0.9f, 1e-6f);
+        bn_forward_train(&CTX1, y[run], xhat[run], istd[run], rm[run], rv[run], t.x, t.gamma, t.beta, B, C, S, 0.9f,
+                         1e-6f);
         bn_backward(&CTX1, dx[run], dg[run], dbt[run], t.wt, xhat[run], istd[run], t.gamma, B, C, S);
     }
     assert_memory_equal(y[0], y[1], sizeof y[0]);
@@ -276,6 +278,45 @@ static void test_bitwise_repeatable(void **state)
     assert_memory_equal(dg[0], dg[1], sizeof dg[0]);
     assert_memory_equal(dbt[0], dbt[1], sizeof dbt[0]);
     case_free(&t);
+}
+
+/* The order of the sums, by a case where it decides the answer: every (b, c) segment of 16
+ * values holds 2^60 at i = 0, -2^60 at i = 8 and 1 elsewhere. bn.h's partial 0 takes i = 0 and
+ * 8 (they cancel exactly) and partials 1..7 the ones, so with B = 2 the sum is 28 and the mean
+ * 28/32 = 0.875; a single running sum in increasing (b, i) loses the ones added to +-2^60 and
+ * ends at 7 (mean 0.21875). With momentum 0 the running mean is the batch mean, and with dy = x
+ * dbeta = sum dy = 28. With S = 1 each value is its segment's i = 0, so the same 32 values laid
+ * out as (B = 32, C, 1) in that order give the running sum's 7: mean 7/32. Under every kernel
+ * set and 1..3 threads. */
+static void test_sum_order_known_answer(void **state)
+{
+    (void)state;
+    enum { B = 2, C = 3, S = 16, N = B * C * S };
+    static float x[N], y[N], xhat[N], dx[N];
+    float gamma[C], beta[C], istd[C], rm[C], rv[C], dg[C], dbt[C];
+    for (int i = 0; i < N; i++)
+        x[i] = i % S == 0 ? 0x1p60f : i % S == 8 ? -0x1p60f : 1.0f;
+    const kern_isa isas[] = {KERN_GENERIC, KERN_AVX2, KERN_AVX512};
+    for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++)
+        for (int threads = 1; threads <= 3; threads++) {
+            par_team *team = NULL;
+            assert_int_equal(par_new(&team, threads, NULL), 0);
+            const gemm_ctx ctx = {.threads = threads, .isa = isas[k], .team = team};
+            for (int ch = 0; ch < C; ch++) {
+                gamma[ch] = 1.0f;
+                beta[ch] = rm[ch] = rv[ch] = dg[ch] = dbt[ch] = 0.0f;
+            }
+            bn_forward_train(&ctx, y, xhat, istd, rm, rv, x, gamma, beta, B, C, S, 0.0f, 1e-6f);
+            bn_backward(&ctx, dx, dg, dbt, x, xhat, istd, gamma, B, C, S);
+            for (int ch = 0; ch < C; ch++) {
+                assert_true(rm[ch] == 0.875f);
+                assert_true(dbt[ch] == 28.0f);
+            }
+            /* S = 1: (B = 32, C = 1, 1), the values in the same order */
+            bn_forward_train(&ctx, y, xhat, istd, rm, rv, x, gamma, beta, B * S, 1, 1, 0.0f, 1e-6f);
+            assert_true(rm[0] == 7.0f / 32.0f);
+            par_free(team);
+        }
 }
 
 /* ---- the vector and threaded kernels against bn.h's order of operations ----
@@ -485,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_gradcheck_s1),
         cmocka_unit_test(test_gradcheck_s_gt_1),
         cmocka_unit_test(test_bitwise_repeatable),
+        cmocka_unit_test(test_sum_order_known_answer),
         cmocka_unit_test(test_kernels_spatial),
         cmocka_unit_test(test_kernels_s1),
     };
