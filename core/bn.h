@@ -27,24 +27,24 @@
 
 #include "gemm.h"
 
-/* Training-mode forward on ctx's team and kernel set. xhat and inv_std are caches for bn_backward; run_mean and run_var are
- * updated in place. */
+/* Training-mode forward on ctx's team and kernel set. xhat and inv_std are caches for
+ * bn_backward; run_mean and run_var are updated in place. */
 void bn_forward_train(const gemm_ctx *ctx, float *y /*(B,C,S)*/, float *xhat /*(B,C,S) cache*/,
-                      float *inv_std /*(C) cache*/, float *run_mean /*(C) updated*/, float *run_var /*(C) updated*/, const float *x /*(B,C,S)*/,
-                      const float *gamma /*(C)*/, const float *beta /*(C)*/, int batch, int c, int s,
-                      float momentum, float eps);
+                      float *inv_std /*(C) cache*/, float *run_mean /*(C) updated*/, float *run_var /*(C) updated*/,
+                      const float *x /*(B,C,S)*/, const float *gamma /*(C)*/, const float *beta /*(C)*/, int batch,
+                      int c, int s, float momentum, float eps);
 
-/* Inference-mode forward with the running statistics. */
+/* Inference-mode forward with the running statistics (each value computed alone). */
 void bn_forward_infer(const gemm_ctx *ctx, float *y /*(B,C,S)*/, const float *x /*(B,C,S)*/,
-                      const float *gamma /*(C)*/, const float *beta /*(C)*/, const float *run_mean /*(C)*/, const float *run_var /*(C)*/,
-                      int batch, int c, int s, float eps);
+                      const float *gamma /*(C)*/, const float *beta /*(C)*/, const float *run_mean /*(C)*/,
+                      const float *run_var /*(C)*/, int batch, int c, int s, float eps);
 
 /* Backward of bn_forward_train (the batch statistics depend on x):
  *   dbeta  += sum dy,   dgamma += sum dy*xhat   (per channel, over the N = B*S values)
  *   dx      = gamma*inv_std/N * (N*dy - sum dy - xhat * sum dy*xhat)
  * dx is overwritten, or skipped when NULL. */
 void bn_backward(const gemm_ctx *ctx, float *dx /*(B,C,S) or NULL*/, float *dgamma /*(C) +=*/,
-                 float *dbeta /*(C) +=*/, const float *dy /*(B,C,S)*/, const float *xhat /*(B,C,S)*/, const float *inv_std /*(C)*/,
-                 const float *gamma /*(C)*/, int batch, int c, int s);
+                 float *dbeta /*(C) +=*/, const float *dy /*(B,C,S)*/, const float *xhat /*(B,C,S)*/,
+                 const float *inv_std /*(C)*/, const float *gamma /*(C)*/, int batch, int c, int s);
 
 #endif
