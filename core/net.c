@@ -524,8 +524,7 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
                 conv_pool_forward(g, last->out, am, l->ws, in, l->w, l->b, &l->cg, &last->pg, l->group == 2,
                                   batch);
             } else {
-                pool_max_forward(last->out, am, in, &last->pg, batch);
-                act_relu_forward(last->out, last->out, (size_t)batch * last->out_n);
+                pool_max_forward_team(g, last->out, am, in, &last->pg, batch, true);
             }
             in = last->out;
             net_mark(n, i, i + l->group, false, true);
@@ -538,7 +537,7 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
             conv_forward(g, l->out, l->ws, in, l->w, l->b, &l->cg, batch);
             break;
         case LAYER_MAXPOOL:
-            pool_max_forward(l->out, training ? l->argmax : NULL, in, &l->pg, batch);
+            pool_max_forward_team(g, l->out, training ? l->argmax : NULL, in, &l->pg, batch, false);
             break;
         case LAYER_AVGPOOL:
             pool_avg_forward(l->out, in, &l->pg, batch);
@@ -660,7 +659,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
                 conv_pool_backward(g, h > 0 ? dx : NULL, hd->dw, hd->db, hd->ws, dy, l->argmax, xh, hd->w,
                                    &hd->cg, &l->pg, batch);
             } else {
-                pool_max_backward(dx, dy, l->argmax, &l->pg, batch);
+                pool_max_backward_team(g, dx, dy, l->argmax, &l->pg, batch);
             }
             net_mark(n, h, i, true, true);
             cur ^= 1;
@@ -675,7 +674,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
             conv_backward(g, i > 0 ? dx : NULL, l->dw, l->db, l->ws, dy, x, l->w, &l->cg, batch);
             break;
         case LAYER_MAXPOOL:
-            pool_max_backward(dx, dy, l->argmax, &l->pg, batch);
+            pool_max_backward_team(g, dx, dy, l->argmax, &l->pg, batch);
             break;
         case LAYER_AVGPOOL:
             pool_avg_backward(dx, dy, &l->pg, batch);
