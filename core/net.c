@@ -266,6 +266,7 @@ void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const la
     const kern_isa isa = kern_resolve(cfg->gemm.isa);
     bool conv_pool = false, conv_relu_pool = false, relu_pool = false, sparse_dw = false;
     char conv[96] = ""; /* the distinct conv kernels, in layer order, comma-separated */
+    int chans = cfg->c; /* channels into layer i */
     for (int i = 0; i < n_specs; i++) {
         const int g = cfg->unfused ? 0 : net_fusion_group(specs, n_specs, i);
         const layer_spec *s = &specs[i];
@@ -275,7 +276,8 @@ void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const la
         if (s->kind == LAYER_CONV) {
             const layer_spec *pool = g > 0 ? &specs[i + g] : NULL;
             const int stride = s->stride ? s->stride : 1;
-            const char *name = conv_kernel_name(isa, s->size, stride, s->pad, g > 0, pool ? pool->size : 0,
+            const char *name = conv_kernel_name(isa, chans, s->size, stride, s->pad, g > 0,
+                                                pool ? pool->size : 0,
                                                 pool ? (pool->stride ? pool->stride : pool->size) : 0);
             /* some fused conv+pool takes its dW from the argmax (conv.h) */
             sparse_dw |= g > 0 && conv_pool_sparse_dw(isa, s->size, s->pad);
@@ -283,6 +285,9 @@ void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const la
                 const size_t used = strlen(conv);
                 snprintf(conv + used, sizeof conv - used, "%s%s", used ? "," : "", name);
             }
+            chans = s->filters;
+        } else if (s->kind == LAYER_AFFINE) {
+            chans = s->units;
         }
         i += g;
     }
