@@ -135,13 +135,24 @@ static void conv_col2im(float *dx /*(C,H,W)*/, const float *dcol /*(C*K*K, OH*OW
     }
 }
 
+/* From Q = C*K*K taps on (ji2018's second conv: 288), gemm()'s packed, register-blocked
+ * micro-kernels beat the unpacked conv kernels of kern.h, which were written for the paper's
+ * Q = 25 (measured on an AVX-512 CPU, 100 images of 32x14x14 -> 64 filters 3x3 pad 1: forward
+ * 7.1 ms against 16.2, backward 12.4 against 19.2; below Q ~ 64 the conv kernels win). */
+enum { CONV_GEMM_Q = 64 };
+
+/* Whether the forward product of kernel set `isa` (resolved) with Q taps goes to gemm()'s
+ * AVX-512 kernel: the same bits as kern_conv_fwd_avx2 (conv_product), so only speed decides. */
+static bool conv_gemm_fwd(kern_isa isa, int q) { return isa == KERN_AVX512 && q >= CONV_GEMM_Q; }
+
 /* One image's forward product into y_b(F,P) from its im2col block col_b(Q,P): the direct AVX2
- * kernel with the bias fused in, or the bias broadcast then one gemm() (KERN_GENERIC: BLIS). */
+ * kernel with the bias fused in, or the bias broadcast then one gemm() (KERN_GENERIC: BLIS;
+ * AVX-512 with Q >= CONV_GEMM_Q: the core's own AVX-512 micro-kernel). */
 static void conv_product(kern_isa isa, float *yb /*(F,P)*/, const float *col /*(Q,P)*/,
                          const float *w /*(F,Q)*/, const float *b /*(F)*/, const conv_geom *g)
 {
     const int ckk = g->c * g->k * g->k, f = g->f, p = g->oh * g->ow;
-    if (kern_has_avx2(isa) && p >= 16) {
+    if (kern_has_avx2(isa) && p >= 16 && !conv_gemm_fwd(isa, ckk)) {
         kern_conv_fwd_avx2(yb, w, b, col, f, ckk, p);
         return;
     }
@@ -171,7 +182,10 @@ static void conv_backward_image(kern_isa isa, float *pw /*(F,Q)*/, float *pb /*(
         const float s = (float)conv_sum(isa, dyb + (size_t)fi * (size_t)p, (size_t)p);
         pb[fi] = first ? s : pb[fi] + s;
     }
-    if (kern_has_avx2(isa))
+    /* dW: with the own kernels the 8-lane sums of kern_conv_dw_avx2 below CONV_GEMM_Q taps, one
+     * fma chain per element over the chunk's pixels (gemm.h) from there: a function of the
+     * shape only, so AVX2 and AVX-512 still give the same bits */
+    if (kern_has_avx2(isa) && ckk < CONV_GEMM_Q)
         kern_conv_dw_avx2(pw, dyb, col, f, ckk, p, !first);
     else
         gemm(&one, false, true, f, ckk, p, dyb, p, col, p, !first, pw, ckk);
@@ -348,7 +362,7 @@ static bool conv_pool_fwd_wide(kern_isa isa, int k, int stride, int pad, int pk,
     return isa == KERN_AVX512 && conv_pool_fwd_direct(isa, k, stride, pad) && pk == 2 && ps == 2;
 }
 
-const char *conv_kernel_name(kern_isa isa, int k, int stride, int pad, bool fused, int pk, int ps)
+const char *conv_kernel_name(kern_isa isa, int c, int k, int stride, int pad, bool fused, int pk, int ps)
 {
     if (!kern_has_avx2(isa))
         return "im2col-blas";
@@ -356,7 +370,7 @@ const char *conv_kernel_name(kern_isa isa, int k, int stride, int pad, bool fuse
         return "direct-avx512";
     if (fused && conv_pool_fwd_direct(isa, k, stride, pad))
         return "direct-avx2";
-    return "im2col-avx2";
+    return conv_gemm_fwd(isa, c * k * k) ? "im2col-avx512" : "im2col-avx2";
 }
 
 /* Chunk `task` of the fused forward: each image convolved into the chunk's slot of ws (an

@@ -24,7 +24,11 @@
  *
  * Kernels: ctx->isa selects the direct AVX2 products (kern.h, fused bias, no packing; also
  * under KERN_AVX512) or the BLAS im2col GEMMs (KERN_GENERIC); the input gradient always goes
- * through gemm(). The fused conv+maxpool layers add AVX2 paths (no im2col, sparse dW) and an
+ * through gemm(). From Q = C*K*K >= 64 taps on, the forward product under KERN_AVX512 goes to
+ * gemm()'s AVX-512 micro-kernel (the same fma chains, the same bits as the direct product), and
+ * the weight gradient under either own set to gemm() (one fma chain per element over the
+ * pixels of a chunk's images in order) instead of kern_conv_dw_avx2's 8-lane sums: the choice
+ * depends on the shape only, so KERN_AVX2 and KERN_AVX512 still agree bitwise. The fused conv+maxpool layers add AVX2 paths (no im2col, sparse dW) and an
  * AVX-512 conv+pool kernel (see below); conv_kernel_name() says which runs. */
 #ifndef BENCH_CONV_H
 #define BENCH_CONV_H
@@ -96,12 +100,14 @@ void conv_pool_backward(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, fl
  * resolved), kernel size k and padding pad: AVX2 (or AVX-512), no padding, k <= 8. */
 bool conv_pool_sparse_dw(kern_isa isa, int k, int pad);
 
-/* The forward kernel of a convolution (kernel k, stride, pad) under kernel set `isa` (as
- * resolved), for provenance; fused: it is fused with the max-pool (window pk, stride ps) after
- * it (conv_pool_forward). "direct-avx512" (kern_conv_pool_avx512: AVX-512, stride 1, no padding,
- * k <= 8, a 2x2 stride-2 pool), "direct-avx2" (kern_conv_fwd_direct_avx2 then the pool: the
- * same without AVX-512 or with another pool), "im2col-avx2" (im2col and kern_conv_fwd_avx2) or
- * "im2col-blas" (KERN_GENERIC). */
-const char *conv_kernel_name(kern_isa isa, int k, int stride, int pad, bool fused, int pk, int ps);
+/* The forward kernel of a convolution (c input channels, kernel k, stride, pad) under kernel
+ * set `isa` (as resolved), for provenance; fused: it is fused with the max-pool (window pk,
+ * stride ps) after it (conv_pool_forward). "direct-avx512" (kern_conv_pool_avx512: AVX-512,
+ * stride 1, no padding, k <= 8, a 2x2 stride-2 pool), "direct-avx2" (kern_conv_fwd_direct_avx2
+ * then the pool: the same without AVX-512 or with another pool), "im2col-avx512" (im2col and
+ * gemm()'s AVX-512 micro-kernel, from C*K*K = 64 taps on), "im2col-avx2" (im2col and
+ * kern_conv_fwd_avx2) or "im2col-blas" (KERN_GENERIC). The two im2col products give the same
+ * bits. */
+const char *conv_kernel_name(kern_isa isa, int c, int k, int stride, int pad, bool fused, int pk, int ps);
 
 #endif

@@ -532,6 +532,115 @@ KERN_TARGET_AVX2 double kern_sum8_avx2(const float *a, size_t n)
     return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
+/* ---- batch normalization of one channel (kern.h): the 8 partials are two 4-lane double
+ * vectors, lo (l = 0..3) and hi (l = 4..7); a segment's tail (s mod 8 values) goes to the
+ * stored partials one value at a time, in the same lanes. ---- */
+
+KERN_TARGET_AVX2 void kern_bn_sum8_avx2(double acc[8], const float *a, size_t stride, int segs, int s, bool sq,
+                                        double mu)
+{
+    assert(kern_cpu_avx2());
+    const int s8 = s - s % 8;
+    const __m256d m = _mm256_set1_pd(mu);
+    for (int b = 0; b < segs; b++) {
+        const float *p = a + (size_t)b * stride;
+        __m256d lo = _mm256_loadu_pd(acc), hi = _mm256_loadu_pd(acc + 4);
+        if (sq) {
+            for (int i = 0; i < s8; i += 8) {
+                const __m256d d0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(p + i)), m);
+                const __m256d d1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(p + i + 4)), m);
+                lo = _mm256_add_pd(lo, _mm256_mul_pd(d0, d0));
+                hi = _mm256_add_pd(hi, _mm256_mul_pd(d1, d1));
+            }
+        } else {
+            for (int i = 0; i < s8; i += 8) {
+                lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm_loadu_ps(p + i)));
+                hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm_loadu_ps(p + i + 4)));
+            }
+        }
+        _mm256_storeu_pd(acc, lo);
+        _mm256_storeu_pd(acc + 4, hi);
+        for (int i = s8; i < s; i++) {
+            const double d = (double)p[i] - mu;
+            acc[i % 8] += sq ? d * d : (double)p[i];
+        }
+    }
+}
+
+KERN_TARGET_AVX2 void kern_bn_dot8_avx2(double sdy[8], double sdyx[8], const float *dy, const float *xh,
+                                        size_t stride, int segs, int s)
+{
+    assert(kern_cpu_avx2());
+    const int s8 = s - s % 8;
+    for (int b = 0; b < segs; b++) {
+        const float *g = dy + (size_t)b * stride, *h = xh + (size_t)b * stride;
+        __m256d a0 = _mm256_loadu_pd(sdy), a1 = _mm256_loadu_pd(sdy + 4);
+        __m256d p0 = _mm256_loadu_pd(sdyx), p1 = _mm256_loadu_pd(sdyx + 4);
+        for (int i = 0; i < s8; i += 8) {
+            const __m256d g0 = _mm256_cvtps_pd(_mm_loadu_ps(g + i)), g1 = _mm256_cvtps_pd(_mm_loadu_ps(g + i + 4));
+            const __m256d h0 = _mm256_cvtps_pd(_mm_loadu_ps(h + i)), h1 = _mm256_cvtps_pd(_mm_loadu_ps(h + i + 4));
+            a0 = _mm256_add_pd(a0, g0);
+            a1 = _mm256_add_pd(a1, g1);
+            p0 = _mm256_add_pd(p0, _mm256_mul_pd(g0, h0));
+            p1 = _mm256_add_pd(p1, _mm256_mul_pd(g1, h1));
+        }
+        _mm256_storeu_pd(sdy, a0);
+        _mm256_storeu_pd(sdy + 4, a1);
+        _mm256_storeu_pd(sdyx, p0);
+        _mm256_storeu_pd(sdyx + 4, p1);
+        for (int i = s8; i < s; i++) {
+            sdy[i % 8] += (double)g[i];
+            sdyx[i % 8] += (double)g[i] * (double)h[i];
+        }
+    }
+}
+
+KERN_TARGET_AVX2 void kern_bn_norm_avx2(float *y, float *xhat, const float *x, size_t stride, int segs, int s,
+                                        double mu, double istd, float g, float bt)
+{
+    assert(kern_cpu_avx2());
+    const int s8 = s - s % 8;
+    const __m256d m = _mm256_set1_pd(mu), is = _mm256_set1_pd(istd);
+    const __m256 gv = _mm256_set1_ps(g), bv = _mm256_set1_ps(bt);
+    for (int b = 0; b < segs; b++) {
+        const size_t o = (size_t)b * stride;
+        for (int i = 0; i < s8; i += 8) {
+            const __m256d d0 = _mm256_mul_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + o + i)), m), is);
+            const __m256d d1 = _mm256_mul_pd(_mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(x + o + i + 4)), m), is);
+            const __m256 xh = _mm256_set_m128(_mm256_cvtpd_ps(d1), _mm256_cvtpd_ps(d0));
+            _mm256_storeu_ps(xhat + o + i, xh);
+            _mm256_storeu_ps(y + o + i, _mm256_add_ps(_mm256_mul_ps(gv, xh), bv));
+        }
+        for (int i = s8; i < s; i++) {
+            const float xh = (float)(((double)x[o + i] - mu) * istd);
+            xhat[o + i] = xh;
+            y[o + i] = g * xh + bt;
+        }
+    }
+}
+
+KERN_TARGET_AVX2 void kern_bn_dx_avx2(float *dx, const float *dy, const float *xh, size_t stride, int segs, int s,
+                                      double k, double mdy, double mdyx)
+{
+    assert(kern_cpu_avx2());
+    const int s8 = s - s % 8;
+    const __m256d kv = _mm256_set1_pd(k), mv = _mm256_set1_pd(mdy), mx = _mm256_set1_pd(mdyx);
+    for (int b = 0; b < segs; b++) {
+        const size_t o = (size_t)b * stride;
+        for (int i = 0; i < s8; i += 8) {
+            __m256d r[2];
+            for (int h = 0; h < 2; h++) {
+                const __m256d g = _mm256_cvtps_pd(_mm_loadu_ps(dy + o + i + 4 * h));
+                const __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(xh + o + i + 4 * h));
+                r[h] = _mm256_mul_pd(kv, _mm256_sub_pd(_mm256_sub_pd(g, mv), _mm256_mul_pd(v, mx)));
+            }
+            _mm256_storeu_ps(dx + o + i, _mm256_set_m128(_mm256_cvtpd_ps(r[1]), _mm256_cvtpd_ps(r[0])));
+        }
+        for (int i = s8; i < s; i++)
+            dx[o + i] = (float)(k * (((double)dy[o + i] - mdy) - (double)xh[o + i] * mdyx));
+    }
+}
+
 /* ---- AVX-512: the convolution fused with its 2x2 max-pool ---- */
 
 #define KERN_TARGET_AVX512 __attribute__((target("avx512f,avx2,fma")))
@@ -843,6 +952,33 @@ double kern_sum8_avx2(const float *a, size_t n)
     (void)a, (void)n;
     assert(!"kern_sum8_avx2 called in a build without AVX2 kernels");
     return 0.0;
+}
+
+void kern_bn_sum8_avx2(double acc[8], const float *a, size_t stride, int segs, int s, bool sq, double mu)
+{
+    (void)acc, (void)a, (void)stride, (void)segs, (void)s, (void)sq, (void)mu;
+    assert(!"kern_bn_sum8_avx2 called in a build without AVX2 kernels");
+}
+
+void kern_bn_dot8_avx2(double sdy[8], double sdyx[8], const float *dy, const float *xh, size_t stride, int segs,
+                       int s)
+{
+    (void)sdy, (void)sdyx, (void)dy, (void)xh, (void)stride, (void)segs, (void)s;
+    assert(!"kern_bn_dot8_avx2 called in a build without AVX2 kernels");
+}
+
+void kern_bn_norm_avx2(float *y, float *xhat, const float *x, size_t stride, int segs, int s, double mu,
+                       double istd, float g, float bt)
+{
+    (void)y, (void)xhat, (void)x, (void)stride, (void)segs, (void)s, (void)mu, (void)istd, (void)g, (void)bt;
+    assert(!"kern_bn_norm_avx2 called in a build without AVX2 kernels");
+}
+
+void kern_bn_dx_avx2(float *dx, const float *dy, const float *xh, size_t stride, int segs, int s, double k,
+                     double mdy, double mdyx)
+{
+    (void)dx, (void)dy, (void)xh, (void)stride, (void)segs, (void)s, (void)k, (void)mdy, (void)mdyx;
+    assert(!"kern_bn_dx_avx2 called in a build without AVX2 kernels");
 }
 
 void kern_conv_pool_avx512(float *out, int32_t *argmax, float *tmp, const float *w, const float *b, const float *x,

@@ -110,6 +110,29 @@ void kern_conv_dw_sparse_avx2(float *dw /*(F,C,K,K) +=*/, const float *dout /*(B
  * sums are two 4-lane double vectors. Requires kern_has_avx2(). */
 double kern_sum8_avx2(const float *a, size_t n);
 
+/* ---- batch normalization (bn.h) of one channel: `segs` segments of s floats, segment b at
+ * a + b*stride (the channel's values in a (B,C,S) tensor: stride C*S, segs B) ----
+ * The sums run in 8 double partial sums: partial l takes the values of index i with
+ * i mod 8 == l inside each segment, in increasing (b, i); each term is added with one rounding
+ * (products are rounded, then added: no fused multiply-add). bn.c has the same loops in
+ * portable C, which give the same bits. Require kern_has_avx2(). */
+
+/* acc[l] += (double)a, or with sq: acc[l] += d*d for d = (double)a - mu. acc holds the
+ * partials on entry and on exit. */
+void kern_bn_sum8_avx2(double acc[8], const float *a, size_t stride, int segs, int s, bool sq, double mu);
+
+/* sdy[l] += (double)dy, sdyx[l] += (double)dy * (double)xh (dy and xh share the layout). */
+void kern_bn_dot8_avx2(double sdy[8], double sdyx[8], const float *dy, const float *xh, size_t stride, int segs,
+                       int s);
+
+/* xhat = (float)(((double)x - mu) * istd), y = g*xhat + bt (float product, then float sum). */
+void kern_bn_norm_avx2(float *y, float *xhat, const float *x, size_t stride, int segs, int s, double mu,
+                       double istd, float g, float bt);
+
+/* dx = (float)(k * (((double)dy - mdy) - (double)xh * mdyx)). */
+void kern_bn_dx_avx2(float *dx, const float *dy, const float *xh, size_t stride, int segs, int s, double k,
+                     double mdy, double mdyx);
+
 /* ---- the machine's physical peak ----
  * kern_fma_peak() runs `iters` rounds of independent vector multiply-adds in registers, for
  * the caller to time: fused multiply-adds on 16 lanes (KERN_AVX512) or 8 lanes (KERN_AVX2),

@@ -266,6 +266,7 @@ void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const la
     const kern_isa isa = kern_resolve(cfg->gemm.isa);
     bool conv_pool = false, conv_relu_pool = false, relu_pool = false, sparse_dw = false;
     char conv[96] = ""; /* the distinct conv kernels, in layer order, comma-separated */
+    int chans = cfg->c; /* channels into layer i */
     for (int i = 0; i < n_specs; i++) {
         const int g = cfg->unfused ? 0 : net_fusion_group(specs, n_specs, i);
         const layer_spec *s = &specs[i];
@@ -275,7 +276,8 @@ void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const la
         if (s->kind == LAYER_CONV) {
             const layer_spec *pool = g > 0 ? &specs[i + g] : NULL;
             const int stride = s->stride ? s->stride : 1;
-            const char *name = conv_kernel_name(isa, s->size, stride, s->pad, g > 0, pool ? pool->size : 0,
+            const char *name = conv_kernel_name(isa, chans, s->size, stride, s->pad, g > 0,
+                                                pool ? pool->size : 0,
                                                 pool ? (pool->stride ? pool->stride : pool->size) : 0);
             /* some fused conv+pool takes its dW from the argmax (conv.h) */
             sparse_dw |= g > 0 && conv_pool_sparse_dw(isa, s->size, s->pad);
@@ -283,6 +285,9 @@ void net_kernels_describe(char *out, size_t cap, const net_config *cfg, const la
                 const size_t used = strlen(conv);
                 snprintf(conv + used, sizeof conv - used, "%s%s", used ? "," : "", name);
             }
+            chans = s->filters;
+        } else if (s->kind == LAYER_AFFINE) {
+            chans = s->units;
         }
         i += g;
     }
@@ -524,8 +529,7 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
                 conv_pool_forward(g, last->out, am, l->ws, in, l->w, l->b, &l->cg, &last->pg, l->group == 2,
                                   batch);
             } else {
-                pool_max_forward(last->out, am, in, &last->pg, batch);
-                act_relu_forward(last->out, last->out, (size_t)batch * last->out_n);
+                pool_max_forward_team(g, last->out, am, in, &last->pg, batch, true);
             }
             in = last->out;
             net_mark(n, i, i + l->group, false, true);
@@ -538,7 +542,7 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
             conv_forward(g, l->out, l->ws, in, l->w, l->b, &l->cg, batch);
             break;
         case LAYER_MAXPOOL:
-            pool_max_forward(l->out, training ? l->argmax : NULL, in, &l->pg, batch);
+            pool_max_forward_team(g, l->out, training ? l->argmax : NULL, in, &l->pg, batch, false);
             break;
         case LAYER_AVGPOOL:
             pool_avg_forward(l->out, in, &l->pg, batch);
@@ -549,10 +553,10 @@ double net_forward(net *n, const float *x, const uint8_t *labels, int batch, boo
         case LAYER_BN: {
             const int s = l->in_h * l->in_w;
             if (training)
-                bn_forward_train(l->out, l->xhat, l->inv_std, l->run_mean, l->run_var, in, l->w,
+                bn_forward_train(g, l->out, l->xhat, l->inv_std, l->run_mean, l->run_var, in, l->w,
                                  l->b, batch, l->in_c, s, n->cfg.bn_momentum, n->cfg.bn_eps);
             else
-                bn_forward_infer(l->out, in, l->w, l->b, l->run_mean, l->run_var, batch, l->in_c,
+                bn_forward_infer(g, l->out, in, l->w, l->b, l->run_mean, l->run_var, batch, l->in_c,
                                  s, n->cfg.bn_eps);
             break;
         }
@@ -660,7 +664,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
                 conv_pool_backward(g, h > 0 ? dx : NULL, hd->dw, hd->db, hd->ws, dy, l->argmax, xh, hd->w,
                                    &hd->cg, &l->pg, batch);
             } else {
-                pool_max_backward(dx, dy, l->argmax, &l->pg, batch);
+                pool_max_backward_team(g, dx, dy, l->argmax, &l->pg, batch);
             }
             net_mark(n, h, i, true, true);
             cur ^= 1;
@@ -675,7 +679,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
             conv_backward(g, i > 0 ? dx : NULL, l->dw, l->db, l->ws, dy, x, l->w, &l->cg, batch);
             break;
         case LAYER_MAXPOOL:
-            pool_max_backward(dx, dy, l->argmax, &l->pg, batch);
+            pool_max_backward_team(g, dx, dy, l->argmax, &l->pg, batch);
             break;
         case LAYER_AVGPOOL:
             pool_avg_backward(dx, dy, &l->pg, batch);
@@ -685,7 +689,7 @@ void net_backward(net *n, const uint8_t *labels, int batch)
                             (int)l->out_n);
             break;
         case LAYER_BN:
-            bn_backward(dx, l->dw, l->db, dy, l->xhat, l->inv_std, l->w, batch, l->in_c,
+            bn_backward(g, dx, l->dw, l->db, dy, l->xhat, l->inv_std, l->w, batch, l->in_c,
                         l->in_h * l->in_w);
             break;
         case LAYER_RELU:

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "gemm.h"
 
 typedef struct pool_geom {
     int c, h, w;   /* input channels, height, width */
@@ -33,6 +34,19 @@ void pool_max_forward(float *y /*(B,C,OH,OW)*/, int32_t *argmax /*(B,C,OH,OW) or
  * windows that chose it). */
 void pool_max_backward(float *dx /*(B,C,H,W) or NULL*/, const float *dy /*(B,C,OH,OW)*/,
                        const int32_t *argmax /*(B,C,OH,OW)*/, const pool_geom *g, int batch);
+
+/* pool_max_forward of a whole batch on ctx's team, then with relu y = max(y, 0) as
+ * act_relu_forward (the ReLU that follows a max-pool commutes with it: max-pool then ReLU is
+ * exact and 4x less work for 2x2). The (image, channel) planes go in tasks, and the 2x2
+ * stride-2 window runs kern_maxpool2_avx2 where the kernel set has AVX2 and W >= 16: each
+ * plane is computed alone by the same rules, so y and argmax are bitwise those of
+ * pool_max_forward (+ act_relu_forward) for any team and kernel set. Not from inside a task. */
+void pool_max_forward_team(const gemm_ctx *ctx, float *y /*(B,C,OH,OW)*/, int32_t *argmax /*(B,C,OH,OW) or NULL*/,
+                           const float *x /*(B,C,H,W)*/, const pool_geom *g, int batch, bool relu);
+
+/* pool_max_backward on ctx's team, the planes in tasks: bitwise the same dx. */
+void pool_max_backward_team(const gemm_ctx *ctx, float *dx /*(B,C,H,W) or NULL*/, const float *dy /*(B,C,OH,OW)*/,
+                            const int32_t *argmax /*(B,C,OH,OW)*/, const pool_geom *g, int batch);
 
 /* Average pooling: y = (1/k^2) * window sum. */
 void pool_avg_forward(float *y /*(B,C,OH,OW)*/, const float *x /*(B,C,H,W)*/, const pool_geom *g, int batch);

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -286,6 +287,122 @@ static void test_thread_count_invariant(void **state)
     }
 }
 
+/* ---- the own kernel sets' products against their stated order (conv.h, gemm.h, kern.h) ----
+ * With batch <= 16 every image is its own chunk, so under KERN_AVX2 and KERN_AVX512:
+ *   y(b,f,p)  = fmaf chain over q in increasing order from b(f) of W(f,q)*col_b(q,p)
+ *   dW(f,q)  += (float)(sum over b in order, in double, of the image's partial), the partial
+ *               being, from Q = C*K*K >= 64 on (gemm()), the fmaf chain over p from +0 of
+ *               dy(b,f,p)*col_b(q,p) (below 64 taps: kern_conv_dw_avx2's 8 lanes, test_kern.c)
+ * checked bitwise against these scalar loops; and y, dx, dW and db the same bits for AVX2 and
+ * AVX-512 and 1..3 threads (batch 37: uneven chunks of several images), and near the BLAS path
+ * (KERN_GENERIC, another order). Shapes: ji2018's second conv (Q = 288, P = 196), Q = 72, 64
+ * (P = 4 < 16, the few-pixel path), 63 (just below: the AVX2 kernels), batch 1. */
+
+/* col_b(q,p) of image b: x(b, c, oy*s + i - pad, ox*s + j - pad) or 0 in the padding. */
+static float ref_col(const conv_case *t, int b, int q, int p)
+{
+    const conv_geom *g = &t->g;
+    const int c = q / (g->k * g->k), i = (q / g->k) % g->k, j = q % g->k;
+    const int iy = (p / g->ow) * g->stride + i - g->pad, ix = (p % g->ow) * g->stride + j - g->pad;
+    if (iy < 0 || iy >= g->h || ix < 0 || ix >= g->w)
+        return 0.0f;
+    return t->x[(((size_t)b * g->c + c) * g->h + iy) * g->w + ix];
+}
+
+typedef struct conv_outs {
+    float *y, *dx, *dw, *db;
+} conv_outs;
+
+static void outs_run(conv_outs *o, conv_case *t, kern_isa isa, int threads)
+{
+    const size_t f = (size_t)t->g.f;
+    o->y = malloc(t->ny * sizeof(float));
+    o->dx = malloc(t->nx * sizeof(float));
+    o->dw = malloc(t->nw * sizeof(float));
+    o->db = malloc(f * sizeof(float));
+    assert_true(o->y && o->dx && o->dw && o->db);
+    for (size_t i = 0; i < t->nw; i++)
+        o->dw[i] = 0.25f; /* dW and db accumulate */
+    for (size_t i = 0; i < f; i++)
+        o->db[i] = -0.5f;
+    par_team *team = NULL;
+    assert_int_equal(par_new(&team, threads, NULL), 0);
+    const gemm_ctx ctx = {.threads = threads, .isa = isa, .team = team};
+    conv_forward(&ctx, o->y, t->ws, t->x, t->w, t->b, &t->g, t->batch);
+    conv_backward(&ctx, o->dx, o->dw, o->db, t->ws, t->wt, t->x, t->w, &t->g, t->batch);
+    par_free(team);
+}
+
+static void outs_free(conv_outs *o)
+{
+    free(o->y);
+    free(o->dx);
+    free(o->dw);
+    free(o->db);
+}
+
+static void own_kernels_case(int batch, int c, int h, int w, int f, int k, int stride, int pad, uint64_t seed)
+{
+    if (kern_resolve(KERN_AVX2) != KERN_AVX2)
+        return; /* no own kernels on this CPU: nothing to compare */
+    conv_case t;
+    case_init(&t, batch, c, h, w, f, k, stride, pad, seed);
+    const int q = c * k * k, p = t.g.oh * t.g.ow;
+    const kern_isa isas[] = {KERN_AVX2, KERN_AVX512}; /* AVX512 resolves to AVX2 without it */
+    conv_outs first, got, blas;
+    outs_run(&first, &t, KERN_AVX2, 1);
+    if (batch <= 16) {
+        for (int b = 0; b < batch; b++)
+            for (int fi = 0; fi < f; fi++)
+                for (int pi = 0; pi < p; pi++) {
+                    float acc = t.b[fi];
+                    for (int qi = 0; qi < q; qi++)
+                        acc = fmaf(t.w[(size_t)fi * q + qi], ref_col(&t, b, qi, pi), acc);
+                    assert_true(first.y[((size_t)b * f + fi) * p + pi] == acc);
+                }
+        if (q >= 64)
+            for (int fi = 0; fi < f; fi++)
+                for (int qi = 0; qi < q; qi++) {
+                    double sum = 0.0;
+                    for (int b = 0; b < batch; b++) {
+                        float chain = 0.0f;
+                        for (int pi = 0; pi < p; pi++)
+                            chain = fmaf(t.wt[((size_t)b * f + fi) * p + pi], ref_col(&t, b, qi, pi), chain);
+                        sum += chain;
+                    }
+                    assert_true(first.dw[(size_t)fi * q + qi] == 0.25f + (float)sum);
+                }
+    }
+    for (size_t i = 0; i < sizeof isas / sizeof isas[0]; i++)
+        for (int threads = 1; threads <= 3; threads++) {
+            outs_run(&got, &t, isas[i], threads);
+            assert_memory_equal(got.y, first.y, t.ny * sizeof(float));
+            assert_memory_equal(got.dx, first.dx, t.nx * sizeof(float));
+            assert_memory_equal(got.dw, first.dw, t.nw * sizeof(float));
+            assert_memory_equal(got.db, first.db, (size_t)f * sizeof(float));
+            outs_free(&got);
+        }
+    outs_run(&blas, &t, KERN_GENERIC, 2);
+    const double tol = 1e-5 * (q + p * batch); /* sums of q or p*batch terms of size <= 1 */
+    assert_true(gc_near("y vs blas", first.y, blas.y, t.ny, tol));
+    assert_true(gc_near("dx vs blas", first.dx, blas.dx, t.nx, tol));
+    assert_true(gc_near("dw vs blas", first.dw, blas.dw, t.nw, tol));
+    assert_true(gc_near("db vs blas", first.db, blas.db, (size_t)f, tol));
+    outs_free(&first);
+    outs_free(&blas);
+    case_free(&t);
+}
+
+static void test_own_kernels_order(void **state)
+{
+    (void)state;
+    own_kernels_case(3, 32, 14, 14, 64, 3, 1, 1, 41); /* ji2018's second conv */
+    own_kernels_case(5, 8, 6, 7, 13, 3, 1, 1, 42);    /* Q = 72, P = 42 */
+    own_kernels_case(4, 16, 4, 4, 3, 2, 2, 0, 43);    /* Q = 64, P = 4 */
+    own_kernels_case(1, 7, 9, 8, 10, 3, 1, 0, 44);    /* Q = 63, batch 1 */
+    own_kernels_case(37, 9, 5, 6, 11, 3, 1, 1, 45);   /* Q = 81, uneven chunks */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_accumulate_and_null_dx),
         cmocka_unit_test(test_bitwise_repeatable),
         cmocka_unit_test(test_thread_count_invariant),
+        cmocka_unit_test(test_own_kernels_order),
     };
     return cmocka_run_group_tests_name("conv", tests, NULL, NULL);
 }

@@ -589,6 +589,53 @@ static void test_relu_pool_group(void **state)
     }
 }
 
+/* ji2018 (conv 1->32 and 32->64 3x3 pad 1, spatial BN, ReLU -> maxpool, affine, BN with S = 1):
+ * one training step gives bitwise the same probabilities and gradients (so the same BN
+ * statistics, pooling, and conv products, im2col-avx512 included) for 1, 2 and 3 threads and
+ * under AVX2 and AVX-512; a batch of 3 and of 1. The kernel names say which conv product runs:
+ * the second conv's 288 taps take gemm()'s AVX-512 kernel, the first conv's 9 do not. */
+static void test_ji2018_threads_kernels(void **state)
+{
+    (void)state;
+    if (!have_avx2())
+        return;
+    const model_preset *p;
+    assert_int_equal(models_find(&p, "ji2018", NULL), 0);
+    layer_spec s[MODELS_MAX_LAYERS];
+    const int n = models_layers(s, MODELS_MAX_LAYERS, p, 10, true);
+    for (int B = 1; B <= 3; B += 2) {
+        float *p0 = NULL, *g0 = NULL;
+        size_t np = 0;
+        const kern_isa isas[] = {KERN_AVX2, KERN_AVX512};
+        for (size_t k = 0; k < 2; k++)
+            for (int threads = 1; threads <= 3; threads++) {
+                net_config cfg = net_config_default();
+                cfg.max_batch = B;
+                cfg.gemm.threads = threads;
+                cfg.gemm.isa = isas[k];
+                net *nn = NULL;
+                assert_int_equal(net_new(&nn, &cfg, s, n, NULL), 0);
+                net_init_params(nn, 7);
+                np = net_param_count(nn);
+                float *pr = malloc((size_t)B * 40), *gr = malloc(np * 4);
+                assert_true(pr && gr);
+                run_step(nn, pr, gr, B);
+                if (!p0) {
+                    p0 = pr, g0 = gr;
+                } else {
+                    assert_memory_equal(pr, p0, (size_t)B * 40);
+                    assert_memory_equal(gr, g0, np * 4);
+                    free(pr), free(gr);
+                }
+                const char *want = kern_resolve(isas[k]) == KERN_AVX512 ? "conv:im2col-avx2,im2col-avx512 "
+                                                                         : "conv:im2col-avx2 ";
+                assert_non_null(strstr(net_kernels(nn), want));
+                net_free(nn);
+            }
+        free(p0), free(g0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -603,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_conv_pool_avx512_bitwise),
         cmocka_unit_test(test_net_fused_threads_kernels),
         cmocka_unit_test(test_relu_pool_group),
+        cmocka_unit_test(test_ji2018_threads_kernels),
     };
     return cmocka_run_group_tests_name("kern", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Tests of core/pool: geometry, hand-computed max/avg forward and backward (ties, overlapping
- * windows), finite-difference gradients and bitwise determinism. */
+ * windows), finite-difference gradients, bitwise determinism, and the threaded batch entry points
+ * against the one-thread calls. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "act.h"
 #include "gradcheck.h"
 #include "pool.h"
 
@@ -229,6 +231,72 @@ static void test_bitwise_repeatable(void **state)
     case_free(&t);
 }
 
+/* pool_max_forward_team and pool_max_backward_team against the one-thread calls
+ * (pool_max_forward, then act_relu_forward; pool_max_backward), bitwise, for every kernel set
+ * and 1..3 threads: x from a few integer levels (many ties, and NaN-free negatives for the
+ * ReLU); 2x2 stride 2 with W >= 16 (the AVX2 kernel: even and odd W, odd H), W < 16, a 3x3
+ * stride 2 window; batch 1, and sizes above the threading threshold (65536 inputs). */
+static void team_case(int batch, int c, int h, int w, int k, int stride)
+{
+    pool_geom g;
+    assert_int_equal(pool_geom_init(&g, c, h, w, k, stride, NULL), 0);
+    const size_t nx = (size_t)batch * c * h * w, ny = (size_t)batch * c * g.oh * g.ow;
+    float *x = malloc(nx * sizeof(float)), *dy = malloc(ny * sizeof(float));
+    float *y0 = malloc(ny * sizeof(float)), *y1 = malloc(ny * sizeof(float));
+    float *dx0 = malloc(nx * sizeof(float)), *dx1 = malloc(nx * sizeof(float));
+    int32_t *a0 = malloc(ny * sizeof(int32_t)), *a1 = malloc(ny * sizeof(int32_t));
+    assert_true(x && dy && y0 && y1 && dx0 && dx1 && a0 && a1);
+    gc_rand r = {(uint64_t)(nx + 7)};
+    gc_fill(x, nx, -3.0f, 3.0f, &r);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)(int)x[i]; /* -2 .. 2: ties */
+    gc_fill(dy, ny, -1.0f, 1.0f, &r);
+    const kern_isa isas[] = {KERN_GENERIC, KERN_AVX2, KERN_AVX512};
+    for (int relu = 0; relu <= 1; relu++) {
+        pool_max_forward(y0, a0, x, &g, batch);
+        if (relu)
+            act_relu_forward(y0, y0, ny);
+        pool_max_backward(dx0, dy, a0, &g, batch);
+        for (size_t k2 = 0; k2 < sizeof isas / sizeof isas[0]; k2++)
+            for (int threads = 1; threads <= 3; threads++) {
+                par_team *team = NULL;
+                assert_int_equal(par_new(&team, threads, NULL), 0);
+                const gemm_ctx ctx = {.threads = threads, .isa = isas[k2], .team = team};
+                memset(y1, 0xff, ny * sizeof(float));
+                memset(dx1, 0xff, nx * sizeof(float));
+                pool_max_forward_team(&ctx, y1, a1, x, &g, batch, relu);
+                pool_max_backward_team(&ctx, dx1, dy, a1, &g, batch);
+                assert_memory_equal(y1, y0, ny * sizeof(float));
+                assert_memory_equal(a1, a0, ny * sizeof(int32_t));
+                assert_memory_equal(dx1, dx0, nx * sizeof(float));
+                memset(y1, 0xff, ny * sizeof(float)); /* without argmax (inference) */
+                pool_max_forward_team(&ctx, y1, NULL, x, &g, batch, relu);
+                assert_memory_equal(y1, y0, ny * sizeof(float));
+                pool_max_backward_team(&ctx, NULL, dy, a1, &g, batch); /* NULL dx: nothing */
+                par_free(team);
+            }
+    }
+    free(x);
+    free(dy);
+    free(y0);
+    free(y1);
+    free(dx0);
+    free(dx1);
+    free(a0);
+    free(a1);
+}
+
+static void test_team_matches_single(void **state)
+{
+    (void)state;
+    team_case(1, 3, 28, 28, 2, 2);
+    team_case(100, 5, 28, 28, 2, 2);
+    team_case(2, 3, 17, 33, 2, 2);
+    team_case(50, 7, 14, 14, 2, 2);
+    team_case(1, 1, 9, 5, 2, 2);
+    team_case(4, 6, 61, 57, 3, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_gradcheck_max),
         cmocka_unit_test(test_gradcheck_avg),
         cmocka_unit_test(test_bitwise_repeatable),
+        cmocka_unit_test(test_team_matches_single),
     };
     return cmocka_run_group_tests_name("pool", tests, NULL, NULL);
 }
