@@ -58,7 +58,8 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * each epoch and measurement was, and each run's sums for the budget gate; version 8 adds what
  * a researcher keeps about runs (an archive mark, a note, tags) and an experiment's
  * description; version 9 measures `bench perf` against the physical peak and keeps each
- * library's SGEMM and the spread of the alternated repetitions beside it. After the steps, the
+ * library's SGEMM and the spread of the alternated repetitions beside it; version 10 keeps
+ * the decision of a [select] table with each run it configured. After the steps, the
  * runs_flat view is (re)made from the vocabulary (flat_view_refresh); a future step that drops
  * or renames a column the view reads starts with DROP VIEW IF EXISTS runs_flat (SQLite refuses
  * to drop a column a view uses), and the view comes back after it. */
@@ -236,6 +237,10 @@ static const char *const migrations[] = {
      "  library TEXT NOT NULL, shape TEXT NOT NULL,"
      "  m INTEGER, n INTEGER, k INTEGER, trans_a INTEGER, trans_b INTEGER, ms REAL, gflops REAL,"
      "  PRIMARY KEY(measurement_id, library, shape));"),
+    /* 9 -> 10: the decision of an experiment's [select] table (select.h), as JSON, kept with
+     * each run it configured: which experiment's runs decided, by what metric and margin, each
+     * candidate's per-seed figures and mean, and the winner. NULL for runs no rule chose. */
+    "ALTER TABLE runs ADD COLUMN selection TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1139,6 +1144,7 @@ static void bind_run(sqlite3_stmt *st, const store_run *r)
     sqlite3_bind_int(st, 15, r->threads);
     sqlite3_bind_int64(st, 16, r->eval_n);
     bind_text(st, 17, r->kernels);
+    bind_text(st, 18, r->selection);
 }
 
 int store_run_link(store *s, int64_t experiment_id, const char *run_key, int position,
@@ -1179,9 +1185,9 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
         rc = prepare(s, &st,
                      "INSERT INTO runs(run_key, experiment_id, build_id, host_id, dataset_id,"
                      " config_json, model, optimizer, lr, bn, seed, batch, epochs, sampling,"
-                     " threads, eval_n, kernels, status, queued_at) VALUES(?1, ?2, ?3, ?4, ?5,"
-                     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'QUEUED', " NOW_SQL
-                     ")",
+                     " threads, eval_n, kernels, selection, status, queued_at) VALUES(?1, ?2, ?3,"
+                     " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+                     " 'QUEUED', " NOW_SQL ")",
                      e);
         if (rc)
             goto done;
@@ -1208,6 +1214,7 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
                      " build_id = ?3, host_id = ?4, dataset_id = ?5, config_json = ?6,"
                      " model = ?7, optimizer = ?8, lr = ?9, bn = ?10, seed = ?11, batch = ?12,"
                      " epochs = ?13, sampling = ?14, threads = ?15, eval_n = ?16, kernels = ?17,"
+                     " selection = ?18,"
                      " status = 'QUEUED', queued_at = " NOW_SQL ", started_at = NULL,"
                      " heartbeat_at = NULL, finished_at = NULL, wall_s = NULL, cpu_s = NULL,"
                      " peak_rss_bytes = NULL, params_sha256 = NULL, error = NULL,"
@@ -1916,7 +1923,7 @@ int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, e
     " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id), r.contended_epochs,"        \
     " r.archived_at, r.note, x.description,"                                                  \
     " (SELECT m.swept_values FROM experiment_runs m WHERE m.run_key = r.run_key"               \
-    "  AND m.experiment_id = x.id), x.swept, " TAGS_SQL("r")
+    "  AND m.experiment_id = x.id), x.swept, " TAGS_SQL("r") ", r.selection"
 
 static void run_row_from(store_run_row *w, sqlite3_stmt *st)
 {
@@ -1961,6 +1968,7 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .swept_values = col_text(st, 37),
         .swept = col_text(st, 38),
         .tags = col_text(st, 39),
+        .selection = col_text(st, 40),
     };
 }
 
@@ -2423,6 +2431,45 @@ static int report_row(sqlite3_stmt *st, void *arg)
         .contended_epochs = has_epoch ? sqlite3_column_int(st, 27) : 0,
     };
     return v->fn(v->ctx, &r);
+}
+
+int store_select_runs(store *s, const char *name, store_select_fn fn, void *ctx, err_info *e)
+{
+    assert(s && name && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT x.id, x.swept, coalesce(l.position, -1), l.swept_values, r.run_key,"
+                     " r.config_json, d.sha256, r.status, ep.test_acc, ep.f1_macro, x.file"
+                     " FROM experiments x JOIN experiment_runs l ON l.experiment_id = x.id"
+                     " JOIN runs r ON r.run_key = l.run_key"
+                     " LEFT JOIN datasets d ON d.id = r.dataset_id"
+                     " LEFT JOIN epochs ep ON ep.run_key = r.run_key AND ep.epoch = r.epochs"
+                     " WHERE x.name = ?1 ORDER BY x.id, coalesce(l.position, -1), r.run_key",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, name);
+    int step;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        store_select_row w = {
+            .version_id = sqlite3_column_int64(st, 0),
+            .swept = col_text(st, 1),
+            .position = sqlite3_column_int(st, 2),
+            .swept_values = col_text(st, 3),
+            .run_key = col_text(st, 4),
+            .config_json = col_text(st, 5),
+            .dataset_sha256 = col_text(st, 6),
+            .status = col_status(st, 7),
+            .acc = col_real(st, 8),
+            .f1 = col_real(st, 9),
+            .file = col_text(st, 10),
+        };
+        rc = fn(ctx, &w);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_fail(s, e);
+    sqlite3_finalize(st);
+    return rc;
 }
 
 int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,

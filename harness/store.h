@@ -23,9 +23,10 @@
  *        rule, which the store's connections know as the SQL function bench_contended),
  *        queued_at, started_at, heartbeat_at, finished_at, wall_s, cpu_s, peak_rss_bytes,
  *        params_sha256, error, diverged_epoch, owner_host, owner_pid, owner_proc,
- *        owner_task, owner_attempt, archived_at, note)   the owner_* columns name who executes
- *        a RUNNING run; archived_at (NULL: not archived) hides a run from the queries below
- *        (store_set_filter), note is the researcher's free text about it
+ *        owner_task, owner_attempt, archived_at, note, selection)   the owner_* columns name
+ *        who executes a RUNNING run; archived_at (NULL: not archived) hides a run from the queries below
+ *        (store_set_filter), note is the researcher's free text about it, selection the
+ *        decision of the [select] table that chose its configuration (JSON, select.h)
  *   experiment_runs(experiment_id, run_key, position, swept_values)   which experiments asked
  *        for a run: two experiment files that resolve to the same configuration share one run
  *        (same run_key); position is the run's index in that version's plan, swept_values its
@@ -166,6 +167,8 @@ typedef struct store_run {
     int position;            /* its index in the experiment's plan (with experiment_id) */
     const char *swept_values; /* JSON array of its value of each swept key, typed, in the order
                                * of the experiment's swept keys; NULL: not known */
+    const char *selection;   /* JSON of the [select] decision that chose its configuration
+                              * (select.h), NULL when none did */
 } store_run;
 
 /* One epoch's metrics, with k per-class rows and a k×k confusion matrix. The arrays may be
@@ -549,6 +552,7 @@ typedef struct store_run_row {
     const char *swept_values;     /* its link's swept values (JSON array), NULL when unknown */
     const char *swept;            /* the version's swept keys (JSON array), NULL when unknown */
     const char *tags;             /* JSON object {"key": "value"} of its tags, NULL without */
+    const char *selection;        /* the [select] decision that chose it (JSON), NULL when none */
 } store_run_row;
 
 /* Called once per row; a non-zero return stops the iteration and is returned by the caller. */
@@ -648,6 +652,26 @@ typedef int (*store_report_fn)(void *ctx, const store_report_row *row);
  * the store holds the rows, so memory does not grow with the runs. */
 int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,
                       err_info *e);
+
+/* One run of an experiment as a [select] table reads it (select.h). Strings are valid during
+ * the callback only. */
+typedef struct store_select_row {
+    int64_t version_id;           /* the experiment version that links it */
+    const char *file;             /* that version's file, as given to bench run */
+    const char *swept;            /* that version's swept keys (JSON array), NULL: unknown */
+    int position;                 /* in that version's plan, -1 when not recorded */
+    const char *swept_values;     /* its value of each swept key (JSON array), may be NULL */
+    const char *run_key, *config_json;
+    const char *dataset_sha256;   /* of its data set, NULL without one */
+    int status;
+    double acc, f1;               /* test (or validation) accuracy and macro F1 at its final
+                                   * epoch (runs.epochs), NAN when that epoch is not stored */
+} store_select_row;
+typedef int (*store_select_fn)(void *ctx, const store_select_row *row);
+
+/* Visit every run linked to a version of the experiment called name, by version (oldest
+ * first), then plan position, then run key. None is not an error. */
+int store_select_runs(store *s, const char *name, store_select_fn fn, void *ctx, err_info *e);
 
 /* Visit epoch `epoch` of a run, with its per-class rows when with_classes; a run without that
  * epoch is not an error (fn is not called). */
