@@ -59,7 +59,7 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * a researcher keeps about runs (an archive mark, a note, tags) and an experiment's
  * description; version 9 measures `bench perf` against the physical peak and keeps each
  * library's SGEMM and the spread of the alternated repetitions beside it; version 10 keeps
- * the decision of a [select] table with each run it configured. After the steps, the
+ * the decision of a [select] table with the link of each run it configured. After the steps, the
  * runs_flat view is (re)made from the vocabulary (flat_view_refresh); a future step that drops
  * or renames a column the view reads starts with DROP VIEW IF EXISTS runs_flat (SQLite refuses
  * to drop a column a view uses), and the view comes back after it. */
@@ -238,9 +238,10 @@ static const char *const migrations[] = {
      "  m INTEGER, n INTEGER, k INTEGER, trans_a INTEGER, trans_b INTEGER, ms REAL, gflops REAL,"
      "  PRIMARY KEY(measurement_id, library, shape));"),
     /* 9 -> 10: the decision of an experiment's [select] table (select.h), as JSON, kept with
-     * each run it configured: which experiment's runs decided, by what metric and margin, each
-     * candidate's per-seed figures and mean, and the winner. NULL for runs no rule chose. */
-    "ALTER TABLE runs ADD COLUMN selection TEXT;",
+     * the link of each run it configured (a run may be shared with an experiment that chose
+     * nothing): which experiment's runs decided, by what metric and margin, each candidate's
+     * per-seed figures and mean, and the winner. NULL where no rule chose. */
+    "ALTER TABLE experiment_runs ADD COLUMN selection TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1144,19 +1145,19 @@ static void bind_run(sqlite3_stmt *st, const store_run *r)
     sqlite3_bind_int(st, 15, r->threads);
     sqlite3_bind_int64(st, 16, r->eval_n);
     bind_text(st, 17, r->kernels);
-    bind_text(st, 18, r->selection);
 }
 
 int store_run_link(store *s, int64_t experiment_id, const char *run_key, int position,
-                   const char *swept_values, err_info *e)
+                   const char *swept_values, const char *selection, err_info *e)
 {
     assert(s && experiment_id > 0 && run_key);
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
-                     "INSERT INTO experiment_runs(experiment_id, run_key, position, swept_values)"
-                     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(experiment_id, run_key) DO UPDATE SET"
-                     " position = excluded.position,"
-                     " swept_values = coalesce(excluded.swept_values, swept_values)",
+                     "INSERT INTO experiment_runs(experiment_id, run_key, position, swept_values,"
+                     " selection) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(experiment_id, run_key)"
+                     " DO UPDATE SET position = excluded.position,"
+                     " swept_values = coalesce(excluded.swept_values, swept_values),"
+                     " selection = coalesce(excluded.selection, selection)",
                      e);
     if (rc)
         return rc;
@@ -1164,6 +1165,7 @@ int store_run_link(store *s, int64_t experiment_id, const char *run_key, int pos
     bind_text(st, 2, run_key);
     sqlite3_bind_int(st, 3, position);
     bind_text(st, 4, swept_values);
+    bind_text(st, 5, selection);
     rc = step_done(s, st, e);
     sqlite3_finalize(st);
     return rc;
@@ -1185,9 +1187,9 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
         rc = prepare(s, &st,
                      "INSERT INTO runs(run_key, experiment_id, build_id, host_id, dataset_id,"
                      " config_json, model, optimizer, lr, bn, seed, batch, epochs, sampling,"
-                     " threads, eval_n, kernels, selection, status, queued_at) VALUES(?1, ?2, ?3,"
-                     " ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-                     " 'QUEUED', " NOW_SQL ")",
+                     " threads, eval_n, kernels, status, queued_at) VALUES(?1, ?2, ?3, ?4, ?5,"
+                     " ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, 'QUEUED', " NOW_SQL
+                     ")",
                      e);
         if (rc)
             goto done;
@@ -1214,7 +1216,6 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
                      " build_id = ?3, host_id = ?4, dataset_id = ?5, config_json = ?6,"
                      " model = ?7, optimizer = ?8, lr = ?9, bn = ?10, seed = ?11, batch = ?12,"
                      " epochs = ?13, sampling = ?14, threads = ?15, eval_n = ?16, kernels = ?17,"
-                     " selection = ?18,"
                      " status = 'QUEUED', queued_at = " NOW_SQL ", started_at = NULL,"
                      " heartbeat_at = NULL, finished_at = NULL, wall_s = NULL, cpu_s = NULL,"
                      " peak_rss_bytes = NULL, params_sha256 = NULL, error = NULL,"
@@ -1228,7 +1229,8 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
     }
     if (rc || !r->experiment_id)
         goto done;
-    rc = store_run_link(s, r->experiment_id, r->run_key, r->position, r->swept_values, e);
+    rc = store_run_link(s, r->experiment_id, r->run_key, r->position, r->swept_values,
+                        r->selection, e);
 done:
     sqlite3_finalize(st);
     rc = tx_leave(s, &t, rc, e);
@@ -1923,7 +1925,11 @@ int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, e
     " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id), r.contended_epochs,"        \
     " r.archived_at, r.note, x.description,"                                                  \
     " (SELECT m.swept_values FROM experiment_runs m WHERE m.run_key = r.run_key"               \
-    "  AND m.experiment_id = x.id), x.swept, " TAGS_SQL("r") ", r.selection"
+    "  AND m.experiment_id = x.id), x.swept, " TAGS_SQL("r") ","                             \
+    " coalesce((SELECT m.selection FROM experiment_runs m WHERE m.run_key = r.run_key"         \
+    "  AND m.experiment_id = x.id), (SELECT m.selection FROM experiment_runs m"                \
+    "  WHERE m.run_key = r.run_key AND m.selection IS NOT NULL"                               \
+    "  ORDER BY m.experiment_id DESC LIMIT 1))"
 
 static void run_row_from(store_run_row *w, sqlite3_stmt *st)
 {
@@ -2758,7 +2764,8 @@ static int merge_runs(store *s, store_merge_counts *c, err_info *e)
         "CREATE TEMP TABLE merge_tags AS SELECT run_key, key, value FROM main.run_tags"
         " WHERE run_key IN (SELECT run_key FROM temp.merge_win WHERE replaced);"
         "DROP TABLE IF EXISTS temp.merge_links;"
-        "CREATE TEMP TABLE merge_links AS SELECT experiment_id, run_key, position, swept_values"
+        "CREATE TEMP TABLE merge_links AS SELECT experiment_id, run_key, position, swept_values,"
+        " selection"
         " FROM main.experiment_runs"
         " WHERE run_key IN (SELECT run_key FROM temp.merge_win WHERE replaced);"
         "DELETE FROM main.runs WHERE run_key IN (SELECT run_key FROM temp.merge_win"
@@ -2812,14 +2819,16 @@ static int merge_runs(store *s, store_merge_counts *c, err_info *e)
         " SELECT run_key, key, value FROM src.run_tags"
         " WHERE run_key IN (SELECT run_key FROM main.runs);"
         "INSERT OR IGNORE INTO main.experiment_runs(experiment_id, run_key, position,"
-        " swept_values) SELECT experiment_id, run_key, position, swept_values"
-        " FROM temp.merge_links;"
-        "INSERT INTO main.experiment_runs(experiment_id, run_key, position, swept_values)"
-        " SELECT m.dst_id, l.run_key, l.position, l.swept_values FROM src.experiment_runs l"
+        " swept_values, selection) SELECT experiment_id, run_key, position, swept_values,"
+        " selection FROM temp.merge_links;"
+        "INSERT INTO main.experiment_runs(experiment_id, run_key, position, swept_values,"
+        " selection) SELECT m.dst_id, l.run_key, l.position, l.swept_values, l.selection"
+        " FROM src.experiment_runs l"
         " JOIN temp.merge_map m ON m.kind = 'experiments' AND m.src_id = l.experiment_id"
         " WHERE true ON CONFLICT(experiment_id, run_key) DO UPDATE SET"
         " position = coalesce(position, excluded.position),"
-        " swept_values = coalesce(swept_values, excluded.swept_values);",
+        " swept_values = coalesce(swept_values, excluded.swept_values),"
+        " selection = coalesce(selection, excluded.selection);",
         e);
 }
 

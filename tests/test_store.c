@@ -1562,7 +1562,7 @@ static void test_manage_runs(void **state)
         store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
         assert_int_equal(store_run_finish(s, keys[i], &end, &e), 0);
     }
-    assert_int_equal(store_run_link(s, xb, "k-shared", 1, NULL, &e), 0);
+    assert_int_equal(store_run_link(s, xb, "k-shared", 1, NULL, NULL, &e), 0);
     assert_int_equal(runs_seen(s, NULL), 4); /* k-shared under both */
 
     /* archive: hidden from store_runs and store_export, still there for store_run_get */
