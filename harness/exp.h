@@ -6,7 +6,8 @@
  * [sweep] is an array, and the runs are the cartesian product of those arrays (the first key
  * varies slowest, the last fastest), each applied over the base configuration. [optimizer.NAME]
  * tables hold parameters that apply only when that optimizer is selected (e.g. Adam's lr);
- * a value swept explicitly wins over them.
+ * a value swept explicitly wins over them. A [select] table names keys whose values come from
+ * the winner among another experiment's runs (select.h decides, exp_apply_select applies).
  *
  * Errors are one line, "FILE:LINE:COL: message" for TOML syntax (from toml.h) and
  * "FILE:LINE: key 'training.lr': message (valid: ...)" for schema errors: unknown keys, wrong

@@ -389,7 +389,7 @@ int select_print(FILE *out, const char *json, table_format fmt, err_info *e)
         exp_label_append(win, sizeof win, label, &x);
     }
     if (rc == 0)
-        fprintf(out, "%s  winner: candidate %lld, %s\n", fmt == TABLE_MD ? "\n" : "",
+        fprintf(out, "%swinner: candidate %lld, %s\n", fmt == TABLE_MD ? "\n" : "  ",
                 (long long)json_integer_value(json_object_get(doc, "winner")) + 1, win);
     json_decref(doc);
     return rc;
