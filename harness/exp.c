@@ -1243,9 +1243,13 @@ static const struct {
 };
 #define EXP_N_SELECT_KEYS (sizeof exp_select_keys / sizeof exp_select_keys[0])
 
-/* sel <- the [select] table t (its header at line), checked; from and keys are required. */
+static int exp_apply_values(exp_cfg *base, const exp_select *sel, const exp_value *values,
+                            const exp_reader *rd);
+
+/* sel <- the [select] table t (its header at line), checked; from and keys are required.
+ * With values (not NULL), they are then set in base (exp_apply_values). */
 static int exp_read_select(exp_select *sel, const exp_select_ctx *sc, const toml_value *t,
-                           int line)
+                           int line, exp_cfg *base, const exp_value *values)
 {
     memset(sel, 0, sizeof *sel);
     sel->on = true;
@@ -1269,7 +1273,10 @@ static int exp_read_select(exp_select *sel, const exp_select_ctx *sc, const toml
         return err_set(sc->rd->e, ERR_INVALID, "%s:%d: key 'select.%s': required in [select] "
                        "(the experiment whose runs decide, and the swept keys taken from its "
                        "winner)", sc->rd->file, line, sel->from_line ? "keys" : "from");
-    return 0;
+    if (!values)
+        return 0;
+    sel->applied = true;
+    return exp_apply_values(base, sel, values, sc->rd);
 }
 
 /* *doc <- the TOML document "v = VALUE" for value v, read by toml.h: a selected value then
@@ -1677,13 +1684,8 @@ static int exp_parse_with(experiment *out, const char *text, size_t len, const c
     if (sweep && (rc = exp_read_sweep(axes, &n_axes, base, &rd, sweep)))
         goto done;
     exp_select_ctx selc = {&rd, root, axes, n_axes};
-    if (select && (rc = exp_read_select(&out->select, &selc, select, select_line)))
+    if (select && (rc = exp_read_select(&out->select, &selc, select, select_line, base, values)))
         goto done;
-    if (values && out->select.on) {
-        if ((rc = exp_apply_values(base, &out->select, values, &rd)))
-            goto done;
-        out->select.applied = true;
-    }
 
     /* The grid's size from the arrays' lengths alone, before any value is looked at: a sweep
      * over the limit costs nothing however many values it lists. */
