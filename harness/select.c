@@ -400,9 +400,12 @@ int select_resolve(experiment *out, char **json, const experiment *x, const char
 {
     memset(out, 0, sizeof *out);
     *json = NULL;
+    if (!db_path)
+        return rule_err(x, false, e, "a [select] file is planned against the database holding "
+                        "the runs of '%s', and none was given", x->select.from);
     if (access(db_path, F_OK) != 0)
-        return rule_err(x, false, e, "experiment '%s' has no runs of this build: the database "
-                        "'%s' does not exist: run it first", x->select.from, db_path);
+        return rule_err(x, false, e, "no experiment '%s' in '%s' (no such database): run it "
+                        "first: bench run experiments/<its file>", x->select.from, db_path);
     store *s = NULL;
     select_decision d;
     int rc = store_open_readonly(&s, db_path, e);

@@ -173,8 +173,8 @@ static void test_pipeline(void **state)
     cli_result *r = calloc(1, sizeof *r), *r2 = calloc(1, sizeof *r2);
     RUN(r, f, "run", "tgt.toml");
     assert_int_equal(r->status, 1);
-    assert_non_null(strstr(r->err, "bench: tgt.toml:10: key 'select.from': experiment 'sel' has "
-                                   "no runs of this build"));
+    assert_non_null(strstr(r->err, "bench: tgt.toml:10: key 'select.from': no experiment 'sel' "
+                                   "in 'results/bench.db' (no such database)"));
     assert_non_null(strstr(r->err, "run it first"));
     assert_int_equal(access(f->db, F_OK), -1);
     RUN(r, f, "run", "sel.toml");
