@@ -10,6 +10,7 @@
 
 #include "cmd.h"
 #include "exp.h"
+#include "select.h"
 #include "store.h"
 #include "table.h"
 #include "timing.h"
@@ -83,6 +84,9 @@ static int add_run(void *ctx, const store_run_row *r)
     json_object_set_new(doc, "tags", tags ? tags : json_object());
     json_object_set_new(doc, "experiment_description",
                         table_json_text(r->experiment_description));
+    /* the [select] decision that chose its configuration (select.h) */
+    json_t *sel = r->selection ? json_loads(r->selection, 0, NULL) : NULL;
+    json_object_set_new(doc, "selection", sel ? sel : json_null());
     json_object_set_new(doc, "values", values);
     json_object_set_new(doc, "configuration", cfg ? cfg : json_null());
     return 0;
@@ -231,6 +235,21 @@ static void show_sheet(const json_t *doc, table_format fmt)
     show_provenance(json_object_get(doc, "provenance"), ind);
 }
 
+/* The [select] decision that chose the run's configuration, when one did. */
+static int show_selection(const json_t *doc, table_format fmt, err_info *e)
+{
+    const json_t *sel = json_object_get(doc, "selection");
+    if (!json_is_object(sel))
+        return 0;
+    char *text = json_dumps(sel, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!text)
+        return err_set(e, ERR_NOMEM, "out of memory");
+    printf("%s", fmt == TABLE_MD ? "\n### " : "\n");
+    int rc = select_print(stdout, text, fmt, e);
+    free(text);
+    return rc;
+}
+
 /* A table of records (epochs or classes) under a heading. */
 static int show_records(const json_t *recs, const char *const *names, int n, const char *title,
                         table_format fmt, err_info *e)
@@ -324,7 +343,9 @@ int cmd_show(int argc, char **argv)
         table_records_csv(stdout, names, 1 + N_EPOCH_FIELDS, epochs);
     } else if (!rc) {
         show_sheet(doc, fmt);
-        rc = show_records(epochs, epoch_fields, N_EPOCH_FIELDS, "epochs", fmt, &e);
+        rc = show_selection(doc, fmt, &e);
+        if (!rc)
+            rc = show_records(epochs, epoch_fields, N_EPOCH_FIELDS, "epochs", fmt, &e);
         if (!rc && classes)
             rc = show_records(json_object_get(doc, "classes"), cls_fields, 5,
                               "classes (last epoch)", fmt, &e);

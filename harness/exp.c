@@ -838,6 +838,7 @@ static const exp_key exp_keys[] = {
 /* Top-level tables; "optimizer" and "sweep" have their own readers. */
 static const char *const exp_tables[] = {
     "experiment", "data", "model", "training", "evaluation", "budget", "optimizer", "sweep",
+    "select",
 };
 #define EXP_N_TABLES (sizeof exp_tables / sizeof exp_tables[0])
 
@@ -876,17 +877,24 @@ typedef struct exp_reader {
 
 /* "FILE:LINE: unknown key 'PREFIX.KEY' (valid: ...)" with the valid names of table `table`
  * (or of the sweep when sweep is true). */
+/* list <- the names of table `table`'s keys, or (sweep) the sweepable keys' labels. */
+static void exp_valid_keys(char *list, size_t n, const char *table, bool sweep)
+{
+    list[0] = '\0';
+    for (size_t i = 0; i < EXP_N_KEYS; i++) {
+        const exp_vocab_key *v = &exp_keys[i].v;
+        const char *name = sweep ? v->label : v->name;
+        if ((sweep && !v->sweepable) || (!sweep && strcmp(v->table, table) != 0))
+            continue;
+        snprintf(list + strlen(list), n - strlen(list), "%s%s", list[0] ? ", " : "", name);
+    }
+}
+
 static int exp_unknown_key(const exp_reader *rd, int line, const char *prefix, const char *key,
                            const char *table, bool sweep)
 {
-    char list[512] = "";
-    for (size_t i = 0; i < EXP_N_KEYS; i++) {
-        const exp_vocab_key *v = &exp_keys[i].v;
-        const char *n = sweep ? v->label : v->name;
-        if ((sweep && !v->sweepable) || (!sweep && strcmp(v->table, table) != 0))
-            continue;
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", n);
-    }
+    char list[512];
+    exp_valid_keys(list, sizeof list, table, sweep);
     return err_set(rd->e, ERR_INVALID, "%s:%d: unknown key '%s%s%.100s' (valid: %s)", rd->file,
                    line, prefix, prefix[0] ? "." : "", key, list);
 }
@@ -1109,6 +1117,210 @@ static int exp_read_sweep(exp_axis *axes, int *n_axes, const exp_cfg *base,
         }
         snprintf(name, sizeof name, "%.100s", key);
         rc = exp_add_axis(axes, n_axes, base, rd, name, v, toml_key_line(t, i));
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- [select] ----------------------------------------------------------------------------
+ * The table names the experiment whose runs decide and the swept keys taken from its winner
+ * (select.h). Here it is checked on its own; the values arrive through exp_apply_select. */
+
+static const char *const exp_metric_names[EXP_METRIC_COUNT] = {
+    [EXP_METRIC_ACCURACY] = "accuracy", [EXP_METRIC_F1] = "f1",
+};
+
+const char *exp_select_metric_name(exp_select_metric m)
+{
+    return (unsigned)m < EXP_METRIC_COUNT ? exp_metric_names[m] : "?";
+}
+
+/* Whether the file gives key d a value itself: in its table, in an [optimizer.NAME] table (an
+ * optimizer parameter), or in [sweep]. */
+static bool exp_file_sets(const toml_value *root, const exp_axis *axes, int n_axes,
+                          const exp_key *d)
+{
+    for (int a = 0; a < n_axes; a++)
+        if (axes[a].def == d)
+            return true;
+    const toml_value *t = toml_get(root, d->v.table);
+    if (t && toml_type_of(t) == TOML_TABLE && toml_get(t, d->v.name))
+        return true;
+    const toml_value *o = toml_get(root, "optimizer");
+    bool training = strcmp(d->v.table, "training") == 0;
+    for (size_t i = 0; training && o && toml_type_of(o) == TOML_TABLE && i < toml_len(o); i++) {
+        const toml_value *sub = toml_value_at(o, i);
+        if (toml_type_of(sub) == TOML_TABLE && toml_get(sub, d->v.name))
+            return true;
+    }
+    return false;
+}
+
+/* What a [select] reader needs besides the table: the file's tables and sweep. */
+typedef struct exp_select_ctx {
+    const exp_reader *rd;
+    const toml_value *root;
+    const exp_axis *axes;
+    int n_axes;
+} exp_select_ctx;
+
+typedef int (*exp_select_fn)(exp_select *sel, const exp_select_ctx *sc, const key_ctx *k,
+                             const toml_value *v);
+
+static int select_from(exp_select *sel, const exp_select_ctx *sc, const key_ctx *k,
+                       const toml_value *v)
+{
+    (void)sc;
+    int rc = get_str(sel->from, sizeof sel->from, k, v);
+    if (rc == 0 && sel->from[0] == '\0')
+        rc = exp_key_err(k, "must name an experiment (its [experiment] name)");
+    sel->from_line = k->line;
+    return rc;
+}
+
+/* select.keys: each a sweepable key (label or TOML path), not the seed (a candidate is the
+ * mean over its seeds), given once, and not set or swept by this file. */
+static int select_keys(exp_select *sel, const exp_select_ctx *sc, const key_ctx *k0,
+                       const toml_value *v)
+{
+    key_ctx k = *k0;
+    sel->keys_line = k.line;
+    if (toml_type_of(v) != TOML_ARRAY || toml_len(v) == 0)
+        return exp_bad_value(&k, v, "a non-empty array of swept keys' names");
+    if (toml_len(v) > EXP_MAX_SWEPT)
+        return exp_key_err(&k, "more than %d keys", EXP_MAX_SWEPT);
+    for (size_t i = 0; i < toml_len(v); i++) {
+        const toml_value *x = toml_value_at(v, i);
+        if (toml_type_of(x) != TOML_STRING)
+            return exp_bad_value(&k, x, "an array of key names");
+        const exp_key *d = exp_sweep_find(toml_string(x));
+        char list[512];
+        exp_valid_keys(list, sizeof list, NULL, true);
+        if (!d)
+            return exp_key_err(&k, "unknown key '%.100s' (valid: %s)", toml_string(x), list);
+        if (strcmp(d->v.label, "seed") == 0)
+            return exp_key_err(&k, "'seed' cannot be selected: a candidate is the mean over "
+                                   "its seeds");
+        for (int j = 0; j < sel->n_keys; j++)
+            if (sel->keys[j] == &d->v)
+                return exp_key_err(&k, "'%s' is given twice", d->v.label);
+        if (exp_file_sets(sc->root, sc->axes, sc->n_axes, d))
+            return exp_key_err(&k, "'%s' is also set or swept by this file: a selected key "
+                                   "takes its value from the winner only", d->v.label);
+        sel->keys[sel->n_keys++] = &d->v;
+    }
+    return 0;
+}
+
+static int select_metric(exp_select *sel, const exp_select_ctx *sc, const key_ctx *k,
+                         const toml_value *v)
+{
+    (void)sc;
+    char name[32];
+    int rc = get_str(name, sizeof name, k, v);
+    for (int m = 0; rc == 0 && m < EXP_METRIC_COUNT; m++)
+        if (strcmp(name, exp_metric_names[m]) == 0) {
+            sel->metric = (exp_select_metric)m;
+            return 0;
+        }
+    return rc ? rc : exp_key_err(k, "unknown metric '%s' (valid: accuracy, f1)", name);
+}
+
+static int select_margin(exp_select *sel, const exp_select_ctx *sc, const key_ctx *k,
+                         const toml_value *v)
+{
+    (void)sc;
+    return get_num(&sel->margin, k, v, 0.0, false, INFINITY, false);
+}
+
+static const struct {
+    const char *name;
+    exp_select_fn read;
+} exp_select_keys[] = {
+    {"from", select_from}, {"keys", select_keys}, {"metric", select_metric},
+    {"margin", select_margin},
+};
+#define EXP_N_SELECT_KEYS (sizeof exp_select_keys / sizeof exp_select_keys[0])
+
+static int exp_apply_values(exp_cfg *base, const exp_select *sel, const exp_value *values,
+                            const exp_reader *rd);
+
+/* sel <- the [select] table t (its header at line), checked; from and keys are required.
+ * With values (not NULL), they are then set in base (exp_apply_values). */
+static int exp_read_select(exp_select *sel, const exp_select_ctx *sc, const toml_value *t,
+                           int line, exp_cfg *base, const exp_value *values)
+{
+    memset(sel, 0, sizeof *sel);
+    sel->on = true;
+    sel->line = line;
+    char kname[160];
+    for (size_t i = 0; i < toml_len(t); i++) {
+        const char *key = toml_key_at(t, i);
+        size_t j = 0;
+        while (j < EXP_N_SELECT_KEYS && strcmp(exp_select_keys[j].name, key) != 0)
+            j++;
+        if (j == EXP_N_SELECT_KEYS)
+            return err_set(sc->rd->e, ERR_INVALID, "%s:%d: unknown key 'select.%.100s' (valid: "
+                           "from, keys, metric, margin)", sc->rd->file, toml_key_line(t, i), key);
+        snprintf(kname, sizeof kname, "select.%s", key);
+        key_ctx k = {sc->rd->file, kname, toml_key_line(t, i), NULL, sc->rd->e};
+        int rc = exp_select_keys[j].read(sel, sc, &k, toml_value_at(t, i));
+        if (rc)
+            return rc;
+    }
+    if (!sel->from_line || !sel->keys_line)
+        return err_set(sc->rd->e, ERR_INVALID, "%s:%d: key 'select.%s': required in [select] "
+                       "(the experiment whose runs decide, and the swept keys taken from its "
+                       "winner)", sc->rd->file, line, sel->from_line ? "keys" : "from");
+    if (!values)
+        return 0;
+    sel->applied = true;
+    return exp_apply_values(base, sel, values, sc->rd);
+}
+
+/* *doc <- the TOML document "v = VALUE" for value v, read by toml.h: a selected value then
+ * reaches its key's setter as a value the file wrote would (integers stay integers). */
+static int exp_value_toml(toml_value **doc, const exp_value *v, const exp_reader *rd)
+{
+    char buf[2 * EXP_TEXT_MAX + 16] = "v = ";
+    size_t n = strlen(buf);
+    switch (v->type) {
+    case EXP_INT: snprintf(buf + n, sizeof buf - n, "%" PRId64, v->i); break;
+    case EXP_NUM: exp_format_number(buf + n, sizeof buf - n, v->d); break;
+    case EXP_BOOL: snprintf(buf + n, sizeof buf - n, "%s", v->b ? "true" : "false"); break;
+    case EXP_STR:
+        buf[n++] = '"';
+        for (const char *c = v->s; *c && n + 3 < sizeof buf; c++) {
+            if (*c == '"' || *c == '\\')
+                buf[n++] = '\\';
+            buf[n++] = *c;
+        }
+        buf[n++] = '"';
+        buf[n] = '\0';
+        break;
+    default:
+        return err_set(rd->e, ERR_INVALID, "%s: a selected value must be a number, a boolean "
+                       "or a string", rd->file);
+    }
+    return toml_parse(doc, buf, strlen(buf), rd->file, rd->e);
+}
+
+/* Set each of sel's keys in base to values[i], as the key's own table would. */
+static int exp_apply_values(exp_cfg *base, const exp_select *sel, const exp_value *values,
+                            const exp_reader *rd)
+{
+    char kname[160];
+    for (int i = 0; i < sel->n_keys; i++) {
+        const exp_key *d = exp_key_find(sel->keys[i]->table, sel->keys[i]->name);
+        toml_value *doc = NULL;
+        int rc = exp_value_toml(&doc, &values[i], rd);
+        if (rc)
+            return rc;
+        snprintf(kname, sizeof kname, "%s.%s", d->v.table, d->v.name);
+        key_ctx k = {rd->file, kname, sel->keys_line, &base->training, rd->e};
+        rc = d->set(base, &k, toml_get(doc, "v"));
+        toml_free(doc);
         if (rc)
             return rc;
     }
@@ -1403,7 +1615,9 @@ static int exp_expand(experiment *out, const exp_cfg *base, const exp_axis *axes
 }
 
 
-int exp_parse(experiment *out, const char *text, size_t len, const char *filename, err_info *e)
+/* exp_parse, with values (NULL: none) for the [select] keys (exp_apply_select). */
+static int exp_parse_with(experiment *out, const char *text, size_t len, const char *filename,
+                          const exp_value *values, err_info *e)
 {
     memset(out, 0, sizeof *out);
     if (!filename)
@@ -1434,7 +1648,8 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
         goto done;
 
     exp_cfg_default(base);
-    const toml_value *sweep = NULL;
+    const toml_value *sweep = NULL, *select = NULL;
+    int select_line = 0;
     for (size_t i = 0; i < toml_len(root); i++) {
         const char *name = toml_key_at(root, i);
         const toml_value *t = toml_value_at(root, i);
@@ -1445,7 +1660,7 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
         if (j == EXP_N_TABLES) {
             rc = err_set(e, ERR_INVALID,
                          "%s:%d: unknown %s '%.100s' (valid tables: experiment, data, model, "
-                         "training, evaluation, budget, optimizer, sweep)",
+                         "training, evaluation, budget, optimizer, sweep, select)",
                          filename, line, toml_type_of(t) == TOML_TABLE ? "table" : "key", name);
             goto done;
         }
@@ -1458,12 +1673,18 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
             rc = exp_read_optimizers(base, &rd, t);
         else if (strcmp(name, "sweep") == 0)
             sweep = t; /* read after the base configuration is complete */
-        else
+        else if (strcmp(name, "select") == 0) {
+            select = t; /* read once the sweep is known */
+            select_line = line;
+        } else
             rc = exp_read_table(base, &rd, name, t);
         if (rc)
             goto done;
     }
     if (sweep && (rc = exp_read_sweep(axes, &n_axes, base, &rd, sweep)))
+        goto done;
+    exp_select_ctx selc = {&rd, root, axes, n_axes};
+    if (select && (rc = exp_read_select(&out->select, &selc, select, select_line, base, values)))
         goto done;
 
     /* The grid's size from the arrays' lengths alone, before any value is looked at: a sweep
@@ -1484,6 +1705,12 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
                                      "contains control characters: give [experiment] name");
         goto done;
     }
+    if (out->select.on && strcmp(out->select.from, out->name) == 0) {
+        rc = err_set(e, ERR_INVALID, "%s:%d: key 'select.from': '%s' is this experiment: the "
+                     "runs that decide must be another experiment's", filename,
+                     out->select.from_line, out->name);
+        goto done;
+    }
     memcpy(out->description, base->description, sizeof out->description);
     out->budget_minutes = base->budget_minutes;
     out->target_accuracy = base->target_accuracy;
@@ -1502,6 +1729,17 @@ done:
     if (rc)
         exp_release(out);
     return rc;
+}
+
+int exp_parse(experiment *out, const char *text, size_t len, const char *filename, err_info *e)
+{
+    return exp_parse_with(out, text, len, filename, NULL, e);
+}
+
+int exp_apply_select(experiment *out, const experiment *x, const exp_value *values, err_info *e)
+{
+    assert(x->select.on);
+    return exp_parse_with(out, x->text, x->text_len, x->file, values, e);
 }
 
 int exp_load(experiment *out, const char *path, err_info *e)
@@ -1658,6 +1896,29 @@ char *exp_run_json(const run_spec *r)
     return s;
 }
 
+int exp_json_key(char out[65], const char *config_json, const char *dataset_id,
+                   const char *build_identity, err_info *e)
+{
+    out[0] = '\0';
+    const char *d = dataset_id ? dataset_id : "";
+    const char *b = build_identity ? build_identity : "";
+    size_t lj = strlen(config_json), ld = strlen(d), lb = strlen(b);
+    char *buf = malloc(lj + ld + lb + 3);
+    if (!buf)
+        return err_set(e, ERR_NOMEM, "out of memory computing a run key");
+    /* json \n dataset_id \n build_identity: none of the parts can contain the other's text
+     * in a way that shifts a newline, since the JSON is compact (no raw newlines) and the
+     * data set id is hex. */
+    memcpy(buf, config_json, lj);
+    buf[lj] = '\n';
+    memcpy(buf + lj + 1, d, ld);
+    buf[lj + 1 + ld] = '\n';
+    memcpy(buf + lj + 2 + ld, b, lb);
+    sha256_hex(out, buf, lj + ld + lb + 2);
+    free(buf);
+    return 0;
+}
+
 int exp_run_key(char out[65], const run_spec *r, const char *dataset_id, const char *build_identity,
                 err_info *e)
 {
@@ -1665,26 +1926,9 @@ int exp_run_key(char out[65], const run_spec *r, const char *dataset_id, const c
     char *json = exp_run_json(r);
     if (!json)
         return err_set(e, ERR_NOMEM, "out of memory writing the configuration of run %d", r->index);
-    const char *d = dataset_id ? dataset_id : "";
-    const char *b = build_identity ? build_identity : "";
-    size_t lj = strlen(json), ld = strlen(d), lb = strlen(b);
-    char *buf = malloc(lj + ld + lb + 3);
-    if (!buf) {
-        free(json);
-        return err_set(e, ERR_NOMEM, "out of memory computing the key of run %d", r->index);
-    }
-    /* json \n dataset_id \n build_identity: none of the parts can contain the other's text
-     * in a way that shifts a newline, since the JSON is compact (no raw newlines) and the
-     * data set id is hex. */
-    memcpy(buf, json, lj);
-    buf[lj] = '\n';
-    memcpy(buf + lj + 1, d, ld);
-    buf[lj + 1 + ld] = '\n';
-    memcpy(buf + lj + 2 + ld, b, lb);
-    sha256_hex(out, buf, lj + ld + lb + 2);
-    free(buf);
+    int rc = exp_json_key(out, json, dataset_id, build_identity, e);
     free(json);
-    return 0;
+    return rc;
 }
 
 /* ---- the vocabulary ------------------------------------------------------------------ */

@@ -6,7 +6,8 @@
  * [sweep] is an array, and the runs are the cartesian product of those arrays (the first key
  * varies slowest, the last fastest), each applied over the base configuration. [optimizer.NAME]
  * tables hold parameters that apply only when that optimizer is selected (e.g. Adam's lr);
- * a value swept explicitly wins over them.
+ * a value swept explicitly wins over them. A [select] table names keys whose values come from
+ * the winner among another experiment's runs (select.h decides, exp_apply_select applies).
  *
  * Errors are one line, "FILE:LINE:COL: message" for TOML syntax (from toml.h) and
  * "FILE:LINE: key 'training.lr': message (valid: ...)" for schema errors: unknown keys, wrong
@@ -72,6 +73,29 @@ typedef struct run_spec {
     run_numbers num;                 /* the file's doubles of the float parameters above */
 } run_spec;
 
+/* The metric a [select] table maximises: a run's final-epoch accuracy or macro F1. */
+typedef enum exp_select_metric { EXP_METRIC_ACCURACY, EXP_METRIC_F1, EXP_METRIC_COUNT } exp_select_metric;
+
+/* "accuracy", "f1". */
+const char *exp_select_metric_name(exp_select_metric m);
+
+struct exp_vocab_key;
+
+/* A [select] table: the values of `keys` are not written in the file but taken from the
+ * winner among the runs of experiment `from` (select.h decides; exp_apply_select applies).
+ * exp_parse checks the table on its own: known keys, each key sweepable, not the seed, not
+ * given twice, and neither set nor swept by this file. */
+typedef struct exp_select {
+    bool on;                          /* the file has a [select] table */
+    bool applied;                     /* the winner's values are in the runs (exp_apply_select) */
+    char from[EXP_NAME_MAX];          /* the deciding experiment's [experiment] name */
+    int n_keys;
+    const struct exp_vocab_key *keys[EXP_MAX_SWEPT]; /* in the file's order */
+    exp_select_metric metric;         /* default accuracy */
+    double margin;                    /* >= 0, default 0 */
+    int line, from_line, keys_line;   /* of the [select] header, of from, of keys */
+} exp_select;
+
 typedef struct experiment {
     char name[EXP_NAME_MAX];         /* [experiment] name; defaults to the file's base name */
     char description[EXP_TEXT_MAX];  /* [experiment] description */
@@ -86,6 +110,8 @@ typedef struct experiment {
                                       * file's order (the first varies slowest) */
     int n_runs;
     run_spec *runs;                  /* (n_runs) */
+    exp_select select;               /* on: a [select] table (the runs lack its values until
+                                      * exp_apply_select) */
 } experiment;
 
 /* Read, parse, validate and expand the file at path; a file (or device) longer than
@@ -97,6 +123,16 @@ int exp_parse(experiment *out, const char *text, size_t len, const char *filenam
 
 void exp_release(experiment *x);
 
+struct exp_value;
+
+/* *out <- x parsed again from its own text with the values of x->select.keys taken from
+ * values[0..x->select.n_keys) as if the file's [training] (or [data], [model]) table wrote
+ * them: each goes through the TOML reader and its key's setter, so it is checked, typed and
+ * given precedence exactly as a written value. out->select.applied is true. Errors are the
+ * setters', at the line of select.keys. */
+int exp_apply_select(experiment *out, const experiment *x, const struct exp_value *values,
+                     err_info *e);
+
 /* The canonical JSON of a resolved run (sorted keys, compact, every field that determines the
  * result, the layer list included). Returns a malloc'd string or NULL when out of memory. */
 char *exp_run_json(const run_spec *r);
@@ -105,6 +141,11 @@ char *exp_run_json(const run_spec *r);
  * identity (prov_build_identity), separated by newlines. */
 int exp_run_key(char out[65], const run_spec *r, const char *dataset_id, const char *build_identity,
                 err_info *e);
+
+/* The run key of a configuration stored as JSON (exactly exp_run_json's text): what
+ * exp_run_key computes, so that a stored run's key can be checked against a build identity. */
+int exp_json_key(char out[65], const char *config_json, const char *dataset_id,
+                   const char *build_identity, err_info *e);
 
 /* One-line summary of a run in the vocabulary's spelling: "model=paper bn=true
  * optimizer=momentum lr=0.1 batch=100 epochs=20 seed=1", then weight_decay, lr_schedule,

@@ -21,6 +21,7 @@
 #include "data.h"
 #include "prov.h"
 #include "revision.h" /* generated at build time: BENCH_GIT_HEAD */
+#include "select.h"
 #include "store.h"
 #include "toml.h"
 #include "training.h"
@@ -232,7 +233,9 @@ typedef struct slot {
 } slot;
 
 typedef struct coordinator {
-    const experiment *x;
+    const experiment *x;   /* what runs: the file's experiment, or selected */
+    experiment selected;   /* a [select] file with its winner applied (select_resolve) */
+    char *selection;       /* that decision as JSON, stored with each run; NULL without */
     const runner_options *o;
     store *db;
     planned_run *plan;
@@ -910,6 +913,17 @@ static int plan_runs(coordinator *c, prov_build_info *build, prov_host_info *hos
     if (rc)
         return rc;
     prov_build_identity(identity, RUNNER_IDENTITY_MAX, build);
+    /* A [select] file's values come from the runs of its `from` of this same build: decided
+     * here, where the plan's keys are made, so that bench run, --dry-run and slurm submit
+     * plan the same configuration. */
+    if (x->select.on && !x->select.applied) {
+        rc = select_resolve(&c->selected, &c->selection, x, o->db_path, identity, o->out, e);
+        if (rc) {
+            prov_build_release(build);
+            return rc;
+        }
+        c->x = x = &c->selected;
+    }
     for (int i = 0; rc == 0 && i < x->n_runs; i++) {
         const run_spec *r = &x->runs[i];
         if (o->shard_count > 1 && i % o->shard_count != o->shard_index)
@@ -1009,10 +1023,11 @@ static void interrupt_unfinished(coordinator *c)
 }
 
 int runner_plan_keys(char (*keys)[65], char identity[RUNNER_IDENTITY_MAX], const experiment *x,
-                     const char *data_dir, err_info *e)
+                     const char *data_dir, const char *db_path, err_info *e)
 {
     runner_options o = runner_options_default();
     o.data_dir = data_dir;
+    o.db_path = db_path;
     runner_summary sum;
     coordinator c = {.x = x, .o = &o, .sum = &sum};
     prov_build_info build;
@@ -1026,6 +1041,8 @@ int runner_plan_keys(char (*keys)[65], char identity[RUNNER_IDENTITY_MAX], const
     }
     free(c.plan);
     free(c.sources);
+    exp_release(&c.selected);
+    free(c.selection);
     return rc;
 }
 
@@ -1078,6 +1095,7 @@ static int queue_runs(coordinator *c, const prov_build_info *build, const prov_h
             .epochs = r->epochs, .sampling = sampling_kind_name(r->train.sampling),
             .threads = r->threads > 0 ? r->threads : c->threads, .eval_n = r->eval_test_n,
             .kernels = p->kernels, .position = r->index, .swept_values = values,
+            .selection = c->selection,
         };
         /* COMPLETED runs are linked to this experiment but left untouched (force=false);
          * runs RUNNING elsewhere, at planning or by now, are only linked (store_run_queue):
@@ -1205,5 +1223,7 @@ done:
     free(c.slots);
     free(c.plan);
     free(c.sources);
+    exp_release(&c.selected);
+    free(c.selection);
     return rc;
 }

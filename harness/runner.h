@@ -66,7 +66,9 @@ typedef struct runner_summary {
     int completed, failed, diverged, interrupted;
 } runner_summary;
 
-/* Plan and (unless dry_run) execute x. Returns 0 when every planned run is COMPLETED (now or
+/* Plan and (unless dry_run) execute x. A [select] file (x->select.on) is first given the
+ * values of its winner among its `from`'s runs of this build in o->db_path (select.h), and
+ * the decision is printed to o->out and stored with each run. Returns 0 when every planned run is COMPLETED (now or
  * before); ERR_INTERRUPTED when runs of the shard are left unfinished, INTERRUPTED by a signal
  * (to the coordinator or to a worker) or running in another process (the summary says how
  * many); another negative code on setup errors (data missing, database unwritable, keys that
@@ -74,11 +76,12 @@ typedef struct runner_summary {
 int runner_execute(runner_summary *sum, const experiment *x, const runner_options *o,
                    err_info *e);
 
-/* What `bench run --dry-run` computes, without a database: keys[i] <- the run key of x->runs[i]
- * for every run (no shard), identity <- the build identity the keys include. Fails as
- * runner_execute does on data that is missing, corrupt or does not fit a run, and when the
- * binary was built from another commit than the source tree's. */
+/* What `bench run --dry-run` computes: keys[i] <- the run key of x->runs[i] for every run (no
+ * shard), identity <- the build identity the keys include. Fails as runner_execute does on
+ * data that is missing, corrupt or does not fit a run, and when the binary was built from
+ * another commit than the source tree's. db_path is read only for a [select] file (the
+ * database holding its `from`'s runs), whose winner is applied first, as runner_execute does. */
 int runner_plan_keys(char (*keys)[65], char identity[RUNNER_IDENTITY_MAX], const experiment *x,
-                     const char *data_dir, err_info *e);
+                     const char *data_dir, const char *db_path, err_info *e);
 
 #endif

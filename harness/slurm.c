@@ -602,7 +602,17 @@ static int make_plan(slurm_plan *p, const experiment *x, const slurm_submit_opti
         rc = err_set(e, ERR_NOMEM, "out of memory planning %d runs", x->n_runs);
         goto done;
     }
-    if ((rc = runner_plan_keys(keys, identity, x, o->data_dir, e)))
+    /* A [select] file's winner is read from the database holding its `from`'s runs; each task
+     * writes a database of its own, which lacks them, so the tasks could not check the plan's
+     * keys against the same decision. */
+    if (x->select.on) {
+        rc = err_set(e, ERR_INVALID, "%s:%d: [select]: bench slurm submit cannot plan a "
+                     "selecting experiment (each task writes its own database, which lacks "
+                     "'%s''s runs): run it with bench run", x->file, x->select.line,
+                     x->select.from);
+        goto done;
+    }
+    if ((rc = runner_plan_keys(keys, identity, x, o->data_dir, NULL, e)))
         goto done;
     prov_build_info b;
     if ((rc = prov_build(&b, NULL, e)))

@@ -58,7 +58,8 @@ static const char *const run_status_names[RUN_STATUS_COUNT] = {
  * each epoch and measurement was, and each run's sums for the budget gate; version 8 adds what
  * a researcher keeps about runs (an archive mark, a note, tags) and an experiment's
  * description; version 9 measures `bench perf` against the physical peak and keeps each
- * library's SGEMM and the spread of the alternated repetitions beside it. After the steps, the
+ * library's SGEMM and the spread of the alternated repetitions beside it; version 10 keeps
+ * the decision of a [select] table with the link of each run it configured. After the steps, the
  * runs_flat view is (re)made from the vocabulary (flat_view_refresh); a future step that drops
  * or renames a column the view reads starts with DROP VIEW IF EXISTS runs_flat (SQLite refuses
  * to drop a column a view uses), and the view comes back after it. */
@@ -236,6 +237,11 @@ static const char *const migrations[] = {
      "  library TEXT NOT NULL, shape TEXT NOT NULL,"
      "  m INTEGER, n INTEGER, k INTEGER, trans_a INTEGER, trans_b INTEGER, ms REAL, gflops REAL,"
      "  PRIMARY KEY(measurement_id, library, shape));"),
+    /* 9 -> 10: the decision of an experiment's [select] table (select.h), as JSON, kept with
+     * the link of each run it configured (a run may be shared with an experiment that chose
+     * nothing): which experiment's runs decided, by what metric and margin, each candidate's
+     * per-seed figures and mean, and the winner. NULL where no rule chose. */
+    "ALTER TABLE experiment_runs ADD COLUMN selection TEXT;",
 };
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
@@ -1142,15 +1148,16 @@ static void bind_run(sqlite3_stmt *st, const store_run *r)
 }
 
 int store_run_link(store *s, int64_t experiment_id, const char *run_key, int position,
-                   const char *swept_values, err_info *e)
+                   const char *swept_values, const char *selection, err_info *e)
 {
     assert(s && experiment_id > 0 && run_key);
     sqlite3_stmt *st = NULL;
     int rc = prepare(s, &st,
-                     "INSERT INTO experiment_runs(experiment_id, run_key, position, swept_values)"
-                     " VALUES(?1, ?2, ?3, ?4) ON CONFLICT(experiment_id, run_key) DO UPDATE SET"
-                     " position = excluded.position,"
-                     " swept_values = coalesce(excluded.swept_values, swept_values)",
+                     "INSERT INTO experiment_runs(experiment_id, run_key, position, swept_values,"
+                     " selection) VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(experiment_id, run_key)"
+                     " DO UPDATE SET position = excluded.position,"
+                     " swept_values = coalesce(excluded.swept_values, swept_values),"
+                     " selection = coalesce(excluded.selection, selection)",
                      e);
     if (rc)
         return rc;
@@ -1158,6 +1165,7 @@ int store_run_link(store *s, int64_t experiment_id, const char *run_key, int pos
     bind_text(st, 2, run_key);
     sqlite3_bind_int(st, 3, position);
     bind_text(st, 4, swept_values);
+    bind_text(st, 5, selection);
     rc = step_done(s, st, e);
     sqlite3_finalize(st);
     return rc;
@@ -1221,7 +1229,8 @@ int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, 
     }
     if (rc || !r->experiment_id)
         goto done;
-    rc = store_run_link(s, r->experiment_id, r->run_key, r->position, r->swept_values, e);
+    rc = store_run_link(s, r->experiment_id, r->run_key, r->position, r->swept_values,
+                        r->selection, e);
 done:
     sqlite3_finalize(st);
     rc = tx_leave(s, &t, rc, e);
@@ -1916,7 +1925,11 @@ int store_perf_sgemms(store *s, int64_t id, store_perf_sgemm_fn fn, void *ctx, e
     " (SELECT b.git_dirty FROM builds b WHERE b.id = r.build_id), r.contended_epochs,"        \
     " r.archived_at, r.note, x.description,"                                                  \
     " (SELECT m.swept_values FROM experiment_runs m WHERE m.run_key = r.run_key"               \
-    "  AND m.experiment_id = x.id), x.swept, " TAGS_SQL("r")
+    "  AND m.experiment_id = x.id), x.swept, " TAGS_SQL("r") ","                             \
+    " coalesce((SELECT m.selection FROM experiment_runs m WHERE m.run_key = r.run_key"         \
+    "  AND m.experiment_id = x.id), (SELECT m.selection FROM experiment_runs m"                \
+    "  WHERE m.run_key = r.run_key AND m.selection IS NOT NULL"                               \
+    "  ORDER BY m.experiment_id DESC LIMIT 1))"
 
 static void run_row_from(store_run_row *w, sqlite3_stmt *st)
 {
@@ -1961,6 +1974,7 @@ static void run_row_from(store_run_row *w, sqlite3_stmt *st)
         .swept_values = col_text(st, 37),
         .swept = col_text(st, 38),
         .tags = col_text(st, 39),
+        .selection = col_text(st, 40),
     };
 }
 
@@ -2425,6 +2439,45 @@ static int report_row(sqlite3_stmt *st, void *arg)
     return v->fn(v->ctx, &r);
 }
 
+int store_select_runs(store *s, const char *name, store_select_fn fn, void *ctx, err_info *e)
+{
+    assert(s && name && fn);
+    sqlite3_stmt *st = NULL;
+    int rc = prepare(s, &st,
+                     "SELECT x.id, x.swept, coalesce(l.position, -1), l.swept_values, r.run_key,"
+                     " r.config_json, d.sha256, r.status, ep.test_acc, ep.f1_macro, x.file"
+                     " FROM experiments x JOIN experiment_runs l ON l.experiment_id = x.id"
+                     " JOIN runs r ON r.run_key = l.run_key"
+                     " LEFT JOIN datasets d ON d.id = r.dataset_id"
+                     " LEFT JOIN epochs ep ON ep.run_key = r.run_key AND ep.epoch = r.epochs"
+                     " WHERE x.name = ?1 ORDER BY x.id, coalesce(l.position, -1), r.run_key",
+                     e);
+    if (rc)
+        return rc;
+    bind_text(st, 1, name);
+    int step;
+    while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+        store_select_row w = {
+            .version_id = sqlite3_column_int64(st, 0),
+            .swept = col_text(st, 1),
+            .position = sqlite3_column_int(st, 2),
+            .swept_values = col_text(st, 3),
+            .run_key = col_text(st, 4),
+            .config_json = col_text(st, 5),
+            .dataset_sha256 = col_text(st, 6),
+            .status = col_status(st, 7),
+            .acc = col_real(st, 8),
+            .f1 = col_real(st, 9),
+            .file = col_text(st, 10),
+        };
+        rc = fn(ctx, &w);
+    }
+    if (rc == 0 && step != SQLITE_DONE)
+        rc = db_fail(s, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,
                       err_info *e)
 {
@@ -2711,7 +2764,8 @@ static int merge_runs(store *s, store_merge_counts *c, err_info *e)
         "CREATE TEMP TABLE merge_tags AS SELECT run_key, key, value FROM main.run_tags"
         " WHERE run_key IN (SELECT run_key FROM temp.merge_win WHERE replaced);"
         "DROP TABLE IF EXISTS temp.merge_links;"
-        "CREATE TEMP TABLE merge_links AS SELECT experiment_id, run_key, position, swept_values"
+        "CREATE TEMP TABLE merge_links AS SELECT experiment_id, run_key, position, swept_values,"
+        " selection"
         " FROM main.experiment_runs"
         " WHERE run_key IN (SELECT run_key FROM temp.merge_win WHERE replaced);"
         "DELETE FROM main.runs WHERE run_key IN (SELECT run_key FROM temp.merge_win"
@@ -2765,14 +2819,16 @@ static int merge_runs(store *s, store_merge_counts *c, err_info *e)
         " SELECT run_key, key, value FROM src.run_tags"
         " WHERE run_key IN (SELECT run_key FROM main.runs);"
         "INSERT OR IGNORE INTO main.experiment_runs(experiment_id, run_key, position,"
-        " swept_values) SELECT experiment_id, run_key, position, swept_values"
-        " FROM temp.merge_links;"
-        "INSERT INTO main.experiment_runs(experiment_id, run_key, position, swept_values)"
-        " SELECT m.dst_id, l.run_key, l.position, l.swept_values FROM src.experiment_runs l"
+        " swept_values, selection) SELECT experiment_id, run_key, position, swept_values,"
+        " selection FROM temp.merge_links;"
+        "INSERT INTO main.experiment_runs(experiment_id, run_key, position, swept_values,"
+        " selection) SELECT m.dst_id, l.run_key, l.position, l.swept_values, l.selection"
+        " FROM src.experiment_runs l"
         " JOIN temp.merge_map m ON m.kind = 'experiments' AND m.src_id = l.experiment_id"
         " WHERE true ON CONFLICT(experiment_id, run_key) DO UPDATE SET"
         " position = coalesce(position, excluded.position),"
-        " swept_values = coalesce(swept_values, excluded.swept_values);",
+        " swept_values = coalesce(swept_values, excluded.swept_values),"
+        " selection = coalesce(selection, excluded.selection);",
         e);
 }
 

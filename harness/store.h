@@ -26,10 +26,12 @@
  *        owner_task, owner_attempt, archived_at, note)   the owner_* columns name who executes
  *        a RUNNING run; archived_at (NULL: not archived) hides a run from the queries below
  *        (store_set_filter), note is the researcher's free text about it
- *   experiment_runs(experiment_id, run_key, position, swept_values)   which experiments asked
- *        for a run: two experiment files that resolve to the same configuration share one run
- *        (same run_key); position is the run's index in that version's plan, swept_values its
- *        value of each swept key (a JSON array in the order of experiments.swept)
+ *   experiment_runs(experiment_id, run_key, position, swept_values, selection)   which
+ *        experiments asked for a run: two experiment files that resolve to the same
+ *        configuration share one run (same run_key); position is the run's index in that
+ *        version's plan, swept_values its value of each swept key (a JSON array in the order
+ *        of experiments.swept), selection the decision of the [select] table that chose its
+ *        configuration for that experiment (JSON, select.h; NULL: none)
  *   epochs(run_key, epoch, train_loss, train_acc, test_loss, test_acc, precision_macro,
  *          recall_macro, f1_macro, auroc_macro, f1_weighted, wall_s, cpu_s, images_per_s,
  *          wait_s, nivcsw)   times of the training iterations (timing.h)
@@ -166,6 +168,8 @@ typedef struct store_run {
     int position;            /* its index in the experiment's plan (with experiment_id) */
     const char *swept_values; /* JSON array of its value of each swept key, typed, in the order
                                * of the experiment's swept keys; NULL: not known */
+    const char *selection;   /* JSON of the experiment's [select] decision that chose its
+                              * configuration (select.h), kept with the link; NULL: none */
 } store_run;
 
 /* One epoch's metrics, with k per-class rows and a k×k confusion matrix. The arrays may be
@@ -321,17 +325,17 @@ int store_run_status(store *s, int *status, const char *run_key, err_info *e);
  * - otherwise: reset to QUEUED with r's fields, timing/result columns cleared and all its
  *   epochs (with their class and confusion rows) deleted, so that the rerun starts clean.
  * In every case r->experiment_id (when non-zero) is linked to the run in experiment_runs, with
- * its position and swept values (store_run_link).
+ * its position, swept values and selection (store_run_link).
  * A RUNNING run is reset like the others: the caller first retires runs of dead processes with
  * store_mark_stale() and must not queue a run that another live process is executing (shards
  * of one sweep are disjoint, so this holds for `bench run --shard`). */
 int store_run_queue(store *s, int *prev_status, const store_run *r, bool force, err_info *e);
 
 /* List an existing run under an experiment (experiment_runs) at position with swept_values
- * (may be NULL), replacing an earlier link's, changing nothing else: for a run another process
- * is executing, which the experiment shares but must not queue. */
+ * and selection (each may be NULL: an earlier link's is kept), changing nothing else: for a
+ * run another process is executing, which the experiment shares but must not queue. */
 int store_run_link(store *s, int64_t experiment_id, const char *run_key, int position,
-                   const char *swept_values, err_info *e);
+                   const char *swept_values, const char *selection, err_info *e);
 
 /* Claim a QUEUED run: RUNNING, started_at = heartbeat_at = now, owned by the store's owner
  * (the coordinator process that calls it), and *claimed = true. The claim is one conditional
@@ -549,6 +553,8 @@ typedef struct store_run_row {
     const char *swept_values;     /* its link's swept values (JSON array), NULL when unknown */
     const char *swept;            /* the version's swept keys (JSON array), NULL when unknown */
     const char *tags;             /* JSON object {"key": "value"} of its tags, NULL without */
+    const char *selection;        /* the [select] decision that chose it (JSON): this experiment's
+                                   * link's, else the newest link's; NULL when none */
 } store_run_row;
 
 /* Called once per row; a non-zero return stops the iteration and is returned by the caller. */
@@ -648,6 +654,26 @@ typedef int (*store_report_fn)(void *ctx, const store_report_row *row);
  * the store holds the rows, so memory does not grow with the runs. */
 int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,
                       err_info *e);
+
+/* One run of an experiment as a [select] table reads it (select.h). Strings are valid during
+ * the callback only. */
+typedef struct store_select_row {
+    int64_t version_id;           /* the experiment version that links it */
+    const char *file;             /* that version's file, as given to bench run */
+    const char *swept;            /* that version's swept keys (JSON array), NULL: unknown */
+    int position;                 /* in that version's plan, -1 when not recorded */
+    const char *swept_values;     /* its value of each swept key (JSON array), may be NULL */
+    const char *run_key, *config_json;
+    const char *dataset_sha256;   /* of its data set, NULL without one */
+    int status;
+    double acc, f1;               /* test (or validation) accuracy and macro F1 at its final
+                                   * epoch (runs.epochs), NAN when that epoch is not stored */
+} store_select_row;
+typedef int (*store_select_fn)(void *ctx, const store_select_row *row);
+
+/* Visit every run linked to a version of the experiment called name, by version (oldest
+ * first), then plan position, then run key. None is not an error. */
+int store_select_runs(store *s, const char *name, store_select_fn fn, void *ctx, err_info *e);
 
 /* Visit epoch `epoch` of a run, with its per-class rows when with_classes; a run without that
  * epoch is not an error (fn is not called). */

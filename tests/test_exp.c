@@ -753,6 +753,50 @@ static void test_run_key(void **state)
 
 /* ---- errors ------------------------------------------------------------------------------ */
 
+/* A [select] file parses on its own (its keys, metric and margin read; its runs without the
+ * selected values), and exp_apply_select types each winner's value through the key's setter as
+ * if the file wrote it: an int, a number written as an integer, a string, a boolean; a value
+ * out of the key's range is the setter's error at the line of select.keys. */
+static void test_select_apply(void **state)
+{
+    (void)state;
+    const char *text = "[training]\nepochs = 3\n\n[select]\nfrom = \"sel\"\n"
+                       "keys = [\"augment_shift\", \"training.augment_rotate\", "
+                       "\"lr_schedule\", \"bn\"]\nmetric = \"f1\"\nmargin = 0.001\n\n"
+                       "[sweep]\nseed = [1, 2]\n";
+    experiment x, y;
+    err_info e = {0};
+    assert_int_equal(exp_parse(&x, text, strlen(text), "t.toml", &e), 0);
+    assert_true(x.select.on && !x.select.applied);
+    assert_string_equal(x.select.from, "sel");
+    assert_int_equal(x.select.n_keys, 4);
+    assert_string_equal(x.select.keys[1]->label, "augment_rotate");
+    assert_int_equal(x.select.metric, EXP_METRIC_F1);
+    assert_true(x.select.margin == 0.001);
+    assert_int_equal(x.select.keys_line, 6);
+    assert_int_equal(x.runs[0].train.augment_shift, 0);
+    exp_value v[4] = {{.type = EXP_INT, .i = 2}, {.type = EXP_INT, .i = 10},
+                      {.type = EXP_STR, .s = "cosine"}, {.type = EXP_BOOL, .b = false}};
+    assert_int_equal(exp_apply_select(&y, &x, v, &e), 0);
+    assert_true(y.select.applied);
+    assert_int_equal(y.n_runs, 2);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(y.runs[i].train.augment_shift, 2);
+        assert_true(y.runs[i].train.augment.rotate_deg == 10.0f);
+        assert_int_equal(y.runs[i].train.schedule, LR_COSINE);
+        assert_false(y.runs[i].bn);
+        assert_int_equal(y.runs[i].epochs, 3);
+    }
+    assert_string_equal(y.runs[1].label, "seed=2");
+    exp_release(&y);
+    v[1] = (exp_value){.type = EXP_NUM, .d = 200.5};
+    assert_int_equal(exp_apply_select(&y, &x, v, &e), ERR_INVALID);
+    assert_non_null(strstr(e.msg, "t.toml:6: key 'training.augment_rotate': must be a number in "
+                                  "[0, 180] (got 200.5)"));
+    assert_null(y.runs);
+    exp_release(&x);
+}
+
 /* Every file of tests/data/exp/bad/ with its error: code, line and a piece of the message that
  * names the key (or the TOML problem). The message must start with "PATH:LINE:". */
 static const struct bad_case {
@@ -814,6 +858,18 @@ static const struct bad_case {
     {"budget_minutes_zero", ERR_INVALID, 2, "key 'budget.minutes': must be a finite number > 0 (got 0)"},
     {"target_accuracy_above_one", ERR_INVALID, 2, "key 'budget.target_accuracy': must be a number in (0, 1] (got 1.5)"},
     {"eval_negative", ERR_INVALID, 2, "key 'evaluation.test_samples': must be an integer >= 0 (got -1)"},
+    {"select_unknown_key", ERR_INVALID, 4, "unknown key 'select.rule' (valid: from, keys, metric, margin)"},
+    {"select_keys_unknown", ERR_INVALID, 3, "key 'select.keys': unknown key 'colour' (valid: dataset, validation, model,"},
+    {"select_key_set", ERR_INVALID, 6, "key 'select.keys': 'lr' is also set or swept by this file"},
+    {"select_key_swept", ERR_INVALID, 3, "key 'select.keys': 'augment_rotate' is also set or swept by this file"},
+    {"select_key_optimizer_table", ERR_INVALID, 6, "key 'select.keys': 'lr' is also set or swept by this file"},
+    {"select_seed", ERR_INVALID, 3, "key 'select.keys': 'seed' cannot be selected"},
+    {"select_from_missing", ERR_INVALID, 1, "key 'select.from': required in [select]"},
+    {"select_metric_unknown", ERR_INVALID, 4, "key 'select.metric': unknown metric 'loss' (valid: accuracy, f1)"},
+    {"select_margin_negative", ERR_INVALID, 4, "key 'select.margin': must be a finite number >= 0 (got -0.01)"},
+    {"select_from_self", ERR_INVALID, 5, "key 'select.from': 'sel' is this experiment"},
+    {"select_key_twice", ERR_INVALID, 3, "key 'select.keys': 'lr' is given twice"},
+    {"select_keys_empty", ERR_INVALID, 3, "key 'select.keys': must be a non-empty array"},
     {"syntax_unclosed_table", ERR_FORMAT, 1, "expected ']'"},
     {"syntax_missing_value", ERR_FORMAT, 2, "missing value"},
     {"syntax_duplicate_key", ERR_FORMAT, 3, "duplicate key 'epochs'"},
@@ -1081,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_run_json),
         cmocka_unit_test(test_run_json_ignores_unused_params),
         cmocka_unit_test(test_run_key),
+        cmocka_unit_test(test_select_apply),
         cmocka_unit_test(test_bad_corpus),
         cmocka_unit_test(test_bad_corpus_complete),
         cmocka_unit_test(test_inline_errors),

@@ -278,7 +278,7 @@ static int op_queue(void *ctx, err_info *e)
         if (rc == 0)
             rc = store_run_queue(s, &prev, &r, false, e);
         if (rc == 0)
-            rc = store_run_link(s, id, key, 0, NULL, e);
+            rc = store_run_link(s, id, key, 0, NULL, NULL, e);
         if (rc == 0)
             rc = store_commit(s, e);
     }

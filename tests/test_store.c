@@ -374,7 +374,9 @@ static void test_migrate_from_v1(void **state)
     "ALTER TABLE perf_measurements DROP COLUMN nivcsw;"                                        \
     "ALTER TABLE runs DROP COLUMN train_cpu_s; ALTER TABLE runs DROP COLUMN quiet_train_s;"    \
     "ALTER TABLE runs DROP COLUMN contended_epochs;"
+#define V10_DROP "ALTER TABLE experiment_runs DROP COLUMN selection;"
 #define V9_DROP                                                                                \
+    V10_DROP                                                                                   \
     "DROP TABLE perf_sgemm;"                                                                   \
     "ALTER TABLE perf_measurements DROP COLUMN peak_kind;"                                     \
     "ALTER TABLE perf_measurements DROP COLUMN peak_core_gflops;"                              \
@@ -518,6 +520,31 @@ static int read_times(void *ctx, const store_epoch *ep)
  * reads them as unknown (NAN, -1), a new one keeps what it was given; the run's sums for the
  * gate time are filled in for the old epoch (not contended: its wait is unknown) and kept with
  * each epoch written (the second is contended: 0.75 s of wait for 2.5 s of CPU time). */
+/* Version 9 -> 10: links gain the [select] decision, NULL for those made before; a link
+ * written after the migration keeps its decision, and relinking without one keeps it. */
+static void test_migrate_from_v9(void **state)
+{
+    fixture *f = *state;
+    store *s = open_ok(f->db);
+    int64_t xid = put_experiment(s, "chosen", "sha-v9");
+    err_info e = {0};
+    store_run r = make_run("run-v9", xid);
+    assert_int_equal(store_run_queue(s, NULL, &r, false, &e), 0);
+    store_close(s);
+    sqlite3 *db = raw_open(f->db);
+    raw_exec(db, V10_DROP "PRAGMA user_version = 9;");
+    sqlite3_close(db);
+    s = open_ok(f->db);
+    assert_int_equal(count_for(f->db, "PRAGMA user_version", NULL), store_schema_version());
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiment_runs WHERE run_key = ?1"
+                                      " AND selection IS NULL", "run-v9"), 1);
+    assert_int_equal(store_run_link(s, xid, "run-v9", 0, NULL, "{\"winner\":0}", &e), 0);
+    assert_int_equal(store_run_link(s, xid, "run-v9", 0, NULL, NULL, &e), 0);
+    assert_int_equal(count_for(f->db, "SELECT count(*) FROM experiment_runs WHERE run_key = ?1"
+                                      " AND selection = '{\"winner\":0}'", "run-v9"), 1);
+    store_close(s);
+}
+
 static void test_migrate_from_v6(void **state)
 {
     fixture *f = *state;
@@ -1562,7 +1589,7 @@ static void test_manage_runs(void **state)
         store_run_end end = {.status = RUN_COMPLETED, .wall_s = 1, .cpu_s = 1};
         assert_int_equal(store_run_finish(s, keys[i], &end, &e), 0);
     }
-    assert_int_equal(store_run_link(s, xb, "k-shared", 1, NULL, &e), 0);
+    assert_int_equal(store_run_link(s, xb, "k-shared", 1, NULL, NULL, &e), 0);
     assert_int_equal(runs_seen(s, NULL), 4); /* k-shared under both */
 
     /* archive: hidden from store_runs and store_export, still there for store_run_get */
@@ -1714,6 +1741,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_lr_from_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v9, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v6, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v8, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_schema_rejected, setup, teardown),
