@@ -35,7 +35,7 @@ typedef struct select_row {
     char run_key[65];
     int64_t seed, validation;
     double value;
-    char *swept, *values, *file; /* owned */
+    char *swept, *values, *file, *config; /* owned */
 } select_row;
 
 typedef struct select_rows {
@@ -80,19 +80,25 @@ static int collect_row(void *ctx, const store_select_row *w)
     r->swept = strdup(w->swept ? w->swept : "[]");
     r->values = strdup(w->swept_values ? w->swept_values : "[]");
     r->file = strdup(w->file ? w->file : "?");
+    r->config = strdup(w->config_json);
     rs->n++;
-    if (!r->swept || !r->values || !r->file)
+    if (!r->swept || !r->values || !r->file || !r->config)
         return err_set(rs->e, ERR_NOMEM, "out of memory");
     return 0;
 }
 
+static void row_release(select_row *r)
+{
+    free(r->swept);
+    free(r->values);
+    free(r->file);
+    free(r->config);
+}
+
 static void rows_release(select_rows *rs)
 {
-    for (int i = 0; i < rs->n; i++) {
-        free(rs->r[i].swept);
-        free(rs->r[i].values);
-        free(rs->r[i].file);
-    }
+    for (int i = 0; i < rs->n; i++)
+        row_release(&rs->r[i]);
     free(rs->r);
 }
 
@@ -131,9 +137,7 @@ static int check_rows(select_rows *rs, select_decision *d, const char *db)
     int keep = 0, done = 0, test = 0;
     for (int i = 0; i < rs->n; i++) {
         if (rs->r[i].version != newest) {
-            free(rs->r[i].swept);
-            free(rs->r[i].values);
-            free(rs->r[i].file);
+            row_release(&rs->r[i]);
             continue;
         }
         rs->r[keep++] = rs->r[i];
@@ -153,9 +157,9 @@ static int check_rows(select_rows *rs, select_decision *d, const char *db)
     return 0;
 }
 
-/* col[i] <- the index of rule key i among `from`'s swept keys (swept, a JSON array of labels);
- * refused when `from` does not sweep a rule key, or sweeps a key that is neither a rule key
- * nor the seed. */
+/* col[i] <- the index of rule key i among `from`'s swept keys (swept, a JSON array of labels),
+ * -1 when `from` does not sweep it (its one value is then read from each run's configuration);
+ * refused when `from` sweeps a key that is neither a rule key nor the seed. */
 static int match_swept(int col[EXP_MAX_SWEPT], const experiment *x, const char *swept,
                        err_info *e)
 {
@@ -177,10 +181,6 @@ static int match_swept(int col[EXP_MAX_SWEPT], const experiment *x, const char *
                           "in '%s'", sel->from, label ? label : "?", label ? label : "?",
                           sel->from);
     }
-    for (int k = 0; rc == 0 && k < sel->n_keys; k++)
-        if (col[k] < 0)
-            rc = rule_err(x, true, e, "'%s' does not sweep '%s'", sel->from,
-                          sel->keys[k]->label);
     json_decref(arr);
     return rc;
 }
@@ -210,16 +210,39 @@ static select_candidate *candidate_of(select_decision *d, const exp_value *v, in
     return c;
 }
 
+/* v <- run r's values of the rule's keys: a swept key's from its swept values, another's from
+ * its configuration (the value `from` ran with, written in its file or taken by its own
+ * [select]); refused when the configuration has none (a key that is not part of it). */
+static int row_values(exp_value v[EXP_MAX_SWEPT], const select_decision *d, const select_row *r,
+                      const int *col, const experiment *x, err_info *e)
+{
+    json_t *vals = json_loads(r->values, 0, NULL), *cfg = json_loads(r->config, 0, NULL);
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < d->rule->n_keys; k++) {
+        if (col[k] >= 0)
+            exp_value_from_stored(&v[k], json_array_get(vals, (size_t)col[k]));
+        else
+            exp_value_from_json(&v[k], d->rule->keys[k], cfg);
+        if (v[k].type == EXP_NONE)
+            rc = rule_err(x, true, e, "run %.12s of '%s' has no value of '%s' (a key that is "
+                          "not part of its configuration cannot be taken from it)", r->run_key,
+                          d->rule->from, d->rule->keys[k]->label);
+    }
+    json_decref(vals);
+    json_decref(cfg);
+    return rc;
+}
+
 /* d->c <- the rows (in plan order) grouped by their values of the rule's keys. */
-static int group_rows(select_decision *d, const select_rows *rs, const int *col, err_info *e)
+static int group_rows(select_decision *d, const select_rows *rs, const int *col,
+                      const experiment *x, err_info *e)
 {
     for (int i = 0; i < rs->n; i++) {
         const select_row *r = &rs->r[i];
-        json_t *vals = json_loads(r->values, 0, NULL);
         exp_value v[EXP_MAX_SWEPT];
-        for (int k = 0; k < d->rule->n_keys; k++)
-            exp_value_from_stored(&v[k], json_array_get(vals, (size_t)col[k]));
-        json_decref(vals);
+        int rc = row_values(v, d, r, col, x, e);
+        if (rc)
+            return rc;
         select_candidate *c = candidate_of(d, v, r->position, e);
         if (!c)
             return e->code;
@@ -270,7 +293,7 @@ int select_decide(select_decision *d, store *s, const experiment *x, const char 
     if (rc == 0)
         rc = match_swept(col, x, rs.r[0].swept, e);
     if (rc == 0)
-        rc = group_rows(d, &rs, col, e);
+        rc = group_rows(d, &rs, col, x, e);
     if (rc == 0)
         rc = score(d, x, e);
     rows_release(&rs);

@@ -8,9 +8,12 @@
  * for its configuration, its data set and today's identity: the runner's own notion, so a study
  * regenerated at one revision selects only from that revision's runs), and decides:
  *   - candidates are `from`'s configurations grouped by their values of `keys`, in the order
- *     of `from`'s sweep (the first plan position of each); `from` must sweep exactly `keys`
- *     and `seed`, every run must be COMPLETED, evaluated on a validation split, and every
- *     candidate must have as many runs (seeds) as the others;
+ *     of `from`'s sweep (the first plan position of each); `from` must sweep nothing but
+ *     rule keys and `seed`; a rule key it does not sweep has one value in all its runs, read
+ *     from their configurations (the value `from` ran with: written in its file or taken by
+ *     its own [select], which is how a chain of steps hands every choice on); every run must
+ *     be COMPLETED, evaluated on a validation split, and every candidate must have as many
+ *     runs (seeds) as the others;
  *   - the winner is the earliest candidate whose mean metric is at least the best mean minus
  *     `margin` (select_choose): ties, and differences smaller than the margin, go to the
  *     candidate earlier in the sweep. Deterministic: the same runs give the same winner.
@@ -60,8 +63,8 @@ void select_choose(int *winner, const double *means, int n, double margin);
 /* *d <- the decision of x->select over the runs of x->select.from in s that were queued under
  * build identity. Refusals (ERR_INVALID, one line naming x's file, line and key): no such runs
  * ("run it first"), runs not COMPLETED, runs evaluated on the test set, a swept key of `from`
- * other than the rule's keys and seed, a rule key `from` does not sweep, candidates with
- * different numbers of runs. Release with select_decision_release. */
+ * other than the rule's keys and seed, a rule key missing from a run's configuration,
+ * candidates with different numbers of runs. Release with select_decision_release. */
 int select_decide(select_decision *d, store *s, const experiment *x, const char *identity,
                   err_info *e);
 

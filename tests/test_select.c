@@ -230,8 +230,10 @@ static void test_refusals(void **state)
     grid(f, a, IDENT);
     expect_refusal(f, "[select]\nfrom = \"from\"\nkeys = [\"momentum\"]\n",
                    "t.toml:3: key 'select.keys': 'from' sweeps 'lr' too");
+    /* a key `from` does not sweep comes from its runs' configurations, which must hold it */
     expect_refusal(f, "[select]\nfrom = \"from\"\nkeys = [\"lr\", \"bn\"]\n",
-                   "t.toml:3: key 'select.keys': 'from' does not sweep 'bn'");
+                   "has no value of 'bn' (a key that is not part of its configuration cannot "
+                   "be taken from it)");
     /* an unequal number of seeds: a third seed for lr 0.1 only */
     run(f, 4, "[0.1,3]", 0.1, 3, 50, 0.5, 0.5, RUN_COMPLETED, IDENT);
     expect_refusal(f, target, "different numbers of seeds (3 for the first, 2 for candidate 2)");

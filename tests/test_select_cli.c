@@ -291,7 +291,8 @@ static void test_margin(void **state)
     free(r);
 }
 
-/* sel2 selects lr from sel and sweeps bn on validation; tgt2 selects bn from sel2. */
+/* sel2 selects lr from sel and sweeps bn on validation; tgt2 takes both from sel2: bn, which
+ * sel2 sweeps, and lr, which sel2 does not sweep but ran with (sel's winner). */
 static void test_chained(void **state)
 {
     fixture *f = *state;
@@ -301,7 +302,7 @@ static void test_chained(void **state)
     write_file(f, "tgt2.toml", "[experiment]\nname = \"tgt2\"\n"
                "[data]\ndataset = \"idx:data/synth\"\n"
                "[training]\nepochs = 2\nbatch = 50\nthreads = 1\n"
-               "[select]\nfrom = \"sel2\"\nkeys = [\"bn\"]\n");
+               "[select]\nfrom = \"sel2\"\nkeys = [\"lr\", \"bn\"]\n");
     cli_result *r = calloc(1, sizeof *r);
     refused(f, "tgt2.toml", "bench: tgt2.toml:10: key 'select.from': ", "run it first");
     RUN(r, f, "run", "sel2.toml");
