@@ -95,6 +95,14 @@ static void bn_run(const gemm_ctx *ctx, par_fn fn, bn_job *j)
     par_run(n < BN_PAR_MIN ? NULL : ctx->team, bn_tasks(j->c, j->s), fn, j);
 }
 
+/* S = 1: the first channel *c0 of block `task`, and the block's channel count. */
+static int bn_block(int *c0, const bn_job *j, int task)
+{
+    int c1;
+    bn_task_range(c0, &c1, task, j->c, 1);
+    return c1 - *c0;
+}
+
 /* inv_std and the running statistics of channel ch from its batch mean and variance; returns
  * the inverse standard deviation in double (what xhat uses). */
 static double bn_finish_stats(const bn_job *j, int ch, double mu, double var)
@@ -130,9 +138,8 @@ static void bn_train_block_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const bn_job *j = ctx;
-    int c0, c1;
-    bn_task_range(&c0, &c1, task, j->c, 1);
-    const int m = c1 - c0;
+    int c0;
+    const int m = bn_block(&c0, j, task);
     const double n = (double)j->batch;
     double sum[BN_BLOCK] = {0}, ss[BN_BLOCK] = {0}, mu[BN_BLOCK], istd[BN_BLOCK];
     for (int b = 0; b < j->batch; b++) {
@@ -227,9 +234,8 @@ static void bn_back_block_task(void *ctx, int task, int thread)
 {
     (void)thread;
     const bn_job *j = ctx;
-    int c0, c1;
-    bn_task_range(&c0, &c1, task, j->c, 1);
-    const int m = c1 - c0;
+    int c0;
+    const int m = bn_block(&c0, j, task);
     const double n = (double)j->batch;
     double a[BN_BLOCK] = {0}, p[BN_BLOCK] = {0}, k[BN_BLOCK], mdy[BN_BLOCK], mdyx[BN_BLOCK];
     for (int b = 0; b < j->batch; b++) {
