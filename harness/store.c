@@ -2478,6 +2478,62 @@ int store_select_runs(store *s, const char *name, store_select_fn fn, void *ctx,
     return rc;
 }
 
+typedef struct selection_visit {
+    store_selection_fn fn;
+    void *ctx;
+} selection_visit;
+
+static int selection_row(sqlite3_stmt *st, void *arg)
+{
+    const selection_visit *v = arg;
+    store_selection_row w = {
+        .version_id = sqlite3_column_int64(st, 0),
+        .experiment = col_text(st, 1),
+        .selection = col_text(st, 2),
+        .run_key = col_text(st, 3),
+        .status = col_status(st, 4),
+        .seed = sqlite3_column_int64(st, 5),
+        .validation = sqlite3_column_int64(st, 6),
+        .dataset = col_text(st, 7),
+        .from_dataset = col_text(st, 8),
+        .acc = col_real(st, 9),
+        .f1 = col_real(st, 10),
+    };
+    return v->fn(v->ctx, &w);
+}
+
+int store_selection_runs(store *s, store_selection_fn fn, void *ctx, err_info *e)
+{
+    assert(s && fn);
+    sqlite3_stmt *st = NULL;
+    /* The winner's first run names the data set the decision was made on: its runs all share
+     * the data set (select_decide keys them by it). */
+    int rc = prepare(s, &st,
+                     "SELECT x.id, x.name, l.selection, r.run_key, r.status, r.seed,"
+                     " coalesce(json_extract(r.config_json, '$.validation'), 0),"
+                     " json_extract(r.config_json, '$.dataset'),"
+                     " (SELECT json_extract(w.config_json, '$.dataset') FROM runs w"
+                     "  WHERE w.run_key = json_extract(l.selection, '$.candidates['"
+                     "  || json_extract(l.selection, '$.winner') || '].runs[0].run')),"
+                     " ep.test_acc, ep.f1_macro"
+                     " FROM experiments x JOIN experiment_runs l ON l.experiment_id = x.id"
+                     " JOIN runs r ON r.run_key = l.run_key"
+                     " LEFT JOIN epochs ep ON ep.run_key = r.run_key AND ep.epoch = r.epochs"
+                     " WHERE l.selection IS NOT NULL AND json_valid(l.selection)"
+                     " AND x.id = (SELECT max(y.id) FROM experiments y JOIN experiment_runs k"
+                     "  ON k.experiment_id = y.id WHERE y.name = x.name"
+                     "  AND k.selection IS NOT NULL)" FILTER_SQL("r")
+                     " ORDER BY (SELECT min(f.id) FROM experiments f WHERE f.name = x.name),"
+                     " coalesce(l.position, -1), r.run_key",
+                     e);
+    if (rc)
+        return rc;
+    bind_filter(s, st);
+    rc = visit_rows(s, st, selection_row, &(selection_visit){fn, ctx}, e);
+    sqlite3_finalize(st);
+    return rc;
+}
+
 int store_report_runs(store *s, int64_t version_id, int epoch, store_report_fn fn, void *ctx,
                       err_info *e)
 {

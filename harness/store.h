@@ -675,6 +675,30 @@ typedef int (*store_select_fn)(void *ctx, const store_select_row *row);
  * first), then plan position, then run key. None is not an error. */
 int store_select_runs(store *s, const char *name, store_select_fn fn, void *ctx, err_info *e);
 
+/* One run that an experiment's [select] decision configured, as `bench report --selections`
+ * reads it (valtest.h). Strings are valid during the callback only. */
+typedef struct store_selection_row {
+    int64_t version_id;           /* the experiment version that links it */
+    const char *experiment;       /* that version's name */
+    const char *selection;        /* the decision on its link (JSON, select.h) */
+    const char *run_key;
+    int status;
+    int64_t seed;
+    int64_t validation;           /* its configuration's data.validation (0: the test set) */
+    const char *dataset;          /* its configuration's data set name, NULL when absent */
+    const char *from_dataset;     /* the data set name of the decision's winner's first run,
+                                   * NULL when that run is not in the database */
+    double acc, f1;               /* accuracy and macro F1 at its final epoch (runs.epochs),
+                                   * NAN when that epoch is not stored */
+} store_selection_row;
+typedef int (*store_selection_fn)(void *ctx, const store_selection_row *row);
+
+/* Visit the runs whose link carries a [select] decision, of the newest version of each
+ * experiment name that has such links: names in the order of their first version, then plan
+ * position, then run key. Runs hidden by store_set_filter are left out. None is not an
+ * error. */
+int store_selection_runs(store *s, store_selection_fn fn, void *ctx, err_info *e);
+
 /* Visit epoch `epoch` of a run, with its per-class rows when with_classes; a run without that
  * epoch is not an error (fn is not called). */
 int store_epoch_get(store *s, const char *run_key, int epoch, bool with_classes,
