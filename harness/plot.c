@@ -1093,8 +1093,9 @@ static int write_confusion_dat(const plot_experiment *x, const plot_group *g, co
 
 /* What every script starts with: what it draws, how to render it, where it is (from ARG0, so
  * that it runs from any working directory), the style, the footer and its output. */
-static int script_open(out_file *o, const plot_experiment *x, const plot_options *opt,
-                       const char *base, const char *what, int width, int height, err_info *e)
+static int script_open_footer(out_file *o, const char *footer, const plot_options *opt,
+                              const char *base, const char *what, int width, int height,
+                              err_info *e)
 {
     char name[PLOT_LABEL_MAX + 32];
     snprintf(name, sizeof name, "%s.gp", base);
@@ -1102,8 +1103,6 @@ static int script_open(out_file *o, const plot_experiment *x, const plot_options
     if (rc)
         return rc;
     FILE *f = o->f;
-    char footer[512];
-    plot_footer(footer, sizeof footer, x);
     fputs("# ", f);
     comment_str(f, what);
     fputs("\n# written by bench plot; render with: gnuplot ", f);
@@ -1129,6 +1128,15 @@ static int script_open(out_file *o, const plot_experiment *x, const plot_options
     gp_str(f, image);
     fputc('\n', f);
     return 0;
+}
+
+/* A figure of experiment x: its footer. */
+static int script_open(out_file *o, const plot_experiment *x, const plot_options *opt,
+                       const char *base, const char *what, int width, int height, err_info *e)
+{
+    char footer[512];
+    plot_footer(footer, sizeof footer, x);
+    return script_open_footer(o, footer, opt, base, what, width, height, e);
 }
 
 /* A title of two lines: gnuplot joins '...'."\n".'...' (no escapes in single quotes). */
@@ -1735,6 +1743,78 @@ int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn f
     free(all);
     free(titles);
     return rc;
+}
+
+/* ---- validation against test ------------------------------------------------------------- */
+
+/* A point's sd where it draws a bar (n >= 2), else 0. */
+static double bar_sd(double sd, int n) { return n >= 2 && isfinite(sd) ? sd : 0.0; }
+
+/* *lo, *hi <- one axis range (in %) holding every point with its bars, both coordinates, and
+ * a margin; at least 0.2 points wide. */
+static void selections_range(double *lo, double *hi, const plot_point *p, int n)
+{
+    double a = INFINITY, b = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        double sx = bar_sd(p[i].x_sd, p[i].nx), sy = bar_sd(p[i].y_sd, p[i].ny);
+        a = fmin(a, fmin(p[i].x - sx, p[i].y - sy));
+        b = fmax(b, fmax(p[i].x + sx, p[i].y + sy));
+    }
+    double pad = fmax((b - a) * 0.15, 0.001);
+    *lo = 100.0 * fmax(a - pad, 0.0);
+    *hi = 100.0 * fmin(b + pad, 1.0);
+}
+
+static int write_selections_dat(const plot_point *p, int n, const char *dir, plot_file_fn fn,
+                                void *ctx, err_info *e)
+{
+    out_file o = {0};
+    int rc = out_open(&o, dir, "validation_vs_test.dat", "data", e);
+    if (rc)
+        return rc;
+    fputs("# bench plot --selections: the recipes chosen on validation, run on the test set\n"
+          "# val_mean val_sd test_mean test_sd n_val n_test (in %; sd 0 where n < 2)\n"
+          "# experiment names, in order, are the labels of the .gp script\n", o.f);
+    for (int i = 0; i < n; i++) {
+        fprintf(o.f, "%.9g", 100.0 * p[i].x);
+        dat_num(o.f, 100.0 * bar_sd(p[i].x_sd, p[i].nx));
+        dat_num(o.f, 100.0 * p[i].y);
+        dat_num(o.f, 100.0 * bar_sd(p[i].y_sd, p[i].ny));
+        fprintf(o.f, " %d %d\n", p[i].nx, p[i].ny);
+    }
+    return out_close(&o, fn, ctx, e);
+}
+
+int plot_selections(const plot_point *p, int n, const char *footer, const plot_options *o,
+                    plot_file_fn fn, void *ctx, err_info *e)
+{
+    assert(p && n > 0 && o && o->dir);
+    int rc = make_dirs(o->dir, e);
+    if (rc == 0)
+        rc = write_selections_dat(p, n, o->dir, fn, ctx, e);
+    out_file s = {0};
+    static const char title[] = "Validation accuracy against test accuracy of the selected "
+                                "recipes";
+    if (rc || (rc = script_open_footer(&s, footer, o, "validation_vs_test", title, 800, 800, e)))
+        return rc;
+    FILE *f = s.f;
+    double lo, hi;
+    selections_range(&lo, &hi, p, n);
+    fputs("dat = bench_dir.'validation_vs_test.dat'\n", f);
+    gp_title(f, "set title", title, "mean over seeds, bars = +/-1 sd (where n >= 2)");
+    fprintf(f, "set size ratio -1\nset xrange [%.9g:%.9g]\nset yrange [%.9g:%.9g]\n", lo, hi,
+            lo, hi);
+    fputs("set xlabel 'validation accuracy (%)'\nset ylabel 'test accuracy (%)'\n"
+          "set key top left\n", f);
+    for (int i = 0; i < n; i++) {
+        fprintf(f, "set label %d ", i + 1);
+        gp_str(f, p[i].label);
+        fprintf(f, " at %.9g, %.9g offset 1, 0.6 font ',9'\n", 100.0 * p[i].x, 100.0 * p[i].y);
+    }
+    fputs("plot x with lines lt 8 dt 2 lw 1 title 'test = validation', \\\n"
+          "     dat using 1:3:2:4 with xyerrorbars lt 1 pt 7 ps 1.2 "
+          "title 'selected recipe (mean +/- 1 sd)'\n", f);
+    return out_close(&s, fn, ctx, e);
 }
 
 int plot_scripts_note(void *ctx, const char *path, const char *kind)

@@ -185,6 +185,22 @@ void plot_scripts_free(plot_scripts *l);
 int plot_write(const plot_experiment *x, const plot_options *o, plot_file_fn fn, void *ctx,
                err_info *e);
 
+/* One point of the validation-versus-test figure: a recipe chosen on validation. */
+typedef struct plot_point {
+    const char *label;       /* the experiment's name, drawn beside the point */
+    double x, x_sd;          /* validation mean and sample sd (fractions); sd NAN: no bar */
+    double y, y_sd;          /* test mean and sample sd (fractions); likewise */
+    int nx, ny;              /* seeds of each: a bar only where n >= 2 */
+} plot_point;
+
+/* Write validation_vs_test.dat (columns: validation mean, sd, test mean, sd in %, then n
+ * validation, n test; one line per point, in order) and validation_vs_test.gp into o->dir
+ * (made when missing): the points with +/-1 sd bars both ways, each labelled with its name,
+ * the diagonal "test = validation", both axes in % over one range fitted to the points, the
+ * given footer. n > 0. Errors: ERR_IO naming the directory or file. */
+int plot_selections(const plot_point *p, int n, const char *footer, const plot_options *o,
+                    plot_file_fn fn, void *ctx, err_info *e);
+
 /* The footer every figure of x carries:
  * "experiment quick | git 1a2b3c4 | newest run 2024-05-01". */
 void plot_footer(char *buf, int n, const plot_experiment *x);
