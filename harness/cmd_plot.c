@@ -11,10 +11,12 @@
 #include "cmd.h"
 #include "plot.h"
 #include "store.h"
+#include "valtest.h"
 
 static const char plot_usage[] =
     "usage: bench plot [--experiment NAME] [--run RUN] [--out DIR] [--format png|svg|pdf]\n"
     "                  [--db PATH] [--partial] [--no-render] [--claims FILE]\n"
+    "       bench plot --selections [--out DIR] [--format png|svg|pdf] [--db PATH] [--no-render]\n"
     "\n"
     "Write gnuplot scripts and their data for the paper's figures and render them when gnuplot\n"
     "is on PATH. Per experiment, runs that differ only in the seed form a group; the figures:\n"
@@ -28,6 +30,10 @@ static const char plot_usage[] =
     "                      counts and rows normalised (class names for Fashion-MNIST)\n"
     "Experiments evaluated on a validation split say \"validation\", never \"test\". The\n"
     "accuracy claims of experiments/claims.toml are dashed, labelled lines.\n"
+    "With --selections, one figure of the whole study: validation_vs_test, the validation mean\n"
+    "of each recipe a [select] table chose (x) against its mean on the test set (y), +/-1 sd\n"
+    "bars both ways, the diagonal test = validation (rows of bench report --selections run on\n"
+    "the data set they were chosen on).\n"
     "Each figure's footer names the experiment, the git revision of the runs' build and the\n"
     "date of the newest run. Scripts run from any directory: gnuplot plots/NAME/fig4.gp.\n"
     "\n"
@@ -42,9 +48,10 @@ static const char plot_usage[] =
     "  --partial              also runs that are not COMPLETED, with the epochs they stored\n"
     "  --no-render            write scripts and data only\n"
     "  --claims FILE          the claims to draw (default experiments/claims.toml, when found)\n"
+    "  --selections           the validation-against-test figure into DIR (default plots)\n"
     "  -h, --help             this help\n";
 
-enum { OPT_DB = 256, OPT_RUN, OPT_PARTIAL, OPT_NO_RENDER, OPT_CLAIMS };
+enum { OPT_DB = 256, OPT_RUN, OPT_PARTIAL, OPT_NO_RENDER, OPT_CLAIMS, OPT_SELECTIONS };
 
 static const struct option plot_options_table[] = {
     {"experiment", required_argument, NULL, 'e'},
@@ -55,6 +62,7 @@ static const struct option plot_options_table[] = {
     {"partial", no_argument, NULL, OPT_PARTIAL},
     {"no-render", no_argument, NULL, OPT_NO_RENDER},
     {"claims", required_argument, NULL, OPT_CLAIMS},
+    {"selections", no_argument, NULL, OPT_SELECTIONS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -75,12 +83,62 @@ static void image_of(char *out, size_t n, const char *script, plot_format f)
     snprintf(out, n, "%.*s.%s", (int)len, script, plot_format_name(f));
 }
 
+/* Render the scripts written (when gnuplot is on PATH, else say how); rc: the status so far,
+ * returned unless a figure fails. */
+static int render_scripts(const plot_scripts *scripts, plot_format format, int rc)
+{
+    if (!plot_gnuplot_available()) {
+        printf("gnuplot is not on PATH: the scripts are written; render them with\n");
+        for (int i = 0; i < scripts->n; i++)
+            printf("  gnuplot %s\n", scripts->v[i]);
+        return rc;
+    }
+    for (int i = 0; i < scripts->n; i++) {
+        char image[PLOT_PATH_MAX + 8];
+        image_of(image, sizeof image, scripts->v[i], format);
+        err_info e = {0};
+        if (plot_render(scripts->v[i], &e)) {
+            rc = cmd_fail(&e);
+            continue;
+        }
+        if (access(image, F_OK) != 0) {
+            cmd_error("gnuplot ran '%s' but wrote no '%s'", scripts->v[i], image);
+            rc = CMD_FAIL;
+            continue;
+        }
+        printf("wrote %s\n", image);
+    }
+    return rc;
+}
+
+/* bench plot --selections: the validation-against-test figure of the whole database. */
+static int plot_selections_cmd(const char *db, const char *out, plot_format format, bool render)
+{
+    err_info e = {0};
+    store *s = NULL;
+    valtest_set v = {0};
+    plot_scripts scripts = {0};
+    plot_options o = {.dir = out ? out : "plots", .format = format};
+    int rc = store_open_readonly(&s, db, &e);
+    if (!rc)
+        rc = valtest_load(&v, s, &e);
+    if (!rc)
+        rc = valtest_plot(&v, &o, note_file, &scripts, &e);
+    if (rc == ERR_NOMEM && !e.msg[0])
+        err_set(&e, ERR_NOMEM, "out of memory");
+    rc = rc ? cmd_fail(&e) : render ? render_scripts(&scripts, format, CMD_OK) : CMD_OK;
+    plot_scripts_free(&scripts);
+    valtest_release(&v);
+    store_close(s);
+    return rc;
+}
+
 int cmd_plot(int argc, char **argv)
 {
     const char *db = "results/bench.db", *out = NULL, *claims_file = NULL;
     plot_query q = {0};
     plot_format format = PLOT_PNG;
-    bool render = true;
+    bool render = true, selections = false;
     err_info e = {0};
     optind = 0;
     opterr = 0;
@@ -99,6 +157,7 @@ int cmd_plot(int argc, char **argv)
         case OPT_PARTIAL: q.partial = true; break;
         case OPT_NO_RENDER: render = false; break;
         case OPT_CLAIMS: claims_file = optarg; break;
+        case OPT_SELECTIONS: selections = true; break;
         default: return cmd_bad_option("plot", argv);
         }
     }
@@ -106,6 +165,13 @@ int cmd_plot(int argc, char **argv)
         return cmd_usage_error("plot", "unexpected argument '%s'", argv[optind]);
     if (out && !*out)
         return cmd_usage_error("plot", "--out: empty directory name");
+    if (selections && (q.experiment || q.run_key || q.partial || claims_file))
+        return cmd_usage_error("plot", "--selections is a figure of its own: not with %s",
+                               q.experiment ? "--experiment" : q.run_key ? "--run"
+                               : q.partial  ? "--partial"
+                                            : "--claims");
+    if (selections)
+        return plot_selections_cmd(db, out, format, render);
 
     store *s = NULL;
     plot_set set = {0};
@@ -145,29 +211,8 @@ int cmd_plot(int argc, char **argv)
         if (w)
             rc = cmd_fail(&e);
     }
-    if (!render)
-        goto done;
-    if (!plot_gnuplot_available()) {
-        printf("gnuplot is not on PATH: the scripts are written; render them with\n");
-        for (int i = 0; i < scripts.n; i++)
-            printf("  gnuplot %s\n", scripts.v[i]);
-        goto done;
-    }
-    for (int i = 0; i < scripts.n; i++) {
-        char image[PLOT_PATH_MAX + 8];
-        image_of(image, sizeof image, scripts.v[i], format);
-        e = (err_info){0};
-        if (plot_render(scripts.v[i], &e)) {
-            rc = cmd_fail(&e);
-            continue;
-        }
-        if (access(image, F_OK) != 0) {
-            cmd_error("gnuplot ran '%s' but wrote no '%s'", scripts.v[i], image);
-            rc = CMD_FAIL;
-            continue;
-        }
-        printf("wrote %s\n", image);
-    }
+    if (render)
+        rc = render_scripts(&scripts, format, rc);
 done:
     plot_scripts_free(&scripts);
     plot_set_release(&set);

@@ -11,12 +11,14 @@
 #include "html.h"
 #include "report.h"
 #include "store.h"
+#include "valtest.h"
 
 static const char report_usage[] =
     "usage: bench report [--experiment NAME] [--f1] [--per-class] [--confusion RUN] [--paper]\n"
     "                    [--runs | --provenance] [--group-by KEYS] [--pool-builds] [--epoch N]\n"
     "                    [--no-compare] [--format FORMAT] [--out FILE] [--claims FILE]\n"
     "                    [--db PATH]\n"
+    "       bench report --selections [--format table|md|csv|json] [--db PATH]\n"
     "\n"
     "Aggregate the runs of the results database over seeds. Runs are averaged only when their\n"
     "configurations differ in nothing but the seed and one build made them; groups are\n"
@@ -37,6 +39,10 @@ static const char report_usage[] =
     "                         git revision, configuration and seed, status, accuracy, F1,\n"
     "                         epochs, training time, threads, peak RSS\n"
     "  --provenance           the builds, hosts and data sets the runs used, with run counts\n"
+    "  --selections           how validation predicted test: per experiment that runs on the\n"
+    "                         test set a recipe its [select] table chose on validation, the\n"
+    "                         winner, its validation mean and sd over its seeds, the test mean\n"
+    "                         and sd, test - validation, and whether both used one data set\n"
     "  --group-by KEYS        comma-separated grouping keys instead of the configuration (any\n"
     "                         key of the vocabulary: optimizer, bn, lr, batch, model, ...); runs\n"
     "                         that differ in other keys are then averaged, with a warning\n"
@@ -67,6 +73,7 @@ enum {
     OPT_FORMAT,
     OPT_CLAIMS,
     OPT_OUT,
+    OPT_SELECTIONS,
 };
 
 static const struct option report_options_table[] = {
@@ -86,14 +93,40 @@ static const struct option report_options_table[] = {
     {"format", required_argument, NULL, OPT_FORMAT},
     {"claims", required_argument, NULL, OPT_CLAIMS},
     {"out", required_argument, NULL, OPT_OUT},
+    {"selections", no_argument, NULL, OPT_SELECTIONS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
 
+/* bench report --selections: a report of its own, shaped by nothing but --format and --db
+ * (others: whether an option of another report was given). */
+static int report_selections(const char *db, table_format fmt, const report_options *o,
+                             bool others)
+{
+    report_options d = report_options_default();
+    if (others || o->experiment || o->runs || o->provenance || o->per_class || o->sort_f1 ||
+        o->group_by || o->pool_builds || o->epoch != d.epoch || o->compare != d.compare)
+        return cmd_usage_error("report", "--selections is a report of its own: it takes only "
+                               "--format and --db");
+    if (fmt == TABLE_HTML)
+        return cmd_usage_error("report", "--selections: --format is table, md, csv or json");
+    err_info e = {0};
+    store *s = NULL;
+    valtest_set v = {0};
+    int rc = store_open_readonly(&s, db, &e);
+    if (!rc)
+        rc = valtest_load(&v, s, &e);
+    if (!rc)
+        rc = valtest_render(stdout, &v, fmt, &e);
+    valtest_release(&v);
+    store_close(s);
+    return rc ? cmd_fail(&e) : CMD_OK;
+}
+
 int cmd_report(int argc, char **argv)
 {
     const char *db = "results/bench.db", *confusion = NULL, *claims_file = NULL, *out = NULL;
-    bool paper = false;
+    bool paper = false, selections = false;
     table_format fmt = TABLE_TEXT;
     report_options o = report_options_default();
     err_info e = {0};
@@ -111,6 +144,7 @@ int cmd_report(int argc, char **argv)
         case OPT_PAPER: paper = true; break;
         case OPT_CLAIMS: claims_file = optarg; break;
         case OPT_OUT: out = optarg; break;
+        case OPT_SELECTIONS: selections = true; break;
         case OPT_RUNS: o.runs = true; break;
         case OPT_PROVENANCE: o.provenance = true; break;
         case OPT_GROUP_BY: o.group_by = optarg; break;
@@ -130,6 +164,8 @@ int cmd_report(int argc, char **argv)
     }
     if (optind < argc)
         return cmd_usage_error("report", "unexpected argument '%s'", argv[optind]);
+    if (selections)
+        return report_selections(db, fmt, &o, paper || confusion || out || claims_file);
     if (paper && confusion)
         return cmd_usage_error("report", "--paper and --confusion are separate reports");
     /* --runs and --provenance replace the groups: what only shapes the groups conflicts */
