@@ -103,6 +103,9 @@ static void test_report_only(void **state)
     /* an experiment the study has not run is said so, not left out */
     assert_contains(gen, "_Not available: no experiment 'lenet5'");
     assert_contains(gen, "_Not available: no experiment 'target995_long'");
+    /* how validation predicted test: a section of its own, not available without decisions */
+    assert_contains(gen, "`bench report --selections --format md`:\n\n_Not available: no "
+                         "experiment in '");
     free(md);
 
     /* readable by everyone, like any committed file (mktemp's 0600 must not survive) */
