@@ -105,11 +105,9 @@ static void test_load(void **state)
 static void test_metric_f1(void **state)
 {
     fx *f = *state;
-    vt_fx g = {0};
+    vt_fx g;
     err_info e = {0};
-    assert_int_equal(store_open(&g.s, f->db, &e), 0);
-    store_dataset d = {"synth", "/x", "d5a7", 10};
-    assert_int_equal(store_dataset_put(g.s, &g.did, &d, &e), 0);
+    vt_fx_open(&g, f->db);
     vt_fx_version(&g, "f1x", "a");
     const char *dec = "{\"from\":\"v\",\"file\":\"v.toml\",\"metric\":\"f1\",\"margin\":0,"
                       "\"keys\":[\"lr\",\"bn\"],\"candidates\":[{\"values\":[0.5,true],"
@@ -269,11 +267,9 @@ static void test_nothing(void **state)
 static void test_validation_only(void **state)
 {
     fx *f = *state;
-    vt_fx g = {0};
+    vt_fx g;
     err_info e = {0};
-    assert_int_equal(store_open(&g.s, f->db, &e), 0);
-    store_dataset d = {"synth", "/x", "d5a7", 10};
-    assert_int_equal(store_dataset_put(g.s, &g.did, &d, &e), 0);
+    vt_fx_open(&g, f->db);
     vt_fx_version(&g, "step2", "s");
     char dec[2048];
     vt_fx_decision(dec, sizeof dec, &g);

@@ -81,14 +81,21 @@ static inline void vt_fx_decision(char *buf, size_t n, const vt_fx *f)
              f->from_keys[0], f->from_keys[1], f->from_keys[2], f->from_keys[3]);
 }
 
+/* *f <- the database at path (created), with its one data set row; store_close(f->s). */
+static inline void vt_fx_open(vt_fx *f, const char *path)
+{
+    memset(f, 0, sizeof *f);
+    err_info e = {0};
+    assert_int_equal(store_open(&f->s, path, &e), 0);
+    store_dataset d = {"synth", "/x", "d5a7", 10};
+    assert_int_equal(store_dataset_put(f->s, &f->did, &d, &e), 0);
+}
+
 /* The whole fixture into the database at path (created). */
 static inline void vt_fx_write(const char *path)
 {
-    vt_fx f = {0};
-    err_info e = {0};
-    assert_int_equal(store_open(&f.s, path, &e), 0);
-    store_dataset d = {"synth", "/x", "d5a7", 10};
-    assert_int_equal(store_dataset_put(f.s, &f.did, &d, &e), 0);
+    vt_fx f;
+    vt_fx_open(&f, path);
     vt_fx_version(&f, "from", "f1");
     static const double acc[] = {0.5, 0.75, 0.875, 0.625};
     for (int i = 0; i < 4; i++)
