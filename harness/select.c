@@ -35,7 +35,8 @@ typedef struct select_row {
     char run_key[65];
     int64_t seed, validation;
     double value;
-    char *swept, *values, *file, *config; /* owned */
+    char *swept, *values, *file; /* owned */
+    json_t *config;              /* owned: the parsed configuration (NULL if unreadable) */
 } select_row;
 
 typedef struct select_rows {
@@ -75,14 +76,13 @@ static int collect_row(void *ctx, const store_select_row *w)
                       .seed = config_int(cfg, "seed", 0),
                       .validation = config_int(cfg, "validation", 0),
                       .value = rs->x->select.metric == EXP_METRIC_F1 ? w->f1 : w->acc};
-    json_decref(cfg);
+    r->config = cfg; /* kept for the rule's keys (row_values): parsed once */
     snprintf(r->run_key, sizeof r->run_key, "%s", w->run_key);
     r->swept = strdup(w->swept ? w->swept : "[]");
     r->values = strdup(w->swept_values ? w->swept_values : "[]");
     r->file = strdup(w->file ? w->file : "?");
-    r->config = strdup(w->config_json);
     rs->n++;
-    if (!r->swept || !r->values || !r->file || !r->config)
+    if (!r->swept || !r->values || !r->file)
         return err_set(rs->e, ERR_NOMEM, "out of memory");
     return 0;
 }
@@ -92,7 +92,7 @@ static void row_release(select_row *r)
     free(r->swept);
     free(r->values);
     free(r->file);
-    free(r->config);
+    json_decref(r->config);
 }
 
 static void rows_release(select_rows *rs)
@@ -216,20 +216,19 @@ static select_candidate *candidate_of(select_decision *d, const exp_value *v, in
 static int row_values(exp_value v[EXP_MAX_SWEPT], const select_decision *d, const select_row *r,
                       const int *col, const experiment *x, err_info *e)
 {
-    json_t *vals = json_loads(r->values, 0, NULL), *cfg = json_loads(r->config, 0, NULL);
+    json_t *vals = json_loads(r->values, 0, NULL);
     int rc = 0;
     for (int k = 0; rc == 0 && k < d->rule->n_keys; k++) {
         if (col[k] >= 0)
             exp_value_from_stored(&v[k], json_array_get(vals, (size_t)col[k]));
         else
-            exp_value_from_json(&v[k], d->rule->keys[k], cfg);
+            exp_value_from_json(&v[k], d->rule->keys[k], r->config);
         if (v[k].type == EXP_NONE)
             rc = rule_err(x, true, e, "run %.12s of '%s' has no value of '%s' (a key that is "
                           "not part of its configuration cannot be taken from it)", r->run_key,
                           d->rule->from, d->rule->keys[k]->label);
     }
     json_decref(vals);
-    json_decref(cfg);
     return rc;
 }
 
