@@ -17,7 +17,9 @@
  *   threads and on 1, in `reps` alternated repetitions (with PyTorch's, when asked, alternated
  *   with them: both vary from run to run, minima are the fair comparison), with what they cost
  *   this process and whether other processes held the CPUs meanwhile (timing.h), a per-layer
- *   profile through the net's hook, evaluation time and peak memory.
+ *   profile through the net's hook (one pass a repetition, each step its fastest pass, so that
+ *   the steps and the whole iteration come from the machine's quietest moments alike),
+ *   evaluation time and peak memory.
  *
  * Every figure is a measurement and is never asserted: the machine's load is recorded with it. */
 #ifndef BENCH_PERF_H

@@ -85,6 +85,7 @@ static void test_tiny_measurement(void **state)
                           "physical peak (", " GFLOP/s on 1 thread, ", " GFLOP/s on 2 threads",
                           "kernel choice: ", "SGEMM on 2 threads", "64^3 ", "4320->100 fwd ", "4320->100 dW ",
                           "100->10 dW ", "bench avx512-6x64", "bench avx2-6x16", "blis", "openblas",
+                          "per step on 2 threads, the fastest of 2 profile passes of 2 iterations each",
                           "0  conv+relu+maxpool ", "3  affine ", "softmax-xent", "whole iteration",
                           "images/s", "% of the physical peak on 2 threads", "% of the physical peak on 1 thread",
                           "seconds per epoch (7500 iterations of 8), min / median / max of 2 alternated",
