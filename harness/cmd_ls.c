@@ -26,7 +26,7 @@ static const char ls_usage[] =
     "seed), the run's label (its swept values), its tags and its note. Archived runs (bench\n"
     "archive) are left out unless --archived. A '*' after the wall time (CSV and JSON:\n"
     "contended_epochs > 0) marks a run trained on a contended machine: in some epoch its\n"
-    "threads waited for a CPU longer than 10%% of the CPU time they got.\n"
+    "threads waited for a CPU longer than 10% of the CPU time they got.\n"
     "\n"
     "  --db PATH            results database (default results/bench.db)\n"
     "  -e, --experiment N   only runs of experiment N\n"

@@ -31,7 +31,7 @@ static const char perf_usage[] =
     "machine's physical peak: an FMA loop of the widest instruction set on 1 and N threads;\n"
     "the SGEMM of each library available (bench's own kernels, BLIS, OpenBLAS) on an n^3\n"
     "product and on the model's own products; which kernels train it and why; per-layer\n"
-    "forward/backward milliseconds and %% of the peak (each layer its fastest of one profile\n"
+    "forward/backward milliseconds and % of the peak (each layer its fastest of one profile\n"
     "pass a repetition); seconds per epoch on N threads and on 1 (min / median / max of\n"
     "alternated repetitions); evaluation of 10,000 images; peak RSS.\n"
     "\n"

@@ -22,7 +22,7 @@ static const char show_usage[] =
     "with its value), its provenance (git revision, build, host, data set) and every epoch's\n"
     "metrics. RUN is a run key or a unique prefix of one (at least 4 characters), as printed\n"
     "by bench ls. Per epoch the training's wall and CPU seconds, its threads' run-queue wait\n"
-    "and whether it was contended (the wait above 10%% of the CPU time: other processes held\n"
+    "and whether it was contended (the wait above 10% of the CPU time: other processes held\n"
     "the CPUs); for the run, its contended epochs and the gate time bench check compares.\n"
     "The sheet also holds the experiment's description and what bench archive,\n"
     "bench note and bench tag recorded of the run.\n"

@@ -48,6 +48,34 @@ static void test_help(void **state)
     assert_non_null(strstr(r.out, "usage: bench data"));
 }
 
+/* Every command that `bench --help` lists answers `--help` with its own usage, and no text
+ * shows a printf escape: help texts are written with fputs, so "%%" would print as such. */
+static void test_every_help(void **state)
+{
+    (void)state;
+    static run_result top, r;
+    RUN(&top, "--help");
+    assert_int_equal(top.status, 0);
+    assert_null(strstr(top.out, "%%"));
+    const char *at = strstr(top.out, "commands:\n");
+    assert_non_null(at);
+    int n = 0;
+    for (at = strchr(at, '\n') + 1; strncmp(at, "  ", 2) == 0; at = strchr(at, '\n') + 1) {
+        char name[32], want[64];
+        assert_int_equal(sscanf(at, "%31s", name), 1);
+        RUN(&r, name, "--help");
+        if (r.status != 0)
+            fail_msg("bench %s --help exited %d: %s", name, r.status, r.err);
+        snprintf(want, sizeof want, "usage: bench %s", name);
+        if (!strstr(r.out, want))
+            fail_msg("bench %s --help lacks '%s':\n%s", name, want, r.out);
+        if (strstr(r.out, "%%"))
+            fail_msg("bench %s --help prints a literal %%%%:\n%s", name, r.out);
+        n++;
+    }
+    assert_true(n >= 18);
+}
+
 static void test_version(void **state)
 {
     (void)state;
@@ -221,6 +249,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help),
+        cmocka_unit_test(test_every_help),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_numeric_options),
