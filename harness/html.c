@@ -22,6 +22,7 @@
 static const char html_css[] =
     "body{font-family:sans-serif;max-width:1200px;margin:1em auto;padding:0 1em;color:#222}"
     "h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;margin-top:2em}"
+    "div.wide{overflow-x:auto;max-width:100%}"
     "table{border-collapse:collapse;margin:.5em 0 1em;font-size:.9em}"
     "th,td{border:1px solid #ddd;padding:.25em .6em;white-space:nowrap}"
     "th{background:#f3f3f3}td.r,th.r{text-align:right}td.l,th.l{text-align:left}"

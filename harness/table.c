@@ -159,10 +159,12 @@ static void html_escape_n(FILE *f, const char *s, size_t len)
 
 void table_html_escape(FILE *f, const char *s) { html_escape_n(f, s, strlen(s)); }
 
-/* An HTML table: a header row, then the rows; each cell's class says its alignment. */
+/* An HTML table: a header row, then the rows; each cell's class says its alignment. It sits
+ * in a <div class="wide"> that the page's style scrolls sideways, so that a table wider than the
+ * window (a comparison has 13 columns) scrolls on its own instead of widening the page. */
 static void html_table(FILE *f, const table *t)
 {
-    fputs("<table>\n<thead><tr>", f);
+    fputs("<div class=\"wide\"><table>\n<thead><tr>", f);
     for (int c = 0; c < t->ncols; c++) {
         fprintf(f, "<th class=\"%s\">", t->left[c] ? "l" : "r");
         table_html_escape(f, t->head[c]);
@@ -178,7 +180,7 @@ static void html_table(FILE *f, const table *t)
         }
         fputs("</tr>\n", f);
     }
-    fputs("</tbody>\n</table>\n", f);
+    fputs("</tbody>\n</table></div>\n", f);
 }
 
 void table_print(FILE *f, const table *t, table_format fmt, const char *indent)

@@ -727,7 +727,7 @@ static void test_paper(void **state)
     m = open_memstream(&buf, &len);
     assert_int_equal(report_paper_render(m, c, n, TABLE_HTML, &e), 0);
     fclose(m);
-    assert_non_null(strstr(buf, "<h3>claimed versus measured</h3>\n<table>\n<thead><tr>"
+    assert_non_null(strstr(buf, "<h3>claimed versus measured</h3>\n<div class=\"wide\"><table>\n<thead><tr>"
                                 "<th class=\"l\">claim</th><th class=\"r\">claimed</th>"));
     assert_non_null(strstr(buf, "<td class=\"l\">test accuracy (Lee &amp; Rhee 2024)</td>"
                                 "<td class=\"r\">99.22%</td><td class=\"l\">ci</td>"));

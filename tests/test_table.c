@@ -1,6 +1,6 @@
 /* Tests of harness/table, the one writer of results: the format names; aligned text (UTF-8
  * widths, trailing blanks cut), Markdown (escaped '|', alignment row) and CSV (RFC 4180
- * quoting) of one grid; records as CSV and JSON that agree; numbers as the shortest decimal
+ * quoting) and HTML (escaped, in a sideways-scrolling box) of one grid; records as CSV and JSON that agree; numbers as the shortest decimal
  * that reads back (0.05, not 0.050000000000000003), reals that look like integers keeping
  * ".0", booleans as true/false and null as an empty CSV field. */
 #define _POSIX_C_SOURCE 200809L /* open_memstream */
@@ -75,6 +75,15 @@ static void test_grid_formats(void **state)
     CAPTURE(buf, table_print(f, &t, TABLE_CSV, ""));
     assert_string_equal(buf, "group,acc %,note\nbn=true,99.10 ± 0.03,\n"
                              "\"a|b, \"\"c\"\"\",9.00 ± -,x\n");
+    free(buf);
+    /* HTML: escaped cells with their alignment, inside the box the page scrolls sideways */
+    CAPTURE(buf, table_print(f, &t, TABLE_HTML, ""));
+    assert_string_equal(buf, "<div class=\"wide\"><table>\n<thead><tr><th class=\"l\">group</th>"
+                             "<th class=\"r\">acc %</th><th class=\"l\">note</th></tr></thead>\n<tbody>\n"
+                             "<tr><td class=\"l\">bn=true</td><td class=\"r\">99.10 ± 0.03</td>"
+                             "<td class=\"l\"></td></tr>\n"
+                             "<tr><td class=\"l\">a|b, &quot;c&quot;</td><td class=\"r\">9.00 ± -</td>"
+                             "<td class=\"l\">x</td></tr>\n</tbody>\n</table></div>\n");
     free(buf);
     table_free(&t);
 }
