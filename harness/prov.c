@@ -363,6 +363,13 @@ int prov_host(prov_host_info *out, err_info *e)
     if (!cpuinfo_field(out->cpu_model, sizeof out->cpu_model, "model name") &&
         !cpuinfo_field(out->cpu_model, sizeof out->cpu_model, "Hardware"))
         SET(out->cpu_model, "unknown");
+    /* x86's family and model say which generation a vague name is ("AMD EPYC" has been Zen 3
+     * and Zen 5 on machines of one kind) */
+    char family[32], model[32];
+    if (cpuinfo_field(family, sizeof family, "cpu family") && cpuinfo_field(model, sizeof model, "model")) {
+        const size_t len = strlen(out->cpu_model);
+        snprintf(out->cpu_model + len, sizeof out->cpu_model - len, " (family %s, model %s)", family, model);
+    }
     if (!cpuinfo_field(out->cpu_flags, sizeof out->cpu_flags, "flags") &&
         !cpuinfo_field(out->cpu_flags, sizeof out->cpu_flags, "Features"))
         SET(out->cpu_flags, "unknown");

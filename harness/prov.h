@@ -51,7 +51,8 @@ typedef struct prov_build_info {
 
 typedef struct prov_host_info {
     char hostname[256];
-    char cpu_model[256];   /* "model name" of /proc/cpuinfo, "unknown" when absent */
+    char cpu_model[256];   /* "model name" of /proc/cpuinfo, "unknown" when absent; on x86
+                            * followed by " (family F, model M)" */
     char cpu_flags[4096];  /* the CPU's feature flags, space-separated, "unknown" when absent */
     int cores;             /* online logical processors */
     int64_t ram_bytes;     /* total physical memory */

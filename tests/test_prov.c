@@ -303,6 +303,26 @@ static void test_host(void **state)
     assert_int_equal(prov_host(&h, &e), 0);
     assert_true(strlen(h.hostname) > 0);
     assert_true(strlen(h.cpu_model) > 0);
+    /* on x86 the family and model follow the name, as /proc/cpuinfo gives them */
+    char line[512], family[64] = "", model[64] = "";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f) && !(family[0] && model[0])) {
+        if (!family[0])
+            sscanf(line, "cpu family : %63s", family);
+        if (!model[0])
+            sscanf(line, "model : %63s", model);
+    }
+    if (f)
+        fclose(f);
+    if (family[0] && model[0]) {
+        char want[160];
+        snprintf(want, sizeof want, " (family %s, model %s)", family, model);
+        const size_t n = strlen(h.cpu_model), w = strlen(want);
+        assert_true(n > w);
+        assert_string_equal(h.cpu_model + n - w, want);
+    } else {
+        assert_null(strstr(h.cpu_model, "(family"));
+    }
     assert_true(strlen(h.cpu_flags) > 0);
     assert_true(h.cores >= 1);
     assert_true(h.ram_bytes > 0);
