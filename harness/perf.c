@@ -529,14 +529,14 @@ static void perf_hook(void *ctx, int first, int last, bool backward, bool after)
     p->seen[first] = true;
 }
 
-/* best takes each step's time from p where p's is lower (all of p's when first). */
-static void perf_prof_keep_fastest(perf_prof *best, const perf_prof *p, bool first)
+/* best takes each step's time from p where p's is lower, or where best has not seen it. */
+static void perf_prof_keep_fastest(perf_prof *best, const perf_prof *p)
 {
     for (int i = 0; i < PERF_MAX_STEPS; i++) {
         if (!p->seen[i])
             continue;
         for (int b = 0; b < 2; b++)
-            if (first || p->total[b][i] < best->total[b][i])
+            if (!best->seen[i] || p->total[b][i] < best->total[b][i])
                 best->total[b][i] = p->total[b][i];
         best->last[i] = p->last[i];
         best->seen[i] = true;
@@ -734,7 +734,7 @@ int perf_measure(perf_result *out, const perf_options *o, FILE *log, err_info *e
         net_set_hook(par.net, NULL, NULL);
         prof.last[opt_step] = opt_step;
         prof.seen[opt_step] = true;
-        perf_prof_keep_fastest(&best, &prof, rep == 0);
+        perf_prof_keep_fastest(&best, &prof);
         out->iter1_s[rep] =
             one.net ? perf_time(&one, o->train, &g, classes, o->iters, &out->time1) : out->iter_s[rep];
         if (o->torch) {

@@ -105,13 +105,12 @@ typedef void (*oom_check)(void *ctx, int rc, const err_info *e);
 
 static long oom_loop_every(const char *what, oom_op op, oom_check check, void *ctx, long stride)
 {
-    long n = 1, total = 0;
+    long n = 1;
     for (;; n += stride) {
         err_info e = {0};
         oom_arm(n);
         int rc = op(ctx, &e);
         oom_disarm();
-        total = oom_allocs;
         if (rc != 0 && e.msg[0] == '\0')
             fail_msg("%s: allocation %ld failed: error %d without a message", what, n, rc);
         if (!oom_hit) {
@@ -124,7 +123,9 @@ static long oom_loop_every(const char *what, oom_op op, oom_check check, void *c
         if (check)
             check(ctx, rc, &e);
     }
-    /* the attempt that succeeded untouched counted every allocation op makes */
+    /* the attempt that succeeded untouched (the last, nothing allocated since) counted every
+     * allocation op makes */
+    const long total = oom_allocs;
     if (stride == 1)
         print_message("%s: %ld allocations, each failed once\n", what, total);
     else
