@@ -251,19 +251,30 @@ static char *render(const report *r, table_format fmt)
 static void test_validation_heading(void **state)
 {
     fixture *f = *state;
-    int64_t x = fix_experiment(f->s, "sel", "[sweep]\nseed = [1]\n");
-    fix_run v = {"val-1", "momentum", 1, 1, RUN_COMPLETED, 0.995, 10, 10, 0, NULL};
+    int64_t x = fix_experiment(f->s, "sel",
+                               "[sweep]\noptimizer = [\"momentum\", \"sgd\"]\nseed = [1, 2]\n");
+    const fix_run v[] = {
+        {"val-1", "momentum", 1, 1, RUN_COMPLETED, 0.995, 10, 10, 0, NULL},
+        {"val-2", "momentum", 1, 2, RUN_COMPLETED, 0.996, 10, 10, 0, NULL},
+        {"val-3", "sgd", 1, 1, RUN_COMPLETED, 0.990, 10, 10, 0, NULL},
+        {"val-4", "sgd", 1, 2, RUN_COMPLETED, 0.991, 10, 10, 0, NULL},
+    };
     fix_prov p = {.threads = 1, .validation = 5000};
-    fix_add_prov(f->s, x, &v, &p);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++)
+        fix_add_prov(f->s, x, &v[i], &p);
     report_options o = report_options_default();
     o.experiment = "sel";
     report r;
     load(&r, f, &o);
     assert_true(r.sections[0].validation);
+    assert_int_equal(r.sections[0].n_cmp, 1);
     char *out = render(&r, TABLE_MD);
-    assert_non_null(strstr(out, "## experiment sel: 1 run, validation (held-out training images) "
+    assert_non_null(strstr(out, "## experiment sel: 4 runs, validation (held-out training images) "
                                 "accuracy at the last epoch\n"));
     assert_non_null(strstr(out, "the test set is not read"));
+    /* the comparisons are of validation accuracy too, and nothing calls it test accuracy */
+    assert_non_null(strstr(out, "Welch's t-test of mean validation accuracy"));
+    assert_null(strstr(out, "test accuracy"));
     free(out);
     report_release(&r);
 }
