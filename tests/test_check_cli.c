@@ -275,9 +275,20 @@ static void test_check_budget_under_load(void **state)
     json_error_t je;
     json_t *doc = json_loads(r.out, 0, &je);
     assert_non_null(doc);
-    assert_int_equal(json_integer_value(json_object_get(doc, "contended_epochs")), 3);
-    assert_true(json_is_true(json_object_get(json_array_get(json_object_get(doc, "epochs"), 0),
-                                             "contended")));
+    /* Not every epoch need be contended: a scheduler may let the fresh run go first for an
+     * epoch of 0.1 s (seen once in CI: 2 of 3). What must hold is at least one, and the count
+     * agreeing with the epochs' own marks. */
+    const json_int_t contended = json_integer_value(json_object_get(doc, "contended_epochs"));
+    assert_in_range(contended, 1, 3);
+    json_t *epochs = json_object_get(doc, "epochs");
+    size_t i_epoch;
+    json_t *epoch;
+    json_int_t marked = 0;
+    json_array_foreach(epochs, i_epoch, epoch)
+    {
+        marked += json_is_true(json_object_get(epoch, "contended"));
+    }
+    assert_int_equal(marked, contended);
     assert_true(json_number_value(json_object_get(doc, "gate_s")) <= factor * base_cpu);
     json_decref(doc);
     BENCH_IN(&r, f->dir, "report", "--db", "load.db", "-e", "load");
