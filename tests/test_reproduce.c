@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,20 @@ static void test_report_only(void **state)
     fixture *f = *state;
     cli_result *r = malloc(sizeof *r);
     assert_non_null(r);
+    /* figures of an earlier drawing: a name the data no longer produces, in an experiment
+     * drawn again, and a directory of an experiment without runs (nothing replaces it) */
+    char stale[512], kept[512];
+    snprintf(stale, sizeof stale, "%s/out", f->dir);
+    assert_int_equal(mkdir(stale, 0755), 0);
+    assert_int_equal(mkdir(f->plots, 0755), 0);
+    snprintf(stale, sizeof stale, "%s/paper", f->plots);
+    assert_int_equal(mkdir(stale, 0755), 0);
+    snprintf(stale, sizeof stale, "%s/paper/fig4_bn-on.png", f->plots);
+    cli_write_text(stale, "old");
+    snprintf(kept, sizeof kept, "%s/ji2018", f->plots);
+    assert_int_equal(mkdir(kept, 0755), 0);
+    snprintf(kept, sizeof kept, "%s/ji2018/fig4.png", f->plots);
+    cli_write_text(kept, "old");
     const char *argv[] = {SCRIPT, "--report-only", "--db", f->db, "--report", f->report,
                           "--plots", f->plots, NULL};
     cli_run(r, NULL, argv);
@@ -120,6 +135,16 @@ static void test_report_only(void **state)
     assert_int_equal(access(path, R_OK), 0);
     snprintf(path, sizeof path, "%s/lenet5", f->plots);
     assert_int_not_equal(access(path, F_OK), 0);
+    /* drawn afresh: the stale name is gone; not drawn: the old figure is kept, and nothing is
+     * left aside */
+    assert_int_not_equal(access(stale, F_OK), 0);
+    assert_int_equal(access(kept, R_OK), 0);
+    DIR *d = opendir(f->plots);
+    assert_non_null(d);
+    for (struct dirent *de; (de = readdir(d));)
+        if (strstr(de->d_name, ".old."))
+            fail_msg("left aside: %s", de->d_name);
+    closedir(d);
     free(r);
 }
 
