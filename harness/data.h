@@ -56,6 +56,7 @@ typedef struct data_spec {
     const char *system_dir; /* where a system package installs the files, or NULL */
     data_fetch_fn fetch;    /* NULL: cannot be fetched */
     data_file_spec files[DATA_N_FILES];
+    const char *const *class_names; /* (classes) a name per label, or NULL: numbered */
 } data_spec;
 
 /* A located data set: its files and their checksums. */
@@ -75,6 +76,11 @@ const data_spec *data_specs(int *n);
 
 /* The registry entry called name, or NULL. */
 const data_spec *data_find(const char *name);
+
+/* The name of class k of the data set called dataset ("Shirt": Fashion-MNIST's 6), or NULL
+ * when the data set is not registered, names no classes (MNIST's digits are their own names)
+ * or has another number of classes than `classes`. */
+const char *data_class_name(const char *dataset, int classes, int k);
 
 /* The registry's names as "mnist, fashion-mnist" for error messages. */
 const char *data_names(void);

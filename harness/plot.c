@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "data.h"
 #include "exp.h"
 #include "proc.h"
 #include "sha256.h"
@@ -1378,16 +1379,6 @@ static int write_lines(const plot_experiment *x, const line_fig *lf, const int *
     return out_close(&o, fn, ctx, e);
 }
 
-/* Class names of the data sets that have them (tics of the confusion matrix); others are
- * numbered. */
-static const struct class_names {
-    const char *dataset;
-    const char *names[10];
-} class_names[] = {
-    {"fashion-mnist", {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-                       "Sneaker", "Bag", "Ankle boot"}},
-};
-
 /* One panel of the confusion figure: the matrix in gnuplot variable dat as an image with each cell's value written
  * in it (white on the darker half of the palette). */
 static void confusion_panel(FILE *f, const char *dat, const char *title, const char *cblabel,
@@ -1421,12 +1412,9 @@ static int write_confusion(const plot_experiment *x, const plot_group *g,
     else
         snprintf(sub, sizeof sub, "counts summed over %d run%s", g->n_runs,
                  g->n_runs == 1 ? "" : "s");
-    const struct class_names *cn = NULL;
-    for (size_t i = 0; i < sizeof class_names / sizeof *class_names; i++)
-        if (strcmp(x->dataset, class_names[i].dataset) == 0 && g->k == 10)
-            cn = &class_names[i];
+    const bool named = data_class_name(x->dataset, g->k, 0) != NULL;
     out_file o = {0};
-    int rc = script_open(&o, x, opt, base, what, 1400, cn ? 760 : 700, e);
+    int rc = script_open(&o, x, opt, base, what, 1400, named ? 760 : 700, e);
     if (rc)
         return rc;
     FILE *f = o.f;
@@ -1443,15 +1431,16 @@ static int write_confusion(const plot_experiment *x, const plot_group *g,
             "unset grid\nset tics scale 0\nset size ratio -1\nunset key\n"
             "set xlabel 'predicted class'\nset ylabel 'true class'\n",
             g->k - 1, g->k - 1);
-    if (cn) {
+    if (named) {
+        const int last = g->k - 1;
         fputs("set xtics rotate by 45 right (", f);
-        for (int i = 0; i < 10; i++) {
-            gp_str(f, cn->names[i]);
-            fprintf(f, " %d%s", i, i < 9 ? ", " : ")\nset ytics (");
+        for (int i = 0; i <= last; i++) {
+            gp_str(f, data_class_name(x->dataset, g->k, i));
+            fprintf(f, " %d%s", i, i < last ? ", " : ")\nset ytics (");
         }
-        for (int i = 0; i < 10; i++) {
-            gp_str(f, cn->names[i]);
-            fprintf(f, " %d%s", i, i < 9 ? ", " : ")\n");
+        for (int i = 0; i <= last; i++) {
+            gp_str(f, data_class_name(x->dataset, g->k, i));
+            fprintf(f, " %d%s", i, i < last ? ", " : ")\n");
         }
     } else {
         fputs("set xtics 1\nset ytics 1\n", f);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data.h"
 #include "exp.h"
 #include "vec.h"
 
@@ -272,6 +273,13 @@ static cell *cell_of(loader *l, const store_report_row *r)
     json_t *cj = json_loads(cfg, 0, NULL);
     if (json_integer_value(json_object_get(cj, "validation")) > 0)
         l->sec->validation = true;
+    /* one data set for the section, or none: the first cell names it, and a differing one
+     * clears it (for good: no later cell names "") */
+    const char *ds = json_string_value(json_object_get(cj, "dataset"));
+    if (l->n_cells == 1)
+        copy_text(l->sec->dataset, sizeof l->sec->dataset, ds ? ds : "");
+    else if (!ds || strcmp(l->sec->dataset, ds) != 0)
+        l->sec->dataset[0] = '\0';
     json_decref(cj);
     return c;
 }
@@ -1543,7 +1551,11 @@ static int classes_rows(table *t, json_t *recs, const report_section *sec,
                 return err_set(e, ERR_NOMEM, "out of memory writing per-class rows");
             continue;
         }
-        snprintf(c[0], CELL, "%zu", cl);
+        const char *name = data_class_name(sec->dataset, gr->k, (int)cl);
+        if (name)
+            snprintf(c[0], CELL, "%zu %s", cl, name);
+        else
+            snprintf(c[0], CELL, "%zu", cl);
         for (int j = 0; j < 3; j++)
             table_cell_num(c[1 + j], CELL, "%.4f", m[(size_t)j * k + cl]);
         table_cell_num(c[4], CELL, "%.0f", m[3 * k + cl]);

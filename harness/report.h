@@ -188,6 +188,9 @@ typedef struct report_section {
     report_comparison *cmp;     /* (n_cmp) */
     bool validation;            /* its runs evaluate on a held-out part of the training set
                                  * (configuration "validation" > 0), not on the test set */
+    char dataset[64];           /* the data set of all its runs (configuration "dataset"); ""
+                                 * when they differ or do not say: per-class rows then number
+                                 * the classes without names */
     int n_builds, n_hosts, n_datasets;
     report_build *builds;       /* (n_builds) with provenance, in order of first use */
     report_host *hosts;         /* (n_hosts) */

@@ -161,6 +161,7 @@ typedef struct fix_prov {
     int threads;
     int64_t peak_rss_bytes;  /* recorded when the run finishes */
     int validation;          /* the configuration's held-out training images (0: test set) */
+    const char *dataset;     /* the configuration's "dataset", NULL: none */
 } fix_prov;
 
 /* Each epoch's CPU time and run-queue wait (timing.h), for the gate tests (fix_add_timed). */
@@ -175,11 +176,13 @@ static inline void fix_add_timed(store *s, int64_t exp_id, const fix_run *f, con
                                  const fix_times *t)
 {
     err_info e = {0};
-    char cfg[256];
+    char cfg[320], dataset[80] = "";
+    if (p && p->dataset)
+        snprintf(dataset, sizeof dataset, "\"dataset\":\"%s\",", p->dataset);
     snprintf(cfg, sizeof cfg,
-             "{\"bn\":%s,\"epochs\":2,\"model\":\"paper\",\"optimizer\":{\"kind\":\"%s\","
+             "{\"bn\":%s,%s\"epochs\":2,\"model\":\"paper\",\"optimizer\":{\"kind\":\"%s\","
              "\"lr\":0.1},\"seed\":%d,\"validation\":%d}",
-             f->bn ? "true" : "false", f->optimizer, f->seed, p ? p->validation : 0);
+             f->bn ? "true" : "false", dataset, f->optimizer, f->seed, p ? p->validation : 0);
     char *values = NULL;
     int position = -1;
     fix_plan(s, exp_id, f->optimizer, f->bn, f->seed, &position, &values);

@@ -155,6 +155,22 @@ static void test_registry(void **state)
     assert_non_null(strstr(e.msg, "unknown data set 'kmnist' (valid: mnist, fashion-mnist"));
 }
 
+/* Class names: Fashion-MNIST's ten, none for MNIST's digits, an unknown data set or another
+ * number of classes, and nothing outside 0..classes-1. */
+static void test_class_names(void **state)
+{
+    (void)state;
+    assert_string_equal(data_class_name("fashion-mnist", 10, 0), "T-shirt/top");
+    assert_string_equal(data_class_name("fashion-mnist", 10, 6), "Shirt");
+    assert_string_equal(data_class_name("fashion-mnist", 10, 9), "Ankle boot");
+    assert_null(data_class_name("fashion-mnist", 10, 10));
+    assert_null(data_class_name("fashion-mnist", 10, -1));
+    assert_null(data_class_name("fashion-mnist", 3, 0));
+    assert_null(data_class_name("mnist", 10, 3));
+    assert_null(data_class_name("idx:/tmp/x", 10, 3));
+    assert_null(data_class_name("", 10, 3));
+}
+
 static void test_idx_dir_unverified_and_load(void **state)
 {
     (void)state;
@@ -194,7 +210,8 @@ static data_spec tiny_spec(char sums[4][65])
                    {{"train-images-idx3-ubyte", sums[0], NULL},
                     {"train-labels-idx1-ubyte", sums[1], NULL},
                     {"t10k-images-idx3-ubyte", sums[2], NULL},
-                    {"t10k-labels-idx1-ubyte", sums[3], NULL}}};
+                    {"t10k-labels-idx1-ubyte", sums[3], NULL}},
+                   NULL};
     for (int i = 0; i < 4; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", TINY, tiny_files[i]);
@@ -373,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_sha256_known_answers),
         cmocka_unit_test(test_sha256_file),
         cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_class_names),
         cmocka_unit_test(test_idx_dir_unverified_and_load),
         cmocka_unit_test(test_verified),
         cmocka_unit_test_setup_teardown(test_flipped_byte_is_refused, setup_tmp, teardown_tmp),

@@ -279,6 +279,43 @@ static void test_validation_heading(void **state)
     report_release(&r);
 }
 
+/* A section knows its data set when all its runs share one (per-class rows name the classes
+ * of a data set that has names), and none when they differ or do not say. */
+static void test_section_dataset(void **state)
+{
+    fixture *f = *state;
+    int64_t one = fix_experiment(f->s, "one", "[sweep]\nseed = [1, 2]\n");
+    int64_t mixed = fix_experiment(f->s, "mixed", "[sweep]\nseed = [1, 2, 3]\n");
+    fix_prov fashion = {.threads = 1, .dataset = "fashion-mnist"};
+    fix_prov mnist = {.threads = 1, .dataset = "mnist"};
+    const fix_run runs[] = {
+        {"one-1", "momentum", 1, 1, RUN_COMPLETED, 0.9, 10, 10, 0, NULL},
+        {"one-2", "momentum", 1, 2, RUN_COMPLETED, 0.9, 10, 10, 0, NULL},
+        {"mix-1", "momentum", 1, 1, RUN_COMPLETED, 0.9, 10, 10, 0, NULL},
+        {"mix-2", "momentum", 1, 2, RUN_COMPLETED, 0.9, 10, 10, 0, NULL},
+        {"mix-3", "momentum", 1, 3, RUN_COMPLETED, 0.9, 10, 10, 0, NULL},
+    };
+    const fix_prov *where[] = {&fashion, &fashion, &fashion, &mnist, &fashion};
+    for (int i = 0; i < 5; i++)
+        fix_add_prov(f->s, i < 2 ? one : mixed, &runs[i], where[i]);
+    report_options o = report_options_default();
+    report r;
+    o.experiment = "one";
+    load(&r, f, &o);
+    assert_string_equal(r.sections[0].dataset, "fashion-mnist");
+    report_release(&r);
+    o.experiment = "mixed";
+    load(&r, f, &o);
+    assert_string_equal(r.sections[0].dataset, "");
+    report_release(&r);
+    o.experiment = NULL; /* the fixture's own experiment says no data set */
+    load(&r, f, &o);
+    for (int s = 0; s < r.n_sections; s++)
+        if (strcmp(r.sections[s].experiment, "opt") == 0)
+            assert_string_equal(r.sections[s].dataset, "");
+    report_release(&r);
+}
+
 /* Split a CSV line without quotes into fields (the fixture's labels have no commas). */
 static int csv_fields(char *line, char **out, int max)
 {
@@ -422,9 +459,9 @@ static void add_prov_experiment(fixture *f)
         {PROV_KEY3, "momentum", 1, 3, RUN_FAILED, 0.500, 10, 12, clean, NULL},
     };
     const fix_prov prov[] = {
-        {host, data, "conv:direct gemm:naive", 2, 100LL << 20, 0},
-        {host, data, "conv:direct gemm:naive", 2, 100LL << 20, 0},
-        {host, data, "conv:im2col gemm:naive", 2, 50LL << 20, 0},
+        {host, data, "conv:direct gemm:naive", 2, 100LL << 20, 0, NULL},
+        {host, data, "conv:direct gemm:naive", 2, 100LL << 20, 0, NULL},
+        {host, data, "conv:im2col gemm:naive", 2, 50LL << 20, 0, NULL},
     };
     for (int i = 0; i < 3; i++)
         fix_add_prov(f->s, x, &runs[i], &prov[i]);
@@ -873,6 +910,7 @@ int main(void)
         cmocka_unit_test(test_verdicts),
         cmocka_unit_test_setup_teardown(test_paper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_confusion, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_section_dataset, setup, teardown),
         cmocka_unit_test_setup_teardown(test_contended_marked, setup, teardown),
     };
     return cmocka_run_group_tests_name("report", tests, NULL, NULL);
