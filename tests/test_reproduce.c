@@ -151,11 +151,13 @@ static void test_report_only(void **state)
 static void test_missing_database_keeps_the_report(void **state)
 {
     fixture *f = *state;
-    char dir[400], report[480], db[480];
+    char dir[400], report[480], db[480], dump[480];
     snprintf(dir, sizeof dir, "%s/keep", f->dir);
     assert_int_equal(mkdir(dir, 0755), 0);
     snprintf(report, sizeof report, "%s/REPRODUCTION.md", dir);
     snprintf(db, sizeof db, "%s/none.db", dir);
+    /* nor a dump: the default one, the repository's results/study.sql.gz, would be loaded */
+    snprintf(dump, sizeof dump, "%s/none.sql.gz", dir);
     FILE *fp = fopen(report, "w");
     assert_non_null(fp);
     fputs("the previous report\n", fp);
@@ -163,7 +165,8 @@ static void test_missing_database_keeps_the_report(void **state)
 
     cli_result *r = malloc(sizeof *r);
     assert_non_null(r);
-    const char *argv[] = {SCRIPT, "--report-only", "--db", db, "--report", report, NULL};
+    const char *argv[] = {SCRIPT,   "--report-only", "--db", db, "--dump", dump,
+                          "--report", report,          NULL};
     cli_run(r, NULL, argv);
     assert_int_equal(r->status, 1);
     assert_contains(r->err, "no study database at");
