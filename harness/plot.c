@@ -1145,9 +1145,15 @@ static void gp_title(FILE *f, const char *cmd, const char *line1, const char *li
 {
     fprintf(f, "%s ", cmd);
     gp_str(f, line1);
-    if (line2 && *line2) {
+    /* line2 may hold '\n's of its own: each part is a line of the title (a subtitle wider
+     * than the plot is cut at both ends, as a figure with a key at the side showed) */
+    for (const char *p = line2; p && *p;) {
+        size_t n = strcspn(p, "\n");
+        char part[512];
+        snprintf(part, sizeof part, "%.*s", (int)(n < sizeof part ? n : sizeof part - 1), p);
         fputs(".\"\\n\".", f);
-        gp_str(f, line2);
+        gp_str(f, part);
+        p += n + (p[n] == '\n');
     }
     fputc('\n', f);
 }
@@ -1720,8 +1726,9 @@ int plot_write(const plot_experiment *x, const plot_options *opt, plot_file_fn f
      * added (a wall line far above its CPU line: the epoch waited for a core) */
     line_fig time = {.base = "time", .what = "training time per epoch: CPU (solid), wall clock "
                                              "(dashed)",
-                     .sub = "mean over seeds; CPU time summed over the run's threads; circled: "
-                            "a run's epoch contended (its wall time is the machine's load)",
+                     .sub = "mean over seeds; CPU time summed over the run's threads\n"
+                            "circled: a run's epoch contended (its wall time is the machine's "
+                            "load)",
                      .ylabel = "seconds per epoch", .stat = PLOT_CPU_S,
                      .key_pos = "top left", .from_zero = true, .stat2 = PLOT_WALL_S,
                      .stat_title = " (CPU)", .stat2_title = " (wall)",

@@ -819,6 +819,8 @@ static void test_figure_content(void **state)
      * half the group's runs at epoch 2 (seed 2's), none at epoch 1 */
     assert_true(file_has(out, "time.gp", "using 1:($15 > 0 ? $11 : NaN) with points lt 1 pt 6"));
     assert_true(file_has(out, "optimizer-sgd_lr-0.01.dat", "contended_mean contended_sd"));
+    /* its subtitle in two lines, each narrower than the plot (one line was cut at both ends) */
+    assert_true(file_has(out, "time.gp", "threads'.\"\\n\".'circled: a run"));
     assert_true(file_has(out, "optimizer-sgd_lr-0.01.dat", " 0.5 0.707106781\n"));
     assert_true(file_has(out, "optimizer-sgd_lr-0.01.dat", "\n1 2 "));
     /* what the title rule lets through: the paper's network is the paper's Fig. 4 */
