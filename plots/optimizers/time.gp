@@ -69,7 +69,7 @@ if (exists("bench_footer")) {
     set label 1000 bench_footer at screen 0.01, screen 0.02 left font ',8' tc rgb '#666666'
 }
 set output bench_dir.'time.png'
-set title 'training time per epoch: CPU (solid), wall clock (dashed)'."\n".'mean over seeds; CPU time summed over the run'."'".'s threads; circled: a run'."'".'s epoch contended (its wall time is the machine'."'".'s load)'
+set title 'training time per epoch: CPU (solid), wall clock (dashed)'."\n".'mean over seeds; CPU time summed over the run'."'".'s threads'."\n".'circled: a run'."'".'s epoch contended (its wall time is the machine'."'".'s load)'
 set xrange [1:20]
 set xtics 2
 set xlabel 'epoch'
