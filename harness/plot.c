@@ -553,6 +553,7 @@ static int read_sweep(void *ctx, const store_experiment_row *row)
                  json_string_value(json_array_get(sw, i)) ? json_string_value(json_array_get(sw, i))
                                                           : "");
     json_decref(sw);
+    x->target_accuracy = isfinite(row->target_accuracy) ? row->target_accuracy : 0.0;
     return 0;
 }
 
@@ -1192,8 +1193,21 @@ static void group_runs_text(char *buf, size_t n, const plot_experiment *x, const
  * figures use for the held-out accuracy. */
 static const char *heldout(const plot_experiment *x) { return x->validation ? "validation" : "test"; }
 
-/* The accuracy claims (claims.h) naming experiment x, drawn as dashed horizontal lines with
- * their label, on a y range [lo, hi] of the data widened to show them. Writes "set yrange". */
+/* Horizontal reference line number n at value, dashed across the plot, with its label above
+ * it at the left. */
+static void ref_line(FILE *f, int n, double value, const char *label)
+{
+    fprintf(f, "set arrow %d from graph 0, first %.9g to graph 1, first %.9g nohead dt 2 "
+               "lw 1.5 lc rgb '#333333' front\nset label %d ",
+            100 + n, value, value, 100 + n);
+    gp_str(f, label);
+    fprintf(f, " at graph 0.02, first %.9g offset 0, 0.7 left font ',9' tc rgb '#333333' front\n",
+            value);
+}
+
+/* The accuracy claims (claims.h) naming experiment x, and its [budget] target accuracy when
+ * its accuracies are test ones, drawn as dashed horizontal lines with their label, on a y
+ * range [lo, hi] of the data widened to show them. Writes "set yrange". */
 static void claim_lines(FILE *f, const plot_experiment *x, const plot_options *opt, double lo,
                         double hi)
 {
@@ -1204,18 +1218,17 @@ static void claim_lines(FILE *f, const plot_experiment *x, const plot_options *o
             continue;
         char label[CLAIMS_TEXT_MAX + 80];
         snprintf(label, sizeof label, "claimed %s: %s", cl->stated, cl->what);
-        fprintf(f, "set arrow %d from graph 0, first %.9g to graph 1, first %.9g nohead dt 2 "
-                   "lw 1.5 lc rgb '#333333' front\nset label %d ",
-                100 + n, cl->value, cl->value, 100 + n);
-        gp_str(f, label);
-        fprintf(f, " at graph 0.02, first %.9g offset 0, 0.7 left font ',9' tc rgb '#333333' "
-                   "front\n",
-                cl->value);
-        if (cl->value < lo)
-            lo = cl->value;
-        if (cl->value > hi)
-            hi = cl->value;
-        n++;
+        ref_line(f, n++, cl->value, label);
+        lo = fmin(lo, cl->value);
+        hi = fmax(hi, cl->value);
+    }
+    if (x->target_accuracy > 0 && !x->validation) {
+        char label[96];
+        snprintf(label, sizeof label, "target %.2f%%: [budget] target_accuracy",
+                 100.0 * x->target_accuracy);
+        ref_line(f, n++, x->target_accuracy, label);
+        lo = fmin(lo, x->target_accuracy);
+        hi = fmax(hi, x->target_accuracy);
     }
     if (n == 0 || !isfinite(lo) || !isfinite(hi) || lo > hi)
         return;

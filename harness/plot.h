@@ -131,6 +131,8 @@ typedef struct plot_experiment {
     char *only_run;                 /* with plot_query.run_key: that run's key, else NULL */
     int n_runs;
     plot_run *runs;                 /* (n_runs) */
+    double target_accuracy;         /* [budget] target_accuracy of the newest version of its
+                                     * file (a fraction), 0 when none */
     int n_swept;                    /* the swept keys of the newest version of its file */
     char swept[PLOT_MAX_SWEPT][64]; /* (n_swept) labels, in the file's order */
     int n_keys;

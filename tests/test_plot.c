@@ -132,7 +132,8 @@ static void fill_db(const char *path)
     store_experiment xg = {.name = "grid", .file = "grid.toml", .spec_sha256 = "aa",
                            .spec_text = "[sweep]\n",
                            .swept = "[\"optimizer\",\"bn\",\"seed\"]"};
-    store_experiment xs = {.name = "solo", .file = "solo.toml", .spec_sha256 = "bb"};
+    store_experiment xs = {.name = "solo", .file = "solo.toml", .spec_sha256 = "bb",
+                           .target_accuracy = 0.995};
     store_build b = {.git_sha = "0123456789abcdef0123456789abcdef01234567",
                      .git_branch = "main", .compiler = "GNU"};
     if (store_experiment_put(s, &grid, &xg, &e) || store_experiment_put(s, &solo, &xs, &e) ||
@@ -742,7 +743,7 @@ static void test_figure_content(void **state)
         fail_msg("%s", e.msg);
     int64_t xid = 0;
     store_experiment x = {.name = "v", .file = "v.toml", .spec_sha256 = "v1",
-                          .swept = "[\"optimizer\",\"lr\",\"seed\"]"};
+                          .swept = "[\"optimizer\",\"lr\",\"seed\"]", .target_accuracy = 0.95};
     if (store_experiment_put(s, &xid, &x, &e))
         fail_msg("%s", e.msg);
     static const char *const lrs[] = {"0.01", "0.1"};
@@ -774,6 +775,8 @@ static void test_figure_content(void **state)
     /* the claim: a dashed line and its label */
     assert_true(file_has(out, fig4, "first 0.935 nohead dt 2"));
     assert_true(file_has(out, fig4, "'claimed 93.5%: val accuracy (someone 2020)'"));
+    /* a [budget] target is a test target: not drawn over validation accuracies */
+    assert_false(file_has(out, fig4, "target 95.00%"));
     /* comparisons: bands under the lines, legend in the sweep's order (sgd before adam) */
     const char *cmp = "optimizers.gp"; /* lr is an optimizer parameter: compared with it */
     assert_true(file_has(out, cmp, "validation accuracy per epoch by optimizer"));
@@ -830,6 +833,9 @@ static void test_figure_content(void **state)
     assert_int_equal(r->status, 0);
     assert_true(file_has(out, "fig4.gp", "Fig. 4 (Lee & Rhee 2024): train and test accuracy"));
     assert_true(file_has(out, "fig4.gp", "title 'test'"));
+    /* its [budget] target: a labelled dashed line, inside the y range */
+    assert_true(file_has(out, "fig4.gp", "first 0.995 nohead dt 2"));
+    assert_true(file_has(out, "fig4.gp", "'target 99.50%: [budget] target_accuracy'"));
     if (have_gnuplot()) {
         snprintf(out, sizeof out, "%s/pdf", f->dir);
         BENCH(r, f->dir, "--db", db, "-o", out, "--format", "pdf", "--claims", claims_path);
