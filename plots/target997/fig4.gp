@@ -77,6 +77,9 @@ set xlabel 'epoch'
 set ylabel 'accuracy'
 set yrange [*:1]
 set key bottom right
+set arrow 100 from graph 0, first 0.997 to graph 1, first 0.997 nohead dt 2 lw 1.5 lc rgb '#333333' front
+set label 100 'target 99.70%: [budget] target_accuracy' at graph 0.02, first 0.997 offset 0, 0.7 left font ',9' tc rgb '#333333' front
+set yrange [0.974300114:1]
 plot \
   dat using 1:($3-$4):($3+$4) with filledcurves lt 1 notitle, \
   dat using 1:($5-$6):($5+$6) with filledcurves lt 2 notitle, \
