@@ -342,7 +342,7 @@ int cmd_train(int argc, char **argv)
     exp_run_summary(summary, sizeof summary, r); /* the keys as every report names them */
     printf("%s (%zu parameters), %s %s, %lld training / %lld %s images\n", summary,
            net_param_count(training_net(t)), src.name, src.verified ? "verified" : "unverified",
-           (long long)d->train.n, (long long)training_data_eval(d)->n, val ? "validation" : "test");
+           (long long)d->train.n, (long long)training_data_eval(d)->n, exp_heldout_name(val));
     printf("%d threads, kernels %s\n", threads, net_kernels(training_net(t)));
     printf("kernel choice: %s\n", choice.why);
     printf("%5s %9s %9s %9s %9s %9s %9s %6s %9s %8s\n", "epoch", "loss", "train",
@@ -372,7 +372,7 @@ int cmd_train(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("final %s accuracy %.4f, macro precision %.4f recall %.4f F1 %.4f, AUROC %.5f\n",
-           val ? "validation" : "test", m->accuracy, m->precision_macro, m->recall_macro,
+           exp_heldout_name(val), m->accuracy, m->precision_macro, m->recall_macro,
            m->f1_macro, m->auroc_macro);
     printf("training %.1f s wall (%.2f s/epoch), %.1f s cpu, peak RSS %.0f MiB\n", tr->wall_s,
            tr->wall_s / r->epochs, tr->cpu_s, ru.ru_maxrss / 1024.0);

@@ -1136,6 +1136,8 @@ const char *exp_select_metric_name(exp_select_metric m)
     return (unsigned)m < EXP_METRIC_COUNT ? exp_metric_names[m] : "?";
 }
 
+const char *exp_heldout_name(bool validation) { return validation ? "validation" : "test"; }
+
 /* Whether the file gives key d a value itself: in its table, in an [optimizer.NAME] table (an
  * optimizer parameter), or in [sweep]. */
 static bool exp_file_sets(const toml_value *root, const exp_axis *axes, int n_axes,

@@ -79,6 +79,10 @@ typedef enum exp_select_metric { EXP_METRIC_ACCURACY, EXP_METRIC_F1, EXP_METRIC_
 /* "accuracy", "f1". */
 const char *exp_select_metric_name(exp_select_metric m);
 
+/* "validation" for runs that evaluate on a held-out part of the training set (run_spec
+ * validation > 0), else "test": the word every report and figure puts before "accuracy". */
+const char *exp_heldout_name(bool validation);
+
 struct exp_vocab_key;
 
 /* A [select] table: the values of `keys` are not written in the file but taken from the

@@ -1191,7 +1191,7 @@ static void group_runs_text(char *buf, size_t n, const plot_experiment *x, const
 
 /* "test", or "validation" for an experiment evaluated on a validation split: the word its
  * figures use for the held-out accuracy. */
-static const char *heldout(const plot_experiment *x) { return x->validation ? "validation" : "test"; }
+static const char *heldout(const plot_experiment *x) { return exp_heldout_name(x->validation); }
 
 /* Horizontal reference line number n at value, dashed across the plot, with its label above
  * it at the left. */

@@ -1738,7 +1738,7 @@ static const char groups_rule[] =
 /* "validation" or "test": which split a section's accuracies, F1 and comparisons are on. */
 static const char *section_split(const report_section *sec)
 {
-    return sec->validation ? "validation" : "test";
+    return exp_heldout_name(sec->validation);
 }
 
 /* The notes, comparisons and per-class tables under a section's group table. */
