@@ -969,11 +969,11 @@ static int out_close(out_file *o, plot_file_fn fn, void *ctx, err_info *e)
 /* A gnuplot string expression. Single quotes: no escapes, no backquote command substitution,
  * no macro expansion. A quote inside is not doubled (gnuplot 5.4 misreads '''x' and 'a''''b')
  * but closed and concatenated as "'": 'it'."'".'s'. Control characters become spaces. */
-static void gp_str(FILE *f, const char *s)
+static void gp_strn(FILE *f, const char *s, size_t n)
 {
     fputc('\'', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
+    for (size_t i = 0; i < n && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
         if (c == '\'')
             fputs("'.\"'\".'", f);
         else
@@ -981,6 +981,9 @@ static void gp_str(FILE *f, const char *s)
     }
     fputc('\'', f);
 }
+
+/* gp_strn of the whole of s. */
+static void gp_str(FILE *f, const char *s) { gp_strn(f, s, strlen(s)); }
 
 /* Text for a comment line: no newlines. */
 static void comment_str(FILE *f, const char *s)
@@ -1150,10 +1153,8 @@ static void gp_title(FILE *f, const char *cmd, const char *line1, const char *li
      * than the plot is cut at both ends, as a figure with a key at the side showed) */
     for (const char *p = line2; p && *p;) {
         size_t n = strcspn(p, "\n");
-        char part[512];
-        snprintf(part, sizeof part, "%.*s", (int)(n < sizeof part ? n : sizeof part - 1), p);
         fputs(".\"\\n\".", f);
-        gp_str(f, part);
+        gp_strn(f, p, n);
         p += n + (p[n] == '\n');
     }
     fputc('\n', f);

@@ -1735,12 +1735,6 @@ static const char groups_rule[] =
     "macro averages over the classes; train s: training time without evaluation (mean ± sd,\n"
     "and the fastest run: min)";
 
-/* "validation" or "test": which split a section's accuracies, F1 and comparisons are on. */
-static const char *section_split(const report_section *sec)
-{
-    return exp_heldout_name(sec->validation);
-}
-
 /* The notes, comparisons and per-class tables under a section's group table. */
 static int section_tail(FILE *f, const report_section *sec, const report_options *o,
                         table_format fmt, err_info *e)
@@ -1770,7 +1764,7 @@ static int section_tail(FILE *f, const report_section *sec, const report_options
                            "percentage points, 95%% CI, a: the group the file plans first; p "
                            "Holm-corrected over the %d comparison%s of this table; * = p (Holm) "
                            "< 0.05)",
-                   section_split(sec), sec->n_cmp, sec->n_cmp == 1 ? "" : "s");
+                   exp_heldout_name(sec->validation), sec->n_cmp, sec->n_cmp == 1 ? "" : "s");
         table_gap(f, fmt);
         table_init(&t, cols_cmp, NCOLS(cols_cmp));
         rc = table_finish(f, &t, fmt, "  ", cmp_table(&t, sec, e));
@@ -1806,8 +1800,8 @@ static int groups_render(FILE *f, const report *r, table_format fmt, err_info *e
         if (s)
             table_gap(f, fmt);
         table_heading(f, fmt, 1, "%s: %d run%s, %s%s accuracy at the %s%s", title, sec->n_total,
-                      sec->n_total == 1 ? "" : "s",
-                      section_split(sec), sec->validation ? " (held-out training images)" : "", at,
+                      sec->n_total == 1 ? "" : "s", exp_heldout_name(sec->validation),
+                      sec->validation ? " (held-out training images)" : "", at,
                       o->sort_f1 ? ", sorted by macro F1" : "");
         section_notes(f, sec, o, fmt);
         if (sec->validation) {
@@ -1982,7 +1976,7 @@ static int runs_render(FILE *f, const report *r, table_format fmt, err_info *e)
             table_gap(f, fmt);
         table_heading(f, fmt, 1, "runs of %s: %d run%s in planned order, %s accuracy at %s",
                       title, sec->n_runs, sec->n_runs == 1 ? "" : "s",
-                      section_split(sec), at);
+                      exp_heldout_name(sec->validation), at);
         section_notes(f, sec, o, fmt);
         if (sec->n_runs == 0) {
             table_line(f, fmt, "no runs");
